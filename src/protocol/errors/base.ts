@@ -1,0 +1,46 @@
+/**
+ * The root of every error baton throws. Branch on the subclass (`instanceof`) or on `code`,
+ * never on the message text: messages are for people and may change.
+ */
+export class BatonError extends Error {
+  /** A stable, machine-readable identifier such as `DECODE_TRUNCATED`. */
+  readonly code: string
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+export type DecodeErrorCode =
+  | 'DECODE_TRUNCATED'
+  | 'DECODE_NEGATIVE_LENGTH'
+  | 'DECODE_VARINT_TOO_LONG'
+  | 'DECODE_INVALID_VALUE'
+  | 'DECODE_UNSUPPORTED_VERSION'
+  | 'DECODE_UNKNOWN_API'
+  | 'DECODE_CORRUPT_RECORDS'
+  | 'DECODE_CRC_MISMATCH'
+  | 'DECODE_COMPRESSION'
+  | 'DECODE_TRAILING_BYTES'
+
+/**
+ * Bytes that cannot be decoded: truncated, inconsistent lengths, a bad CRC, a corrupt
+ * compressed payload. The message names what was being read and at which byte offset, so a
+ * captured frame can be matched against the failure.
+ */
+export class DecodeError extends BatonError {
+  declare readonly code: DecodeErrorCode
+
+  constructor(code: DecodeErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
+
+/** A value that cannot be represented on the wire (an int32 field given 2^40, a version a message lacks). */
+export class EncodeError extends BatonError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ENCODE_INVALID_VALUE', message, options)
+  }
+}

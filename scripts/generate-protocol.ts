@@ -1,6 +1,6 @@
 /**
  * Generates `src/protocol/generated/` from Kafka's JSON message specs in
- * `../shared/kafka-protocol/messages` (or the folder given as the first argument).
+ * `../shared/kafka-protocol/messages`. Optional arguments: the spec folder, the output folder.
  * Output is deterministic: running it again on the same specs yields no diff.
  *
  *   npm run generate
@@ -14,7 +14,7 @@ import { loadSpec, type MessageSpec } from './protocol-generator/spec.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const specDir = resolve(process.argv[2] ?? join(root, '..', 'shared', 'kafka-protocol', 'messages'))
-const outDir = join(root, 'src', 'protocol', 'generated')
+const outDir = resolve(process.argv[3] ?? join(root, 'src', 'protocol', 'generated'))
 
 const kebab = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()
 const maxText = (max: number): string => (max === Infinity ? 'Infinity' : String(max))

@@ -4,6 +4,7 @@ import {
   defaultExpression,
   fieldType,
   isDefaultExpression,
+  isNullableAnywhere,
   isOptionalInInit,
   readField,
   versionCondition,
@@ -42,6 +43,8 @@ export function emitInterfaces(struct: Struct, ctx: EmitContext): string {
 
 function valueOf(field: Field, ctx: EmitContext): string {
   if (!isOptionalInInit(field, ctx.spec)) return `v.${field.property}`
+  // `??` would turn an explicit null into the default; nullable fields test for undefined only.
+  if (isNullableAnywhere(field)) return `(v.${field.property} === undefined ? ${defaultExpression(field, ctx.imports)} : v.${field.property})`
   return `(v.${field.property} ?? ${defaultExpression(field, ctx.imports)})`
 }
 

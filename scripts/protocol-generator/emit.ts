@@ -54,7 +54,7 @@ function structName(struct: Struct, init: boolean): string {
   return init ? `${struct.typeName}Init` : struct.typeName
 }
 
-function isNullableAnywhere(field: Field): boolean {
+export function isNullableAnywhere(field: Field): boolean {
   return field.nullable !== null || (field.type.kind === 'primitive' && field.type.name === 'records')
 }
 

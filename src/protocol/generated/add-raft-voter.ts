@@ -53,7 +53,7 @@ export interface AddRaftVoterRequestInit {
 
 function encodeAddRaftVoterRequest(w: Writer, v: AddRaftVoterRequestInit, version: number): void {
   const flexible = true
-  writeString(w, (v.clusterId ?? ""), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? "" : v.clusterId), flexible, true, 'ClusterId')
   w.int32(v.timeoutMs)
   w.int32(v.voterId)
   writeUuid(w, v.voterDirectoryId)
@@ -90,7 +90,7 @@ function encodeAddRaftVoterResponse(w: Writer, v: AddRaftVoterResponseInit, _ver
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -17,7 +17,7 @@ export interface AlterClientQuotasRequestEntityDataInit {
 function encodeAlterClientQuotasRequestEntityData(w: Writer, v: AlterClientQuotasRequestEntityDataInit, version: number): void {
   const flexible = version >= 1
   writeString(w, v.entityType, flexible, false, 'EntityType')
-  writeString(w, (v.entityName ?? ""), flexible, true, 'EntityName')
+  writeString(w, (v.entityName === undefined ? "" : v.entityName), flexible, true, 'EntityName')
   if (flexible) w.uvarint(0)
 }
 
@@ -129,7 +129,7 @@ export interface AlterClientQuotasResponseEntityDataInit {
 function encodeAlterClientQuotasResponseEntityData(w: Writer, v: AlterClientQuotasResponseEntityDataInit, version: number): void {
   const flexible = version >= 1
   writeString(w, v.entityType, flexible, false, 'EntityType')
-  writeString(w, (v.entityName ?? ""), flexible, true, 'EntityName')
+  writeString(w, (v.entityName === undefined ? "" : v.entityName), flexible, true, 'EntityName')
   if (flexible) w.uvarint(0)
 }
 
@@ -158,7 +158,7 @@ export interface AlterClientQuotasResponseEntryDataInit {
 function encodeAlterClientQuotasResponseEntryData(w: Writer, v: AlterClientQuotasResponseEntryDataInit, version: number): void {
   const flexible = version >= 1
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.entity, flexible, false, 'Entity', (item) => encodeAlterClientQuotasResponseEntityData(w, item, version))
   if (flexible) w.uvarint(0)
 }

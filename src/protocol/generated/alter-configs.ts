@@ -17,7 +17,7 @@ export interface AlterConfigsRequestAlterableConfigInit {
 function encodeAlterConfigsRequestAlterableConfig(w: Writer, v: AlterConfigsRequestAlterableConfigInit, version: number): void {
   const flexible = version >= 2
   writeString(w, v.name, flexible, false, 'Name')
-  writeString(w, (v.value ?? ""), flexible, true, 'Value')
+  writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   if (flexible) w.uvarint(0)
 }
 
@@ -106,7 +106,7 @@ export interface AlterConfigsResponseAlterConfigsResourceResponseInit {
 function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, v: AlterConfigsResponseAlterConfigsResourceResponseInit, version: number): void {
   const flexible = version >= 2
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int8(v.resourceType)
   writeString(w, v.resourceName, flexible, false, 'ResourceName')
   if (flexible) w.uvarint(0)

@@ -17,7 +17,7 @@ export interface AlterPartitionReassignmentsRequestReassignablePartitionInit {
 function encodeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer, v: AlterPartitionReassignmentsRequestReassignablePartitionInit, _version: number): void {
   const flexible = true
   w.int32(v.partitionIndex)
-  writeArray(w, (v.replicas ?? null), flexible, true, 'Replicas', (item) => w.int32(item))
+  writeArray(w, (v.replicas === undefined ? null : v.replicas), flexible, true, 'Replicas', (item) => w.int32(item))
   if (flexible) w.uvarint(0)
 }
 
@@ -101,7 +101,7 @@ function encodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
   const flexible = true
   w.int32(v.partitionIndex)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 
@@ -161,7 +161,7 @@ function encodeAlterPartitionReassignmentsResponse(w: Writer, v: AlterPartitionR
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.responses, flexible, false, 'Responses', (item) => encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, item, version))
   if (flexible) w.uvarint(0)
 }

@@ -113,7 +113,7 @@ function encodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
   const flexible = true
   writeString(w, v.user, flexible, false, 'User')
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -124,7 +124,7 @@ export interface BeginQuorumEpochRequestInit {
 
 function encodeBeginQuorumEpochRequest(w: Writer, v: BeginQuorumEpochRequestInit, version: number): void {
   const flexible = version >= 1
-  writeString(w, (v.clusterId ?? null), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? null : v.clusterId), flexible, true, 'ClusterId')
   if (version >= 1) {
     w.int32((v.voterId ?? -1))
   }

@@ -101,7 +101,7 @@ function encodeBrokerRegistrationRequest(w: Writer, v: BrokerRegistrationRequest
   writeUuid(w, v.incarnationId)
   writeArray(w, v.listeners, flexible, false, 'Listeners', (item) => encodeBrokerRegistrationRequestListener(w, item, version))
   writeArray(w, v.features, flexible, false, 'Features', (item) => encodeBrokerRegistrationRequestFeature(w, item, version))
-  writeString(w, (v.rack ?? ""), flexible, true, 'Rack')
+  writeString(w, (v.rack === undefined ? "" : v.rack), flexible, true, 'Rack')
   if (version >= 1) {
     w.bool((v.isMigratingZkBroker ?? false))
   }

@@ -114,13 +114,13 @@ export interface ConsumerGroupDescribeResponseMemberInit {
 function encodeConsumerGroupDescribeResponseMember(w: Writer, v: ConsumerGroupDescribeResponseMemberInit, version: number): void {
   const flexible = true
   writeString(w, v.memberId, flexible, false, 'MemberId')
-  writeString(w, (v.instanceId ?? null), flexible, true, 'InstanceId')
-  writeString(w, (v.rackId ?? null), flexible, true, 'RackId')
+  writeString(w, (v.instanceId === undefined ? null : v.instanceId), flexible, true, 'InstanceId')
+  writeString(w, (v.rackId === undefined ? null : v.rackId), flexible, true, 'RackId')
   w.int32(v.memberEpoch)
   writeString(w, v.clientId, flexible, false, 'ClientId')
   writeString(w, v.clientHost, flexible, false, 'ClientHost')
   writeArray(w, v.subscribedTopicNames, flexible, false, 'SubscribedTopicNames', (item) => writeString(w, item, flexible, false, 'SubscribedTopicNames'))
-  writeString(w, (v.subscribedTopicRegex ?? null), flexible, true, 'SubscribedTopicRegex')
+  writeString(w, (v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex), flexible, true, 'SubscribedTopicRegex')
   encodeConsumerGroupDescribeResponseAssignment(w, v.assignment, version)
   encodeConsumerGroupDescribeResponseAssignment(w, v.targetAssignment, version)
   if (flexible) w.uvarint(0)
@@ -171,7 +171,7 @@ export interface ConsumerGroupDescribeResponseDescribedGroupInit {
 function encodeConsumerGroupDescribeResponseDescribedGroup(w: Writer, v: ConsumerGroupDescribeResponseDescribedGroupInit, version: number): void {
   const flexible = true
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   writeString(w, v.groupId, flexible, false, 'GroupId')
   writeString(w, v.groupState, flexible, false, 'GroupState')
   w.int32(v.groupEpoch)

@@ -62,16 +62,16 @@ function encodeConsumerGroupHeartbeatRequest(w: Writer, v: ConsumerGroupHeartbea
   writeString(w, v.groupId, flexible, false, 'GroupId')
   writeString(w, v.memberId, flexible, false, 'MemberId')
   w.int32(v.memberEpoch)
-  writeString(w, (v.instanceId ?? null), flexible, true, 'InstanceId')
-  writeString(w, (v.rackId ?? null), flexible, true, 'RackId')
+  writeString(w, (v.instanceId === undefined ? null : v.instanceId), flexible, true, 'InstanceId')
+  writeString(w, (v.rackId === undefined ? null : v.rackId), flexible, true, 'RackId')
   w.int32((v.rebalanceTimeoutMs ?? -1))
-  writeArray(w, (v.subscribedTopicNames ?? null), flexible, true, 'SubscribedTopicNames', (item) => writeString(w, item, flexible, false, 'SubscribedTopicNames'))
+  writeArray(w, (v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames), flexible, true, 'SubscribedTopicNames', (item) => writeString(w, item, flexible, false, 'SubscribedTopicNames'))
   if (version >= 1) {
-    writeString(w, (v.subscribedTopicRegex ?? null), flexible, true, 'SubscribedTopicRegex')
+    writeString(w, (v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex), flexible, true, 'SubscribedTopicRegex')
   }
   if (!(version >= 1) && v.subscribedTopicRegex !== undefined && !(v.subscribedTopicRegex === null)) unsupportedField('ConsumerGroupHeartbeatRequest', 'SubscribedTopicRegex', version)
-  writeString(w, (v.serverAssignor ?? null), flexible, true, 'ServerAssignor')
-  writeArray(w, (v.topicPartitions ?? null), flexible, true, 'TopicPartitions', (item) => encodeConsumerGroupHeartbeatRequestTopicPartitions(w, item, version))
+  writeString(w, (v.serverAssignor === undefined ? null : v.serverAssignor), flexible, true, 'ServerAssignor')
+  writeArray(w, (v.topicPartitions === undefined ? null : v.topicPartitions), flexible, true, 'TopicPartitions', (item) => encodeConsumerGroupHeartbeatRequestTopicPartitions(w, item, version))
   if (flexible) w.uvarint(0)
 }
 
@@ -167,11 +167,11 @@ function encodeConsumerGroupHeartbeatResponse(w: Writer, v: ConsumerGroupHeartbe
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
-  writeString(w, (v.memberId ?? null), flexible, true, 'MemberId')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
+  writeString(w, (v.memberId === undefined ? null : v.memberId), flexible, true, 'MemberId')
   w.int32(v.memberEpoch)
   w.int32(v.heartbeatIntervalMs)
-  { const present = (v.assignment ?? null); if (present === null) { w.int8(-1) } else { w.int8(1); encodeConsumerGroupHeartbeatResponseAssignment(w, present, version) } }
+  { const present = (v.assignment === undefined ? null : v.assignment); if (present === null) { w.int8(-1) } else { w.int8(1); encodeConsumerGroupHeartbeatResponseAssignment(w, present, version) } }
   if (flexible) w.uvarint(0)
 }
 

@@ -38,7 +38,7 @@ export interface ConsumerProtocolAssignmentInit {
 
 function encodeConsumerProtocolAssignment(w: Writer, v: ConsumerProtocolAssignmentInit, version: number): void {
   writeArray(w, v.assignedPartitions, false, false, 'AssignedPartitions', (item) => encodeConsumerProtocolAssignmentTopicPartition(w, item, version))
-  writeBytes(w, (v.userData ?? null), false, true, 'UserData')
+  writeBytes(w, (v.userData === undefined ? null : v.userData), false, true, 'UserData')
 }
 
 function decodeConsumerProtocolAssignment(r: Reader, version: number): ConsumerProtocolAssignment {

@@ -50,7 +50,7 @@ export interface ConsumerProtocolSubscriptionInit {
 
 function encodeConsumerProtocolSubscription(w: Writer, v: ConsumerProtocolSubscriptionInit, version: number): void {
   writeArray(w, v.topics, false, false, 'Topics', (item) => writeString(w, item, false, false, 'Topics'))
-  writeBytes(w, (v.userData ?? null), false, true, 'UserData')
+  writeBytes(w, (v.userData === undefined ? null : v.userData), false, true, 'UserData')
   if (version >= 1) {
     writeArray(w, (v.ownedPartitions ?? []), false, false, 'OwnedPartitions', (item) => encodeConsumerProtocolSubscriptionTopicPartition(w, item, version))
   }
@@ -58,7 +58,7 @@ function encodeConsumerProtocolSubscription(w: Writer, v: ConsumerProtocolSubscr
     w.int32((v.generationId ?? -1))
   }
   if (version >= 3) {
-    writeString(w, (v.rackId ?? null), false, true, 'RackId')
+    writeString(w, (v.rackId === undefined ? null : v.rackId), false, true, 'RackId')
   }
 }
 

@@ -90,7 +90,7 @@ export interface CreateAclsResponseAclCreationResultInit {
 function encodeCreateAclsResponseAclCreationResult(w: Writer, v: CreateAclsResponseAclCreationResultInit, version: number): void {
   const flexible = version >= 2
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -48,11 +48,11 @@ export interface CreateDelegationTokenRequestInit {
 function encodeCreateDelegationTokenRequest(w: Writer, v: CreateDelegationTokenRequestInit, version: number): void {
   const flexible = version >= 2
   if (version >= 3) {
-    writeString(w, (v.ownerPrincipalType ?? ""), flexible, true, 'OwnerPrincipalType')
+    writeString(w, (v.ownerPrincipalType === undefined ? "" : v.ownerPrincipalType), flexible, true, 'OwnerPrincipalType')
   }
   if (!(version >= 3) && v.ownerPrincipalType !== undefined && !(v.ownerPrincipalType === "")) unsupportedField('CreateDelegationTokenRequest', 'OwnerPrincipalType', version)
   if (version >= 3) {
-    writeString(w, (v.ownerPrincipalName ?? ""), flexible, true, 'OwnerPrincipalName')
+    writeString(w, (v.ownerPrincipalName === undefined ? "" : v.ownerPrincipalName), flexible, true, 'OwnerPrincipalName')
   }
   if (!(version >= 3) && v.ownerPrincipalName !== undefined && !(v.ownerPrincipalName === "")) unsupportedField('CreateDelegationTokenRequest', 'OwnerPrincipalName', version)
   writeArray(w, v.renewers, flexible, false, 'Renewers', (item) => encodeCreateDelegationTokenRequestCreatableRenewers(w, item, version))

@@ -43,7 +43,7 @@ function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, v: Create
   const flexible = version >= 2
   writeString(w, v.name, flexible, false, 'Name')
   w.int32(v.count)
-  writeArray(w, (v.assignments ?? []), flexible, true, 'Assignments', (item) => encodeCreatePartitionsRequestCreatePartitionsAssignment(w, item, version))
+  writeArray(w, (v.assignments === undefined ? [] : v.assignments), flexible, true, 'Assignments', (item) => encodeCreatePartitionsRequestCreatePartitionsAssignment(w, item, version))
   if (flexible) w.uvarint(0)
 }
 
@@ -105,7 +105,7 @@ function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, v:
   const flexible = version >= 2
   writeString(w, v.name, flexible, false, 'Name')
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

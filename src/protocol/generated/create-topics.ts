@@ -44,7 +44,7 @@ export interface CreateTopicsRequestCreatableTopicConfigInit {
 function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, v: CreateTopicsRequestCreatableTopicConfigInit, version: number): void {
   const flexible = version >= 5
   writeString(w, v.name, flexible, false, 'Name')
-  writeString(w, (v.value ?? ""), flexible, true, 'Value')
+  writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   if (flexible) w.uvarint(0)
 }
 
@@ -154,7 +154,7 @@ function encodeCreateTopicsResponseCreatableTopicConfigs(w: Writer, v: CreateTop
   }
   if (!(version >= 5) && v.name !== undefined && !(v.name === "")) unsupportedField('CreateTopicsResponseCreatableTopicConfigs', 'Name', version)
   if (version >= 5) {
-    writeString(w, (v.value ?? ""), flexible, true, 'Value')
+    writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   }
   if (!(version >= 5) && v.value !== undefined && !(v.value === "")) unsupportedField('CreateTopicsResponseCreatableTopicConfigs', 'Value', version)
   if (version >= 5) {
@@ -214,7 +214,7 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, v: CreateTopi
   }
   w.int16(v.errorCode)
   if (version >= 1) {
-    writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   if (version >= 5) {
     w.int32((v.numPartitions ?? -1))
@@ -223,7 +223,7 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, v: CreateTopi
     w.int16((v.replicationFactor ?? -1))
   }
   if (version >= 5) {
-    writeArray(w, (v.configs ?? []), flexible, true, 'Configs', (item) => encodeCreateTopicsResponseCreatableTopicConfigs(w, item, version))
+    writeArray(w, (v.configs === undefined ? [] : v.configs), flexible, true, 'Configs', (item) => encodeCreateTopicsResponseCreatableTopicConfigs(w, item, version))
   }
   if (flexible) {
     const tagged: TaggedWrite[] = []

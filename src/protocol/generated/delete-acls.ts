@@ -27,13 +27,13 @@ export interface DeleteAclsRequestDeleteAclsFilterInit {
 function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, v: DeleteAclsRequestDeleteAclsFilterInit, version: number): void {
   const flexible = version >= 2
   w.int8(v.resourceTypeFilter)
-  writeString(w, (v.resourceNameFilter ?? ""), flexible, true, 'ResourceNameFilter')
+  writeString(w, (v.resourceNameFilter === undefined ? "" : v.resourceNameFilter), flexible, true, 'ResourceNameFilter')
   if (version >= 1) {
     w.int8((v.patternTypeFilter ?? 3))
   }
   if (!(version >= 1) && v.patternTypeFilter !== undefined && !(v.patternTypeFilter === 3)) unsupportedField('DeleteAclsRequestDeleteAclsFilter', 'PatternTypeFilter', version)
-  writeString(w, (v.principalFilter ?? ""), flexible, true, 'PrincipalFilter')
-  writeString(w, (v.hostFilter ?? ""), flexible, true, 'HostFilter')
+  writeString(w, (v.principalFilter === undefined ? "" : v.principalFilter), flexible, true, 'PrincipalFilter')
+  writeString(w, (v.hostFilter === undefined ? "" : v.hostFilter), flexible, true, 'HostFilter')
   w.int8(v.operation)
   w.int8(v.permissionType)
   if (flexible) w.uvarint(0)
@@ -104,7 +104,7 @@ export interface DeleteAclsResponseDeleteAclsMatchingAclInit {
 function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: DeleteAclsResponseDeleteAclsMatchingAclInit, version: number): void {
   const flexible = version >= 2
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int8(v.resourceType)
   writeString(w, v.resourceName, flexible, false, 'ResourceName')
   if (version >= 1) {
@@ -150,7 +150,7 @@ export interface DeleteAclsResponseDeleteAclsFilterResultInit {
 function encodeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, v: DeleteAclsResponseDeleteAclsFilterResultInit, version: number): void {
   const flexible = version >= 2
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.matchingAcls, flexible, false, 'MatchingAcls', (item) => encodeDeleteAclsResponseDeleteAclsMatchingAcl(w, item, version))
   if (flexible) w.uvarint(0)
 }

@@ -17,7 +17,7 @@ export interface DeleteTopicsRequestDeleteTopicStateInit {
 function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, v: DeleteTopicsRequestDeleteTopicStateInit, version: number): void {
   const flexible = version >= 4
   if (version >= 6) {
-    writeString(w, (v.name ?? null), flexible, true, 'Name')
+    writeString(w, (v.name === undefined ? null : v.name), flexible, true, 'Name')
   }
   if (!(version >= 6) && v.name !== undefined && !(v.name === null)) unsupportedField('DeleteTopicsRequestDeleteTopicState', 'Name', version)
   if (version >= 6) {
@@ -89,13 +89,13 @@ export interface DeleteTopicsResponseDeletableTopicResultInit {
 
 function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, v: DeleteTopicsResponseDeletableTopicResultInit, version: number): void {
   const flexible = version >= 4
-  writeString(w, (v.name ?? ""), flexible, version >= 6, 'Name')
+  writeString(w, (v.name === undefined ? "" : v.name), flexible, version >= 6, 'Name')
   if (version >= 6) {
     writeUuid(w, (v.topicId ?? ZERO_UUID_STRING))
   }
   w.int16(v.errorCode)
   if (version >= 5) {
-    writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   if (flexible) w.uvarint(0)
 }

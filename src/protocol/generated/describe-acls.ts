@@ -27,13 +27,13 @@ export interface DescribeAclsRequestInit {
 function encodeDescribeAclsRequest(w: Writer, v: DescribeAclsRequestInit, version: number): void {
   const flexible = version >= 2
   w.int8(v.resourceTypeFilter)
-  writeString(w, (v.resourceNameFilter ?? ""), flexible, true, 'ResourceNameFilter')
+  writeString(w, (v.resourceNameFilter === undefined ? "" : v.resourceNameFilter), flexible, true, 'ResourceNameFilter')
   if (version >= 1) {
     w.int8((v.patternTypeFilter ?? 3))
   }
   if (!(version >= 1) && v.patternTypeFilter !== undefined && !(v.patternTypeFilter === 3)) unsupportedField('DescribeAclsRequest', 'PatternTypeFilter', version)
-  writeString(w, (v.principalFilter ?? ""), flexible, true, 'PrincipalFilter')
-  writeString(w, (v.hostFilter ?? ""), flexible, true, 'HostFilter')
+  writeString(w, (v.principalFilter === undefined ? "" : v.principalFilter), flexible, true, 'PrincipalFilter')
+  writeString(w, (v.hostFilter === undefined ? "" : v.hostFilter), flexible, true, 'HostFilter')
   w.int8(v.operation)
   w.int8(v.permissionType)
   if (flexible) w.uvarint(0)
@@ -145,7 +145,7 @@ function encodeDescribeAclsResponse(w: Writer, v: DescribeAclsResponseInit, vers
   const flexible = version >= 2
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.resources, flexible, false, 'Resources', (item) => encodeDescribeAclsResponseDescribeAclsResource(w, item, version))
   if (flexible) w.uvarint(0)
 }

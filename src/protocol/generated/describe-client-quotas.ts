@@ -20,7 +20,7 @@ function encodeDescribeClientQuotasRequestComponentData(w: Writer, v: DescribeCl
   const flexible = version >= 1
   writeString(w, v.entityType, flexible, false, 'EntityType')
   w.int8(v.matchType)
-  writeString(w, (v.match ?? ""), flexible, true, 'Match')
+  writeString(w, (v.match === undefined ? "" : v.match), flexible, true, 'Match')
   if (flexible) w.uvarint(0)
 }
 
@@ -75,7 +75,7 @@ export interface DescribeClientQuotasResponseEntityDataInit {
 function encodeDescribeClientQuotasResponseEntityData(w: Writer, v: DescribeClientQuotasResponseEntityDataInit, version: number): void {
   const flexible = version >= 1
   writeString(w, v.entityType, flexible, false, 'EntityType')
-  writeString(w, (v.entityName ?? ""), flexible, true, 'EntityName')
+  writeString(w, (v.entityName === undefined ? "" : v.entityName), flexible, true, 'EntityName')
   if (flexible) w.uvarint(0)
 }
 
@@ -161,8 +161,8 @@ function encodeDescribeClientQuotasResponse(w: Writer, v: DescribeClientQuotasRe
   const flexible = version >= 1
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
-  writeArray(w, (v.entries ?? []), flexible, true, 'Entries', (item) => encodeDescribeClientQuotasResponseEntryData(w, item, version))
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
+  writeArray(w, (v.entries === undefined ? [] : v.entries), flexible, true, 'Entries', (item) => encodeDescribeClientQuotasResponseEntryData(w, item, version))
   if (flexible) w.uvarint(0)
 }
 

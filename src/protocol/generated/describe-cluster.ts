@@ -53,7 +53,7 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, v: Descri
   w.int32(v.brokerId)
   writeString(w, v.host, flexible, false, 'Host')
   w.int32(v.port)
-  writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+  writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   if (flexible) w.uvarint(0)
 }
 
@@ -95,7 +95,7 @@ function encodeDescribeClusterResponse(w: Writer, v: DescribeClusterResponseInit
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   if (version >= 1) {
     w.int8((v.endpointType ?? 1))
   }

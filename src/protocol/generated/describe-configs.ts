@@ -20,7 +20,7 @@ function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, v: Descr
   const flexible = version >= 4
   w.int8(v.resourceType)
   writeString(w, v.resourceName, flexible, false, 'ResourceName')
-  writeArray(w, (v.configurationKeys ?? []), flexible, true, 'ConfigurationKeys', (item) => writeString(w, item, flexible, false, 'ConfigurationKeys'))
+  writeArray(w, (v.configurationKeys === undefined ? [] : v.configurationKeys), flexible, true, 'ConfigurationKeys', (item) => writeString(w, item, flexible, false, 'ConfigurationKeys'))
   if (flexible) w.uvarint(0)
 }
 
@@ -91,7 +91,7 @@ function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, v: Descr
   }
   if (!(version >= 1) && v.name !== undefined && !(v.name === "")) unsupportedField('DescribeConfigsResponseDescribeConfigsSynonym', 'Name', version)
   if (version >= 1) {
-    writeString(w, (v.value ?? ""), flexible, true, 'Value')
+    writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   }
   if (!(version >= 1) && v.value !== undefined && !(v.value === "")) unsupportedField('DescribeConfigsResponseDescribeConfigsSynonym', 'Value', version)
   if (version >= 1) {
@@ -139,7 +139,7 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResultInit {
 function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v: DescribeConfigsResponseDescribeConfigsResourceResultInit, version: number): void {
   const flexible = version >= 4
   writeString(w, v.name, flexible, false, 'Name')
-  writeString(w, (v.value ?? ""), flexible, true, 'Value')
+  writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   w.bool(v.readOnly)
   if (version <= 0) {
     w.bool((v.isDefault ?? false))
@@ -156,7 +156,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
     w.int8((v.configType ?? 0))
   }
   if (version >= 3) {
-    writeString(w, (v.documentation ?? ""), flexible, true, 'Documentation')
+    writeString(w, (v.documentation === undefined ? "" : v.documentation), flexible, true, 'Documentation')
   }
   if (flexible) w.uvarint(0)
 }
@@ -197,7 +197,7 @@ export interface DescribeConfigsResponseDescribeConfigsResultInit {
 function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, v: DescribeConfigsResponseDescribeConfigsResultInit, version: number): void {
   const flexible = version >= 4
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int8(v.resourceType)
   writeString(w, v.resourceName, flexible, false, 'ResourceName')
   writeArray(w, v.configs, flexible, false, 'Configs', (item) => encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, item, version))

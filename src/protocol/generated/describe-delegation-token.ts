@@ -41,7 +41,7 @@ export interface DescribeDelegationTokenRequestInit {
 
 function encodeDescribeDelegationTokenRequest(w: Writer, v: DescribeDelegationTokenRequestInit, version: number): void {
   const flexible = version >= 2
-  writeArray(w, (v.owners ?? []), flexible, true, 'Owners', (item) => encodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, item, version))
+  writeArray(w, (v.owners === undefined ? [] : v.owners), flexible, true, 'Owners', (item) => encodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, item, version))
   if (flexible) w.uvarint(0)
 }
 

@@ -56,7 +56,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, v: Describe
   const flexible = version >= 5
   writeString(w, v.memberId, flexible, false, 'MemberId')
   if (version >= 4) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   writeString(w, v.clientId, flexible, false, 'ClientId')
   writeString(w, v.clientHost, flexible, false, 'ClientHost')

@@ -41,7 +41,7 @@ export interface DescribeLogDirsRequestInit {
 
 function encodeDescribeLogDirsRequest(w: Writer, v: DescribeLogDirsRequestInit, version: number): void {
   const flexible = version >= 2
-  writeArray(w, (v.topics ?? []), flexible, true, 'Topics', (item) => encodeDescribeLogDirsRequestDescribableLogDirTopic(w, item, version))
+  writeArray(w, (v.topics === undefined ? [] : v.topics), flexible, true, 'Topics', (item) => encodeDescribeLogDirsRequestDescribableLogDirTopic(w, item, version))
   if (flexible) w.uvarint(0)
 }
 

@@ -115,7 +115,7 @@ function encodeDescribeProducersResponsePartitionResponse(w: Writer, v: Describe
   const flexible = true
   w.int32(v.partitionIndex)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.activeProducers, flexible, false, 'ActiveProducers', (item) => encodeDescribeProducersResponseProducerState(w, item, version))
   if (flexible) w.uvarint(0)
 }

@@ -150,7 +150,7 @@ function encodeDescribeQuorumResponsePartitionData(w: Writer, v: DescribeQuorumR
   w.int32(v.partitionIndex)
   w.int16(v.errorCode)
   if (version >= 2) {
-    writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   w.int32(v.leaderId)
   w.int32(v.leaderEpoch)
@@ -294,7 +294,7 @@ function encodeDescribeQuorumResponse(w: Writer, v: DescribeQuorumResponseInit, 
   const flexible = true
   w.int16(v.errorCode)
   if (version >= 2) {
-    writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeDescribeQuorumResponseTopicData(w, item, version))
   if (version >= 2) {

@@ -70,7 +70,7 @@ function encodeDescribeTopicPartitionsRequest(w: Writer, v: DescribeTopicPartiti
   const flexible = true
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeDescribeTopicPartitionsRequestTopicRequest(w, item, version))
   w.int32((v.responsePartitionLimit ?? 2000))
-  { const present = (v.cursor ?? null); if (present === null) { w.int8(-1) } else { w.int8(1); encodeDescribeTopicPartitionsRequestCursor(w, present, version) } }
+  { const present = (v.cursor === undefined ? null : v.cursor); if (present === null) { w.int8(-1) } else { w.int8(1); encodeDescribeTopicPartitionsRequestCursor(w, present, version) } }
   if (flexible) w.uvarint(0)
 }
 
@@ -117,8 +117,8 @@ function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   w.int32((v.leaderEpoch ?? -1))
   writeArray(w, v.replicaNodes, flexible, false, 'ReplicaNodes', (item) => w.int32(item))
   writeArray(w, v.isrNodes, flexible, false, 'IsrNodes', (item) => w.int32(item))
-  writeArray(w, (v.eligibleLeaderReplicas ?? null), flexible, true, 'EligibleLeaderReplicas', (item) => w.int32(item))
-  writeArray(w, (v.lastKnownElr ?? null), flexible, true, 'LastKnownElr', (item) => w.int32(item))
+  writeArray(w, (v.eligibleLeaderReplicas === undefined ? null : v.eligibleLeaderReplicas), flexible, true, 'EligibleLeaderReplicas', (item) => w.int32(item))
+  writeArray(w, (v.lastKnownElr === undefined ? null : v.lastKnownElr), flexible, true, 'LastKnownElr', (item) => w.int32(item))
   writeArray(w, v.offlineReplicas, flexible, false, 'OfflineReplicas', (item) => w.int32(item))
   if (flexible) w.uvarint(0)
 }
@@ -161,7 +161,7 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseT
 function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w: Writer, v: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInit, version: number): void {
   const flexible = true
   w.int16(v.errorCode)
-  writeString(w, (v.name ?? ""), flexible, true, 'Name')
+  writeString(w, (v.name === undefined ? "" : v.name), flexible, true, 'Name')
   writeUuid(w, v.topicId)
   w.bool((v.isInternal ?? false))
   writeArray(w, v.partitions, flexible, false, 'Partitions', (item) => encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, item, version))
@@ -226,7 +226,7 @@ function encodeDescribeTopicPartitionsResponse(w: Writer, v: DescribeTopicPartit
   const flexible = true
   w.int32(v.throttleTimeMs)
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, item, version))
-  { const present = (v.nextCursor ?? null); if (present === null) { w.int8(-1) } else { w.int8(1); encodeDescribeTopicPartitionsResponseCursor(w, present, version) } }
+  { const present = (v.nextCursor === undefined ? null : v.nextCursor); if (present === null) { w.int8(-1) } else { w.int8(1); encodeDescribeTopicPartitionsResponseCursor(w, present, version) } }
   if (flexible) w.uvarint(0)
 }
 

@@ -37,7 +37,7 @@ export interface DescribeUserScramCredentialsRequestInit {
 
 function encodeDescribeUserScramCredentialsRequest(w: Writer, v: DescribeUserScramCredentialsRequestInit, version: number): void {
   const flexible = true
-  writeArray(w, (v.users ?? []), flexible, true, 'Users', (item) => encodeDescribeUserScramCredentialsRequestUserName(w, item, version))
+  writeArray(w, (v.users === undefined ? [] : v.users), flexible, true, 'Users', (item) => encodeDescribeUserScramCredentialsRequestUserName(w, item, version))
   if (flexible) w.uvarint(0)
 }
 
@@ -95,7 +95,7 @@ function encodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsR
   const flexible = true
   writeString(w, v.user, flexible, false, 'User')
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.credentialInfos, flexible, false, 'CredentialInfos', (item) => encodeDescribeUserScramCredentialsResponseCredentialInfo(w, item, version))
   if (flexible) w.uvarint(0)
 }
@@ -130,7 +130,7 @@ function encodeDescribeUserScramCredentialsResponse(w: Writer, v: DescribeUserSc
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.results, flexible, false, 'Results', (item) => encodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, item, version))
   if (flexible) w.uvarint(0)
 }

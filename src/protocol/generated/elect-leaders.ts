@@ -49,7 +49,7 @@ function encodeElectLeadersRequest(w: Writer, v: ElectLeadersRequestInit, versio
     w.int8((v.electionType ?? 0))
   }
   if (!(version >= 1) && v.electionType !== undefined && !(v.electionType === 0)) unsupportedField('ElectLeadersRequest', 'ElectionType', version)
-  writeArray(w, (v.topicPartitions ?? []), flexible, true, 'TopicPartitions', (item) => encodeElectLeadersRequestTopicPartitions(w, item, version))
+  writeArray(w, (v.topicPartitions === undefined ? [] : v.topicPartitions), flexible, true, 'TopicPartitions', (item) => encodeElectLeadersRequestTopicPartitions(w, item, version))
   w.int32((v.timeoutMs ?? 60000))
   if (flexible) w.uvarint(0)
 }
@@ -81,7 +81,7 @@ function encodeElectLeadersResponsePartitionResult(w: Writer, v: ElectLeadersRes
   const flexible = version >= 2
   w.int32(v.partitionId)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -161,7 +161,7 @@ export interface EndQuorumEpochRequestInit {
 
 function encodeEndQuorumEpochRequest(w: Writer, v: EndQuorumEpochRequestInit, version: number): void {
   const flexible = version >= 1
-  writeString(w, (v.clusterId ?? null), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? null : v.clusterId), flexible, true, 'ClusterId')
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeEndQuorumEpochRequestTopicData(w, item, version))
   if (version >= 1) {
     writeArray(w, (v.leaderEndpoints ?? []), flexible, false, 'LeaderEndpoints', (item) => encodeEndQuorumEpochRequestLeaderEndpoint(w, item, version))

@@ -19,7 +19,7 @@ export interface EnvelopeRequestInit {
 function encodeEnvelopeRequest(w: Writer, v: EnvelopeRequestInit, _version: number): void {
   const flexible = true
   writeBytes(w, v.requestData, flexible, false, 'RequestData')
-  writeBytes(w, (v.requestPrincipal ?? Buffer.alloc(0)), flexible, true, 'RequestPrincipal')
+  writeBytes(w, (v.requestPrincipal === undefined ? Buffer.alloc(0) : v.requestPrincipal), flexible, true, 'RequestPrincipal')
   writeBytes(w, v.clientHostAddress, flexible, false, 'ClientHostAddress')
   if (flexible) w.uvarint(0)
 }
@@ -47,7 +47,7 @@ export interface EnvelopeResponseInit {
 
 function encodeEnvelopeResponse(w: Writer, v: EnvelopeResponseInit, _version: number): void {
   const flexible = true
-  writeBytes(w, (v.responseData ?? null), flexible, true, 'ResponseData')
+  writeBytes(w, (v.responseData === undefined ? null : v.responseData), flexible, true, 'ResponseData')
   w.int16(v.errorCode)
   if (flexible) w.uvarint(0)
 }

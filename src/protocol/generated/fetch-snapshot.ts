@@ -136,7 +136,7 @@ function encodeFetchSnapshotRequest(w: Writer, v: FetchSnapshotRequestInit, vers
   if (flexible) {
     const tagged: TaggedWrite[] = []
     {
-      const value = (v.clusterId ?? null)
+      const value = (v.clusterId === undefined ? null : v.clusterId)
       if (!(value === null)) tagged.push([0, (tw) => writeString(tw, value, flexible, true, 'ClusterId')])
     }
     writeTaggedFields(w, tagged)
@@ -258,7 +258,7 @@ function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, v: FetchSnapsho
   encodeFetchSnapshotResponseSnapshotId(w, v.snapshotId, version)
   w.int64(v.size)
   w.int64(v.position)
-  writeBytes(w, (v.unalignedRecords ?? null), flexible, true, 'UnalignedRecords')
+  writeBytes(w, (v.unalignedRecords === undefined ? null : v.unalignedRecords), flexible, true, 'UnalignedRecords')
   if (flexible) {
     const tagged: TaggedWrite[] = []
     {

@@ -255,7 +255,7 @@ function encodeFetchRequest(w: Writer, v: FetchRequestInit, version: number): vo
   if (flexible) {
     const tagged: TaggedWrite[] = []
     if (version >= 12) {
-      const value = (v.clusterId ?? null)
+      const value = (v.clusterId === undefined ? null : v.clusterId)
       if (!(value === null)) tagged.push([0, (tw) => writeString(tw, value, flexible, true, 'ClusterId')])
     }
     if (version >= 15) {
@@ -506,13 +506,13 @@ function encodeFetchResponsePartitionData(w: Writer, v: FetchResponsePartitionDa
   if (!(version >= 12) && v.currentLeader !== undefined && !((v.currentLeader !== null && isDefaultFetchResponseLeaderIdAndEpoch(v.currentLeader)))) unsupportedField('FetchResponsePartitionData', 'CurrentLeader', version)
   if (!(version >= 12) && v.snapshotId !== undefined && !((v.snapshotId !== null && isDefaultFetchResponseSnapshotId(v.snapshotId)))) unsupportedField('FetchResponsePartitionData', 'SnapshotId', version)
   if (version >= 4) {
-    writeArray(w, (v.abortedTransactions ?? []), flexible, true, 'AbortedTransactions', (item) => encodeFetchResponseAbortedTransaction(w, item, version))
+    writeArray(w, (v.abortedTransactions === undefined ? [] : v.abortedTransactions), flexible, true, 'AbortedTransactions', (item) => encodeFetchResponseAbortedTransaction(w, item, version))
   }
   if (version >= 11) {
     w.int32((v.preferredReadReplica ?? -1))
   }
   if (!(version >= 11) && v.preferredReadReplica !== undefined && !(v.preferredReadReplica === -1)) unsupportedField('FetchResponsePartitionData', 'PreferredReadReplica', version)
-  writeBytes(w, (v.records ?? null), flexible, true, 'Records')
+  writeBytes(w, (v.records === undefined ? null : v.records), flexible, true, 'Records')
   if (flexible) {
     const tagged: TaggedWrite[] = []
     if (version >= 12) {
@@ -633,7 +633,7 @@ function encodeFetchResponseNodeEndpoint(w: Writer, v: FetchResponseNodeEndpoint
   }
   if (!(version >= 16) && v.port !== undefined && !(v.port === 0)) unsupportedField('FetchResponseNodeEndpoint', 'Port', version)
   if (version >= 16) {
-    writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+    writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   }
   if (!(version >= 16) && v.rack !== undefined && !(v.rack === null)) unsupportedField('FetchResponseNodeEndpoint', 'Rack', version)
   if (flexible) w.uvarint(0)

@@ -85,7 +85,7 @@ function encodeFindCoordinatorResponseCoordinator(w: Writer, v: FindCoordinatorR
   }
   if (!(version >= 4) && v.errorCode !== undefined && !(v.errorCode === 0)) unsupportedField('FindCoordinatorResponseCoordinator', 'ErrorCode', version)
   if (version >= 4) {
-    writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   if (flexible) w.uvarint(0)
 }
@@ -134,7 +134,7 @@ function encodeFindCoordinatorResponse(w: Writer, v: FindCoordinatorResponseInit
   }
   if (!(version <= 3) && v.errorCode !== undefined && !(v.errorCode === 0)) unsupportedField('FindCoordinatorResponse', 'ErrorCode', version)
   if (version >= 1 && version <= 3) {
-    writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   if (version <= 3) {
     w.int32((v.nodeId ?? 0))

@@ -24,7 +24,7 @@ function encodeHeartbeatRequest(w: Writer, v: HeartbeatRequestInit, version: num
   w.int32(v.generationId)
   writeString(w, v.memberId, flexible, false, 'MemberId')
   if (version >= 3) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 3) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('HeartbeatRequest', 'GroupInstanceId', version)
   if (flexible) w.uvarint(0)

@@ -20,7 +20,7 @@ function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, v: Incre
   const flexible = version >= 1
   writeString(w, v.name, flexible, false, 'Name')
   w.int8(v.configOperation)
-  writeString(w, (v.value ?? ""), flexible, true, 'Value')
+  writeString(w, (v.value === undefined ? "" : v.value), flexible, true, 'Value')
   if (flexible) w.uvarint(0)
 }
 
@@ -110,7 +110,7 @@ export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponseInit
 function encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, v: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInit, version: number): void {
   const flexible = version >= 1
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int8(v.resourceType)
   writeString(w, v.resourceName, flexible, false, 'ResourceName')
   if (flexible) w.uvarint(0)

@@ -20,7 +20,7 @@ export interface InitProducerIdRequestInit {
 
 function encodeInitProducerIdRequest(w: Writer, v: InitProducerIdRequestInit, version: number): void {
   const flexible = version >= 2
-  writeString(w, (v.transactionalId ?? ""), flexible, true, 'TransactionalId')
+  writeString(w, (v.transactionalId === undefined ? "" : v.transactionalId), flexible, true, 'TransactionalId')
   w.int32(v.transactionTimeoutMs)
   if (version >= 3) {
     w.int64((v.producerId ?? -1n))

@@ -105,7 +105,7 @@ function encodeInitializeShareGroupStateResponsePartitionResult(w: Writer, v: In
   const flexible = true
   w.int32(v.partition)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -62,13 +62,13 @@ function encodeJoinGroupRequest(w: Writer, v: JoinGroupRequestInit, version: num
   }
   writeString(w, v.memberId, flexible, false, 'MemberId')
   if (version >= 5) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 5) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('JoinGroupRequest', 'GroupInstanceId', version)
   writeString(w, v.protocolType, flexible, false, 'ProtocolType')
   writeArray(w, v.protocols, flexible, false, 'Protocols', (item) => encodeJoinGroupRequestJoinGroupRequestProtocol(w, item, version))
   if (version >= 8) {
-    writeString(w, (v.reason ?? null), flexible, true, 'Reason')
+    writeString(w, (v.reason === undefined ? null : v.reason), flexible, true, 'Reason')
   }
   if (flexible) w.uvarint(0)
 }
@@ -105,7 +105,7 @@ function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, v: JoinGroupR
   const flexible = version >= 6
   writeString(w, v.memberId, flexible, false, 'MemberId')
   if (version >= 5) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   writeBytes(w, v.metadata, flexible, false, 'Metadata')
   if (flexible) w.uvarint(0)
@@ -154,9 +154,9 @@ function encodeJoinGroupResponse(w: Writer, v: JoinGroupResponseInit, version: n
   w.int16(v.errorCode)
   w.int32((v.generationId ?? -1))
   if (version >= 7) {
-    writeString(w, (v.protocolType ?? null), flexible, true, 'ProtocolType')
+    writeString(w, (v.protocolType === undefined ? null : v.protocolType), flexible, true, 'ProtocolType')
   }
-  writeString(w, (v.protocolName ?? ""), flexible, version >= 7, 'ProtocolName')
+  writeString(w, (v.protocolName === undefined ? "" : v.protocolName), flexible, version >= 7, 'ProtocolName')
   writeString(w, v.leader, flexible, false, 'Leader')
   if (version >= 9) {
     w.bool((v.skipAssignment ?? false))

@@ -23,11 +23,11 @@ function encodeLeaveGroupRequestMemberIdentity(w: Writer, v: LeaveGroupRequestMe
   }
   if (!(version >= 3) && v.memberId !== undefined && !(v.memberId === "")) unsupportedField('LeaveGroupRequestMemberIdentity', 'MemberId', version)
   if (version >= 3) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 3) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('LeaveGroupRequestMemberIdentity', 'GroupInstanceId', version)
   if (version >= 5) {
-    writeString(w, (v.reason ?? null), flexible, true, 'Reason')
+    writeString(w, (v.reason === undefined ? null : v.reason), flexible, true, 'Reason')
   }
   if (flexible) w.uvarint(0)
 }
@@ -99,7 +99,7 @@ function encodeLeaveGroupResponseMemberResponse(w: Writer, v: LeaveGroupResponse
   }
   if (!(version >= 3) && v.memberId !== undefined && !(v.memberId === "")) unsupportedField('LeaveGroupResponseMemberResponse', 'MemberId', version)
   if (version >= 3) {
-    writeString(w, (v.groupInstanceId ?? ""), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? "" : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 3) && v.groupInstanceId !== undefined && !(v.groupInstanceId === "")) unsupportedField('LeaveGroupResponseMemberResponse', 'GroupInstanceId', version)
   if (version >= 3) {

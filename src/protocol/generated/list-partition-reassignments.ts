@@ -44,7 +44,7 @@ export interface ListPartitionReassignmentsRequestInit {
 function encodeListPartitionReassignmentsRequest(w: Writer, v: ListPartitionReassignmentsRequestInit, version: number): void {
   const flexible = true
   w.int32((v.timeoutMs ?? 60000))
-  writeArray(w, (v.topics ?? null), flexible, true, 'Topics', (item) => encodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, item, version))
+  writeArray(w, (v.topics === undefined ? null : v.topics), flexible, true, 'Topics', (item) => encodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, item, version))
   if (flexible) w.uvarint(0)
 }
 
@@ -138,7 +138,7 @@ function encodeListPartitionReassignmentsResponse(w: Writer, v: ListPartitionRea
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeListPartitionReassignmentsResponseOngoingTopicReassignment(w, item, version))
   if (flexible) w.uvarint(0)
 }

@@ -19,7 +19,7 @@ function encodeMetadataRequestMetadataRequestTopic(w: Writer, v: MetadataRequest
   if (version >= 10) {
     writeUuid(w, (v.topicId ?? ZERO_UUID_STRING))
   }
-  writeString(w, (v.name ?? ""), flexible, version >= 10, 'Name')
+  writeString(w, (v.name === undefined ? "" : v.name), flexible, version >= 10, 'Name')
   if (flexible) w.uvarint(0)
 }
 
@@ -49,7 +49,7 @@ export interface MetadataRequestInit {
 
 function encodeMetadataRequest(w: Writer, v: MetadataRequestInit, version: number): void {
   const flexible = version >= 9
-  writeArray(w, (v.topics ?? []), flexible, version >= 1, 'Topics', (item) => encodeMetadataRequestMetadataRequestTopic(w, item, version))
+  writeArray(w, (v.topics === undefined ? [] : v.topics), flexible, version >= 1, 'Topics', (item) => encodeMetadataRequestMetadataRequestTopic(w, item, version))
   if (version >= 4) {
     w.bool((v.allowAutoTopicCreation ?? true))
   }
@@ -97,7 +97,7 @@ function encodeMetadataResponseMetadataResponseBroker(w: Writer, v: MetadataResp
   writeString(w, v.host, flexible, false, 'Host')
   w.int32(v.port)
   if (version >= 1) {
-    writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+    writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   }
   if (flexible) w.uvarint(0)
 }
@@ -186,7 +186,7 @@ export interface MetadataResponseMetadataResponseTopicInit {
 function encodeMetadataResponseMetadataResponseTopic(w: Writer, v: MetadataResponseMetadataResponseTopicInit, version: number): void {
   const flexible = version >= 9
   w.int16(v.errorCode)
-  writeString(w, (v.name ?? ""), flexible, version >= 12, 'Name')
+  writeString(w, (v.name === undefined ? "" : v.name), flexible, version >= 12, 'Name')
   if (version >= 10) {
     writeUuid(w, (v.topicId ?? ZERO_UUID_STRING))
   }
@@ -240,7 +240,7 @@ function encodeMetadataResponse(w: Writer, v: MetadataResponseInit, version: num
   }
   writeArray(w, v.brokers, flexible, false, 'Brokers', (item) => encodeMetadataResponseMetadataResponseBroker(w, item, version))
   if (version >= 2) {
-    writeString(w, (v.clusterId ?? null), flexible, true, 'ClusterId')
+    writeString(w, (v.clusterId === undefined ? null : v.clusterId), flexible, true, 'ClusterId')
   }
   if (version >= 1) {
     w.int32((v.controllerId ?? -1))

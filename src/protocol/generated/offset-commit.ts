@@ -31,7 +31,7 @@ function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, v: Off
     w.int64((v.commitTimestamp ?? -1n))
   }
   if (!(version >= 1 && version <= 1) && v.commitTimestamp !== undefined && !(v.commitTimestamp === -1n)) unsupportedField('OffsetCommitRequestOffsetCommitRequestPartition', 'CommitTimestamp', version)
-  writeString(w, (v.committedMetadata ?? ""), flexible, true, 'CommittedMetadata')
+  writeString(w, (v.committedMetadata === undefined ? "" : v.committedMetadata), flexible, true, 'CommittedMetadata')
   if (flexible) w.uvarint(0)
 }
 
@@ -103,7 +103,7 @@ function encodeOffsetCommitRequest(w: Writer, v: OffsetCommitRequestInit, versio
     writeString(w, (v.memberId ?? ""), flexible, false, 'MemberId')
   }
   if (version >= 7) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 7) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('OffsetCommitRequest', 'GroupInstanceId', version)
   if (version >= 2 && version <= 4) {

@@ -91,13 +91,13 @@ function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, v: OffsetFet
   }
   if (!(version >= 8) && v.groupId !== undefined && !(v.groupId === "")) unsupportedField('OffsetFetchRequestOffsetFetchRequestGroup', 'GroupId', version)
   if (version >= 9) {
-    writeString(w, (v.memberId ?? null), flexible, true, 'MemberId')
+    writeString(w, (v.memberId === undefined ? null : v.memberId), flexible, true, 'MemberId')
   }
   if (version >= 9) {
     w.int32((v.memberEpoch ?? -1))
   }
   if (version >= 8) {
-    writeArray(w, (v.topics ?? []), flexible, true, 'Topics', (item) => encodeOffsetFetchRequestOffsetFetchRequestTopics(w, item, version))
+    writeArray(w, (v.topics === undefined ? [] : v.topics), flexible, true, 'Topics', (item) => encodeOffsetFetchRequestOffsetFetchRequestTopics(w, item, version))
   }
   if (!(version >= 8) && v.topics !== undefined && !((v.topics !== null && v.topics.length === 0))) unsupportedField('OffsetFetchRequestOffsetFetchRequestGroup', 'Topics', version)
   if (flexible) w.uvarint(0)
@@ -136,7 +136,7 @@ function encodeOffsetFetchRequest(w: Writer, v: OffsetFetchRequestInit, version:
   }
   if (!(version <= 7) && v.groupId !== undefined && !(v.groupId === "")) unsupportedField('OffsetFetchRequest', 'GroupId', version)
   if (version <= 7) {
-    writeArray(w, (v.topics ?? []), flexible, version >= 2, 'Topics', (item) => encodeOffsetFetchRequestOffsetFetchRequestTopic(w, item, version))
+    writeArray(w, (v.topics === undefined ? [] : v.topics), flexible, version >= 2, 'Topics', (item) => encodeOffsetFetchRequestOffsetFetchRequestTopic(w, item, version))
   }
   if (!(version <= 7) && v.topics !== undefined && !((v.topics !== null && v.topics.length === 0))) unsupportedField('OffsetFetchRequest', 'Topics', version)
   if (version >= 8) {
@@ -192,7 +192,7 @@ function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, v: Off
     w.int32((v.committedLeaderEpoch ?? -1))
   }
   if (version <= 7) {
-    writeString(w, (v.metadata ?? ""), flexible, true, 'Metadata')
+    writeString(w, (v.metadata === undefined ? "" : v.metadata), flexible, true, 'Metadata')
   }
   if (!(version <= 7) && v.metadata !== undefined && !(v.metadata === "")) unsupportedField('OffsetFetchResponseOffsetFetchResponsePartition', 'Metadata', version)
   if (version <= 7) {
@@ -278,7 +278,7 @@ function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, v: Of
     w.int32((v.committedLeaderEpoch ?? -1))
   }
   if (version >= 8) {
-    writeString(w, (v.metadata ?? ""), flexible, true, 'Metadata')
+    writeString(w, (v.metadata === undefined ? "" : v.metadata), flexible, true, 'Metadata')
   }
   if (!(version >= 8) && v.metadata !== undefined && !(v.metadata === "")) unsupportedField('OffsetFetchResponseOffsetFetchResponsePartitions', 'Metadata', version)
   if (version >= 8) {

@@ -17,7 +17,7 @@ export interface ProduceRequestPartitionProduceDataInit {
 function encodeProduceRequestPartitionProduceData(w: Writer, v: ProduceRequestPartitionProduceDataInit, version: number): void {
   const flexible = version >= 9
   w.int32(v.index)
-  writeBytes(w, (v.records ?? null), flexible, true, 'Records')
+  writeBytes(w, (v.records === undefined ? null : v.records), flexible, true, 'Records')
   if (flexible) w.uvarint(0)
 }
 
@@ -75,7 +75,7 @@ export interface ProduceRequestInit {
 function encodeProduceRequest(w: Writer, v: ProduceRequestInit, version: number): void {
   const flexible = version >= 9
   if (version >= 3) {
-    writeString(w, (v.transactionalId ?? null), flexible, true, 'TransactionalId')
+    writeString(w, (v.transactionalId === undefined ? null : v.transactionalId), flexible, true, 'TransactionalId')
   }
   if (!(version >= 3) && v.transactionalId !== undefined && !(v.transactionalId === null)) unsupportedField('ProduceRequest', 'TransactionalId', version)
   w.int16(v.acks)
@@ -113,7 +113,7 @@ function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, v: ProduceRes
   }
   if (!(version >= 8) && v.batchIndex !== undefined && !(v.batchIndex === 0)) unsupportedField('ProduceResponseBatchIndexAndErrorMessage', 'BatchIndex', version)
   if (version >= 8) {
-    writeString(w, (v.batchIndexErrorMessage ?? null), flexible, true, 'BatchIndexErrorMessage')
+    writeString(w, (v.batchIndexErrorMessage === undefined ? null : v.batchIndexErrorMessage), flexible, true, 'BatchIndexErrorMessage')
   }
   if (!(version >= 8) && v.batchIndexErrorMessage !== undefined && !(v.batchIndexErrorMessage === null)) unsupportedField('ProduceResponseBatchIndexAndErrorMessage', 'BatchIndexErrorMessage', version)
   if (flexible) w.uvarint(0)
@@ -211,7 +211,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, v: ProduceResp
     writeArray(w, (v.recordErrors ?? []), flexible, false, 'RecordErrors', (item) => encodeProduceResponseBatchIndexAndErrorMessage(w, item, version))
   }
   if (version >= 8) {
-    writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+    writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   }
   if (!(version >= 10) && v.currentLeader !== undefined && !((v.currentLeader !== null && isDefaultProduceResponseLeaderIdAndEpoch(v.currentLeader)))) unsupportedField('ProduceResponsePartitionProduceResponse', 'CurrentLeader', version)
   if (flexible) {
@@ -307,7 +307,7 @@ function encodeProduceResponseNodeEndpoint(w: Writer, v: ProduceResponseNodeEndp
   }
   if (!(version >= 10) && v.port !== undefined && !(v.port === 0)) unsupportedField('ProduceResponseNodeEndpoint', 'Port', version)
   if (version >= 10) {
-    writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+    writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   }
   if (!(version >= 10) && v.rack !== undefined && !(v.rack === null)) unsupportedField('ProduceResponseNodeEndpoint', 'Rack', version)
   if (flexible) w.uvarint(0)

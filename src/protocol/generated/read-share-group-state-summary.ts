@@ -105,7 +105,7 @@ function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, v: R
   const flexible = true
   w.int32(v.partition)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int32(v.stateEpoch)
   w.int64(v.startOffset)
   if (flexible) w.uvarint(0)

@@ -142,7 +142,7 @@ function encodeReadShareGroupStateResponsePartitionResult(w: Writer, v: ReadShar
   const flexible = true
   w.int32(v.partition)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int32(v.stateEpoch)
   w.int64(v.startOffset)
   writeArray(w, v.stateBatches, flexible, false, 'StateBatches', (item) => encodeReadShareGroupStateResponseStateBatch(w, item, version))

@@ -18,7 +18,7 @@ export interface RemoveRaftVoterRequestInit {
 
 function encodeRemoveRaftVoterRequest(w: Writer, v: RemoveRaftVoterRequestInit, _version: number): void {
   const flexible = true
-  writeString(w, (v.clusterId ?? ""), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? "" : v.clusterId), flexible, true, 'ClusterId')
   w.int32(v.voterId)
   writeUuid(w, v.voterDirectoryId)
   if (flexible) w.uvarint(0)
@@ -51,7 +51,7 @@ function encodeRemoveRaftVoterResponse(w: Writer, v: RemoveRaftVoterResponseInit
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -24,7 +24,7 @@ function encodeRequestHeader(w: Writer, v: RequestHeaderInit, version: number): 
   w.int16(v.requestApiVersion)
   w.int32(v.correlationId)
   if (version >= 1) {
-    writeString(w, (v.clientId ?? ""), false, true, 'ClientId')
+    writeString(w, (v.clientId === undefined ? "" : v.clientId), false, true, 'ClientId')
   }
   if (flexible) w.uvarint(0)
 }

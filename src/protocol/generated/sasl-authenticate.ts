@@ -44,7 +44,7 @@ export interface SaslAuthenticateResponseInit {
 function encodeSaslAuthenticateResponse(w: Writer, v: SaslAuthenticateResponseInit, version: number): void {
   const flexible = version >= 2
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   writeBytes(w, v.authBytes, flexible, false, 'AuthBytes')
   if (version >= 1) {
     w.int64((v.sessionLifetimeMs ?? 0n))

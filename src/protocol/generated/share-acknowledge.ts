@@ -105,8 +105,8 @@ export interface ShareAcknowledgeRequestInit {
 
 function encodeShareAcknowledgeRequest(w: Writer, v: ShareAcknowledgeRequestInit, version: number): void {
   const flexible = true
-  writeString(w, (v.groupId ?? null), flexible, true, 'GroupId')
-  writeString(w, (v.memberId ?? ""), flexible, true, 'MemberId')
+  writeString(w, (v.groupId === undefined ? null : v.groupId), flexible, true, 'GroupId')
+  writeString(w, (v.memberId === undefined ? "" : v.memberId), flexible, true, 'MemberId')
   w.int32(v.shareSessionEpoch)
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeShareAcknowledgeRequestAcknowledgeTopic(w, item, version))
   if (flexible) w.uvarint(0)
@@ -169,7 +169,7 @@ function encodeShareAcknowledgeResponsePartitionData(w: Writer, v: ShareAcknowle
   const flexible = true
   w.int32(v.partitionIndex)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   encodeShareAcknowledgeResponseLeaderIdAndEpoch(w, v.currentLeader, version)
   if (flexible) w.uvarint(0)
 }
@@ -232,7 +232,7 @@ function encodeShareAcknowledgeResponseNodeEndpoint(w: Writer, v: ShareAcknowled
   w.int32(v.nodeId)
   writeString(w, v.host, flexible, false, 'Host')
   w.int32(v.port)
-  writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+  writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   if (flexible) w.uvarint(0)
 }
 
@@ -268,7 +268,7 @@ function encodeShareAcknowledgeResponse(w: Writer, v: ShareAcknowledgeResponseIn
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.responses, flexible, false, 'Responses', (item) => encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w, item, version))
   writeArray(w, v.nodeEndpoints, flexible, false, 'NodeEndpoints', (item) => encodeShareAcknowledgeResponseNodeEndpoint(w, item, version))
   if (flexible) w.uvarint(0)

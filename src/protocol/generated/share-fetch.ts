@@ -144,8 +144,8 @@ export interface ShareFetchRequestInit {
 
 function encodeShareFetchRequest(w: Writer, v: ShareFetchRequestInit, version: number): void {
   const flexible = true
-  writeString(w, (v.groupId ?? null), flexible, true, 'GroupId')
-  writeString(w, (v.memberId ?? ""), flexible, true, 'MemberId')
+  writeString(w, (v.groupId === undefined ? null : v.groupId), flexible, true, 'GroupId')
+  writeString(w, (v.memberId === undefined ? "" : v.memberId), flexible, true, 'MemberId')
   w.int32(v.shareSessionEpoch)
   w.int32(v.maxWaitMs)
   w.int32(v.minBytes)
@@ -255,11 +255,11 @@ function encodeShareFetchResponsePartitionData(w: Writer, v: ShareFetchResponseP
   const flexible = true
   w.int32(v.partitionIndex)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   w.int16(v.acknowledgeErrorCode)
-  writeString(w, (v.acknowledgeErrorMessage ?? null), flexible, true, 'AcknowledgeErrorMessage')
+  writeString(w, (v.acknowledgeErrorMessage === undefined ? null : v.acknowledgeErrorMessage), flexible, true, 'AcknowledgeErrorMessage')
   encodeShareFetchResponseLeaderIdAndEpoch(w, v.currentLeader, version)
-  writeBytes(w, (v.records ?? null), flexible, true, 'Records')
+  writeBytes(w, (v.records === undefined ? null : v.records), flexible, true, 'Records')
   writeArray(w, v.acquiredRecords, flexible, false, 'AcquiredRecords', (item) => encodeShareFetchResponseAcquiredRecords(w, item, version))
   if (flexible) w.uvarint(0)
 }
@@ -326,7 +326,7 @@ function encodeShareFetchResponseNodeEndpoint(w: Writer, v: ShareFetchResponseNo
   w.int32(v.nodeId)
   writeString(w, v.host, flexible, false, 'Host')
   w.int32(v.port)
-  writeString(w, (v.rack ?? null), flexible, true, 'Rack')
+  writeString(w, (v.rack === undefined ? null : v.rack), flexible, true, 'Rack')
   if (flexible) w.uvarint(0)
 }
 
@@ -362,7 +362,7 @@ function encodeShareFetchResponse(w: Writer, v: ShareFetchResponseInit, version:
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   writeArray(w, v.responses, flexible, false, 'Responses', (item) => encodeShareFetchResponseShareFetchableTopicResponse(w, item, version))
   writeArray(w, v.nodeEndpoints, flexible, false, 'NodeEndpoints', (item) => encodeShareFetchResponseNodeEndpoint(w, item, version))
   if (flexible) w.uvarint(0)

@@ -108,7 +108,7 @@ export interface ShareGroupDescribeResponseMemberInit {
 function encodeShareGroupDescribeResponseMember(w: Writer, v: ShareGroupDescribeResponseMemberInit, version: number): void {
   const flexible = true
   writeString(w, v.memberId, flexible, false, 'MemberId')
-  writeString(w, (v.rackId ?? null), flexible, true, 'RackId')
+  writeString(w, (v.rackId === undefined ? null : v.rackId), flexible, true, 'RackId')
   w.int32(v.memberEpoch)
   writeString(w, v.clientId, flexible, false, 'ClientId')
   writeString(w, v.clientHost, flexible, false, 'ClientHost')
@@ -159,7 +159,7 @@ export interface ShareGroupDescribeResponseDescribedGroupInit {
 function encodeShareGroupDescribeResponseDescribedGroup(w: Writer, v: ShareGroupDescribeResponseDescribedGroupInit, version: number): void {
   const flexible = true
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   writeString(w, v.groupId, flexible, false, 'GroupId')
   writeString(w, v.groupState, flexible, false, 'GroupState')
   w.int32(v.groupEpoch)

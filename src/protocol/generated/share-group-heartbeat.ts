@@ -25,8 +25,8 @@ function encodeShareGroupHeartbeatRequest(w: Writer, v: ShareGroupHeartbeatReque
   writeString(w, v.groupId, flexible, false, 'GroupId')
   writeString(w, v.memberId, flexible, false, 'MemberId')
   w.int32(v.memberEpoch)
-  writeString(w, (v.rackId ?? null), flexible, true, 'RackId')
-  writeArray(w, (v.subscribedTopicNames ?? null), flexible, true, 'SubscribedTopicNames', (item) => writeString(w, item, flexible, false, 'SubscribedTopicNames'))
+  writeString(w, (v.rackId === undefined ? null : v.rackId), flexible, true, 'RackId')
+  writeArray(w, (v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames), flexible, true, 'SubscribedTopicNames', (item) => writeString(w, item, flexible, false, 'SubscribedTopicNames'))
   if (flexible) w.uvarint(0)
 }
 
@@ -117,11 +117,11 @@ function encodeShareGroupHeartbeatResponse(w: Writer, v: ShareGroupHeartbeatResp
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
-  writeString(w, (v.memberId ?? null), flexible, true, 'MemberId')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
+  writeString(w, (v.memberId === undefined ? null : v.memberId), flexible, true, 'MemberId')
   w.int32(v.memberEpoch)
   w.int32(v.heartbeatIntervalMs)
-  { const present = (v.assignment ?? null); if (present === null) { w.int8(-1) } else { w.int8(1); encodeShareGroupHeartbeatResponseAssignment(w, present, version) } }
+  { const present = (v.assignment === undefined ? null : v.assignment); if (present === null) { w.int8(-1) } else { w.int8(1); encodeShareGroupHeartbeatResponseAssignment(w, present, version) } }
   if (flexible) w.uvarint(0)
 }
 

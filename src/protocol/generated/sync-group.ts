@@ -57,14 +57,14 @@ function encodeSyncGroupRequest(w: Writer, v: SyncGroupRequestInit, version: num
   w.int32(v.generationId)
   writeString(w, v.memberId, flexible, false, 'MemberId')
   if (version >= 3) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 3) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('SyncGroupRequest', 'GroupInstanceId', version)
   if (version >= 5) {
-    writeString(w, (v.protocolType ?? null), flexible, true, 'ProtocolType')
+    writeString(w, (v.protocolType === undefined ? null : v.protocolType), flexible, true, 'ProtocolType')
   }
   if (version >= 5) {
-    writeString(w, (v.protocolName ?? null), flexible, true, 'ProtocolName')
+    writeString(w, (v.protocolName === undefined ? null : v.protocolName), flexible, true, 'ProtocolName')
   }
   writeArray(w, v.assignments, flexible, false, 'Assignments', (item) => encodeSyncGroupRequestSyncGroupRequestAssignment(w, item, version))
   if (flexible) w.uvarint(0)
@@ -108,10 +108,10 @@ function encodeSyncGroupResponse(w: Writer, v: SyncGroupResponseInit, version: n
   }
   w.int16(v.errorCode)
   if (version >= 5) {
-    writeString(w, (v.protocolType ?? null), flexible, true, 'ProtocolType')
+    writeString(w, (v.protocolType === undefined ? null : v.protocolType), flexible, true, 'ProtocolType')
   }
   if (version >= 5) {
-    writeString(w, (v.protocolName ?? null), flexible, true, 'ProtocolName')
+    writeString(w, (v.protocolName === undefined ? null : v.protocolName), flexible, true, 'ProtocolName')
   }
   writeBytes(w, v.assignment, flexible, false, 'Assignment')
   if (flexible) w.uvarint(0)

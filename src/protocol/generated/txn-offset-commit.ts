@@ -25,7 +25,7 @@ function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, 
   if (version >= 2) {
     w.int32((v.committedLeaderEpoch ?? -1))
   }
-  writeString(w, (v.committedMetadata ?? ""), flexible, true, 'CommittedMetadata')
+  writeString(w, (v.committedMetadata === undefined ? "" : v.committedMetadata), flexible, true, 'CommittedMetadata')
   if (flexible) w.uvarint(0)
 }
 
@@ -105,7 +105,7 @@ function encodeTxnOffsetCommitRequest(w: Writer, v: TxnOffsetCommitRequestInit, 
   }
   if (!(version >= 3) && v.memberId !== undefined && !(v.memberId === "")) unsupportedField('TxnOffsetCommitRequest', 'MemberId', version)
   if (version >= 3) {
-    writeString(w, (v.groupInstanceId ?? null), flexible, true, 'GroupInstanceId')
+    writeString(w, (v.groupInstanceId === undefined ? null : v.groupInstanceId), flexible, true, 'GroupInstanceId')
   }
   if (!(version >= 3) && v.groupInstanceId !== undefined && !(v.groupInstanceId === null)) unsupportedField('TxnOffsetCommitRequest', 'GroupInstanceId', version)
   writeArray(w, v.topics, flexible, false, 'Topics', (item) => encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, item, version))

@@ -95,7 +95,7 @@ function encodeUpdateFeaturesResponseUpdatableFeatureResult(w: Writer, v: Update
   const flexible = true
   writeString(w, v.feature, flexible, false, 'Feature')
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 
@@ -128,7 +128,7 @@ function encodeUpdateFeaturesResponse(w: Writer, v: UpdateFeaturesResponseInit, 
   const flexible = true
   w.int32(v.throttleTimeMs)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? ""), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? "" : v.errorMessage), flexible, true, 'ErrorMessage')
   if (version <= 1) {
     writeArray(w, (v.results ?? []), flexible, false, 'Results', (item) => encodeUpdateFeaturesResponseUpdatableFeatureResult(w, item, version))
   }

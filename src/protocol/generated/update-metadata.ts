@@ -177,7 +177,7 @@ function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, v: UpdateMet
     writeArray(w, (v.endpoints ?? []), flexible, false, 'Endpoints', (item) => encodeUpdateMetadataRequestUpdateMetadataEndpoint(w, item, version))
   }
   if (version >= 2) {
-    writeString(w, (v.rack ?? ""), flexible, true, 'Rack')
+    writeString(w, (v.rack === undefined ? "" : v.rack), flexible, true, 'Rack')
   }
   if (flexible) w.uvarint(0)
 }

@@ -82,7 +82,7 @@ export interface UpdateRaftVoterRequestInit {
 
 function encodeUpdateRaftVoterRequest(w: Writer, v: UpdateRaftVoterRequestInit, version: number): void {
   const flexible = true
-  writeString(w, (v.clusterId ?? ""), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? "" : v.clusterId), flexible, true, 'ClusterId')
   w.int32(v.currentLeaderEpoch)
   w.int32(v.voterId)
   writeUuid(w, v.voterDirectoryId)

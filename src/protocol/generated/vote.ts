@@ -96,7 +96,7 @@ export interface VoteRequestInit {
 
 function encodeVoteRequest(w: Writer, v: VoteRequestInit, version: number): void {
   const flexible = true
-  writeString(w, (v.clusterId ?? null), flexible, true, 'ClusterId')
+  writeString(w, (v.clusterId === undefined ? null : v.clusterId), flexible, true, 'ClusterId')
   if (version >= 1) {
     w.int32((v.voterId ?? -1))
   }

@@ -148,7 +148,7 @@ function encodeWriteShareGroupStateResponsePartitionResult(w: Writer, v: WriteSh
   const flexible = true
   w.int32(v.partition)
   w.int16(v.errorCode)
-  writeString(w, (v.errorMessage ?? null), flexible, true, 'ErrorMessage')
+  writeString(w, (v.errorMessage === undefined ? null : v.errorMessage), flexible, true, 'ErrorMessage')
   if (flexible) w.uvarint(0)
 }
 

@@ -1,0 +1,85 @@
+/**
+ * Options of the embedded broker and their defaults, kept apart from the code that reads them so the
+ * CLI and the README can quote one place.
+ */
+import type { ServerLogger } from '../net/server.js'
+import { BrokerError } from './errors.js'
+
+/** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
+export type BrokerLogger = ServerLogger
+
+export interface BrokerOptions {
+  /** Broker nodes in this process, each with its own listener; ids 0..nodes-1. Default 1. */
+  nodes?: number
+  /** Port of node 0; node i listens on port + i. 0 (the default) gives every node an ephemeral port. */
+  port?: number
+  /** Interface to listen on and to advertise in metadata. Default 127.0.0.1. */
+  host?: string
+  /** Directory of the partition logs. Omit it (or set memory) to keep everything in memory. */
+  dataDir?: string
+  /** Keep the logs in memory even if dataDir is set. */
+  memory?: boolean
+  /** Create a topic on first use by Metadata (Kafka's auto.create.topics.enable). Default true, as in Kafka. */
+  autoCreateTopics?: boolean
+  /** Partitions of auto-created topics and of CreateTopics asking for -1 (Kafka's num.partitions). Default 1. */
+  defaultPartitions?: number
+  /** Replication factor used for CreateTopics asking for -1 (Kafka's default.replication.factor). Default 1. */
+  defaultReplicationFactor?: number
+  /** Largest request frame accepted (Kafka's socket.request.max.bytes). Default 100 MiB. */
+  maxRequestBytes?: number
+  /** fsync a partition's segment before acknowledging an acks=-1 produce. Default false: see the README. */
+  fsync?: boolean
+  /** How often retention by time and size is applied (Kafka's log.retention.check.interval.ms). Default 5 min. */
+  retentionCheckIntervalMs?: number
+  /** Cluster id reported by Metadata and DescribeCluster. Default: a fixed id in memory, a stored one on disk. */
+  clusterId?: string
+  /** Silent by default; pass a pino logger (or anything of that shape) to see connection and storage events. */
+  logger?: BrokerLogger
+}
+
+export interface ResolvedBrokerOptions {
+  nodes: number
+  port: number
+  host: string
+  dataDir: string | null
+  autoCreateTopics: boolean
+  defaultPartitions: number
+  defaultReplicationFactor: number
+  maxRequestBytes: number
+  fsync: boolean
+  retentionCheckIntervalMs: number
+  clusterId: string | null
+  logger: BrokerLogger
+}
+
+const noop = (): void => {}
+
+/** Discards everything; the default so that tests stay quiet. */
+export const silentLogger: BrokerLogger = { debug: noop, info: noop, warn: noop, error: noop }
+
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min) throw new BrokerError('BROKER_INVALID_OPTION', `${name} must be an integer >= ${min}, got ${value}`)
+  return value
+}
+
+export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
+  const port = positiveInteger('port', options.port, 0, 0)
+  const nodes = positiveInteger('nodes', options.nodes, 1)
+  if (port + nodes - 1 > 65535) throw new BrokerError('BROKER_INVALID_OPTION', `ports ${port}..${port + nodes - 1} do not fit below 65536`)
+  return {
+    nodes,
+    port,
+    host: options.host ?? '127.0.0.1',
+    dataDir: options.memory === true ? null : (options.dataDir ?? null),
+    autoCreateTopics: options.autoCreateTopics ?? true,
+    defaultPartitions: positiveInteger('defaultPartitions', options.defaultPartitions, 1),
+    defaultReplicationFactor: positiveInteger('defaultReplicationFactor', options.defaultReplicationFactor, 1),
+    maxRequestBytes: positiveInteger('maxRequestBytes', options.maxRequestBytes, 100 * 1024 * 1024, 64),
+    fsync: options.fsync ?? false,
+    retentionCheckIntervalMs: positiveInteger('retentionCheckIntervalMs', options.retentionCheckIntervalMs, 5 * 60 * 1000),
+    clusterId: options.clusterId ?? null,
+    logger: options.logger ?? silentLogger,
+  }
+}

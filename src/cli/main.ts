@@ -1,0 +1,12 @@
+/**
+ * The `baton` command line: `baton broker` runs the embedded broker, `baton lab` the
+ * duplicate-on-rebalance scenario. Parsing is commander's; each command lives in its own module.
+ */
+import { Command } from 'commander'
+import { registerLabCommand } from './lab-command.js'
+
+const program = new Command()
+program.name('baton').description('Kafka consumer groups with safe partition hand-off').showHelpAfterError()
+registerLabCommand(program)
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,202 @@
+/**
+ * A TCP server skeleton for the Kafka protocol: accepts connections, splits each byte stream into
+ * frames and hands every frame to a handler.
+ *
+ * Ordering follows Kafka's socket server: a connection's requests are handled one at a time, in the
+ * order they arrived, and their responses are written in that order (Kafka mutes a channel while a
+ * request is in flight). Different connections never wait for each other, so a client that connects
+ * and sends nothing, or stalls mid-frame, costs only its own socket.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { BatonError } from '../protocol/errors/base.js'
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
+
+/** What a handler learns about the connection a frame came from. */
+export interface ConnectionInfo {
+  readonly id: number
+  /** `host:port` of the peer, for log lines. */
+  readonly remote: string
+}
+
+/**
+ * Handles one request frame (without its size prefix). Returns the whole response frame, size prefix
+ * included, or null when the request takes no response (Produce with acks=0). Throwing closes the
+ * connection: use it only when the bytes cannot be answered at all.
+ */
+export type FrameHandler = (frame: Buffer, connection: ConnectionInfo) => Buffer | null | Promise<Buffer | null>
+
+/** A pino-compatible logger subset: every call is (fields, message). */
+export interface ServerLogger {
+  debug(fields: object, message?: string): void
+  info(fields: object, message?: string): void
+  warn(fields: object, message?: string): void
+  error(fields: object, message?: string): void
+}
+
+export interface KafkaServerOptions {
+  handler: FrameHandler
+  logger: ServerLogger
+  /** Largest request frame accepted; Kafka's socket.request.max.bytes, 100 MiB by default. */
+  maxFrameBytes?: number
+  /** Closes connections that stay silent this long; Kafka's connections.max.idle.ms (10 min). 0 disables. */
+  idleTimeoutMs?: number
+  /** Extra fields on every log line (e.g. the node id). */
+  logFields?: object
+}
+
+/** Why a connection was closed by the server; carried in the log line. */
+export class ConnectionClosedError extends BatonError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONNECTION_CLOSED', message, options)
+  }
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
+
+export class KafkaServer {
+  private readonly server: Server
+  private readonly sockets = new Set<Socket>()
+  private readonly options: Required<KafkaServerOptions>
+  private nextConnectionId = 1
+  private boundPort = 0
+  private boundHost = ''
+  private listening = false
+  private closed = false
+
+  constructor(options: KafkaServerOptions) {
+    this.options = {
+      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      logFields: {},
+      ...options,
+    }
+    this.server = createServer((socket) => this.accept(socket))
+    // A failing accept (EMFILE and the like) must not take the process down.
+    this.server.on('error', (error) => this.options.logger.error({ ...this.options.logFields, err: error.message }, 'listener error'))
+  }
+
+  /** Starts listening; port 0 picks an ephemeral port. Resolves with the bound port. */
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error)
+      this.server.once('error', onError)
+      this.server.listen({ port, host, exclusive: true }, () => {
+        this.server.off('error', onError)
+        resolve()
+      })
+    })
+    this.boundPort = (this.server.address() as AddressInfo).port
+    this.boundHost = host
+    this.listening = true
+    return this.boundPort
+  }
+
+  get port(): number {
+    return this.boundPort
+  }
+
+  get accepting(): boolean {
+    return this.listening
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size
+  }
+
+  /** Stops accepting new connections; open connections keep being served. */
+  async stopAccepting(): Promise<void> {
+    if (!this.listening) return
+    this.listening = false
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  /** Accepts connections again, on the port bound first so that clients' bootstrap lists stay valid. */
+  async resumeAccepting(): Promise<void> {
+    if (this.listening || this.closed) return
+    await this.listen(this.boundPort, this.boundHost)
+  }
+
+  /** Drops every open connection at once, as a crashed or partitioned broker would. */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy()
+  }
+
+  /** Stops accepting, closes every connection and waits for the listener to be released. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const stopped = this.stopAccepting()
+    for (const socket of this.sockets) socket.end()
+    for (const socket of this.sockets) socket.destroy()
+    await stopped
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy()
+      return
+    }
+    const connection: ConnectionInfo = { id: this.nextConnectionId++, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }
+    const fields = { ...this.options.logFields, connection: connection.id, remote: connection.remote }
+    const logger = this.options.logger
+    const decoder = new FrameDecoder(this.options.maxFrameBytes)
+    this.sockets.add(socket)
+    socket.setNoDelay(true)
+    if (this.options.idleTimeoutMs > 0) {
+      socket.setTimeout(this.options.idleTimeoutMs, () => {
+        logger.info(fields, `closing connection idle for ${this.options.idleTimeoutMs} ms`)
+        socket.destroy()
+      })
+    }
+
+    // Frames wait here while an earlier one of the same connection is being handled.
+    const queue: Buffer[] = []
+    let busy = false
+    let dead = false
+
+    const close = (reason: string, error?: unknown): void => {
+      if (dead) return
+      dead = true
+      const detail = error instanceof Error ? { err: error.message, code: error instanceof BatonError ? error.code : undefined } : {}
+      logger.warn({ ...fields, ...detail }, `closing connection: ${reason}`)
+      socket.destroy()
+    }
+
+    const drain = async (): Promise<void> => {
+      busy = true
+      while (queue.length > 0 && !dead) {
+        const frame = queue.shift()!
+        let response: Buffer | null
+        try {
+          response = await this.options.handler(frame, connection)
+        } catch (error) {
+          close('request could not be handled', error)
+          return
+        }
+        if (response !== null && !dead && !socket.destroyed) socket.write(response)
+      }
+      busy = false
+    }
+
+    socket.on('data', (chunk: Buffer) => {
+      if (dead) return
+      let frames: Buffer[]
+      try {
+        frames = decoder.push(chunk)
+      } catch (error) {
+        close(error instanceof FrameTooLargeError ? 'frame size out of bounds' : 'unreadable frame', error)
+        return
+      }
+      if (frames.length === 0) return
+      queue.push(...frames)
+      if (!busy) void drain()
+    })
+    socket.on('error', (error) => logger.debug({ ...fields, err: error.message }, 'socket error'))
+    socket.on('close', () => {
+      dead = true
+      queue.length = 0
+      this.sockets.delete(socket)
+      if (decoder.pendingBytes > 0) logger.debug({ ...fields, pendingBytes: decoder.pendingBytes }, 'peer closed mid-request')
+    })
+  }
+}

@@ -1,0 +1,96 @@
+import { DecodeError } from '../errors/base.js'
+import { Reader } from '../primitives/reader.js'
+import { corruptRecords } from './corrupt.js'
+import type { DecodedRecord, RecordHeader } from './types.js'
+
+/**
+ * Decoding of the records inside a v2 batch (the hot loop of every consumer).
+ *
+ * Keys, values and header values are `subarray` views of the batch (or of its decompressed
+ * payload): no copy. Offsets are built with one BigInt per record from a number sum when the
+ * base offset is below 2^53, which is several times cheaper than bigint addition.
+ */
+
+/** length, attributes, timestampDelta, offsetDelta, key length, value length, header count: 1 byte each at least. */
+const MIN_RECORD_BYTES = 7
+const MIN_RECORD_BODY_BYTES = MIN_RECORD_BYTES - 1
+/** A header is at least a key length and a value length. */
+const MIN_HEADER_BYTES = 2
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([])
+/** Largest base offset for which base + any int32 delta stays an exact number. */
+const MAX_NUMBER_BASE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER - 0x7fffffff)
+const MIN_NUMBER_BASE_OFFSET = BigInt(Number.MIN_SAFE_INTEGER + 0x80000000)
+
+function varintBytes(reader: Reader, what: string): Buffer | null {
+  const length = reader.varint()
+  if (length === -1) return null
+  if (length < 0) throw new DecodeError('DECODE_NEGATIVE_LENGTH', `negative ${what} length ${length} at byte ${reader.offset}`)
+  return reader.raw(length, what)
+}
+
+function decodeHeaders(reader: Reader, bodyEnd: number): readonly RecordHeader[] {
+  const count = reader.varint()
+  if (count === 0) return NO_HEADERS
+  if (count < 0 || count * MIN_HEADER_BYTES > bodyEnd - reader.offset) {
+    throw corruptRecords(`record claims ${count} headers with ${bodyEnd - reader.offset} bytes left at byte ${reader.offset}`)
+  }
+  const headers: RecordHeader[] = []
+  for (let i = 0; i < count; i++) {
+    const keyLength = reader.varint()
+    if (keyLength < 0) throw corruptRecords(`negative header key length ${keyLength} at byte ${reader.offset}`)
+    const keyStart = reader.offset
+    reader.raw(keyLength, 'header key') // bounds check and advance without keeping the view
+    const key = reader.buffer.toString('utf8', keyStart, keyStart + keyLength)
+    headers.push({ key, value: varintBytes(reader, 'header value') })
+  }
+  return headers
+}
+
+/**
+ * Decodes `count` records from `data[start, end)`, which must hold exactly those records.
+ * `logAppendTime` is the batch's maxTimestamp when its timestamp type is LogAppendTime, which
+ * then replaces every record's own timestamp; null otherwise.
+ */
+export function decodeRecordBodies(
+  data: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  baseOffset: bigint,
+  baseTimestamp: number,
+  logAppendTime: number | null,
+): DecodedRecord[] {
+  if (count > (end - start) / MIN_RECORD_BYTES) {
+    throw corruptRecords(`batch claims ${count} records but has only ${end - start} bytes of them`)
+  }
+  const numericBase = baseOffset <= MAX_NUMBER_BASE_OFFSET && baseOffset >= MIN_NUMBER_BASE_OFFSET ? Number(baseOffset) : null
+  const reader = new Reader(data, start, end)
+  const records: DecodedRecord[] = []
+  for (let i = 0; i < count; i++) {
+    if (reader.offset === end) throw corruptRecords(`batch claims ${count} records but holds ${i}`)
+    const length = reader.varint()
+    const bodyStart = reader.offset
+    if (length < MIN_RECORD_BODY_BYTES || length > end - bodyStart) {
+      throw corruptRecords(`record ${i} has invalid length ${length} at byte ${bodyStart} (${end - bodyStart} bytes left)`)
+    }
+    const bodyEnd = bodyStart + length
+    reader.offset = bodyStart + 1 // record attributes: unused since KIP-98
+    const timestampDelta = reader.varlongNumber()
+    const offsetDelta = reader.varint()
+    const key = varintBytes(reader, 'key')
+    const value = varintBytes(reader, 'value')
+    const headers = decodeHeaders(reader, bodyEnd)
+    if (reader.offset !== bodyEnd) {
+      throw corruptRecords(`record ${i} declares ${length} bytes but its fields take ${reader.offset - bodyStart}`)
+    }
+    records.push({
+      offset: numericBase === null ? baseOffset + BigInt(offsetDelta) : BigInt(numericBase + offsetDelta),
+      timestamp: logAppendTime ?? baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    })
+  }
+  if (reader.offset !== end) throw corruptRecords(`${end - reader.offset} bytes left after the ${count} records the batch declares`)
+  return records
+}

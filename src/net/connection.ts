@@ -1,0 +1,496 @@
+/**
+ * One connection to one broker: framing, correlation ids, pipelined requests up to a cap, request
+ * timeouts, ApiVersions negotiation (KIP-35, KIP-511) and SASL (KIP-43, KIP-152) on connect, and
+ * reconnection with exponential backoff after the connection drops.
+ *
+ * The connection opens lazily on the first request. When it drops, every request on it fails with a
+ * retriable `NetworkError`; the next request reconnects, after a backoff delay that grows with each
+ * consecutive failure. A request that times out closes the connection, as Kafka's clients do: the
+ * broker answers in order, so a response that never comes blocks every later one.
+ */
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls'
+import type { ApiSpec } from '../protocol/codec-runtime.js'
+import { BatonError, DecodeError } from '../protocol/errors/base.js'
+import { KafkaErrorCode, kafkaError } from '../protocol/errors/kafka-errors.js'
+import { decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/frame.js'
+import { ApiVersions, SaslAuthenticate, SaslHandshake, type ApiVersionsResponse } from '../protocol/generated/index.js'
+import { backoffDelay } from './backoff.js'
+import { connectionChannel, requestChannel, responseChannel, type ConnectionEvent, type RequestEvent, type ResponseEvent } from './diagnostics.js'
+import { NetworkError, SaslError, UnsupportedVersionError, type NetworkErrorCode } from './errors.js'
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-decoder.js'
+import { createSaslSession, type SaslOptions } from './sasl/index.js'
+import { brokerVersionsFrom, CLIENT_VERSIONS, negotiateVersion, type BrokerVersions } from './versions.js'
+
+export interface ConnectionOptions {
+  host: string
+  port: number
+  /** The broker's node id once metadata named it; used in error messages. */
+  nodeId?: number
+  /** Sent in every request header; brokers log it and apply quotas by it. Default `'baton'`. */
+  clientId?: string | null
+  /** `true` for TLS with Node's defaults, or node:tls options (CA, client certificate, ...). */
+  tls?: boolean | TlsOptions
+  sasl?: SaslOptions
+  /** Time to open the socket and finish the TLS handshake. Default 10 s. */
+  connectTimeoutMs?: number
+  /** Time a request may wait for its response before the connection is closed. Default 30 s. */
+  requestTimeoutMs?: number
+  /** Requests written but not yet answered; more wait in a queue. Default 5, as Kafka's clients. */
+  maxInFlightRequests?: number
+  /** Largest response frame accepted. Default 100 MiB. */
+  maxFrameBytes?: number
+  /** First reconnect delay after a failure; doubles per consecutive failure. Default 50 ms. */
+  reconnectBackoffMs?: number
+  /** Cap on the reconnect delay. Default 1 s. */
+  reconnectBackoffMaxMs?: number
+  /** Randomness for the backoff jitter (tests pin it). */
+  random?: () => number
+}
+
+export interface RequestOptions {
+  /** Overrides the connection's request timeout (a long-polling Fetch needs its max wait on top). */
+  timeoutMs?: number
+  /** The broker sends no response (Produce with acks=0): settle once the frame is written. */
+  noResponse?: boolean
+}
+
+/** A request body, or a function that builds it for the negotiated version. */
+export type RequestBody<ReqInit> = ReqInit | ((version: number) => ReqInit)
+
+interface Pending {
+  readonly api: ApiSpec
+  readonly version: number
+  readonly correlationId: number
+  readonly frame: Buffer
+  readonly noResponse: boolean
+  readonly timeoutMs: number
+  readonly resolve: (body: unknown) => void
+  readonly reject: (error: Error) => void
+  timer: NodeJS.Timeout | undefined
+  startedAt: number
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'closed'
+
+const CLIENT_SOFTWARE_NAME = 'baton'
+const CLIENT_SOFTWARE_VERSION = '0.1.0'
+const MAX_CORRELATION_ID = 0x7fffffff
+
+export class Connection {
+  readonly host: string
+  readonly port: number
+  readonly nodeId: number | undefined
+  /** `host:port`, or `node N (host:port)` once the node id is known: what error messages name. */
+  readonly label: string
+  private readonly options: ConnectionOptions
+  private readonly requestTimeoutMs: number
+  private readonly maxInFlight: number
+  private state: State = 'idle'
+  private socket: Socket | null = null
+  private connecting: Promise<void> | null = null
+  private nextCorrelationId = 0
+  private readonly inFlight = new Map<number, Pending>()
+  private readonly queue: Pending[] = []
+  private versions: BrokerVersions | null = null
+  private readonly negotiated = new Map<number, number>()
+  private failures = 0
+  private lastFailureAt = 0
+
+  constructor(options: ConnectionOptions) {
+    validateConnectionOptions(options)
+    this.options = options
+    this.host = options.host
+    this.port = options.port
+    this.nodeId = options.nodeId
+    this.label = options.nodeId === undefined ? `${options.host}:${options.port}` : `node ${options.nodeId} (${options.host}:${options.port})`
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000
+    this.maxInFlight = options.maxInFlightRequests ?? 5
+  }
+
+  /** Whether the socket is open, negotiated and authenticated. */
+  get ready(): boolean {
+    return this.state === 'ready'
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed'
+  }
+
+  /** Requests written and awaiting a response, plus those queued behind the in-flight cap. */
+  get pendingRequests(): number {
+    return this.inFlight.size + this.queue.length
+  }
+
+  /** What the broker said it supports, once connected. */
+  get brokerVersions(): BrokerVersions | null {
+    return this.versions
+  }
+
+  /** Opens the connection if it is not open; resolves once negotiated and authenticated. */
+  async connect(): Promise<void> {
+    if (this.state === 'ready') return
+    if (this.state === 'closed') throw this.error('NET_CLOSED', 'the connection was closed')
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = null
+    })
+    return this.connecting
+  }
+
+  /**
+   * The version this connection uses for `api`: the highest both sides support.
+   * @throws UnsupportedVersionError when there is none; NetworkError before the connection is ready.
+   */
+  versionFor(api: ApiSpec): number {
+    const cached = this.negotiated.get(api.apiKey)
+    if (cached !== undefined) return cached
+    if (this.versions === null) throw this.error('NET_CLOSED', `${api.name} version asked before the connection negotiated versions`)
+    const result = negotiateVersion(api, this.versions)
+    if (!result.ok) throw new UnsupportedVersionError(api.name, this.label, result.reason)
+    this.negotiated.set(api.apiKey, result.version)
+    return result.version
+  }
+
+  /** Whether the broker and baton share a version of `api` (false before the connection is ready). */
+  supports(api: ApiSpec, minVersion = 0): boolean {
+    if (this.versions === null) return false
+    const result = negotiateVersion(api, this.versions)
+    return result.ok && result.version >= minVersion
+  }
+
+  /**
+   * Sends a request and resolves with the decoded response body. Connects first if needed.
+   * Rejects with NetworkError (connection failed, dropped, timed out or closed),
+   * UnsupportedVersionError, or DecodeError for a response that cannot be read. Error codes inside the
+   * response are the caller's to check.
+   */
+  async request<Req, ReqInit, Res, ResInit>(
+    api: ApiSpec<Req, ReqInit, Res, ResInit>,
+    body: RequestBody<ReqInit>,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    await this.connect()
+    const version = this.versionFor(api as ApiSpec)
+    const init = typeof body === 'function' ? (body as (version: number) => ReqInit)(version) : body
+    return this.enqueue(api, version, init, options)
+  }
+
+  /** Closes the socket; pending and later requests fail with a `NET_CLOSED` NetworkError. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    const socket = this.socket
+    this.failAll('NET_CLOSED', 'the connection was closed by the client')
+    if (socket !== null && !socket.destroyed) {
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+      socket.destroy()
+      await closed
+    }
+    this.socket = null
+  }
+
+  private async open(): Promise<void> {
+    const wait = this.failures === 0 ? 0 : backoffDelay(this.failures, this.backoffOptions()) - (Date.now() - this.lastFailureAt)
+    if (wait > 0) await delay(wait)
+    if (this.state === 'closed') throw this.error('NET_CLOSED', 'the connection was closed while reconnecting')
+    this.state = 'connecting'
+    try {
+      this.socket = await this.dial()
+      await this.handshake()
+      if (this.state !== 'connecting') throw this.error('NET_CLOSED', 'the connection was closed while connecting')
+      this.state = 'ready'
+      this.failures = 0
+      this.publishConnection('ready', undefined)
+    } catch (error) {
+      if (this.state === 'connecting') {
+        this.state = 'idle'
+        this.failures++
+        this.lastFailureAt = Date.now()
+      }
+      const socket = this.socket
+      this.socket = null
+      socket?.destroy()
+      const failure = error instanceof Error ? error : new Error(String(error))
+      this.publishConnection('failed', failure)
+      throw failure
+    }
+  }
+
+  private backoffOptions() {
+    return {
+      initialMs: this.options.reconnectBackoffMs ?? 50,
+      maxMs: this.options.reconnectBackoffMaxMs ?? 1000,
+      ...(this.options.random === undefined ? {} : { random: this.options.random }),
+    }
+  }
+
+  private dial(): Promise<Socket> {
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000
+    return new Promise<Socket>((resolve, reject) => {
+      const tlsOption = this.options.tls
+      const useTls = tlsOption !== undefined && tlsOption !== false
+      const socket: Socket = useTls
+        ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ...(tlsOption === true ? {} : tlsOption) })
+        : netConnect({ host: this.host, port: this.port })
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(this.error('NET_CONNECT_TIMEOUT', `could not connect within ${timeoutMs} ms; check the address and that the broker is up`))
+      }, timeoutMs)
+      const onError = (error: Error): void => {
+        clearTimeout(timer)
+        socket.destroy()
+        reject(this.error('NET_CONNECT_FAILED', `could not connect: ${error.message}`, error))
+      }
+      socket.once('error', onError)
+      socket.once(useTls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer)
+        socket.off('error', onError)
+        socket.setNoDelay(true)
+        this.attach(socket)
+        resolve(socket)
+      })
+    })
+  }
+
+  private attach(socket: Socket): void {
+    const decoder = new FrameDecoder(this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    let failure: { code: NetworkErrorCode; message: string; cause: unknown } | undefined
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Buffer[]
+      try {
+        frames = decoder.push(chunk)
+      } catch (error) {
+        this.destroyWith(socket, 'NET_PROTOCOL', 'the response stream is corrupt', error)
+        return
+      }
+      for (const frame of frames) this.onFrame(socket, frame)
+    })
+    socket.on('error', (error) => {
+      failure ??= { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
+    })
+    socket.on('close', () => {
+      if (this.socket !== socket) return
+      this.socket = null
+      if (this.state === 'closed') return
+      const wasReady = this.state === 'ready'
+      this.state = 'idle'
+      this.failures++
+      this.lastFailureAt = Date.now()
+      const { code, message, cause } = failure ?? { code: 'NET_CONNECTION_LOST', message: 'the broker closed the connection', cause: undefined }
+      this.failAll(code, message, cause)
+      if (wasReady) this.publishConnection('closed', this.error(code, message, cause))
+    })
+  }
+
+  private onFrame(socket: Socket, frame: Buffer): void {
+    let correlationId: number
+    try {
+      correlationId = peekCorrelationId(frame)
+    } catch (error) {
+      this.destroyWith(socket, 'NET_PROTOCOL', 'a response frame is too short for a header', error)
+      return
+    }
+    const pending = this.inFlight.get(correlationId)
+    if (pending === undefined) {
+      this.destroyWith(socket, 'NET_PROTOCOL', `response with correlation id ${correlationId} matches no request`)
+      return
+    }
+    this.inFlight.delete(correlationId)
+    clearTimeout(pending.timer)
+    let body: unknown
+    try {
+      body = this.decode(pending, frame)
+    } catch (error) {
+      this.settle(pending, error instanceof Error ? error : new Error(String(error)), frame.length)
+      this.pump()
+      return
+    }
+    this.settle(pending, undefined, frame.length, body)
+    this.pump()
+  }
+
+  private decode(pending: Pending, frame: Buffer): unknown {
+    if (pending.api.apiKey !== ApiVersions.apiKey) return decodeResponse(pending.api, pending.version, frame).body
+    try {
+      return decodeResponse(ApiVersions, pending.version, frame).body
+    } catch (error) {
+      // A broker that lacks our ApiVersions version answers in v0 with UNSUPPORTED_VERSION (KIP-511).
+      if (!(error instanceof DecodeError)) throw error
+      return decodeResponse(ApiVersions, 0, frame).body
+    }
+  }
+
+  private destroyWith(socket: Socket, code: NetworkErrorCode, message: string, cause?: unknown): void {
+    this.failAll(code, message, cause)
+    socket.destroy()
+  }
+
+  private async handshake(): Promise<void> {
+    this.negotiated.clear()
+    this.versions = null
+    const ownMax = CLIENT_VERSIONS.get(ApiVersions.apiKey)?.max ?? 0
+    let response = await this.apiVersions(Math.min(ownMax, ApiVersions.maxVersion))
+    if (response.errorCode === KafkaErrorCode.UNSUPPORTED_VERSION) {
+      const theirs = response.apiKeys.find((key) => key.apiKey === ApiVersions.apiKey)
+      response = await this.apiVersions(Math.min(ownMax, theirs?.maxVersion ?? 0))
+    }
+    if (response.errorCode !== 0) throw kafkaError(response.errorCode, { api: 'ApiVersions', broker: this.label })
+    this.versions = brokerVersionsFrom(response.apiKeys)
+    if (this.options.sasl !== undefined) await this.authenticate(this.options.sasl)
+  }
+
+  private apiVersions(version: number): Promise<ApiVersionsResponse> {
+    const body = version >= 3 ? { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION } : {}
+    return this.enqueue(ApiVersions, version, body, {})
+  }
+
+  private async authenticate(sasl: SaslOptions): Promise<void> {
+    const session = createSaslSession(sasl)
+    const handshake = await this.enqueue(SaslHandshake, this.versionFor(SaslHandshake), { mechanism: session.mechanism }, {})
+    if (handshake.errorCode === KafkaErrorCode.UNSUPPORTED_SASL_MECHANISM) {
+      throw new SaslError(
+        'SASL_MECHANISM_UNSUPPORTED',
+        `broker ${this.label} does not enable SASL ${session.mechanism}; it enables ${handshake.mechanisms.join(', ') || 'none'}`,
+      )
+    }
+    if (handshake.errorCode !== 0) throw kafkaError(handshake.errorCode, { api: 'SaslHandshake', broker: this.label })
+    const authVersion = this.versionFor(SaslAuthenticate)
+    let outgoing: Buffer | null = session.initial()
+    while (outgoing !== null) {
+      const response = await this.enqueue(SaslAuthenticate, authVersion, { authBytes: outgoing }, {})
+      if (response.errorCode !== 0) {
+        throw new SaslError(
+          'SASL_AUTHENTICATION_FAILED',
+          `broker ${this.label} rejected SASL ${session.mechanism} for user ${JSON.stringify(sasl.username)}: ${response.errorMessage ?? 'no reason given'}`,
+          { cause: kafkaError(response.errorCode, { api: 'SaslAuthenticate', broker: this.label, errorMessage: response.errorMessage }) },
+        )
+      }
+      outgoing = session.next(response.authBytes)
+    }
+  }
+
+  private enqueue<Req, ReqInit, Res, ResInit>(
+    api: ApiSpec<Req, ReqInit, Res, ResInit>,
+    version: number,
+    body: ReqInit,
+    options: RequestOptions,
+  ): Promise<Res> {
+    if (this.socket === null) return Promise.reject(this.error('NET_CONNECTION_LOST', 'the connection dropped before the request was sent', undefined, api.name))
+    const correlationId = this.nextCorrelationId
+    this.nextCorrelationId = this.nextCorrelationId === MAX_CORRELATION_ID ? 0 : this.nextCorrelationId + 1
+    let frame: Buffer
+    try {
+      frame = encodeRequest(api, version, { correlationId, clientId: this.options.clientId ?? 'baton' }, body)
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    return new Promise<Res>((resolve, reject) => {
+      const pending: Pending = {
+        api: api as ApiSpec,
+        version,
+        correlationId,
+        frame,
+        noResponse: options.noResponse === true,
+        timeoutMs: options.timeoutMs ?? this.requestTimeoutMs,
+        resolve: resolve as (body: unknown) => void,
+        reject,
+        timer: undefined,
+        startedAt: 0,
+      }
+      this.queue.push(pending)
+      this.pump()
+    })
+  }
+
+  /** Writes queued requests while the in-flight cap allows. */
+  private pump(): void {
+    const socket = this.socket
+    if (socket === null) return
+    while (this.queue.length > 0 && this.inFlight.size < this.maxInFlight) {
+      const pending = this.queue.shift()!
+      pending.startedAt = performance.now()
+      if (requestChannel.hasSubscribers) requestChannel.publish(this.requestEvent(pending))
+      socket.write(pending.frame)
+      if (pending.noResponse) {
+        this.settle(pending, undefined, 0)
+        continue
+      }
+      this.inFlight.set(pending.correlationId, pending)
+      pending.timer = setTimeout(() => this.onTimeout(socket, pending), pending.timeoutMs)
+    }
+  }
+
+  private onTimeout(socket: Socket, pending: Pending): void {
+    if (!this.inFlight.has(pending.correlationId)) return
+    this.inFlight.delete(pending.correlationId)
+    this.settle(pending, this.error('NET_REQUEST_TIMEOUT', `no response within ${pending.timeoutMs} ms; the connection is closed and will reopen`, undefined, pending.api.name), 0)
+    // Responses come in request order, so the ones behind a lost response would never arrive either.
+    this.destroyWith(socket, 'NET_CONNECTION_LOST', `closed after ${pending.api.name} timed out`)
+  }
+
+  private settle(pending: Pending, error: Error | undefined, responseBytes: number, body?: unknown): void {
+    clearTimeout(pending.timer)
+    if (responseChannel.hasSubscribers) {
+      const event: ResponseEvent = {
+        ...this.requestEvent(pending),
+        durationMs: pending.startedAt === 0 ? 0 : performance.now() - pending.startedAt,
+        responseBytes,
+        error,
+      }
+      responseChannel.publish(event)
+    }
+    if (error === undefined) pending.resolve(body)
+    else pending.reject(error)
+  }
+
+  /** Fails every pending request with its own error, so each names the API it was carrying. */
+  private failAll(code: NetworkErrorCode, message: string, cause?: unknown): void {
+    const pending = [...this.inFlight.values(), ...this.queue]
+    this.inFlight.clear()
+    this.queue.length = 0
+    for (const p of pending) this.settle(p, this.error(code, message, cause, p.api.name), 0)
+  }
+
+  private requestEvent(pending: Pending): RequestEvent {
+    return {
+      broker: this.label,
+      apiKey: pending.api.apiKey,
+      apiName: pending.api.name,
+      apiVersion: pending.version,
+      correlationId: pending.correlationId,
+      bytes: pending.frame.length,
+    }
+  }
+
+  private publishConnection(state: ConnectionEvent['state'], error: Error | undefined): void {
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ broker: this.label, state, error } satisfies ConnectionEvent)
+  }
+
+  private error(code: NetworkErrorCode, message: string, cause?: unknown, api?: string): NetworkError {
+    return new NetworkError(code, { broker: this.label, ...(api === undefined ? {} : { api }) }, message, cause === undefined ? undefined : { cause })
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Thrown for connection options that cannot work; the message names the option. */
+export class ConnectionConfigError extends BatonError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message)
+  }
+}
+
+function validateConnectionOptions(options: ConnectionOptions): void {
+  if (typeof options.host !== 'string' || options.host.length === 0) throw new ConnectionConfigError('host must be a non-empty string')
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+    throw new ConnectionConfigError(`port must be an integer in 1-65535, got ${String(options.port)}`)
+  }
+  for (const name of ['connectTimeoutMs', 'requestTimeoutMs', 'maxInFlightRequests', 'maxFrameBytes', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
+    const value = options[name]
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+      throw new ConnectionConfigError(`${name} must be a positive integer, got ${String(value)}`)
+    }
+  }
+}

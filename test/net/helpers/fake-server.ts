@@ -1,0 +1,168 @@
+/**
+ * A scripted Kafka-protocol server for deterministic tests of the client: each API key gets a
+ * handler that returns a response body, or says to hang, close the socket or answer late.
+ * Requests on one connection are answered in order, as a Kafka broker does.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
+import { decodeRequestBody, decodeRequestHeader, encodeResponse } from '../../../src/protocol/frame.js'
+import { ApiVersions, apiSpecByKey } from '../../../src/protocol/generated/index.js'
+import { FrameDecoder } from '../../../src/net/frame-decoder.js'
+import { CLIENT_VERSIONS } from '../../../src/net/versions.js'
+
+export const HANG = Symbol('hang')
+export const CLOSE = Symbol('close')
+export const NO_RESPONSE = Symbol('no response')
+
+export interface ReceivedRequest {
+  readonly apiKey: number
+  readonly apiName: string
+  readonly version: number
+  readonly correlationId: number
+  readonly clientId: string | null
+  readonly body: unknown
+  readonly connection: number
+}
+
+export type HandlerResult = object | typeof HANG | typeof CLOSE | typeof NO_RESPONSE
+export type Handler = (request: ReceivedRequest) => HandlerResult | Promise<HandlerResult>
+
+export interface FakeServerOptions {
+  /** What ApiVersions advertises; defaults to baton's own client ranges. */
+  versions?: ReadonlyMap<number, { min: number; max: number }>
+  /** Answer ApiVersions at versions above this with UNSUPPORTED_VERSION in v0, like an old broker. */
+  maxApiVersionsVersion?: number
+}
+
+export class FakeServer {
+  readonly received: ReceivedRequest[] = []
+  private readonly handlers = new Map<number, Handler>()
+  private readonly sockets = new Set<Socket>()
+  private connectionCount = 0
+  private waiters: Array<{ predicate: (r: ReceivedRequest) => boolean; resolve: (r: ReceivedRequest) => void }> = []
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: FakeServerOptions,
+  ) {}
+
+  static async start(options: FakeServerOptions = {}): Promise<FakeServer> {
+    const server = createServer()
+    const fake = new FakeServer(server, options)
+    server.on('connection', (socket) => fake.accept(socket))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return fake
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port
+  }
+
+  get host(): string {
+    return '127.0.0.1'
+  }
+
+  /** Connections accepted so far. */
+  get connections(): number {
+    return this.connectionCount
+  }
+
+  on<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, handler: (request: ReceivedRequest & { body: Req }) => ResInit | HandlerResult | Promise<ResInit | HandlerResult>): void {
+    this.handlers.set(api.apiKey, handler as Handler)
+  }
+
+  /** Resolves with the first request (already received or future) that matches, or rejects after `timeoutMs`. */
+  waitFor(predicate: (request: ReceivedRequest) => boolean, timeoutMs = 5000): Promise<ReceivedRequest> {
+    const seen = this.received.find(predicate)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching request within ${timeoutMs} ms`)), timeoutMs)
+      this.waiters.push({
+        predicate,
+        resolve: (r) => {
+          clearTimeout(timer)
+          resolve(r)
+        },
+      })
+    })
+  }
+
+  /** Destroys every open connection (the server keeps listening). */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy()
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private accept(socket: Socket): void {
+    const id = ++this.connectionCount
+    this.sockets.add(socket)
+    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+    const decoder = new FrameDecoder()
+    let chain = Promise.resolve()
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        chain = chain.then(() => this.handle(socket, id, frame)).catch(() => socket.destroy())
+      }
+    })
+  }
+
+  private async handle(socket: Socket, connection: number, frame: Buffer): Promise<void> {
+    if (socket.destroyed) return
+    const { header, api, body } = decodeRequestHeader(frame)
+    if (api === undefined) throw new Error(`unknown api key ${header.requestApiKey}`)
+    const version = header.requestApiVersion
+    if (api.apiKey === ApiVersions.apiKey) {
+      socket.write(this.apiVersions(version, header.correlationId))
+      return
+    }
+    const decoded = decodeRequestBody(api, version, body)
+    const request: ReceivedRequest = {
+      apiKey: api.apiKey,
+      apiName: api.name,
+      version,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      body: decoded,
+      connection,
+    }
+    this.received.push(request)
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.predicate(request)) return true
+      w.resolve(request)
+      return false
+    })
+    const handler = this.handlers.get(api.apiKey)
+    if (handler === undefined) throw new Error(`no handler for ${api.name}`)
+    const result = await handler(request)
+    if (result === HANG || result === NO_RESPONSE) return
+    if (result === CLOSE) {
+      socket.destroy()
+      return
+    }
+    if (!socket.destroyed) socket.write(encodeResponse(api, version, header.correlationId, result))
+  }
+
+  private apiVersions(version: number, correlationId: number): Buffer {
+    const limit = this.options.maxApiVersionsVersion ?? ApiVersions.maxVersion
+    const ranges = this.options.versions ?? CLIENT_VERSIONS
+    const apiKeys = [...ranges].map(([apiKey, range]) => ({
+      apiKey,
+      minVersion: range.min,
+      maxVersion: apiKey === ApiVersions.apiKey ? Math.min(range.max, limit) : range.max,
+    }))
+    if (version > limit) return encodeResponse(ApiVersions, 0, correlationId, { errorCode: 35, apiKeys })
+    return encodeResponse(ApiVersions, version, correlationId, { errorCode: 0, apiKeys })
+  }
+}
+
+/** The spec for an api key, for tests that build requests by key. */
+export function specOf(apiKey: number): ApiSpec {
+  const spec = apiSpecByKey(apiKey)
+  if (spec === undefined) throw new Error(`unknown api key ${apiKey}`)
+  return spec
+}

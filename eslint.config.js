@@ -2,7 +2,7 @@ import eslint from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-all/**', 'node_modules/**', 'conformance/node_modules/**', 'lab-report/**'] },
+  { ignores: ['dist/**', 'dist-all/**', 'node_modules/**', 'conformance/**', 'lab-report/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// The `baton` command. A built package runs the compiled CLI; a development checkout (no dist/)
-// runs the TypeScript sources through tsx, so `npx baton` works straight after `npm ci`.
+// The `baton` command. In a development checkout (the TypeScript sources are present) it runs
+// them through tsx, so `npx baton` never runs a stale build; an installed package runs dist/.
 import { existsSync } from 'node:fs'
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url)
-if (existsSync(compiled)) {
-  await import(compiled.href)
-} else {
+const source = new URL('../src/cli/main.ts', import.meta.url)
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api')
   register()
-  await import(new URL('../src/cli/main.ts', import.meta.url).href)
+  await import(source.href)
+} else {
+  await import(new URL('../dist/cli/main.js', import.meta.url).href)
 }

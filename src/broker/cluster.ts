@@ -131,20 +131,51 @@ export class Cluster {
   }
 
   /** Creates a topic whose parameters passed checkNewTopic; -1 means the broker's default. */
-  createTopic(name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string>): Topic {
+  createTopic(
+    name: string,
+    numPartitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    assignments: readonly (readonly number[])[] = [],
+  ): Topic {
     const partitions = numPartitions === -1 ? this.options.defaultPartitions : numPartitions
     const factor = replicationFactor === -1 ? Math.min(this.options.defaultReplicationFactor, this.nodes.length) : replicationFactor
     const topic = new Topic(name, newTopicId(), configs, factor)
     this.register(topic)
-    this.addPartitions(topic, partitions)
+    this.addPartitions(topic, partitions, assignments)
     return topic
   }
 
-  /** Grows a topic to `count` partitions, placing new leaders round-robin over the nodes. */
-  addPartitions(topic: Topic, count: number): void {
+  /**
+   * Checks replica assignments given by a client (CreateTopics, CreatePartitions): each lists
+   * distinct existing nodes, all of the same length. Null when they are usable.
+   */
+  checkAssignments(assignments: readonly (readonly number[])[], replicationFactor: number): Refusal | null {
+    for (const [i, replicas] of assignments.entries()) {
+      const problem =
+        replicas.length === 0
+          ? 'lists no nodes'
+          : replicas.length !== replicationFactor
+            ? `lists ${replicas.length} nodes, not ${replicationFactor}`
+            : new Set(replicas).size !== replicas.length
+              ? 'lists a node twice'
+              : replicas.some((id) => this.nodes[id] === undefined)
+                ? `names a node outside 0..${this.nodes.length - 1}`
+                : null
+      if (problem !== null) return { errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `assignment ${i} ${problem}` }
+    }
+    return null
+  }
+
+  /**
+   * Grows a topic to `count` partitions. New partitions take the given assignments, else leaders
+   * go round-robin over the nodes, each partition's replicas on the nodes that follow its leader.
+   */
+  addPartitions(topic: Topic, count: number, assignments: readonly (readonly number[])[] = []): void {
     const start = this.placement++
     for (let index = topic.partitions.length; index < count; index++) {
-      const replicas = Array.from({ length: topic.replicationFactor }, (_, i) => (start + index + i) % this.nodes.length)
+      const given = assignments[index - topic.partitions.length]
+      const replicas = given !== undefined ? [...given] : Array.from({ length: topic.replicationFactor }, (_, i) => (start + index + i) % this.nodes.length)
       topic.partitions.push(this.openPartition(topic, index, replicas, 0))
     }
     this.save()

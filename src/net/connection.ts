@@ -170,7 +170,7 @@ export class Connection {
     options: RequestOptions = {},
   ): Promise<Res> {
     await this.connect()
-    const version = this.versionFor(api as ApiSpec)
+    const version = this.versionFor(api)
     const init = typeof body === 'function' ? (body as (version: number) => ReqInit)(version) : body
     return this.enqueue(api, version, init, options)
   }
@@ -269,16 +269,8 @@ export class Connection {
       failure ??= { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
     })
     socket.on('close', () => {
-      if (this.socket !== socket) return
-      this.socket = null
-      if (this.state === 'closed') return
-      const wasReady = this.state === 'ready'
-      this.state = 'idle'
-      this.failures++
-      this.lastFailureAt = Date.now()
-      const { code, message, cause } = failure ?? { code: 'NET_CONNECTION_LOST', message: 'the broker closed the connection', cause: undefined }
-      this.failAll(code, message, cause)
-      if (wasReady) this.publishConnection('closed', this.error(code, message, cause))
+      const { code, message, cause } = failure ?? { code: 'NET_CONNECTION_LOST' as const, message: 'the broker closed the connection', cause: undefined }
+      this.destroyWith(socket, code, message, cause)
     })
   }
 
@@ -320,9 +312,21 @@ export class Connection {
     }
   }
 
+  /**
+   * Forgets the socket at once (so the next request reconnects instead of writing to a dying
+   * socket), fails what it carried, and counts the failure for the reconnect backoff.
+   */
   private destroyWith(socket: Socket, code: NetworkErrorCode, message: string, cause?: unknown): void {
-    this.failAll(code, message, cause)
     socket.destroy()
+    if (this.socket !== socket) return
+    this.socket = null
+    this.failAll(code, message, cause)
+    if (this.state === 'closed') return
+    const wasReady = this.state === 'ready'
+    this.state = 'idle'
+    this.failures++
+    this.lastFailureAt = Date.now()
+    if (wasReady) this.publishConnection('closed', this.error(code, message, cause))
   }
 
   private async handshake(): Promise<void> {
@@ -386,7 +390,7 @@ export class Connection {
     }
     return new Promise<Res>((resolve, reject) => {
       const pending: Pending = {
-        api: api as ApiSpec,
+        api: api,
         version,
         correlationId,
         frame,

@@ -157,7 +157,14 @@ export class KafkaServer {
     const close = (reason: string, error?: unknown): void => {
       if (dead) return
       dead = true
-      const detail = error instanceof Error ? { err: error.message, code: error instanceof BatonError ? error.code : undefined } : {}
+      const detail =
+        error instanceof Error
+          ? {
+              err: error.message,
+              code: error instanceof BatonError ? error.code : undefined,
+              cause: error.cause instanceof Error ? error.cause.message : undefined,
+            }
+          : {}
       logger.warn({ ...fields, ...detail }, `closing connection: ${reason}`)
       socket.destroy()
     }

@@ -91,14 +91,16 @@ export function decodeRequestHeader(frame: Buffer): DecodedRequestHeader {
   return { header, api, body: r }
 }
 
-/** Decodes a request body for a known api and version, requiring every byte to be consumed. */
+/**
+ * Decodes a request body for a known api and version. Bytes after the body are ignored, as Kafka's
+ * brokers ignore them: librdkafka 2.x, for one, sends three extra bytes after a Metadata v12
+ * request for all topics, and a broker that refused them would be unusable from it.
+ */
 export function decodeRequestBody<Req>(api: ApiSpec<Req, unknown, unknown, unknown>, version: number, body: Reader): Req {
   if (version < api.minVersion || version > api.maxVersion) {
     throw new DecodeError('DECODE_UNSUPPORTED_VERSION', `${api.name} request version ${version} is outside ${api.minVersion}-${api.maxVersion}`)
   }
-  const request = api.request.decode(body, version)
-  body.expectEnd(`${api.name} v${version} request`)
-  return request
+  return api.request.decode(body, version)
 }
 
 /** The correlation id of a response frame (without size prefix), to match it to its request. */

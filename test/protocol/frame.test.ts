@@ -81,10 +81,19 @@ describe('frames', () => {
     )
   })
 
-  it('rejects trailing bytes after a body: the frame was not what its header claimed', () => {
-    const frame = encodeRequest(Metadata, 4, { correlationId: 7, clientId: null }, { topics: [] })
+  it('ignores bytes after a request body, as Kafka brokers do', () => {
+    // librdkafka 2.15 sends exactly this Metadata v12 request (all topics) with three extra bytes.
+    const frame = Buffer.from('0003000c00000003000772646b61666b61000000000000010000', 'hex')
+    const { header, body } = decodeRequestHeader(frame)
+    assert.equal(header.clientId, 'rdkafka')
+    const request = decodeRequestBody(Metadata, 12, body)
+    assert.equal(request.topics, null)
+    assert.equal(request.allowAutoTopicCreation, false)
+  })
+
+  it('rejects trailing bytes after a response body: the answer was not what was asked', () => {
+    const frame = encodeResponse(Metadata, 4, 7, { brokers: [], topics: [], controllerId: 0, clusterId: null })
     const padded = Buffer.concat([frame.subarray(4), Buffer.from([0])])
-    const { body } = decodeRequestHeader(padded)
-    assert.throws(() => decodeRequestBody(Metadata, 4, body), (e: unknown) => e instanceof DecodeError && e.code === 'DECODE_TRAILING_BYTES')
+    assert.throws(() => decodeResponse(Metadata, 4, padded), (e: unknown) => e instanceof DecodeError && e.code === 'DECODE_TRAILING_BYTES')
   })
 })

@@ -42,6 +42,7 @@ export class EntryTable {
   readonly entries: BatchEntry[] = []
   size = 0
   largestTimestamp: number
+  private sawTimestamp = false
 
   constructor(createdAt: number) {
     this.largestTimestamp = createdAt
@@ -51,7 +52,12 @@ export class EntryTable {
     const entry: BatchEntry = { baseOffset, lastOffset, position: this.size, size, maxTimestamp }
     this.entries.push(entry)
     this.size += size
-    if (this.entries.length === 1 || maxTimestamp > this.largestTimestamp) this.largestTimestamp = maxTimestamp
+    // Retention goes by the batches' own clock, as Kafka's does; batches without a timestamp (-1)
+    // leave the segment's creation time in charge.
+    if (maxTimestamp >= 0 && (!this.sawTimestamp || maxTimestamp > this.largestTimestamp)) {
+      this.largestTimestamp = maxTimestamp
+      this.sawTimestamp = true
+    }
     return entry
   }
 }

@@ -1,4 +1,4 @@
-import { DecodeError } from '../errors/base.js'
+import { DecodeError, EncodeError } from '../errors/base.js'
 import { computeV2Crc, readV2Header, v2BatchEnd } from './batch-header.js'
 import {
   ATTRIBUTE_COMPRESSION_MASK,
@@ -19,6 +19,7 @@ import {
   readInt64AsNumber,
 } from './batch-layout.js'
 import { type CompressionCodec, compressionCodecFromId } from './compression.js'
+import { corruptRecords } from './corrupt.js'
 import { decodeV2BatchAt } from './record-batch-decoder.js'
 import { forEachLogEntry } from './record-batches.js'
 import { writeInt64FromNumber } from './records-encoder.js'
@@ -46,7 +47,7 @@ export class RecordBatchView {
     }
     // Reject what cannot be decoded later: unknown codec ids and negative counts.
     compressionCodecFromId(view.attributes & ATTRIBUTE_COMPRESSION_MASK)
-    if (view.recordCount < 0) throw new DecodeError('DECODE_CORRUPT_RECORDS', `record batch at byte ${position} has negative record count`)
+    if (view.recordCount < 0) throw corruptRecords(`record batch at byte ${position} has negative record count ${view.recordCount}`)
     return view
   }
 
@@ -126,11 +127,13 @@ export class RecordBatchView {
 
   /** Assigns the batch's offsets. baseOffset lies outside the CRC, so nothing else changes. */
   setBaseOffset(baseOffset: bigint): void {
+    if (BigInt.asIntN(64, baseOffset) !== baseOffset) throw new EncodeError(`baseOffset ${baseOffset} is not an int64`)
     this.bytes.writeBigInt64BE(baseOffset, BASE_OFFSET_AT)
   }
 
   /** Stamps the leader epoch; outside the CRC by design (KIP-101), so no recomputation. */
   setPartitionLeaderEpoch(epoch: number): void {
+    if ((epoch | 0) !== epoch) throw new EncodeError(`partitionLeaderEpoch ${epoch} is not an int32`)
     this.bytes.writeInt32BE(epoch, PARTITION_LEADER_EPOCH_AT)
   }
 
@@ -140,6 +143,7 @@ export class RecordBatchView {
    * LogAppendTime batch take maxTimestamp for every record.
    */
   setMaxTimestamp(timestampType: TimestampType, maxTimestamp: number): void {
+    if (!Number.isSafeInteger(maxTimestamp)) throw new EncodeError(`maxTimestamp ${maxTimestamp} is not an integer of milliseconds`)
     const attributes = this.attributes
     const updated = timestampType === 'log-append-time' ? attributes | ATTRIBUTE_LOG_APPEND_TIME : attributes & ~ATTRIBUTE_LOG_APPEND_TIME
     if (updated === attributes && this.maxTimestamp === maxTimestamp) return

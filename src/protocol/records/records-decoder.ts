@@ -21,10 +21,12 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([])
 const MAX_NUMBER_BASE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER - 0x7fffffff)
 const MIN_NUMBER_BASE_OFFSET = BigInt(Number.MIN_SAFE_INTEGER + 0x80000000)
 
-function varintBytes(reader: Reader, what: string): Buffer | null {
+/** Varint-length-prefixed nullable bytes that must end by `bodyEnd`, the end of their record. */
+function varintBytes(reader: Reader, bodyEnd: number, what: string): Buffer | null {
   const length = reader.varint()
   if (length === -1) return null
   if (length < 0) throw new DecodeError('DECODE_NEGATIVE_LENGTH', `negative ${what} length ${length} at byte ${reader.offset}`)
+  if (length > bodyEnd - reader.offset) throw corruptRecords(`${what} of ${length} bytes at byte ${reader.offset} runs past its record`)
   return reader.raw(length, what)
 }
 
@@ -37,11 +39,11 @@ function decodeHeaders(reader: Reader, bodyEnd: number): readonly RecordHeader[]
   const headers: RecordHeader[] = []
   for (let i = 0; i < count; i++) {
     const keyLength = reader.varint()
-    if (keyLength < 0) throw corruptRecords(`negative header key length ${keyLength} at byte ${reader.offset}`)
     const keyStart = reader.offset
-    reader.raw(keyLength, 'header key') // bounds check and advance without keeping the view
+    if (keyLength < 0 || keyLength > bodyEnd - keyStart) throw corruptRecords(`header key length ${keyLength} at byte ${keyStart} does not fit its record`)
+    reader.offset = keyStart + keyLength
     const key = reader.buffer.toString('utf8', keyStart, keyStart + keyLength)
-    headers.push({ key, value: varintBytes(reader, 'header value') })
+    headers.push({ key, value: varintBytes(reader, bodyEnd, 'header value') })
   }
   return headers
 }
@@ -77,8 +79,8 @@ export function decodeRecordBodies(
     reader.offset = bodyStart + 1 // record attributes: unused since KIP-98
     const timestampDelta = reader.varlongNumber()
     const offsetDelta = reader.varint()
-    const key = varintBytes(reader, 'key')
-    const value = varintBytes(reader, 'value')
+    const key = varintBytes(reader, bodyEnd, 'key')
+    const value = varintBytes(reader, bodyEnd, 'value')
     const headers = decodeHeaders(reader, bodyEnd)
     if (reader.offset !== bodyEnd) {
       throw corruptRecords(`record ${i} declares ${length} bytes but its fields take ${reader.offset - bodyStart}`)

@@ -106,21 +106,20 @@ export class FakeServer {
     let chain = Promise.resolve()
     socket.on('data', (chunk: Buffer) => {
       for (const frame of decoder.push(chunk)) {
-        chain = chain.then(() => this.handle(socket, id, frame)).catch(() => socket.destroy())
+        // Requests are recorded as they arrive, so a test sees pipelining; answers go out in order.
+        const parsed = this.parse(frame, id)
+        chain = chain.then(() => this.respond(socket, parsed)).catch(() => {
+          socket.destroy()
+        })
       }
     })
   }
 
-  private async handle(socket: Socket, connection: number, frame: Buffer): Promise<void> {
-    if (socket.destroyed) return
+  private parse(frame: Buffer, connection: number): { request: ReceivedRequest; api: ApiSpec } {
     const { header, api, body } = decodeRequestHeader(frame)
     if (api === undefined) throw new Error(`unknown api key ${header.requestApiKey}`)
     const version = header.requestApiVersion
-    if (api.apiKey === ApiVersions.apiKey) {
-      socket.write(this.apiVersions(version, header.correlationId))
-      return
-    }
-    const decoded = decodeRequestBody(api, version, body)
+    const decoded = api.apiKey === ApiVersions.apiKey ? {} : decodeRequestBody(api, version, body)
     const request: ReceivedRequest = {
       apiKey: api.apiKey,
       apiName: api.name,
@@ -130,12 +129,23 @@ export class FakeServer {
       body: decoded,
       connection,
     }
-    this.received.push(request)
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.predicate(request)) return true
-      w.resolve(request)
-      return false
-    })
+    if (api.apiKey !== ApiVersions.apiKey) {
+      this.received.push(request)
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.predicate(request)) return true
+        w.resolve(request)
+        return false
+      })
+    }
+    return { request, api }
+  }
+
+  private async respond(socket: Socket, { request, api }: { request: ReceivedRequest; api: ApiSpec }): Promise<void> {
+    if (socket.destroyed) return
+    if (api.apiKey === ApiVersions.apiKey) {
+      socket.write(this.apiVersions(request.version, request.correlationId))
+      return
+    }
     const handler = this.handlers.get(api.apiKey)
     if (handler === undefined) throw new Error(`no handler for ${api.name}`)
     const result = await handler(request)
@@ -144,7 +154,7 @@ export class FakeServer {
       socket.destroy()
       return
     }
-    if (!socket.destroyed) socket.write(encodeResponse(api, version, header.correlationId, result))
+    if (!socket.destroyed) socket.write(encodeResponse(api, request.version, request.correlationId, result))
   }
 
   private apiVersions(version: number, correlationId: number): Buffer {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The conformance suite: clients baton did not write against baton's embedded broker (kcat and
+# @confluentinc/kafka-javascript, both librdkafka), and baton's client against librdkafka's mock
+# cluster. It needs Debian packages and a native build, so it has its own install, here.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+echo "== conformance: Debian packages (kcat; librdkafka build dependencies for every codec)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq kcat libzstd-dev liblz4-dev libcurl4-openssl-dev libsasl2-dev libssl-dev >/dev/null
+
+echo "== conformance: npm packages (builds librdkafka, about 90 s)"
+cd "$here"
+CKJS_LINKING=dynamic npm ci --no-audit --no-fund
+
+cd "$here/.."
+echo "== conformance: typecheck and lint"
+npx tsc -p conformance/tsconfig.json
+npx eslint --no-ignore conformance/tests
+
+echo "== conformance: tests"
+node --import tsx --test --test-reporter=spec conformance/tests/*.test.ts

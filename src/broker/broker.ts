@@ -1,0 +1,112 @@
+/**
+ * startBroker: builds the shared cluster state, one node per listener, the retention timer and the
+ * fault controls, and hands back what a test or the CLI needs.
+ */
+import { DirectoryStorage, MemoryStorage, type Storage } from './log/storage.js'
+import { Cluster, type NodeEndpoint } from './cluster.js'
+import { BrokerError } from './errors.js'
+import { Faults } from './faults.js'
+import type { BrokerContext } from './handlers/handler.js'
+import { supportedApis } from './handlers/index.js'
+import { BrokerNode } from './node.js'
+import { resolveOptions, type BrokerOptions } from './options.js'
+import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
+
+export interface CreateTopicOptions {
+  partitions?: number
+  replicationFactor?: number
+  configs?: Record<string, string>
+}
+
+export interface TopicInfo {
+  readonly name: string
+  readonly id: string
+  /** Leader node of each partition, by partition index. */
+  readonly leaders: readonly number[]
+}
+
+export interface EmbeddedBroker {
+  /** `host:port` of every node, node 0 first: a client's bootstrap list. */
+  readonly bootstrap: string[]
+  readonly nodes: readonly NodeEndpoint[]
+  readonly clusterId: string
+  readonly faults: Faults
+  /** Creates a topic directly (no request); throws BrokerError if Kafka would refuse it. */
+  createTopic(name: string, options?: CreateTopicOptions): TopicInfo
+  /** The topic's id and leaders, or undefined. */
+  topic(name: string): TopicInfo | undefined
+  /** Log start and end offsets of a partition, for assertions. */
+  offsets(topic: string, partition: number): { logStartOffset: number; logEndOffset: number }
+  /** Applies retention now instead of waiting for the periodic check. */
+  applyRetention(): void
+  /** Stops listening, closes every connection, answers pending long polls, syncs and closes the logs. */
+  stop(): Promise<void>
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
+  const resolved = resolveOptions(options)
+  const storage: Storage = resolved.dataDir === null ? new MemoryStorage() : new DirectoryStorage(resolved.dataDir, resolved.logger)
+  const cluster = new Cluster(resolved, storage)
+  const stopping = new AbortController()
+  const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, supportedApis: supportedApis() }
+  const nodes: BrokerNode[] = []
+  const nodeOf = (nodeId: number): BrokerNode => {
+    const node = nodes[nodeId]
+    if (node === undefined) throw new BrokerError('BROKER_UNKNOWN_NODE', `no node ${nodeId}; nodes are 0..${nodes.length - 1}`)
+    return node
+  }
+  const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId))
+  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
+  try {
+    for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.close()))
+    cluster.close()
+    throw new BrokerError('BROKER_INVALID_OPTION', `cannot listen on ${resolved.host}:${resolved.port}; pick a free port or 0`, { cause: error })
+  }
+  const retention = setInterval(() => cluster.applyRetention(Date.now()), resolved.retentionCheckIntervalMs)
+  retention.unref()
+
+  const describe = (name: string): TopicInfo | undefined => {
+    const topic = cluster.topic(name)
+    return topic === undefined ? undefined : { name, id: topic.id, leaders: topic.partitions.map((p) => p.leader) }
+  }
+  let stopped: Promise<void> | null = null
+  const bootstrap = cluster.nodes.map((n) => `${n.host}:${n.port}`)
+  resolved.logger.info({ bootstrap, dataDir: resolved.dataDir }, 'broker started')
+
+  return {
+    bootstrap,
+    nodes: cluster.nodes,
+    clusterId: cluster.clusterId,
+    faults,
+    createTopic(name, topicOptions = {}) {
+      const partitions = topicOptions.partitions ?? resolved.defaultPartitions
+      const factor = topicOptions.replicationFactor ?? Math.min(resolved.defaultReplicationFactor, cluster.nodes.length)
+      const refusal = cluster.checkNewTopic(name, partitions, factor)
+      if (refusal !== null) throw new BrokerError('BROKER_TOPIC', refusal.message)
+      const configs = validateTopicConfigs(Object.entries(topicOptions.configs ?? {}).map(([key, value]) => ({ name: key, value })))
+      if (configs instanceof ConfigProblem) throw new BrokerError('BROKER_TOPIC', configs.message)
+      cluster.createTopic(name, partitions, factor, configs)
+      return describe(name)!
+    },
+    topic: describe,
+    offsets(topic, partition) {
+      const p = cluster.partition(topic, partition)
+      if (p === undefined) throw new BrokerError('BROKER_UNKNOWN_PARTITION', `no partition ${topic}-${partition}`)
+      return { logStartOffset: p.log.logStartOffset, logEndOffset: p.log.logEndOffset }
+    },
+    applyRetention: () => cluster.applyRetention(Date.now()),
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(retention)
+        stopping.abort()
+        await Promise.all(nodes.map((n) => n.close()))
+        cluster.sync()
+        cluster.close()
+        resolved.logger.info({ bootstrap }, 'broker stopped')
+      })()
+      return stopped
+    },
+  }
+}

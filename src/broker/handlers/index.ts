@@ -1,0 +1,41 @@
+/**
+ * The handler of every API the broker serves, by API key. ApiVersions is derived from this table,
+ * so adding a handler file and a line here is all it takes to offer an API.
+ */
+import produce from './00-produce.js'
+import fetch from './01-fetch.js'
+import listOffsets from './02-list-offsets.js'
+import metadata from './03-metadata.js'
+import apiVersions from './18-api-versions.js'
+import createTopics from './19-create-topics.js'
+import deleteTopics from './20-delete-topics.js'
+import deleteRecords from './21-delete-records.js'
+import initProducerId from './22-init-producer-id.js'
+import describeConfigs from './32-describe-configs.js'
+import createPartitions from './37-create-partitions.js'
+import describeCluster from './60-describe-cluster.js'
+import type { AnyHandler } from './handler.js'
+
+const ALL: readonly AnyHandler[] = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  apiVersions,
+  createTopics,
+  deleteTopics,
+  deleteRecords,
+  initProducerId,
+  describeConfigs,
+  createPartitions,
+  describeCluster,
+]
+
+export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))
+
+/** What ApiVersions advertises: each handler's range, capped at the spec's newest stable version. */
+export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.api.maxStableVersion) })).sort(
+    (a, b) => a.apiKey - b.apiKey,
+  )
+}

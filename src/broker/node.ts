@@ -1,0 +1,104 @@
+/**
+ * One broker node: a listener and the request pipeline behind it.
+ *
+ * The pipeline reads the request header, settles version negotiation (KIP-511 for ApiVersions),
+ * decodes the body, applies injected faults, runs the API's handler and encodes the response in the
+ * request's version. Bytes that cannot be answered (an unreadable header, an API or version this
+ * broker does not serve, a body that does not decode) close that connection only, with one log line:
+ * that is what Kafka does, since it cannot know how to frame an answer.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KafkaServer, type ConnectionInfo } from '../net/server.js'
+import { BatonError } from '../protocol/errors/base.js'
+import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
+import { decodeRequestBody, decodeRequestHeader, encodeResponse } from '../protocol/frame.js'
+import { ApiVersions } from '../protocol/generated/index.js'
+import type { NodeEndpoint } from './cluster.js'
+import type { Faults, NodeControls } from './faults.js'
+import type { BrokerContext, RequestContext } from './handlers/handler.js'
+import { HANDLERS } from './handlers/index.js'
+
+/** A request the broker cannot answer; the connection it came on is closed. */
+export class UnanswerableRequestError extends BatonError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BROKER_UNANSWERABLE_REQUEST', message, options)
+  }
+}
+
+export class BrokerNode implements NodeControls {
+  readonly endpoint: NodeEndpoint
+  private readonly server: KafkaServer
+  private readonly context: BrokerContext
+  private readonly faults: Faults
+
+  constructor(endpoint: NodeEndpoint, context: BrokerContext, faults: Faults) {
+    this.endpoint = endpoint
+    this.context = context
+    this.faults = faults
+    this.server = new KafkaServer({
+      handler: (frame, connection) => this.handle(frame, connection),
+      logger: context.options.logger,
+      maxFrameBytes: context.options.maxRequestBytes,
+      logFields: { node: endpoint.nodeId },
+    })
+  }
+
+  async listen(port: number): Promise<void> {
+    this.endpoint.port = await this.server.listen(port, this.context.options.host)
+  }
+
+  get connectionCount(): number {
+    return this.server.connectionCount
+  }
+
+  stopAccepting(): Promise<void> {
+    return this.server.stopAccepting()
+  }
+
+  resumeAccepting(): Promise<void> {
+    return this.server.resumeAccepting()
+  }
+
+  dropConnections(): void {
+    this.server.dropConnections()
+  }
+
+  close(): Promise<void> {
+    return this.server.close()
+  }
+
+  private async handle(frame: Buffer, _connection: ConnectionInfo): Promise<Buffer | null> {
+    let decoded: ReturnType<typeof decodeRequestHeader>
+    try {
+      decoded = decodeRequestHeader(frame)
+    } catch (error) {
+      throw new UnanswerableRequestError('request header does not decode', { cause: error })
+    }
+    const { header, api, body } = decoded
+    const { requestApiKey: apiKey, requestApiVersion: version, correlationId } = header
+    const handler = HANDLERS.get(apiKey)
+    if (api === undefined || handler === undefined) {
+      throw new UnanswerableRequestError(`api key ${apiKey}${api === undefined ? '' : ` (${api.name})`} is not served by this broker; ApiVersions lists what is`)
+    }
+    const maxVersion = Math.min(handler.maxVersion, api.maxStableVersion)
+    if (apiKey === ApiVersions.apiKey && version > maxVersion) {
+      // KIP-511: answer in v0, which every client can read, with the ranges it may retry with.
+      return encodeResponse(ApiVersions, 0, correlationId, { errorCode: KafkaErrorCode.UNSUPPORTED_VERSION, apiKeys: this.context.supportedApis })
+    }
+    if (version < handler.minVersion || version > maxVersion) {
+      throw new UnanswerableRequestError(`${api.name} v${version} is not served; this broker serves v${handler.minVersion}-${maxVersion}`)
+    }
+    let request: unknown
+    try {
+      request = decodeRequestBody(api, version, body)
+    } catch (error) {
+      throw new UnanswerableRequestError(`${api.name} v${version} request body does not decode`, { cause: error })
+    }
+    const ctx: RequestContext = { ...this.context, node: this.endpoint, version, clientId: header.clientId }
+    const fault = this.faults.take(apiKey, this.endpoint.nodeId)
+    const response = fault.errorCode !== null ? handler.errorResponse(request, fault.errorCode, ctx) : await handler.handle(request, ctx)
+    if (fault.delayMs > 0) await sleep(fault.delayMs, undefined, { signal: this.context.stopping }).catch(() => {})
+    if (response === null) return null
+    return encodeResponse(api, version, correlationId, response)
+  }
+}

@@ -1,0 +1,65 @@
+import { Option, type Command } from 'commander'
+import { pino } from 'pino'
+import { startBroker } from '../broker/index.js'
+import { integerOption } from './parse.js'
+
+interface BrokerFlags {
+  port: number
+  nodes: number
+  host: string
+  data?: string
+  memory?: boolean
+  partitions: number
+  autoCreate: boolean
+  logLevel: string
+}
+
+/**
+ * `baton broker`: the embedded broker as a process. Prints one line beginning
+ * `baton broker listening on ` with the bootstrap list once every node accepts connections (scripts
+ * wait for it), logs to stderr, and stops cleanly on SIGINT/SIGTERM; a second signal exits at once.
+ */
+export function registerBrokerCommand(program: Command): void {
+  program
+    .command('broker')
+    .description('run the embedded Kafka-protocol broker (development and tests; production runs on Kafka)')
+    .option('--port <n>', 'port of the first node; node i listens on port+i; 0 picks free ports', integerOption('--port', 0, 65535), 9092)
+    .option('--nodes <n>', 'broker nodes in this process', integerOption('--nodes', 1, 64), 1)
+    .option('--host <host>', 'interface to listen on and advertise', '127.0.0.1')
+    .addOption(new Option('--data <dir>', 'keep partition logs in this directory (survives restarts)').conflicts('memory'))
+    .addOption(new Option('--memory', 'keep everything in memory (the default when --data is absent)').conflicts('data'))
+    .option('--partitions <n>', 'partitions of auto-created topics', integerOption('--partitions', 1, 10000), 1)
+    .option('--no-auto-create', 'do not create topics on first use')
+    .option('--log-level <level>', 'stderr log level: debug, info, warn, error, silent', 'info')
+    .action(async (flags: BrokerFlags) => {
+      const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
+      const broker = await startBroker({
+        port: flags.port,
+        nodes: flags.nodes,
+        host: flags.host,
+        ...(flags.data !== undefined ? { dataDir: flags.data } : { memory: true }),
+        defaultPartitions: flags.partitions,
+        autoCreateTopics: flags.autoCreate,
+        logger,
+      })
+      console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)
+      await new Promise<void>((resolve) => {
+        let stopping = false
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stopping) {
+            logger.warn({ signal }, 'second signal: exiting without a clean stop')
+            process.exit(130)
+          }
+          stopping = true
+          logger.info({ signal }, 'stopping: flushing logs and closing connections')
+          broker.stop().then(resolve, (err: unknown) => {
+            logger.error({ err }, 'broker did not stop cleanly')
+            process.exitCode = 1
+            resolve()
+          })
+        }
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
+      })
+    })
+}

@@ -1,0 +1,129 @@
+/**
+ * Options shared by the producer, consumer and admin client, validated up front so that a wrong
+ * option fails at construction with its name in the message rather than later on the wire.
+ */
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { SASL_MECHANISMS, type SaslOptions } from '../net/sasl/index.js'
+import { ConfigError } from './errors.js'
+
+export interface ClientConfig {
+  /** `host:port` of one or more brokers to learn the cluster from, as a list or comma-separated. */
+  bootstrapServers: string | readonly string[]
+  /** Sent in request headers; brokers log it and apply quotas by it. Default `'baton'`. */
+  clientId?: string
+  tls?: boolean | TlsOptions
+  sasl?: SaslOptions
+  /** Default 10 000. */
+  connectTimeoutMs?: number
+  /** Default 30 000. */
+  requestTimeoutMs?: number
+  /** Requests in flight per broker connection. Default 5. */
+  maxInFlightRequests?: number
+  /** Default 50. */
+  reconnectBackoffMs?: number
+  /** Default 1 000. */
+  reconnectBackoffMaxMs?: number
+  /** Metadata is refreshed at least this often, to learn of new partitions and brokers. Default 300 000. */
+  metadataMaxAgeMs?: number
+  /** First pause before retrying a failed request; doubles up to retryBackoffMaxMs (KIP-580). Default 100. */
+  retryBackoffMs?: number
+  /** Default 1 000. */
+  retryBackoffMaxMs?: number
+}
+
+export interface BrokerAddress {
+  host: string
+  port: number
+}
+
+export interface ResolvedClientConfig {
+  bootstrap: BrokerAddress[]
+  clientId: string
+  tls: boolean | TlsOptions | undefined
+  sasl: SaslOptions | undefined
+  connectTimeoutMs: number
+  requestTimeoutMs: number
+  maxInFlightRequests: number
+  reconnectBackoffMs: number
+  reconnectBackoffMaxMs: number
+  metadataMaxAgeMs: number
+  retryBackoffMs: number
+  retryBackoffMaxMs: number
+}
+
+export function parseBrokerAddress(text: string, option = 'bootstrapServers'): BrokerAddress {
+  const trimmed = text.trim()
+  const colon = trimmed.lastIndexOf(':')
+  if (colon <= 0) throw new ConfigError(option, `${JSON.stringify(text)} is not host:port`)
+  let host = trimmed.slice(0, colon)
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  const port = Number(trimmed.slice(colon + 1))
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(option, `${JSON.stringify(text)} has no valid port (1-65535)`)
+  return { host, port }
+}
+
+/** Reads an integer option: absent gives the default; present must be an integer within range. */
+export function intOption(config: object, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = (config as Record<string, unknown>)[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(name, `must be an integer, got ${JSON.stringify(value)}`)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+export function boolOption(config: object, name: string, fallback: boolean): boolean {
+  const value = (config as Record<string, unknown>)[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`)
+  return value
+}
+
+export function enumOption<T extends string | number>(config: object, name: string, fallback: T, allowed: readonly T[]): T {
+  const value = (config as Record<string, unknown>)[name]
+  if (value === undefined) return fallback
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(name, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`)
+  }
+  return value as T
+}
+
+export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
+  if (typeof config !== 'object' || config === null) throw new ConfigError('config', 'must be an object')
+  const servers = config.bootstrapServers
+  const list = typeof servers === 'string' ? servers.split(',') : Array.isArray(servers) ? servers : undefined
+  if (list === undefined || list.length === 0 || list.every((s) => String(s).trim() === '')) {
+    throw new ConfigError('bootstrapServers', 'must list at least one broker as "host:port"')
+  }
+  const bootstrap = list.filter((s) => String(s).trim() !== '').map((s) => parseBrokerAddress(String(s)))
+  if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId.length === 0)) {
+    throw new ConfigError('clientId', 'must be a non-empty string')
+  }
+  if (config.sasl !== undefined) {
+    const sasl = config.sasl as unknown as Record<string, unknown>
+    if (!SASL_MECHANISMS.includes(sasl.mechanism as never)) {
+      throw new ConfigError('sasl.mechanism', `must be one of ${SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(sasl.mechanism)}`)
+    }
+    if (typeof sasl.username !== 'string' || typeof sasl.password !== 'string') throw new ConfigError('sasl', 'needs username and password strings')
+  }
+  const resolved: ResolvedClientConfig = {
+    bootstrap,
+    clientId: config.clientId ?? 'baton',
+    tls: config.tls,
+    sasl: config.sasl,
+    connectTimeoutMs: intOption(config, 'connectTimeoutMs', 10_000, 1),
+    requestTimeoutMs: intOption(config, 'requestTimeoutMs', 30_000, 1),
+    maxInFlightRequests: intOption(config, 'maxInFlightRequests', 5, 1, 1000),
+    reconnectBackoffMs: intOption(config, 'reconnectBackoffMs', 50, 1),
+    reconnectBackoffMaxMs: intOption(config, 'reconnectBackoffMaxMs', 1000, 1),
+    metadataMaxAgeMs: intOption(config, 'metadataMaxAgeMs', 300_000, 1),
+    retryBackoffMs: intOption(config, 'retryBackoffMs', 100, 1),
+    retryBackoffMaxMs: intOption(config, 'retryBackoffMaxMs', 1000, 1),
+  }
+  if (resolved.reconnectBackoffMaxMs < resolved.reconnectBackoffMs) {
+    throw new ConfigError('reconnectBackoffMaxMs', `must be at least reconnectBackoffMs (${resolved.reconnectBackoffMs})`)
+  }
+  if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
+    throw new ConfigError('retryBackoffMaxMs', `must be at least retryBackoffMs (${resolved.retryBackoffMs})`)
+  }
+  return resolved
+}

@@ -1,0 +1,217 @@
+/**
+ * The producer: `send()` a record, get a promise of where it landed.
+ *
+ * Records are batched per partition (up to batchSize bytes, waiting at most lingerMs for more),
+ * compressed per batch, and sent to partition leaders. The producer is idempotent by default, as
+ * Kafka's clients are since 3.0: retries never write a record twice or out of order.
+ *
+ * A transaction manager (a later issue) wraps this producer: it will own the producer identity
+ * with a transactional id, add partitions to the transaction before their first batch, and mark
+ * batches transactional. The seams are `ProducerIdentity` and the sender's `transactional` flag.
+ */
+import type { CompressionCodec, RecordHeaderInput, RecordInput } from '../../protocol/records/index.js'
+import { Cluster } from '../cluster.js'
+import { boolOption, enumOption, intOption, resolveClientConfig, type ClientConfig } from '../config.js'
+import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
+import { estimateRecordSize, type RecordMetadata } from './batch.js'
+import { ProducerIdentity } from './idempotence.js'
+import { partitionForKey } from './murmur2.js'
+import { Sender, type SenderOptions } from './sender.js'
+
+export type { RecordMetadata } from './batch.js'
+
+export interface ProducerRecord {
+  topic: string
+  value: Uint8Array | string | null
+  key?: Uint8Array | string | null
+  /** Chosen by the partitioner when absent: murmur2 of the key, or a sticky partition for null keys. */
+  partition?: number
+  headers?: Readonly<Record<string, Uint8Array | string>> | readonly RecordHeaderInput[]
+  /** Milliseconds since the epoch; now when absent. */
+  timestamp?: number
+}
+
+/** Picks a partition; return a number in [0, partitionCount). */
+export type Partitioner = (record: { topic: string; key: Uint8Array | null; partitionCount: number }) => number
+
+export interface ProducerConfig extends ClientConfig {
+  /** -1 (all in-sync replicas, the default), 1 (leader only) or 0 (no acknowledgement). */
+  acks?: -1 | 0 | 1
+  /** Default true; requires acks -1. Set false explicitly to use acks 0 or 1. */
+  idempotent?: boolean
+  /** Time a batch waits for more records before it is sent. Default 5 ms (Kafka 4's default). */
+  lingerMs?: number
+  /** Bytes of records per partition batch. Default 16 KiB. */
+  batchSize?: number
+  /** Largest Produce request. Default 1 MiB. */
+  maxRequestSize?: number
+  compression?: CompressionCodec
+  /** Bytes of records waiting to be sent; send() waits (or rejects) beyond it. Default 32 MiB. */
+  bufferMemory?: number
+  /** How long send() waits for buffer space and for topic metadata. 0 rejects at once. Default 60 s. */
+  maxBlockMs?: number
+  /** Upper bound on the time from send() to its promise settling, retries included. Default 120 s. */
+  deliveryTimeoutMs?: number
+  partitioner?: Partitioner
+}
+
+const COMPRESSION_CODECS: readonly CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
+export class Producer {
+  readonly cluster: Cluster
+  private readonly sender: Sender
+  private readonly partitioner: Partitioner | undefined
+  private readonly maxBlockMs: number
+  private readonly maxRequestSize: number
+  private readonly sticky = new Map<string, number>()
+  private readonly pendingAppends = new Set<Promise<unknown>>()
+  private closing = false
+
+  constructor(config: ProducerConfig) {
+    const client = resolveClientConfig(config)
+    const acks = enumOption(config, 'acks', -1, [-1, 0, 1] as const)
+    // As in Kafka's clients, idempotence is the default only where acks allows it.
+    const idempotent = boolOption(config, 'idempotent', acks === -1)
+    if (idempotent && acks !== -1) {
+      throw new ConfigError('acks', `must be -1 (all) for an idempotent producer, got ${acks}; set idempotent: false to use acks ${acks}`)
+    }
+    const options: SenderOptions = {
+      acks,
+      lingerMs: intOption(config, 'lingerMs', 5, 0, 60_000),
+      batchSize: intOption(config, 'batchSize', 16_384, 1, 64 * 1024 * 1024),
+      maxRequestSize: intOption(config, 'maxRequestSize', 1_048_576, 1024),
+      compression: enumOption(config, 'compression', 'none', COMPRESSION_CODECS),
+      deliveryTimeoutMs: intOption(config, 'deliveryTimeoutMs', 120_000, 1),
+      requestTimeoutMs: client.requestTimeoutMs,
+      retryBackoffMs: client.retryBackoffMs,
+      retryBackoffMaxMs: client.retryBackoffMaxMs,
+      bufferMemory: intOption(config, 'bufferMemory', 32 * 1024 * 1024, 1024),
+      maxBlockMs: intOption(config, 'maxBlockMs', 60_000, 0),
+    }
+    if (options.deliveryTimeoutMs < options.lingerMs + client.requestTimeoutMs) {
+      throw new ConfigError(
+        'deliveryTimeoutMs',
+        `must be at least lingerMs + requestTimeoutMs (${options.lingerMs + client.requestTimeoutMs} ms), got ${options.deliveryTimeoutMs}`,
+      )
+    }
+    if (config.partitioner !== undefined && typeof config.partitioner !== 'function') throw new ConfigError('partitioner', 'must be a function')
+    this.partitioner = config.partitioner
+    this.maxBlockMs = options.maxBlockMs
+    this.maxRequestSize = options.maxRequestSize
+    this.cluster = new Cluster(client)
+    this.sender = new Sender(this.cluster, options, idempotent ? new ProducerIdentity(this.cluster) : null)
+  }
+
+  /** Connects to the cluster. Optional: send() connects on first use. */
+  async connect(): Promise<void> {
+    if (this.closing) throw new ClientClosedError('The producer')
+    await this.cluster.connect()
+  }
+
+  /**
+   * Queues a record and resolves with its partition and offset once the broker has it (per acks).
+   * Rejects with a KafkaError (the broker refused it for good), DeliveryTimeoutError (retries ran
+   * out of time), BufferFullError, InvalidRecordError or ClientClosedError.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.closing) return Promise.reject(new ClientClosedError('The producer'))
+    let input: RecordInput
+    let size: number
+    try {
+      input = toRecordInput(record)
+      size = estimateRecordSize(input)
+      if (size > this.maxRequestSize) {
+        throw new InvalidRecordError(`a record of about ${size} bytes exceeds maxRequestSize (${this.maxRequestSize}); raise maxRequestSize (and the topic's max.message.bytes) or send smaller records`)
+      }
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    const count = this.cluster.partitionCount(record.topic)
+    if (count > 0) {
+      const reserved = this.sender.reserve(size)
+      // Fast path: metadata known and buffer space free, so the record joins a batch synchronously.
+      if (reserved === undefined) return this.appendKnown(record, input, size, count)
+    }
+    const appended = this.sendSlow(record, input, size)
+    this.pendingAppends.add(appended)
+    void appended.finally(() => this.pendingAppends.delete(appended)).catch(() => undefined)
+    return appended
+  }
+
+  /** Sends many records; resolves when all are acknowledged, rejects with the first failure. */
+  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    return Promise.all(records.map((r) => this.send(r)))
+  }
+
+  /** Sends everything queued without waiting for linger, and resolves once it has all settled. */
+  async flush(): Promise<void> {
+    while (this.pendingAppends.size > 0) await Promise.allSettled([...this.pendingAppends])
+    await this.sender.flush()
+  }
+
+  /** Flushes, then closes connections. Records still unsent after `timeoutMs` fail with ClientClosedError. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.flush().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
+    this.sender.abort(new ClientClosedError('The producer'))
+    await this.cluster.close()
+  }
+
+  private async sendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<RecordMetadata> {
+    if (this.cluster.partitionCount(record.topic) === 0) await this.cluster.waitForTopics([record.topic], Math.max(this.maxBlockMs, 1))
+    if (this.closing) throw new ClientClosedError('The producer')
+    await this.sender.reserve(size)
+    return this.appendKnown(record, input, size, this.cluster.partitionCount(record.topic))
+  }
+
+  private appendKnown(record: ProducerRecord, input: RecordInput, size: number, count: number): Promise<RecordMetadata> {
+    let partition: number
+    const keyed = input.key !== null && input.key !== undefined
+    try {
+      partition = this.choosePartition(record, input, count)
+    } catch (error) {
+      this.sender.unreserve(size)
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    const { promise, batchFull } = this.sender.append(record.topic, partition, input, size)
+    // KIP-480: keyless records stick to one partition until its batch fills, then move on.
+    if (!keyed && record.partition === undefined && batchFull) this.sticky.delete(record.topic)
+    return promise
+  }
+
+  private choosePartition(record: ProducerRecord, input: RecordInput, count: number): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
+        throw new InvalidRecordError(`partition ${record.partition} does not exist: topic ${JSON.stringify(record.topic)} has ${count} partitions (0-${count - 1})`)
+      }
+      return record.partition
+    }
+    const key = input.key === undefined || input.key === null ? null : typeof input.key === 'string' ? Buffer.from(input.key) : input.key
+    if (this.partitioner !== undefined) {
+      const chosen = this.partitioner({ topic: record.topic, key, partitionCount: count })
+      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) {
+        throw new InvalidRecordError(`the partitioner returned ${chosen} for topic ${JSON.stringify(record.topic)}, which has partitions 0-${count - 1}`)
+      }
+      return chosen
+    }
+    if (key !== null) return partitionForKey(key, count)
+    let sticky = this.sticky.get(record.topic)
+    if (sticky === undefined || sticky >= count) {
+      sticky = Math.floor(Math.random() * count)
+      this.sticky.set(record.topic, sticky)
+    }
+    return sticky
+  }
+}
+
+function toRecordInput(record: ProducerRecord): RecordInput {
+  if (typeof record !== 'object' || record === null) throw new InvalidRecordError('a record must be an object with topic and value')
+  if (typeof record.topic !== 'string' || record.topic.length === 0) throw new InvalidRecordError('record.topic must be a non-empty string')
+  const timestamp = record.timestamp ?? Date.now()
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidRecordError(`record.timestamp must be milliseconds since the epoch, got ${record.timestamp}`)
+  const headers = record.headers === undefined ? undefined : Array.isArray(record.headers) ? (record.headers as readonly RecordHeaderInput[]) : Object.entries(record.headers).map(([key, value]) => ({ key, value: value as Uint8Array | string }))
+  return { key: record.key ?? null, value: record.value ?? null, timestamp, ...(headers === undefined ? {} : { headers }) }
+}

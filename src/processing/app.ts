@@ -1,0 +1,312 @@
+/**
+ * The user API: `baton({ groupId, ... })`, `app.consume(topic, handler, options)`, `await app.run()`.
+ *
+ * ```ts
+ * const app = baton({ brokers: ['localhost:9092'], groupId: 'orders' })
+ * app.consume('orders', async (record, ctx) => {
+ *   await chargeCard(JSON.parse(String(record.value)), { signal: ctx.signal })
+ * }, { concurrency: 'key', retries: 5 })
+ * await app.run() // until SIGINT or SIGTERM, then a graceful stop; process.exitCode says how it went
+ * ```
+ */
+import { constants } from 'node:os'
+import type { Registry } from 'prom-client'
+import {
+  resolveAppConfig,
+  resolveTopicConfig,
+  type BatchConsumeOptions,
+  type BatonOptions,
+  type ConsumeOptions,
+  type ResolvedAppConfig,
+} from './config.js'
+import type { ConsumerPort, FetchedRecord, ProducedRecord } from './consumer-port.js'
+import { WorkContext } from './context.js'
+import { deadLetter } from './dead-letter.js'
+import { AppStateError, ConfigError, DeserializationError } from './errors.js'
+import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step } from './handler.js'
+import { ProcessingMetrics, publish } from './instrumentation.js'
+import { defaultLogger, type Logger } from './logger.js'
+import { Processor, type Route } from './processor.js'
+import { retry } from './retry.js'
+
+/** `app.run()`'s exit codes, also set as `process.exitCode`. */
+export const EXIT_CODES = {
+  /** Stopped gracefully: all in-flight work finished and was committed. */
+  ok: 0,
+  /** The consumer failed, or the app could not start. */
+  fatal: 1,
+  /** Stopped gracefully, but handlers still running at the shutdown deadline were aborted: their records will be processed again. */
+  drainTimeout: 3,
+  /** The final commit failed: records done since the last commit will be processed again. */
+  commitFailed: 4,
+} as const
+// A second signal exits at once with 128 + the signal's number, as shells report a killed process.
+
+export type StopReason = 'stopped' | 'signal' | 'fatal' | 'forced'
+
+export interface RunResult {
+  readonly reason: StopReason
+  readonly exitCode: number
+  /** Handlers aborted by the shutdown deadline (or by force). */
+  readonly aborted: number
+  readonly error: Error | undefined
+}
+
+export interface BatonAppOptions extends BatonOptions {
+  /** How a forced stop (second signal) ends the process. Default `process.exit`. */
+  readonly exit?: (code: number) => void
+}
+
+export function baton(options: BatonAppOptions): BatonApp {
+  return new BatonApp(options)
+}
+
+type State = 'configuring' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+export class BatonApp {
+  /** The registry baton's metrics are in, when one was passed. */
+  readonly metricsRegistry: Registry | undefined
+  readonly logger: Logger
+  private readonly config: ResolvedAppConfig
+  private readonly routes = new Map<string, Route>()
+  private readonly appMiddleware: Middleware[] = []
+  private readonly metrics: ProcessingMetrics | undefined
+  private processor: Processor | undefined
+  private state: State = 'configuring'
+  private stopping: Promise<RunResult> | undefined
+  private readonly finished: Promise<RunResult>
+  private finish!: (result: RunResult) => void
+
+  constructor(private readonly options: BatonAppOptions) {
+    this.config = resolveAppConfig(options)
+    this.logger = options.logger ?? defaultLogger()
+    this.metricsRegistry = options.metrics?.registry
+    this.metrics = options.metrics === undefined ? undefined : new ProcessingMetrics(options.metrics.registry, options.metrics.prefix)
+    this.finished = new Promise((resolve) => (this.finish = resolve))
+  }
+
+  /** Handle each record of `topic` with `handler`. Returns the app, for chaining. */
+  consume<V = Buffer | null>(topic: string, handler: RecordHandler<V>, options: ConsumeOptions<V> = {}): this {
+    const config = this.addRoute(topic, handler, options, false)
+    const deserialize = deserializer(options)
+    const inner: Step = (work, ctx) => handler(deserialize(work.topic, work.partition, work.records[0] as FetchedRecord), ctx)
+    this.routes.set(topic, { topic, config, step: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    return this
+  }
+
+  /** Handle records of `topic` in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
+  consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<V>, options: BatchConsumeOptions<V> = {}): this {
+    const config = this.addRoute(topic, handler, options, true)
+    const deserialize = deserializer(options)
+    const inner: Step = (work, ctx) => handler(work.records.map((r) => deserialize(work.topic, work.partition, r)), ctx)
+    this.routes.set(topic, { topic, config, step: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    return this
+  }
+
+  /** Middleware for every topic, inside dead letters and retries, outside each topic's own. Call before `consume`. */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== 'function') throw new ConfigError('use()', 'expects a function (next) => (work, ctx) => Promise<void>')
+    this.requireState('configuring', 'use()')
+    this.appMiddleware.push(middleware)
+    return this
+  }
+
+  /** Joins the group and starts processing; resolves once started. `run()` does this and waits for a stop. */
+  async start(): Promise<void> {
+    this.requireState('configuring', 'start()')
+    if (this.routes.size === 0) throw new ConfigError('consume()', 'no topic to consume: call app.consume(topic, handler) before starting')
+    const consumer = this.requireConsumer()
+    const needsProducer = [...this.routes.values()].find((r) => r.config.deadLetterTopic !== undefined)
+    if (needsProducer !== undefined && this.options.producer === undefined) {
+      throw new ConfigError(
+        'producer',
+        `consume('${needsProducer.topic}') sends failed records to ${needsProducer.config.deadLetterTopic} and needs a producer: ` +
+          `pass \`producer\`, or set deadLetter: false to skip failed records`,
+      )
+    }
+    this.state = 'starting'
+    const send = this.send.bind(this)
+    this.processor = new Processor({
+      config: this.config,
+      consumer,
+      routes: this.routes,
+      logger: this.logger,
+      metrics: this.metrics,
+      makeContext: (work, partitionState) => new WorkContext(work, partitionState, this.logger, send),
+      onFatal: (error) => void this.shutdown('fatal', error),
+    })
+    try {
+      await this.processor.start()
+    } catch (error) {
+      this.state = 'stopped'
+      this.finish({ reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error: error as Error })
+      throw error
+    }
+    this.state = 'running'
+    this.logger.info({ groupId: this.config.groupId, topics: [...this.routes.keys()] }, 'baton started')
+  }
+
+  /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */
+  stop(): Promise<RunResult> {
+    return this.shutdown('stopped', undefined)
+  }
+
+  /**
+   * Starts, then runs until SIGINT/SIGTERM (or `stop()`, or a fatal consumer error), then stops
+   * gracefully. A second signal aborts everything and exits at once. Sets `process.exitCode`.
+   */
+  async run(): Promise<RunResult> {
+    await this.start()
+    let signalled = 0
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signalled++
+      if (signalled === 1) {
+        this.logger.info({ signal }, 'stopping: draining in-flight work (send the signal again to force)')
+        void this.shutdown('signal', undefined)
+        return
+      }
+      this.logger.warn({ signal }, 'forced stop: aborting in-flight work without committing')
+      this.processor?.abortAll()
+      const code = 128 + signalNumber(signal)
+      this.finish({ reason: 'forced', exitCode: code, aborted: 0, error: undefined })
+      ;(this.options.exit ?? process.exit)(code)
+    }
+    for (const signal of this.config.signals) process.on(signal, onSignal)
+    try {
+      const result = await this.finished
+      process.exitCode = result.exitCode
+      return result
+    } finally {
+      for (const signal of this.config.signals) process.off(signal, onSignal)
+    }
+  }
+
+  private shutdown(reason: StopReason, error: Error | undefined): Promise<RunResult> {
+    if (this.stopping !== undefined) return this.stopping
+    if (this.state === 'configuring') {
+      this.state = 'stopped'
+      const result: RunResult = { reason, exitCode: EXIT_CODES.ok, aborted: 0, error }
+      this.finish(result)
+      this.stopping = Promise.resolve(result)
+      return this.stopping
+    }
+    this.state = 'stopping'
+    this.stopping = this.stopProcessor(reason, error)
+    return this.stopping
+  }
+
+  private async stopProcessor(reason: StopReason, error: Error | undefined): Promise<RunResult> {
+    let result: RunResult
+    try {
+      const handOff = await (this.processor as Processor).stop()
+      const exitCode =
+        reason === 'fatal'
+          ? EXIT_CODES.fatal
+          : handOff.commitError !== undefined
+            ? EXIT_CODES.commitFailed
+            : handOff.aborted > 0
+              ? EXIT_CODES.drainTimeout
+              : EXIT_CODES.ok
+      result = { reason, exitCode, aborted: handOff.aborted, error: error ?? handOff.commitError }
+    } catch (closeError) {
+      result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error) }
+    }
+    await this.options.producer?.close()
+    this.state = 'stopped'
+    this.logger.info({ reason, exitCode: result.exitCode, aborted: result.aborted }, 'baton stopped')
+    this.finish(result)
+    return result
+  }
+
+  private addRoute(topic: string, handler: unknown, options: ConsumeOptions<unknown> & { maxRecords?: number }, batch: boolean) {
+    this.requireState('configuring', `consume('${topic}')`)
+    const config = resolveTopicConfig(topic, handler, options, batch)
+    if (this.routes.has(topic)) throw new ConfigError(`consume('${topic}')`, 'this topic already has a handler; one handler per topic')
+    return config
+  }
+
+  private buildChain(
+    topic: string,
+    retryOptions: Route['config']['retry'],
+    deadLetterTopic: string | undefined,
+    topicMiddleware: readonly Middleware[] | undefined,
+    inner: Step,
+  ): Step {
+    const metrics = this.metrics
+    const logger = this.logger
+    const terminal: Middleware =
+      deadLetterTopic === undefined
+        ? (next) => async (work, ctx) => {
+            try {
+              await next(work, ctx)
+            } catch (error) {
+              if (ctx.signal.aborted || ctx.revoking) throw error
+              logger.error({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset) }, 'record failed and dead letters are off: skipped')
+              metrics?.deadLettered.inc({ topic }, work.records.length)
+            }
+          }
+        : deadLetter(
+            { topic: deadLetterTopic, send: (record) => this.send(record) },
+            {
+              deadLettered(work, ctx, error, dlt) {
+                metrics?.deadLettered.inc({ topic }, work.records.length)
+                logger.warn({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset), deadLetterTopic: dlt }, 'record dead-lettered')
+                for (const record of work.records) {
+                  publish('deadLettered', () => ({ topic, partition: work.partition, offset: record.offset, deadLetterTopic: dlt, attempts: ctx.attempt, error }))
+                }
+              },
+              deadLetterProduceFailed(work, _ctx, error, dlt) {
+                logger.warn({ err: error, topic, partition: work.partition, deadLetterTopic: dlt }, 'producing to the dead-letter topic failed; retrying')
+              },
+            },
+          )
+    const retrying = retry(retryOptions ?? { retries: 0, initialBackoffMs: 0, maxBackoffMs: 0 }, {
+      attemptFailed(work, ctx, error, willRetry) {
+        logger.warn({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset), attempt: ctx.attempt, willRetry }, 'handler failed')
+        for (const record of work.records) {
+          publish('recordFailed', () => ({ topic, partition: work.partition, offset: record.offset, attempt: ctx.attempt, error, willRetry }))
+        }
+      },
+    })
+    return compose([terminal, retrying, ...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+  }
+
+  private send(record: ProducedRecord): Promise<void> {
+    if (this.options.producer === undefined) {
+      return Promise.reject(new ConfigError('producer', 'ctx.produce needs a producer: pass `producer` to baton()'))
+    }
+    return this.options.producer.send(record)
+  }
+
+  private requireConsumer(): ConsumerPort {
+    if (this.options.consumer !== undefined) return this.options.consumer
+    throw new ConfigError(
+      'consumer',
+      "baton's own Kafka consumer is not wired into the framework yet: pass a ConsumerPort as `consumer` (FakeConsumer in tests)",
+    )
+  }
+
+  private requireState(expected: State, what: string): void {
+    if (this.state !== expected) throw new AppStateError(`${what} is not allowed once the app is ${this.state}; configure the app before start() or run()`)
+  }
+}
+
+function deserializer<V>(options: ConsumeOptions<V>): (topic: string, partition: number, record: FetchedRecord) => ConsumedRecord<V> {
+  const decode = options.deserialize
+  return (topic, partition, record) => {
+    let value: V
+    if (decode === undefined) value = record.value as V
+    else {
+      try {
+        value = decode(record.value, record)
+      } catch (error) {
+        throw new DeserializationError('value', { cause: error })
+      }
+    }
+    return { topic, partition, offset: record.offset, timestamp: record.timestamp, key: record.key, value, headers: record.headers }
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal] ?? 0
+}

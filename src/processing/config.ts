@@ -1,0 +1,194 @@
+/**
+ * The options users pass to `baton()` and `app.consume()`, their defaults, and their validation.
+ * Every check names the option, what is wrong with it and what to do instead.
+ */
+import type { Registry } from 'prom-client'
+import type { ConsumerPort, FetchedRecord, ProducerPort } from './consumer-port.js'
+import { ConfigError } from './errors.js'
+import type { Middleware } from './handler.js'
+import type { Logger } from './logger.js'
+import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
+import type { ConcurrencyMode } from './partition-worker.js'
+
+export interface BatonOptions {
+  /** Bootstrap brokers, `host:port`. Used by the built-in Kafka client; ignored when `consumer` is given. */
+  readonly brokers?: readonly string[]
+  readonly groupId: string
+  /** The consumer to run on. Default: baton's Kafka client. Tests pass `FakeConsumer`. */
+  readonly consumer?: ConsumerPort
+  /** Used for dead letters and `ctx.produce`. Default: baton's Kafka producer. */
+  readonly producer?: ProducerPort
+  /** Handler calls running at once across all partitions. Default 100. */
+  readonly concurrency?: number
+  /**
+   * How long a revocation waits for in-flight handlers before aborting them. Must be below
+   * `rebalanceTimeoutMs`, or the coordinator evicts this member mid-drain. Default 20 000.
+   */
+  readonly drainTimeoutMs?: number
+  /** The group's rebalance timeout, as given to the consumer. Default 60 000. */
+  readonly rebalanceTimeoutMs?: number
+  /** How long a graceful stop waits for in-flight handlers. Default: `drainTimeoutMs`. */
+  readonly shutdownTimeoutMs?: number
+  /** How often done offsets are committed while running. Default 5000. */
+  readonly commitIntervalMs?: number
+  /** Records queued per partition before its fetching pauses (it resumes at half). Default 1000. */
+  readonly maxQueuedPerPartition?: number
+  /** Default: pino at level `BATON_LOG_LEVEL` or info. */
+  readonly logger?: Logger
+  /** prom-client registry to register baton's metrics in. No metrics without one. */
+  readonly metrics?: { readonly registry: Registry; readonly prefix?: string }
+  /** Signals that trigger a graceful stop in `app.run()`; `false` for none. Default SIGINT and SIGTERM. */
+  readonly signals?: readonly NodeJS.Signals[] | false
+}
+
+export interface RetryConfig {
+  readonly retries?: number
+  readonly initialBackoffMs?: number
+  readonly maxBackoffMs?: number
+  readonly jitter?: number
+  readonly isRetriable?: (error: unknown) => boolean
+}
+
+export interface ConsumeOptions<V = Buffer | null> {
+  /** `partition` (default): in offset order. `key`: different keys of a partition concurrently, each key in order. */
+  readonly concurrency?: ConcurrencyMode
+  /** Retries after a failure: a count, full settings, or `false` for none. Default 3 retries from 200 ms backoff. */
+  readonly retries?: number | RetryConfig | false
+  /**
+   * Where records go once retries are spent or the error is not retriable. Default `<topic>.DLT`.
+   * `false` skips such records after logging them: choose it only if losing them is acceptable.
+   */
+  readonly deadLetter?: string | false
+  /** Turns the raw value into what the handler receives; a throw sends the record to the dead letters. */
+  readonly deserialize?: (value: Buffer | null, record: FetchedRecord) => V
+  /** Extra middleware, outermost first, run inside dead letters and retries, around the handler. */
+  readonly middleware?: readonly Middleware[]
+}
+
+export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'concurrency'> {
+  /** Most records per handler call. Default 100. */
+  readonly maxRecords?: number
+}
+
+export interface ResolvedAppConfig {
+  readonly groupId: string
+  readonly concurrency: number
+  readonly drainTimeoutMs: number
+  readonly rebalanceTimeoutMs: number
+  readonly shutdownTimeoutMs: number
+  readonly commitIntervalMs: number
+  readonly maxQueuedPerPartition: number
+  readonly signals: readonly NodeJS.Signals[]
+}
+
+export interface ResolvedTopicConfig {
+  readonly mode: ConcurrencyMode
+  readonly batchSize: number | undefined
+  readonly retry: RetryOptions | undefined
+  readonly deadLetterTopic: string | undefined
+}
+
+export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('baton()', 'expected an options object such as { brokers, groupId }')
+  if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
+    throw new ConfigError('groupId', 'must be a non-empty string naming the consumer group')
+  }
+  if (options.brokers !== undefined) {
+    if (!Array.isArray(options.brokers) || options.brokers.some((b) => typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b))) {
+      throw new ConfigError('brokers', 'must be an array of "host:port" strings, e.g. ["localhost:9092"]')
+    }
+  }
+  if (options.consumer === undefined && (options.brokers === undefined || options.brokers.length === 0)) {
+    throw new ConfigError('brokers', 'give at least one bootstrap broker ("host:port"), or pass a `consumer`')
+  }
+  const concurrency = positiveInteger('concurrency', options.concurrency, 100)
+  const rebalanceTimeoutMs = positiveInteger('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000)
+  const drainTimeoutMs = positiveInteger('drainTimeoutMs', options.drainTimeoutMs, Math.min(20_000, Math.floor(rebalanceTimeoutMs / 2)))
+  if (drainTimeoutMs >= rebalanceTimeoutMs) {
+    throw new ConfigError(
+      'drainTimeoutMs',
+      `${drainTimeoutMs} must be below rebalanceTimeoutMs (${rebalanceTimeoutMs}): the drain and the commit after it must ` +
+        'finish before the coordinator gives up on this member; lower drainTimeoutMs or raise rebalanceTimeoutMs',
+    )
+  }
+  const shutdownTimeoutMs = positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, drainTimeoutMs)
+  const commitIntervalMs = positiveInteger('commitIntervalMs', options.commitIntervalMs, 5000)
+  const maxQueuedPerPartition = positiveInteger('maxQueuedPerPartition', options.maxQueuedPerPartition, 1000)
+  if (options.signals !== undefined && options.signals !== false && !Array.isArray(options.signals)) {
+    throw new ConfigError('signals', 'must be an array of signal names such as ["SIGINT", "SIGTERM"], or false')
+  }
+  const signals = options.signals === false ? [] : (options.signals ?? ['SIGINT', 'SIGTERM'])
+  return { groupId: options.groupId, concurrency, drainTimeoutMs, rebalanceTimeoutMs, shutdownTimeoutMs, commitIntervalMs, maxQueuedPerPartition, signals }
+}
+
+export function resolveTopicConfig(
+  topic: string,
+  handler: unknown,
+  options: ConsumeOptions<unknown> & { maxRecords?: number },
+  batch: boolean,
+): ResolvedTopicConfig {
+  const where = `consume('${topic}')`
+  if (typeof topic !== 'string' || topic.length === 0) throw new ConfigError('consume(topic)', 'the topic must be a non-empty string')
+  if (typeof handler !== 'function') throw new ConfigError(`${where} handler`, 'must be an async function (record, ctx) => {...}')
+  const mode = options.concurrency ?? 'partition'
+  if (mode !== 'partition' && mode !== 'key') {
+    throw new ConfigError(`${where}.concurrency`, `must be 'partition' (in order) or 'key' (per-key order), not ${JSON.stringify(mode)}`)
+  }
+  const batchSize = batch ? positiveInteger(`${where}.maxRecords`, options.maxRecords, 100) : undefined
+  const retry = resolveRetry(where, options.retries)
+  let deadLetterTopic: string | undefined
+  if (options.deadLetter === false) deadLetterTopic = undefined
+  else if (options.deadLetter === undefined) deadLetterTopic = `${topic}.DLT`
+  else if (typeof options.deadLetter !== 'string' || options.deadLetter.length === 0) {
+    throw new ConfigError(`${where}.deadLetter`, 'must be a topic name, or false to skip failed records')
+  } else deadLetterTopic = options.deadLetter
+  if (deadLetterTopic === topic) {
+    throw new ConfigError(`${where}.deadLetter`, 'must differ from the consumed topic, or failed records would come back forever')
+  }
+  if (options.deserialize !== undefined && typeof options.deserialize !== 'function') {
+    throw new ConfigError(`${where}.deserialize`, 'must be a function (value, record) => decoded value')
+  }
+  if (options.middleware !== undefined && (!Array.isArray(options.middleware) || options.middleware.some((m) => typeof m !== 'function'))) {
+    throw new ConfigError(`${where}.middleware`, 'must be an array of functions (next) => (work, ctx) => Promise<void>')
+  }
+  return { mode, batchSize, retry, deadLetterTopic }
+}
+
+function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryOptions | undefined {
+  if (retries === false || retries === 0) return undefined
+  if (retries === undefined) return DEFAULT_RETRY
+  if (typeof retries === 'number') return { ...DEFAULT_RETRY, retries: nonNegativeInteger(`${where}.retries`, retries) }
+  if (typeof retries !== 'object' || retries === null) {
+    throw new ConfigError(`${where}.retries`, 'must be a number of retries, an object { retries, initialBackoffMs, maxBackoffMs }, or false')
+  }
+  const resolved: RetryOptions = {
+    retries: retries.retries === undefined ? DEFAULT_RETRY.retries : nonNegativeInteger(`${where}.retries.retries`, retries.retries),
+    initialBackoffMs:
+      retries.initialBackoffMs === undefined ? DEFAULT_RETRY.initialBackoffMs : nonNegativeInteger(`${where}.retries.initialBackoffMs`, retries.initialBackoffMs),
+    maxBackoffMs: retries.maxBackoffMs === undefined ? DEFAULT_RETRY.maxBackoffMs : nonNegativeInteger(`${where}.retries.maxBackoffMs`, retries.maxBackoffMs),
+    ...(retries.jitter === undefined ? {} : { jitter: retries.jitter }),
+    ...(retries.isRetriable === undefined ? {} : { isRetriable: retries.isRetriable }),
+  }
+  if (resolved.initialBackoffMs > resolved.maxBackoffMs) {
+    throw new ConfigError(`${where}.retries.initialBackoffMs`, `${resolved.initialBackoffMs} is above maxBackoffMs (${resolved.maxBackoffMs}); raise maxBackoffMs`)
+  }
+  if (resolved.jitter !== undefined && !(resolved.jitter >= 0 && resolved.jitter <= 1)) {
+    throw new ConfigError(`${where}.retries.jitter`, 'must be a fraction between 0 and 1')
+  }
+  return resolved
+}
+
+function positiveInteger(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(option, `must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}
+
+function nonNegativeInteger(option: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(option, `must be an integer of 0 or more, got ${String(value)}`)
+  }
+  return value
+}

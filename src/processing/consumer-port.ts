@@ -1,0 +1,103 @@
+/**
+ * The narrow surface the framework needs from a Kafka consumer and producer. baton's client
+ * implements it through an adapter; tests use `FakeConsumer` from `./testing/fake-consumer.js`.
+ *
+ * The contract that makes the hand-off safe:
+ * - the rebalance hooks are awaited: the consumer does not release revoked partitions (rejoin or
+ *   acknowledge the revocation) until `onRevoke` resolves, and it keeps heartbeating meanwhile;
+ * - `commit` uses the generation the member holds now and rejects with `StaleGenerationError` once
+ *   that generation is no longer current, so a commit can never land for a partition another member
+ *   owns;
+ * - after `onAssign`, fetched batches of a partition start at its committed offset and arrive in
+ *   offset order.
+ */
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface RecordHeader {
+  readonly key: string
+  readonly value: Buffer | null
+}
+
+/** One record as fetched: raw bytes, absolute offset. */
+export interface FetchedRecord {
+  readonly offset: bigint
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: readonly RecordHeader[]
+}
+
+/** The records one fetch returned for one partition. */
+export interface FetchedBatch extends TopicPartition {
+  /** In increasing offset order; may have gaps (compaction, transaction markers, aborted records). */
+  readonly records: readonly FetchedRecord[]
+  /**
+   * The fetch position after this batch: the next offset the consumer will ask for. It may be past
+   * the last record when the batch ended with offsets that carry no data record (control batches,
+   * compacted-away records), and lets the committed offset move past them.
+   */
+  readonly nextOffset: bigint
+  /** The partition's high watermark from the fetch response, for lag. */
+  readonly highWatermark: bigint
+}
+
+export interface RebalanceListener {
+  /** Partitions now owned by this member. */
+  onAssign(partitions: readonly TopicPartition[]): Promise<void>
+  /**
+   * Partitions about to be taken away while this member's generation is still valid. The consumer
+   * waits for the returned promise before releasing them.
+   */
+  onRevoke(partitions: readonly TopicPartition[]): Promise<void>
+  /**
+   * Partitions already gone (session expired, fenced, illegal generation, unknown member):
+   * commits for them would be rejected and another member may be processing them.
+   */
+  onLost(partitions: readonly TopicPartition[]): Promise<void>
+}
+
+export interface ConsumerEvents extends RebalanceListener {
+  onBatch(batch: FetchedBatch): void
+  /** The consumer failed for good (not a retriable fetch error): the app stops. */
+  onFatal(error: Error): void
+}
+
+/** An offset to commit: the next offset to consume, as Kafka stores it. */
+export interface OffsetToCommit extends TopicPartition {
+  readonly offset: bigint
+}
+
+export interface ConsumerPort {
+  /** Join the group for `topics` and start fetching. Resolves once the consumer has started. */
+  start(topics: readonly string[], events: ConsumerEvents): Promise<void>
+  /** Stop fetching these partitions (their queue is full); a fetch already under way may still arrive. */
+  pause(partitions: readonly TopicPartition[]): void
+  resume(partitions: readonly TopicPartition[]): void
+  /** Commit with the current generation; rejects with `StaleGenerationError` when it is stale. */
+  commit(offsets: readonly OffsetToCommit[]): Promise<void>
+  /** Leave the group and close. Revoked partitions go through `onRevoke` first, as in a rebalance. */
+  close(): Promise<void>
+}
+
+export interface ProducedRecord {
+  readonly topic: string
+  readonly partition?: number
+  readonly key?: Buffer | string | null
+  readonly value: Buffer | string | null
+  readonly headers?: readonly { readonly key: string; readonly value: Buffer | string | null }[]
+}
+
+export interface ProducerPort {
+  /** Resolves once the record is acknowledged. */
+  send(record: ProducedRecord): Promise<void>
+  close(): Promise<void>
+}
+
+export function partitionKey(tp: TopicPartition): string {
+  return `${tp.topic}\u0000${tp.partition}`
+}

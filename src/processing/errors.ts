@@ -1,0 +1,88 @@
+/**
+ * Errors of the processing framework. Each has a stable `code`; branch on the class or the code,
+ * never on the message text.
+ */
+import { BatonError } from '../protocol/errors/base.js'
+
+/** A `baton()` or `app.consume()` option is invalid. The message names the option and the fix. */
+export class ConfigError extends BatonError {
+  /** The option's path, e.g. `drainTimeoutMs` or `consume('orders').retries.maxAttempts`. */
+  readonly option: string
+
+  constructor(option: string, message: string) {
+    super('PROCESSING_CONFIG_INVALID', `invalid option ${option}: ${message}`)
+    this.option = option
+  }
+}
+
+/**
+ * The consumer port rejected a commit because this member's generation is no longer current: the
+ * group rebalanced (or is rebalancing) and the partitions may already belong to another member.
+ * Adapters map Kafka's ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID and
+ * REBALANCE_IN_PROGRESS commit errors to this class.
+ */
+export class StaleGenerationError extends BatonError {
+  readonly generation: number | undefined
+
+  constructor(message: string, generation?: number, options?: ErrorOptions) {
+    super('PROCESSING_STALE_GENERATION', message, options)
+    this.generation = generation
+  }
+}
+
+/**
+ * Throw this (or a subclass) from a handler for a failure that retrying cannot fix: the record goes
+ * straight to the dead-letter topic.
+ */
+export class NonRetriableError extends BatonError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PROCESSING_NON_RETRIABLE', message, options)
+  }
+}
+
+/** A record's key or value could not be deserialized. Not retriable: the bytes will not change. */
+export class DeserializationError extends NonRetriableError {
+  readonly field: 'key' | 'value'
+
+  constructor(field: 'key' | 'value', options?: ErrorOptions) {
+    super(`the record's ${field} could not be deserialized`, options)
+    this.field = field
+  }
+}
+
+export type AbortReasonCode =
+  | 'PROCESSING_DRAIN_TIMEOUT'
+  | 'PROCESSING_PARTITION_LOST'
+  | 'PROCESSING_FORCED_STOP'
+  | 'PROCESSING_RETRY_ABANDONED'
+
+/**
+ * The reason given to a handler's `ctx.signal` when it is aborted, and the error of work given up on
+ * because its partition is being revoked (`PROCESSING_RETRY_ABANDONED`: a failing record's next
+ * attempt is left to the partition's next owner instead of running past the drain deadline). The
+ * record is not marked done, so the next owner (or this member after a restart) processes it again.
+ */
+export class ProcessingAbortedError extends BatonError {
+  declare readonly code: AbortReasonCode
+
+  constructor(code: AbortReasonCode, message: string) {
+    super(code, message)
+  }
+}
+
+/**
+ * A bookkeeping invariant was broken (a record marked done twice, offsets going backwards in one
+ * fetch stream). This is a bug in baton or in a consumer adapter, not in user code.
+ */
+export class OffsetTrackingError extends BatonError {
+  constructor(message: string) {
+    super('PROCESSING_OFFSET_TRACKING', message)
+  }
+}
+
+/** `app.run()` was called on an app that is already running or has stopped. */
+export class AppStateError extends BatonError {
+  constructor(message: string) {
+    super('PROCESSING_APP_STATE', message)
+  }
+}

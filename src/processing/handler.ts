@@ -1,0 +1,74 @@
+/**
+ * What user code sees: the record, the context, handlers and middleware.
+ */
+import type { FetchedRecord, ProducedRecord, RecordHeader } from './consumer-port.js'
+import type { Logger } from './logger.js'
+
+/** A fetched record as a handler receives it, with its value deserialized. */
+export interface ConsumedRecord<V = Buffer | null> {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: bigint
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: V
+  readonly headers: readonly RecordHeader[]
+}
+
+export interface Context {
+  readonly topic: string
+  readonly partition: number
+  /** The record's offset (a batch's first). */
+  readonly offset: bigint
+  /**
+   * Aborted when this work must stop now: the drain deadline of a revocation or shutdown passed, the
+   * partition was lost, or the stop was forced. The work is not marked done and will be processed
+   * again by the partition's next owner, so stop without side effects if you can. Pass it to
+   * `fetch`, database drivers and the like.
+   */
+  readonly signal: AbortSignal
+  /**
+   * True once the partition is being revoked or the app is stopping: no new records will be
+   * dispatched, and this one should finish soon (before the drain deadline) to be committed.
+   */
+  readonly revoking: boolean
+  /** Aborted when `revoking` becomes true, for handlers that want an event rather than a flag. */
+  readonly revokingSignal: AbortSignal
+  /** 1 on the first attempt, then 2, 3, ... on retries. */
+  readonly attempt: number
+  readonly log: Logger
+  /** Produce a record through the app's producer. */
+  produce(record: ProducedRecord): Promise<void>
+}
+
+export type RecordHandler<V = Buffer | null> = (record: ConsumedRecord<V>, ctx: Context) => Promise<void>
+export type BatchHandler<V = Buffer | null> = (records: readonly ConsumedRecord<V>[], ctx: Context) => Promise<void>
+
+/** One unit of work for the middleware chain: a record, or a batch for batch handlers. */
+export interface Work {
+  readonly topic: string
+  readonly partition: number
+  readonly records: readonly FetchedRecord[]
+}
+
+export type Step = (work: Work, ctx: Context) => Promise<void>
+
+/**
+ * Wraps the next step of the chain. Retries and dead letters are middleware; so can be filters,
+ * tracing or idempotency checks:
+ *
+ * ```ts
+ * const skipTombstones: Middleware = (next) => async (work, ctx) => {
+ *   if (work.records.every((r) => r.value !== null)) await next(work, ctx)
+ * }
+ * ```
+ */
+export type Middleware = (next: Step) => Step
+
+/** The first middleware is the outermost: it sees the work first and the outcome last. */
+export function compose(middleware: readonly Middleware[], inner: Step): Step {
+  let step = inner
+  for (let i = middleware.length - 1; i >= 0; i--) step = (middleware[i] as Middleware)(step)
+  return step
+}

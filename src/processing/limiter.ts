@@ -1,0 +1,52 @@
+/**
+ * The global concurrency cap: how many handler invocations may run at once across all partitions.
+ * Workers that find it full register a wake-up and are called back, first come first served, as
+ * slots free up, so no partition starves another.
+ */
+export class ConcurrencyLimiter {
+  private running = 0
+  private readonly waiters: (() => void)[] = []
+
+  constructor(readonly capacity: number) {}
+
+  tryAcquire(): boolean {
+    if (this.running >= this.capacity) return false
+    this.running++
+    return true
+  }
+
+  release(): void {
+    this.running--
+    // Wake every waiter, oldest first: one may find nothing left to run (its partition was revoked)
+    // and would otherwise swallow the wake-up another needed. Those that miss out register again.
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  /** Calls `wake` once, the next time a slot is released. */
+  whenAvailable(wake: () => void): void {
+    this.waiters.push(wake)
+  }
+
+  get inUse(): number {
+    return this.running
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error)
+      return
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason as Error)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -1,0 +1,307 @@
+/**
+ * The engine under `app.run()`: it owns the partition workers, routes fetched batches to them,
+ * commits on an interval, and carries out the hand-off when the consumer revokes or loses
+ * partitions.
+ *
+ * Revocation (the guide's five steps, Karafka's coordinator-with-a-revoked-flag model):
+ *  1. each revoked partition's worker stops dispatching and raises `ctx.revoking`;
+ *  2. in-flight handlers get until the drain deadline to settle;
+ *  3. those still running are aborted through `ctx.signal` and their records stay undone;
+ *  4. the committable offsets are committed, with the generation the consumer still holds;
+ *  5. only then does `onRevoke` resolve, letting the consumer release the partitions.
+ * The consumer awaits `onRevoke` before it rejoins, which is the barrier between the old owner's
+ * work and the new owner's. Loss skips steps 2 and 4: the generation is gone, so the work is
+ * aborted at once and nothing is committed.
+ */
+import type { ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from './consumer-port.js'
+import { partitionKey } from './consumer-port.js'
+import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
+import type { PartitionState, WorkContext } from './context.js'
+import { ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import type { Step, Work } from './handler.js'
+import { publish, type ProcessingMetrics } from './instrumentation.js'
+import { ConcurrencyLimiter } from './limiter.js'
+import type { Logger } from './logger.js'
+import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+
+export interface Route {
+  readonly topic: string
+  readonly config: ResolvedTopicConfig
+  readonly step: Step
+}
+
+export interface ProcessorOptions {
+  readonly config: ResolvedAppConfig
+  readonly consumer: ConsumerPort
+  readonly routes: ReadonlyMap<string, Route>
+  readonly logger: Logger
+  readonly metrics: ProcessingMetrics | undefined
+  readonly makeContext: (work: Work, state: PartitionState) => WorkContext
+  readonly onFatal: (error: Error) => void
+  /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
+  readonly redispatchDelayMs?: number
+}
+
+export interface HandOffResult {
+  /** Handlers aborted at the deadline; their records will be processed again. */
+  readonly aborted: number
+  readonly commitError: Error | undefined
+}
+
+type CommitReason = 'interval' | 'rebalance' | 'shutdown'
+
+export class Processor {
+  private readonly workers = new Map<string, PartitionWorker>()
+  private readonly limiter: ConcurrencyLimiter
+  private readonly handOffs = new Set<Promise<HandOffResult>>()
+  private commits: Promise<unknown> = Promise.resolve()
+  private commitTimer: NodeJS.Timeout | undefined
+  private stopping = false
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.limiter = new ConcurrencyLimiter(options.config.concurrency)
+  }
+
+  async start(): Promise<void> {
+    const events: ConsumerEvents = {
+      onAssign: (partitions) => this.assign(partitions),
+      onRevoke: async (partitions) => {
+        await this.handOff(partitions, 'rebalance', this.options.config.drainTimeoutMs)
+      },
+      onLost: (partitions) => this.lose(partitions),
+      onBatch: (batch) => this.route(batch),
+      onFatal: (error) => this.options.onFatal(error),
+    }
+    await this.options.consumer.start([...this.options.routes.keys()], events)
+    this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
+    this.commitTimer.unref()
+  }
+
+  /**
+   * Graceful stop: stop fetching, drain up to the shutdown deadline, commit, leave the group. Work
+   * still running at the deadline is aborted and left to the partitions' next owners.
+   */
+  async stop(): Promise<HandOffResult> {
+    this.stopping = true
+    clearInterval(this.commitTimer)
+    const owned = [...this.workers.values()].filter((w) => w.currentState === 'active')
+    this.options.consumer.pause(owned)
+    const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs)
+    await Promise.all(this.handOffs)
+    await this.options.consumer.close()
+    return result
+  }
+
+  /** Abort everything at once and commit nothing: what a second signal asks for. */
+  abortAll(): void {
+    this.stopping = true
+    clearInterval(this.commitTimer)
+    for (const worker of this.workers.values()) {
+      worker.close(new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the app was stopped by force; the record will be processed again'))
+    }
+    this.workers.clear()
+  }
+
+  /** Commits what is done on every owned partition; rejections are logged, not thrown. */
+  async commitOwned(reason: CommitReason = 'interval'): Promise<void> {
+    try {
+      await this.commit(() => [...this.workers.values()], reason)
+    } catch (error) {
+      // A stale generation means a rebalance is under way; its revocation commits for us.
+      if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error }, 'interval commit skipped: the group is rebalancing')
+      else this.options.logger.warn({ err: error }, 'commit failed; it is retried at the next interval')
+    }
+  }
+
+  get ownedPartitions(): TopicPartition[] {
+    return [...this.workers.values()].map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  private assign(partitions: readonly TopicPartition[]): Promise<void> {
+    this.options.metrics?.rebalances.inc({ kind: 'assign' })
+    if (this.stopping) return Promise.resolve()
+    for (const tp of partitions) {
+      const route = this.options.routes.get(tp.topic)
+      if (route === undefined) {
+        this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
+        continue
+      }
+      const existing = this.workers.get(partitionKey(tp))
+      if (existing !== undefined && existing.currentState === 'active') continue
+      this.workers.set(partitionKey(tp), this.createWorker(tp, route))
+    }
+    this.options.logger.info({ partitions: describe(partitions) }, 'partitions assigned')
+    publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
+    return Promise.resolve()
+  }
+
+  private route(batch: FetchedBatch): void {
+    // Batches of partitions not owned (any more) are dropped unregistered: the owner fetches them.
+    const worker = this.workers.get(partitionKey(batch))
+    if (worker === undefined) return
+    worker.enqueue(batch)
+    this.updateLag(worker)
+  }
+
+  private handOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number): Promise<HandOffResult> {
+    const run = this.runHandOff(partitions, reason, deadlineMs)
+    this.handOffs.add(run)
+    const forget = (): void => void this.handOffs.delete(run)
+    run.then(forget, forget)
+    return run
+  }
+
+  private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number): Promise<HandOffResult> {
+    const startedAt = performance.now()
+    const { groupId } = this.options.config
+    // Workers already revoking belong to a hand-off under way; it finishes them.
+    const workers = partitions
+      .map((tp) => this.workers.get(partitionKey(tp)))
+      .filter((w): w is PartitionWorker => w !== undefined && w.currentState === 'active')
+    this.options.metrics?.rebalances.inc({ kind: 'revoke' })
+    publish('revoking', () => ({ groupId, partitions, reason }))
+    for (const worker of workers) worker.beginRevoke()
+
+    const drained = await settlesWithin(Promise.all(workers.map((w) => w.idle())), deadlineMs)
+    let aborted = 0
+    if (!drained) {
+      for (const worker of workers) {
+        aborted += worker.inFlight
+        worker.close(
+          new ProcessingAbortedError(
+            'PROCESSING_DRAIN_TIMEOUT',
+            `${worker.topic}[${worker.partition}] is being handed off and the drain deadline (${deadlineMs} ms) passed; the record will be processed again by the next owner`,
+          ),
+        )
+      }
+      this.options.logger.warn({ aborted, deadlineMs }, 'drain deadline passed; aborted the handlers still running')
+    }
+
+    let committed: OffsetToCommit[] = []
+    let commitError: Error | undefined
+    try {
+      committed = await this.commit(() => workers, reason === 'rebalance' ? 'rebalance' : 'shutdown')
+    } catch (error) {
+      commitError = error as Error
+      this.options.logger.warn({ err: error }, 'commit on revocation failed; records done since the last commit will be processed again')
+    }
+    for (const worker of workers) {
+      worker.close()
+      if (this.workers.get(partitionKey(worker)) === worker) this.workers.delete(partitionKey(worker))
+    }
+    const durationMs = performance.now() - startedAt
+    this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
+    this.options.logger.info({ partitions: describe(partitions), durationMs: Math.round(durationMs), aborted, reason }, 'partitions handed off')
+    publish('revoked', () => ({ groupId, partitions, reason, durationMs, aborted, committed, commitError }))
+    return { aborted, commitError }
+  }
+
+  private lose(partitions: readonly TopicPartition[]): Promise<void> {
+    const startedAt = performance.now()
+    let aborted = 0
+    for (const tp of partitions) {
+      const worker = this.workers.get(partitionKey(tp))
+      if (worker === undefined) continue
+      aborted += worker.inFlight
+      worker.close(
+        new ProcessingAbortedError(
+          'PROCESSING_PARTITION_LOST',
+          `${tp.topic}[${tp.partition}] was lost (this member's generation ended); another member may be processing it`,
+        ),
+      )
+      this.workers.delete(partitionKey(tp))
+    }
+    this.options.metrics?.rebalances.inc({ kind: 'lost' })
+    this.options.metrics?.rebalanceDuration.observe({ kind: 'lost' }, (performance.now() - startedAt) / 1000)
+    this.options.logger.warn({ partitions: describe(partitions), aborted }, 'partitions lost; nothing committed for them')
+    publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
+    return Promise.resolve()
+  }
+
+  /**
+   * Commits one after another, so an older offset never lands after a newer one. The offsets are
+   * read when the commit's turn comes, not when it is asked for.
+   */
+  private commit(workersOf: () => PartitionWorker[], reason: CommitReason): Promise<OffsetToCommit[]> {
+    const run = this.commits.then(async () => {
+      const workers = workersOf()
+      const offsets: OffsetToCommit[] = []
+      for (const worker of workers) {
+        const offset = worker.tracker.committable()
+        if (offset !== undefined && offset !== worker.committed) offsets.push({ topic: worker.topic, partition: worker.partition, offset })
+      }
+      if (offsets.length === 0) return offsets
+      await this.options.consumer.commit(offsets)
+      const byPartition = new Map(offsets.map((o) => [partitionKey(o), o.offset]))
+      for (const worker of workers) {
+        const offset = byPartition.get(partitionKey(worker))
+        if (offset === undefined) continue
+        worker.committed = offset
+        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(offset))
+        this.updateLag(worker)
+      }
+      this.options.logger.debug({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`), reason }, 'committed')
+      publish('committed', () => ({ groupId: this.options.config.groupId, offsets, reason }))
+      return offsets
+    })
+    this.commits = run.catch(() => undefined)
+    return run
+  }
+
+  private createWorker(tp: TopicPartition, route: Route): PartitionWorker {
+    const metrics = this.options.metrics
+    const logger = this.options.logger
+    return new PartitionWorker({
+      topic: tp.topic,
+      partition: tp.partition,
+      mode: route.config.mode,
+      batchSize: route.config.batchSize,
+      maxQueued: this.options.config.maxQueuedPerPartition,
+      limiter: this.limiter,
+      step: route.step,
+      makeContext: this.options.makeContext,
+      pause: () => this.options.consumer.pause([tp]),
+      resume: () => this.options.consumer.resume([tp]),
+      redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
+      observer: {
+        settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) {
+          metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
+          metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
+          if (outcome === 'failed') {
+            logger.error(
+              { err: error, topic: work.topic, partition: work.partition, offset: String(work.records[0]?.offset) },
+              'work failed outside the retry and dead-letter path; it will run again',
+            )
+          }
+        },
+        inFlightChanged(delta: number) {
+          metrics?.inFlight.inc(delta)
+        },
+      },
+    })
+  }
+
+  private updateLag(worker: PartitionWorker): void {
+    const committable = worker.tracker.committable()
+    if (this.options.metrics === undefined || worker.highWatermark === undefined || committable === undefined) return
+    const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
+    this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
+  }
+}
+
+/** True if `promise` settled within `ms`; the timer is cleared either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([promise.then(() => true as const), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function describe(partitions: readonly TopicPartition[]): string[] {
+  return partitions.map((tp) => `${tp.topic}[${tp.partition}]`)
+}

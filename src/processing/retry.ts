@@ -1,0 +1,65 @@
+/**
+ * The retry middleware: run the rest of the chain again after a failure, with exponential backoff,
+ * until it succeeds, the attempts run out, or the error says retrying is pointless.
+ */
+import { NonRetriableError, ProcessingAbortedError } from './errors.js'
+import { WorkContext } from './context.js'
+import type { Context, Middleware, Work } from './handler.js'
+import { sleep } from './limiter.js'
+
+export interface RetryOptions {
+  /** Attempts after the first. 0 disables retrying. */
+  readonly retries: number
+  /** Delay before the first retry; it doubles per retry up to `maxBackoffMs`. */
+  readonly initialBackoffMs: number
+  readonly maxBackoffMs: number
+  /** Spread each delay by ± this fraction so failing partitions do not retry in lockstep. Default 0.2. */
+  readonly jitter?: number
+  /** Default: everything except `NonRetriableError` (which includes deserialization errors). */
+  readonly isRetriable?: (error: unknown) => boolean
+}
+
+export interface RetryObserver {
+  attemptFailed(work: Work, ctx: Context, error: unknown, willRetry: boolean): void
+}
+
+export const DEFAULT_RETRY: RetryOptions = { retries: 3, initialBackoffMs: 200, maxBackoffMs: 10_000 }
+
+export function backoffMs(retry: number, options: RetryOptions, random: () => number = Math.random): number {
+  const base = Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** Math.min(retry - 1, 30))
+  const jitter = options.jitter ?? 0.2
+  return Math.max(0, Math.round(Math.min(options.maxBackoffMs, base + base * jitter * (2 * random() - 1))))
+}
+
+export function retry(options: RetryOptions, observer?: RetryObserver): Middleware {
+  const isRetriable = options.isRetriable ?? ((error: unknown) => !(error instanceof NonRetriableError))
+  return (next) => async (work, ctx) => {
+    for (let attempt = 1; ; attempt++) {
+      if (ctx instanceof WorkContext) ctx.attempt = attempt
+      try {
+        await next(work, ctx)
+        return
+      } catch (error) {
+        if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
+        const willRetry = attempt <= options.retries && isRetriable(error)
+        observer?.attemptFailed(work, ctx, error, willRetry)
+        if (!willRetry) throw error
+        // A retry would outlive the partition's ownership: leave it, undone, to the next owner.
+        if (ctx.revoking) throw abandoned(work)
+        try {
+          await sleep(backoffMs(attempt, options), AbortSignal.any([ctx.signal, ctx.revokingSignal]))
+        } catch (reason) {
+          if (ctx.signal.aborted) throw reason
+          throw abandoned(work)
+        }
+      }
+    }
+  }
+}
+
+function abandoned(work: Work): ProcessingAbortedError {
+  return new ProcessingAbortedError(
+    'PROCESSING_RETRY_ABANDONED',
+    `retries of ${work.topic}[${work.partition}] stopped: the partition is being revoked; its next owner processes the record again`,
+  )
+}

@@ -51,7 +51,7 @@ export interface DecodedAssignment extends Assignment {
 export const LATEST_SUBSCRIPTION_VERSION = ConsumerProtocolSubscriptionVersions.max
 export const LATEST_ASSIGNMENT_VERSION = ConsumerProtocolAssignmentVersions.max
 
-export function encodeSubscription(subscription: Partial<Subscription> & Pick<Subscription, 'topics'>, version = LATEST_SUBSCRIPTION_VERSION): Buffer {
+export function encodeSubscription(subscription: Partial<Subscription> & Pick<Subscription, 'topics'>, version: number = LATEST_SUBSCRIPTION_VERSION): Buffer {
   checkVersion('subscription', version, LATEST_SUBSCRIPTION_VERSION)
   const w = new Writer(64)
   w.int16(version)
@@ -77,7 +77,7 @@ export function decodeSubscription(bytes: Buffer): DecodedSubscription {
   })
 }
 
-export function encodeAssignment(assignment: Assignment, version = LATEST_ASSIGNMENT_VERSION): Buffer {
+export function encodeAssignment(assignment: Assignment, version: number = LATEST_ASSIGNMENT_VERSION): Buffer {
   checkVersion('assignment', version, LATEST_ASSIGNMENT_VERSION)
   const w = new Writer(64)
   w.int16(version)

@@ -63,7 +63,7 @@ describe('consumer protocol subscription', () => {
     const decoded = decodeSubscription(theirs)
     assert.deepEqual([decoded.topics, decoded.userData?.toString()], [['x', 'y'], 'hi'])
     const ours = kafkajs.AssignerProtocol.MemberMetadata.decode(encodeSubscription({ topics: ['x'], userData: Buffer.from('u') }))
-    assert.deepEqual([ours.version, ours.topics, ours.userData.toString()], [LATEST_SUBSCRIPTION_VERSION, ['x'], 'u'])
+    assert.deepEqual([ours?.version, ours?.topics, ours?.userData.toString()], [LATEST_SUBSCRIPTION_VERSION, ['x'], 'u'])
   })
 
   it('rejects truncated bytes and negative versions with a typed error', () => {
@@ -85,7 +85,7 @@ describe('consumer protocol assignment', () => {
   })
 
   it('decodes KafkaJS assignments and zero bytes as an empty assignment', () => {
-    const theirs = kafkajs.AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { t: [0, 2] } })
+    const theirs = kafkajs.AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { t: [0, 2] }, userData: Buffer.alloc(0) })
     assert.deepEqual(decodeAssignment(theirs).partitions, [{ topic: 't', partitions: [0, 2] }])
     assert.deepEqual(decodeAssignment(Buffer.alloc(0)).partitions, [])
     const ours = kafkajs.AssignerProtocol.MemberAssignment.decode(encodeAssignment({ partitions: [{ topic: 't', partitions: [3] }], userData: null }))

@@ -112,6 +112,15 @@ describe('lz4 framing', () => {
     }
   })
 
+  it('decodes frames of several blocks', () => {
+    // lz4-napi picks 4 MiB blocks for large inputs (Kafka's reader accepts 64 KiB to 4 MiB).
+    const large = Buffer.concat(Array.from({ length: 400 }, (_, i) => Buffer.from(`${i} `.repeat(5000 + i))))
+    const frame = compress('lz4', large)
+    assert.ok(parseLz4Frame(frame).blocks.length > 1)
+    assert.deepEqual(decompress('lz4', frame), large)
+    assertDecodeError(() => decompress('lz4', frame, large.length - 1), 'DECODE_COMPRESSION')
+  })
+
   it('rejects trailing bytes after the frame', () => {
     const frame = compress('lz4', compressible)
     assertDecodeError(() => decompress('lz4', Buffer.concat([frame, Buffer.from([1, 2, 3])])), 'DECODE_COMPRESSION')

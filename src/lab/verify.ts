@@ -1,0 +1,91 @@
+/**
+ * Turns an observation into the figures the lab reports. Everything is counted from effects, not
+ * from log lines: a record is processed when its effect is in the sink, duplicated when it is
+ * there more than once, lost when it never is.
+ */
+import type { Observation } from './observation.js'
+
+export interface Outcome {
+  strategy: string
+  produced: number
+  processed: number
+  lost: number
+  /** Records whose effect happened more than once. */
+  duplicated: number
+  /** Effects beyond the first, summed over duplicated records. */
+  extraEffects: number
+  /** Duplicated records with an effect by a member that crashed: the duplicates no hand-off can prevent. */
+  duplicatedAfterCrash: number
+  /** Records in flight on crashed members when they died. */
+  inFlightAtCrash: number
+  rebalances: number
+  rebalanceMs: number[]
+  longestPartitionPauseMs: number
+  recordsPerSecond: number
+  durationMs: number
+  lostRecordIds: number[]
+}
+
+export function summarize(observation: Observation, produced = observation.produced): Outcome {
+  const count = new Map<number, number>()
+  const consumersOf = new Map<number, Set<string>>()
+  for (const effect of observation.effects) {
+    count.set(effect.recordId, (count.get(effect.recordId) ?? 0) + 1)
+    let consumers = consumersOf.get(effect.recordId)
+    if (!consumers) consumersOf.set(effect.recordId, (consumers = new Set()))
+    consumers.add(effect.consumerId)
+  }
+  const crashed = new Set(observation.crashes.map((c) => c.consumerId))
+  let duplicated = 0
+  let extraEffects = 0
+  let duplicatedAfterCrash = 0
+  for (const [recordId, n] of count) {
+    if (n < 2) continue
+    duplicated++
+    extraEffects += n - 1
+    if ([...(consumersOf.get(recordId) ?? [])].some((c) => crashed.has(c))) duplicatedAfterCrash++
+  }
+  const lostRecordIds: number[] = []
+  for (let id = 0; id < produced; id++) if (!count.has(id)) lostRecordIds.push(id)
+  const durationMs = Math.max(1, observation.endMs - observation.startMs)
+  return {
+    strategy: observation.strategy,
+    produced,
+    processed: count.size,
+    lost: lostRecordIds.length,
+    duplicated,
+    extraEffects,
+    duplicatedAfterCrash,
+    inFlightAtCrash: observation.crashes.reduce((sum, c) => sum + c.inFlight, 0),
+    rebalances: observation.rebalances.length,
+    rebalanceMs: observation.rebalances.map((r) => r.endMs - r.startMs),
+    longestPartitionPauseMs: longestPause(observation),
+    recordsPerSecond: Math.round((count.size / durationMs) * 1000),
+    durationMs,
+    lostRecordIds,
+  }
+}
+
+/**
+ * The longest stretch in which a partition that still had work saw no effect: from the start of
+ * consumption to its first effect, and between consecutive effects. Idle time after a partition's
+ * last record is not a pause.
+ */
+function longestPause(observation: Observation): number {
+  const times = new Map<number, number[]>()
+  for (const e of observation.effects) {
+    let list = times.get(e.partition)
+    if (!list) times.set(e.partition, (list = []))
+    list.push(e.atMs)
+  }
+  let longest = 0
+  for (const list of times.values()) {
+    list.sort((a, b) => a - b)
+    let previous = observation.startMs
+    for (const t of list) {
+      longest = Math.max(longest, t - previous)
+      previous = t
+    }
+  }
+  return longest
+}

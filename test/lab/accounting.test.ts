@@ -76,3 +76,23 @@ describe('seeded randomness', () => {
     assert.ok(draw(7).every((n) => n >= 0 && n <= 1000))
   })
 })
+
+describe('lab html report', () => {
+  it('is one self-contained page with the table, a timeline per strategy and escaped text', async () => {
+    const { renderHtmlReport } = await import('../../src/lab/report-html.js')
+    let now = 0
+    const recorder = new ObservationRecorder(() => now)
+    recorder.assigned('consumer-<1>', [0])
+    now = 50
+    recorder.effect(0, 0, 0, 'consumer-<1>')
+    recorder.effect(0, 0, 0, 'consumer-<1>')
+    const observation = recorder.finish('naive', 1)
+    const html = renderHtmlReport({ title: 'lab', configuration: { seed: 1 }, outcomes: [summarize(observation)], observations: [observation], partitions: 1 })
+    assert.ok(html.startsWith('<!doctype html>'))
+    assert.ok(!/<script|src=|href=/.test(html), 'no scripts or external assets')
+    assert.ok(html.includes('<table id="results">'))
+    assert.equal((html.match(/<svg /g) ?? []).length, 1)
+    assert.equal((html.match(/class="dup"/g) ?? []).length, 1)
+    assert.ok(html.includes('consumer-&lt;1&gt;') && !html.includes('consumer-<1>'))
+  })
+})

@@ -69,7 +69,7 @@ describe('static membership (KIP-345)', () => {
     assert.equal(duplicate.done, false, 'the new incarnation takes part in the rebalance')
   })
 
-  it('keeps an absent static member through a rebalance and evicts it when its session expires', async () => {
+  it('keeps an absent static member through a rebalance, then evicts it if it does not come back', async () => {
     const { coordinator, clock } = harness()
     const session = 2 * REBALANCE_MS
     const { a, b } = await staticGroup(coordinator, session)
@@ -88,11 +88,12 @@ describe('static membership (KIP-345)', () => {
       ),
     )
     assert.equal(coordinator.groupState('g'), 'Stable')
+    clock.advance(REBALANCE_MS / 2)
     for (const r of [b2.value, c.value]) {
-      clock.advance(REBALANCE_MS / 2)
       assert.equal(coordinator.heartbeat({ groupId: 'g', generationId: generation, memberId: r.memberId, groupInstanceId: null }), E.NONE)
     }
-    clock.advance(session - 2 * REBALANCE_MS)
+    // It never synced this generation either: one rebalance timeout after the join, it is out.
+    clock.advance(REBALANCE_MS / 2)
     assert.equal(coordinator.heartbeat({ groupId: 'g', generationId: b2.value.generationId, memberId: a, groupInstanceId: 'i-a' }), E.UNKNOWN_MEMBER_ID)
     assert.equal(coordinator.groupState('g'), 'PreparingRebalance')
   })

@@ -1,0 +1,85 @@
+/**
+ * `lab-report/index.html`: one self-contained page (no scripts, no external assets) with the
+ * results table and, per strategy, a timeline: one row per partition, coloured by the member that
+ * owned it, with duplicate effects marked where they happened.
+ */
+import type { Observation } from './observation.js'
+import type { Outcome } from './verify.js'
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#bab0ac']
+const ROW = 18
+const LEFT = 70
+const WIDTH = 900
+
+const escape = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+function timeline(observation: Observation, partitions: number): string {
+  const span = Math.max(1, observation.endMs - observation.startMs)
+  const x = (ms: number): number => LEFT + ((ms - observation.startMs) / span) * (WIDTH - LEFT - 10)
+  const consumers = [...new Set(observation.ownership.map((o) => o.consumerId))].sort()
+  const colour = (id: string): string => PALETTE[consumers.indexOf(id) % PALETTE.length]!
+  const height = partitions * ROW + 40
+  const parts: string[] = []
+  for (let p = 0; p < partitions; p++) {
+    parts.push(`<text x="4" y="${p * ROW + 13}" class="label">p${p}</text>`)
+  }
+  for (const o of observation.ownership) {
+    const from = x(o.fromMs)
+    const to = x(o.toMs ?? observation.endMs)
+    parts.push(
+      `<rect x="${from.toFixed(1)}" y="${o.partition * ROW + 2}" width="${Math.max(1, to - from).toFixed(1)}" height="${ROW - 4}" fill="${colour(o.consumerId)}"><title>${escape(o.consumerId)} owns p${o.partition} ${o.fromMs}-${o.toMs ?? observation.endMs} ms</title></rect>`,
+    )
+  }
+  const seen = new Set<number>()
+  for (const e of observation.effects) {
+    if (!seen.has(e.recordId)) {
+      seen.add(e.recordId)
+      continue
+    }
+    parts.push(
+      `<line x1="${x(e.atMs).toFixed(1)}" x2="${x(e.atMs).toFixed(1)}" y1="${e.partition * ROW}" y2="${e.partition * ROW + ROW}" class="dup"><title>duplicate effect of record ${e.recordId} by ${escape(e.consumerId)} at ${e.atMs} ms</title></line>`,
+    )
+  }
+  for (const c of observation.crashes) {
+    parts.push(`<line x1="${x(c.atMs).toFixed(1)}" x2="${x(c.atMs).toFixed(1)}" y1="0" y2="${partitions * ROW}" class="crash"><title>${escape(c.consumerId)} crashed</title></line>`)
+  }
+  parts.push(`<text x="${LEFT}" y="${height - 8}" class="label">0 ms</text>`)
+  parts.push(`<text x="${WIDTH - 80}" y="${height - 8}" class="label">${span} ms</text>`)
+  const legend = consumers.map((id) => `<span class="key" style="background:${colour(id)}"></span>${escape(id)}`).join(' ')
+  return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="partition ownership over time for ${escape(observation.strategy)}">${parts.join('')}</svg><p class="legend">${legend} <span class="key dupkey"></span>duplicate effect <span class="key crashkey"></span>crash</p>`
+}
+
+export interface HtmlReportInput {
+  title: string
+  configuration: Record<string, unknown>
+  outcomes: readonly Outcome[]
+  observations: readonly Observation[]
+  partitions: number
+}
+
+export function renderHtmlReport(input: HtmlReportInput): string {
+  const header = ['strategy', 'produced', 'processed', 'lost', 'duplicated', 'dup. by crash', 'in flight at crash', 'rebalances', 'longest pause ms', 'records/s']
+  const rows = input.outcomes.map((o) =>
+    [o.strategy, o.produced, o.processed, o.lost, o.duplicated, o.duplicatedAfterCrash, o.inFlightAtCrash, o.rebalances, o.longestPartitionPauseMs, o.recordsPerSecond]
+      .map((v, i) => `<td${i > 0 ? ' class="n"' : ''}${i === 4 && Number(v) > 0 ? ' data-bad' : ''}>${escape(String(v))}</td>`)
+      .join(''),
+  )
+  const sections = input.observations.map((o) => `<section><h2>${escape(o.strategy)}</h2>${timeline(o, input.partitions)}</section>`).join('\n')
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}td[data-bad]{background:#fde2e1}
+.label{font:11px monospace;fill:#555}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
+.key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
+.dupkey{background:#d62728}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
+</style></head><body>
+<h1>${escape(input.title)}</h1>
+<table id="results"><thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>
+<tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>
+${sections}
+<h2>Configuration</h2><pre>${escape(JSON.stringify(input.configuration, null, 2))}</pre>
+</body></html>
+`
+}

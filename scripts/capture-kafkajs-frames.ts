@@ -8,9 +8,12 @@
  * their motions. The same scenario runs once per "version cap": in run N the broker advertises at
  * most version N of every API, and KafkaJS picks min(its own newest, N), so the runs together make
  * KafkaJS send every version it implements. The first frame seen for each (api, version) is
- * written as `<api>-v<version>.bin` (without the size prefix), with `index.json` listing them.
+ * written as `<api>-v<version>.bin` (without the size prefix), transactional flavours of a few
+ * requests as `<api>-v<version>-<variant>.bin`, with `index.json` listing them all.
  *
- * Names, ids and payloads are fixed; timestamps and correlation ids are whatever KafkaJS used.
+ * Names, ids and payloads are fixed; timestamps, correlation ids and the order of partitions are
+ * whatever KafkaJS used, so a rerun changes a few bytes of some frames. If any step of the scenario
+ * fails, nothing is written and the exit code is 1.
  */
 import { EventEmitter } from 'node:events'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -21,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { FrameDecoder } from '../src/net/frame-decoder.js'
 import type { ApiSpec } from '../src/protocol/codec-runtime.js'
+import { BatonError } from '../src/protocol/errors/base.js'
 import { decodeRequestBody, decodeRequestHeader, encodeResponse } from '../src/protocol/frame.js'
 import {
   AddOffsetsToTxn, AddPartitionsToTxn, AlterConfigs, AlterPartitionReassignments, ApiVersions, CreateAcls, CreatePartitions,
@@ -51,8 +55,9 @@ const MAX_FETCH_WAIT_MS = 100
 
 /**
  * Versions below which KafkaJS cannot work at all, so capping lower would only break the run:
- * it has no OffsetFetch v0, and Metadata v0 names no controller, which its admin requires.
- * Metadata v0 is still captured, by the bare run at the start.
+ * it has no OffsetFetch v0; Metadata v0 names no controller, which its admin requires (v0 is
+ * still captured, by a bare run without floors); SASL handshake v0 is followed by unframed SASL
+ * bytes this listener does not parse.
  */
 const FLOORS = new Map<ApiSpec, number>([[OffsetFetch, 1], [Metadata, 1], [SaslHandshake, 1]])
 
@@ -129,15 +134,14 @@ class FakeBroker extends EventEmitter {
       }
       const timer = setTimeout(() => {
         this.off('request', onRequest)
-        rejectWait(new Error(`no request with api key ${apiKey} within ${timeoutMs} ms`))
+        rejectWait(new BatonError('CAPTURE_TIMEOUT', `KafkaJS sent no request with api key ${apiKey} within ${timeoutMs} ms`))
       }, timeoutMs)
       this.on('request', onRequest)
     })
   }
 
   private advertised(api: ApiSpec): number {
-    // SASL handshake v0 is followed by unframed SASL bytes this listener cannot parse, so v1 always.
-    const floor = this.floors || api === SaslHandshake ? (FLOORS.get(api) ?? 0) : 0
+    const floor = this.floors ? (FLOORS.get(api) ?? 0) : 0
     return Math.min(Math.max(this.cap, floor), api.maxStableVersion)
   }
 
@@ -167,7 +171,9 @@ class FakeBroker extends EventEmitter {
     const { header, api, body } = decodeRequestHeader(frame)
     const version = header.requestApiVersion
     const r = api === undefined ? undefined : this.routes.get(api.apiKey)
-    if (api === undefined || r === undefined) throw new Error(`no route for api key ${header.requestApiKey} v${version}`)
+    if (api === undefined || r === undefined) {
+      throw new BatonError('CAPTURE_NO_ROUTE', `KafkaJS sent api key ${header.requestApiKey} v${version}, which this listener does not answer: add a route`)
+    }
     const variant = variantOf(api, version, frame)
     const key = `${api.apiKey}:${version}:${variant ?? ''}`
     if (!this.captured.has(key)) this.captured.set(key, { apiKey: api.apiKey, version, variant, frame: Buffer.from(frame) })
@@ -374,12 +380,14 @@ function legacyMessage(key: string, value: string, timestamp: number): Buffer {
   return Buffer.concat([entry, message])
 }
 
-/** Runs one step of the scenario; a step KafkaJS cannot do at this cap is reported, not fatal. */
+const failures: string[] = []
+
+/** Runs one step of the scenario; a failure is recorded and the run goes on, to report them all. */
 async function step(cap: number, name: string, action: () => Promise<unknown>): Promise<void> {
   try {
     await action()
   } catch (error) {
-    process.stderr.write(`  cap ${cap}: ${name} failed: ${error instanceof Error ? error.message : String(error)}\n`)
+    failures.push(`cap ${cap}: ${name} failed: ${error instanceof Error ? error.message : String(error)}`)
   }
 }
 
@@ -447,12 +455,13 @@ async function scenario(broker: FakeBroker, cap: number): Promise<void> {
   await step(cap, 'consumer', async () => {
     await consumer.connect()
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
-    const fetched = broker.waitFor(Fetch.apiKey)
-    const heartbeat = broker.waitFor(Heartbeat.apiKey)
     // Every fetch from offset 0 carries a record, which KafkaJS commits after processing it.
-    const committed = broker.waitFor(OffsetCommit.apiKey)
-    await consumer.run({ eachMessage: async () => {} })
-    await Promise.all([fetched, heartbeat, committed])
+    const seen = Promise.all([broker.waitFor(Fetch.apiKey), broker.waitFor(Heartbeat.apiKey), broker.waitFor(OffsetCommit.apiKey)])
+    try {
+      await consumer.run({ eachMessage: async () => {} })
+    } finally {
+      await seen
+    }
   })
   await consumer.disconnect()
 
@@ -488,6 +497,11 @@ async function main(): Promise<void> {
     }
   } finally {
     await broker.stop()
+  }
+  if (failures.length > 0) {
+    process.stderr.write(`${failures.join('\n')}\nnothing written: the fixtures would be incomplete\n`)
+    process.exitCode = 1
+    return
   }
 
   mkdirSync(outDir, { recursive: true })

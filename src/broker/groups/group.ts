@@ -204,7 +204,7 @@ export class ClassicGroup {
 
   setOffset(topic: string, partition: number, committed: CommittedOffset): void {
     let partitions = this.offsets.get(topic)
-    if (partitions === undefined) this.offsets.set(topic, (partitions = new Map()))
+    if (partitions === undefined) this.offsets.set(topic, (partitions = new Map<number, CommittedOffset>()))
     partitions.set(partition, committed)
   }
 

@@ -12,10 +12,11 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 2,
   handle: (request, ctx) => ({
+    throttleTimeMs: 0,
     results: request.groupsNames.map((groupId) => ({
       groupId,
       errorCode: coordinatesHere(ctx, groupId) ? groupCoordinatorOf(ctx).deleteGroup(groupId) : KafkaErrorCode.NOT_COORDINATOR,
     })),
   }),
-  errorResponse: (request, errorCode) => ({ results: request.groupsNames.map((groupId) => ({ groupId, errorCode })) }),
+  errorResponse: (request, errorCode) => ({ throttleTimeMs: 0, results: request.groupsNames.map((groupId) => ({ groupId, errorCode })) }),
 })

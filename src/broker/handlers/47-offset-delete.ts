@@ -13,13 +13,14 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 0,
   handle: (request, ctx) => {
-    if (!coordinatesHere(ctx, request.groupId)) return { errorCode: KafkaErrorCode.NOT_COORDINATOR, topics: [] }
+    if (!coordinatesHere(ctx, request.groupId)) return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NOT_COORDINATOR, topics: [] }
     const unknown = (topic: string, partition: number): boolean => ctx.cluster.partition(topic, partition) === undefined
     const known = request.topics.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => !unknown(t.name, p)) }))
     const result = groupCoordinatorOf(ctx).deleteOffsets(request.groupId, known)
-    if (result.errorCode !== KafkaErrorCode.NONE) return { errorCode: result.errorCode, topics: [] }
+    if (result.errorCode !== KafkaErrorCode.NONE) return { throttleTimeMs: 0, errorCode: result.errorCode, topics: [] }
     const errors = new Map(result.topics.flatMap((t) => t.partitions.map((p) => [`${t.topic}\0${p.partition}`, p.errorCode] as const)))
     return {
+      throttleTimeMs: 0,
       errorCode: KafkaErrorCode.NONE,
       topics: request.topics.map((t) => ({
         name: t.name,
@@ -30,5 +31,5 @@ export default defineHandler({
       })),
     }
   },
-  errorResponse: (_request, errorCode) => ({ errorCode, topics: [] }),
+  errorResponse: (_request, errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [] }),
 })

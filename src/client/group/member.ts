@@ -285,7 +285,7 @@ export class GroupMember {
     if (outcome.kind === 'synced') {
       this.assigned = outcome.partitions
       // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
-      this.partitionCounts = joined.partitionCounts ?? new Map()
+      this.partitionCounts = joined.partitionCounts ?? new Map<string, number>()
       this.sm.transitionTo('assigning')
       return
     }

@@ -26,7 +26,7 @@ export type HistoryEntry =
   | { readonly type: 'assigned' | 'revoking' | 'released' | 'lost'; readonly member: string; readonly partitions: readonly TopicPartition[] }
   | { readonly type: 'committed'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
   | { readonly type: 'commit-rejected'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
-  | { readonly type: 'left'; readonly member: string }
+  | { readonly type: 'joined' | 'left'; readonly member: string }
 
 interface PartitionLog {
   readonly records: FetchedRecord[]
@@ -146,6 +146,7 @@ export class FakeConsumer implements ConsumerPort {
 
   start(_topics: readonly string[], events: ConsumerEvents): Promise<void> {
     this.events = events
+    this.cluster.record({ type: 'joined', member: this.id })
     return Promise.resolve()
   }
 
@@ -190,6 +191,11 @@ export class FakeConsumer implements ConsumerPort {
     this.release(partitions)
     this.cluster.record({ type: 'lost', member: this.id, partitions })
     await events.onLost(partitions)
+  }
+
+  /** Reports a fatal consumer error to the app, as a client that cannot go on would. */
+  fail(error: Error): void {
+    this.requireStarted().onFatal(error)
   }
 
   /** Ends the consumer as a crash would: no callbacks, partitions freed for others. */

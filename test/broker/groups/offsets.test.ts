@@ -79,7 +79,7 @@ describe('OffsetCommit fencing', () => {
     assert.deepEqual(coordinator.commitOffsets({ groupId: 'never-existed', ...simple, generationId: 3, memberId: 'm' }), [E.ILLEGAL_GENERATION])
   })
 
-  it('refuses metadata above offset.metadata.max.bytes, per partition', async () => {
+  it('refuses metadata above offset.metadata.max.bytes, per partition', () => {
     const { coordinator } = harness({ offsetMetadataMaxBytes: 4 })
     const errors = coordinator.commitOffsets({ groupId: 's', generationId: -1, memberId: '', groupInstanceId: null, offsets: [offset(0, 1, 'abcd'), offset(1, 1, 'abcde')] })
     assert.deepEqual(errors, [E.NONE, E.OFFSET_METADATA_TOO_LARGE])

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import * as zlib from 'node:zlib'
 import fc from 'fast-check'
 import { crc32 } from '../../../src/protocol/records/crc32.js'
-import { crc32c } from '../../../src/protocol/records/crc32c.js'
+import { crc32c, crc32cPortable } from '../../../src/protocol/records/crc32c.js'
 import { propertyOptions } from './helpers.js'
 
 /** The definition, one bit at a time: slow, obviously right, shares nothing with the tables. */
@@ -51,6 +51,16 @@ describe('crc32c', () => {
         assert.equal(crc32c(data, start, end), crc32c(Buffer.from(data.subarray(start, end))))
       }),
       propertyOptions(300),
+    )
+  })
+
+  it('gives the same answers from the hardware path and the portable fallback', () => {
+    fc.assert(
+      fc.property(shiftedBytes, (data) => {
+        assert.equal(crc32cPortable(data, 0, data.length), crc32c(data))
+        assert.equal(crc32cPortable(data, 0, data.length), bitwiseCrc(0x82f63b78, data))
+      }),
+      propertyOptions(200),
     )
   })
 

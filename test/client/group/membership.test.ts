@@ -1,0 +1,259 @@
+/**
+ * Membership flows against a scripted coordinator, on a manual clock. The invariants: hooks run in
+ * order and are awaited; onRevoke runs while the generation still accepts commits; ownership lost
+ * to fencing or eviction goes through onLost, never onRevoke; heartbeats keep going while hooks run.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
+import { decodeSubscription } from '../../../src/client/group/consumer-protocol.js'
+import { CommitFailedError, RebalanceHookTimeoutError } from '../../../src/client/group/errors.js'
+import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
+import { Heartbeat, OffsetCommit, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
+import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
+
+let h: Harness
+beforeEach(() => {
+  h = new Harness()
+})
+afterEach(async () => {
+  await h.close()
+})
+
+function joins(): JoinGroupRequestInit[] {
+  return h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+}
+
+describe('joining', () => {
+  it('joins with the MEMBER_ID_REQUIRED round trip, leads, and assigns itself every partition', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    assert.deepEqual(joins().map((j) => j.memberId), ['', 'member-1'])
+    assert.equal(member.memberId, 'member-1')
+    assert.equal(member.generationId, 1)
+    assert.ok(member.isLeader)
+    assert.deepEqual(calls, [{ hook: 'onAssign', partitions: ['orders-0', 'orders-1', 'orders-2', 'orders-3'], generationId: 1 }])
+  })
+
+  it('sends its subscription, owned partitions and generation in the consumer protocol', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    member.requestRejoin('test')
+    await eventually(h.timers, () => joins().length === 3)
+    const sub = decodeSubscription(Buffer.from(joins()[2]!.protocols[0]!.metadata))
+    assert.deepEqual(sub.topics, ['orders'])
+    assert.deepEqual(sub.ownedPartitions, [{ topic: 'orders', partitions: [0, 1, 2, 3] }])
+    assert.equal(sub.generationId, 1)
+  })
+
+  it('a static member sends its instance id and does not send LeaveGroup on close', async () => {
+    const { member } = h.member({ groupInstanceId: 'instance-a' })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    assert.equal(joins()[1]!.groupInstanceId, 'instance-a')
+    await member.close()
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 0)
+  })
+})
+
+describe('eager rebalance', () => {
+  it('commits inside onRevoke under the old generation, then rejoins', async () => {
+    const ref: { first?: ReturnType<Harness['member']>['member'] } = {}
+    const committed: number[] = []
+    const a = h.member({
+      assignors: [rangeAssignor],
+      hooks: {
+        onRevoke: async () => {
+          await ref.first!.commit([{ topic: 'orders', partition: 0, offset: 42n, metadata: 'from onRevoke' }])
+          committed.push(ref.first!.generationId)
+        },
+      },
+    })
+    ref.first = a.member
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ assignors: [rangeAssignor] })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && a.member.generationId === 2)
+    assert.deepEqual(committed, [1])
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset, c.metadata]), [[1, 42n, 'from onRevoke']])
+    assert.equal(a.member.assignment()[0]!.partitions.length + b.member.assignment()[0]!.partitions.length, 4)
+  })
+
+  it('waits for a slow onRevoke before rejoining, heartbeating all the while', async () => {
+    let release: (() => void) | undefined
+    const a = h.member({ assignors: [rangeAssignor], hooks: { onRevoke: () => new Promise<void>((resolve) => (release = resolve)) } })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ assignors: [rangeAssignor] })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => a.member.state === 'revoking')
+    const joinsBefore = joins().filter((j) => j.memberId === a.member.memberId).length
+    const beatsBefore = a.member.heartbeatsSent
+    await h.timers.advanceBy(HEARTBEAT_MS, 20)
+    assert.equal(a.member.state, 'revoking', 'still revoking while the hook runs')
+    assert.equal(joins().filter((j) => j.memberId === a.member.memberId).length, joinsBefore, 'no JoinGroup before onRevoke settles')
+    assert.ok(a.member.heartbeatsSent >= beatsBefore + 15, `heartbeats continued: ${a.member.heartbeatsSent - beatsBefore}`)
+    release!()
+    await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable')
+    assert.equal(a.member.generationId, 2)
+  })
+
+  it('goes on without an onRevoke that overruns the rebalance timeout, and says so', async () => {
+    const a = h.member({ assignors: [rangeAssignor], hooks: { onRevoke: () => new Promise<void>(() => {}) } })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'revoking')
+    await h.timers.advance(REBALANCE_MS - 1)
+    assert.equal(a.member.state, 'revoking')
+    await eventually(h.timers, () => a.member.state === 'stable')
+    const timeout = h.errors.find((e) => e instanceof RebalanceHookTimeoutError)
+    assert.ok(timeout instanceof RebalanceHookTimeoutError)
+    assert.equal(timeout.hook, 'onRevoke')
+    assert.equal(timeout.code, 'GROUP_HOOK_TIMEOUT')
+  })
+})
+
+describe('cooperative rebalance (KIP-429)', () => {
+  it('revokes only what moves, and a partition never has two owners', async () => {
+    const owners = new Map<string, string>()
+    const track = (name: string) => ({
+      onAssign: (ps: { topic: string; partitions: readonly number[] }[]) => {
+        for (const g of ps) for (const p of g.partitions) {
+          const key = `${g.topic}-${p}`
+          assert.equal(owners.get(key), undefined, `${key} assigned to ${name} while ${owners.get(key)} owns it`)
+          owners.set(key, name)
+        }
+      },
+      onRevoke: (ps: { topic: string; partitions: readonly number[] }[]) => {
+        for (const g of ps) for (const p of g.partitions) owners.delete(`${g.topic}-${p}`)
+      },
+    })
+    const a = h.member({ hooks: track('a') })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ hooks: track('b') })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => b.member.assignment().length > 0 && a.member.state === 'stable' && b.member.state === 'stable')
+    assert.equal(a.member.protocol, 'cooperative')
+    assert.deepEqual(
+      [a.member.assignment()[0]!.partitions.length, b.member.assignment()[0]!.partitions.length],
+      [2, 2],
+    )
+    // Two rounds: the first revoked half of a's partitions, the second gave them to b.
+    assert.equal(h.coordinator.generation, 3)
+    assert.equal(owners.size, 4)
+  })
+})
+
+describe('losing membership', () => {
+  it('fencing leads to onLost, not onRevoke, and stops the member', async () => {
+    const { member, calls } = h.member({ groupInstanceId: 'static-1' })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(Heartbeat, () => ({ errorCode: KafkaErrorCode.FENCED_INSTANCE_ID }))
+    await eventually(h.timers, () => member.state === 'closed')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
+    assert.equal(member.failure?.code, 'GROUP_FATAL')
+    assert.deepEqual(member.assignment(), [])
+  })
+
+  it('an unknown member id leads to onLost, then a fresh join', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.expire(member.memberId)
+    await eventually(h.timers, () => calls.length === 3 && member.state === 'stable')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
+    assert.equal(member.memberId, 'member-2')
+  })
+
+  it('a session that expires without heartbeats leads to onLost', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(Heartbeat, () => Promise.reject(new Error('unreachable')))
+    await h.timers.advanceBy(HEARTBEAT_MS, SESSION_MS / HEARTBEAT_MS + 2)
+    assert.deepEqual(calls.map((c) => c.hook).slice(0, 2), ['onAssign', 'onLost'])
+  })
+})
+
+describe('offset commits', () => {
+  it('a commit refused with a rebalance error fails as such and is not resent', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(OffsetCommit, () => ({ topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: KafkaErrorCode.ILLEGAL_GENERATION }] }] }))
+    const error = await member.commit([{ topic: 'orders', partition: 0, offset: 5n }]).then(() => undefined, (e: unknown) => e)
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+  })
+
+  it('retries a moved coordinator within the same generation', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    let refusals = 1
+    h.coordinator.intercept(OffsetCommit, () =>
+      refusals-- > 0 ? { topics: [{ name: 'orders', partitions: [{ partitionIndex: 1, errorCode: KafkaErrorCode.NOT_COORDINATOR }] }] } : undefined,
+    )
+    const done = member.commit([{ topic: 'orders', partition: 1, offset: 9n }])
+    await h.timers.advance(1_000)
+    await done
+    assert.equal(h.coordinator.coordinatorLostCalls, 1)
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[1, 9n, 1]])
+  })
+
+  it('refuses to commit while not in the group', async () => {
+    const { member } = h.member()
+    const error = await member.commit([{ topic: 'orders', partition: 0, offset: 1n }]).then(() => undefined, (e: unknown) => e)
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_NOT_MEMBER')
+  })
+
+  it('commitAsync reports the outcome to its callback', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    const result = await new Promise<CommitFailedError | null>((resolve) => member.commitAsync([{ topic: 'orders', partition: 2, offset: 3n }], resolve))
+    assert.equal(result, null)
+    assert.equal(h.coordinator.commits.length, 1)
+  })
+})
+
+describe('leaving and metadata changes', () => {
+  it('close revokes owned partitions, then sends LeaveGroup', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await member.close()
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onRevoke'])
+    assert.equal(member.state, 'closed')
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+  })
+
+  it('rejoins when a new topic matches a pattern subscription', async () => {
+    const { member } = h.member()
+    member.subscribe(/^ord/)
+    await waitForState(member, 'stable')
+    h.metadata.topics.set('ordinals', 2)
+    await member.refreshMetadata()
+    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
+    assert.deepEqual(member.assignment().map((g) => g.topic), ['orders', 'ordinals'])
+  })
+
+  it('the leader rejoins when a topic gains partitions', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.metadata.topics.set('orders', 6)
+    await member.refreshMetadata()
+    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
+    assert.equal(member.assignment()[0]!.partitions.length, 6)
+  })
+})

@@ -1,20 +1,90 @@
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
+import { LAB_DEFAULTS } from '../lab/config.js'
+import { LabConfigError } from '../lab/errors.js'
+import { runLab } from '../lab/lab.js'
+import { TerminalProgress } from '../lab/progress.js'
+import { parseScript } from '../lab/script.js'
+import { STRATEGIES, STRATEGY_NAMES } from '../lab/strategies/index.js'
+import { renderTable } from '../lab/table.js'
+import { integerOption } from './parse.js'
+
+interface LabFlags {
+  records: number
+  partitions: number
+  handlerMs: number
+  consumers: number
+  script: string
+  seed: number
+  brokers?: string[]
+  strategies: string[]
+  out: string
+}
+
+const list = (flag: string) => (value: string): string[] => {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (items.length === 0) throw new InvalidArgumentError(`${flag} needs at least one value`)
+  return items
+}
+
+const script = (value: string): string => {
+  try {
+    parseScript(value)
+  } catch (error) {
+    if (error instanceof LabConfigError) throw new InvalidArgumentError(error.message)
+    throw error
+  }
+  return value
+}
 
 /**
- * `baton lab`: the duplicate-on-rebalance scenario on the embedded broker. Until the lab lands
- * it says what exists today instead of failing, so `npm start` always works on a fresh clone.
+ * `baton lab` (what `npm start` runs): the duplicate-on-rebalance scenario on the embedded broker,
+ * each strategy in turn, verified record by record; prints the table and writes the report.
  */
 export function registerLabCommand(program: Command): void {
   program
     .command('lab')
-    .description('run the duplicate-on-rebalance scenario on the embedded broker and print the table')
-    .action(() => {
-      console.log(
-        [
-          'baton lab: the duplicate-on-rebalance scenario is not built yet.',
-          'What exists today: the Kafka protocol codec (src/protocol), generated from Kafka\'s message specs.',
-          'Run the tests with: npm test',
-        ].join('\n'),
-      )
+    .description('run the duplicate-on-rebalance scenario with each strategy and print what each one lost and duplicated')
+    .option('--records <n>', 'records to produce and process', integerOption('--records', 1, 1_000_000), LAB_DEFAULTS.records)
+    .option('--partitions <n>', 'partitions of the lab topic', integerOption('--partitions', 1, 1000), LAB_DEFAULTS.partitions)
+    .option('--handler-ms <n>', 'mean handler time per record (each record takes 0.5x to 1.5x of it)', integerOption('--handler-ms', 1, 10_000), LAB_DEFAULTS.handlerMs)
+    .option('--consumers <n>', 'consumers in the group at the start', integerOption('--consumers', 1, 64), LAB_DEFAULTS.consumers)
+    .option('--script <steps>', 'membership changes after the start, e.g. "join@2s,leave@4s,crash@6s" ("" for none)', script, LAB_DEFAULTS.script)
+    .option('--seed <n>', 'seed of the handler times, for a repeatable run', integerOption('--seed', 0, 0xffffffff), LAB_DEFAULTS.seed)
+    .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of the embedded broker', list('--brokers'))
+    .option('--strategies <names>', `strategies to run, in order (${STRATEGY_NAMES.join(', ')})`, list('--strategies'), [...STRATEGY_NAMES])
+    .option('--out <dir>', 'where to write index.html and results.json', LAB_DEFAULTS.outDir)
+    .action(async (flags: LabFlags) => {
+      const progress = new TerminalProgress(process.stdout)
+      try {
+        const results = await runLab(
+          {
+            records: flags.records,
+            partitions: flags.partitions,
+            handlerMs: flags.handlerMs,
+            consumers: flags.consumers,
+            script: flags.script,
+            seed: flags.seed,
+            ...(flags.brokers === undefined ? {} : { brokers: flags.brokers }),
+            strategies: flags.strategies,
+            outDir: flags.out,
+          },
+          { progress },
+        )
+        console.log('')
+        console.log(renderTable(results.outcomes))
+        console.log('')
+        for (const s of STRATEGIES.filter((s) => flags.strategies.includes(s.name))) console.log(`${s.name.padEnd(16)} ${s.summary}`)
+        for (const r of results.strategies.filter((r) => r.timedOut)) {
+          console.log(`warning: ${r.outcome.strategy} hit its deadline with ${r.outcome.lost} records unprocessed; try fewer --records or a shorter --script`)
+        }
+        if (results.reportDir !== undefined) console.log(`\nreport: ${results.reportDir}/index.html and results.json`)
+      } catch (error) {
+        if (error instanceof LabConfigError) {
+          console.error(`baton lab: ${error.message}`)
+          process.exitCode = 2
+          return
+        }
+        throw error
+      }
     })
 }

@@ -54,13 +54,13 @@ export class ConnectionClosedError extends BatonError {
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
 
 export class KafkaServer {
-  private readonly server: Server
+  /** The current listener; replaced on resumeAccepting, since a closed net.Server waits for its connections. */
+  private server: Server | null = null
   private readonly sockets = new Set<Socket>()
   private readonly options: Required<KafkaServerOptions>
   private nextConnectionId = 1
   private boundPort = 0
   private boundHost = ''
-  private listening = false
   private closed = false
 
   constructor(options: KafkaServerOptions) {
@@ -70,24 +70,23 @@ export class KafkaServer {
       logFields: {},
       ...options,
     }
-    this.server = createServer((socket) => this.accept(socket))
-    // A failing accept (EMFILE and the like) must not take the process down.
-    this.server.on('error', (error) => this.options.logger.error({ ...this.options.logFields, err: error.message }, 'listener error'))
   }
 
   /** Starts listening; port 0 picks an ephemeral port. Resolves with the bound port. */
   async listen(port: number, host: string): Promise<number> {
+    const server = createServer((socket) => this.accept(socket))
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error)
-      this.server.once('error', onError)
-      this.server.listen({ port, host, exclusive: true }, () => {
-        this.server.off('error', onError)
+      server.once('error', reject)
+      server.listen({ port, host, exclusive: true }, () => {
+        server.off('error', reject)
         resolve()
       })
     })
-    this.boundPort = (this.server.address() as AddressInfo).port
+    // A failing accept (EMFILE and the like) must not take the process down.
+    server.on('error', (error) => this.options.logger.error({ ...this.options.logFields, err: error.message }, 'listener error'))
+    this.server = server
+    this.boundPort = (server.address() as AddressInfo).port
     this.boundHost = host
-    this.listening = true
     return this.boundPort
   }
 
@@ -96,23 +95,28 @@ export class KafkaServer {
   }
 
   get accepting(): boolean {
-    return this.listening
+    return this.server !== null
   }
 
   get connectionCount(): number {
     return this.sockets.size
   }
 
-  /** Stops accepting new connections; open connections keep being served. */
+  /**
+   * Stops accepting new connections; open connections keep being served. Resolves once the port is
+   * released (a closed net.Server only reports 'close' after its last connection, so that is not awaited).
+   */
   async stopAccepting(): Promise<void> {
-    if (!this.listening) return
-    this.listening = false
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    const server = this.server
+    if (server === null) return
+    this.server = null
+    server.close()
+    await new Promise<void>((resolve) => setImmediate(resolve))
   }
 
   /** Accepts connections again, on the port bound first so that clients' bootstrap lists stay valid. */
   async resumeAccepting(): Promise<void> {
-    if (this.listening || this.closed) return
+    if (this.server !== null || this.closed) return
     await this.listen(this.boundPort, this.boundHost)
   }
 
@@ -121,14 +125,12 @@ export class KafkaServer {
     for (const socket of this.sockets) socket.destroy()
   }
 
-  /** Stops accepting, closes every connection and waits for the listener to be released. */
+  /** Stops accepting and closes every connection. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const stopped = this.stopAccepting()
-    for (const socket of this.sockets) socket.end()
+    await this.stopAccepting()
     for (const socket of this.sockets) socket.destroy()
-    await stopped
   }
 
   private accept(socket: Socket): void {

@@ -197,15 +197,17 @@ export class BatonApp {
       this.stopping = Promise.resolve(result)
       return this.stopping
     }
+    const wasRunning = this.state === 'running'
     this.state = 'stopping'
-    this.stopping = this.stopProcessor(reason, error)
+    this.stopping = this.stopProcessor(reason, error, wasRunning)
     return this.stopping
   }
 
-  private async stopProcessor(reason: StopReason, error: Error | undefined): Promise<RunResult> {
+  private async stopProcessor(reason: StopReason, error: Error | undefined, wasRunning: boolean): Promise<RunResult> {
     let result: RunResult
     try {
-      await this.starting
+      // Stopping a running app starts at once (no await before it), so nothing more is dispatched.
+      if (!wasRunning) await this.starting
       const handOff = await (this.processor as Processor).stop()
       const exitCode =
         reason === 'fatal'

@@ -158,6 +158,8 @@ export class Processor {
     const workers = partitions
       .map((tp) => this.workers.get(partitionKey(tp)))
       .filter((w): w is PartitionWorker => w !== undefined && w.currentState === 'active')
+    // Nothing of ours to hand over (a close after a shutdown already handed everything off).
+    if (workers.length === 0) return { aborted: 0, commitError: undefined }
     this.options.metrics?.rebalances.inc({ kind: 'revoke' })
     publish('revoking', () => ({ groupId, partitions, reason }))
     for (const worker of workers) worker.beginRevoke()
@@ -180,7 +182,9 @@ export class Processor {
     let committed: OffsetToCommit[] = []
     let commitError: Error | undefined
     try {
-      committed = await this.commit(() => workers, reason === 'rebalance' ? 'rebalance' : 'shutdown')
+      // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
+      const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
+      committed = await this.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
     } catch (error) {
       commitError = error as Error
       this.options.logger.warn({ err: error }, 'commit on revocation failed; records done since the last commit will be processed again')

@@ -145,7 +145,7 @@ describe('retries and dead letters', () => {
         done.resolve()
         return Promise.resolve()
       },
-      { retries: 1, deadLetter: false },
+      { retries: { retries: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, deadLetter: false },
     )
     await member.consumer.assign([TP0])
     await within(done.promise)

@@ -9,6 +9,9 @@
  * a pseudo-random value, so decoding "through" it yields a well-formed message of exactly the
  * shape that version has, which the generated encoder then turns into bytes. That keeps this test
  * free of any second description of the message schemas.
+ *
+ * Decoders are synchronous, so a hang cannot be interrupted; every call is timed instead, which
+ * catches the super-linear work a forged length or count would cause.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -20,7 +23,10 @@ import * as generated from '../../src/protocol/generated/index.js'
 import { Reader } from '../../src/protocol/primitives/reader.js'
 import { Writer } from '../../src/protocol/primitives/writer.js'
 
-/** Runs per (message, version) and per input kind: 654 API message versions (88 APIs, both directions) plus the embedded structures, 200 inputs each, run in a few seconds. */
+/**
+ * Runs per (message, version) and per input kind. 654 API message versions (88 APIs, both
+ * directions) plus the embedded structures, 200 inputs each, take a few seconds.
+ */
 const RUNS = 100
 /** A decode that takes longer than this on inputs of a few hundred bytes means super-linear work. */
 const SLOW_DECODE_MS = 500
@@ -140,7 +146,7 @@ class GeneratingReader extends Reader {
         this.taggedStage = 'bytes'
         return TAGGED_SIZES[Math.floor(this.random() * TAGGED_SIZES.length)]!
       case 'bytes':
-        throw new Error('generated tagged field size was not followed by its bytes')
+        return assert.fail('a generated tagged field size was not followed by its bytes')
     }
   }
   override varint(): number {

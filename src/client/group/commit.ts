@@ -13,6 +13,7 @@ import { OffsetCommit } from '../../protocol/generated/index.js'
 import { CommitFailedError } from './errors.js'
 import { groupErrorAction, type GroupErrorAction } from './group-errors.js'
 import type { HeartbeatIdentity } from './heartbeat.js'
+import { hasValidGeneration, type MemberState } from './state.js'
 import type { GroupTransport, Timers } from './transport.js'
 
 export interface CommitOffset {
@@ -123,4 +124,25 @@ function canRetry(ctx: CommitContext, sentAs: HeartbeatIdentity, retryUntil: num
 
 function delay(timers: Timers, ms: number): Promise<void> {
   return new Promise((resolve) => timers.setTimeout(resolve, ms))
+}
+
+/**
+ * The identity a commit goes out under, or why there is none: during a rebalance the old generation
+ * is about to end and the new one has not started; outside the group there is no generation at all.
+ * `identity` is undefined once the member knows its membership is lost.
+ */
+export function commitIdentity(state: MemberState, identity: HeartbeatIdentity | undefined): HeartbeatIdentity | CommitFailedError {
+  if (state === 'joining' || state === 'syncing') {
+    return new CommitFailedError(
+      'GROUP_COMMIT_REBALANCE',
+      'the group is rebalancing, so there is no generation to commit under; commit in onRevoke, before partitions are released',
+    )
+  }
+  if (!hasValidGeneration(state) || identity === undefined || identity.generationId < 0) {
+    return new CommitFailedError(
+      'GROUP_COMMIT_NOT_MEMBER',
+      `this member is not in the group (state ${state}), so it cannot commit; its partitions may belong to another member`,
+    )
+  }
+  return identity
 }

@@ -80,9 +80,9 @@ export class CommitFailedError extends BatonError {
   }
 }
 
-export type MembershipErrorCode = 'GROUP_CLOSED' | 'GROUP_FATAL' | 'GROUP_NOT_SUBSCRIBED'
+export type MembershipErrorCode = 'GROUP_CLOSED' | 'GROUP_FATAL' | 'GROUP_METADATA' | 'GROUP_LEAVE_FAILED'
 
-/** The member cannot do what was asked: it is closed, failed fatally, or has no subscription. */
+/** The member is closed or failed for good, or a background step (metadata check, LeaveGroup) failed. */
 export class MembershipError extends BatonError {
   declare readonly code: MembershipErrorCode
 

@@ -157,7 +157,7 @@ export async function leaveGroup(transport: GroupTransport, groupId: string, mem
     const code = res.errorCode || (res.members.find((m) => m.errorCode !== KafkaErrorCode.NONE)?.errorCode ?? KafkaErrorCode.NONE)
     if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.UNKNOWN_MEMBER_ID) report(kafkaError(code, { api: 'LeaveGroup', groupId }))
   } catch (err) {
-    report(new MembershipError('GROUP_FATAL', 'LeaveGroup could not be sent; the coordinator will evict this member after its session timeout', { cause: err }))
+    report(new MembershipError('GROUP_LEAVE_FAILED', 'LeaveGroup could not be sent; the coordinator will evict this member after its session timeout', { cause: err }))
   }
 }
 
@@ -180,8 +180,15 @@ function failureFor(errorCode: number, api: string, groupId: string, transport: 
   }
 }
 
+/**
+ * A request that got no answer. Dropped connections and timeouts are retried; an error that will
+ * repeat (no common API version, a closed client, a protocol violation) stops the member instead of
+ * looping on it.
+ */
 function transportFailure(err: unknown, report: (error: BatonError) => void): Failure {
-  if (err instanceof BatonError) report(err)
-  else throw err
+  if (!(err instanceof BatonError)) throw err
+  const retriable = 'retriable' in err && err.retriable === true
+  if (!retriable) return { kind: 'fatal', error: err }
+  report(err)
   return { kind: 'retry' }
 }

@@ -13,58 +13,29 @@
  * can hand them out.
  */
 import { BatonError } from '../../protocol/errors/base.js'
-import { cooperativeStickyAssignor } from './assignors/sticky.js'
-import type { AssignorMemberState, PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
-import { commitOffsets, type CommitOffset } from './commit.js'
+import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
+import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset } from './commit.js'
 import { CommitFailedError, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './group-errors.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
-import { runHook, type RebalanceHooks } from './hooks.js'
+import { runHook, type RebalanceHook } from './hooks.js'
 import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
-import { hasValidGeneration, MemberStateMachine, type MemberState, type StateListener } from './state.js'
+import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
+import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
 import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
-import { systemTimers, type GroupMetadataSource, type GroupTransport, type Timers } from './transport.js'
+import { Waker } from './waker.js'
 
-export interface GroupMemberOptions {
-  groupId: string
-  transport: GroupTransport
-  metadata: GroupMetadataSource
-  /** Preferred first. Default: cooperative-sticky. The protocol is cooperative only if every assignor supports it. */
-  assignors?: readonly PartitionAssignor[]
-  /** Static membership (KIP-345): a restart with the same id within the session timeout keeps the assignment. */
-  groupInstanceId?: string | null
-  rackId?: string | null
-  /** Default 45 s, as Kafka's clients. */
-  sessionTimeoutMs?: number
-  /** How long the coordinator waits for members to rejoin, and the bound on each rebalance hook. Default 60 s. */
-  rebalanceTimeoutMs?: number
-  /** Default 3 s. */
-  heartbeatIntervalMs?: number
-  /** Wait before retrying after a transient failure. Default 100 ms. */
-  retryBackoffMs?: number
-  /** How often to check for new partitions or newly matching topics. Default 5 min. */
-  metadataMaxAgeMs?: number
-  hooks?: RebalanceHooks
-  /** Errors the member recovers from or cannot surface elsewhere (hook failures and overruns, fatal errors). */
-  onError?: (error: BatonError) => void
-  timers?: Timers
-}
+export type { GroupMemberOptions } from './member-options.js'
 
 type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced'
 
 export class GroupMember {
   readonly groupId: string
-  private readonly sm = new MemberStateMachine()
-  private readonly transport: GroupTransport
-  private readonly metadata: GroupMetadataSource
-  private readonly assignors: readonly PartitionAssignor[]
   readonly protocol: RebalanceProtocol
-  private readonly hooks: RebalanceHooks
-  private readonly timers: Timers
+  private readonly o: ResolvedMemberOptions
+  private readonly sm = new MemberStateMachine()
   private readonly heartbeat: Heartbeater
-  private readonly options: Required<Pick<GroupMemberOptions, 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'heartbeatIntervalMs' | 'retryBackoffMs' | 'metadataMaxAgeMs'>>
-  private readonly groupInstanceId: string | null
-  private readonly rackId: string | null
+  private readonly waker: Waker
 
   private subscription: readonly string[] | RegExp | undefined
   private memberIdValue = ''
@@ -80,38 +51,25 @@ export class GroupMember {
   private rejoinReason: string | undefined
   private lostReason: LostReason | undefined
   private closing = false
-  private wake: (() => void) | undefined
   private loop: Promise<void> | undefined
   private metadataTimer: unknown
-  /** Set when the member stopped for good; close() still needs to be called to release it. */
+  /** Why the member stopped for good (e.g. fenced), if it did; it then closes itself. */
   failure: BatonError | undefined
 
-  constructor(private readonly config: GroupMemberOptions) {
-    this.groupId = config.groupId
-    this.transport = config.transport
-    this.metadata = config.metadata
-    this.assignors = config.assignors ?? [cooperativeStickyAssignor]
-    if (this.assignors.length === 0) throw new RangeError('at least one partition assignor is required')
-    this.protocol = this.assignors.every((a) => a.protocols.includes('cooperative')) ? 'cooperative' : 'eager'
-    this.hooks = config.hooks ?? {}
-    this.timers = config.timers ?? systemTimers
-    this.groupInstanceId = config.groupInstanceId ?? null
-    this.rackId = config.rackId ?? null
-    this.options = {
-      sessionTimeoutMs: config.sessionTimeoutMs ?? 45_000,
-      rebalanceTimeoutMs: config.rebalanceTimeoutMs ?? 60_000,
-      heartbeatIntervalMs: config.heartbeatIntervalMs ?? 3_000,
-      retryBackoffMs: config.retryBackoffMs ?? 100,
-      metadataMaxAgeMs: config.metadataMaxAgeMs ?? 300_000,
-    }
+  /** @throws RangeError for invalid options. */
+  constructor(options: GroupMemberOptions) {
+    this.o = resolveMemberOptions(options)
+    this.groupId = this.o.groupId
+    this.protocol = this.o.protocol
+    this.waker = new Waker(this.o.timers)
     this.heartbeat = new Heartbeater({
-      transport: this.transport,
-      timers: this.timers,
+      transport: this.o.transport,
+      timers: this.o.timers,
       groupId: this.groupId,
-      intervalMs: this.options.heartbeatIntervalMs,
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      intervalMs: this.o.heartbeatIntervalMs,
+      sessionTimeoutMs: this.o.sessionTimeoutMs,
       identity: () => this.identity(),
-      outcome: (action) => this.onGroupError(action === 'session-expired' ? 'session-expired' : action),
+      outcome: (action) => this.onGroupError(action),
     })
   }
 
@@ -160,7 +118,7 @@ export class GroupMember {
   /** Asks for a rebalance at the next opportunity. */
   requestRejoin(reason: string): void {
     this.rejoinReason ??= reason
-    this.wake?.()
+    this.waker.wake()
   }
 
   /**
@@ -169,7 +127,7 @@ export class GroupMember {
    * generation. @throws CommitFailedError
    */
   async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    const retryUntil = this.timers.now() + (options.timeoutMs ?? this.options.rebalanceTimeoutMs)
+    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
     await commitOffsets(this.commitContext(), offsets, { retryUntil })
   }
 
@@ -180,7 +138,7 @@ export class GroupMember {
       (err: unknown) => {
         const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
         if (callback) callback(error)
-        else this.report(error)
+        else this.o.report(error)
       },
     )
   }
@@ -190,7 +148,7 @@ export class GroupMember {
     if (this.sm.state !== 'stable' && this.sm.state !== 'assigning') return
     const topics = await this.resolveTopics()
     if (!sameTopics(topics, this.joinedTopics)) return this.requestRejoin('subscribed topics changed')
-    const counts = await this.metadata.partitionCounts([...this.partitionCounts.keys()])
+    const counts = await this.o.metadata.partitionCounts([...this.partitionCounts.keys()])
     for (const [topic, count] of this.partitionCounts) {
       if (counts.get(topic) !== count) return this.requestRejoin(`partition count of ${JSON.stringify(topic)} changed`)
     }
@@ -199,8 +157,8 @@ export class GroupMember {
   /** Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send LeaveGroup (KIP-345). */
   async close(): Promise<void> {
     this.closing = true
-    this.wake?.()
-    this.timers.clearTimeout(this.metadataTimer)
+    this.waker.wake()
+    this.o.timers.clearTimeout(this.metadataTimer)
     if (this.loop === undefined) {
       if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
       return
@@ -230,7 +188,7 @@ export class GroupMember {
             await this.reconcile()
             break
           case 'stable':
-            await this.untilRebalanceDue()
+            await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
             if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
             break
           case 'lost':
@@ -251,20 +209,12 @@ export class GroupMember {
     this.rejoinReason = undefined
     this.joinedTopics = await this.resolveTopics()
     const outcome = await joinGroup({
-      transport: this.transport,
-      metadata: this.metadata,
-      groupId: this.groupId,
+      ...this.o,
       memberId: this.memberIdValue,
-      groupInstanceId: this.groupInstanceId,
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
-      rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
-      assignors: this.assignors,
       topics: this.joinedTopics,
-      rackId: this.rackId,
       owned: this.protocol === 'cooperative' ? this.owned.toGroups() : [],
       assignorState: this.assignorState,
       reason,
-      report: (e) => this.report(e),
     })
     if (outcome.kind === 'joined') {
       this.memberIdValue = outcome.memberId
@@ -275,13 +225,13 @@ export class GroupMember {
       return
     }
     this.applyFailure(outcome)
-    if (outcome.kind === 'retry' && !this.closing) await this.delay(this.options.retryBackoffMs)
+    if (outcome.kind === 'retry' && !this.closing) await this.waker.delay(this.o.retryBackoffMs)
   }
 
   private async sync(): Promise<void> {
     const joined = this.joined
     if (joined === undefined) throw new MembershipError('GROUP_FATAL', 'syncing without a join result')
-    const outcome = await syncGroup(this.transport, this.groupId, this.identity(), joined, (e) => this.report(e))
+    const outcome = await syncGroup(this.o.transport, this.groupId, this.identity(), joined, this.o.report)
     if (outcome.kind === 'synced') {
       this.assigned = outcome.partitions
       // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
@@ -291,7 +241,7 @@ export class GroupMember {
     }
     this.applyFailure(outcome)
     if (this.sm.state === 'syncing') this.sm.transitionTo('joining')
-    if (outcome.kind === 'retry' && !this.closing) await this.delay(this.options.retryBackoffMs)
+    if (outcome.kind === 'retry' && !this.closing) await this.waker.delay(this.o.retryBackoffMs)
   }
 
   /** Applies a failed join or sync: what is lost, what to retry, what is fatal. */
@@ -307,7 +257,7 @@ export class GroupMember {
         this.generation = -1
         // Nothing owned means nothing to lose: just join again (or stop, if fenced).
         if (this.owned.size > 0) this.lostReason = outcome.kind
-        else if (outcome.kind === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.groupInstanceId)))
+        else if (outcome.kind === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.o.groupInstanceId)))
         break
       case 'fatal':
         this.fail(outcome.error)
@@ -321,11 +271,10 @@ export class GroupMember {
   private async reconcile(): Promise<void> {
     const next = PartitionSet.fromGroups(this.assigned ?? [])
     this.heartbeat.start()
-    const timeout = this.options.rebalanceTimeoutMs
     if (this.protocol === 'cooperative') {
       const revoked = this.owned.minus(next)
       if (revoked.size > 0) {
-        await runHook('onRevoke', this.hooks.onRevoke, revoked.toGroups(), timeout, this.timers, (e) => this.report(e))
+        await this.runUserHook('onRevoke', revoked.toGroups())
         this.owned = this.owned.minus(revoked)
         // KIP-429: the revoked partitions were withheld from everyone; a follow-up rebalance hands them out.
         this.requestRejoin('revoked partitions for a cooperative rebalance')
@@ -334,7 +283,7 @@ export class GroupMember {
     const added = this.protocol === 'cooperative' ? next.minus(this.owned) : next
     this.owned = next
     this.assignorState = { generationId: this.generation, assigned: next.toGroups() }
-    await runHook('onAssign', this.hooks.onAssign, added.toGroups(), timeout, this.timers, (e) => this.report(e))
+    await this.runUserHook('onAssign', added.toGroups())
     if (this.lostReason === undefined && !this.closing) this.sm.transitionTo('stable')
   }
 
@@ -342,7 +291,7 @@ export class GroupMember {
     if (this.protocol === 'eager') {
       this.sm.transitionTo('revoking')
       const all = this.owned.toGroups()
-      if (all.length > 0) await runHook('onRevoke', this.hooks.onRevoke, all, this.options.rebalanceTimeoutMs, this.timers, (e) => this.report(e))
+      if (all.length > 0) await this.runUserHook('onRevoke', all)
       this.owned = new PartitionSet()
       return
     }
@@ -358,15 +307,15 @@ export class GroupMember {
     this.assignorState = { generationId: -1, assigned: [] }
     this.generation = -1
     if (reason === 'unknown-member' || reason === 'session-expired') this.memberIdValue = ''
-    if (lost.length > 0) await runHook('onLost', this.hooks.onLost, lost, this.options.rebalanceTimeoutMs, this.timers, (e) => this.report(e))
+    if (lost.length > 0) await this.runUserHook('onLost', lost)
     this.lostReason = undefined
-    if (reason === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.groupInstanceId)))
+    if (reason === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.o.groupInstanceId)))
     else this.sm.transitionTo('joining')
   }
 
   private async shutdown(): Promise<void> {
     this.heartbeat.stop()
-    this.timers.clearTimeout(this.metadataTimer)
+    this.o.timers.clearTimeout(this.metadataTimer)
     if (this.sm.state === 'fatal') {
       this.sm.transitionTo('closed')
       return
@@ -376,11 +325,11 @@ export class GroupMember {
     const owned = this.owned.toGroups()
     if (owned.length > 0) {
       const hook = lost ? 'onLost' : 'onRevoke'
-      await runHook(hook, this.hooks[hook], owned, this.options.rebalanceTimeoutMs, this.timers, (e) => this.report(e))
+      await this.runUserHook(hook, owned)
     }
     this.owned = new PartitionSet()
-    if (this.memberIdValue !== '' && this.groupInstanceId === null) {
-      await leaveGroup(this.transport, this.groupId, this.memberIdValue, (e) => this.report(e))
+    if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
+      await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
     }
     this.generation = -1
     this.sm.transitionTo('closed')
@@ -397,10 +346,10 @@ export class GroupMember {
       case 'fenced':
         this.lostReason ??= action
         this.heartbeat.stop()
-        this.wake?.()
+        this.waker.wake()
         break
       case 'coordinator':
-        this.transport.coordinatorLost()
+        this.o.transport.coordinatorLost()
         break
       case 'retry':
       case 'fatal':
@@ -408,54 +357,23 @@ export class GroupMember {
     }
   }
 
-  private untilRebalanceDue(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing) {
-          this.wake = undefined
-          resolve()
-        }
-      }
-      this.wake = check
-      check()
-    })
-  }
-
-  /** Waits `ms`, or less if close() or a rebalance request wakes the loop. */
-  private delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const handle = this.timers.setTimeout(() => {
-        this.wake = undefined
-        resolve()
-      }, ms)
-      this.wake = () => {
-        this.timers.clearTimeout(handle)
-        this.wake = undefined
-        resolve()
-      }
-    })
+  /** Runs a user hook, awaited and bounded by the rebalance timeout. */
+  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
+    const hook: RebalanceHook | undefined = this.o.hooks[name]
+    return runHook(name, hook, partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
   }
 
   private identity(): HeartbeatIdentity {
-    return { memberId: this.memberIdValue, generationId: this.generation, groupInstanceId: this.groupInstanceId }
+    return { memberId: this.memberIdValue, generationId: this.generation, groupInstanceId: this.o.groupInstanceId }
   }
 
-  private commitContext(): Parameters<typeof commitOffsets>[0] {
+  private commitContext(): CommitContext {
     return {
-      transport: this.transport,
-      timers: this.timers,
+      transport: this.o.transport,
+      timers: this.o.timers,
       groupId: this.groupId,
-      retryBackoffMs: this.options.retryBackoffMs,
-      identity: () => {
-        const state = this.sm.state
-        if (state === 'joining' || state === 'syncing') {
-          return new CommitFailedError('GROUP_COMMIT_REBALANCE', 'the group is rebalancing, so there is no generation to commit under; commit in onRevoke, before partitions are released')
-        }
-        if (!hasValidGeneration(state) || this.generation < 0 || this.lostReason !== undefined) {
-          return new CommitFailedError('GROUP_COMMIT_NOT_MEMBER', `this member is not in the group (state ${state}), so it cannot commit; its partitions may belong to another member`)
-        }
-        return this.identity()
-      },
+      retryBackoffMs: this.o.retryBackoffMs,
+      identity: () => commitIdentity(this.sm.state, this.lostReason === undefined ? this.identity() : undefined),
       outcome: (action) => this.onGroupError(action),
     }
   }
@@ -464,31 +382,26 @@ export class GroupMember {
     const sub = this.subscription
     if (sub === undefined) return []
     if (!(sub instanceof RegExp)) return [...sub]
-    return (await this.metadata.listTopics()).filter((t) => sub.test(t)).sort()
+    return (await this.o.metadata.listTopics()).filter((t) => sub.test(t)).sort()
   }
 
   private scheduleMetadataCheck(): void {
-    this.metadataTimer = this.timers.setTimeout(() => {
+    this.metadataTimer = this.o.timers.setTimeout(() => {
       if (this.closing) return
       this.refreshMetadata().then(
         () => this.scheduleMetadataCheck(),
         (err: unknown) => {
-          this.report(new MembershipError('GROUP_FATAL', 'checking topic metadata failed; will try again', { cause: err }))
+          this.o.report(new MembershipError('GROUP_METADATA', 'checking topic metadata for changes failed; will try again at the next interval', { cause: err }))
           this.scheduleMetadataCheck()
         },
       )
-    }, this.options.metadataMaxAgeMs)
+    }, this.o.metadataMaxAgeMs)
   }
 
   private fail(error: BatonError): void {
     this.failure ??= error
     if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
-    this.report(error)
-  }
-
-  private report(error: BatonError): void {
-    if (this.config.onError) this.config.onError(error)
-    else process.emitWarning(error)
+    this.o.report(error)
   }
 }
 

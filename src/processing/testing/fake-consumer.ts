@@ -251,7 +251,8 @@ export class FakeConsumer implements ConsumerPort {
       if (this.paused.has(key)) continue
       const log = this.cluster.log(owned.tp)
       if (owned.position >= log.end) continue
-      const records = log.records.filter((r) => r.offset >= owned.position).slice(0, this.maxBatchRecords)
+      const from = firstAtOrAfter(log.records, owned.position)
+      const records = log.records.slice(from, from + this.maxBatchRecords)
       const last = records[records.length - 1]
       const full = records.length === this.maxBatchRecords && last !== undefined
       const nextOffset = full ? last.offset + 1n : log.end
@@ -297,6 +298,17 @@ export class FakeProducer extends EventEmitter implements ProducerPort {
   close(): Promise<void> {
     return Promise.resolve()
   }
+}
+
+function firstAtOrAfter(records: readonly FetchedRecord[], offset: bigint): number {
+  let low = 0
+  let high = records.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if ((records[middle] as FetchedRecord).offset < offset) low = middle + 1
+    else high = middle
+  }
+  return low
 }
 
 function toBuffer(value: string | Buffer | null): Buffer | null {

@@ -1,0 +1,115 @@
+/**
+ * A lab run's configuration: the defaults that follow the classic report (6 partitions, 3
+ * consumers, 500 ms handlers scaled down tenfold, a consumer joining, one leaving, one crashing),
+ * and the checks that turn a bad flag into a message saying what to pass instead.
+ */
+import { LabConfigError } from './errors.js'
+import { formatScript, parseScript, validateScript, type ScriptStep } from './script.js'
+import { STRATEGY_NAMES } from './strategies/index.js'
+import type { LabTimeouts } from './strategies/types.js'
+
+export interface LabOptions {
+  records?: number
+  partitions?: number
+  handlerMs?: number
+  consumers?: number
+  script?: string
+  seed?: number
+  /** Bootstrap brokers of an existing cluster; absent: the embedded broker, started in this process. */
+  brokers?: readonly string[]
+  /** Strategies to run, in this order. Default: all. */
+  strategies?: readonly string[]
+  /** Where index.html and results.json go. Default `lab-report`. */
+  outDir?: string
+}
+
+export interface LabConfig {
+  readonly records: number
+  readonly partitions: number
+  readonly handlerMs: number
+  readonly consumers: number
+  readonly script: readonly ScriptStep[]
+  readonly seed: number
+  readonly brokers: readonly string[] | null
+  readonly strategies: readonly string[]
+  readonly outDir: string
+  readonly timeouts: LabTimeouts
+}
+
+export const LAB_DEFAULTS = {
+  records: 1200,
+  partitions: 6,
+  // The report's handlers took 500 ms; a tenth keeps the whole lab well under two minutes.
+  handlerMs: 50,
+  consumers: 3,
+  script: 'join@2s,leave@4s,crash@6s',
+  seed: 1,
+  outDir: 'lab-report',
+} as const
+
+/**
+ * Kafka's group.min.session.timeout.ms is 6 s, and the embedded broker keeps Kafka's bound, so a
+ * crash costs 6 s here instead of the 45 s of Kafka's client default.
+ */
+const SESSION_TIMEOUT_MS = 6000
+
+export function labTimeouts(handlerMs: number): LabTimeouts {
+  return {
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: 500,
+    rebalanceTimeoutMs: 10_000,
+    drainTimeoutMs: 5000,
+    // The framework commits every 5 s by default; scaled like the handler time (500 ms -> handlerMs).
+    commitIntervalMs: Math.min(5000, Math.max(100, Math.round((5000 * handlerMs) / 500))),
+  }
+}
+
+export function resolveLabConfig(options: LabOptions = {}): LabConfig {
+  const records = integer('--records', options.records, LAB_DEFAULTS.records, 1, 1_000_000)
+  const partitions = integer('--partitions', options.partitions, LAB_DEFAULTS.partitions, 1, 1000)
+  const handlerMs = integer('--handler-ms', options.handlerMs, LAB_DEFAULTS.handlerMs, 1, 10_000)
+  const consumers = integer('--consumers', options.consumers, LAB_DEFAULTS.consumers, 1, 64)
+  const seed = integer('--seed', options.seed, LAB_DEFAULTS.seed, 0, 0xffffffff)
+  const script = parseScript(options.script ?? LAB_DEFAULTS.script)
+  validateScript(script, consumers)
+  const strategies = options.strategies ?? STRATEGY_NAMES
+  if (strategies.length === 0) throw new LabConfigError(`--strategies is empty; choose from ${STRATEGY_NAMES.join(', ')}`)
+  for (const name of strategies) {
+    if (!STRATEGY_NAMES.includes(name)) throw new LabConfigError(`--strategies: unknown strategy "${name}"; choose from ${STRATEGY_NAMES.join(', ')}`)
+  }
+  if (new Set(strategies).size !== strategies.length) throw new LabConfigError('--strategies names a strategy twice; list each once')
+  let brokers: string[] | null = null
+  if (options.brokers !== undefined) {
+    brokers = options.brokers.map((b) => b.trim()).filter((b) => b !== '')
+    const bad = brokers.find((b) => !/^[^:\s,]+:\d{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65535)
+    if (brokers.length === 0 || bad !== undefined) {
+      throw new LabConfigError(`--brokers must be a comma-separated list of host:port${bad === undefined ? '' : `, got "${bad}"`}; leave it out to use the embedded broker`)
+    }
+  }
+  const outDir = options.outDir ?? LAB_DEFAULTS.outDir
+  if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(handlerMs) }
+}
+
+/** The configuration as results.json and the report show it: enough to run the same lab again. */
+export function describeConfig(config: LabConfig): Record<string, unknown> {
+  return {
+    records: config.records,
+    partitions: config.partitions,
+    handlerMs: config.handlerMs,
+    consumers: config.consumers,
+    script: formatScript(config.script),
+    seed: config.seed,
+    brokers: config.brokers ?? 'embedded',
+    strategies: config.strategies,
+    timeouts: config.timeouts,
+  }
+}
+
+function integer(flag: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new LabConfigError(`${flag} must be an integer from ${min} to ${max}, got ${String(value)}`)
+  }
+  return value
+}

@@ -1,0 +1,186 @@
+/**
+ * The lab end to end: a broker (embedded, in this process, unless `brokers` names a cluster), one
+ * fresh topic with the workload written to it, then each strategy in turn through the same
+ * scenario, each verified record by record from its effects, and the results written as a
+ * self-contained HTML page and a JSON file.
+ *
+ * ```ts
+ * const results = await runLab({ records: 600, script: 'join@1s,leave@2s' })
+ * console.log(renderTable(results.outcomes))
+ * ```
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { startBroker, type EmbeddedBroker } from '../broker/index.js'
+import { Producer } from '../client/producer/producer.js'
+import { describeConfig, resolveLabConfig, type LabConfig, type LabOptions } from './config.js'
+import { createLabTopic, produceInput } from './kafka/input.js'
+import type { Observation } from './observation.js'
+import { silentProgress, type ProgressReporter } from './progress.js'
+import { renderHtmlReport } from './report-html.js'
+import { StrategyRunner, type StrategyRun } from './run-strategy.js'
+import { STRATEGIES } from './strategies/index.js'
+import { summarize, type Outcome } from './verify.js'
+import { WorkloadPlan } from './workload.js'
+
+export interface StrategyResult {
+  readonly outcome: Outcome
+  readonly observation: Observation
+  /** Group generations the members went through (a cooperative change takes two). */
+  readonly generations: number
+  readonly errors: Record<string, number>
+  readonly timedOut: boolean
+}
+
+export interface LabResults {
+  readonly configuration: Record<string, unknown>
+  readonly topic: string
+  readonly startedAt: string
+  readonly durationMs: number
+  readonly strategies: readonly StrategyResult[]
+  readonly outcomes: readonly Outcome[]
+  /** Where the report was written, when it was. */
+  readonly reportDir: string | undefined
+}
+
+export interface RunLabIo {
+  progress?: ProgressReporter
+  /** Write index.html and results.json (default true). */
+  writeReport?: boolean
+}
+
+export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promise<LabResults> {
+  const config = resolveLabConfig(options)
+  const progress = io.progress ?? silentProgress
+  const started = performance.now()
+  const startedAt = new Date().toISOString()
+  const plan = new WorkloadPlan({ records: config.records, partitions: config.partitions, handlerMs: config.handlerMs, seed: config.seed })
+  let broker: EmbeddedBroker | undefined
+  try {
+    let bootstrap: readonly string[]
+    if (config.brokers === null) {
+      broker = await startBroker({ autoCreateTopics: false })
+      bootstrap = broker.bootstrap
+      progress.info(`embedded broker listening on ${bootstrap.join(',')}`)
+    } else {
+      bootstrap = config.brokers
+      progress.info(`using the cluster at ${bootstrap.join(',')}`)
+    }
+    const runId = `${config.seed}-${Date.now().toString(36)}`
+    const topic = `baton-lab-${runId}`
+    await prepareInput(bootstrap, topic, plan, progress)
+    const results: StrategyResult[] = []
+    for (const [index, name] of config.strategies.entries()) {
+      const strategy = STRATEGIES.find((s) => s.name === name)
+      if (strategy === undefined) continue
+      const runner = new StrategyRunner(
+        strategy,
+        {
+          bootstrap,
+          topic,
+          groupId: `baton-lab-${runId}-${name}`,
+          plan,
+          consumers: config.consumers,
+          script: config.script,
+          timeouts: config.timeouts,
+          deadlineMs: deadlineFor(config, plan),
+        },
+        { event: (s, at, message) => progress.event(s, at, message) },
+      )
+      progress.strategyStarted(name, index, config.strategies.length, () => runner.status())
+      let run: StrategyRun
+      try {
+        run = await runner.run()
+      } catch (error) {
+        progress.strategyFinished(summarize(runner.recorder.finish(name, config.records)))
+        throw error
+      }
+      const outcome = summarize(run.observation)
+      progress.strategyFinished(outcome)
+      results.push({ outcome, observation: run.observation, generations: runner.generations, errors: run.errors, timedOut: run.timedOut })
+    }
+    const lab: LabResults = {
+      configuration: describeConfig(config),
+      topic,
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+      strategies: results,
+      outcomes: results.map((r) => r.outcome),
+      reportDir: io.writeReport === false ? undefined : resolve(config.outDir),
+    }
+    if (io.writeReport !== false) await writeReport(config, lab)
+    return lab
+  } finally {
+    await broker?.stop()
+  }
+}
+
+async function prepareInput(bootstrap: readonly string[], topic: string, plan: WorkloadPlan, progress: ProgressReporter): Promise<void> {
+  const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'baton-lab-input', lingerMs: 2 })
+  try {
+    await producer.connect()
+    await createLabTopic(producer, topic, plan.workload.partitions)
+    await produceInput(producer, topic, plan)
+    progress.info(`produced ${plan.workload.records} records to ${topic} (${plan.workload.partitions} partitions)`)
+  } finally {
+    await producer.close()
+  }
+}
+
+/**
+ * How long a strategy may take before its missing records count as lost: the script, the
+ * processing itself several times over (rebalances pause partitions), and a crash's session
+ * timeout twice, plus slack for a slow machine.
+ */
+function deadlineFor(config: LabConfig, plan: WorkloadPlan): number {
+  const lastStep = config.script.at(-1)?.atMs ?? 0
+  const crashes = config.script.filter((s) => s.action === 'crash').length
+  return lastStep + 3 * plan.idealDurationMs + 2 * (crashes + 1) * config.timeouts.sessionTimeoutMs + 30_000
+}
+
+async function writeReport(config: LabConfig, lab: LabResults): Promise<void> {
+  const dir = resolve(config.outDir)
+  await mkdir(dir, { recursive: true })
+  const html = renderHtmlReport({
+    title: 'baton lab: duplicates on rebalance, by strategy',
+    configuration: lab.configuration,
+    outcomes: lab.outcomes,
+    observations: lab.strategies.map((s) => s.observation),
+    partitions: config.partitions,
+  })
+  await writeFile(join(dir, 'index.html'), html)
+  await writeFile(join(dir, 'results.json'), `${JSON.stringify(resultsJson(lab), null, 2)}\n`)
+}
+
+/** results.json: the configuration, and per strategy the outcome and what happened, without the raw effects. */
+export function resultsJson(lab: LabResults): Record<string, unknown> {
+  return {
+    configuration: lab.configuration,
+    topic: lab.topic,
+    startedAt: lab.startedAt,
+    durationMs: lab.durationMs,
+    strategies: lab.strategies.map((s) => ({
+      ...s.outcome,
+      generations: s.generations,
+      timedOut: s.timedOut,
+      rebalanceSpans: s.observation.rebalances,
+      crashes: s.observation.crashes,
+      duplicates: duplicatesOf(s.observation),
+      recoveredErrors: s.errors,
+    })),
+  }
+}
+
+/** Each duplicated record with the members that applied it, in order. */
+function duplicatesOf(observation: Observation): { recordId: number; partition: number; offset: number; by: string[] }[] {
+  const byRecord = new Map<number, { partition: number; offset: number; by: string[] }>()
+  for (const e of observation.effects) {
+    const entry = byRecord.get(e.recordId)
+    if (entry === undefined) byRecord.set(e.recordId, { partition: e.partition, offset: e.offset, by: [e.consumerId] })
+    else entry.by.push(e.consumerId)
+  }
+  return [...byRecord]
+    .filter(([, e]) => e.by.length > 1)
+    .map(([recordId, e]) => ({ recordId, ...e }))
+    .sort((a, b) => a.recordId - b.recordId)
+}

@@ -1,0 +1,58 @@
+/**
+ * `baton`: the processing framework with its defaults. On a revocation it stops dispatching the
+ * revoked partitions, waits for their in-flight handlers (up to the drain deadline), commits what
+ * is done under the still-valid generation, and only then lets the partitions go. The handler is
+ * the same as every other strategy's; it only passes `ctx.signal` on, as the framework asks.
+ *
+ * The lab changes nothing but timings: the group's timeouts (short, so a crash costs seconds), the
+ * drain deadline under them, and the commit interval scaled like the handler time.
+ */
+import { baton as createApp } from '../../processing/app.js'
+import { silentLogger } from '../../processing/logger.js'
+import { LabConsumer } from '../kafka/lab-consumer.js'
+import type { Strategy } from './types.js'
+
+export const batonStrategy: Strategy = {
+  name: 'baton',
+  summary: 'baton defaults: drain in-flight work, commit, then release (cooperative-sticky)',
+  createMember: (context) => {
+    const consumer = new LabConsumer({
+      consumerId: context.consumerId,
+      bootstrap: context.bootstrap,
+      groupId: context.groupId,
+      protocol: 'cooperative',
+      sessionTimeoutMs: context.timeouts.sessionTimeoutMs,
+      rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
+      heartbeatIntervalMs: context.timeouts.heartbeatIntervalMs,
+      ownership: context.ownership,
+      onError: context.onError,
+    })
+    const app = createApp({
+      groupId: context.groupId,
+      consumer,
+      drainTimeoutMs: context.timeouts.drainTimeoutMs,
+      rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
+      commitIntervalMs: context.timeouts.commitIntervalMs,
+      logger: silentLogger,
+      signals: false,
+    })
+    // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
+    app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
+      deadLetter: false,
+    })
+    let stopped: Promise<void> | undefined
+    const stop = (): Promise<void> => (stopped ??= app.stop().then(() => undefined))
+    return {
+      consumerId: context.consumerId,
+      consumer,
+      start: () => app.start(),
+      stop,
+      crash: () => {
+        consumer.crash()
+        // The process is gone: its handlers' effects are already void (the sink knows), and the
+        // app is wound down only so that this process releases its timers; its commits are refused.
+        void stop()
+      },
+    }
+  },
+}

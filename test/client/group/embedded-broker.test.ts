@@ -1,0 +1,172 @@
+/**
+ * End to end: baton's group members over real sockets against the embedded broker's coordinator.
+ * Invariants: two members split a topic with no partition owned by both at any moment; a commit
+ * made in onRevoke is accepted under the generation that is ending; when one member leaves, the
+ * other takes all partitions over.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
+import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
+import { ClusterGroupTransport, ClusterMetadataSource } from '../../../src/client/group/cluster-adapter.js'
+import { GroupMember, type GroupMemberOptions } from '../../../src/client/group/member.js'
+import { flatten, type TopicPartitions } from '../../../src/client/group/topic-partitions.js'
+import { Cluster } from '../../../src/client/cluster.js'
+import { resolveClientConfig } from '../../../src/client/config.js'
+import { CLIENT_VERSIONS } from '../../../src/net/versions.js'
+import type { BatonError } from '../../../src/protocol/errors/base.js'
+import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup } from '../../../src/protocol/generated/index.js'
+
+// The connection negotiates only the APIs the net layer lists; until it lists the group APIs there is nothing to run.
+const missing = [JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit].filter((api) => !CLIENT_VERSIONS.has(api.apiKey)).map((api) => api.name)
+const skip = missing.length > 0 ? `src/net/versions.ts does not list ${missing.join(', ')} yet` : false
+
+const PARTITIONS = 6
+const WAIT_MS = 15_000
+
+interface Running {
+  member: GroupMember
+  cluster: Cluster
+}
+
+/** Re-checks `check` whenever `poke` is called (on every state change and hook call); fails after `ms`. */
+class Condition {
+  private pending: { check: () => boolean; resolve: () => void }[] = []
+
+  poke(): void {
+    for (const p of [...this.pending]) {
+      if (!p.check()) continue
+      this.pending = this.pending.filter((x) => x !== p)
+      p.resolve()
+    }
+  }
+
+  until(check: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+    if (check()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = this.pending.filter((x) => x.check !== check)
+        reject(new Error(`${what}: not within ${ms} ms`))
+      }, ms)
+      this.pending.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      })
+    })
+  }
+}
+
+describe('group membership against the embedded broker', { skip }, () => {
+  let broker: EmbeddedBroker
+  const running: Running[] = []
+  const errors: BatonError[] = []
+  const condition = new Condition()
+  /** Who owns each partition right now, by hooks; a second owner is an invariant violation. */
+  let owners = new Map<string, string>()
+  const violations: string[] = []
+
+  function start(name: string, topic: string, groupId: string, options: Partial<GroupMemberOptions> = {}): GroupMember {
+    const cluster = new Cluster(resolveClientConfig({ bootstrapServers: broker.bootstrap, clientId: name }))
+    const keys = (ps: TopicPartitions[]) => flatten(ps).map((tp) => `${tp.topic}-${tp.partition}`)
+    const member = new GroupMember({
+      groupId,
+      transport: new ClusterGroupTransport(cluster, groupId, 10_000),
+      metadata: new ClusterMetadataSource(cluster),
+      sessionTimeoutMs: 6_000,
+      rebalanceTimeoutMs: 10_000,
+      heartbeatIntervalMs: 100,
+      onError: (e) => errors.push(e),
+      ...options,
+      hooks: {
+        onAssign: async (ps) => {
+          for (const k of keys(ps)) {
+            if (owners.has(k)) violations.push(`${k} assigned to ${name} while ${owners.get(k)} owns it`)
+            owners.set(k, name)
+          }
+          await options.hooks?.onAssign?.(ps)
+          condition.poke()
+        },
+        onRevoke: async (ps) => {
+          await options.hooks?.onRevoke?.(ps)
+          for (const k of keys(ps)) owners.delete(k)
+          condition.poke()
+        },
+        onLost: (ps) => {
+          for (const k of keys(ps)) owners.delete(k)
+          condition.poke()
+        },
+      },
+    })
+    member.onStateChange(() => condition.poke())
+    running.push({ member, cluster })
+    member.subscribe([topic])
+    return member
+  }
+
+  async function stopAll(): Promise<void> {
+    await Promise.all(running.splice(0).map(async (r) => {
+      await r.member.close()
+      await r.cluster.close()
+    }))
+    owners = new Map()
+  }
+
+  before(async () => {
+    broker = await startBroker({ autoCreateTopics: false })
+    broker.createTopic('eager-orders', { partitions: PARTITIONS })
+    broker.createTopic('coop-orders', { partitions: PARTITIONS })
+  })
+
+  after(async () => {
+    await stopAll()
+    await broker.stop()
+  })
+
+  const count = (m: GroupMember): number => flatten(m.assignment()).length
+  const settled = (...ms: GroupMember[]): boolean => ms.every((m) => m.state === 'stable') && new Set(ms.map((m) => m.generationId)).size === 1
+
+  it('eager (range): a commit in onRevoke succeeds under the ending generation; a leaving member hands over', async () => {
+    const commits: { generation: number; error: unknown }[] = []
+    const holder: { a?: GroupMember } = {}
+    const a = start('a', 'eager-orders', 'eager-group', {
+      assignors: [rangeAssignor],
+      hooks: {
+        onRevoke: async (ps) => {
+          const generation = holder.a!.generationId
+          const offsets = flatten(ps).map((tp) => ({ ...tp, offset: 10n, metadata: 'revoked' }))
+          const error = await holder.a!.commit(offsets).then(() => null, (e: unknown) => e)
+          commits.push({ generation, error })
+        },
+      },
+    })
+    holder.a = a
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a owns everything')
+    const b = start('b', 'eager-orders', 'eager-group', { assignors: [rangeAssignor] })
+    await condition.until(() => settled(a, b) && count(a) === 3 && count(b) === 3, 'a and b split the topic')
+    assert.equal(commits.length, 1)
+    assert.equal(commits[0]!.error, null, `commit in onRevoke failed: ${String(commits[0]!.error)}`)
+    assert.equal(commits[0]!.generation, a.generationId - 1)
+    await a.close()
+    await condition.until(() => b.state === 'stable' && count(b) === PARTITIONS, 'b takes everything after a leaves')
+    assert.deepEqual(violations, [])
+    await stopAll()
+  })
+
+  it('cooperative-sticky: the joining member gets only moved partitions, never one still owned', async () => {
+    const revoked: string[][] = []
+    const a = start('a', 'coop-orders', 'coop-group', {
+      hooks: { onRevoke: (ps) => void revoked.push(flatten(ps).map((tp) => `${tp.partition}`)) },
+    })
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a owns everything')
+    const b = start('b', 'coop-orders', 'coop-group')
+    await condition.until(() => settled(a, b) && count(a) === 3 && count(b) === 3, 'a and b split the topic')
+    assert.equal(revoked.length, 1, 'a revoked once')
+    assert.equal(revoked[0]!.length, 3, 'a revoked only the three partitions that moved')
+    assert.deepEqual(violations, [])
+    assert.deepEqual(errors.filter((e) => e.code !== 'GROUP_LEAVE_FAILED'), [])
+    await stopAll()
+  })
+})

@@ -1,32 +1,17 @@
 /**
- * Invariant: the lab's report page loads in a real browser (Debian's Chromium, headless) with no
- * console errors, and shows the results table and one timeline per strategy.
+ * Invariant: the lab's report page, as a real (short) lab run writes it, loads in a real browser
+ * (Debian's Chromium, headless) with no console errors, and shows the results table and one
+ * timeline per strategy.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { chromium, type Browser } from 'playwright-core'
-import { ObservationRecorder } from '../../src/lab/observation.js'
-import { renderHtmlReport } from '../../src/lab/report-html.js'
-import { summarize } from '../../src/lab/verify.js'
-
-function sampleReport(): string {
-  let now = 0
-  const observations = ['naive', 'baton'].map((strategy) => {
-    const recorder = new ObservationRecorder(() => now)
-    recorder.assigned('consumer-1', [0, 1])
-    for (let id = 0; id < 20; id++) {
-      now += 10
-      recorder.effect(id, id % 2, id >> 1, 'consumer-1')
-    }
-    if (strategy === 'naive') recorder.effect(3, 1, 1, 'consumer-2')
-    return recorder.finish(strategy, 20)
-  })
-  return renderHtmlReport({ title: 'baton lab', configuration: { seed: 1 }, outcomes: observations.map((o) => summarize(o)), observations, partitions: 2 })
-}
+import { runLab } from '../../src/lab/lab.js'
+import { STRATEGY_NAMES } from '../../src/lab/strategies/index.js'
 
 describe('lab report page in headless Chromium', () => {
   let browser: Browser
@@ -43,9 +28,10 @@ describe('lab report page in headless Chromium', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('loads without console errors and shows the table and the timelines', async () => {
+  it('a page from a short real lab run loads without console errors and shows the table and the timelines', { timeout: 60_000 }, async () => {
+    // A few seconds of lab: every strategy, one consumer joining mid-stream.
+    await runLab({ records: 120, partitions: 2, handlerMs: 10, consumers: 1, script: 'join@300ms', outDir: dir })
     const file = join(dir, 'index.html')
-    writeFileSync(file, sampleReport())
     const page = await browser.newPage()
     const problems: string[] = []
     page.on('console', (message) => {
@@ -54,10 +40,12 @@ describe('lab report page in headless Chromium', () => {
     page.on('pageerror', (error) => problems.push(error.message))
     await page.goto(pathToFileURL(file).href)
     assert.deepEqual(problems, [])
-    assert.equal(await page.locator('#results tbody tr').count(), 2)
+    assert.equal(await page.locator('#results tbody tr').count(), STRATEGY_NAMES.length)
     assert.ok(await page.locator('#results').isVisible())
-    assert.equal(await page.locator('section svg').count(), 2)
-    assert.equal(await page.locator('#results tbody tr').first().locator('td').first().textContent(), 'naive')
+    assert.equal(await page.locator('section svg').count(), STRATEGY_NAMES.length)
+    assert.deepEqual(await page.locator('#results tbody tr td:first-child').allTextContents(), [...STRATEGY_NAMES])
+    // Every strategy processed all 120 records (the "processed" column).
+    assert.deepEqual(await page.locator('#results tbody tr td:nth-child(3)').allTextContents(), STRATEGY_NAMES.map(() => '120'))
     await page.close()
   })
 })

@@ -85,7 +85,7 @@ export class EffectSink {
 
   private workOf(consumerId: string): Map<number, PartitionWork> {
     let byPartition = this.work.get(consumerId)
-    if (byPartition === undefined) this.work.set(consumerId, (byPartition = new Map()))
+    if (byPartition === undefined) this.work.set(consumerId, (byPartition = new Map<number, PartitionWork>()))
     return byPartition
   }
 }

@@ -147,6 +147,7 @@ async function writeReport(config: LabConfig, lab: LabResults): Promise<void> {
     outcomes: lab.outcomes,
     observations: lab.strategies.map((s) => s.observation),
     partitions: config.partitions,
+    descriptions: Object.fromEntries(STRATEGIES.map((s) => [s.name, s.summary])),
   })
   await writeFile(join(dir, 'index.html'), html)
   await writeFile(join(dir, 'results.json'), `${JSON.stringify(resultsJson(lab), null, 2)}\n`)

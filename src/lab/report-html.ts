@@ -4,6 +4,7 @@
  * owned it, with duplicate effects marked where they happened.
  */
 import type { Observation } from './observation.js'
+import { COLUMNS } from './table.js'
 import type { Outcome } from './verify.js'
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#bab0ac']
@@ -31,6 +32,13 @@ function timeline(observation: Observation, partitions: number): string {
       `<rect x="${from.toFixed(1)}" y="${o.partition * ROW + 2}" width="${Math.max(1, to - from).toFixed(1)}" height="${ROW - 4}" fill="${colour(o.consumerId)}"><title>${escape(o.consumerId)} owns p${o.partition} ${o.fromMs}-${o.toMs ?? observation.endMs} ms</title></rect>`,
     )
   }
+  // A translucent band over each rebalance, from the membership change to the group absorbing it.
+  for (const r of observation.rebalances) {
+    const from = x(r.startMs)
+    parts.push(
+      `<rect x="${from.toFixed(1)}" y="0" width="${Math.max(1, x(r.endMs) - from).toFixed(1)}" height="${partitions * ROW}" class="rb"><title>${escape(r.cause)}: rebalance took ${r.endMs - r.startMs} ms</title></rect>`,
+    )
+  }
   const seen = new Set<number>()
   for (const e of observation.effects) {
     if (!seen.has(e.recordId)) {
@@ -56,27 +64,26 @@ export interface HtmlReportInput {
   outcomes: readonly Outcome[]
   observations: readonly Observation[]
   partitions: number
+  /** One line per strategy saying what it does on a rebalance. */
+  descriptions?: Readonly<Record<string, string>>
 }
 
 export function renderHtmlReport(input: HtmlReportInput): string {
-  const header = ['strategy', 'produced', 'processed', 'lost', 'duplicated', 'dup. by crash', 'in flight at crash', 'rebalances', 'longest pause ms', 'records/s']
   const rows = input.outcomes.map((o) =>
-    [o.strategy, o.produced, o.processed, o.lost, o.duplicated, o.duplicatedAfterCrash, o.inFlightAtCrash, o.rebalances, o.longestPartitionPauseMs, o.recordsPerSecond]
-      .map((v, i) => `<td${i > 0 ? ' class="n"' : ''}${i === 4 && Number(v) > 0 ? ' data-bad' : ''}>${escape(String(v))}</td>`)
-      .join(''),
+    COLUMNS.map((c, i) => `<td${i > 0 ? ' class="n"' : ''}${c.bad?.(o) === true ? ' data-bad' : ''}>${escape(c.value(o))}</td>`).join(''),
   )
-  const sections = input.observations.map((o) => `<section><h2>${escape(o.strategy)}</h2>${timeline(o, input.partitions)}</section>`).join('\n')
+  const sections = input.observations.map((o) => `<section><h2>${escape(o.strategy)}</h2>${input.descriptions?.[o.strategy] === undefined ? '' : `<p>${escape(input.descriptions[o.strategy] ?? '')}</p>`}${timeline(o, input.partitions)}</section>`).join('\n')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}td[data-bad]{background:#fde2e1}
-.label{font:11px monospace;fill:#555}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
+.label{font:11px monospace;fill:#555}.rb{fill:#000;opacity:.12}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
 .key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 .dupkey{background:#d62728}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
 </style></head><body>
 <h1>${escape(input.title)}</h1>
-<table id="results"><thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>
+<table id="results"><thead><tr>${COLUMNS.map((c) => `<th>${escape(c.title)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>
 ${sections}
 <h2>Configuration</h2><pre>${escape(JSON.stringify(input.configuration, null, 2))}</pre>

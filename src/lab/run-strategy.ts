@@ -83,7 +83,7 @@ export class StrategyRunner {
   async run(): Promise<StrategyRun> {
     try {
       this.watch.begin('initial')
-      await Promise.all(Array.from({ length: this.scenario.consumers }, () => this.join()))
+      await Promise.all(Array.from({ length: this.scenario.consumers }, () => this.add().start()))
       for (const step of this.scenario.script) {
         const wait = step.atMs - this.recorder.now()
         // The script's clock: each step happens at its time, whatever the group is doing.
@@ -108,7 +108,8 @@ export class StrategyRunner {
     return this.watch.generationCount
   }
 
-  private async join(): Promise<void> {
+  /** A new member, watched from before it joins, so the change it brings is not missed. */
+  private add(): LabMember {
     const consumerId = `consumer-${this.nextMember++}`
     const member = this.strategy.createMember({
       consumerId,
@@ -122,14 +123,15 @@ export class StrategyRunner {
     })
     this.members.set(consumerId, member)
     this.watch.add(member.consumer)
-    await member.start()
+    return member
   }
 
   private async apply(step: ScriptStep): Promise<void> {
     if (step.action === 'join') {
+      const member = this.add()
       this.watch.begin('join')
-      this.note(`${step.action}: consumer-${this.nextMember} joins`)
-      await this.join()
+      this.note(`join: ${member.consumerId} joins`)
+      await member.start()
       return
     }
     const consumerId = this.watch.busiestMember()

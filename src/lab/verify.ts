@@ -27,31 +27,29 @@ export interface Outcome {
 }
 
 export function summarize(observation: Observation, produced = observation.produced): Outcome {
-  const count = new Map<number, number>()
-  const consumersOf = new Map<number, Set<string>>()
+  const effectsOf = new Map<number, { consumerId: string; atMs: number }[]>()
   for (const effect of observation.effects) {
-    count.set(effect.recordId, (count.get(effect.recordId) ?? 0) + 1)
-    let consumers = consumersOf.get(effect.recordId)
-    if (!consumers) consumersOf.set(effect.recordId, (consumers = new Set()))
-    consumers.add(effect.consumerId)
+    let list = effectsOf.get(effect.recordId)
+    if (!list) effectsOf.set(effect.recordId, (list = []))
+    list.push({ consumerId: effect.consumerId, atMs: effect.atMs })
   }
-  const crashed = new Set(observation.crashes.map((c) => c.consumerId))
+  const crashedAt = new Map(observation.crashes.map((c) => [c.consumerId, c.atMs]))
   let duplicated = 0
   let extraEffects = 0
   let duplicatedAfterCrash = 0
-  for (const [recordId, n] of count) {
-    if (n < 2) continue
+  for (const list of effectsOf.values()) {
+    if (list.length < 2) continue
     duplicated++
-    extraEffects += n - 1
-    if ([...(consumersOf.get(recordId) ?? [])].some((c) => crashed.has(c))) duplicatedAfterCrash++
+    extraEffects += list.length - 1
+    if (causedByCrash(list, crashedAt)) duplicatedAfterCrash++
   }
   const lostRecordIds: number[] = []
-  for (let id = 0; id < produced; id++) if (!count.has(id)) lostRecordIds.push(id)
+  for (let id = 0; id < produced; id++) if (!effectsOf.has(id)) lostRecordIds.push(id)
   const durationMs = Math.max(1, observation.endMs - observation.startMs)
   return {
     strategy: observation.strategy,
     produced,
-    processed: count.size,
+    processed: effectsOf.size,
     lost: lostRecordIds.length,
     duplicated,
     extraEffects,
@@ -60,10 +58,22 @@ export function summarize(observation: Observation, produced = observation.produ
     rebalances: observation.rebalances.length,
     rebalanceMs: observation.rebalances.map((r) => r.endMs - r.startMs),
     longestPartitionPauseMs: longestPause(observation),
-    recordsPerSecond: Math.round((count.size / durationMs) * 1000),
+    recordsPerSecond: Math.round((effectsOf.size / durationMs) * 1000),
     durationMs,
     lostRecordIds,
   }
+}
+
+/**
+ * A duplicate the crash explains: the record took effect in a member before that member crashed,
+ * and took effect again after the crash. Duplicates a crashed member took part in earlier, during
+ * graceful rebalances, are not the crash's.
+ */
+function causedByCrash(effects: readonly { consumerId: string; atMs: number }[], crashedAt: ReadonlyMap<string, number>): boolean {
+  return effects.some((e) => {
+    const crash = crashedAt.get(e.consumerId)
+    return crash !== undefined && e.atMs <= crash && effects.some((later) => later.atMs > crash)
+  })
 }
 
 /**

@@ -52,6 +52,9 @@ export class ConnectionClosedError extends BatonError {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
+/** Requests queued on one connection before the server stops reading from it, and where it resumes. */
+const PAUSE_READING_AT = 64
+const RESUME_READING_AT = 16
 
 export class KafkaServer {
   /** The current listener; replaced on resumeAccepting, since a closed net.Server waits for its connections. */
@@ -171,10 +174,14 @@ export class KafkaServer {
       socket.destroy()
     }
 
+    // Backpressure both ways, so one client cannot make the broker buffer without bound: stop
+    // reading while many requests wait (Kafka mutes the channel), and stop handling while the
+    // client does not read its responses.
     const drain = async (): Promise<void> => {
       busy = true
       while (queue.length > 0 && !dead) {
         const frame = queue.shift()!
+        if (socket.isPaused() && queue.length <= RESUME_READING_AT) socket.resume()
         let response: Buffer | null
         try {
           response = await this.options.handler(frame, connection)
@@ -182,7 +189,8 @@ export class KafkaServer {
           close('request could not be handled', error)
           return
         }
-        if (response !== null && !dead && !socket.destroyed) socket.write(response)
+        if (response === null || dead || socket.destroyed) continue
+        if (!socket.write(response)) await new Promise<void>((resolve) => socket.once('drain', resolve).once('close', resolve))
       }
       busy = false
     }
@@ -198,6 +206,7 @@ export class KafkaServer {
       }
       if (frames.length === 0) return
       queue.push(...frames)
+      if (queue.length >= PAUSE_READING_AT) socket.pause()
       if (!busy) void drain()
     })
     socket.on('error', (error) => logger.debug({ ...fields, err: error.message }, 'socket error'))

@@ -26,7 +26,7 @@ import { AppStateError, ConfigError, DeserializationError } from './errors.js'
 import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { defaultLogger, type Logger } from './logger.js'
-import { Processor, type Route } from './processor.js'
+import { Processor, type Health, type Route } from './processor.js'
 import { retry } from './retry.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
@@ -87,16 +87,17 @@ export class BatonApp {
   }
 
   /** Handle each record of `topic` with `handler`. Returns the app, for chaining. */
-  consume<V = Buffer | null>(topic: string, handler: RecordHandler<V>, options: ConsumeOptions<V> = {}): this {
+  consume<V = Buffer | null>(topic: string, handler: RecordHandler<NoInfer<V>>, options: ConsumeOptions<V> = {}): this {
     const config = this.addRoute(topic, handler, options, false)
     const deserialize = deserializer(options)
+    // Deserialization runs inside the chain so that its failures take the dead-letter path.
     const inner: Step = (work, ctx) => handler(deserialize(work.topic, work.partition, work.records[0] as FetchedRecord), ctx)
     this.routes.set(topic, { topic, config, step: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
   /** Handle records of `topic` in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
-  consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<V>, options: BatchConsumeOptions<V> = {}): this {
+  consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
     const config = this.addRoute(topic, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map((r) => deserialize(work.topic, work.partition, r)), ctx)
@@ -150,6 +151,15 @@ export class BatonApp {
     }
     this.state = 'running'
     this.logger.info({ groupId: this.config.groupId, topics: [...this.routes.keys()] }, 'baton started')
+  }
+
+  /**
+   * Whether the workers make progress: live while idle or while some handler settled within
+   * `livenessTimeoutMs`. For a health endpoint; a stuck handler never delays heartbeats.
+   */
+  health(): Health {
+    const health = this.processor?.health(this.config.livenessTimeoutMs)
+    return health ?? { live: this.state !== 'stopped', msSinceProgress: 0, inFlight: 0, queued: 0, partitions: 0 }
   }
 
   /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */

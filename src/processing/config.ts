@@ -33,6 +33,8 @@ export interface BatonOptions {
   readonly commitIntervalMs?: number
   /** Records queued per partition before its fetching pauses (it resumes at half). Default 1000. */
   readonly maxQueuedPerPartition?: number
+  /** `app.health()` reports not live when no handler settled for this long while work waits. Default: `rebalanceTimeoutMs`. */
+  readonly livenessTimeoutMs?: number
   /** Default: pino at level `BATON_LOG_LEVEL` or info. */
   readonly logger?: Logger
   /** prom-client registry to register baton's metrics in. No metrics without one. */
@@ -59,7 +61,11 @@ export interface ConsumeOptions<V = Buffer | null> {
    * `false` skips such records after logging them: choose it only if losing them is acceptable.
    */
   readonly deadLetter?: string | false
-  /** Turns the raw value into what the handler receives; a throw sends the record to the dead letters. */
+  /**
+   * Turns the raw value into what the handler receives; a throw sends the record to the dead
+   * letters. Annotate its parameter (`(value: Buffer | null) => ...`) and the handler's record type
+   * is inferred from its return type.
+   */
   readonly deserialize?: (value: Buffer | null, record: FetchedRecord) => V
   /** Extra middleware, outermost first, run inside dead letters and retries, around the handler. */
   readonly middleware?: readonly Middleware[]
@@ -78,6 +84,7 @@ export interface ResolvedAppConfig {
   readonly shutdownTimeoutMs: number
   readonly commitIntervalMs: number
   readonly maxQueuedPerPartition: number
+  readonly livenessTimeoutMs: number
   readonly signals: readonly NodeJS.Signals[]
 }
 
@@ -114,11 +121,22 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
   const shutdownTimeoutMs = positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, drainTimeoutMs)
   const commitIntervalMs = positiveInteger('commitIntervalMs', options.commitIntervalMs, 5000)
   const maxQueuedPerPartition = positiveInteger('maxQueuedPerPartition', options.maxQueuedPerPartition, 1000)
+  const livenessTimeoutMs = positiveInteger('livenessTimeoutMs', options.livenessTimeoutMs, rebalanceTimeoutMs)
   if (options.signals !== undefined && options.signals !== false && !Array.isArray(options.signals)) {
     throw new ConfigError('signals', 'must be an array of signal names such as ["SIGINT", "SIGTERM"], or false')
   }
   const signals = options.signals === false ? [] : (options.signals ?? ['SIGINT', 'SIGTERM'])
-  return { groupId: options.groupId, concurrency, drainTimeoutMs, rebalanceTimeoutMs, shutdownTimeoutMs, commitIntervalMs, maxQueuedPerPartition, signals }
+  return {
+    groupId: options.groupId,
+    concurrency,
+    drainTimeoutMs,
+    rebalanceTimeoutMs,
+    shutdownTimeoutMs,
+    commitIntervalMs,
+    maxQueuedPerPartition,
+    livenessTimeoutMs,
+    signals,
+  }
 }
 
 export function resolveTopicConfig(

@@ -56,7 +56,8 @@ export interface RebalanceListener {
   onRevoke(partitions: readonly TopicPartition[]): Promise<void>
   /**
    * Partitions already gone (session expired, fenced, illegal generation, unknown member):
-   * commits for them would be rejected and another member may be processing them.
+   * commits for them would be rejected and another member may be processing them. KIP-429 split
+   * this from revocation so that frameworks stop committing instead of racing the new owner.
    */
   onLost(partitions: readonly TopicPartition[]): Promise<void>
 }

@@ -10,7 +10,7 @@
 import { BatonError } from '../protocol/errors/base.js'
 import type { ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
-import type { Context, Middleware, Work } from './handler.js'
+import { invoke, type Context, type Middleware, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
 export const DLT_HEADERS = {
@@ -36,26 +36,23 @@ export interface DeadLetterObserver {
 }
 
 export function deadLetter(options: DeadLetterOptions, observer?: DeadLetterObserver): Middleware {
-  return (next) => async (work, ctx) => {
-    try {
-      await next(work, ctx)
-      return
-    } catch (error) {
-      if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
-      for (const record of deadLetterRecords(work, ctx, error, options.topic)) {
-        for (;;) {
-          try {
-            await options.send(record)
-            break
-          } catch (produceError) {
-            observer?.deadLetterProduceFailed(work, ctx, produceError, options.topic)
-            await sleep(options.produceRetryMs ?? 1000, ctx.signal)
-          }
+  const park = async (work: Work, ctx: Context, error: unknown): Promise<void> => {
+    if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
+    for (const record of deadLetterRecords(work, ctx, error, options.topic)) {
+      for (;;) {
+        try {
+          await options.send(record)
+          break
+        } catch (produceError) {
+          observer?.deadLetterProduceFailed(work, ctx, produceError, options.topic)
+          await sleep(options.produceRetryMs ?? 1000, ctx.signal)
         }
       }
-      observer?.deadLettered(work, ctx, error, options.topic)
     }
+    observer?.deadLettered(work, ctx, error, options.topic)
   }
+  // No async frame on the success path: this runs once per record.
+  return (next) => (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => park(work, ctx, error))
 }
 
 export function deadLetterRecords(work: Work, ctx: Context, error: unknown, topic: string): ProducedRecord[] {

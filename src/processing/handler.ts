@@ -66,6 +66,15 @@ export type Step = (work: Work, ctx: Context) => Promise<void>
  */
 export type Middleware = (next: Step) => Step
 
+/** Runs a step, turning a synchronous throw into a rejection so that every failure takes one path. */
+export function invoke(step: Step, work: Work, ctx: Context): Promise<void> {
+  try {
+    return step(work, ctx)
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+  }
+}
+
 /** The first middleware is the outermost: it sees the work first and the outcome last. */
 export function compose(middleware: readonly Middleware[], inner: Step): Step {
   let step = inner

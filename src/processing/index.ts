@@ -5,6 +5,7 @@ export { baton, BatonApp, EXIT_CODES, type BatonAppOptions, type RunResult, type
 export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } from './config.js'
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
+export type { Health } from './processor.js'
 export type {
   ConsumerPort,
   ConsumerEvents,

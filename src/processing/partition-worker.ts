@@ -10,6 +10,7 @@ import type { FetchedBatch, FetchedRecord } from './consumer-port.js'
 import type { WorkContext, PartitionState } from './context.js'
 import { ProcessingAbortedError } from './errors.js'
 import type { Step, Work } from './handler.js'
+import { KeyQueue } from './key-queue.js'
 import type { ConcurrencyLimiter } from './limiter.js'
 import { OffsetTracker } from './offset-tracker.js'
 
@@ -20,6 +21,8 @@ export type WorkOutcome = 'done' | 'failed' | 'aborted'
 export interface WorkerObserver {
   settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown): void
   inFlightChanged(delta: number): void
+  /** Bookkeeping broke (a bug, not a handler failure): the app must stop rather than commit wrongly. */
+  internalError(error: Error): void
 }
 
 export interface PartitionWorkerOptions {
@@ -56,9 +59,11 @@ export class PartitionWorker implements PartitionState {
   highWatermark: bigint | undefined
 
   private state: WorkerState = 'active'
+  /** Partition mode's queue, in offset order. */
   private queue: FetchedRecord[] = []
+  /** Key mode's queue. */
+  private readonly keyed = new KeyQueue()
   private readonly running = new Set<Running>()
-  private readonly busyKeys = new Map<string, number>()
   private readonly abortController = new AbortController()
   private readonly revokingController = new AbortController()
   private paused = false
@@ -90,18 +95,21 @@ export class PartitionWorker implements PartitionState {
   }
 
   get queued(): number {
-    return this.queue.length
+    return this.options.mode === 'key' ? this.keyed.size : this.queue.length
   }
 
   /** Takes a fetched batch. Records arriving after dispatch stopped are not registered, so they stay uncommitted. */
   enqueue(batch: FetchedBatch): void {
     if (this.state !== 'active') return
     this.highWatermark = batch.highWatermark
+    const byKey = this.options.mode === 'key'
     for (const record of batch.records) {
-      if (this.tracker.receive(record.offset)) this.queue.push(record)
+      if (!this.tracker.receive(record.offset)) continue
+      if (byKey) this.keyed.push(record)
+      else this.queue.push(record)
     }
     this.tracker.advanceTo(batch.nextOffset)
-    if (!this.paused && this.queue.length >= this.options.maxQueued) {
+    if (!this.paused && this.queued >= this.options.maxQueued) {
       this.paused = true
       this.options.pause()
     }
@@ -115,6 +123,7 @@ export class PartitionWorker implements PartitionState {
     // Queued records were received but never run: they stay unfinished in the tracker, so the
     // commit stops at the first of them and the next owner starts there.
     this.queue = []
+    this.keyed.clear()
     this.clearTimers()
     this.revokingController.abort()
   }
@@ -138,42 +147,29 @@ export class PartitionWorker implements PartitionState {
     if (this.running.size > 0) this.abortController.abort(reason ?? new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the worker was closed'))
     for (const entry of this.running) this.release(entry)
     this.running.clear()
-    this.busyKeys.clear()
     this.notifyIdle()
   }
 
   private pump(): void {
-    if (this.state !== 'active' || this.queue.length === 0) return
+    if (this.state !== 'active') return
     if (this.options.mode === 'key') this.pumpByKey()
     else this.pumpInOrder()
-    if (this.paused && this.queue.length <= this.options.maxQueued >> 1) {
+    if (this.paused && this.queued <= this.options.maxQueued >> 1) {
       this.paused = false
       this.options.resume()
     }
   }
 
   private pumpInOrder(): void {
-    if (this.running.size > 0 || this.held > 0 || !this.acquire()) return
+    if (this.queue.length === 0 || this.running.size > 0 || this.held > 0 || !this.acquire()) return
     const size = this.options.batchSize ?? 1
     this.start(this.queue.splice(0, size), undefined)
   }
 
   private pumpByKey(): void {
-    // Keys running now, plus keys of records skipped in this pass: a later record of a key must
-    // not overtake an earlier one still in the queue.
-    const blocked = new Set(this.busyKeys.keys())
-    for (let i = 0; i < this.queue.length; ) {
-      const record = this.queue[i] as FetchedRecord
-      // Records without a key promise no order, so each runs as soon as a slot is free.
-      const key = record.key === null ? undefined : record.key.toString('latin1')
-      if (key !== undefined && blocked.has(key)) {
-        i++
-        continue
-      }
-      if (!this.acquire()) return
-      this.queue.splice(i, 1)
-      if (key !== undefined) blocked.add(key)
-      this.start([record], key)
+    while (this.keyed.hasReady && this.acquire()) {
+      const next = this.keyed.take() as { key: string | undefined; record: FetchedRecord }
+      this.start([next.record], next.key)
     }
   }
 
@@ -194,7 +190,6 @@ export class PartitionWorker implements PartitionState {
     const work: Work = { topic: this.topic, partition: this.partition, records }
     const entry: Running = { work, key, released: false }
     this.running.add(entry)
-    if (key !== undefined) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1)
     this.options.observer.inFlightChanged(1)
     const ctx = this.options.makeContext(work, this)
     const startedAt = performance.now()
@@ -204,10 +199,12 @@ export class PartitionWorker implements PartitionState {
     } catch (error) {
       outcome = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    outcome.then(
-      () => this.settle(entry, undefined, startedAt),
-      (error: unknown) => this.settle(entry, error ?? new Error('handler rejected without a reason'), startedAt),
-    )
+    outcome
+      .then(
+        () => this.settle(entry, undefined, startedAt),
+        (error: unknown) => this.settle(entry, error ?? new Error('handler rejected without a reason'), startedAt),
+      )
+      .catch((error: unknown) => this.options.observer.internalError(error as Error))
   }
 
   private settle(entry: Running, error: unknown, startedAt: number): void {
@@ -221,7 +218,7 @@ export class PartitionWorker implements PartitionState {
     this.release(entry)
     const redispatch = error !== undefined && !(error instanceof ProcessingAbortedError) && this.state === 'active'
     // Work that will run again keeps its key (or, in order mode, the partition) blocked until it does.
-    if (!redispatch) this.unblockKey(entry.key)
+    if (!redispatch && this.options.mode === 'key') this.keyed.finished(entry.key)
     if (error === undefined) {
       for (const record of entry.work.records) this.tracker.markDone(record.offset)
       this.options.observer.settled(entry.work, 'done', durationMs, undefined)
@@ -242,19 +239,12 @@ export class PartitionWorker implements PartitionState {
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       this.held--
-      this.unblockKey(entry.key)
       if (this.state !== 'active') return
-      this.queue = [...entry.work.records, ...this.queue].sort(byOffset)
+      if (this.options.mode === 'key') this.keyed.putBack(entry.key, entry.work.records)
+      else this.queue.unshift(...entry.work.records)
       this.pump()
     }, this.options.redispatchDelayMs)
     this.timers.add(timer)
-  }
-
-  private unblockKey(key: string | undefined): void {
-    if (key === undefined) return
-    const count = (this.busyKeys.get(key) ?? 1) - 1
-    if (count === 0) this.busyKeys.delete(key)
-    else this.busyKeys.set(key, count)
   }
 
   private release(entry: Running): void {
@@ -273,8 +263,4 @@ export class PartitionWorker implements PartitionState {
     this.timers.clear()
     this.held = 0
   }
-}
-
-function byOffset(a: FetchedRecord, b: FetchedRecord): number {
-  return a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0
 }

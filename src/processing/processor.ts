@@ -50,6 +50,16 @@ export interface HandOffResult {
 
 type CommitReason = 'interval' | 'rebalance' | 'shutdown'
 
+export interface Health {
+  readonly live: boolean
+  /** Time since a handler last settled, while there is work; 0 when idle. */
+  readonly msSinceProgress: number
+  readonly inFlight: number
+  readonly queued: number
+  /** Partitions owned. */
+  readonly partitions: number
+}
+
 export class Processor {
   private readonly workers = new Map<string, PartitionWorker>()
   private readonly limiter: ConcurrencyLimiter
@@ -57,6 +67,7 @@ export class Processor {
   private commits: Promise<unknown> = Promise.resolve()
   private commitTimer: NodeJS.Timeout | undefined
   private stopping = false
+  private lastProgressAt = Date.now()
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
@@ -111,6 +122,24 @@ export class Processor {
       if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error }, 'interval commit skipped: the group is rebalancing')
       else this.options.logger.warn({ err: error }, 'commit failed; it is retried at the next interval')
     }
+  }
+
+  /**
+   * Liveness measured on the workers, not on one record (the idea behind KIP-62's split of the
+   * session timeout from the poll interval): live while there is no work, or while some handler
+   * settled within `livenessTimeoutMs`.
+   */
+  health(livenessTimeoutMs: number): Health {
+    let inFlight = 0
+    let queued = 0
+    for (const worker of this.workers.values()) {
+      inFlight += worker.inFlight
+      queued += worker.queued
+    }
+    const msSinceProgress = Date.now() - this.lastProgressAt
+    const idle = inFlight === 0 && queued === 0
+    if (idle) this.lastProgressAt = Date.now()
+    return { live: idle || msSinceProgress < livenessTimeoutMs, msSinceProgress: idle ? 0 : msSinceProgress, inFlight, queued, partitions: this.workers.size }
   }
 
   get ownedPartitions(): TopicPartition[] {
@@ -268,7 +297,8 @@ export class Processor {
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
       observer: {
-        settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) {
+        settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
+          this.lastProgressAt = Date.now()
           metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
           metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
           if (outcome === 'failed') {
@@ -280,6 +310,10 @@ export class Processor {
         },
         inFlightChanged(delta: number) {
           metrics?.inFlight.inc(delta)
+        },
+        internalError: (error: Error) => {
+          logger.error({ err: error }, 'internal bookkeeping error; stopping')
+          this.options.onFatal(error)
         },
       },
     })

@@ -4,7 +4,7 @@
  */
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
 import { WorkContext } from './context.js'
-import type { Context, Middleware, Work } from './handler.js'
+import { invoke, type Context, type Middleware, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
 export interface RetryOptions {
@@ -33,13 +33,10 @@ export function backoffMs(retry: number, options: RetryOptions, random: () => nu
 
 export function retry(options: RetryOptions, observer?: RetryObserver): Middleware {
   const isRetriable = options.isRetriable ?? ((error: unknown) => !(error instanceof NonRetriableError))
-  return (next) => async (work, ctx) => {
-    for (let attempt = 1; ; attempt++) {
-      if (ctx instanceof WorkContext) ctx.attempt = attempt
-      try {
-        await next(work, ctx)
-        return
-      } catch (error) {
+  return (next) => {
+    const again = async (work: Work, ctx: Context, firstError: unknown): Promise<void> => {
+      let error = firstError
+      for (let attempt = 1; ; attempt++) {
         if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
         const willRetry = attempt <= options.retries && isRetriable(error)
         observer?.attemptFailed(work, ctx, error, willRetry)
@@ -52,8 +49,17 @@ export function retry(options: RetryOptions, observer?: RetryObserver): Middlewa
           if (ctx.signal.aborted) throw reason
           throw abandoned(work)
         }
+        if (ctx instanceof WorkContext) ctx.attempt = attempt + 1
+        try {
+          await invoke(next, work, ctx)
+          return
+        } catch (failure) {
+          error = failure
+        }
       }
     }
+    // The first attempt has no async frame of its own: this runs once per record.
+    return (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => again(work, ctx, error))
   }
 }
 

@@ -28,7 +28,7 @@ describe('broker data path', () => {
     assert.equal(response.errorCode, 0)
     const produce = response.apiKeys.find((k) => k.apiKey === Produce.apiKey)
     assert.deepEqual(produce, { apiKey: 0, minVersion: 3, maxVersion: 11 })
-    assert.equal(response.apiKeys.some((k) => k.apiKey === 11), false, 'JoinGroup is not offered yet')
+    assert.equal(response.apiKeys.some((k) => k.apiKey === 26), false, 'EndTxn is not offered until transactions exist')
   })
 
   it('creates a topic and reports it in Metadata with a leader and topic id', async () => {

@@ -123,4 +123,27 @@ describe('disk storage', () => {
     assert.equal(logEndOffset, 20)
     assert.equal((await readAll(broker, 'small', BigInt(logStartOffset)))[0], `record-${logStartOffset}`.padEnd(60, '.'))
   })
+
+  it('deletes segments whose newest record is older than retention.ms, keeping the offsets', async () => {
+    broker = await startBroker({ dataDir: dir })
+    broker.createTopic('aged', { partitions: 1, configs: { 'segment.bytes': '150', 'retention.ms': '60000' } })
+    const hourAgo = Date.now() - 3_600_000
+    const conn = await TestConnection.open(broker.bootstrap[0]!)
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await conn.request(Produce, 9, {
+          acks: 1,
+          timeoutMs: 1000,
+          topicData: [{ name: 'aged', partitionData: [{ index: 0, records: batchOf([`old-${i}`.padEnd(80, '.')], { timestamp: hourAgo }) }] }],
+        })
+        assert.equal(response.responses[0]?.partitionResponses[0]?.errorCode, 0)
+      }
+    } finally {
+      await conn.close()
+    }
+    broker.applyRetention()
+    assert.deepEqual(broker.offsets('aged', 0), { logStartOffset: 5, logEndOffset: 5 })
+    assert.equal(await produce(broker, 'aged', ['fresh']), 5n)
+    assert.deepEqual(await readAll(broker, 'aged', 5n), ['fresh'])
+  })
 })

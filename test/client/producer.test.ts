@@ -82,7 +82,7 @@ describe('Producer', () => {
   it('writes once when the connection drops after the broker appended (duplicate sequence)', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0 })
     let dropped = false
-    cluster.fault(Produce, async (request, nodeId) => {
+    cluster.fault(Produce, (request) => {
       if (dropped) return undefined
       dropped = true
       // Let the broker append, then lose the response: the producer cannot know it was written.
@@ -90,7 +90,6 @@ describe('Producer', () => {
       for (const t of body.topicData) for (const p of t.partitionData) cluster.append(t.name, p.index, p.records!)
       const part = cluster.partition('t', 0)
       part.producers.set(producerIdOf(p0(body)), { epoch: 0, nextSequence: 1, lastSequence: 0, lastBaseOffset: 0n })
-      void nodeId
       return CLOSE
     })
     const result = await producer.send({ topic: 't', partition: 0, value: 'once' })

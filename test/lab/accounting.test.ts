@@ -96,3 +96,24 @@ describe('lab html report', () => {
     assert.ok(html.includes('consumer-&lt;1&gt;') && !html.includes('consumer-<1>'))
   })
 })
+
+describe('lab accounting around a crash', () => {
+  it('blames the crash only for records that took effect before it and again after it', () => {
+    let now = 0
+    const recorder = new ObservationRecorder(() => now)
+    recorder.assigned('a', [0])
+    now = 10
+    recorder.effect(0, 0, 0, 'a')
+    now = 20
+    recorder.effect(0, 0, 0, 'b') // a graceful-rebalance duplicate a took part in, before it crashed
+    now = 30
+    recorder.effect(1, 0, 1, 'a')
+    now = 40
+    recorder.crash('a', 1)
+    now = 100
+    recorder.effect(1, 0, 1, 'b') // redelivered because a died before committing it
+    const outcome = summarize(recorder.finish('test', 2))
+    assert.equal(outcome.duplicated, 2)
+    assert.equal(outcome.duplicatedAfterCrash, 1)
+  })
+})

@@ -79,6 +79,26 @@ describe('instrumentation', () => {
     handler.finish(0n)
   })
 
+  it('reports the workers not live when no handler settles for livenessTimeoutMs while work waits', async () => {
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
+    g = group()
+    g.cluster.produce('orders', 0, { value: 'v0' })
+    g.cluster.produce('orders', 0, { value: 'v1' })
+    const handler = new ControlledHandler()
+    const a = await g.member('a', handler.for('a'), {}, { livenessTimeoutMs: 30_000 })
+    assert.equal(a.app.health().live, true, 'idle is live')
+    await a.consumer.assign([TP0])
+    await handler.started(0n)
+    mock.timers.tick(29_999)
+    assert.deepEqual(a.app.health(), { live: true, msSinceProgress: 29_999, inFlight: 1, queued: 1, partitions: 1 })
+    mock.timers.tick(1)
+    assert.equal(a.app.health().live, false)
+    handler.finish(0n)
+    await handler.started(1n)
+    assert.equal(a.app.health().live, true, 'a settled handler is progress')
+    handler.finish(1n)
+  })
+
   it('commits done offsets on the commit interval', async () => {
     mock.timers.enable({ apis: ['setInterval'] })
     g = group()

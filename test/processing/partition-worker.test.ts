@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { EventEmitter, once } from 'node:events'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { FetchedRecord } from '../../src/processing/consumer-port.js'
@@ -7,10 +8,12 @@ import type { Work } from '../../src/processing/handler.js'
 import { ConcurrencyLimiter } from '../../src/processing/limiter.js'
 import { silentLogger } from '../../src/processing/logger.js'
 import { PartitionWorker, type ConcurrencyMode } from '../../src/processing/partition-worker.js'
-import { deferred, type Deferred } from './helpers.js'
+import { deferred, within, type Deferred } from './helpers.js'
 
 interface Harness {
   readonly worker: PartitionWorker
+  /** Emits 'start' with the work each time a step starts. */
+  readonly events: EventEmitter
   /** Work started and not yet finished by the test, in start order. */
   readonly running: { work: Work; done: Deferred }[]
   readonly started: bigint[]
@@ -27,6 +30,7 @@ function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter
   const running: Harness['running'] = []
   const started: bigint[] = []
   const flow: string[] = []
+  const events = new EventEmitter()
   const worker = new PartitionWorker({
     topic: 't',
     partition: 0,
@@ -38,16 +42,18 @@ function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter
       const done = deferred()
       running.push({ work, done })
       for (const r of work.records) started.push(r.offset)
+      events.emit('start', work)
       return done.promise
     },
     makeContext: (work, state) => new WorkContext(work, state, silentLogger, () => Promise.resolve()),
     pause: () => flow.push('pause'),
     resume: () => flow.push('resume'),
-    observer: { settled() {}, inFlightChanged() {} },
+    observer: { settled() {}, inFlightChanged() {}, internalError: (error) => assert.fail(error) },
     redispatchDelayMs: 10,
   })
   return {
     worker,
+    events,
     running,
     started,
     flow,
@@ -144,6 +150,40 @@ describe('PartitionWorker', () => {
     assert.deepEqual(h.started, [0n, 2n])
     assert.equal(h.worker.tracker.committable(), 1n, 'offset 1 was queued, never run')
     await h.worker.idle()
+  })
+
+  /** Rejects the running work of `offset` as a broken middleware would, and resolves when it starts again. */
+  async function failAndAwaitRerun(h: Harness, offset: bigint): Promise<void> {
+    const index = h.running.findIndex((r) => r.work.records[0]?.offset === offset)
+    const [entry] = h.running.splice(index, 1)
+    const rerun = once(h.events, 'start') as Promise<[Work]>
+    entry?.done.reject(new Error('middleware bug'))
+    const [work] = await within(rerun)
+    assert.equal(work.records[0]?.offset, offset)
+  }
+
+  it('partition mode: work failing outside the retry path runs again later, before anything after it', async () => {
+    const h = harness()
+    h.deliver([record(0), record(1), record(2)])
+    await failAndAwaitRerun(h, 0n)
+    assert.deepEqual(h.started, [0n, 0n])
+    await h.finish(0n)
+    await h.finish(1n)
+    await h.finish(2n)
+    assert.deepEqual(h.started, [0n, 0n, 1n, 2n])
+    assert.equal(h.worker.tracker.committable(), 3n)
+  })
+
+  it('key mode: work failing outside the retry path holds back its key only, then runs again', async () => {
+    const h = harness({ mode: 'key' })
+    h.deliver([record(0, 'a'), record(1, 'a'), record(2, 'b')])
+    await failAndAwaitRerun(h, 0n)
+    await h.finish(2n)
+    assert.equal(h.started.includes(1n), false, 'offset 1 (key a) waited for offset 0 to run again')
+    await h.finish(0n)
+    await h.finish(1n)
+    assert.deepEqual(h.started.filter((o) => o !== 2n), [0n, 0n, 1n])
+    assert.equal(h.worker.tracker.committable(), 3n)
   })
 
   it('property: key mode keeps per-key order, never runs a key twice at once, and never commits past unfinished work', async () => {

@@ -133,6 +133,25 @@ describe('retries and dead letters', () => {
     assert.deepEqual(seen, [{ id: 7 }])
   })
 
+  it('treats a handler that throws synchronously like one that rejects', async () => {
+    g = group()
+    g.cluster.produce('orders', 0, { value: 'x' })
+    let calls = 0
+    const member = await g.member(
+      'a',
+      () => {
+        calls++
+        throw new RangeError('not async, and throws')
+      },
+      { retries: fastRetries },
+    )
+    const sent = once(g.producer, 'sent') as Promise<[ProducedRecord]>
+    await member.consumer.assign([TP0])
+    const [dead] = await within(sent)
+    assert.equal(calls, 3)
+    assert.equal(header(dead, DLT_HEADERS.errorClass), 'RangeError')
+  })
+
   it('with dead letters off, skips a record once its retries are spent', async () => {
     g = group()
     g.cluster.produce('orders', 0, { value: 'poison' })

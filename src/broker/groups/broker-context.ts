@@ -24,7 +24,7 @@ export function groupCoordinatorOf(ctx: BrokerContext): GroupCoordinator {
   if (existing !== undefined) return existing
   const configured = (ctx.options as { groups?: GroupCoordinatorOptions }).groups
   const dataDir = ctx.options.dataDir
-  const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), ctx.options.logger)
+  const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), ctx.options.logger, { fsync: ctx.options.fsync })
   const coordinator = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...configured, store })
   coordinators.set(ctx.cluster, coordinator)
   if (ctx.stopping.aborted) coordinator.close()

@@ -6,11 +6,21 @@
  * Everything runs on Node's one thread and every method finishes its state changes before it
  * returns (JoinGroup and SyncGroup return promises that later timers or requests settle), so no
  * request ever sees a group half-updated.
+ *
+ * Files of this folder:
+ *   state.ts        group states and the transitions Kafka allows (assertTransition)
+ *   group.ts        a group's data and protocol selection; member.ts one member and the results
+ *   membership.ts   JoinGroup, SyncGroup, Heartbeat, LeaveGroup
+ *   rebalance.ts    the timers and phase changes those set off
+ *   offsets.ts      OffsetCommit fencing, OffsetFetch, OffsetDelete; admin.ts the admin APIs
+ *   store.ts / file-store.ts   what is persisted and the on-disk log; placement.ts coordinator hashing
+ *   scheduler.ts    injected clock and timers; config.ts options; broker-context.ts the broker glue
  */
+import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { resolveGroupOptions, type GroupCoordinatorConfig, type GroupCoordinatorOptions } from './config.js'
 import { describeGroup, deleteGroup, listGroups, type DescribedGroup, type ListedGroup } from './admin.js'
 import { ClassicGroup } from './group.js'
-import { Member, type JoinResult, type SyncResult } from './member.js'
+import { joinError, Member, syncError, type JoinResult, type SyncResult } from './member.js'
 import {
   Membership,
   type CoordinatorState,
@@ -24,6 +34,9 @@ import { Offsets, type CommitRequest, type DeleteOffsetsResult, type FetchedTopi
 import { coordinatorNodeFor } from './placement.js'
 import type { GroupState } from './state.js'
 import { MemoryGroupStore, type GroupStore, type LoadedGroups } from './store.js'
+
+/** What a stopped coordinator answers: the client looks for the coordinator again, as after a failover. */
+const NOT_COORDINATOR = KafkaErrorCode.NOT_COORDINATOR
 
 export interface GroupCoordinatorInit extends GroupCoordinatorOptions {
   /** Where groups and offsets are kept; in memory when omitted. */
@@ -51,22 +64,27 @@ export class GroupCoordinator {
   }
 
   join(req: JoinRequest): Promise<JoinResult> {
+    if (this.closed) return Promise.resolve(joinError(NOT_COORDINATOR, req.memberId))
     return this.membership.join(req)
   }
 
   sync(req: SyncRequest): Promise<SyncResult> {
+    if (this.closed) return Promise.resolve(syncError(NOT_COORDINATOR))
     return this.membership.sync(req)
   }
 
   heartbeat(req: HeartbeatRequest): number {
+    if (this.closed) return NOT_COORDINATOR
     return this.membership.heartbeat(req)
   }
 
   leave(groupId: string, members: readonly LeavingMember[]): LeaveResult {
+    if (this.closed) return { errorCode: NOT_COORDINATOR, members: members.map((m) => ({ ...m, errorCode: NOT_COORDINATOR })) }
     return this.membership.leave(groupId, members)
   }
 
   commitOffsets(req: CommitRequest): number[] {
+    if (this.closed) return req.offsets.map(() => NOT_COORDINATOR)
     return this.offsets.commit(req)
   }
 
@@ -75,6 +93,7 @@ export class GroupCoordinator {
   }
 
   deleteOffsets(groupId: string, topics: readonly TopicPartitions[]): DeleteOffsetsResult {
+    if (this.closed) return { errorCode: NOT_COORDINATOR, topics: [] }
     return this.offsets.delete(groupId, topics)
   }
 
@@ -88,6 +107,7 @@ export class GroupCoordinator {
   }
 
   deleteGroup(groupId: string): number {
+    if (this.closed) return NOT_COORDINATOR
     return deleteGroup(this.state, groupId)
   }
 

@@ -10,7 +10,7 @@
  * restarts with superseded commits. Writes are synchronous: an acknowledged commit is in the
  * operating system's hands before the response leaves, and survives the process dying.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { crc32c } from '../../protocol/records/index.js'
 import { BrokerError } from '../errors.js'
@@ -53,11 +53,14 @@ export class FileGroupStore implements GroupStore {
   readonly persistent = true
   private readonly path: string
   private readonly logger: BrokerLogger
+  private readonly fsync: boolean
   private fd = -1
 
-  constructor(dir: string, logger: BrokerLogger) {
+  /** With `fsync`, every record is flushed to the device before the request is answered (the broker's fsync option). */
+  constructor(dir: string, logger: BrokerLogger, options: { fsync?: boolean } = {}) {
     this.path = join(dir, FILE)
     this.logger = logger
+    this.fsync = options.fsync ?? false
     try {
       mkdirSync(dir, { recursive: true })
     } catch (error) {
@@ -126,6 +129,7 @@ export class FileGroupStore implements GroupStore {
     const bytes = frame(entry)
     let written = 0
     while (written < bytes.length) written += writeSync(this.fd, bytes, written, bytes.length - written)
+    if (this.fsync) fsyncSync(this.fd)
   }
 
   /** Every intact record, in order; stops at the first torn or corrupt one. */

@@ -222,8 +222,8 @@ export function parseSubscription(metadata: Buffer): string[] | null {
     const reader = new Reader(metadata)
     const version = reader.int16()
     if (version < 0) return null
-    // Newer versions only add fields at the end, so they are read with the newest schema we know.
-    return ConsumerProtocolSubscriptionCodec.decode(reader, Math.min(version, 3)).topics
+    // Every later version extends version 0 at the end, so reading the v0 prefix works for all.
+    return ConsumerProtocolSubscriptionCodec.decode(reader, 0).topics
   } catch (error) {
     if (error instanceof DecodeError) return null
     throw error

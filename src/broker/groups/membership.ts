@@ -1,12 +1,7 @@
 /**
- * Membership of classic groups: JoinGroup, SyncGroup, Heartbeat and LeaveGroup, and the timers
- * behind them, following Apache Kafka's classic group coordinator.
- *
- * A rebalance runs in two phases. PreparingRebalance gathers a JoinGroup from every known member;
- * it completes when all have rejoined or the longest rebalance timeout passes, and members that
- * did not rejoin are dropped (static ones stay until their session expires, KIP-345). The leader
- * then receives everyone's metadata and CompletingRebalance waits for its SyncGroup, whose
- * assignment every member's SyncGroup returns.
+ * Membership requests of classic groups: JoinGroup, SyncGroup, Heartbeat and LeaveGroup, following
+ * Apache Kafka's classic group coordinator. The timers and phase changes they set off live in
+ * rebalance.ts.
  *
  * Liveness: each member has a session timer, restarted by its heartbeats, commits and completed
  * joins and syncs. A member waiting in JoinGroup or SyncGroup is never expired by it (the rebalance
@@ -14,10 +9,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
-import type { GroupCoordinatorConfig } from './config.js'
 import { ClassicGroup } from './group.js'
-import { EMPTY_BYTES, joinError, Member, syncError, type JoinResult, type Protocol, type SyncResult } from './member.js'
-import type { GroupStore, StoredGroup } from './store.js'
+import { joinError, Member, syncError, type JoinResult, type Protocol, type SyncResult } from './member.js'
+import { Rebalancer } from './rebalance.js'
+
+export { snapshotOf, type CoordinatorState } from './rebalance.js'
 
 export interface JoinRequest {
   readonly groupId: string
@@ -63,26 +59,9 @@ export interface LeaveResult {
   readonly members: readonly (LeavingMember & { readonly errorCode: number })[]
 }
 
-/** What membership shares with the rest of the coordinator. */
-export interface CoordinatorState {
-  readonly config: GroupCoordinatorConfig
-  readonly groups: Map<string, ClassicGroup>
-  readonly store: GroupStore
-}
-
 const E = KafkaErrorCode
 
-export class Membership {
-  private readonly state: CoordinatorState
-
-  constructor(state: CoordinatorState) {
-    this.state = state
-  }
-
-  private get now(): number {
-    return this.state.config.scheduler.now()
-  }
-
+export class Membership extends Rebalancer {
   join(req: JoinRequest): Promise<JoinResult> {
     const { config, groups } = this.state
     if (req.groupId.length === 0) return Promise.resolve(joinError(E.INVALID_GROUP_ID, req.memberId))
@@ -162,35 +141,6 @@ export class Membership {
     if (group.is('Dead')) return { errorCode: E.COORDINATOR_NOT_AVAILABLE, members: leaving.map((m) => ({ ...m, errorCode: E.COORDINATOR_NOT_AVAILABLE })) }
     const members = leaving.map((m) => ({ ...m, errorCode: this.leaveOne(group, m) }))
     return { errorCode: E.NONE, members }
-  }
-
-  /** Restarts the member's session timer (also used by OffsetCommit, which counts as liveness). */
-  scheduleSession(group: ClassicGroup, member: Member, timeoutMs: number): void {
-    member.sessionTimer?.cancel()
-    member.sessionTimer = this.state.config.scheduler.schedule(timeoutMs, () => {
-      member.sessionTimer = null
-      if (group.members.get(member.memberId) !== member) return
-      if (!member.isNew && (member.awaitingJoin !== null || member.awaitingSync !== null)) return
-      this.removeMember(group, member)
-    })
-  }
-
-  /** Stops every timer and answers every waiting request; the coordinator is shutting down. */
-  close(): void {
-    for (const group of this.state.groups.values()) {
-      group.joinTimer?.cancel()
-      group.syncTimer?.cancel()
-      for (const timer of group.pendingMembers.values()) timer.cancel()
-      for (const member of group.members.values()) {
-        member.sessionTimer?.cancel()
-        const join = member.awaitingJoin
-        const sync = member.awaitingSync
-        member.awaitingJoin = null
-        member.awaitingSync = null
-        join?.(joinError(E.NOT_COORDINATOR, member.memberId))
-        sync?.(syncError(E.NOT_COORDINATOR))
-      }
-    }
   }
 
   /** group.max.size; during a rebalance, the members already rejoined count, so late rejoiners are the ones cut. */
@@ -336,173 +286,6 @@ export class Membership {
     this.removeMember(group, group.members.get(leaving.memberId)!)
     return E.NONE
   }
-
-  private removePendingMember(group: ClassicGroup, memberId: string): void {
-    const timer = group.pendingMembers.get(memberId)
-    if (timer === undefined) return
-    timer.cancel()
-    group.pendingMembers.delete(memberId)
-    if (group.is('PreparingRebalance')) this.tryCompleteJoin(group)
-  }
-
-  /** Drops a member (left, expired or not rejoined) and moves the group on accordingly. */
-  private removeMember(group: ClassicGroup, member: Member): void {
-    const join = member.awaitingJoin
-    const sync = member.awaitingSync
-    member.awaitingJoin = null
-    member.awaitingSync = null
-    member.sessionTimer?.cancel()
-    member.sessionTimer = null
-    group.remove(member.memberId)
-    join?.(joinError(E.UNKNOWN_MEMBER_ID, member.memberId))
-    sync?.(syncError(E.UNKNOWN_MEMBER_ID))
-    if (group.is('Stable') || group.is('CompletingRebalance')) this.prepareRebalance(group)
-    else if (group.is('PreparingRebalance')) this.tryCompleteJoin(group)
-  }
-
-  private maybePrepareRebalance(group: ClassicGroup): void {
-    if (group.is('Stable') || group.is('CompletingRebalance') || group.is('Empty')) this.prepareRebalance(group)
-  }
-
-  private prepareRebalance(group: ClassicGroup): void {
-    const { config } = this.state
-    if (group.is('CompletingRebalance')) {
-      // Members waiting for an assignment of the generation being abandoned must rejoin.
-      for (const member of group.members.values()) {
-        member.assignment = EMPTY_BYTES
-        const sync = member.awaitingSync
-        member.awaitingSync = null
-        sync?.(syncError(E.REBALANCE_IN_PROGRESS))
-      }
-    }
-    group.syncTimer?.cancel()
-    group.syncTimer = null
-    group.pendingSync.clear()
-    const wasEmpty = group.is('Empty')
-    group.transitionTo('PreparingRebalance', this.now)
-    group.joinTimer?.cancel()
-    if (wasEmpty && config.initialRebalanceDelayMs > 0) {
-      const delay = config.initialRebalanceDelayMs
-      group.initialDelay = { remainingMs: Math.max(group.rebalanceTimeoutMs - delay, 0), newMemberAdded: false }
-      group.joinTimer = config.scheduler.schedule(delay, () => this.initialDelayElapsed(group))
-    } else {
-      group.initialDelay = null
-      group.joinTimer = config.scheduler.schedule(group.rebalanceTimeoutMs, () => this.completeJoin(group))
-      // Everyone may already be in (a group whose last member just left, for one).
-      this.tryCompleteJoin(group)
-    }
-  }
-
-  private initialDelayElapsed(group: ClassicGroup): void {
-    const delay = group.initialDelay
-    if (delay !== null && delay.newMemberAdded && delay.remainingMs > 0) {
-      const step = Math.min(this.state.config.initialRebalanceDelayMs, delay.remainingMs)
-      group.initialDelay = { remainingMs: Math.max(delay.remainingMs - step, 0), newMemberAdded: false }
-      group.joinTimer = this.state.config.scheduler.schedule(step, () => this.initialDelayElapsed(group))
-      return
-    }
-    this.completeJoin(group)
-  }
-
-  private tryCompleteJoin(group: ClassicGroup): void {
-    // The initial delay exists to collect more members, so it is never cut short.
-    if (group.is('PreparingRebalance') && group.initialDelay === null && group.hasAllMembersJoined) this.completeJoin(group)
-  }
-
-  /** End of the join phase: by all members rejoining, or by the rebalance timeout. */
-  private completeJoin(group: ClassicGroup): void {
-    const { config } = this.state
-    group.joinTimer?.cancel()
-    group.joinTimer = null
-    group.initialDelay = null
-    if (!group.is('PreparingRebalance')) return
-    for (const member of [...group.members.values()]) {
-      if (member.awaitingJoin === null && !member.isStatic) this.dropWithoutRebalance(group, member)
-    }
-    if (!group.electJoinedLeader() && group.hasMembers) {
-      // Only absent static members remain: wait for them to return or for their sessions to end.
-      group.joinTimer = config.scheduler.schedule(group.rebalanceTimeoutMs, () => this.completeJoin(group))
-      return
-    }
-    group.generationId++
-    if (!group.hasMembers) {
-      group.protocolName = null
-      group.leaderId = null
-      group.subscribedTopics = new Set()
-      group.transitionTo('Empty', this.now)
-      this.saveGroup(group)
-      return
-    }
-    group.protocolName = group.selectProtocol()
-    group.subscribedTopics = group.computeSubscribedTopics()
-    group.transitionTo('CompletingRebalance', this.now)
-    const generation = group.generationId
-    for (const member of group.members.values()) {
-      group.pendingSync.add(member.memberId)
-      const respond = member.awaitingJoin
-      member.awaitingJoin = null
-      member.isNew = false
-      this.scheduleSession(group, member, member.sessionTimeoutMs)
-      respond?.(this.currentJoinResult(group, member, member.memberId === group.leaderId))
-    }
-    // Members that never send SyncGroup are removed after the rebalance timeout.
-    group.syncTimer = config.scheduler.schedule(group.rebalanceTimeoutMs, () => this.pendingSyncExpired(group, generation))
-  }
-
-  /** Removal while the join phase is being completed: the caller moves the group on. */
-  private dropWithoutRebalance(group: ClassicGroup, member: Member): void {
-    member.sessionTimer?.cancel()
-    member.sessionTimer = null
-    group.remove(member.memberId)
-  }
-
-  private pendingSyncExpired(group: ClassicGroup, generation: number): void {
-    group.syncTimer = null
-    if (group.generationId !== generation || !(group.is('CompletingRebalance') || group.is('Stable'))) return
-    for (const memberId of [...group.pendingSync]) {
-      const member = group.members.get(memberId)
-      if (member !== undefined) this.removeMember(group, member)
-    }
-  }
-
-  private markSynced(group: ClassicGroup, memberId: string): void {
-    group.pendingSync.delete(memberId)
-    if (group.pendingSync.size === 0) {
-      group.syncTimer?.cancel()
-      group.syncTimer = null
-    }
-  }
-
-  private applyLeaderAssignment(group: ClassicGroup, assignments: SyncRequest['assignments']): void {
-    const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]))
-    for (const member of group.members.values()) member.assignment = byMember.get(member.memberId) ?? EMPTY_BYTES
-    this.saveGroup(group)
-    group.transitionTo('Stable', this.now)
-    for (const member of group.members.values()) {
-      const respond = member.awaitingSync
-      if (respond === null) continue
-      member.awaitingSync = null
-      this.scheduleSession(group, member, member.sessionTimeoutMs)
-      respond({ errorCode: E.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment })
-    }
-  }
-
-  private currentJoinResult(group: ClassicGroup, member: Member, withMembers: boolean): JoinResult {
-    return {
-      errorCode: E.NONE,
-      generationId: group.generationId,
-      protocolType: group.protocolType,
-      protocolName: group.protocolName,
-      leader: group.leaderId ?? '',
-      memberId: member.memberId,
-      members: withMembers ? group.currentMemberMetadata() : [],
-      skipAssignment: false,
-    }
-  }
-
-  private saveGroup(group: ClassicGroup): void {
-    this.state.store.saveGroup(snapshotOf(group))
-  }
 }
 
 function updateMember(member: Member, req: JoinRequest): void {
@@ -515,32 +298,14 @@ function updateMember(member: Member, req: JoinRequest): void {
 }
 
 /**
- * UNKNOWN_MEMBER_ID for an id the group does not hold; FENCED_INSTANCE_ID when the instance id
- * belongs to another member id (a newer incarnation of the same static member took over).
+ * UNKNOWN_MEMBER_ID for an id (or an instance id) the group does not hold; FENCED_INSTANCE_ID when
+ * the instance id belongs to another member id (a newer incarnation of the static member took over).
  */
 export function validateCurrentMember(group: ClassicGroup, memberId: string, groupInstanceId: string | null): number | null {
-  const current = group.staticMemberId(groupInstanceId)
-  if (current !== undefined) return current === memberId ? null : E.FENCED_INSTANCE_ID
-  return group.members.has(memberId) ? null : E.UNKNOWN_MEMBER_ID
-}
-
-export function snapshotOf(group: ClassicGroup): StoredGroup {
-  const protocol = group.protocolName ?? ''
-  return {
-    groupId: group.groupId,
-    protocolType: group.protocolType,
-    generationId: group.generationId,
-    protocolName: group.protocolName,
-    leaderId: group.leaderId,
-    members: [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      sessionTimeoutMs: m.sessionTimeoutMs,
-      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      metadata: m.metadataFor(protocol),
-      assignment: m.assignment,
-    })),
+  if (groupInstanceId !== null) {
+    const current = group.staticMemberId(groupInstanceId)
+    if (current === undefined) return E.UNKNOWN_MEMBER_ID
+    if (current !== memberId) return E.FENCED_INSTANCE_ID
   }
+  return group.members.has(memberId) ? null : E.UNKNOWN_MEMBER_ID
 }

@@ -1,26 +1,35 @@
 /**
- * Plugs the membership into the client's cluster: requests go to the group's coordinator (found
- * with FindCoordinator and cached by the cluster), metadata comes from the cluster's cache.
+ * Plugs the membership into the client's cluster: the coordinator is found with FindCoordinator
+ * (cached by the cluster), metadata comes from the cluster's cache.
+ *
+ * Group requests get a connection of their own to the coordinator, as in Kafka's clients: a broker
+ * answers a connection's requests one at a time, so a JoinGroup parked for a whole rebalance on a
+ * shared connection would hold up the fetches and produces queued behind it.
  */
+import { Connection } from '../../net/connection.js'
 import { NetworkError } from '../../net/errors.js'
 import type { ApiSpec } from '../../protocol/codec-runtime.js'
-import { JoinGroup } from '../../protocol/generated/index.js'
+import { JoinGroup, SyncGroup } from '../../protocol/generated/index.js'
 import type { Cluster } from '../cluster.js'
+import { MetadataError } from '../errors.js'
 import type { GroupMetadataSource, GroupTransport } from './transport.js'
 
 export class ClusterGroupTransport implements GroupTransport {
+  private connection: Connection | undefined
+
   constructor(
     private readonly cluster: Cluster,
     private readonly groupId: string,
-    /** JoinGroup is answered only when the rebalance completes, so its request may take this much longer. */
+    /** JoinGroup and SyncGroup are answered only when the rebalance completes, so they may take this much longer. */
     private readonly rebalanceTimeoutMs: number,
   ) {}
 
   async send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
-    const nodeId = await this.cluster.coordinator('group', this.groupId)
-    const timeoutMs = api.apiKey === JoinGroup.apiKey ? this.cluster.config.requestTimeoutMs + this.rebalanceTimeoutMs : undefined
+    const connection = await this.coordinatorConnection()
+    const waitsForRebalance = api.apiKey === JoinGroup.apiKey || api.apiKey === SyncGroup.apiKey
+    const options = waitsForRebalance ? { timeoutMs: this.cluster.config.requestTimeoutMs + this.rebalanceTimeoutMs } : {}
     try {
-      return await this.cluster.connectionTo(nodeId).request(api, body, timeoutMs === undefined ? {} : { timeoutMs })
+      return await connection.request(api, body, options)
     } catch (err) {
       // The coordinator may have moved or died; look it up again next time.
       if (err instanceof NetworkError) this.coordinatorLost()
@@ -30,6 +39,43 @@ export class ClusterGroupTransport implements GroupTransport {
 
   coordinatorLost(): void {
     this.cluster.invalidateCoordinator('group', this.groupId)
+    this.dropConnection()
+  }
+
+  /** Closes the coordinator connection; call after the member has closed. */
+  async close(): Promise<void> {
+    const connection = this.connection
+    this.connection = undefined
+    await connection?.close()
+  }
+
+  private async coordinatorConnection(): Promise<Connection> {
+    const nodeId = await this.cluster.coordinator('group', this.groupId)
+    if (this.connection !== undefined && this.connection.nodeId === nodeId) return this.connection
+    this.dropConnection()
+    const broker = this.cluster.brokers.get(nodeId)
+    if (broker === undefined) throw new MetadataError(`the group coordinator, broker ${nodeId}, is not in the cluster metadata`, true)
+    const c = this.cluster.config
+    this.connection = new Connection({
+      host: broker.host,
+      port: broker.port,
+      nodeId,
+      clientId: c.clientId,
+      ...(c.tls === undefined ? {} : { tls: c.tls }),
+      ...(c.sasl === undefined ? {} : { sasl: c.sasl }),
+      connectTimeoutMs: c.connectTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      reconnectBackoffMs: c.reconnectBackoffMs,
+      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
+    })
+    return this.connection
+  }
+
+  private dropConnection(): void {
+    const connection = this.connection
+    this.connection = undefined
+    // Requests still on it fail with a retriable NetworkError, which the membership retries.
+    connection?.close().catch(() => undefined)
   }
 }
 

@@ -80,13 +80,20 @@ export class CommitFailedError extends BatonError {
   }
 }
 
-export type MembershipErrorCode = 'GROUP_CLOSED' | 'GROUP_FATAL' | 'GROUP_METADATA' | 'GROUP_LEAVE_FAILED'
+export type MembershipErrorCode = 'GROUP_CLOSED' | 'GROUP_FATAL' | 'GROUP_METADATA' | 'GROUP_LEAVE_FAILED' | 'GROUP_POLL_TIMEOUT'
 
-/** The member is closed or failed for good, or a background step (metadata check, LeaveGroup) failed. */
+/** The member is closed or failed for good, left for lack of polls, or a background step (metadata check, LeaveGroup) failed. */
 export class MembershipError extends BatonError {
   declare readonly code: MembershipErrorCode
 
   constructor(code: MembershipErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options)
   }
+}
+
+export function fencedMessage(instanceId: string | null): string {
+  return (
+    `another member joined with group.instance.id ${JSON.stringify(instanceId)} and fenced this one (KIP-345); ` +
+    'give every running instance its own group.instance.id'
+  )
 }

@@ -4,7 +4,10 @@
  * in the meantime or it evicts the member after the session timeout.
  *
  * If no heartbeat succeeds within the session timeout the coordinator has evicted this member (or
- * will), so its partitions are treated as lost right away rather than processed on.
+ * will), so its partitions are treated as lost rather than processed on. The deadline counts from
+ * when the last successful heartbeat was sent (the coordinator got it no earlier), and the member
+ * gives up at the last tick before it, so it stops before the coordinator can hand its partitions
+ * to someone else: the window in which two members process one partition is kept closed.
  */
 import { Heartbeat } from '../../protocol/generated/index.js'
 import { groupErrorAction, type GroupErrorAction } from './group-errors.js'
@@ -30,6 +33,7 @@ export interface HeartbeatContext {
 export class Heartbeater {
   private handle: unknown
   private running = false
+  /** When the last heartbeat that succeeded was sent (or the member joined). */
   private lastSuccess = 0
   /** Bumped by every start(), so a beat still in flight from an earlier run does not reschedule. */
   private epoch = 0
@@ -62,13 +66,15 @@ export class Heartbeater {
 
   private async beat(): Promise<void> {
     if (!this.running) return
-    if (this.ctx.timers.now() - this.lastSuccess > this.ctx.sessionTimeoutMs) {
+    const now = this.ctx.timers.now()
+    if (now + this.ctx.intervalMs > this.lastSuccess + this.ctx.sessionTimeoutMs) {
       this.stop()
       this.ctx.outcome('session-expired', 0)
       return
     }
     const epoch = this.epoch
     const sentAs = this.ctx.identity()
+    const sentAt = now
     this.sent++
     let errorCode: number
     try {
@@ -85,14 +91,14 @@ export class Heartbeater {
       return
     }
     if (!this.running || epoch !== this.epoch) return
-    const now = this.ctx.identity()
+    const current = this.ctx.identity()
     // An answer to an older generation says nothing about the current one.
-    if (now.generationId !== sentAs.generationId || now.memberId !== sentAs.memberId) {
+    if (current.generationId !== sentAs.generationId || current.memberId !== sentAs.memberId) {
       this.schedule()
       return
     }
     const action = groupErrorAction(errorCode)
-    if (action === 'none' || action === 'rejoin') this.lastSuccess = this.ctx.timers.now()
+    if (action === 'none' || action === 'rejoin') this.lastSuccess = Math.max(this.lastSuccess, sentAt)
     if (action !== 'none') this.ctx.outcome(action, errorCode)
     if (this.running) this.schedule()
   }

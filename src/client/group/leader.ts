@@ -5,9 +5,10 @@
  */
 import type { BatonError } from '../../protocol/errors/base.js'
 import type { JoinGroupResponseJoinGroupResponseMember } from '../../protocol/generated/join-group.js'
-import type { MemberSubscription, PartitionAssignor } from './assignors/types.js'
+import type { MemberAssignmentResult, MemberSubscription, PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
 import { decodeSubscription, encodeAssignment } from './consumer-protocol.js'
 import { AssignorError, ConsumerProtocolError } from './errors.js'
+import { flatten, group, keyOf } from './topic-partitions.js'
 import type { GroupMetadataSource } from './transport.js'
 
 export interface LeaderResult {
@@ -21,6 +22,7 @@ export async function leaderAssign(
   members: readonly JoinGroupResponseJoinGroupResponseMember[],
   metadata: GroupMetadataSource,
   report: (error: BatonError) => void,
+  protocol: RebalanceProtocol = 'eager',
 ): Promise<LeaderResult> {
   const subscriptions = members.map((m): MemberSubscription => {
     try {
@@ -35,10 +37,39 @@ export async function leaderAssign(
   })
   const topics = [...new Set(subscriptions.flatMap((s) => s.topics))]
   const partitionCounts = await metadata.partitionCounts(topics)
-  const result = assignor.assign({ members: subscriptions, partitionsPerTopic: partitionCounts })
+  let result = assignor.assign({ members: subscriptions, partitionsPerTopic: partitionCounts })
+  if (protocol === 'cooperative') result = withholdOwnedElsewhere(assignor.name, subscriptions, result, report)
   const assignments = subscriptions.map((s) => {
     const a = result.get(s.memberId) ?? { partitions: [], userData: null }
     return { memberId: s.memberId, assignment: encodeAssignment(a) }
   })
   return { assignments, partitionCounts }
+}
+
+/**
+ * KIP-429's rule, enforced on any assignor (a user's own included): under the cooperative protocol
+ * a partition still owned by one member must not be given to another in the same rebalance, or both
+ * would process it until the owner revokes. Such partitions are left out and reported; the owner
+ * sees them missing, revokes them, and the follow-up rebalance assigns them.
+ */
+function withholdOwnedElsewhere(
+  name: string,
+  members: readonly MemberSubscription[],
+  result: Map<string, MemberAssignmentResult>,
+  report: (error: BatonError) => void,
+): Map<string, MemberAssignmentResult> {
+  const owners = new Map<string, Set<string>>()
+  for (const m of members) {
+    for (const tp of flatten(m.ownedPartitions)) owners.set(keyOf(tp), (owners.get(keyOf(tp)) ?? new Set<string>()).add(m.memberId))
+  }
+  const out = new Map<string, MemberAssignmentResult>()
+  for (const [memberId, assignment] of result) {
+    const partitions = flatten(assignment.partitions)
+    const kept = partitions.filter((tp) => owners.get(keyOf(tp))?.has(memberId) ?? true)
+    if (kept.length < partitions.length) {
+      report(new AssignorError(`assignor ${JSON.stringify(name)} gave member ${JSON.stringify(memberId)} ${partitions.length - kept.length} partition(s) another member still owns; they are withheld until revoked (KIP-429)`))
+    }
+    out.set(memberId, { partitions: group(kept), userData: assignment.userData })
+  }
+  return out
 }

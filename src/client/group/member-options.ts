@@ -24,6 +24,11 @@ export interface GroupMemberOptions {
   retryBackoffMs?: number
   /** How often to check for new partitions or newly matching topics. Default 5 min. */
   metadataMaxAgeMs?: number
+  /**
+   * Kafka's max.poll.interval.ms: the longest the application may go without calling poll() before
+   * the member leaves the group. Off unless set, since only a consumer that calls poll() can use it.
+   */
+  maxPollIntervalMs?: number
   hooks?: RebalanceHooks
   /** Errors the member recovers from or cannot surface elsewhere (hook failures and overruns, fatal errors). Default: process warnings. */
   onError?: (error: BatonError) => void
@@ -43,6 +48,7 @@ export interface ResolvedMemberOptions {
   heartbeatIntervalMs: number
   retryBackoffMs: number
   metadataMaxAgeMs: number
+  maxPollIntervalMs: number | undefined
   hooks: RebalanceHooks
   report: (error: BatonError) => void
   timers: Timers
@@ -73,13 +79,14 @@ export function resolveMemberOptions(o: GroupMemberOptions): ResolvedMemberOptio
     heartbeatIntervalMs,
     retryBackoffMs: positive(o, 'retryBackoffMs', 100),
     metadataMaxAgeMs: positive(o, 'metadataMaxAgeMs', 300_000),
+    maxPollIntervalMs: o.maxPollIntervalMs === undefined ? undefined : positive(o, 'maxPollIntervalMs', 0),
     hooks: o.hooks ?? {},
     report: o.onError ?? ((error) => process.emitWarning(error)),
     timers: o.timers ?? systemTimers,
   }
 }
 
-type NumericOption = 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'heartbeatIntervalMs' | 'retryBackoffMs' | 'metadataMaxAgeMs'
+type NumericOption = 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'heartbeatIntervalMs' | 'retryBackoffMs' | 'metadataMaxAgeMs' | 'maxPollIntervalMs'
 
 function positive(o: GroupMemberOptions, name: NumericOption, fallback: number): number {
   const value = o[name] ?? fallback

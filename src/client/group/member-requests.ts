@@ -6,7 +6,7 @@
 import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError, KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { JoinGroup, LeaveGroup, SyncGroup } from '../../protocol/generated/index.js'
-import type { AssignorMemberState, PartitionAssignor } from './assignors/types.js'
+import type { AssignorMemberState, PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, encodeSubscription } from './consumer-protocol.js'
 import { ConsumerProtocolError, MembershipError } from './errors.js'
 import { groupErrorAction } from './group-errors.js'
@@ -47,6 +47,7 @@ export interface JoinRequest {
   sessionTimeoutMs: number
   rebalanceTimeoutMs: number
   assignors: readonly PartitionAssignor[]
+  protocol: RebalanceProtocol
   topics: readonly string[]
   rackId: string | null
   owned: readonly TopicPartitions[]
@@ -101,7 +102,7 @@ export async function joinGroup(req: JoinRequest): Promise<JoinOutcome> {
       }
     }
     try {
-      const result = await leaderAssign(assignor, res.members, req.metadata, req.report)
+      const result = await leaderAssign(assignor, res.members, req.metadata, req.report, req.protocol)
       assignments = result.assignments
       partitionCounts = result.partitionCounts
     } catch (err) {

@@ -15,7 +15,7 @@
 import { BatonError } from '../../protocol/errors/base.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
 import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset } from './commit.js'
-import { CommitFailedError, MembershipError } from './errors.js'
+import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './group-errors.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
 import { runHook, type RebalanceHook } from './hooks.js'
@@ -23,11 +23,13 @@ import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } 
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
 import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
+import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { Waker } from './waker.js'
+import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
 
 export type { GroupMemberOptions } from './member-options.js'
 
-type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced'
+type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced' | 'poll-timeout'
 
 export class GroupMember {
   readonly groupId: string
@@ -36,6 +38,8 @@ export class GroupMember {
   private readonly sm = new MemberStateMachine()
   private readonly heartbeat: Heartbeater
   private readonly waker: Waker
+  private readonly metadataWatch: MetadataWatch
+  private readonly pollWatch: PollWatch
 
   private subscription: readonly string[] | RegExp | undefined
   private memberIdValue = ''
@@ -52,7 +56,6 @@ export class GroupMember {
   private lostReason: LostReason | undefined
   private closing = false
   private loop: Promise<void> | undefined
-  private metadataTimer: unknown
   /** Why the member stopped for good (e.g. fenced), if it did; it then closes itself. */
   failure: BatonError | undefined
 
@@ -70,6 +73,13 @@ export class GroupMember {
       sessionTimeoutMs: this.o.sessionTimeoutMs,
       identity: () => this.identity(),
       outcome: (action) => this.onGroupError(action),
+    })
+    this.metadataWatch = new MetadataWatch(this.o.timers, this.o.metadataMaxAgeMs, () => this.refreshMetadata(), this.o.report)
+    this.pollWatch = new PollWatch(this.o.timers, this.o.maxPollIntervalMs, () => this.pollExpired())
+    this.sm.onChange((to, from) => {
+      if (!groupStateChannel.hasSubscribers) return
+      const event: GroupStateEvent = { groupId: this.groupId, memberId: this.memberIdValue, generationId: this.generation, from, to, owned: this.owned.size }
+      groupStateChannel.publish(event)
     })
   }
 
@@ -109,10 +119,19 @@ export class GroupMember {
     this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
     if (this.loop === undefined) {
       this.loop = this.run()
-      this.scheduleMetadataCheck()
+      this.metadataWatch.start()
+      this.pollWatch.start()
     } else {
       this.requestRejoin('subscription changed')
     }
+  }
+
+  /**
+   * Tells the member the application is consuming. Only matters with `maxPollIntervalMs` set: a
+   * member whose application does not poll within it leaves the group, and rejoins at the next poll.
+   */
+  poll(): void {
+    if (this.pollWatch.poll()) this.waker.wake()
   }
 
   /** Asks for a rebalance at the next opportunity. */
@@ -146,19 +165,21 @@ export class GroupMember {
   /** Checks metadata now: a new matching topic or a partition count change triggers a rebalance. */
   async refreshMetadata(): Promise<void> {
     if (this.sm.state !== 'stable' && this.sm.state !== 'assigning') return
-    const topics = await this.resolveTopics()
-    if (!sameTopics(topics, this.joinedTopics)) return this.requestRejoin('subscribed topics changed')
-    const counts = await this.o.metadata.partitionCounts([...this.partitionCounts.keys()])
-    for (const [topic, count] of this.partitionCounts) {
-      if (counts.get(topic) !== count) return this.requestRejoin(`partition count of ${JSON.stringify(topic)} changed`)
-    }
+    const reason = await metadataChange(this.subscription, this.joinedTopics, this.partitionCounts, this.o.metadata)
+    if (reason !== undefined) this.requestRejoin(reason)
   }
 
-  /** Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send LeaveGroup (KIP-345). */
+
+  /**
+   * Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send
+   * LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). A
+   * JoinGroup in flight is waited for (the coordinator answers within the rebalance timeout).
+   */
   async close(): Promise<void> {
     this.closing = true
     this.waker.wake()
-    this.o.timers.clearTimeout(this.metadataTimer)
+    this.metadataWatch.stop()
+    this.pollWatch.stop()
     if (this.loop === undefined) {
       if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
       return
@@ -169,7 +190,7 @@ export class GroupMember {
   private async run(): Promise<void> {
     try {
       while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined) {
+        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
           await this.handleLost()
           continue
         }
@@ -207,7 +228,14 @@ export class GroupMember {
     this.heartbeat.stop()
     const reason = this.rejoinReason ?? 'joining'
     this.rejoinReason = undefined
-    this.joinedTopics = await this.resolveTopics()
+    try {
+      this.joinedTopics = await resolveTopics(this.subscription, this.o.metadata)
+    } catch (err) {
+      // Listing topics for a pattern failed (no broker reachable): try again after a backoff.
+      this.o.report(new MembershipError('GROUP_METADATA', 'listing topics for the subscription pattern failed; will retry', { cause: err }))
+      if (!this.closing) await this.waker.delay(this.o.retryBackoffMs)
+      return
+    }
     const outcome = await joinGroup({
       ...this.o,
       memberId: this.memberIdValue,
@@ -308,6 +336,11 @@ export class GroupMember {
     this.generation = -1
     if (reason === 'unknown-member' || reason === 'session-expired') this.memberIdValue = ''
     if (lost.length > 0) await this.runUserHook('onLost', lost)
+    if (reason === 'poll-timeout') {
+      if (this.memberIdValue !== '' && this.o.groupInstanceId === null) await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
+      this.memberIdValue = ''
+      await this.waker.until(() => !this.pollWatch.expired || this.closing)
+    }
     this.lostReason = undefined
     if (reason === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.o.groupInstanceId)))
     else this.sm.transitionTo('joining')
@@ -315,7 +348,8 @@ export class GroupMember {
 
   private async shutdown(): Promise<void> {
     this.heartbeat.stop()
-    this.o.timers.clearTimeout(this.metadataTimer)
+    this.metadataWatch.stop()
+    this.pollWatch.stop()
     if (this.sm.state === 'fatal') {
       this.sm.transitionTo('closed')
       return
@@ -378,24 +412,17 @@ export class GroupMember {
     }
   }
 
-  private async resolveTopics(): Promise<string[]> {
-    const sub = this.subscription
-    if (sub === undefined) return []
-    if (!(sub instanceof RegExp)) return [...sub]
-    return (await this.o.metadata.listTopics()).filter((t) => sub.test(t)).sort()
-  }
-
-  private scheduleMetadataCheck(): void {
-    this.metadataTimer = this.o.timers.setTimeout(() => {
-      if (this.closing) return
-      this.refreshMetadata().then(
-        () => this.scheduleMetadataCheck(),
-        (err: unknown) => {
-          this.o.report(new MembershipError('GROUP_METADATA', 'checking topic metadata for changes failed; will try again at the next interval', { cause: err }))
-          this.scheduleMetadataCheck()
-        },
-      )
-    }, this.o.metadataMaxAgeMs)
+  private pollExpired(): void {
+    this.o.report(
+      new MembershipError(
+        'GROUP_POLL_TIMEOUT',
+        `the application did not poll for ${this.o.maxPollIntervalMs} ms (maxPollIntervalMs), so this member leaves the group and its partitions ` +
+          'go to other members; it rejoins at the next poll(). Handle fewer records per poll or raise maxPollIntervalMs.',
+      ),
+    )
+    this.lostReason ??= 'poll-timeout'
+    this.heartbeat.stop()
+    this.waker.wake()
   }
 
   private fail(error: BatonError): void {
@@ -403,14 +430,4 @@ export class GroupMember {
     if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
     this.o.report(error)
   }
-}
-
-function sameTopics(a: readonly string[], b: readonly string[]): boolean {
-  const set = new Set(b)
-  return a.length === b.length && a.every((t) => set.has(t))
-}
-
-function fencedMessage(instanceId: string | null): string {
-  return `another member joined with group.instance.id ${JSON.stringify(instanceId)} and fenced this one; ` +
-    'give every running instance its own group.instance.id'
 }

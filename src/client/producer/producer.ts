@@ -132,10 +132,11 @@ export class Producer {
       // Fast path: metadata known and buffer space free, so the record joins a batch synchronously.
       if (reserved === undefined) return this.appendKnown(record, input, size, count)
     }
-    const appended = this.sendSlow(record, input, size)
+    // Slow path: wait for metadata or buffer space first. flush() waits for this step, not for delivery.
+    const appended = this.appendSlow(record, input, size)
     this.pendingAppends.add(appended)
     void appended.finally(() => this.pendingAppends.delete(appended)).catch(() => undefined)
-    return appended
+    return appended.then((delivery) => delivery.promise)
   }
 
   /** Sends many records; resolves when all are acknowledged, rejects with the first failure. */
@@ -160,11 +161,12 @@ export class Producer {
     await this.cluster.close()
   }
 
-  private async sendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<RecordMetadata> {
+  private async appendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<{ promise: Promise<RecordMetadata> }> {
     if (this.cluster.partitionCount(record.topic) === 0) await this.cluster.waitForTopics([record.topic], Math.max(this.maxBlockMs, 1))
     if (this.closing) throw new ClientClosedError('The producer')
     await this.sender.reserve(size)
-    return this.appendKnown(record, input, size, this.cluster.partitionCount(record.topic))
+    // Wrapped so that awaiting this step does not wait for the delivery itself.
+    return { promise: this.appendKnown(record, input, size, this.cluster.partitionCount(record.topic)) }
   }
 
   private appendKnown(record: ProducerRecord, input: RecordInput, size: number, count: number): Promise<RecordMetadata> {

@@ -281,7 +281,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 }) as Promise<ProduceResponse | undefined>
+        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }

@@ -54,8 +54,7 @@ const FETCH_MAX_WAIT_MS = 100
 
 export class LabConsumer implements ConsumerPort {
   readonly consumerId: string
-  private readonly groupCluster: Cluster
-  private readonly fetchCluster: Cluster
+  private readonly cluster: Cluster
   private readonly transport: ClusterGroupTransport
   private readonly member: GroupMember
   private readonly fetcher: Fetcher
@@ -67,21 +66,13 @@ export class LabConsumer implements ConsumerPort {
 
   constructor(private readonly options: LabConsumerOptions) {
     this.consumerId = options.consumerId
-    const client = {
-      bootstrapServers: options.bootstrap,
-      clientId: options.consumerId,
-      // JoinGroup is held by the coordinator for up to the rebalance timeout.
-      requestTimeoutMs: options.rebalanceTimeoutMs + 5000,
-      retryBackoffMs: 50,
-      retryBackoffMaxMs: 500,
-    }
-    this.groupCluster = new Cluster(resolveClientConfig(client))
-    this.fetchCluster = new Cluster(resolveClientConfig(client))
-    this.transport = new ClusterGroupTransport(this.groupCluster, options.groupId)
+    this.cluster = new Cluster(resolveClientConfig({ bootstrapServers: options.bootstrap, clientId: options.consumerId, retryBackoffMs: 50, retryBackoffMaxMs: 500 }))
+    // JoinGroup is held by the coordinator for up to the rebalance timeout.
+    this.transport = new ClusterGroupTransport(this.cluster, options.groupId, options.consumerId, options.rebalanceTimeoutMs + 5000)
     this.member = new GroupMember({
       groupId: options.groupId,
       transport: this.transport,
-      metadata: new ClusterMetadataSource(this.groupCluster),
+      metadata: new ClusterMetadataSource(this.cluster),
       assignors: [options.protocol === 'eager' ? rangeAssignor : cooperativeStickyAssignor],
       sessionTimeoutMs: options.sessionTimeoutMs,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs,
@@ -95,7 +86,7 @@ export class LabConsumer implements ConsumerPort {
       onError: (error: BatonError) => this.report(error),
     })
     this.fetcher = new Fetcher({
-      cluster: this.fetchCluster,
+      cluster: this.cluster,
       positions: () => this.positions.values(),
       isCurrent: (p) => !this.crashed && this.positions.get(partitionKey(p)) === p,
       deliver: (batch) => this.events?.onBatch(batch),
@@ -133,8 +124,8 @@ export class LabConsumer implements ConsumerPort {
 
   async start(topics: readonly string[], events: ConsumerEvents): Promise<void> {
     this.events = events
-    await Promise.all([this.groupCluster.connect(), this.fetchCluster.connect()])
-    await this.fetchCluster.waitForTopics(topics)
+    await this.cluster.connect()
+    await this.cluster.waitForTopics(topics)
     this.fetcher.start()
     this.member.subscribe(topics)
   }
@@ -172,7 +163,8 @@ export class LabConsumer implements ConsumerPort {
     this.closed ??= (async () => {
       await this.member.close()
       await this.fetcher.stop()
-      await Promise.all([this.groupCluster.close(), this.fetchCluster.close()])
+      await this.transport.close()
+      await this.cluster.close()
     })()
     return this.closed
   }
@@ -189,7 +181,7 @@ export class LabConsumer implements ConsumerPort {
     this.options.ownership?.released(this.consumerId, owned)
     this.positions.clear()
     this.closed ??= (async () => {
-      await Promise.all([this.groupCluster.close(), this.fetchCluster.close()])
+      await Promise.all([this.transport.close(), this.cluster.close()])
       await this.fetcher.stop()
       // Stops the member's timers; with the transport severed its LeaveGroup never leaves the process.
       await this.member.close()

@@ -8,7 +8,7 @@
  * drain deadline under them, and the commit interval scaled like the handler time.
  */
 import { baton as createApp } from '../../processing/app.js'
-import { silentLogger } from '../../processing/logger.js'
+import type { Logger } from '../../processing/logger.js'
 import { LabConsumer } from '../kafka/lab-consumer.js'
 import type { Strategy } from './types.js'
 
@@ -33,7 +33,7 @@ export const batonStrategy: Strategy = {
       drainTimeoutMs: context.timeouts.drainTimeoutMs,
       rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
       commitIntervalMs: context.timeouts.commitIntervalMs,
-      logger: silentLogger,
+      logger: labLogger(context.onError),
       signals: false,
     })
     // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
@@ -56,3 +56,21 @@ export const batonStrategy: Strategy = {
     }
   },
 }
+
+/**
+ * The framework's warnings (a refused commit, aborted handlers) are what the lab wants to count:
+ * each becomes a recovered error in results.json, by the class of the error it carries.
+ */
+function labLogger(onError: (error: unknown) => void): Logger {
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (fields, message) => onError((fields as { err?: unknown }).err ?? new LabWarning(message ?? 'warning')),
+    error: (fields, message) => onError((fields as { err?: unknown }).err ?? new LabWarning(message ?? 'error')),
+    child: () => logger,
+  }
+  return logger
+}
+
+/** A framework warning that carried no error object. */
+class LabWarning extends Error {}

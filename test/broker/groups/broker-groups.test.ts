@@ -226,3 +226,30 @@ describe('group coordinator routing (3 nodes)', () => {
     assert.equal(badType.coordinators[0]?.errorCode, E.INVALID_REQUEST)
   })
 })
+
+describe('group coordinator shutdown', () => {
+  it('answers a JoinGroup still waiting when the broker stops, instead of leaving it hanging', async () => {
+    const broker = await startBroker()
+    const a = await TestConnection.open(broker.bootstrap[0]!)
+    const b = await TestConnection.open(broker.bootstrap[0]!)
+    try {
+      const first = await joinNew(a, { groupId: 'stopping' })
+      await syncAs(a, 'stopping', first)
+      // b's join waits for a to rejoin, which it never does.
+      const waiting = joinNew(b, { groupId: 'stopping' }).then(
+        (response) => response.errorCode,
+        () => 'connection closed',
+      )
+      let code = E.NONE as number
+      for (let i = 0; code === E.NONE && i < 100; i++) code = (await a.request(Heartbeat, 4, { groupId: 'stopping', generationId: first.generationId, memberId: first.memberId })).errorCode
+      assert.equal(code, E.REBALANCE_IN_PROGRESS)
+      await broker.stop()
+      const outcome = await within(waiting, 2000, 'the waiting join settles')
+      assert.ok(outcome === E.NOT_COORDINATOR || outcome === 'connection closed', `got ${outcome}`)
+    } finally {
+      await a.close()
+      await b.close()
+      await broker.stop()
+    }
+  })
+})

@@ -2,7 +2,9 @@
  * End to end: baton's group members over real sockets against the embedded broker's coordinator.
  * Invariants: two members split a topic with no partition owned by both at any moment; a commit
  * made in onRevoke is accepted under the generation that is ending; when one member leaves, the
- * other takes all partitions over.
+ * other takes all partitions over; a static member restarted within its session timeout gets its
+ * partitions back without a rebalance (KIP-345). With 3 nodes the coordinator is found through
+ * FindCoordinator and may not be the bootstrap node.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -27,6 +29,7 @@ const WAIT_MS = 15_000
 interface Running {
   member: GroupMember
   cluster: Cluster
+  transport: ClusterGroupTransport
 }
 
 /** Re-checks `check` whenever `poke` is called (on every state change and hook call); fails after `ms`. */
@@ -59,7 +62,7 @@ class Condition {
   }
 }
 
-describe('group membership against the embedded broker', { skip }, () => {
+for (const nodes of [1, 3]) describe(`group membership against the embedded broker (${nodes} node${nodes > 1 ? 's' : ''})`, { skip }, () => {
   let broker: EmbeddedBroker
   const running: Running[] = []
   const errors: BatonError[] = []
@@ -70,10 +73,11 @@ describe('group membership against the embedded broker', { skip }, () => {
 
   function start(name: string, topic: string, groupId: string, options: Partial<GroupMemberOptions> = {}): GroupMember {
     const cluster = new Cluster(resolveClientConfig({ bootstrapServers: broker.bootstrap, clientId: name }))
+    const transport = new ClusterGroupTransport(cluster, groupId, 10_000)
     const keys = (ps: TopicPartitions[]) => flatten(ps).map((tp) => `${tp.topic}-${tp.partition}`)
     const member = new GroupMember({
       groupId,
-      transport: new ClusterGroupTransport(cluster, groupId, 10_000),
+      transport,
       metadata: new ClusterMetadataSource(cluster),
       sessionTimeoutMs: 6_000,
       rebalanceTimeoutMs: 10_000,
@@ -101,7 +105,7 @@ describe('group membership against the embedded broker', { skip }, () => {
       },
     })
     member.onStateChange(() => condition.poke())
-    running.push({ member, cluster })
+    running.push({ member, cluster, transport })
     member.subscribe([topic])
     return member
   }
@@ -109,15 +113,17 @@ describe('group membership against the embedded broker', { skip }, () => {
   async function stopAll(): Promise<void> {
     await Promise.all(running.splice(0).map(async (r) => {
       await r.member.close()
+      await r.transport.close()
       await r.cluster.close()
     }))
     owners = new Map()
   }
 
   before(async () => {
-    broker = await startBroker({ autoCreateTopics: false })
+    broker = await startBroker({ nodes, autoCreateTopics: false })
     broker.createTopic('eager-orders', { partitions: PARTITIONS })
     broker.createTopic('coop-orders', { partitions: PARTITIONS })
+    broker.createTopic('static-orders', { partitions: PARTITIONS })
   })
 
   after(async () => {
@@ -167,6 +173,25 @@ describe('group membership against the embedded broker', { skip }, () => {
     assert.equal(revoked[0]!.length, 3, 'a revoked only the three partitions that moved')
     assert.deepEqual(violations, [])
     assert.deepEqual(errors.filter((e) => e.code !== 'GROUP_LEAVE_FAILED'), [])
+    await stopAll()
+  })
+
+  it('static membership: a restart within the session timeout keeps the partitions, with no rebalance', async () => {
+    const a = start('a', 'static-orders', 'static-group', { groupInstanceId: 'instance-a', assignors: [rangeAssignor] })
+    const b = start('b', 'static-orders', 'static-group', { groupInstanceId: 'instance-b', assignors: [rangeAssignor] })
+    await condition.until(() => settled(a, b) && count(a) === 3 && count(b) === 3, 'a and b split the topic')
+    const before = flatten(a.assignment())
+    const generation = b.generationId
+    const first = running.find((r) => r.member === a)!
+    await a.close()
+    await first.transport.close()
+    await first.cluster.close()
+    const again = start('a-again', 'static-orders', 'static-group', { groupInstanceId: 'instance-a', assignors: [rangeAssignor] })
+    await condition.until(() => again.state === 'stable' && count(again) === 3, 'the restarted member is back')
+    assert.deepEqual(flatten(again.assignment()), before)
+    assert.equal(b.generationId, generation, 'the other member saw no rebalance')
+    assert.equal(b.state, 'stable')
+    assert.deepEqual(violations, [])
     await stopAll()
   })
 })

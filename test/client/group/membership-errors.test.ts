@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
-import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
+import { rangeAssignor, type PartitionAssignor } from '../../../src/client/group/assignors/index.js'
 import { AssignorError, CommitFailedError } from '../../../src/client/group/errors.js'
 import { leaderAssign } from '../../../src/client/group/leader.js'
 import { GroupMember } from '../../../src/client/group/member.js'
@@ -142,6 +142,30 @@ describe('leader assignment', () => {
     const byMember = new Map(result.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]))
     assert.deepEqual(byMember.get('good'), [{ topic: 'orders', partitions: [0, 1] }])
     assert.deepEqual(byMember.get('bad'), [])
+    assert.ok(reported[0] instanceof AssignorError)
+  })
+
+  it('withholds, under the cooperative protocol, what a custom assignor gives away while another member owns it', async () => {
+    const reported: unknown[] = []
+    const greedy: PartitionAssignor = {
+      name: 'greedy',
+      protocols: ['cooperative'],
+      // Gives everything to the first member, whatever the others own.
+      assign: (input) =>
+        new Map(input.members.map((m, i) => [m.memberId, { partitions: i === 0 ? [{ topic: 'orders', partitions: [0, 1, 2] }] : [], userData: null }])),
+    }
+    const result = await leaderAssign(
+      greedy,
+      [
+        { memberId: 'a', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [0] }] }) },
+        { memberId: 'b', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [1] }] }) },
+      ],
+      new FakeMetadata(new Map([['orders', 3]])),
+      (e) => reported.push(e),
+      'cooperative',
+    )
+    const byMember = new Map(result.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]))
+    assert.deepEqual(byMember.get('a'), [{ topic: 'orders', partitions: [0, 2] }], 'b still owns 1')
     assert.ok(reported[0] instanceof AssignorError)
   })
 })

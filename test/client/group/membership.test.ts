@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
 import { decodeSubscription } from '../../../src/client/group/consumer-protocol.js'
-import { CommitFailedError, RebalanceHookTimeoutError } from '../../../src/client/group/errors.js'
+import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/group/errors.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
 import { Heartbeat, OffsetCommit, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
@@ -255,5 +255,36 @@ describe('leaving and metadata changes', () => {
     await member.refreshMetadata()
     await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
     assert.equal(member.assignment()[0]!.partitions.length, 6)
+  })
+})
+
+describe('application liveness (maxPollIntervalMs)', () => {
+  it('leaves the group when the application stops polling, and rejoins at the next poll', async () => {
+    const { member, calls } = h.member({ maxPollIntervalMs: 1_000 })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 5)
+    member.poll()
+    await h.timers.advanceBy(HEARTBEAT_MS, 9)
+    assert.equal(member.state, 'stable', 'polled in time')
+    await h.timers.advanceBy(HEARTBEAT_MS, 3)
+    assert.equal(member.state, 'lost')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+    const timeout = h.errors.find((e) => e instanceof MembershipError && e.code === 'GROUP_POLL_TIMEOUT')
+    assert.ok(timeout, 'the member says why it left')
+    await h.timers.advanceBy(HEARTBEAT_MS, 20)
+    assert.equal(member.state, 'lost', 'waits for the application before rejoining')
+    member.poll()
+    await eventually(h.timers, () => member.state === 'stable')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
+  })
+
+  it('is off unless maxPollIntervalMs is set', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 100)
+    assert.equal(member.state, 'stable')
   })
 })

@@ -1,0 +1,255 @@
+/**
+ * A consumer of explicitly assigned partitions: `assign`, `seek`, `pause`/`resume`, and records as
+ * an async iterator (one at a time) or as batches (one partition's fetched chunk at a time).
+ *
+ * Group membership (a later issue) drives this class rather than replacing it: the member calls
+ * `assign()` with the partitions and committed offsets the coordinator gave it, and reads
+ * `position()` to commit. Nothing here commits offsets.
+ */
+import { Cluster } from '../cluster.js'
+import { enumOption, intOption, boolOption, resolveClientConfig, type ClientConfig } from '../config.js'
+import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
+import { Fetcher, type BufferedChunk, type OffsetResetPolicy, type PartitionState } from './fetcher.js'
+import type { ConsumerRecord } from './records.js'
+
+export type { ConsumerRecord } from './records.js'
+export type { OffsetResetPolicy } from './fetcher.js'
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+/** Where to start: an offset, or the earliest/latest offset of the partition. */
+export type StartOffset = bigint | 'earliest' | 'latest'
+
+export interface PartitionAssignment extends TopicPartition {
+  /** Absent: start per autoOffsetReset. */
+  offset?: StartOffset
+}
+
+export interface ConsumerBatch extends TopicPartition {
+  readonly records: readonly ConsumerRecord[]
+  /** The partition's high watermark when the records were fetched: lag is highWatermark - next offset. */
+  readonly highWatermark: bigint
+}
+
+export interface ConsumerConfig extends ClientConfig {
+  /** 'read_committed' hides records of aborted and open transactions. Default 'read_uncommitted'. */
+  isolationLevel?: 'read_uncommitted' | 'read_committed'
+  /** What to do with no starting offset or one outside the log. Default 'latest', as Kafka's consumer. */
+  autoOffsetReset?: OffsetResetPolicy
+  /** Default 1. */
+  fetchMinBytes?: number
+  /** Cap on one Fetch response. Default 50 MiB. */
+  fetchMaxBytes?: number
+  /** How long the broker may hold a fetch waiting for fetchMinBytes. Default 500 ms. */
+  fetchMaxWaitMs?: number
+  /** Bytes per partition per fetch. Default 1 MiB. */
+  maxPartitionFetchBytes?: number
+  /** Fetched bytes buffered per partition before its fetching pauses. Default 2 × maxPartitionFetchBytes. */
+  maxBufferedBytesPerPartition?: number
+  /** Verify record batch CRCs. Default true. */
+  checkCrcs?: boolean
+}
+
+interface Current {
+  readonly state: PartitionState
+  readonly chunk: BufferedChunk
+  index: number
+}
+
+export class Consumer implements AsyncIterable<ConsumerRecord> {
+  readonly cluster: Cluster
+  private readonly fetcher: Fetcher
+  private waiters: Array<() => void> = []
+  private closed = false
+  /** Round-robin cursor over partitions, so one busy partition cannot starve the others. */
+  private cursor = 0
+  private current: Current | null = null
+
+  constructor(config: ConsumerConfig) {
+    const client = resolveClientConfig(config)
+    const maxPartitionBytes = intOption(config, 'maxPartitionFetchBytes', 1_048_576, 1)
+    const options = {
+      readCommitted: enumOption(config, 'isolationLevel', 'read_uncommitted', ['read_uncommitted', 'read_committed'] as const) === 'read_committed',
+      autoOffsetReset: enumOption<OffsetResetPolicy>(config, 'autoOffsetReset', 'latest', ['earliest', 'latest', 'none']),
+      minBytes: intOption(config, 'fetchMinBytes', 1, 0),
+      maxBytes: intOption(config, 'fetchMaxBytes', 52_428_800, 1),
+      maxWaitMs: intOption(config, 'fetchMaxWaitMs', 500, 0),
+      maxPartitionBytes,
+      maxBufferedBytesPerPartition: intOption(config, 'maxBufferedBytesPerPartition', 2 * maxPartitionBytes, 1),
+      verifyCrc: boolOption(config, 'checkCrcs', true),
+      requestTimeoutMs: client.requestTimeoutMs,
+      retryBackoffMs: client.retryBackoffMs,
+    }
+    if (options.maxPartitionBytes > options.maxBytes) {
+      throw new ConfigError('maxPartitionFetchBytes', `must not exceed fetchMaxBytes (${options.maxBytes}), got ${options.maxPartitionBytes}`)
+    }
+    this.cluster = new Cluster(client)
+    this.fetcher = new Fetcher(this.cluster, options)
+    this.fetcher.onData = () => this.notify()
+  }
+
+  async connect(): Promise<void> {
+    if (this.closed) throw new ClientClosedError('The consumer')
+    await this.cluster.connect()
+  }
+
+  /**
+   * Replaces the assignment. Partitions kept keep their position and buffer; new ones start at the
+   * given offset or per autoOffsetReset. Waits for metadata of the topics involved.
+   */
+  async assign(partitions: readonly PartitionAssignment[]): Promise<void> {
+    if (this.closed) throw new ClientClosedError('The consumer')
+    for (const p of partitions) validatePartition(p)
+    const topics = [...new Set(partitions.map((p) => p.topic))]
+    await this.cluster.waitForTopics(topics)
+    for (const p of partitions) {
+      const count = this.cluster.partitionCount(p.topic)
+      if (p.partition >= count) throw new InvalidRecordError(`partition ${p.partition} does not exist: topic ${JSON.stringify(p.topic)} has ${count} partitions`)
+    }
+    const wanted = new Set(partitions.map((p) => this.fetcher.key(p.topic, p.partition)))
+    for (const state of [...this.fetcher.partitions.values()]) {
+      if (!wanted.has(this.fetcher.key(state.topic, state.partition))) this.fetcher.remove(state.topic, state.partition)
+    }
+    for (const p of partitions) {
+      let state = this.fetcher.get(p.topic, p.partition)
+      if (state !== undefined && p.offset === undefined) continue
+      state ??= this.fetcher.add(p.topic, p.partition)
+      this.fetcher.seek(state, p.offset ?? null)
+    }
+    this.fetcher.schedule()
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.fetcher.partitions.values()].map((s) => ({ topic: s.topic, partition: s.partition }))
+  }
+
+  /** Moves an assigned partition; buffered records of the old position are dropped. */
+  seek(partition: TopicPartition, offset: StartOffset): void {
+    const state = this.assigned(partition)
+    if (typeof offset === 'bigint' && offset < 0n) throw new InvalidRecordError(`offset must be non-negative, got ${offset}`)
+    this.fetcher.seek(state, offset)
+  }
+
+  /** The offset of the next record the application will receive from the partition, once known. */
+  position(partition: TopicPartition): bigint | null {
+    return this.assigned(partition).position
+  }
+
+  /** Fetched bytes buffered for the partition and not yet handed out. */
+  bufferedBytes(partition: TopicPartition): number {
+    return this.assigned(partition).bufferedBytes
+  }
+
+  /** Stops fetching and delivering from the partitions; their buffered records wait for resume(). */
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.assigned(p).paused = true
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.assigned(p).paused = false
+    this.fetcher.schedule()
+    this.notify()
+  }
+
+  paused(): TopicPartition[] {
+    return [...this.fetcher.partitions.values()].filter((s) => s.paused).map((s) => ({ topic: s.topic, partition: s.partition }))
+  }
+
+  /**
+   * Records one partition chunk at a time, until close(). Throws a partition's error (e.g.
+   * OffsetOutOfRangeError with autoOffsetReset 'none', a KafkaError for authorization) when reached.
+   * The partition's position moves past a batch when the next one is requested.
+   */
+  async *batches(): AsyncGenerator<ConsumerBatch, void, undefined> {
+    while (!this.closed) {
+      const current = await this.nextChunk()
+      if (current === undefined) return
+      const records = current.chunk.records.slice(current.index)
+      current.index = current.chunk.records.length
+      current.state.position = current.chunk.nextOffset
+      yield { topic: current.state.topic, partition: current.state.partition, records, highWatermark: current.chunk.highWatermark }
+    }
+  }
+
+  /**
+   * Records one at a time, until close(). Leaving the loop early (break) loses nothing: the next
+   * iteration continues with the record after the last one returned.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
+    while (!this.closed) {
+      const current = await this.nextChunk()
+      if (current === undefined) return
+      const record = current.chunk.records[current.index++]!
+      current.state.position = current.index < current.chunk.records.length ? record.offset + 1n : current.chunk.nextOffset
+      yield record
+    }
+  }
+
+  /** The chunk being handed out, or the next one once available; undefined after close(). */
+  private async nextChunk(): Promise<Current | undefined> {
+    for (;;) {
+      if (this.closed) return undefined
+      const current = this.current
+      if (current !== null && current.index < current.chunk.records.length && current.state.generation === current.chunk.generation && !current.state.paused && this.fetcher.partitions.get(this.fetcher.key(current.state.topic, current.state.partition)) === current.state) {
+        return current
+      }
+      if (current !== null && current.index < current.chunk.records.length && current.state.paused && current.state.generation === current.chunk.generation) {
+        // Paused mid-chunk: put the rest back so it is delivered after resume().
+        current.state.buffer.unshift({ ...current.chunk, records: current.chunk.records.slice(current.index), bytes: 0 })
+      }
+      this.current = null
+      const next = this.takeChunk()
+      if (next !== undefined) {
+        this.current = { state: next.state, chunk: next.chunk, index: 0 }
+        continue
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve))
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.fetcher.stop()
+    this.notify()
+    await this.cluster.close()
+  }
+
+  private takeChunk(): { state: PartitionState; chunk: BufferedChunk } | undefined {
+    const states = [...this.fetcher.partitions.values()]
+    for (let i = 0; i < states.length; i++) {
+      const state = states[(this.cursor + i) % states.length]!
+      if (state.paused) continue
+      if (state.error !== null) {
+        const error = state.error
+        state.error = null
+        this.cursor = (this.cursor + i + 1) % states.length
+        throw error
+      }
+      const chunk = this.fetcher.take(state)
+      if (chunk === undefined) continue
+      this.cursor = (this.cursor + i + 1) % states.length
+      return { state, chunk }
+    }
+    return undefined
+  }
+
+  private notify(): void {
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  private assigned(partition: TopicPartition): PartitionState {
+    const state = this.fetcher.get(partition.topic, partition.partition)
+    if (state === undefined) throw new InvalidRecordError(`topic ${JSON.stringify(partition.topic)} partition ${partition.partition} is not assigned to this consumer`)
+    return state
+  }
+}
+
+function validatePartition(p: PartitionAssignment): void {
+  if (typeof p.topic !== 'string' || p.topic.length === 0) throw new InvalidRecordError('topic must be a non-empty string')
+  if (!Number.isInteger(p.partition) || p.partition < 0) throw new InvalidRecordError(`partition must be a non-negative integer, got ${p.partition}`)
+  if (typeof p.offset === 'bigint' && p.offset < 0n) throw new InvalidRecordError(`offset must be non-negative, got ${p.offset}`)
+}

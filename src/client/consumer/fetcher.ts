@@ -1,0 +1,408 @@
+/**
+ * The fetcher keeps a bounded buffer of records per assigned partition, filled by Fetch requests
+ * sent to each partition's leader while the application works through what is already buffered.
+ *
+ * - One Fetch in flight per leader; leaders are fetched from in parallel.
+ * - A partition is left out of fetches while it is paused, while its buffer holds
+ *   maxBufferedBytesPerPartition or more, or while its position is being reset; so memory is
+ *   bounded by configuration, not by how far behind the consumer is.
+ * - Each partition state has a generation, bumped by seek and assignment changes: a response to a
+ *   fetch sent before the seek is dropped instead of delivering records from the old position.
+ */
+import { NetworkError } from '../../net/errors.js'
+import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
+import { Fetch, ListOffsets, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/generated/index.js'
+import type { Cluster } from '../cluster.js'
+import { OffsetOutOfRangeError } from '../errors.js'
+import { isRetriableError } from '../retry.js'
+import { recordsFromFetch, type ConsumerRecord } from './records.js'
+
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
+
+export interface FetcherOptions {
+  readCommitted: boolean
+  autoOffsetReset: OffsetResetPolicy
+  minBytes: number
+  maxBytes: number
+  maxWaitMs: number
+  maxPartitionBytes: number
+  maxBufferedBytesPerPartition: number
+  verifyCrc: boolean
+  requestTimeoutMs: number
+  retryBackoffMs: number
+}
+
+export interface BufferedChunk {
+  readonly records: ConsumerRecord[]
+  readonly bytes: number
+  /** The partition's position once these records are consumed. */
+  readonly nextOffset: bigint
+  readonly generation: number
+  readonly highWatermark: bigint
+}
+
+export class PartitionState {
+  /** Null while the position must be looked up with ListOffsets. */
+  fetchOffset: bigint | null = null
+  /** The next offset to hand to the application. */
+  position: bigint | null = null
+  resetTo: 'earliest' | 'latest' | null = null
+  paused = false
+  inFlight = false
+  generation = 0
+  retryAt = 0
+  readonly buffer: BufferedChunk[] = []
+  bufferedBytes = 0
+  highWatermark = -1n
+  /** Per-partition fetch size; raised when a single batch is larger (KIP-74 keeps this rare). */
+  fetchBytes: number
+  error: Error | null = null
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    fetchBytes: number,
+  ) {
+    this.fetchBytes = fetchBytes
+  }
+
+  /** Forgets buffered records and in-flight responses, e.g. on seek. */
+  reset(): void {
+    this.generation++
+    this.buffer.length = 0
+    this.bufferedBytes = 0
+    this.error = null
+  }
+}
+
+const LEADER_CHANGE_CODES: ReadonlySet<number> = new Set([
+  KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+  KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  KafkaErrorCode.LEADER_NOT_AVAILABLE,
+  KafkaErrorCode.FENCED_LEADER_EPOCH,
+  KafkaErrorCode.UNKNOWN_LEADER_EPOCH,
+  KafkaErrorCode.KAFKA_STORAGE_ERROR,
+  KafkaErrorCode.OFFSET_NOT_AVAILABLE,
+  KafkaErrorCode.REPLICA_NOT_AVAILABLE,
+])
+
+const EARLIEST_TIMESTAMP = -2n
+const LATEST_TIMESTAMP = -1n
+
+export class Fetcher {
+  readonly partitions = new Map<string, PartitionState>()
+  private readonly leadersInFlight = new Set<number>()
+  private readonly leaderRetryAt = new Map<number, number>()
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private scheduled = false
+  /** Called whenever records or an error become available. */
+  onData: () => void = () => undefined
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: FetcherOptions,
+  ) {}
+
+  key(topic: string, partition: number): string {
+    return `${partition}:${topic}`
+  }
+
+  get(topic: string, partition: number): PartitionState | undefined {
+    return this.partitions.get(this.key(topic, partition))
+  }
+
+  add(topic: string, partition: number): PartitionState {
+    const state = new PartitionState(topic, partition, this.options.maxPartitionBytes)
+    this.partitions.set(this.key(topic, partition), state)
+    return state
+  }
+
+  remove(topic: string, partition: number): void {
+    const state = this.get(topic, partition)
+    if (state === undefined) return
+    state.reset()
+    this.partitions.delete(this.key(topic, partition))
+  }
+
+  /**
+   * Moves a partition to an offset, or to the earliest/latest offset looked up from its leader;
+   * null applies the autoOffsetReset policy.
+   */
+  seek(state: PartitionState, target: 'earliest' | 'latest' | bigint | null): void {
+    state.reset()
+    if (typeof target === 'bigint') {
+      state.fetchOffset = target
+      state.position = target
+      state.resetTo = null
+    } else {
+      state.fetchOffset = null
+      state.position = null
+      state.resetTo = target
+    }
+    this.schedule()
+  }
+
+  /** Takes one buffered chunk of a partition; the caller advances the position as it hands records out. */
+  take(state: PartitionState): BufferedChunk | undefined {
+    const chunk = state.buffer.shift()
+    if (chunk === undefined) return undefined
+    state.bufferedBytes -= chunk.bytes
+    // Room in the buffer again: fetch more.
+    if (state.bufferedBytes < this.options.maxBufferedBytesPerPartition) this.schedule()
+    return chunk
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.stopped) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.run()
+    })
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+  }
+
+  private run(): void {
+    if (this.stopped) return
+    const now = Date.now()
+    const fetchable = new Map<number, PartitionState[]>()
+    const resets = new Map<number, PartitionState[]>()
+    let nextWake = Infinity
+    for (const state of this.partitions.values()) {
+      if (state.paused || state.inFlight || state.error !== null) continue
+      if (state.retryAt > now) {
+        nextWake = Math.min(nextWake, state.retryAt)
+        continue
+      }
+      const needsReset = state.fetchOffset === null
+      if (!needsReset && state.bufferedBytes >= this.options.maxBufferedBytesPerPartition) continue
+      const leader = this.cluster.leaderOf(state.topic, state.partition)
+      if (leader === undefined) {
+        this.cluster.refresh([state.topic]).then(
+          () => this.schedule(),
+          () => undefined,
+        )
+        state.retryAt = now + this.options.retryBackoffMs
+        nextWake = Math.min(nextWake, state.retryAt)
+        continue
+      }
+      const target = needsReset ? resets : fetchable
+      let list = target.get(leader)
+      if (list === undefined) target.set(leader, (list = []))
+      list.push(state)
+    }
+    for (const [leader, states] of resets) this.resetOffsets(leader, states)
+    for (const [leader, states] of fetchable) {
+      if (this.leadersInFlight.has(leader)) continue
+      const retryAt = this.leaderRetryAt.get(leader) ?? 0
+      if (retryAt > now) {
+        nextWake = Math.min(nextWake, retryAt)
+        continue
+      }
+      this.fetchFrom(leader, states)
+    }
+    if (nextWake !== Infinity) {
+      clearTimeout(this.timer)
+      this.timer = setTimeout(() => this.schedule(), Math.max(0, nextWake - Date.now()))
+    }
+  }
+
+  private fetchFrom(leader: number, states: PartitionState[]): void {
+    this.leadersInFlight.add(leader)
+    const sent = states.map((state) => ({ state, generation: state.generation, offset: state.fetchOffset! }))
+    for (const { state } of sent) state.inFlight = true
+    const topics = new Map<string, Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number }>>()
+    for (const { state, offset } of sent) {
+      let list = topics.get(state.topic)
+      if (list === undefined) topics.set(state.topic, (list = []))
+      list.push({
+        partition: state.partition,
+        fetchOffset: offset,
+        partitionMaxBytes: state.fetchBytes,
+        currentLeaderEpoch: this.cluster.partition(state.topic, state.partition)?.leaderEpoch ?? -1,
+      })
+    }
+    const o = this.options
+    const request = (async () =>
+      this.cluster.connectionTo(leader).request(
+        Fetch,
+        (version) => ({
+          maxWaitMs: o.maxWaitMs,
+          minBytes: o.minBytes,
+          maxBytes: o.maxBytes,
+          isolationLevel: o.readCommitted ? 1 : 0,
+          topics: [...topics].map(([topic, partitions]) => ({
+            topic,
+            // KIP-320: the leader epoch lets the broker refuse a fetch sent to a stale leader.
+            partitions: partitions.map((p) => (version >= 9 ? p : { partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes })),
+          })),
+        }),
+        { timeoutMs: o.requestTimeoutMs + o.maxWaitMs },
+      ))()
+    request
+      .then(
+        (response) => this.onFetchResponse(leader, sent, response),
+        (error: unknown) => this.onFetchError(leader, sent, error),
+      )
+      .finally(() => {
+        this.leadersInFlight.delete(leader)
+        for (const { state } of sent) state.inFlight = false
+        this.schedule()
+      })
+      .catch(() => undefined)
+  }
+
+  private onFetchResponse(leader: number, sent: Array<{ state: PartitionState; generation: number; offset: bigint }>, response: FetchResponse): void {
+    if (response.errorCode !== 0) {
+      this.onFetchError(leader, sent, kafkaError(response.errorCode, { api: 'Fetch', broker: leader }))
+      return
+    }
+    const results = new Map<string, FetchResponsePartitionData>()
+    for (const topic of response.responses) {
+      for (const p of topic.partitions) results.set(this.key(topic.topic, p.partitionIndex), p)
+    }
+    let delivered = false
+    for (const { state, generation, offset } of sent) {
+      // Seeked, reassigned or removed while the fetch was out: its records are from the old position.
+      if (state.generation !== generation || this.partitions.get(this.key(state.topic, state.partition)) !== state) continue
+      const result = results.get(this.key(state.topic, state.partition))
+      if (result === undefined) continue
+      if (this.onPartition(leader, state, offset, result)) delivered = true
+    }
+    if (delivered) this.onData()
+  }
+
+  /** Handles one partition's part of a fetch response; returns whether it made something available. */
+  private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData): boolean {
+    const code = result.errorCode
+    if (code === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
+      if (this.options.autoOffsetReset === 'none') {
+        state.error = new OffsetOutOfRangeError(state.topic, state.partition, offset)
+        return true
+      }
+      state.fetchOffset = null
+      state.resetTo = this.options.autoOffsetReset
+      return false
+    }
+    if (LEADER_CHANGE_CODES.has(code)) {
+      this.cluster.leaderHint(state.topic, state.partition, result.currentLeader.leaderId, result.currentLeader.leaderEpoch)
+      state.retryAt = Date.now() + this.options.retryBackoffMs
+      return false
+    }
+    if (code !== 0) {
+      state.error = kafkaError(code, { api: 'Fetch', topic: state.topic, partition: state.partition, broker: leader })
+      return true
+    }
+    state.highWatermark = result.highWatermark
+    let fetched
+    try {
+      fetched = recordsFromFetch(result.records, {
+        topic: state.topic,
+        partition: state.partition,
+        fetchOffset: offset,
+        readCommitted: this.options.readCommitted,
+        aborted: result.abortedTransactions,
+        verifyCrc: this.options.verifyCrc,
+      })
+    } catch (error) {
+      state.error = error instanceof Error ? error : new Error(String(error))
+      return true
+    }
+    if (fetched.tooLarge !== null) {
+      state.fetchBytes = Math.min(Math.max(fetched.tooLarge, state.fetchBytes * 2), this.options.maxBytes)
+      return false
+    }
+    state.fetchBytes = this.options.maxPartitionBytes
+    state.fetchOffset = fetched.nextOffset
+    if (fetched.records.length === 0) {
+      // Only control or aborted batches: nothing to deliver, but the position moves past them.
+      if (state.buffer.length === 0) state.position = fetched.nextOffset
+      return false
+    }
+    const bytes = result.records?.length ?? 0
+    state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
+    state.bufferedBytes += bytes
+    return true
+  }
+
+  private onFetchError(leader: number, sent: Array<{ state: PartitionState }>, error: unknown): void {
+    if (isRetriableError(error) || error instanceof NetworkError) {
+      this.leaderRetryAt.set(leader, Date.now() + this.options.retryBackoffMs)
+      this.cluster.refresh().catch(() => undefined)
+      return
+    }
+    const failure = error instanceof Error ? error : new Error(String(error))
+    for (const { state } of sent) state.error = failure
+    this.onData()
+  }
+
+  private resetOffsets(leader: number, states: PartitionState[]): void {
+    const sent = states.map((state) => ({ state, generation: state.generation, target: state.resetTo ?? this.options.autoOffsetReset }))
+    const noPolicy = sent.filter((s) => s.target === 'none')
+    for (const { state } of noPolicy) {
+      state.error = new OffsetOutOfRangeError(state.topic, state.partition, -1n)
+    }
+    if (noPolicy.length > 0) this.onData()
+    const lookups = sent.filter((s) => s.target !== 'none')
+    if (lookups.length === 0) return
+    for (const { state } of lookups) state.inFlight = true
+    const topics = new Map<string, Array<{ partitionIndex: number; timestamp: bigint }>>()
+    for (const { state, target } of lookups) {
+      let list = topics.get(state.topic)
+      if (list === undefined) topics.set(state.topic, (list = []))
+      list.push({ partitionIndex: state.partition, timestamp: target === 'earliest' ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP })
+    }
+    const request = (async () =>
+      this.cluster.connectionTo(leader).request(ListOffsets, (version) => ({
+        replicaId: -1,
+        ...(version >= 2 ? { isolationLevel: this.options.readCommitted ? 1 : 0 } : {}),
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+      })))()
+    request
+      .then(
+        (response) => {
+          for (const topic of response.topics) {
+            for (const p of topic.partitions) {
+              const entry = lookups.find((l) => l.state.topic === topic.name && l.state.partition === p.partitionIndex)
+              if (entry === undefined || entry.state.generation !== entry.generation) continue
+              const state = entry.state
+              if (p.errorCode !== 0) {
+                if (isRetriableErrorCode(p.errorCode)) {
+                  this.cluster.leaderHint(state.topic, state.partition)
+                  state.retryAt = Date.now() + this.options.retryBackoffMs
+                } else {
+                  state.error = kafkaError(p.errorCode, { api: 'ListOffsets', topic: state.topic, partition: state.partition, broker: leader })
+                  this.onData()
+                }
+                continue
+              }
+              state.fetchOffset = p.offset
+              state.position = p.offset
+              state.resetTo = null
+            }
+          }
+        },
+        (error: unknown) => {
+          for (const { state } of lookups) state.retryAt = Date.now() + this.options.retryBackoffMs
+          if (!isRetriableError(error)) {
+            for (const { state } of lookups) state.error = error instanceof Error ? error : new Error(String(error))
+            this.onData()
+          }
+        },
+      )
+      .finally(() => {
+        for (const { state } of lookups) state.inFlight = false
+        this.schedule()
+      })
+      .catch(() => undefined)
+  }
+}
+
+function isRetriableErrorCode(code: number): boolean {
+  return LEADER_CHANGE_CODES.has(code) || code === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER
+}

@@ -1,0 +1,44 @@
+/**
+ * baton's Kafka client: a producer, a consumer of assigned partitions, and an admin client, over
+ * connections that negotiate versions, authenticate (SASL PLAIN / SCRAM), pipeline requests and
+ * reconnect. See README.md in this folder for examples.
+ */
+export { Producer, type ProducerConfig, type ProducerRecord, type Partitioner, type RecordMetadata } from './producer/producer.js'
+export { partitionForKey, murmur2 } from './producer/murmur2.js'
+export {
+  Consumer,
+  type ConsumerBatch,
+  type ConsumerConfig,
+  type ConsumerRecord,
+  type OffsetResetPolicy,
+  type PartitionAssignment,
+  type StartOffset,
+  type TopicPartition,
+} from './consumer/consumer.js'
+export {
+  Admin,
+  type ConfigEntry,
+  type ConfigResource,
+  type GroupDescription,
+  type GroupListing,
+  type GroupOffset,
+  type NewTopic,
+  type OffsetSpec,
+  type PartitionOffset,
+} from './admin/admin.js'
+export { Cluster, type BrokerInfo, type CoordinatorType, type PartitionInfo, type TopicInfo } from './cluster.js'
+export type { ClientConfig } from './config.js'
+export {
+  BufferFullError,
+  ClientClosedError,
+  ConfigError,
+  DeliveryTimeoutError,
+  InvalidRecordError,
+  MetadataError,
+  OffsetOutOfRangeError,
+} from './errors.js'
+export { NetworkError, SaslError, UnsupportedVersionError } from '../net/errors.js'
+export { KafkaError, KafkaErrorCode, isKafkaError } from '../protocol/errors/kafka-errors.js'
+export { REQUEST_CHANNEL, RESPONSE_CHANNEL, CONNECTION_CHANNEL, type RequestEvent, type ResponseEvent, type ConnectionEvent } from '../net/diagnostics.js'
+export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
+export type { CompressionCodec } from '../protocol/records/index.js'

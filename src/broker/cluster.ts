@@ -12,6 +12,7 @@ import { BrokerError } from './errors.js'
 import type { Storage, StoredCluster } from './log/storage.js'
 import type { PartitionLog } from './log/partition-log.js'
 import type { ResolvedBrokerOptions } from './options.js'
+import { LeaderEpochCache } from './leader-epochs.js'
 import { PartitionProducers, ProducerIds } from './producers.js'
 import { logConfigOf } from './topic-config.js'
 
@@ -30,6 +31,8 @@ export class Partition {
     readonly log: PartitionLog,
     /** Sequence state of idempotent producers, rebuilt from the log on recovery. */
     readonly producers: PartitionProducers,
+    /** Where each leader epoch starts, rebuilt from the batches' epochs on recovery. */
+    readonly epochs: LeaderEpochCache,
   ) {}
 
   get leader(): number {
@@ -55,6 +58,11 @@ export interface Refusal {
 }
 
 const MAX_TOPIC_NAME = 249
+/**
+ * More partitions than any development topic needs; it keeps one request's partition count from
+ * exhausting the process's memory or file descriptors.
+ */
+export const MAX_PARTITIONS = 10_000
 
 /** Kafka's topic-name rule; null when the name is legal. */
 export function topicNameProblem(name: string): string | null {
@@ -120,7 +128,9 @@ export class Cluster {
     const nameProblem = topicNameProblem(name)
     if (nameProblem !== null) return { errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION, message: nameProblem }
     if (this.topicsByName.has(name)) return { errorCode: KafkaErrorCode.TOPIC_ALREADY_EXISTS, message: `topic ${name} already exists` }
-    if (numPartitions < 1) return { errorCode: KafkaErrorCode.INVALID_PARTITIONS, message: `number of partitions must be at least 1, got ${numPartitions}` }
+    if (numPartitions < 1 || numPartitions > MAX_PARTITIONS) {
+      return { errorCode: KafkaErrorCode.INVALID_PARTITIONS, message: `number of partitions must be between 1 and ${MAX_PARTITIONS}, got ${numPartitions}` }
+    }
     if (replicationFactor < 1 || replicationFactor > this.nodes.length) {
       return {
         errorCode: KafkaErrorCode.INVALID_REPLICATION_FACTOR,
@@ -196,6 +206,8 @@ export class Cluster {
     const others = partition.replicas.filter((id) => id !== nodeId)
     partition.replicas = [nodeId, ...others.slice(0, Math.max(0, partition.replicas.length - 1))]
     partition.leaderEpoch++
+    // A new leader starts its epoch at the log end, as Kafka's makeLeader does.
+    partition.epochs.record(partition.leaderEpoch, partition.log.logEndOffset)
     this.save()
   }
 
@@ -226,12 +238,15 @@ export class Cluster {
 
   private openPartition(topic: Topic, index: number, replicas: number[], leaderEpoch: number): Partition {
     const producers = new PartitionProducers()
+    const epochs = new LeaderEpochCache()
     const log = this.storage.openPartition(topic.name, index, () => logConfigOf(topic.configs), Date.now(), (header) => {
+      epochs.record(header.partitionLeaderEpoch, Number(header.baseOffset))
       if (header.producerId < 0n || header.isControl) return
       this.producerIds.observe(header.producerId, header.producerEpoch)
       producers.record(header, Number(header.baseOffset))
     })
-    return new Partition(topic, index, replicas, leaderEpoch, log, producers)
+    epochs.record(leaderEpoch, log.logEndOffset)
+    return new Partition(topic, index, replicas, leaderEpoch, log, producers, epochs)
   }
 
   private restore(stored: StoredCluster): void {

@@ -129,7 +129,9 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   const refused = sessionError(request, ctx)
   if (refused !== null) return refused
   const first = collect(request, ctx)
-  if (first.bytes >= request.minBytes || request.maxWaitMs <= 0 || first.hasError || first.partitions.length === 0 || ctx.stopping.aborted) {
+  // Like Kafka, a fetch with nothing to wait on (no partitions) still waits out maxWaitMs, so a client
+  // sending empty fetches cannot spin.
+  if (first.bytes >= request.minBytes || request.maxWaitMs <= 0 || first.hasError || ctx.stopping.aborted) {
     return respond(ctx, first)
   }
   return new Promise<FetchResponseInit>((resolve) => {

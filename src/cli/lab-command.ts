@@ -36,6 +36,15 @@ const script = (value: string): string => {
   return value
 }
 
+const LEGEND = [
+  'Counted from the effects the handlers wrote, record by record:',
+  '  duplicated          records whose effect happened more than once (+ extra effects)',
+  '  dup. by crash       of those, records that took effect in a member before it crashed and again after',
+  '  in flight at crash  records the crashed member had started or finished but not committed',
+  '  rebalance ms        from each membership change until every partition had a live owner again',
+  '  longest pause ms    the longest time a partition with records left saw no effect',
+].join('\n')
+
 /**
  * `baton lab` (what `npm start` runs): the duplicate-on-rebalance scenario on the embedded broker,
  * each strategy in turn, verified record by record; prints the table and writes the report.
@@ -74,6 +83,8 @@ export function registerLabCommand(program: Command): void {
         console.log(renderTable(results.outcomes))
         console.log('')
         for (const s of STRATEGIES.filter((s) => flags.strategies.includes(s.name))) console.log(`${s.name.padEnd(16)} ${s.summary}`)
+        console.log('')
+        console.log(LEGEND)
         for (const r of results.strategies.filter((r) => r.timedOut)) {
           console.log(`warning: ${r.outcome.strategy} hit its deadline with ${r.outcome.lost} records unprocessed; try fewer --records or a shorter --script`)
         }

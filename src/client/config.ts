@@ -90,7 +90,8 @@ export function enumOption<T extends string | number>(config: object, name: stri
 export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
   if (typeof config !== 'object' || config === null) throw new ConfigError('config', 'must be an object')
   const servers = config.bootstrapServers
-  const list = typeof servers === 'string' ? servers.split(',') : Array.isArray(servers) ? servers : undefined
+  // Entries may themselves be comma-separated lists, as Kafka's bootstrap.servers is.
+  const list = typeof servers === 'string' ? servers.split(',') : Array.isArray(servers) ? servers.flatMap((s) => String(s).split(',')) : undefined
   if (list === undefined || list.length === 0 || list.every((s) => String(s).trim() === '')) {
     throw new ConfigError('bootstrapServers', 'must list at least one broker as "host:port"')
   }

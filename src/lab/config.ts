@@ -21,6 +21,11 @@ export interface LabOptions {
   strategies?: readonly string[]
   /** Where index.html and results.json go. Default `lab-report`. */
   outDir?: string
+  /**
+   * How long one strategy may run before its unprocessed records count as lost. Default: from the
+   * script, the workload and the timeouts, generously; tests set it below their own timeout.
+   */
+  strategyDeadlineMs?: number
 }
 
 export interface LabConfig {
@@ -34,6 +39,7 @@ export interface LabConfig {
   readonly strategies: readonly string[]
   readonly outDir: string
   readonly timeouts: LabTimeouts
+  readonly strategyDeadlineMs: number | undefined
 }
 
 export const LAB_DEFAULTS = {
@@ -88,7 +94,8 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
   }
   const outDir = options.outDir ?? LAB_DEFAULTS.outDir
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(handlerMs) }
+  const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(handlerMs), strategyDeadlineMs }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */

@@ -133,6 +133,7 @@ async function prepareInput(bootstrap: readonly string[], topic: string, plan: W
  * timeout twice, plus slack for a slow machine.
  */
 function deadlineFor(config: LabConfig, plan: WorkloadPlan): number {
+  if (config.strategyDeadlineMs !== undefined) return config.strategyDeadlineMs
   const lastStep = config.script.at(-1)?.atMs ?? 0
   const crashes = config.script.filter((s) => s.action === 'crash').length
   return lastStep + 3 * plan.idealDurationMs + 2 * (crashes + 1) * config.timeouts.sessionTimeoutMs + 30_000

@@ -11,6 +11,7 @@ import { ObservationRecorder, type Observation } from './observation.js'
 import type { ScriptStep } from './script.js'
 import type { LabMember, LabTimeouts, Strategy } from './strategies/types.js'
 import type { WorkloadPlan } from './workload.js'
+import { BatonError } from '../protocol/errors/base.js'
 
 export interface Scenario {
   readonly bootstrap: readonly string[]
@@ -85,8 +86,10 @@ export class StrategyRunner {
       this.watch.begin('initial')
       await Promise.all(Array.from({ length: this.scenario.consumers }, () => this.add().start()))
       for (const step of this.scenario.script) {
+        // One change at a time, as in the report: a step waits for its time and for the group to have
+        // absorbed the previous change, so each rebalance is measured on its own.
+        await this.untilAbsorbed()
         const wait = step.atMs - this.recorder.now()
-        // The script's clock: each step happens at its time, whatever the group is doing.
         if (wait > 0) await delay(wait)
         await this.apply(step)
       }
@@ -156,6 +159,26 @@ export class StrategyRunner {
     this.note(`crash: ${member.consumerId} dies with ${inFlight} records in flight; the coordinator notices after the ${this.scenario.timeouts.sessionTimeoutMs} ms session timeout`)
   }
 
+  /**
+   * Waits until no change is being absorbed, but not forever: past the time a rebalance can take
+   * (a crashed member's session timeout, then a rebalance timeout), the script goes on regardless.
+   */
+  private untilAbsorbed(): Promise<void> {
+    const boundMs = this.scenario.timeouts.sessionTimeoutMs + this.scenario.timeouts.rebalanceTimeoutMs
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer)
+        off()
+        resolve()
+      }
+      const timer = setTimeout(finish, boundMs)
+      const off = this.watch.onChange(() => {
+        if (!this.watch.rebalancing) finish()
+      })
+      if (!this.watch.rebalancing) finish()
+    })
+  }
+
   /** Resolves true once every record has an effect and no change is still being absorbed; false at the deadline. */
   private untilDone(): Promise<boolean> {
     return new Promise((resolve) => {
@@ -175,12 +198,32 @@ export class StrategyRunner {
     })
   }
 
+  /**
+   * Stops every member gracefully, in parallel. A stop that has not finished when a graceful stop
+   * must have (drain deadline, then a rebalance) is cut short like a crash, so the lab always ends;
+   * it is counted as a `StopTimeoutError` in the report.
+   */
   private async stopAll(): Promise<void> {
     const live = [...this.members.values()]
     this.members.clear()
     for (const member of live) this.watch.remove(member.consumerId)
-    const stops = [...live, ...this.departed].map((member) => member.stop().catch((error: unknown) => this.countError(error)))
-    await Promise.all([...stops, ...this.departures])
+    const all = [...live, ...this.departed]
+    const pending = new Set(all)
+    const stops = all.map((member) =>
+      member
+        .stop()
+        .catch((error: unknown) => this.countError(error))
+        .finally(() => pending.delete(member)),
+    )
+    const { drainTimeoutMs, rebalanceTimeoutMs } = this.scenario.timeouts
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs + rebalanceTimeoutMs + 5000)))
+    await Promise.race([Promise.all([...stops, ...this.departures]), bound])
+    clearTimeout(timer)
+    for (const member of pending) {
+      this.countError(new StopTimeoutError(member.consumerId))
+      member.crash()
+    }
   }
 
   private note(message: string): void {
@@ -190,5 +233,12 @@ export class StrategyRunner {
   private countError(error: unknown): void {
     const name = error instanceof Error ? error.constructor.name : 'unknown'
     this.errors[name] = (this.errors[name] ?? 0) + 1
+  }
+}
+
+/** A member did not finish its graceful stop in the time one may take; the lab cut it off. */
+export class StopTimeoutError extends BatonError {
+  constructor(consumerId: string) {
+    super('LAB_STOP_TIMEOUT', `${consumerId} did not stop within its drain deadline plus a rebalance timeout; the lab cut it off`)
   }
 }

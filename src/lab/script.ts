@@ -1,6 +1,9 @@
 /**
  * The membership script of a lab run: `join@2s,leave@5s,crash@8s`. Each step changes the group at
- * a time measured from the start of consumption, so every strategy faces the same changes.
+ * a time measured from the start of consumption, so every strategy faces the same changes. A step
+ * also waits for the group to absorb the previous change (one rebalance at a time, as in the
+ * classic report), so on a slow machine it may happen later than written; the run's events and
+ * the report show when each one actually happened.
  */
 import { LabConfigError } from './errors.js'
 

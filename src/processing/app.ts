@@ -231,7 +231,7 @@ export class BatonApp {
     } catch (closeError) {
       result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error) }
     }
-    await this.options.producer?.close()
+    // A producer passed in is the caller's to close; it may serve more than this app.
     this.state = 'stopped'
     this.logger.info({ reason, exitCode: result.exitCode, aborted: result.aborted }, 'baton stopped')
     this.finish(result)

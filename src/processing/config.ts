@@ -16,7 +16,7 @@ export interface BatonOptions {
   readonly groupId: string
   /** The consumer to run on. Default: baton's Kafka client. Tests pass `FakeConsumer`. */
   readonly consumer?: ConsumerPort
-  /** Used for dead letters and `ctx.produce`. Default: baton's Kafka producer. */
+  /** Used for dead letters and `ctx.produce`. Default: baton's Kafka producer. One passed in is not closed by `stop()`. */
   readonly producer?: ProducerPort
   /** Handler calls running at once across all partitions. Default 100. */
   readonly concurrency?: number

@@ -79,7 +79,11 @@ export interface ConsumerPort {
   /** Stop fetching these partitions (their queue is full); a fetch already under way may still arrive. */
   pause(partitions: readonly TopicPartition[]): void
   resume(partitions: readonly TopicPartition[]): void
-  /** Commit with the current generation; rejects with `StaleGenerationError` when it is stale. */
+  /**
+   * Commit with the current generation; rejects with `StaleGenerationError` when it is stale.
+   * Retriable failures (coordinator moving or loading) are retried by the consumer itself: a
+   * rejection during a revocation means the records since the last commit will be redone.
+   */
   commit(offsets: readonly OffsetToCommit[]): Promise<void>
   /** Leave the group and close. Revoked partitions go through `onRevoke` first, as in a rebalance. */
   close(): Promise<void>

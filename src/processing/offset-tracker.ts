@@ -71,6 +71,8 @@ export class OffsetTracker {
   }
 
   private indexOf(offset: bigint): number {
+    // In order mode the record finishing is nearly always the oldest one.
+    if (this.offsets[this.head] === offset) return this.head
     let low = this.head
     let high = this.offsets.length - 1
     while (low <= high) {

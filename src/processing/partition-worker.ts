@@ -59,8 +59,9 @@ export class PartitionWorker implements PartitionState {
   highWatermark: bigint | undefined
 
   private state: WorkerState = 'active'
-  /** Partition mode's queue, in offset order. */
+  /** Partition mode's queue, in offset order, read from `queueHead` (no shifting per record). */
   private queue: FetchedRecord[] = []
+  private queueHead = 0
   /** Key mode's queue. */
   private readonly keyed = new KeyQueue()
   private readonly running = new Set<Running>()
@@ -95,7 +96,7 @@ export class PartitionWorker implements PartitionState {
   }
 
   get queued(): number {
-    return this.options.mode === 'key' ? this.keyed.size : this.queue.length
+    return this.options.mode === 'key' ? this.keyed.size : this.queue.length - this.queueHead
   }
 
   /** Takes a fetched batch. Records arriving after dispatch stopped are not registered, so they stay uncommitted. */
@@ -123,6 +124,7 @@ export class PartitionWorker implements PartitionState {
     // Queued records were received but never run: they stay unfinished in the tracker, so the
     // commit stops at the first of them and the next owner starts there.
     this.queue = []
+    this.queueHead = 0
     this.keyed.clear()
     this.clearTimers()
     this.revokingController.abort()
@@ -161,9 +163,18 @@ export class PartitionWorker implements PartitionState {
   }
 
   private pumpInOrder(): void {
-    if (this.queue.length === 0 || this.running.size > 0 || this.held > 0 || !this.acquire()) return
-    const size = this.options.batchSize ?? 1
-    this.start(this.queue.splice(0, size), undefined)
+    if (this.queueHead >= this.queue.length || this.running.size > 0 || this.held > 0 || !this.acquire()) return
+    const end = Math.min(this.queue.length, this.queueHead + (this.options.batchSize ?? 1))
+    const records = this.queue.slice(this.queueHead, end)
+    this.queueHead = end
+    if (this.queueHead === this.queue.length) {
+      this.queue = []
+      this.queueHead = 0
+    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead)
+      this.queueHead = 0
+    }
+    this.start(records, undefined)
   }
 
   private pumpByKey(): void {
@@ -199,12 +210,18 @@ export class PartitionWorker implements PartitionState {
     } catch (error) {
       outcome = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    outcome
-      .then(
-        () => this.settle(entry, undefined, startedAt),
-        (error: unknown) => this.settle(entry, error ?? new Error('handler rejected without a reason'), startedAt),
-      )
-      .catch((error: unknown) => this.options.observer.internalError(error as Error))
+    outcome.then(
+      () => this.settleSafely(entry, undefined, startedAt),
+      (error: unknown) => this.settleSafely(entry, error ?? new Error('handler rejected without a reason'), startedAt),
+    )
+  }
+
+  private settleSafely(entry: Running, error: unknown, startedAt: number): void {
+    try {
+      this.settle(entry, error, startedAt)
+    } catch (bug) {
+      this.options.observer.internalError(bug as Error)
+    }
   }
 
   private settle(entry: Running, error: unknown, startedAt: number): void {
@@ -241,7 +258,10 @@ export class PartitionWorker implements PartitionState {
       this.held--
       if (this.state !== 'active') return
       if (this.options.mode === 'key') this.keyed.putBack(entry.key, entry.work.records)
-      else this.queue.unshift(...entry.work.records)
+      else {
+        this.queue = [...entry.work.records, ...this.queue.slice(this.queueHead)]
+        this.queueHead = 0
+      }
       this.pump()
     }, this.options.redispatchDelayMs)
     this.timers.add(timer)

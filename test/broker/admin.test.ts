@@ -46,12 +46,13 @@ describe('admin and lookups', () => {
         { name: 'cfg', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'retention.ms', value: '1000' }] },
         { name: 'bad-cfg', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'no.such.config', value: '1' }] },
         { name: 'bad-rf', numPartitions: 1, replicationFactor: 2, assignments: [], configs: [] },
+        { name: 'huge', numPartitions: 1_000_000, replicationFactor: 1, assignments: [], configs: [] },
       ],
       timeoutMs: 1000,
     })
     assert.deepEqual(
       created.topics.map((t) => t.errorCode),
-      [0, KafkaErrorCode.INVALID_CONFIG, KafkaErrorCode.INVALID_REPLICATION_FACTOR],
+      [0, KafkaErrorCode.INVALID_CONFIG, KafkaErrorCode.INVALID_REPLICATION_FACTOR, KafkaErrorCode.INVALID_PARTITIONS],
     )
     const described = await conn.request(DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: 'cfg', configurationKeys: ['retention.ms', 'segment.bytes'] }] })
     const configs = described.results[0]!.configs

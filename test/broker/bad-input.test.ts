@@ -135,4 +135,19 @@ describe('bad input', () => {
     socket.destroy()
     await stillServing()
   })
+
+  it('answers hundreds of pipelined requests, in order, without stalling', async () => {
+    const conn = await TestConnection.open(broker.bootstrap[0]!)
+    try {
+      const order: number[] = []
+      const requests = Array.from({ length: 300 }, (_, i) => conn.request(Metadata, i % 2 === 0 ? 12 : 1, { topics: [] }).then(() => order.push(i)))
+      await within(Promise.all(requests), 10_000, 'pipelined responses')
+      assert.deepEqual(
+        order,
+        Array.from({ length: 300 }, (_, i) => i),
+      )
+    } finally {
+      await conn.close()
+    }
+  })
 })

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
-import { Metadata, Produce } from '../../src/protocol/generated/index.js'
+import { Metadata, OffsetForLeaderEpoch, Produce } from '../../src/protocol/generated/index.js'
 import { TestConnection, within } from './helpers/connection.js'
 import { batchOf } from './helpers/records.js'
 
@@ -67,6 +67,31 @@ describe('faults and leadership', () => {
     assert.equal(p0.leaderEpoch, before.topics[0]!.partitions[0]!.leaderEpoch + 1)
     assert.equal(await produce(await open(from), 'moving'), KafkaErrorCode.NOT_LEADER_OR_FOLLOWER)
     assert.equal(await produce(await open(to), 'moving'), 0)
+  })
+
+  it('answers OffsetForLeaderEpoch from the epoch history after a move (KIP-320)', async () => {
+    const { leaders } = broker.createTopic('epochs', { partitions: 1, replicationFactor: 3 })
+    const first = leaders[0]!
+    assert.equal(await produce(await open(first), 'epochs'), 0)
+    assert.equal(await produce(await open(first), 'epochs'), 0)
+    const second = (first + 1) % 3
+    broker.faults.moveLeader('epochs', 0, second)
+    const conn = await open(second)
+    assert.equal(await produce(conn, 'epochs'), 0)
+    const answer = await conn.request(OffsetForLeaderEpoch, 4, {
+      replicaId: -1,
+      topics: [{ topic: 'epochs', partitions: [0, 1, 7].map((leaderEpoch) => ({ partition: 0, currentLeaderEpoch: 1, leaderEpoch })) }],
+    })
+    assert.deepEqual(
+      answer.topics[0]!.partitions.map((p) => [p.errorCode, p.leaderEpoch, p.endOffset]),
+      [
+        [0, 0, 2n],
+        [0, 1, 3n],
+        [0, -1, -1n],
+      ],
+    )
+    const stale = await conn.request(OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: 'epochs', partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }] })
+    assert.equal(stale.topics[0]?.partitions[0]?.errorCode, KafkaErrorCode.FENCED_LEADER_EPOCH)
   })
 
   it('KafkaJS follows a leadership move', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
-import { Fetch, Produce } from '../../src/protocol/generated/index.js'
+import { Fetch, InitProducerId, Produce } from '../../src/protocol/generated/index.js'
 import { TestConnection } from './helpers/connection.js'
 import { batchOf, valuesIn } from './helpers/records.js'
 
@@ -54,23 +54,25 @@ describe('disk storage', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('keeps every acknowledged record, the topic id and the offsets across a restart', async () => {
-    broker = await startBroker({ dataDir: dir })
-    const { id } = broker.createTopic('durable', { partitions: 1 })
-    const expected: string[] = []
-    for (let i = 0; i < 20; i++) {
-      const values = [`a${i}`, `b${i}`, `c${i}`]
-      await produce(broker, 'durable', values)
-      expected.push(...values)
-    }
-    await broker.stop()
+  for (const fsync of [false, true]) {
+    it(`keeps every acknowledged record, the topic id and the offsets across a restart (fsync ${fsync ? 'on' : 'off'})`, async () => {
+      broker = await startBroker({ dataDir: dir, fsync })
+      const { id } = broker.createTopic('durable', { partitions: 1 })
+      const expected: string[] = []
+      for (let i = 0; i < 20; i++) {
+        const values = [`a${i}`, `b${i}`, `c${i}`]
+        await produce(broker, 'durable', values)
+        expected.push(...values)
+      }
+      await broker.stop()
 
-    broker = await startBroker({ dataDir: dir })
-    assert.equal(broker.topic('durable')?.id, id)
-    assert.deepEqual(broker.offsets('durable', 0), { logStartOffset: 0, logEndOffset: 60 })
-    assert.deepEqual(await readAll(broker, 'durable'), expected)
-    assert.equal(await produce(broker, 'durable', ['after']), 60n)
-  })
+      broker = await startBroker({ dataDir: dir })
+      assert.equal(broker.topic('durable')?.id, id)
+      assert.deepEqual(broker.offsets('durable', 0), { logStartOffset: 0, logEndOffset: 60 })
+      assert.deepEqual(await readAll(broker, 'durable'), expected)
+      assert.equal(await produce(broker, 'durable', ['after']), 60n)
+    })
+  }
 
   it('cuts a torn tail back to the last whole batch and keeps serving', async () => {
     broker = await startBroker({ dataDir: dir })
@@ -145,5 +147,32 @@ describe('disk storage', () => {
     assert.deepEqual(broker.offsets('aged', 0), { logStartOffset: 5, logEndOffset: 5 })
     assert.equal(await produce(broker, 'aged', ['fresh']), 5n)
     assert.deepEqual(await readAll(broker, 'aged', 5n), ['fresh'])
+  })
+
+  it('rebuilds idempotent producer state on recovery: a retry after restart is still a duplicate', async () => {
+    broker = await startBroker({ dataDir: dir })
+    broker.createTopic('idem', { partitions: 1 })
+    let conn = await TestConnection.open(broker.bootstrap[0]!)
+    const { producerId, producerEpoch } = await conn.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000 })
+    const batch = batchOf(['once'], { producerId, producerEpoch, baseSequence: 0 })
+    const send = async (): Promise<bigint> => {
+      const response = await conn.request(Produce, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: 'idem', partitionData: [{ index: 0, records: Buffer.from(batch) }] }] })
+      assert.equal(response.responses[0]?.partitionResponses[0]?.errorCode, 0)
+      return response.responses[0]?.partitionResponses[0]?.baseOffset ?? -1n
+    }
+    assert.equal(await send(), 0n)
+    await conn.close()
+    await broker.stop()
+
+    broker = await startBroker({ dataDir: dir })
+    conn = await TestConnection.open(broker.bootstrap[0]!)
+    try {
+      assert.equal(await send(), 0n)
+      assert.equal(broker.offsets('idem', 0).logEndOffset, 1)
+      const next = await conn.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000 })
+      assert.ok(next.producerId > producerId, 'recovered producer ids are not handed out again')
+    } finally {
+      await conn.close()
+    }
   })
 })

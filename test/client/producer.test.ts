@@ -145,6 +145,40 @@ describe('Producer', () => {
     assert.equal(cluster.requests(InitProducerId).length, 2)
   })
 
+  it('OUT_OF_ORDER_SEQUENCE fails the batch and bumps the epoch (KIP-360) so later sends succeed', async () => {
+    const { cluster, producer } = await setup(1, { lingerMs: 0 })
+    await producer.send({ topic: 't', partition: 0, value: 'first' })
+    let fail = true
+    cluster.fault(Produce, (request) => {
+      if (!fail) return undefined
+      fail = false
+      return errorResponse(request.body as ProduceRequest, KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
+    })
+    await assert.rejects(producer.send({ topic: 't', partition: 0, value: 'lost' }), (e: unknown) => e instanceof KafkaError && e.errorCode === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
+    await producer.send({ topic: 't', partition: 0, value: 'second' })
+    const inits = cluster.requests(InitProducerId)
+    assert.equal(inits.length, 2)
+    // The bump keeps the producer id and asks for the next epoch.
+    const bump = inits[1]!.body as { producerId: bigint; producerEpoch: number }
+    assert.equal(bump.producerEpoch, 0)
+    assert.ok(bump.producerId >= 0n)
+    assert.deepEqual(logValues(cluster, 't', 0), ['first', 'second'])
+  })
+
+  it('UNKNOWN_PRODUCER_ID bumps the epoch and resends the batch', async () => {
+    const { cluster, producer } = await setup(1, { lingerMs: 0 })
+    let fail = true
+    cluster.fault(Produce, (request) => {
+      if (!fail) return undefined
+      fail = false
+      return errorResponse(request.body as ProduceRequest, KafkaErrorCode.UNKNOWN_PRODUCER_ID)
+    })
+    const result = await producer.send({ topic: 't', partition: 0, value: 'kept' })
+    assert.equal(result.offset, 0n)
+    assert.equal(cluster.requests(InitProducerId).length, 2)
+    assert.deepEqual(logValues(cluster, 't', 0), ['kept'])
+  })
+
   it('fails with DeliveryTimeoutError when retries run out of time', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0, deliveryTimeoutMs: 300, requestTimeoutMs: 200 })
     cluster.fault(Produce, (request) => {
@@ -221,6 +255,8 @@ describe('Producer', () => {
     const { producer } = await setup()
     await assert.rejects(producer.send({ topic: 't', partition: 7, value: 'x' }), InvalidRecordError)
     await assert.rejects(producer.send({ topic: '', value: 'x' }), InvalidRecordError)
+    await assert.rejects(producer.send({ topic: 't', value: 42 as unknown as string }), InvalidRecordError)
+    await assert.rejects(producer.send({ topic: 't', value: 'x', headers: { h: 1 as unknown as string } }), InvalidRecordError)
   })
 
   it('fails sends to a topic that does not exist with UNKNOWN_TOPIC_OR_PARTITION after maxBlockMs', async () => {
@@ -241,6 +277,15 @@ describe('Producer', () => {
     assert.deepEqual(logValues(cluster, 't', 0), ['x'])
   })
 })
+
+function errorResponse(body: ProduceRequest, errorCode: number) {
+  return {
+    responses: body.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1n })),
+    })),
+  }
+}
 
 function p0(body: ProduceRequest) {
   return body.topicData[0]!.partitionData[0]!

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runLab } from '../../src/lab/lab.js'
+import type { ProgressReporter } from '../../src/lab/progress.js'
 
 interface StrategyJson {
   strategy: string
@@ -24,6 +25,7 @@ interface StrategyJson {
   inFlightAtCrash: number
   rebalances: number
   timedOut: boolean
+  recoveredErrors: Record<string, number>
   crashes: { consumerId: string; inFlight: number }[]
   duplicates: { recordId: number; by: string[] }[]
 }
@@ -43,6 +45,26 @@ function byName(results: ResultsJson, name: string): StrategyJson {
   return found
 }
 
+/** Keeps the run's events, so a failing assertion can say what happened. */
+function recordingProgress(): ProgressReporter & { lines: string[] } {
+  const lines: string[] = []
+  return {
+    lines,
+    info: (message) => lines.push(message),
+    strategyStarted: (name) => lines.push(`start ${name}`),
+    event: (strategy, atMs, message) => lines.push(`${atMs} ms ${strategy}: ${message}`),
+    strategyFinished: (o) => lines.push(`done ${o.strategy}: processed ${o.processed}, lost ${o.lost}, duplicated ${o.duplicated}`),
+  }
+}
+
+function explain(s: StrategyJson, progress: { lines: string[] }): string {
+  return `${s.strategy}: ${JSON.stringify({ lost: s.lost, duplicates: s.duplicates.slice(0, 5), errors: s.recoveredErrors })}\n${progress.lines.join('\n')}`
+}
+
+// Each strategy normally takes 2-3 s here (8 s with the crash's session timeout); the deadline
+// turns a stuck run into a failed assertion that says what is missing, well before the test timeout.
+const STRATEGY_DEADLINE_MS = 15_000
+
 describe('lab run on the embedded broker', () => {
   let dir: string
   before(async () => {
@@ -52,9 +74,11 @@ describe('lab run on the embedded broker', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('graceful join and leave: naive duplicates, baton neither loses nor duplicates', { timeout: 30_000 }, async () => {
+  it('graceful join and leave: naive duplicates, baton neither loses nor duplicates', { timeout: 90_000 }, async () => {
     const out = join(dir, 'graceful')
-    await runLab({
+    const progress = recordingProgress()
+    await runLab(
+      {
       records: 400,
       partitions: 4,
       handlerMs: 20,
@@ -63,7 +87,10 @@ describe('lab run on the embedded broker', () => {
       seed: 7,
       strategies: ['naive', 'commit-on-revoke', 'baton'],
       outDir: out,
-    })
+      strategyDeadlineMs: STRATEGY_DEADLINE_MS,
+      },
+      { progress },
+    )
     const results = await readResults(out)
     assert.equal(results.configuration.seed, 7)
     assert.equal(results.configuration.script, 'join@500ms,leave@1200ms')
@@ -72,31 +99,35 @@ describe('lab run on the embedded broker', () => {
       ['naive', 'commit-on-revoke', 'baton'],
     )
     for (const s of results.strategies) {
-      assert.equal(s.timedOut, false, `${s.strategy} finished before its deadline`)
-      assert.equal(s.lost, 0, `${s.strategy} lost no record`)
+      assert.equal(s.timedOut, false, explain(s, progress))
+      assert.equal(s.lost, 0, explain(s, progress))
       assert.equal(s.processed, 400)
       // The initial assignment, the join, the leave.
       assert.equal(s.rebalances, 3)
     }
     const naive = byName(results, 'naive')
-    assert.ok(naive.duplicated > 0, 'naive shows the problem: records in flight at a rebalance are processed twice')
+    assert.ok(naive.duplicated > 0, `naive shows the problem: records in flight at a rebalance are processed twice\n${explain(naive, progress)}`)
     assert.equal(naive.duplicates.length, naive.duplicated)
     const baton = byName(results, 'baton')
-    assert.equal(baton.duplicated, 0, `baton duplicated ${JSON.stringify(baton.duplicates)}`)
+    assert.equal(baton.duplicated, 0, explain(baton, progress))
     const html = await readFile(join(out, 'index.html'), 'utf8')
     assert.ok(html.includes('<table id="results">'))
     assert.equal((html.match(/<svg /g) ?? []).length, 3)
   })
 
-  it('a crash: baton loses nothing, and its only duplicates are the crashed member\'s in-flight records', { timeout: 30_000 }, async () => {
+  it('a crash: baton loses nothing, and its only duplicates are the crashed member\'s in-flight records', { timeout: 60_000 }, async () => {
     const out = join(dir, 'crash')
-    await runLab({ records: 300, partitions: 4, handlerMs: 20, consumers: 2, script: 'crash@600ms', seed: 3, strategies: ['baton'], outDir: out })
+    const progress = recordingProgress()
+    await runLab(
+      { records: 300, partitions: 4, handlerMs: 20, consumers: 2, script: 'crash@600ms', seed: 3, strategies: ['baton'], outDir: out, strategyDeadlineMs: STRATEGY_DEADLINE_MS },
+      { progress },
+    )
     const baton = byName(await readResults(out), 'baton')
-    assert.equal(baton.timedOut, false)
-    assert.equal(baton.lost, 0)
+    assert.equal(baton.timedOut, false, explain(baton, progress))
+    assert.equal(baton.lost, 0, explain(baton, progress))
     assert.equal(baton.processed, 300)
     assert.equal(baton.crashes.length, 1)
-    assert.equal(baton.duplicated, baton.duplicatedAfterCrash, 'every duplicate is explained by the crash')
+    assert.equal(baton.duplicated, baton.duplicatedAfterCrash, `every duplicate is explained by the crash\n${explain(baton, progress)}`)
     assert.ok(baton.duplicatedAfterCrash <= baton.inFlightAtCrash, `${baton.duplicatedAfterCrash} duplicates, ${baton.inFlightAtCrash} in flight`)
     const crashed = baton.crashes[0]!.consumerId
     for (const d of baton.duplicates) assert.ok(d.by.includes(crashed), `record ${d.recordId} was duplicated without the crashed member`)

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EXIT_CODES } from '../../src/processing/app.js'
+import { baton, EXIT_CODES } from '../../src/processing/app.js'
+import { silentLogger } from '../../src/processing/logger.js'
 import { ControlledHandler, group, TP0, within, type Group } from './helpers.js'
 
 describe('graceful shutdown', () => {
@@ -59,11 +60,6 @@ describe('graceful shutdown', () => {
     g = group()
     g.cluster.produce('orders', 0, { value: 'v' })
     const handler = new ControlledHandler(() => true)
-    const a = await g.member('a', handler.for('a'))
-    await a.app.stop()
-
-    const { baton } = await import('../../src/processing/app.js')
-    const { silentLogger } = await import('../../src/processing/logger.js')
     const consumer = g.cluster.member('b')
     const app = baton({ groupId: 'g', consumer, producer: g.producer, logger: silentLogger, signals: ['SIGUSR2'] })
     app.consume('orders', handler.for('b'))
@@ -82,6 +78,7 @@ describe('graceful shutdown', () => {
       assert.equal(g.cluster.committedOffset('orders', 0), 1n)
     } finally {
       process.exitCode = previousExitCode
+      await app.stop()
     }
   })
 
@@ -89,8 +86,6 @@ describe('graceful shutdown', () => {
     g = group()
     g.cluster.produce('orders', 0, { value: 'v' })
     const handler = new ControlledHandler()
-    const { baton } = await import('../../src/processing/app.js')
-    const { silentLogger } = await import('../../src/processing/logger.js')
     const consumer = g.cluster.member('a')
     const exits: number[] = []
     const app = baton({
@@ -119,6 +114,7 @@ describe('graceful shutdown', () => {
     } finally {
       process.exitCode = previousExitCode
       handler.finish(0n)
+      await app.stop()
     }
   })
 

@@ -37,7 +37,8 @@ export default defineHandler({
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: ctx.version === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
       protocolType: request.protocolType,
-      protocols: request.protocols,
+      // Copies, so a long-lived member does not pin the whole request frame in memory.
+      protocols: request.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
       clientId: ctx.clientId ?? '',
       clientHost: clientHostOf(ctx),
       requireKnownMemberId: ctx.version >= 4,

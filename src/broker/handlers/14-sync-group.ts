@@ -20,7 +20,9 @@ export default defineHandler({
   maxVersion: 5,
   handle: async (request, ctx) => {
     if (!coordinatesHere(ctx, request.groupId)) return toResponse(syncError(KafkaErrorCode.NOT_COORDINATOR), ctx.version)
-    const result = await groupCoordinatorOf(ctx).sync(request)
+    // Copies, so stored assignments do not pin the whole request frame in memory.
+    const assignments = request.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) }))
+    const result = await groupCoordinatorOf(ctx).sync({ ...request, assignments })
     return toResponse(result, ctx.version)
   },
   errorResponse: (_request, errorCode, ctx) => toResponse(syncError(errorCode), ctx.version),

@@ -5,12 +5,16 @@
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { CreatePartitions, type CreatePartitionsRequestCreatePartitionsTopic } from '../../protocol/generated/index.js'
+import { MAX_PARTITIONS } from '../cluster.js'
 import { defineHandler, type RequestContext } from './handler.js'
 
 function grow(t: CreatePartitionsRequestCreatePartitionsTopic, validateOnly: boolean, ctx: RequestContext) {
   const topic = ctx.cluster.topic(t.name)
   if (topic === undefined) return { name: t.name, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic ${t.name}` }
   const current = topic.partitions.length
+  if (t.count > MAX_PARTITIONS) {
+    return { name: t.name, errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: `a topic may have at most ${MAX_PARTITIONS} partitions here, got ${t.count}` }
+  }
   if (t.count <= current) {
     return { name: t.name, errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: `topic ${t.name} has ${current} partitions; the new count must be larger, got ${t.count}` }
   }

@@ -20,6 +20,7 @@ import createTopics from './19-create-topics.js'
 import deleteTopics from './20-delete-topics.js'
 import deleteRecords from './21-delete-records.js'
 import initProducerId from './22-init-producer-id.js'
+import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
 import describeConfigs from './32-describe-configs.js'
 import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
@@ -46,6 +47,7 @@ const ALL: readonly AnyHandler[] = [
   deleteTopics,
   deleteRecords,
   initProducerId,
+  offsetForLeaderEpoch,
   describeConfigs,
   createPartitions,
   deleteGroups,

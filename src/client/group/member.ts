@@ -13,8 +13,10 @@
  * can hand them out.
  */
 import { BatonError } from '../../protocol/errors/base.js'
+import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
 import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset } from './commit.js'
+import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './group-errors.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
@@ -23,7 +25,6 @@ import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } 
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
 import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
-import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { Waker } from './waker.js'
 import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
 
@@ -72,7 +73,7 @@ export class GroupMember {
       intervalMs: this.o.heartbeatIntervalMs,
       sessionTimeoutMs: this.o.sessionTimeoutMs,
       identity: () => this.identity(),
-      outcome: (action) => this.onGroupError(action),
+      outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'Heartbeat'),
     })
     this.metadataWatch = new MetadataWatch(this.o.timers, this.o.metadataMaxAgeMs, () => this.refreshMetadata(), this.o.report)
     this.pollWatch = new PollWatch(this.o.timers, this.o.maxPollIntervalMs, () => this.pollExpired())
@@ -115,7 +116,9 @@ export class GroupMember {
 
   /** Joins the group with these topics, or with every topic whose name matches the pattern. Changing it later triggers a rebalance. */
   subscribe(topics: readonly string[] | RegExp): void {
-    if (this.closing) throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again')
+    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
+      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
+    }
     this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
     if (this.loop === undefined) {
       this.loop = this.run()
@@ -168,7 +171,6 @@ export class GroupMember {
     const reason = await metadataChange(this.subscription, this.joinedTopics, this.partitionCounts, this.o.metadata)
     if (reason !== undefined) this.requestRejoin(reason)
   }
-
 
   /**
    * Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send
@@ -369,7 +371,7 @@ export class GroupMember {
     this.sm.transitionTo('closed')
   }
 
-  private onGroupError(action: Exclude<GroupErrorAction, 'none'> | 'session-expired'): void {
+  private onGroupError(action: Exclude<GroupErrorAction, 'none'> | 'session-expired', errorCode: number, api: string): void {
     switch (action) {
       case 'rejoin':
         this.requestRejoin('the coordinator started a rebalance')
@@ -386,7 +388,10 @@ export class GroupMember {
         this.o.transport.coordinatorLost()
         break
       case 'retry':
+        break
       case 'fatal':
+        // Not a membership change (e.g. authorization): the member carries on, but someone must hear of it.
+        this.o.report(kafkaError(errorCode, { api, groupId: this.groupId }))
         break
     }
   }
@@ -408,7 +413,7 @@ export class GroupMember {
       groupId: this.groupId,
       retryBackoffMs: this.o.retryBackoffMs,
       identity: () => commitIdentity(this.sm.state, this.lostReason === undefined ? this.identity() : undefined),
-      outcome: (action) => this.onGroupError(action),
+      outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'OffsetCommit'),
     }
   }
 

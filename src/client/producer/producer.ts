@@ -214,6 +214,19 @@ function toRecordInput(record: ProducerRecord): RecordInput {
   if (typeof record.topic !== 'string' || record.topic.length === 0) throw new InvalidRecordError('record.topic must be a non-empty string')
   const timestamp = record.timestamp ?? Date.now()
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidRecordError(`record.timestamp must be milliseconds since the epoch, got ${record.timestamp}`)
+  // Checked here so that one bad record is refused alone instead of failing the batch it would join.
+  checkBytes('record.value', record.value, true)
+  checkBytes('record.key', record.key, true)
   const headers = record.headers === undefined ? undefined : Array.isArray(record.headers) ? (record.headers as readonly RecordHeaderInput[]) : Object.entries(record.headers).map(([key, value]) => ({ key, value: value as Uint8Array | string }))
+  for (const header of headers ?? []) {
+    if (typeof header.key !== 'string') throw new InvalidRecordError(`record header keys must be strings, got ${typeof header.key}`)
+    checkBytes(`header ${JSON.stringify(header.key)}`, header.value, true)
+  }
   return { key: record.key ?? null, value: record.value ?? null, timestamp, ...(headers === undefined ? {} : { headers }) }
+}
+
+function checkBytes(what: string, value: unknown, nullable: boolean): void {
+  if (value === undefined || (value === null && nullable)) return
+  if (typeof value === 'string' || value instanceof Uint8Array) return
+  throw new InvalidRecordError(`${what} must be a string, a Buffer/Uint8Array or null, got ${value === null ? 'null' : typeof value}`)
 }

@@ -141,6 +141,14 @@ describe('group coordinator over the wire (1 node)', () => {
       let code = await beat()
       for (let i = 0; code === E.NONE && i < 100; i++) code = await beat()
       assert.equal(code, E.REBALANCE_IN_PROGRESS)
+      // Eager revoke: before rejoining, the member commits what it finished, with its generation.
+      const onRevoke = await conn.request(OffsetCommit, 8, {
+        groupId,
+        generationIdOrMemberEpoch: first.generationId,
+        memberId: first.memberId,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 3n }] }],
+      })
+      assert.equal(onRevoke.topics[0]?.partitions[0]?.errorCode, E.NONE)
       const [rejoined, second] = await within(Promise.all([joinOnce(conn, { groupId, memberId: first.memberId }), secondJoin]), 5000, 'both joins')
       assert.equal(rejoined.generationId, first.generationId + 1)
       assert.equal(second.generationId, rejoined.generationId)
@@ -251,5 +259,63 @@ describe('group coordinator shutdown', () => {
       await b.close()
       await broker.stop()
     }
+  })
+})
+
+describe('injected faults on the group APIs', () => {
+  let broker: EmbeddedBroker
+  let conn: TestConnection
+
+  before(async () => {
+    broker = await startBroker()
+    conn = await TestConnection.open(broker.bootstrap[0]!)
+  })
+  after(async () => {
+    await conn.close()
+    await broker.stop()
+  })
+
+  it('answers with the injected error at the oldest and newest version of every group API', async () => {
+    const code = E.COORDINATOR_LOAD_IN_PROGRESS
+    const member = { groupId: 'f', generationId: 1, memberId: 'm' }
+    for (const version of [0, 9]) {
+      broker.faults.failNext(JoinGroup, code)
+      const join = await conn.request(JoinGroup, version, { ...member, sessionTimeoutMs: 10_000, protocolType: 'consumer', protocols: [] })
+      assert.equal(join.errorCode, code)
+    }
+    for (const version of [0, 5]) {
+      broker.faults.failNext(SyncGroup, code)
+      assert.equal((await conn.request(SyncGroup, version, { ...member, assignments: [] })).errorCode, code)
+      broker.faults.failNext(LeaveGroup, code)
+      assert.equal((await conn.request(LeaveGroup, version, version >= 3 ? { groupId: 'f', members: [{ memberId: 'm' }] } : { groupId: 'f', memberId: 'm' })).errorCode, code)
+      broker.faults.failNext(DescribeGroups, code)
+      assert.equal((await conn.request(DescribeGroups, version, { groups: ['f'] })).groups[0]?.errorCode, code)
+      broker.faults.failNext(ListGroups, code)
+      assert.equal((await conn.request(ListGroups, version, {})).errorCode, code)
+    }
+    for (const version of [0, 4]) {
+      broker.faults.failNext(Heartbeat, code)
+      assert.equal((await conn.request(Heartbeat, version, member)).errorCode, code)
+    }
+    for (const version of [0, 3, 4, 6]) {
+      broker.faults.failNext(FindCoordinator, code)
+      const found = await conn.request(FindCoordinator, version, version >= 4 ? { coordinatorKeys: ['f'] } : { key: 'f' })
+      assert.equal(version >= 4 ? found.coordinators[0]?.errorCode : found.errorCode, code)
+    }
+    for (const version of [0, 9]) {
+      broker.faults.failNext(OffsetCommit, code)
+      const committed = await conn.request(OffsetCommit, version, { groupId: 'f', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n }] }] })
+      assert.equal(committed.topics[0]?.partitions[0]?.errorCode, code)
+    }
+    for (const version of [2, 8]) {
+      broker.faults.failNext(OffsetFetch, code)
+      const fetched = await conn.request(OffsetFetch, version, version >= 8 ? { groups: [{ groupId: 'f', topics: [] }] } : { groupId: 'f', topics: [] })
+      assert.equal(version >= 8 ? fetched.groups[0]?.errorCode : fetched.errorCode, code)
+    }
+    broker.faults.failNext(DeleteGroups, code)
+    assert.equal((await conn.request(DeleteGroups, 2, { groupsNames: ['f'] })).results[0]?.errorCode, code)
+    broker.faults.failNext(OffsetDelete, code)
+    assert.equal((await conn.request(OffsetDelete, 0, { groupId: 'f', topics: [] })).errorCode, code)
+    assert.equal(conn.isClosed, false)
   })
 })

@@ -113,6 +113,14 @@ describe('JoinGroup', () => {
     assert.equal((await coordinator.join(joinRequest({ memberId: 'ghost' }))).errorCode, E.UNKNOWN_MEMBER_ID)
   })
 
+  it('refuses members beyond group.max.size with GROUP_MAX_SIZE_REACHED', async () => {
+    const { coordinator } = harness({ maxGroupSize: 2 })
+    const { members, generation } = await stableGroup(coordinator, 2)
+    assert.equal((await coordinator.join(joinRequest({ clientId: 'third' }))).errorCode, E.GROUP_MAX_SIZE_REACHED)
+    assert.equal(coordinator.groupState('g'), 'Stable')
+    assert.equal(coordinator.heartbeat({ groupId: 'g', generationId: generation, memberId: members[1]!, groupInstanceId: null }), E.NONE)
+  })
+
   it('evicts members that do not rejoin within the rebalance timeout', async () => {
     const { coordinator, clock } = harness()
     const { members, generation } = await stableGroup(coordinator, 2)

@@ -4,7 +4,8 @@
  * made in onRevoke is accepted under the generation that is ending; when one member leaves, the
  * other takes all partitions over; a static member restarted within its session timeout gets its
  * partitions back without a rebalance (KIP-345). With 3 nodes the coordinator is found through
- * FindCoordinator and may not be the bootstrap node.
+ * FindCoordinator and may not be the bootstrap node. A member that crashes gives its partitions up
+ * (onLost) before the coordinator evicts it and hands them to the other.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -15,7 +16,9 @@ import { GroupMember, type GroupMemberOptions } from '../../../src/client/group/
 import { flatten, type TopicPartitions } from '../../../src/client/group/topic-partitions.js'
 import { Cluster } from '../../../src/client/cluster.js'
 import { resolveClientConfig } from '../../../src/client/config.js'
+import { NetworkError } from '../../../src/net/errors.js'
 import { CLIENT_VERSIONS } from '../../../src/net/versions.js'
+import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
 import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup } from '../../../src/protocol/generated/index.js'
 
@@ -29,7 +32,22 @@ const WAIT_MS = 15_000
 interface Running {
   member: GroupMember
   cluster: Cluster
-  transport: ClusterGroupTransport
+  transport: CrashableTransport
+}
+
+/** The real transport, until crash(): then nothing reaches the broker, as if the process had died. */
+class CrashableTransport extends ClusterGroupTransport {
+  crashed = false
+
+  crash(): Promise<void> {
+    this.crashed = true
+    return this.close()
+  }
+
+  override send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
+    if (this.crashed) return Promise.reject(new NetworkError('NET_CONNECTION_LOST', { broker: 'crashed', api: api.name }, 'crashed'))
+    return super.send(api, body)
+  }
 }
 
 /** Re-checks `check` whenever `poke` is called (on every state change and hook call); fails after `ms`. */
@@ -73,7 +91,7 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
 
   function start(name: string, topic: string, groupId: string, options: Partial<GroupMemberOptions> = {}): GroupMember {
     const cluster = new Cluster(resolveClientConfig({ bootstrapServers: broker.bootstrap, clientId: name }))
-    const transport = new ClusterGroupTransport(cluster, groupId, 10_000)
+    const transport = new CrashableTransport(cluster, groupId, 10_000)
     const keys = (ps: TopicPartitions[]) => flatten(ps).map((tp) => `${tp.topic}-${tp.partition}`)
     const member = new GroupMember({
       groupId,
@@ -98,8 +116,9 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
           for (const k of keys(ps)) owners.delete(k)
           condition.poke()
         },
-        onLost: (ps) => {
+        onLost: async (ps) => {
           for (const k of keys(ps)) owners.delete(k)
+          await options.hooks?.onLost?.(ps)
           condition.poke()
         },
       },
@@ -124,6 +143,7 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
     broker.createTopic('eager-orders', { partitions: PARTITIONS })
     broker.createTopic('coop-orders', { partitions: PARTITIONS })
     broker.createTopic('static-orders', { partitions: PARTITIONS })
+    broker.createTopic('crash-orders', { partitions: PARTITIONS })
   })
 
   after(async () => {
@@ -192,6 +212,21 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
     assert.equal(b.generationId, generation, 'the other member saw no rebalance')
     assert.equal(b.state, 'stable')
     assert.deepEqual(violations, [])
+    await stopAll()
+  })
+
+  // Once is enough: it waits out a session timeout, and routing is covered by the tests above.
+  if (nodes === 1) it('a member that crashes (no LeaveGroup) loses its partitions to the other after the session timeout, through onLost', async () => {
+    const lost: string[] = []
+    const a = start('a', 'crash-orders', 'crash-group', { hooks: { onLost: (ps) => void lost.push(...flatten(ps).map((tp) => `${tp.partition}`)) } })
+    const b = start('b', 'crash-orders', 'crash-group')
+    await condition.until(() => settled(a, b) && count(a) === 3 && count(b) === 3, 'a and b split the topic')
+    const crashed = running.find((r) => r.member === a)!
+    const before = flatten(a.assignment()).map((tp) => `${tp.partition}`)
+    await crashed.transport.crash()
+    await condition.until(() => b.state === 'stable' && count(b) === PARTITIONS, 'b takes over after the session timeout', 20_000)
+    assert.deepEqual(lost, before, 'a reported its partitions lost, not revoked')
+    assert.deepEqual(violations, [], 'a gave up its partitions before b was given them')
     await stopAll()
   })
 })

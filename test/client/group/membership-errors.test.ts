@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { rangeAssignor, type PartitionAssignor } from '../../../src/client/group/assignors/index.js'
-import { AssignorError, CommitFailedError } from '../../../src/client/group/errors.js'
+import { AssignorError, CommitFailedError, MembershipError } from '../../../src/client/group/errors.js'
 import { leaderAssign } from '../../../src/client/group/leader.js'
 import { GroupMember } from '../../../src/client/group/member.js'
 import { decodeAssignment, encodeSubscription } from '../../../src/client/group/consumer-protocol.js'
@@ -111,11 +111,12 @@ describe('membership errors', () => {
     assert.ok(!calls.some((c) => c.hook === 'onLost'), 'partitions released by onRevoke are not lost again')
   })
 
-  it('close before subscribing sends nothing', async () => {
+  it('close before subscribing sends nothing, and a closed member cannot subscribe', async () => {
     const { member } = h.member()
     await member.close()
     assert.equal(member.state, 'closed')
     assert.equal(h.coordinator.log.length, 0)
+    assert.throws(() => member.subscribe(['orders']), (e: unknown) => e instanceof MembershipError && e.code === 'GROUP_CLOSED')
   })
 
   it('refuses options that cannot work, naming the option', () => {

@@ -171,13 +171,19 @@ describe('losing membership', () => {
     assert.equal(member.memberId, 'member-2')
   })
 
-  it('a session that expires without heartbeats leads to onLost', async () => {
-    const { member, calls } = h.member()
+  it('a session that expires without heartbeats leads to onLost, before the coordinator would evict', async () => {
+    let lostAt = -1
+    const { member } = h.member({ hooks: { onLost: () => void (lostAt = h.timers.now()) } })
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 3)
+    // Every heartbeat sent up to now succeeded; the coordinator may evict from SESSION_MS after the last one.
+    const lastGood = h.timers.now()
     h.coordinator.intercept(Heartbeat, () => Promise.reject(new Error('unreachable')))
-    await h.timers.advanceBy(HEARTBEAT_MS, SESSION_MS / HEARTBEAT_MS + 2)
-    assert.deepEqual(calls.map((c) => c.hook).slice(0, 2), ['onAssign', 'onLost'])
+    await h.timers.advanceBy(HEARTBEAT_MS / 4, (SESSION_MS / HEARTBEAT_MS + 2) * 4)
+    assert.ok(lostAt > 0, 'onLost was called')
+    assert.ok(lostAt <= lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
+    assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
   })
 })
 
@@ -207,6 +213,20 @@ describe('offset commits', () => {
     await done
     assert.equal(h.coordinator.coordinatorLostCalls, 1)
     assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[1, 9n, 1]])
+  })
+
+  it('does not carry a retried commit into the next generation', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(OffsetCommit, () => ({ topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS }] }] }))
+    const outcome = member.commit([{ topic: 'orders', partition: 0, offset: 7n }]).then(() => undefined, (e: unknown) => e)
+    member.requestRejoin('a rebalance starts while the commit waits to retry')
+    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
+    const error = await outcome
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.ok(h.coordinator.requests('OffsetCommit').every((r) => (r as { generationIdOrMemberEpoch: number }).generationIdOrMemberEpoch === 1))
   })
 
   it('refuses to commit while not in the group', async () => {

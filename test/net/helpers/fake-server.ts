@@ -105,9 +105,22 @@ export class FakeServer {
     const decoder = new FrameDecoder()
     let chain = Promise.resolve()
     socket.on('data', (chunk: Buffer) => {
-      for (const frame of decoder.push(chunk)) {
+      let frames: Buffer[]
+      try {
+        frames = decoder.push(chunk)
+      } catch {
+        socket.destroy()
+        return
+      }
+      for (const frame of frames) {
         // Requests are recorded as they arrive, so a test sees pipelining; answers go out in order.
-        const parsed = this.parse(frame, id)
+        let parsed: { request: ReceivedRequest; api: ApiSpec }
+        try {
+          parsed = this.parse(frame, id)
+        } catch {
+          socket.destroy()
+          return
+        }
         chain = chain.then(() => this.respond(socket, parsed)).catch(() => {
           socket.destroy()
         })

@@ -13,7 +13,9 @@ import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'nod
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { BatonError, DecodeError } from '../protocol/errors/base.js'
 import { KafkaErrorCode, kafkaError } from '../protocol/errors/kafka-errors.js'
-import { decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/frame.js'
+import { encodeRequest, peekCorrelationId, responseHeaderVersion } from '../protocol/frame.js'
+import { ResponseHeaderCodec } from '../protocol/generated/response-header.js'
+import { Reader } from '../protocol/primitives/reader.js'
 import { ApiVersions, SaslAuthenticate, SaslHandshake, type ApiVersionsResponse } from '../protocol/generated/index.js'
 import { backoffDelay } from './backoff.js'
 import { connectionChannel, requestChannel, responseChannel, type ConnectionEvent, type RequestEvent, type ResponseEvent } from './diagnostics.js'
@@ -302,13 +304,13 @@ export class Connection {
   }
 
   private decode(pending: Pending, frame: Buffer): unknown {
-    if (pending.api.apiKey !== ApiVersions.apiKey) return decodeResponse(pending.api, pending.version, frame).body
+    if (pending.api.apiKey !== ApiVersions.apiKey) return decodeResponseBody(pending.api, pending.version, frame)
     try {
-      return decodeResponse(ApiVersions, pending.version, frame).body
+      return decodeResponseBody(ApiVersions, pending.version, frame)
     } catch (error) {
       // A broker that lacks our ApiVersions version answers in v0 with UNSUPPORTED_VERSION (KIP-511).
       if (!(error instanceof DecodeError)) throw error
-      return decodeResponse(ApiVersions, 0, frame).body
+      return decodeResponseBody(ApiVersions, 0, frame)
     }
   }
 
@@ -333,7 +335,15 @@ export class Connection {
     this.negotiated.clear()
     this.versions = null
     const ownMax = CLIENT_VERSIONS.get(ApiVersions.apiKey)?.max ?? 0
-    let response = await this.apiVersions(Math.min(ownMax, ApiVersions.maxVersion))
+    let response: ApiVersionsResponse
+    try {
+      response = await this.apiVersions(Math.min(ownMax, ApiVersions.maxVersion))
+    } catch (error) {
+      // Some brokers (librdkafka's mock cluster among them) answer a version they lack in a shape
+      // that is neither that version nor v0; v0 is the one request every broker must understand.
+      if (!(error instanceof DecodeError)) throw error
+      response = await this.apiVersions(0)
+    }
     if (response.errorCode === KafkaErrorCode.UNSUPPORTED_VERSION) {
       const theirs = response.apiKeys.find((key) => key.apiKey === ApiVersions.apiKey)
       response = await this.apiVersions(Math.min(ownMax, theirs?.maxVersion ?? 0))
@@ -473,6 +483,17 @@ export class Connection {
   private error(code: NetworkErrorCode, message: string, cause?: unknown, api?: string): NetworkError {
     return new NetworkError(code, { broker: this.label, ...(api === undefined ? {} : { api }) }, message, cause === undefined ? undefined : { cause })
   }
+}
+
+/**
+ * Decodes a response body, ignoring bytes after it. Kafka's own clients read responses this way, and
+ * some brokers (librdkafka's mock cluster) append a stray byte to flexible responses; requiring
+ * the exact end would make such a broker unusable for no gain.
+ */
+function decodeResponseBody(api: ApiSpec, version: number, frame: Buffer): unknown {
+  const reader = new Reader(frame)
+  ResponseHeaderCodec.decode(reader, responseHeaderVersion(api, version))
+  return api.response.decode(reader, version)
 }
 
 function delay(ms: number): Promise<void> {

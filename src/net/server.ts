@@ -190,7 +190,7 @@ export class KafkaServer {
           return
         }
         if (response === null || dead || socket.destroyed) continue
-        if (!socket.write(response)) await new Promise<void>((resolve) => socket.once('drain', resolve).once('close', resolve))
+        if (!socket.write(response)) await writable(socket)
       }
       busy = false
     }
@@ -217,4 +217,17 @@ export class KafkaServer {
       if (decoder.pendingBytes > 0) logger.debug({ ...fields, pendingBytes: decoder.pendingBytes }, 'peer closed mid-request')
     })
   }
+}
+
+/** Resolves once the socket can take more writes, or is closed. */
+function writable(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
 }

@@ -79,15 +79,15 @@ describe('lab run on the embedded broker', () => {
     const progress = recordingProgress()
     await runLab(
       {
-      records: 400,
-      partitions: 4,
-      handlerMs: 20,
-      consumers: 2,
-      script: 'join@500ms,leave@1200ms',
-      seed: 7,
-      strategies: ['naive', 'commit-on-revoke', 'baton'],
-      outDir: out,
-      strategyDeadlineMs: STRATEGY_DEADLINE_MS,
+        records: 400,
+        partitions: 4,
+        handlerMs: 20,
+        consumers: 2,
+        script: 'join@500ms,leave@1200ms',
+        seed: 7,
+        strategies: ['naive', 'commit-on-revoke', 'baton'],
+        outDir: out,
+        strategyDeadlineMs: STRATEGY_DEADLINE_MS,
       },
       { progress },
     )

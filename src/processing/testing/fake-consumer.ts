@@ -23,7 +23,11 @@ import { partitionKey } from '../consumer-port.js'
 import { StaleGenerationError } from '../errors.js'
 
 export type HistoryEntry =
-  | { readonly type: 'assigned' | 'revoking' | 'released' | 'lost'; readonly member: string; readonly partitions: readonly TopicPartition[] }
+  | {
+      readonly type: 'assigned' | 'revoking' | 'released' | 'lost' | 'paused' | 'resumed'
+      readonly member: string
+      readonly partitions: readonly TopicPartition[]
+    }
   | { readonly type: 'committed'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
   | { readonly type: 'commit-rejected'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
   | { readonly type: 'joined' | 'left'; readonly member: string }
@@ -207,10 +211,12 @@ export class FakeConsumer implements ConsumerPort {
 
   pause(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.paused.add(partitionKey(tp))
+    this.cluster.record({ type: 'paused', member: this.id, partitions })
   }
 
   resume(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.paused.delete(partitionKey(tp))
+    this.cluster.record({ type: 'resumed', member: this.id, partitions })
     this.scheduleDelivery()
   }
 

@@ -244,11 +244,12 @@ describe('assignor properties', () => {
     )
   })
 
-  it('cooperative-sticky: follow-up rebalances converge to a complete assignment', () => {
+  it('cooperative-sticky: follow-up rebalances converge to a complete, balanced assignment', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const { rounds, result } = cooperativeRounds(s, 4)
         assertValid(s.input, result, true)
+        assertBalanced(s.input, result)
         if (s.uniform) assert.ok(rounds <= 2, `uniform subscriptions took ${rounds} rounds`)
       }),
       RUNS,

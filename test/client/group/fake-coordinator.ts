@@ -22,6 +22,8 @@ import {
   type SyncGroupResponseInit,
 } from '../../../src/protocol/generated/index.js'
 import type { GroupTransport } from '../../../src/client/group/transport.js'
+import { Reader } from '../../../src/protocol/primitives/reader.js'
+import { Writer } from '../../../src/protocol/primitives/writer.js'
 
 interface Member {
   id: string
@@ -54,16 +56,22 @@ export class FakeCoordinator {
   private nextId = 0
   private assignments = new Map<string, Uint8Array>()
   private readonly interceptors = new Map<number, Interceptor>()
+  /** The version each API is spoken at; the newest stable one unless a test pins another. */
+  readonly versions = new Map<number, number>()
 
-  /** A transport for one member; every member of a test shares the coordinator. */
+  /**
+   * A transport for one member; every member of a test shares the coordinator. Requests and
+   * responses go through the generated codecs at the chosen version, as over a socket, so a field a
+   * version cannot carry is lost (or refused) here too.
+   */
   transport(): GroupTransport {
     return {
-      send: <Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, build: (version: number) => ReqInit): Promise<Res> => {
-        const body = build(api.maxStableVersion)
+      send: async <Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, build: (version: number) => ReqInit): Promise<Res> => {
+        const version = this.versions.get(api.apiKey) ?? api.maxStableVersion
+        const body = roundTrip(api.request, build(version), version)
         this.log.push({ api: api.name, body })
-        const intercepted = this.interceptors.get(api.apiKey)?.(body)
-        if (intercepted !== undefined) return Promise.resolve(intercepted as Res)
-        return this.handle(api, body) as Promise<Res>
+        const response = this.interceptors.get(api.apiKey)?.(body) ?? this.handle(api, body, version)
+        return roundTrip(api.response, (await response) as ResInit, version)
       },
       coordinatorLost: () => {
         this.coordinatorLostCalls++
@@ -88,10 +96,10 @@ export class FakeCoordinator {
     this.maybeCompleteJoin()
   }
 
-  private handle(api: ApiSpec, body: unknown): Promise<unknown> {
+  private handle(api: ApiSpec, body: unknown, version: number): Promise<unknown> {
     switch (api.apiKey) {
       case JoinGroup.apiKey:
-        return this.joinGroup(body as JoinGroupRequestInit)
+        return this.joinGroup(body as JoinGroupRequestInit, version)
       case SyncGroup.apiKey:
         return this.syncGroup(body as SyncGroupRequestInit)
       case Heartbeat.apiKey:
@@ -105,14 +113,16 @@ export class FakeCoordinator {
     }
   }
 
-  private joinGroup(req: JoinGroupRequestInit): Promise<JoinGroupResponseInit> {
+  private joinGroup(req: JoinGroupRequestInit, version: number): Promise<JoinGroupResponseInit> {
     const base = { leader: '', memberId: req.memberId, members: [] }
-    if (req.memberId === '') {
-      const memberId = `member-${++this.nextId}`
+    let memberId = req.memberId
+    if (memberId === '') {
+      memberId = `member-${++this.nextId}`
       this.members.set(memberId, { id: memberId, instanceId: req.groupInstanceId ?? null, protocols: [...req.protocols], join: undefined, sync: undefined })
-      return Promise.resolve({ ...base, errorCode: KafkaErrorCode.MEMBER_ID_REQUIRED, memberId })
+      // KIP-394: from v4 a new member first gets its id back and must join again with it.
+      if (version >= 4) return Promise.resolve({ ...base, errorCode: KafkaErrorCode.MEMBER_ID_REQUIRED, memberId })
     }
-    const member = this.members.get(req.memberId)
+    const member = this.members.get(memberId)
     if (member === undefined) return Promise.resolve({ ...base, errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID })
     member.protocols = [...req.protocols]
     this.startRebalance()
@@ -226,4 +236,11 @@ export class FakeMetadata {
   listTopics(): Promise<string[]> {
     return Promise.resolve([...this.topics.keys()])
   }
+}
+
+/** Encodes and decodes a message at `version`, as a trip over the wire would. */
+function roundTrip<T, TInit>(codec: { encode(w: Writer, v: TInit, version: number): void; decode(r: Reader, version: number): T }, value: TInit, version: number): T {
+  const w = new Writer()
+  codec.encode(w, value, version)
+  return codec.decode(new Reader(w.finish()), version)
 }

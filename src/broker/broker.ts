@@ -46,7 +46,13 @@ export interface EmbeddedBroker {
 export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const resolved = resolveOptions(options)
   const storage: Storage = resolved.dataDir === null ? new MemoryStorage() : new DirectoryStorage(resolved.dataDir, resolved.logger)
-  const cluster = new Cluster(resolved, storage)
+  let cluster: Cluster
+  try {
+    cluster = new Cluster(resolved, storage)
+  } catch (error) {
+    storage.close()
+    throw error
+  }
   const stopping = new AbortController()
   const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, supportedApis: supportedApis() }
   const nodes: BrokerNode[] = []

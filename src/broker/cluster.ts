@@ -96,7 +96,7 @@ export class Cluster {
   constructor(options: ResolvedBrokerOptions, storage: Storage) {
     this.options = options
     this.storage = storage
-    this.nodes = Array.from({ length: options.nodes }, (_, nodeId) => ({ nodeId, host: options.host, port: 0 }))
+    this.nodes = Array.from({ length: options.nodes }, (_, nodeId) => ({ nodeId, host: options.advertisedHost, port: 0 }))
     const stored = storage.loadCluster()
     this.clusterId = options.clusterId ?? stored?.clusterId ?? randomBytes(16).toString('base64url')
     if (stored !== null) this.restore(stored)
@@ -229,6 +229,7 @@ export class Cluster {
 
   close(): void {
     for (const topic of this.topicsByName.values()) for (const partition of topic.partitions) partition.log.close()
+    this.storage.close()
   }
 
   private register(topic: Topic): void {

@@ -13,8 +13,13 @@ export interface BrokerOptions {
   nodes?: number
   /** Port of node 0; node i listens on port + i. 0 (the default) gives every node an ephemeral port. */
   port?: number
-  /** Interface to listen on and to advertise in metadata. Default 127.0.0.1. */
+  /** Interface to listen on. Default 127.0.0.1. */
   host?: string
+  /**
+   * Host clients are told to connect to (Metadata, bootstrap list), Kafka's advertised.listeners.
+   * Default: `host`, or 127.0.0.1 when `host` is a wildcard (0.0.0.0, ::) that clients cannot dial.
+   */
+  advertisedHost?: string
   /** Directory of the partition logs. Omit it (or set memory) to keep everything in memory. */
   dataDir?: string
   /** Keep the logs in memory even if dataDir is set. */
@@ -41,6 +46,7 @@ export interface ResolvedBrokerOptions {
   nodes: number
   port: number
   host: string
+  advertisedHost: string
   dataDir: string | null
   autoCreateTopics: boolean
   defaultPartitions: number
@@ -67,11 +73,13 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
   const port = positiveInteger('port', options.port, 0, 0)
   const nodes = positiveInteger('nodes', options.nodes, 1)
+  const host = options.host ?? '127.0.0.1'
   if (port + nodes - 1 > 65535) throw new BrokerError('BROKER_INVALID_OPTION', `ports ${port}..${port + nodes - 1} do not fit below 65536`)
   return {
     nodes,
     port,
-    host: options.host ?? '127.0.0.1',
+    host,
+    advertisedHost: options.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
     dataDir: options.memory === true ? null : (options.dataDir ?? null),
     autoCreateTopics: options.autoCreateTopics ?? true,
     defaultPartitions: positiveInteger('defaultPartitions', options.defaultPartitions, 1),

@@ -139,9 +139,11 @@ export class Cluster {
 
   /** Fetches metadata for `topics` (all topics when null) and merges it. */
   async fetchMetadata(topics: string[] | null): Promise<MetadataResponse> {
+    const autoCreate = this.config.allowAutoTopicCreation
     const response = await this.requestAnyBroker(Metadata, (version) => ({
       topics: topics === null ? null : topics.map((name) => ({ name })),
-      ...(version >= 4 ? { allowAutoTopicCreation: false } : {}),
+      // Before v4 the broker decides alone (it auto-creates if enabled).
+      ...(version >= 4 ? { allowAutoTopicCreation: autoCreate } : {}),
     }))
     this.merge(response)
     return response

@@ -25,6 +25,11 @@ export interface ClientConfig {
   reconnectBackoffMaxMs?: number
   /** Metadata is refreshed at least this often, to learn of new partitions and brokers. Default 300 000. */
   metadataMaxAgeMs?: number
+  /**
+   * Let Metadata requests for unknown topics create them where the brokers allow it
+   * (auto.create.topics.enable). Default true, as in Kafka's producer and consumer.
+   */
+  allowAutoTopicCreation?: boolean
   /** First pause before retrying a failed request; doubles up to retryBackoffMaxMs (KIP-580). Default 100. */
   retryBackoffMs?: number
   /** Default 1 000. */
@@ -47,6 +52,7 @@ export interface ResolvedClientConfig {
   reconnectBackoffMs: number
   reconnectBackoffMaxMs: number
   metadataMaxAgeMs: number
+  allowAutoTopicCreation: boolean
   retryBackoffMs: number
   retryBackoffMaxMs: number
 }
@@ -117,6 +123,7 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     reconnectBackoffMs: intOption(config, 'reconnectBackoffMs', 50, 1),
     reconnectBackoffMaxMs: intOption(config, 'reconnectBackoffMaxMs', 1000, 1),
     metadataMaxAgeMs: intOption(config, 'metadataMaxAgeMs', 300_000, 1),
+    allowAutoTopicCreation: boolOption(config, 'allowAutoTopicCreation', true),
     retryBackoffMs: intOption(config, 'retryBackoffMs', 100, 1),
     retryBackoffMaxMs: intOption(config, 'retryBackoffMaxMs', 1000, 1),
   }

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync,
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
-import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
+import { BrokerError, startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { Fetch, InitProducerId, Produce } from '../../src/protocol/generated/index.js'
 import { TestConnection } from './helpers/connection.js'
 import { batchOf, valuesIn } from './helpers/records.js'
@@ -174,5 +174,12 @@ describe('disk storage', () => {
     } finally {
       await conn.close()
     }
+  })
+
+  it('locks the data directory against a second broker until the first stops', async () => {
+    broker = await startBroker({ dataDir: dir })
+    await assert.rejects(startBroker({ dataDir: dir }), (error: unknown) => error instanceof BrokerError && error.code === 'BROKER_STORAGE')
+    await broker.stop()
+    broker = await startBroker({ dataDir: dir })
   })
 })

@@ -3,11 +3,14 @@
  * leadership moves and injected errors, and the admin client.
  */
 import assert from 'node:assert/strict'
+import diagnostics from 'node:diagnostics_channel'
 import { afterEach, describe, it } from 'node:test'
 import { Admin } from '../../src/client/admin/admin.js'
 import { Consumer, type ConsumerRecord } from '../../src/client/consumer/consumer.js'
 import { Producer } from '../../src/client/producer/producer.js'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
+import { RESPONSE_CHANNEL, type ResponseEvent } from '../../src/net/diagnostics.js'
+import { NetworkError } from '../../src/net/errors.js'
 import { KafkaError, KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
 import { Produce } from '../../src/protocol/generated/index.js'
 import type { CompressionCodec } from '../../src/protocol/records/index.js'
@@ -43,6 +46,15 @@ async function take(consumer: Consumer, count: number, timeoutMs = 10_000): Prom
     return await Promise.race([reading, timeout])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** Waits for a condition on broker state, checking every few milliseconds, up to a deadline. */
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
 
@@ -100,6 +112,44 @@ describe('client against the embedded broker', () => {
       const expected = [...Array.from({ length: perPartition }, (_, i) => `a${i}`), ...Array.from({ length: perPartition }, (_, i) => `b${i}`)]
       assert.deepEqual(values, expected, `partition ${p}`)
       assert.equal(b.offsets('multi', p).logEndOffset, perPartition * 2)
+    }
+  })
+
+  it('a connection cut after the broker appended but before it answered: the retry is not written twice', async () => {
+    const b = await broker(3)
+    b.createTopic('cut', { partitions: 3, replicationFactor: 3 })
+    const producer = track(new Producer({ bootstrapServers: b.bootstrap, lingerMs: 0, retryBackoffMs: 5, reconnectBackoffMs: 5 }))
+    await Promise.all([0, 1, 2].map((partition) => producer.send({ topic: 'cut', partition, value: 'r0' })))
+    let lostProduces = 0
+    const onResponse = (message: unknown): void => {
+      const event = message as ResponseEvent
+      if (event.apiName === 'Produce' && event.error instanceof NetworkError) lostProduces++
+    }
+    diagnostics.subscribe(RESPONSE_CHANNEL, onResponse)
+    try {
+      for (let round = 1; round <= 3; round++) {
+        // Hold Produce responses, wait until the broker has appended, then cut every connection:
+        // the producer cannot know the records were written and must retry.
+        const release = b.faults.delay(Produce, 5_000)
+        const sends = [0, 1, 2].map((partition) => producer.send({ topic: 'cut', partition, value: `r${round}` }))
+        await until(() => [0, 1, 2].every((p) => b.offsets('cut', p).logEndOffset === round + 1))
+        release()
+        for (let node = 0; node < 3; node++) b.faults.dropConnections(node)
+        await Promise.all(sends)
+      }
+    } finally {
+      diagnostics.unsubscribe(RESPONSE_CHANNEL, onResponse)
+    }
+    assert.ok(lostProduces >= 3, `expected Produce requests lost to the cuts, saw ${lostProduces}`)
+    const consumer = track(new Consumer({ bootstrapServers: b.bootstrap, autoOffsetReset: 'earliest' }))
+    await consumer.assign([0, 1, 2].map((partition) => ({ topic: 'cut', partition })))
+    const records = await take(consumer, 12)
+    for (let p = 0; p < 3; p++) {
+      assert.deepEqual(
+        records.filter((r) => r.partition === p).map((r) => r.value?.toString()),
+        ['r0', 'r1', 'r2', 'r3'],
+      )
+      assert.equal(b.offsets('cut', p).logEndOffset, 4)
     }
   })
 

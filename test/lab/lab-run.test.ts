@@ -79,9 +79,11 @@ describe('lab run on the embedded broker', () => {
     const progress = recordingProgress()
     await runLab(
       {
-        records: 400,
+        // Handlers long enough that a record in flight at a rebalance is still running when the
+        // partition's next owner reads the committed offset, however fast the rebalance is.
+        records: 240,
         partitions: 4,
-        handlerMs: 20,
+        handlerMs: 50,
         consumers: 2,
         script: 'join@500ms,leave@1200ms',
         seed: 7,
@@ -101,7 +103,7 @@ describe('lab run on the embedded broker', () => {
     for (const s of results.strategies) {
       assert.equal(s.timedOut, false, explain(s, progress))
       assert.equal(s.lost, 0, explain(s, progress))
-      assert.equal(s.processed, 400)
+      assert.equal(s.processed, 240)
       // The initial assignment, the join, the leave.
       assert.equal(s.rebalances, 3)
     }

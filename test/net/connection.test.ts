@@ -45,6 +45,20 @@ describe('Connection', () => {
     assert.equal(connection.ready, true)
   })
 
+  it('falls back to ApiVersions v0 when the unsupported-version answer cannot be read (librdkafka mock)', async () => {
+    const { server, connection } = await setup({}, { maxApiVersionsVersion: 2, garbledUnsupportedApiVersions: true })
+    server.on(Metadata, () => emptyMetadata)
+    await connection.request(Metadata, { topics: [] })
+    assert.equal(connection.versionFor(Metadata), CLIENT_VERSIONS.get(Metadata.apiKey)?.max)
+  })
+
+  it('reads responses that carry trailing bytes, as Kafka clients do', async () => {
+    const { server, connection } = await setup({}, { trailingBytes: 1 })
+    server.on(Metadata, () => ({ brokers: [{ nodeId: 3, host: 'h', port: 1 }], topics: [] }))
+    const response = await connection.request(Metadata, { topics: [] })
+    assert.equal(response.brokers[0]?.nodeId, 3)
+  })
+
   it('fails with UnsupportedVersionError when the broker lacks the API', async () => {
     const versions = new Map(CLIENT_VERSIONS)
     versions.delete(ListGroups.apiKey)

@@ -7,7 +7,7 @@
  * count and leader epochs, rewritten atomically (temporary file, then rename) on every change.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { BrokerError } from '../errors.js'
 import type { BrokerLogger } from '../options.js'
 import type { RecordBatchHeader } from './batches.js'
@@ -34,6 +34,8 @@ export interface Storage {
   saveCluster(cluster: StoredCluster): void
   /** Opens (recovering if on disk) or creates a partition's log; onBatch sees every recovered batch. */
   openPartition(topic: string, partition: number, config: () => LogConfig, now: number, onBatch: (header: RecordBatchHeader) => void): PartitionLog
+  /** Releases the storage (the data directory's lock). */
+  close(): void
 }
 
 export class MemoryStorage implements Storage {
@@ -56,15 +58,31 @@ export class MemoryStorage implements Storage {
     }
     return new PartitionLog(store, [], config, 0, now)
   }
+
+  close(): void {}
 }
 
 const CLUSTER_FILE = 'cluster.json'
 const LOG_START_FILE = 'log-start-offset'
+const LOCK_FILE = '.lock'
+/** Directories locked by brokers of this process, which share one pid. */
+const lockedHere = new Set<string>()
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
 
 export class DirectoryStorage implements Storage {
   readonly persistent = true
   private readonly dir: string
   private readonly logger: BrokerLogger
+  private locked = false
 
   constructor(dir: string, logger: BrokerLogger) {
     this.dir = dir
@@ -74,6 +92,33 @@ export class DirectoryStorage implements Storage {
     } catch (error) {
       throw new BrokerError('BROKER_STORAGE', `cannot create data directory ${dir}; check the path and its permissions`, { cause: error })
     }
+    this.lock()
+  }
+
+  /**
+   * Two brokers appending to the same segments would corrupt them, so the directory is locked with
+   * a file naming the owning process, as Kafka's log directories are. A lock left by a process that
+   * no longer runs (a crash) is taken over.
+   */
+  private lock(): void {
+    const path = join(this.dir, LOCK_FILE)
+    if (lockedHere.has(resolve(this.dir))) {
+      throw new BrokerError('BROKER_STORAGE', `data directory ${this.dir} is in use by another broker of this process; stop it first or use another directory`)
+    }
+    const owner = existsSync(path) ? Number(readFileSync(path, 'utf8')) : NaN
+    if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+      throw new BrokerError('BROKER_STORAGE', `data directory ${this.dir} is in use by process ${owner}; stop that broker or use another directory`)
+    }
+    writeFileSync(path, String(process.pid))
+    lockedHere.add(resolve(this.dir))
+    this.locked = true
+  }
+
+  close(): void {
+    if (!this.locked) return
+    this.locked = false
+    lockedHere.delete(resolve(this.dir))
+    rmSync(join(this.dir, LOCK_FILE), { force: true })
   }
 
   loadCluster(): StoredCluster | null {

@@ -8,6 +8,7 @@
  * Transient failures (coordinator moved, not delivered) are retried by `commit`, but only while the
  * generation is unchanged.
  */
+import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError, KafkaErrorCode, type KafkaError } from '../../protocol/errors/kafka-errors.js'
 import { OffsetCommit } from '../../protocol/generated/index.js'
 import { CommitFailedError } from './errors.js'
@@ -43,6 +44,7 @@ export async function commitOffsets(
   offsets: readonly CommitOffset[],
   options: { retryUntil?: number } = {},
 ): Promise<void> {
+  for (const o of offsets) checkOffset(o)
   const identity = ctx.identity()
   if (identity instanceof CommitFailedError) throw identity
   if (offsets.length === 0) return
@@ -51,7 +53,9 @@ export async function commitOffsets(
     try {
       failure = await sendOnce(ctx, identity, offsets)
     } catch (err) {
-      if (!canRetry(ctx, identity, options.retryUntil)) {
+      // Only a request that may go through next time is retried; an encoding error or a closed client will not.
+      const retriable = err instanceof BatonError && 'retriable' in err && err.retriable === true
+      if (!retriable || !canRetry(ctx, identity, options.retryUntil)) {
         throw new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit could not be delivered to the group coordinator; the offsets may not be stored', undefined, err)
       }
       await delay(ctx.timers, ctx.retryBackoffMs)
@@ -145,4 +149,14 @@ export function commitIdentity(state: MemberState, identity: HeartbeatIdentity |
     )
   }
   return identity
+}
+
+/** @throws RangeError naming the bad field, before anything is sent. */
+function checkOffset(o: CommitOffset): void {
+  const where = `commit offset for ${JSON.stringify(o.topic)} partition ${o.partition}`
+  if (typeof o.topic !== 'string' || o.topic === '') throw new RangeError(`${where}: topic must be a non-empty string`)
+  if (!Number.isInteger(o.partition) || o.partition < 0) throw new RangeError(`${where}: partition must be an integer >= 0`)
+  if (typeof o.offset !== 'bigint' || o.offset < 0n) {
+    throw new RangeError(`${where}: offset must be a bigint >= 0 (the next offset to consume), got ${String(o.offset)}`)
+  }
 }

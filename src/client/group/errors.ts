@@ -80,7 +80,13 @@ export class CommitFailedError extends BatonError {
   }
 }
 
-export type MembershipErrorCode = 'GROUP_CLOSED' | 'GROUP_FATAL' | 'GROUP_METADATA' | 'GROUP_LEAVE_FAILED' | 'GROUP_POLL_TIMEOUT'
+export type MembershipErrorCode =
+  | 'GROUP_CLOSED'
+  | 'GROUP_FATAL'
+  | 'GROUP_METADATA'
+  | 'GROUP_LEAVE_FAILED'
+  | 'GROUP_POLL_TIMEOUT'
+  | 'GROUP_STATIC_UNSUPPORTED'
 
 /** The member is closed or failed for good, left for lack of polls, or a background step (metadata check, LeaveGroup) failed. */
 export class MembershipError extends BatonError {

@@ -74,7 +74,7 @@ export async function joinGroup(req: JoinRequest): Promise<JoinOutcome> {
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs,
       memberId: req.memberId,
-      groupInstanceId: version >= 5 ? req.groupInstanceId : null,
+      groupInstanceId: staticMemberId(req.groupInstanceId, version),
       protocolType: CONSUMER_PROTOCOL_TYPE,
       protocols,
       reason: req.reason,
@@ -192,4 +192,14 @@ function transportFailure(err: unknown, report: (error: BatonError) => void): Fa
   if (!retriable) return { kind: 'fatal', error: err }
   report(err)
   return { kind: 'retry' }
+}
+
+/** Static membership cannot be dropped quietly: the member would join as a new member on every restart. */
+function staticMemberId(groupInstanceId: string | null, joinVersion: number): string | null {
+  if (groupInstanceId === null || joinVersion >= 5) return groupInstanceId
+  throw new MembershipError(
+    'GROUP_STATIC_UNSUPPORTED',
+    `static membership (groupInstanceId ${JSON.stringify(groupInstanceId)}) needs JoinGroup v5 (Kafka 2.3 or newer), but the coordinator ` +
+      `speaks only v${joinVersion}; upgrade the brokers or leave groupInstanceId out`,
+  )
 }

@@ -71,7 +71,7 @@ export class FakeCoordinator {
         const body = roundTrip(api.request, build(version), version)
         this.log.push({ api: api.name, body })
         const response = this.interceptors.get(api.apiKey)?.(body) ?? this.handle(api, body, version)
-        return roundTrip(api.response, (await response) as ResInit, version)
+        return roundTrip(api.response, (await Promise.resolve(response)) as ResInit, version)
       },
       coordinatorLost: () => {
         this.coordinatorLostCalls++
@@ -218,7 +218,9 @@ export class FakeCoordinator {
   }
 
   private leaveGroup(req: LeaveGroupRequestInit) {
-    for (const m of req.members ?? []) if (m.memberId !== undefined) this.members.delete(m.memberId)
+    // v0-2 name one member at the top level, v3+ a list of them.
+    const leaving = req.members !== undefined && req.members.length > 0 ? req.members.map((m) => m.memberId ?? '') : [req.memberId ?? '']
+    for (const id of leaving) this.members.delete(id)
     this.startRebalance()
     this.maybeCompleteJoin()
     return { errorCode: 0, members: [] }

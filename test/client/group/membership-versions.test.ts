@@ -6,17 +6,19 @@
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
-import { EncodeError } from '../../../src/protocol/errors/base.js'
+import { MembershipError } from '../../../src/client/group/errors.js'
 import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, waitForState } from './membership-helpers.js'
 
-const VERSION_SETS: Record<string, [join: number, sync: number, heartbeat: number, leave: number, commit: number]> = {
+type VersionSet = [join: number, sync: number, heartbeat: number, leave: number, commit: number]
+
+const VERSION_SETS = {
   oldest: [0, 0, 0, 0, 2],
   'before KIP-394 (no MEMBER_ID_REQUIRED)': [3, 2, 2, 2, 5],
   'first with static membership': [5, 3, 3, 3, 7],
   'first flexible': [6, 4, 4, 4, 8],
   newest: [JoinGroup.maxStableVersion, SyncGroup.maxStableVersion, Heartbeat.maxStableVersion, LeaveGroup.maxStableVersion, OffsetCommit.maxStableVersion],
-}
+} satisfies Record<string, VersionSet>
 
 let h: Harness
 beforeEach(() => {
@@ -26,20 +28,20 @@ afterEach(async () => {
   await h.close()
 })
 
-function pin([join, sync, heartbeat, leave, commit]: number[]): void {
+function pin([join, sync, heartbeat, leave, commit]: VersionSet): void {
   const apis = [JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit]
   apis.forEach((api, i) => h.coordinator.versions.set(api.apiKey, [join, sync, heartbeat, leave, commit][i]!))
 }
 
 describe('group API versions', () => {
-  for (const [name, versions] of Object.entries(VERSION_SETS)) {
+  for (const [name, versions] of Object.entries(VERSION_SETS) as [string, VersionSet][]) {
     it(`${name}: joins, commits, rebalances and leaves`, async () => {
       pin(versions)
       const a = h.member()
       a.member.subscribe(['orders'])
       await waitForState(a.member, 'stable')
       const joins = h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
-      assert.equal(joins.length, versions[0]! >= 4 ? 2 : 1, 'MEMBER_ID_REQUIRED round trip from v4 only')
+      assert.equal(joins.length, versions[0] >= 4 ? 2 : 1, 'MEMBER_ID_REQUIRED round trip from v4 only')
       await a.member.commit([{ topic: 'orders', partition: 0, offset: 3n, metadata: 'm' }])
       assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset]), [[1, 3n]])
       const b = h.member()
@@ -51,11 +53,12 @@ describe('group API versions', () => {
     })
   }
 
-  it('static membership below JoinGroup v5 stops the member with an encode error', async () => {
-    pin(VERSION_SETS['before KIP-394 (no MEMBER_ID_REQUIRED)']!)
+  it('static membership below JoinGroup v5 stops the member, saying why', async () => {
+    pin(VERSION_SETS['before KIP-394 (no MEMBER_ID_REQUIRED)'])
     const { member } = h.member({ groupInstanceId: 'instance-1' })
     member.subscribe(['orders'])
     await waitForState(member, 'closed')
-    assert.ok(member.failure instanceof EncodeError)
+    assert.ok(member.failure instanceof MembershipError)
+    assert.equal(member.failure.code, 'GROUP_STATIC_UNSUPPORTED')
   })
 })

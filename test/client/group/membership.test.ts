@@ -229,6 +229,15 @@ describe('offset commits', () => {
     assert.ok(h.coordinator.requests('OffsetCommit').every((r) => (r as { generationIdOrMemberEpoch: number }).generationIdOrMemberEpoch === 1))
   })
 
+  it('refuses malformed offsets before sending anything', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await assert.rejects(member.commit([{ topic: 'orders', partition: 0, offset: -1n }]), /offset must be a bigint >= 0/)
+    await assert.rejects(member.commit([{ topic: 'orders', partition: 1.5, offset: 1n }]), RangeError)
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
+  })
+
   it('refuses to commit while not in the group', async () => {
     const { member } = h.member()
     const error = await member.commit([{ topic: 'orders', partition: 0, offset: 1n }]).then(() => undefined, (e: unknown) => e)

@@ -32,6 +32,13 @@ export interface FakeServerOptions {
   versions?: ReadonlyMap<number, { min: number; max: number }>
   /** Answer ApiVersions at versions above this with UNSUPPORTED_VERSION in v0, like an old broker. */
   maxApiVersionsVersion?: number
+  /**
+   * Answer ApiVersions above maxApiVersionsVersion the way librdkafka's mock cluster does: a body
+   * that is neither v0 nor the version asked for.
+   */
+  garbledUnsupportedApiVersions?: boolean
+  /** Bytes appended to every other response body, as a sloppy broker might. */
+  trailingBytes?: number
 }
 
 export class FakeServer {
@@ -167,7 +174,16 @@ export class FakeServer {
       socket.destroy()
       return
     }
-    if (!socket.destroyed) socket.write(encodeResponse(api, request.version, request.correlationId, result))
+    if (socket.destroyed) return
+    const frame = encodeResponse(api, request.version, request.correlationId, result)
+    const extra = this.options.trailingBytes ?? 0
+    if (extra === 0) {
+      socket.write(frame)
+      return
+    }
+    const padded = Buffer.concat([frame, Buffer.alloc(extra)])
+    padded.writeInt32BE(padded.length - 4, 0)
+    socket.write(padded)
   }
 
   private apiVersions(version: number, correlationId: number): Buffer {
@@ -178,6 +194,14 @@ export class FakeServer {
       minVersion: range.min,
       maxVersion: apiKey === ApiVersions.apiKey ? Math.min(range.max, limit) : range.max,
     }))
+    if (version > limit && this.options.garbledUnsupportedApiVersions === true) {
+      // Error 35, a one-byte count, one entry, a tag byte, the throttle time: no version reads this.
+      const body = Buffer.from([0x00, 0x23, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, limit, 0x00, 0x00, 0x00, 0x00, 0x00])
+      const frame = Buffer.alloc(8)
+      frame.writeInt32BE(4 + body.length, 0)
+      frame.writeInt32BE(correlationId, 4)
+      return Buffer.concat([frame, body])
+    }
     if (version > limit) return encodeResponse(ApiVersions, 0, correlationId, { errorCode: 35, apiKeys })
     return encodeResponse(ApiVersions, version, correlationId, { errorCode: 0, apiKeys })
   }

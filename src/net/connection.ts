@@ -9,53 +9,21 @@
  * broker answers in order, so a response that never comes blocks every later one.
  */
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls'
+import { connect as tlsConnect } from 'node:tls'
 import type { ApiSpec } from '../protocol/codec-runtime.js'
-import { BatonError, DecodeError } from '../protocol/errors/base.js'
-import { KafkaErrorCode, kafkaError } from '../protocol/errors/kafka-errors.js'
+import { DecodeError } from '../protocol/errors/base.js'
 import { encodeRequest, peekCorrelationId, responseHeaderVersion } from '../protocol/frame.js'
+export { ConnectionConfigError, type ConnectionOptions, type RequestOptions } from './connection-options.js'
 import { ResponseHeaderCodec } from '../protocol/generated/response-header.js'
 import { Reader } from '../protocol/primitives/reader.js'
-import { ApiVersions, SaslAuthenticate, SaslHandshake, type ApiVersionsResponse } from '../protocol/generated/index.js'
+import { ApiVersions } from '../protocol/generated/index.js'
 import { backoffDelay } from './backoff.js'
 import { connectionChannel, requestChannel, responseChannel, type ConnectionEvent, type RequestEvent, type ResponseEvent } from './diagnostics.js'
-import { NetworkError, SaslError, UnsupportedVersionError, type NetworkErrorCode } from './errors.js'
+import { validateConnectionOptions, type ConnectionOptions, type RequestOptions } from './connection-options.js'
+import { NetworkError, UnsupportedVersionError, type NetworkErrorCode } from './errors.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-decoder.js'
-import { createSaslSession, type SaslOptions } from './sasl/index.js'
-import { brokerVersionsFrom, CLIENT_VERSIONS, negotiateVersion, type BrokerVersions } from './versions.js'
-
-export interface ConnectionOptions {
-  host: string
-  port: number
-  /** The broker's node id once metadata named it; used in error messages. */
-  nodeId?: number
-  /** Sent in every request header; brokers log it and apply quotas by it. Default `'baton'`. */
-  clientId?: string | null
-  /** `true` for TLS with Node's defaults, or node:tls options (CA, client certificate, ...). */
-  tls?: boolean | TlsOptions
-  sasl?: SaslOptions
-  /** Time to open the socket and finish the TLS handshake. Default 10 s. */
-  connectTimeoutMs?: number
-  /** Time a request may wait for its response before the connection is closed. Default 30 s. */
-  requestTimeoutMs?: number
-  /** Requests written but not yet answered; more wait in a queue. Default 5, as Kafka's clients. */
-  maxInFlightRequests?: number
-  /** Largest response frame accepted. Default 100 MiB. */
-  maxFrameBytes?: number
-  /** First reconnect delay after a failure; doubles per consecutive failure. Default 50 ms. */
-  reconnectBackoffMs?: number
-  /** Cap on the reconnect delay. Default 1 s. */
-  reconnectBackoffMaxMs?: number
-  /** Randomness for the backoff jitter (tests pin it). */
-  random?: () => number
-}
-
-export interface RequestOptions {
-  /** Overrides the connection's request timeout (a long-polling Fetch needs its max wait on top). */
-  timeoutMs?: number
-  /** The broker sends no response (Produce with acks=0): settle once the frame is written. */
-  noResponse?: boolean
-}
+import { authenticate, negotiateApiVersions, type HandshakeSend } from './handshake.js'
+import { negotiateVersion, type BrokerVersions } from './versions.js'
 
 /** A request body, or a function that builds it for the negotiated version. */
 export type RequestBody<ReqInit> = ReqInit | ((version: number) => ReqInit)
@@ -75,8 +43,6 @@ interface Pending {
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed'
 
-const CLIENT_SOFTWARE_NAME = 'baton'
-const CLIENT_SOFTWARE_VERSION = '0.1.0'
 const MAX_CORRELATION_ID = 0x7fffffff
 
 export class Connection {
@@ -334,53 +300,10 @@ export class Connection {
   private async handshake(): Promise<void> {
     this.negotiated.clear()
     this.versions = null
-    const ownMax = CLIENT_VERSIONS.get(ApiVersions.apiKey)?.max ?? 0
-    let response: ApiVersionsResponse
-    try {
-      response = await this.apiVersions(Math.min(ownMax, ApiVersions.maxVersion))
-    } catch (error) {
-      // Some brokers (librdkafka's mock cluster among them) answer a version they lack in a shape
-      // that is neither that version nor v0; v0 is the one request every broker must understand.
-      if (!(error instanceof DecodeError)) throw error
-      response = await this.apiVersions(0)
-    }
-    if (response.errorCode === KafkaErrorCode.UNSUPPORTED_VERSION) {
-      const theirs = response.apiKeys.find((key) => key.apiKey === ApiVersions.apiKey)
-      response = await this.apiVersions(Math.min(ownMax, theirs?.maxVersion ?? 0))
-    }
-    if (response.errorCode !== 0) throw kafkaError(response.errorCode, { api: 'ApiVersions', broker: this.label })
-    this.versions = brokerVersionsFrom(response.apiKeys)
-    if (this.options.sasl !== undefined) await this.authenticate(this.options.sasl)
-  }
-
-  private apiVersions(version: number): Promise<ApiVersionsResponse> {
-    const body = version >= 3 ? { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION } : {}
-    return this.enqueue(ApiVersions, version, body, {})
-  }
-
-  private async authenticate(sasl: SaslOptions): Promise<void> {
-    const session = createSaslSession(sasl)
-    const handshake = await this.enqueue(SaslHandshake, this.versionFor(SaslHandshake), { mechanism: session.mechanism }, {})
-    if (handshake.errorCode === KafkaErrorCode.UNSUPPORTED_SASL_MECHANISM) {
-      throw new SaslError(
-        'SASL_MECHANISM_UNSUPPORTED',
-        `broker ${this.label} does not enable SASL ${session.mechanism}; it enables ${handshake.mechanisms.join(', ') || 'none'}`,
-      )
-    }
-    if (handshake.errorCode !== 0) throw kafkaError(handshake.errorCode, { api: 'SaslHandshake', broker: this.label })
-    const authVersion = this.versionFor(SaslAuthenticate)
-    let outgoing: Buffer | null = session.initial()
-    while (outgoing !== null) {
-      const response = await this.enqueue(SaslAuthenticate, authVersion, { authBytes: outgoing }, {})
-      if (response.errorCode !== 0) {
-        throw new SaslError(
-          'SASL_AUTHENTICATION_FAILED',
-          `broker ${this.label} rejected SASL ${session.mechanism} for user ${JSON.stringify(sasl.username)}: ${response.errorMessage ?? 'no reason given'}`,
-          { cause: kafkaError(response.errorCode, { api: 'SaslAuthenticate', broker: this.label, errorMessage: response.errorMessage }) },
-        )
-      }
-      outgoing = session.next(response.authBytes)
-    }
+    const send: HandshakeSend = (api, version, body) => this.enqueue(api, version, body, {})
+    const versions = await negotiateApiVersions(send, this.label)
+    this.versions = versions
+    if (this.options.sasl !== undefined) await authenticate(send, versions, this.label, this.options.sasl)
   }
 
   private enqueue<Req, ReqInit, Res, ResInit>(
@@ -498,24 +421,4 @@ function decodeResponseBody(api: ApiSpec, version: number, frame: Buffer): unkno
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Thrown for connection options that cannot work; the message names the option. */
-export class ConnectionConfigError extends BatonError {
-  constructor(message: string) {
-    super('CONFIG_INVALID', message)
-  }
-}
-
-function validateConnectionOptions(options: ConnectionOptions): void {
-  if (typeof options.host !== 'string' || options.host.length === 0) throw new ConnectionConfigError('host must be a non-empty string')
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-    throw new ConnectionConfigError(`port must be an integer in 1-65535, got ${String(options.port)}`)
-  }
-  for (const name of ['connectTimeoutMs', 'requestTimeoutMs', 'maxInFlightRequests', 'maxFrameBytes', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
-    const value = options[name]
-    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-      throw new ConnectionConfigError(`${name} must be a positive integer, got ${String(value)}`)
-    }
-  }
 }

@@ -6,6 +6,7 @@
 export * from './assignors/index.js'
 export { ClusterGroupTransport, ClusterMetadataSource } from './cluster-adapter.js'
 export type { CommitOffset } from './commit.js'
+export { fetchCommittedOffsets, type CommittedOffset, type FetchCommittedOptions } from './committed.js'
 export {
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,

@@ -16,6 +16,7 @@ import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
 import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset } from './commit.js'
+import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
 import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './group-errors.js'
@@ -24,7 +25,7 @@ import { runHook, type RebalanceHook } from './hooks.js'
 import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
-import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
+import { PartitionSet, type TopicPartition, type TopicPartitions } from './topic-partitions.js'
 import { Waker } from './waker.js'
 import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
 
@@ -163,6 +164,19 @@ export class GroupMember {
         else this.o.report(error)
       },
     )
+  }
+
+  /**
+   * The group's committed offsets for these partitions: where to resume them. Waits out
+   * transactions still committing offsets (KIP-447) unless `requireStable` is false.
+   */
+  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
+    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
+      requireStable: options.requireStable ?? true,
+      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
+      retryBackoffMs: this.o.retryBackoffMs,
+      timers: this.o.timers,
+    })
   }
 
   /** Checks metadata now: a new matching topic or a partition count change triggers a rebalance. */

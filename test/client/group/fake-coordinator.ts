@@ -12,12 +12,14 @@ import {
   JoinGroup,
   LeaveGroup,
   OffsetCommit,
+  OffsetFetch,
   SyncGroup,
   type HeartbeatRequestInit,
   type JoinGroupRequestInit,
   type JoinGroupResponseInit,
   type LeaveGroupRequestInit,
   type OffsetCommitRequestInit,
+  type OffsetFetchRequestInit,
   type SyncGroupRequestInit,
   type SyncGroupResponseInit,
 } from '../../../src/protocol/generated/index.js'
@@ -108,6 +110,8 @@ export class FakeCoordinator {
         return Promise.resolve(this.offsetCommit(body as OffsetCommitRequestInit))
       case LeaveGroup.apiKey:
         return Promise.resolve(this.leaveGroup(body as LeaveGroupRequestInit))
+      case OffsetFetch.apiKey:
+        return Promise.resolve(this.offsetFetch(body as OffsetFetchRequestInit))
       default:
         return Promise.reject(new Error(`fake coordinator does not handle ${api.name}`))
     }
@@ -215,6 +219,20 @@ export class FakeCoordinator {
       }),
     }))
     return { topics }
+  }
+
+  /** The latest commit of each asked partition, in the layout of the version asked (v8+ batches groups). */
+  private offsetFetch(req: OffsetFetchRequestInit) {
+    const asked = req.groups?.[0]?.topics ?? req.topics ?? []
+    const topics = asked.map((t) => ({
+      name: t.name ?? '',
+      partitions: (t.partitionIndexes ?? []).map((partitionIndex) => {
+        const last = this.commits.filter((c) => c.topic === t.name && c.partition === partitionIndex).at(-1)
+        return { partitionIndex, committedOffset: last?.offset ?? -1n, metadata: last?.metadata ?? null, errorCode: 0 }
+      }),
+    }))
+    if (req.groups !== undefined && req.groups.length > 0) return { groups: [{ groupId: req.groups[0]!.groupId ?? '', topics, errorCode: 0 }] }
+    return { topics, errorCode: 0 }
   }
 
   private leaveGroup(req: LeaveGroupRequestInit) {

@@ -9,7 +9,7 @@ import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
 import { decodeSubscription } from '../../../src/client/group/consumer-protocol.js'
 import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/group/errors.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, OffsetCommit, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
+import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
 
 let h: Harness
@@ -229,11 +229,39 @@ describe('offset commits', () => {
     assert.ok(h.coordinator.requests('OffsetCommit').every((r) => (r as { generationIdOrMemberEpoch: number }).generationIdOrMemberEpoch === 1))
   })
 
+  it('reads committed offsets back, null where nothing was committed, at every OffsetFetch version', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await member.commit([{ topic: 'orders', partition: 0, offset: 5n, metadata: 'm' }])
+    for (const version of [1, 7, 8, OffsetFetch.maxStableVersion]) {
+      h.coordinator.versions.set(OffsetFetch.apiKey, version)
+      const got = await member.committed([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }])
+      assert.deepEqual(got.map((c) => [c.partition, c.offset, c.metadata]), [[0, 5n, 'm'], [1, null, null]], `OffsetFetch v${version}`)
+    }
+  })
+
+  it('waits out a transaction still committing offsets (UNSTABLE_OFFSET_COMMIT, KIP-447)', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    let unstable = 2
+    h.coordinator.intercept(OffsetFetch, (body) => {
+      assert.equal((body as { requireStable: boolean }).requireStable, true)
+      if (unstable-- <= 0) return undefined
+      return { groups: [{ groupId: 'group', errorCode: 0, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: -1n, metadata: null, errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT }] }] }] }
+    })
+    const pending = member.committed([{ topic: 'orders', partition: 0 }])
+    await h.timers.advanceBy(100, 5)
+    assert.deepEqual((await pending).map((c) => c.offset), [null])
+    assert.equal(h.coordinator.requests('OffsetFetch').length, 3)
+  })
+
   it('refuses malformed offsets before sending anything', async () => {
     const { member } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    await assert.rejects(member.commit([{ topic: 'orders', partition: 0, offset: -1n }]), /offset must be a bigint >= 0/)
+    await assert.rejects(member.commit([{ topic: 'orders', partition: 0, offset: -1n }]), (e: unknown) => e instanceof RangeError && e.message.includes('offset'))
     await assert.rejects(member.commit([{ topic: 'orders', partition: 1.5, offset: 1n }]), RangeError)
     assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
   })

@@ -4,6 +4,7 @@
  */
 import type { ServerLogger } from '../net/server.js'
 import { BrokerError } from './errors.js'
+import type { GroupCoordinatorOptions } from './groups/config.js'
 
 /** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
 export type BrokerLogger = ServerLogger
@@ -40,6 +41,11 @@ export interface BrokerOptions {
   clusterId?: string
   /** Silent by default; pass a pino logger (or anything of that shape) to see connection and storage events. */
   logger?: BrokerLogger
+  /**
+   * Group coordinator settings (Kafka's group.* broker configs). The embedded broker's one
+   * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
+   */
+  groups?: GroupCoordinatorOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -56,6 +62,7 @@ export interface ResolvedBrokerOptions {
   retentionCheckIntervalMs: number
   clusterId: string | null
   logger: BrokerLogger
+  groups: GroupCoordinatorOptions
 }
 
 const noop = (): void => {}
@@ -89,5 +96,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     retentionCheckIntervalMs: positiveInteger('retentionCheckIntervalMs', options.retentionCheckIntervalMs, 5 * 60 * 1000),
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
+    groups: options.groups ?? {},
   }
 }

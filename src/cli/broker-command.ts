@@ -11,6 +11,7 @@ interface BrokerFlags {
   memory?: boolean
   partitions: number
   autoCreate: boolean
+  groupInitialDelay: number
   logLevel: string
 }
 
@@ -30,6 +31,7 @@ export function registerBrokerCommand(program: Command): void {
     .addOption(new Option('--memory', 'keep everything in memory (the default when --data is absent)').conflicts('data'))
     .option('--partitions <n>', 'partitions of auto-created topics', integerOption('--partitions', 1, 10000), 1)
     .option('--no-auto-create', 'do not create topics on first use')
+    .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
     .option('--log-level <level>', 'stderr log level: debug, info, warn, error, silent', 'info')
     .action(async (flags: BrokerFlags) => {
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
@@ -40,6 +42,7 @@ export function registerBrokerCommand(program: Command): void {
         ...(flags.data !== undefined ? { dataDir: flags.data } : { memory: true }),
         defaultPartitions: flags.partitions,
         autoCreateTopics: flags.autoCreate,
+        groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
         logger,
       })
       console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)

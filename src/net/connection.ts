@@ -13,17 +13,18 @@ import { connect as tlsConnect } from 'node:tls'
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { DecodeError } from '../protocol/errors/base.js'
 import { encodeRequest, peekCorrelationId, responseHeaderVersion } from '../protocol/frame.js'
-export { ConnectionConfigError, type ConnectionOptions, type RequestOptions } from './connection-options.js'
+import { ApiVersions } from '../protocol/generated/index.js'
 import { ResponseHeaderCodec } from '../protocol/generated/response-header.js'
 import { Reader } from '../protocol/primitives/reader.js'
-import { ApiVersions } from '../protocol/generated/index.js'
 import { backoffDelay } from './backoff.js'
-import { connectionChannel, requestChannel, responseChannel, type ConnectionEvent, type RequestEvent, type ResponseEvent } from './diagnostics.js'
 import { validateConnectionOptions, type ConnectionOptions, type RequestOptions } from './connection-options.js'
+import { connectionChannel, requestChannel, responseChannel, type ConnectionEvent, type RequestEvent, type ResponseEvent } from './diagnostics.js'
 import { NetworkError, UnsupportedVersionError, type NetworkErrorCode } from './errors.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-decoder.js'
 import { authenticate, negotiateApiVersions, type HandshakeSend } from './handshake.js'
 import { negotiateVersion, type BrokerVersions } from './versions.js'
+
+export { ConnectionConfigError, type ConnectionOptions, type RequestOptions } from './connection-options.js'
 
 /** A request body, or a function that builds it for the negotiated version. */
 export type RequestBody<ReqInit> = ReqInit | ((version: number) => ReqInit)

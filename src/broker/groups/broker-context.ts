@@ -3,9 +3,8 @@
  * (keyed by its Cluster, which every node shares), created on first use and closed when the broker
  * stops. With a data directory it keeps groups and offsets under `<dataDir>/group-coordinator/`.
  *
- * Options come from `options.groups` when the broker's options carry such a field; until they do,
- * the embedded broker uses no initial rebalance delay (Kafka's 3 s only slows tests and `npm
- * start`) and Kafka's defaults for everything else.
+ * Options come from the broker's `groups` option over the embedded defaults: no initial rebalance
+ * delay (Kafka's 3 s only slows tests and `npm start`) and Kafka's defaults for everything else.
  */
 import { join } from 'node:path'
 import type { Cluster } from '../cluster.js'
@@ -22,10 +21,9 @@ export const EMBEDDED_GROUP_DEFAULTS: GroupCoordinatorOptions = { initialRebalan
 export function groupCoordinatorOf(ctx: BrokerContext): GroupCoordinator {
   const existing = coordinators.get(ctx.cluster)
   if (existing !== undefined) return existing
-  const configured = (ctx.options as { groups?: GroupCoordinatorOptions }).groups
   const dataDir = ctx.options.dataDir
   const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), ctx.options.logger, { fsync: ctx.options.fsync })
-  const coordinator = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...configured, store })
+  const coordinator = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...ctx.options.groups, store })
   coordinators.set(ctx.cluster, coordinator)
   if (ctx.stopping.aborted) coordinator.close()
   else ctx.stopping.addEventListener('abort', () => coordinator.close(), { once: true })

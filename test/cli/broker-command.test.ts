@@ -25,7 +25,7 @@ function startCli(args: string[]): Promise<Running> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no listening line within 30 s')), 30_000)
     child.once('exit', (code) => reject(new Error(`baton broker exited with ${code} before listening`)))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith(PREFIX)) return
       clearTimeout(timer)
       resolve({ child, bootstrap: line.slice(PREFIX.length).split(',') })

@@ -5,7 +5,7 @@ import { runLab } from '../lab/lab.js'
 import { TerminalProgress } from '../lab/progress.js'
 import { parseScript } from '../lab/script.js'
 import { STRATEGIES, STRATEGY_NAMES } from '../lab/strategies/index.js'
-import { renderTable } from '../lab/table.js'
+import { LEGEND, renderTable } from '../lab/table.js'
 import { integerOption } from './parse.js'
 
 interface LabFlags {
@@ -36,14 +36,6 @@ const script = (value: string): string => {
   return value
 }
 
-const LEGEND = [
-  'Counted from the effects the handlers wrote, record by record:',
-  '  duplicated          records whose effect happened more than once (+ extra effects)',
-  '  dup. by crash       of those, records that took effect in a member before it crashed and again after',
-  '  in flight at crash  records the crashed member had started or finished but not committed',
-  '  rebalance ms        from each membership change until every partition had a live owner again',
-  '  longest pause ms    the longest time a partition with records left saw no effect',
-].join('\n')
 
 /**
  * `baton lab` (what `npm start` runs): the duplicate-on-rebalance scenario on the embedded broker,
@@ -84,7 +76,8 @@ export function registerLabCommand(program: Command): void {
         console.log('')
         for (const s of STRATEGIES.filter((s) => flags.strategies.includes(s.name))) console.log(`${s.name.padEnd(16)} ${s.summary}`)
         console.log('')
-        console.log(LEGEND)
+        console.log('Counted from the effects the handlers wrote, record by record:')
+        for (const [term, meaning] of LEGEND) console.log(`  ${term.padEnd(18)}  ${meaning}`)
         for (const r of results.strategies.filter((r) => r.timedOut)) {
           console.log(`warning: ${r.outcome.strategy} hit its deadline with ${r.outcome.lost} records unprocessed; try fewer --records or a shorter --script`)
         }

@@ -4,7 +4,7 @@
  * owned it, with duplicate effects marked where they happened.
  */
 import type { Observation } from './observation.js'
-import { COLUMNS } from './table.js'
+import { COLUMNS, LEGEND } from './table.js'
 import type { Outcome } from './verify.js'
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#bab0ac']
@@ -55,7 +55,7 @@ function timeline(observation: Observation, partitions: number): string {
   parts.push(`<text x="${LEFT}" y="${height - 8}" class="label">0 ms</text>`)
   parts.push(`<text x="${WIDTH - 80}" y="${height - 8}" class="label">${span} ms</text>`)
   const legend = consumers.map((id) => `<span class="key" style="background:${colour(id)}"></span>${escape(id)}`).join(' ')
-  return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="partition ownership over time for ${escape(observation.strategy)}">${parts.join('')}</svg><p class="legend">${legend} <span class="key dupkey"></span>duplicate effect <span class="key crashkey"></span>crash</p>`
+  return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="partition ownership over time for ${escape(observation.strategy)}">${parts.join('')}</svg><p class="legend">${legend} <span class="key dupkey"></span>duplicate effect <span class="key crashkey"></span>crash <span class="key rbkey"></span>rebalance</p>`
 }
 
 export interface HtmlReportInput {
@@ -80,11 +80,13 @@ body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:
 td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}td[data-bad]{background:#fde2e1}
 .label{font:11px monospace;fill:#555}.rb{fill:#000;opacity:.12}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
 .key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
-.dupkey{background:#d62728}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
+dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px}dl.legend dd{margin:0}
+.dupkey{background:#d62728}.rbkey{background:#000;opacity:.12}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
 </style></head><body>
 <h1>${escape(input.title)}</h1>
 <table id="results"><thead><tr>${COLUMNS.map((c) => `<th>${escape(c.title)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>
+<dl class="legend">${LEGEND.map(([term, meaning]) => `<dt>${escape(term)}</dt><dd>${escape(meaning)}</dd>`).join('')}</dl>
 ${sections}
 <h2>Configuration</h2><pre>${escape(JSON.stringify(input.configuration, null, 2))}</pre>
 </body></html>

@@ -214,6 +214,18 @@ describe('Consumer', () => {
     assert.ok(cluster.nodes[1]!.received.some((r) => r.apiName === 'Fetch'))
   })
 
+  it('close() ends an iteration that is waiting for records', async () => {
+    const { consumer } = await setup()
+    await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
+    const iteration = (async () => {
+      let count = 0
+      for await (const _ of consumer) count++
+      return count
+    })()
+    await consumer.close()
+    assert.equal(await iteration, 0)
+  })
+
   it('rejects assignment of a partition the topic lacks', async () => {
     const { consumer } = await setup()
     await assert.rejects(consumer.assign([{ topic: 't', partition: 9 }]), /partition 9 does not exist/)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { BufferFullError, ConfigError, DeliveryTimeoutError, InvalidRecordError } from '../../src/client/errors.js'
+import { BufferFullError, ClientClosedError, ConfigError, DeliveryTimeoutError, InvalidRecordError } from '../../src/client/errors.js'
 import { partitionForKey } from '../../src/client/producer/murmur2.js'
 import { Producer, type ProducerConfig } from '../../src/client/producer/producer.js'
 import { KafkaError, KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
@@ -262,6 +262,15 @@ describe('Producer', () => {
   it('fails sends to a topic that does not exist with UNKNOWN_TOPIC_OR_PARTITION after maxBlockMs', async () => {
     const { producer } = await setup(1, { maxBlockMs: 200 })
     await assert.rejects(producer.send({ topic: 'missing', value: 'x' }), (e: unknown) => e instanceof KafkaError && e.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION && e.topic === 'missing')
+  })
+
+  it('close() flushes what was sent, then refuses new records', async () => {
+    const { cluster, producer } = await setup(1, { lingerMs: 60_000 })
+    const pending = producer.send({ topic: 't', partition: 0, value: 'last' })
+    await producer.close()
+    assert.equal((await pending).offset, 0n)
+    assert.deepEqual(logValues(cluster, 't', 0), ['last'])
+    await assert.rejects(producer.send({ topic: 't', value: 'late' }), ClientClosedError)
   })
 
   it('a request that hangs times out and is retried on a new connection', async () => {

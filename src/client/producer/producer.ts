@@ -162,8 +162,8 @@ export class Producer {
   }
 
   private async appendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<{ promise: Promise<RecordMetadata> }> {
+    // A record accepted before close() is still delivered: close() flushes these appends first.
     if (this.cluster.partitionCount(record.topic) === 0) await this.cluster.waitForTopics([record.topic], Math.max(this.maxBlockMs, 1))
-    if (this.closing) throw new ClientClosedError('The producer')
     await this.sender.reserve(size)
     // Wrapped so that awaiting this step does not wait for the delivery itself.
     return { promise: this.appendKnown(record, input, size, this.cluster.partitionCount(record.topic)) }

@@ -15,7 +15,7 @@ import { Produce, type ProduceResponse, type ProduceResponsePartitionProduceResp
 import type { CompressionCodec, RecordInput } from '../../protocol/records/index.js'
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from '../../protocol/records/index.js'
 import type { Cluster } from '../cluster.js'
-import { BufferFullError, DeliveryTimeoutError } from '../errors.js'
+import { BufferFullError, ClientClosedError, DeliveryTimeoutError } from '../errors.js'
 import { isRetriableError } from '../retry.js'
 import { partitionKey, ProducerBatch, type PartitionQueue, type RecordMetadata } from './batch.js'
 import type { ProducerIdentity } from './idempotence.js'
@@ -110,6 +110,10 @@ export class Sender {
 
   /** Adds a record whose bytes were reserved; the promise settles when the broker acknowledges it. */
   append(topic: string, partition: number, record: RecordInput, size: number): { promise: Promise<RecordMetadata>; batchFull: boolean } {
+    if (this.stopped) {
+      this.unreserve(size)
+      return { promise: Promise.reject(new ClientClosedError('The producer')), batchFull: false }
+    }
     const key = partitionKey(topic, partition)
     let queue = this.queues.get(key)
     if (queue === undefined) {

@@ -22,8 +22,13 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [1, { min: 4, max: 12 }], // Fetch
   [2, { min: 1, max: 8 }], // ListOffsets
   [3, { min: 1, max: 12 }], // Metadata
+  [8, { min: 2, max: 9 }], // OffsetCommit (v2 drops the v1 per-partition timestamp)
   [9, { min: 1, max: 7 }], // OffsetFetch (one group per request; v8 batches groups)
   [10, { min: 0, max: 3 }], // FindCoordinator (v4 batches keys)
+  [11, { min: 0, max: 9 }], // JoinGroup
+  [12, { min: 0, max: 4 }], // Heartbeat
+  [13, { min: 0, max: 5 }], // LeaveGroup
+  [14, { min: 0, max: 5 }], // SyncGroup
   [15, { min: 0, max: 5 }], // DescribeGroups
   [16, { min: 0, max: 4 }], // ListGroups
   [17, { min: 1, max: 1 }], // SaslHandshake

@@ -77,7 +77,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}td[data-bad]{background:#fde2e1}
+td,th{border:1px solid #ccc;padding:4px 8px}td:first-child{white-space:nowrap}td.n{text-align:right}td[data-bad]{background:#fde2e1}
 .label{font:11px monospace;fill:#555}.rb{fill:#000;opacity:.12}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
 .key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px}dl.legend dd{margin:0}

@@ -59,6 +59,8 @@ export class StrategyRunner {
   private readonly departures: Promise<void>[] = []
   private readonly errors: Record<string, number> = {}
   private nextMember = 1
+  /** Members still in the group when the work was done, for the last status line. */
+  private membersAtEnd: number | undefined
 
   constructor(
     private readonly strategy: Strategy,
@@ -76,7 +78,7 @@ export class StrategyRunner {
       processed: this.sink.processed,
       total: this.scenario.plan.workload.records,
       extraEffects: this.sink.extraEffects,
-      members: this.watch.memberCount,
+      members: this.membersAtEnd ?? this.watch.memberCount,
       rebalancing: this.watch.rebalancing,
     }
   }
@@ -94,6 +96,7 @@ export class StrategyRunner {
         await this.apply(step)
       }
       const done = await this.untilDone()
+      this.membersAtEnd = this.watch.memberCount
       await this.stopAll()
       return {
         observation: this.recorder.finish(this.strategy.name, this.scenario.plan.workload.records),

@@ -4,7 +4,8 @@ import { afterEach, describe, it } from 'node:test'
 import { Cluster } from '../../src/client/cluster.js'
 import { resolveClientConfig } from '../../src/client/config.js'
 import { ConfigError, MetadataError } from '../../src/client/errors.js'
-import { FindCoordinator, Metadata } from '../../src/protocol/generated/index.js'
+import { coordinatorTransport, topicMetadataSource } from '../../src/client/coordinator.js'
+import { DescribeGroups, FindCoordinator, Metadata } from '../../src/protocol/generated/index.js'
 import { MockCluster } from './helpers/mock-cluster.js'
 
 const mocks: MockCluster[] = []
@@ -98,6 +99,20 @@ describe('Cluster metadata', () => {
     clusters.push(cluster)
     await cluster.connect()
     await mock.nodes[0]!.waitFor(() => mock.requests(Metadata).length >= 4, 5000)
+  })
+
+  it('coordinator transport and metadata source: the seams group membership uses', async () => {
+    const { mock, cluster } = await setup()
+    await cluster.refresh()
+    const transport = coordinatorTransport(cluster, 'group', 'g')
+    const response = await transport.send(DescribeGroups, () => ({ groups: ['g'] }))
+    assert.equal(response.groups[0]?.groupId, 'g')
+    transport.coordinatorLost()
+    await transport.send(DescribeGroups, () => ({ groups: ['g'] }))
+    assert.equal(mock.requests(FindCoordinator).length, 2)
+    const source = topicMetadataSource(cluster)
+    assert.deepEqual(await source.partitionCounts(['t', 'missing']), new Map([['t', 3]]))
+    assert.deepEqual(await source.listTopics(), ['t'])
   })
 
   it('validates the client config and names the option', () => {

@@ -1,0 +1,389 @@
+/**
+ * The subscribing consumer: a `GroupMember` decides which partitions this process owns, and the
+ * client's `Consumer` (its fetcher, buffers and positions) fetches them.
+ *
+ * The member drives the consumer from its awaited hooks:
+ * - assigned: read the committed offsets, `assign` the partitions there (autoOffsetReset when none),
+ *   held paused until the user's `onAssign` settles, so no record of a partition is handed out
+ *   before the application knows it owns it;
+ * - revoked or lost: stop handing the partitions out at once, drop them from the fetcher (a fetch
+ *   already under way for them is discarded by its generation check), then run the user's hook;
+ *   `onRevoke` can still commit, since the member holds the generation until it settles.
+ *
+ * Group requests go over a connection of their own (`ClusterGroupTransport`): JoinGroup can be held
+ * by the coordinator for a whole rebalance and must not queue the fetches behind it.
+ */
+import type { BatonError } from '../../protocol/errors/base.js'
+import type { Cluster } from '../cluster.js'
+import { ConfigError } from '../errors.js'
+import { ClusterGroupTransport, ClusterMetadataSource } from '../group/cluster-adapter.js'
+import type { CommitOffset } from '../group/commit.js'
+import type { CommittedOffset } from '../group/committed.js'
+import type { RebalanceHook } from '../group/hooks.js'
+import { GroupMember } from '../group/member.js'
+import type { MemberState, StateListener } from '../group/state.js'
+import { flatten, group, type TopicPartitions } from '../group/topic-partitions.js'
+import type { GroupTransport } from '../group/transport.js'
+import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type TopicPartition } from './consumer.js'
+import { AssignmentFailedError, PartitionNotOwnedError } from './group/errors.js'
+import { checkGroupId, resolveAssignors, type GroupConsumerConfig } from './group/options.js'
+
+export type { GroupConsumerConfig, AssignorName } from './group/options.js'
+export { AssignmentFailedError, PartitionNotOwnedError } from './group/errors.js'
+export type { CommitOffset } from '../group/commit.js'
+
+export interface GroupConsumerBatch extends ConsumerBatch {
+  /** Where this partition continues after the batch; commit it to mark the batch consumed. */
+  readonly nextOffset: bigint
+}
+
+/** The group transport plus a way to close its coordinator connection. */
+export interface ClosableGroupTransport extends GroupTransport {
+  close(): Promise<void>
+}
+
+/** One ownership of a partition: a new object per assignment, so a late revocation cannot remove a newer one. */
+interface Owned {
+  readonly topic: string
+  readonly partition: number
+  revoking: boolean
+  /** Held paused until the user's onAssign has settled. */
+  held: boolean
+}
+
+interface Consumed {
+  offset: bigint
+  leaderEpoch: number
+}
+
+export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
+  readonly groupId: string
+  /** The fetching consumer underneath; its assignment follows the member's. */
+  protected readonly consumer: Consumer
+  protected readonly transport: ClosableGroupTransport
+  protected readonly member: GroupMember
+  private readonly hooks: GroupConsumerConfig['hooks']
+  private readonly report: (error: BatonError) => void
+  private readonly pollTickMs: number | undefined
+  private readonly owned = new Map<string, Owned>()
+  private readonly userPaused = new Set<string>()
+  private readonly consumed = new Map<string, Consumed>()
+  private inner: AsyncGenerator<ConsumerBatch, void, undefined> | undefined
+  /** The rest of a batch the record iterator is working through. */
+  private pending: { batch: GroupConsumerBatch; index: number } | undefined
+  private failure: BatonError | undefined
+  private closing: Promise<void> | undefined
+
+  /** @throws ConfigError naming a wrong option. */
+  constructor(config: GroupConsumerConfig) {
+    checkGroupId(config)
+    const assignors = resolveAssignors(config)
+    this.groupId = config.groupId
+    this.hooks = config.hooks
+    this.report = config.onError ?? ((error) => process.emitWarning(error))
+    this.consumer = new Consumer(config)
+    const rebalanceTimeoutMs = config.rebalanceTimeoutMs ?? 60_000
+    this.transport = this.createTransport(this.consumer.cluster, config.groupId, rebalanceTimeoutMs)
+    // Waiting in the iterator counts as polling; a tick at a third of the interval keeps it alive.
+    this.pollTickMs = config.maxPollIntervalMs === undefined ? undefined : Math.max(1, Math.floor(config.maxPollIntervalMs / 3))
+    try {
+      this.member = new GroupMember({
+        groupId: config.groupId,
+        transport: this.transport,
+        metadata: new ClusterMetadataSource(this.consumer.cluster),
+        assignors,
+        rebalanceTimeoutMs,
+        ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
+        ...(config.rackId === undefined ? {} : { rackId: config.rackId }),
+        ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
+        ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+        ...(config.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: config.maxPollIntervalMs }),
+        ...(config.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: config.metadataMaxAgeMs }),
+        ...(config.retryBackoffMs === undefined ? {} : { retryBackoffMs: config.retryBackoffMs }),
+        hooks: {
+          onAssign: (groups) => this.assigned(flatten(groups)),
+          onRevoke: (groups) => this.released(groups, this.hooks?.onRevoke),
+          onLost: (groups) => this.released(groups, this.hooks?.onLost),
+        },
+        onError: this.report,
+      })
+    } catch (error) {
+      // The membership checks its own options with RangeError; users of the client get ConfigError.
+      if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
+      throw error
+    }
+    this.member.onStateChange((to) => {
+      if (to !== 'fatal') return
+      this.failure ??= this.member.failure
+      // Ends a waiting iterator, which then throws the failure.
+      this.consumer.close().catch(() => undefined)
+    })
+  }
+
+  /** The coordinator connection; tests override it to simulate a process that dies. */
+  protected createTransport(cluster: Cluster, groupId: string, rebalanceTimeoutMs: number): ClosableGroupTransport {
+    return new ClusterGroupTransport(cluster, groupId, rebalanceTimeoutMs)
+  }
+
+  get state(): MemberState {
+    return this.member.state
+  }
+
+  get memberId(): string {
+    return this.member.memberId
+  }
+
+  get generationId(): number {
+    return this.member.generationId
+  }
+
+  onStateChange(listener: StateListener): () => void {
+    return this.member.onStateChange(listener)
+  }
+
+  /** Joins the group for these topics, or every topic matching the pattern. Calling it again changes the subscription (a rebalance). */
+  subscribe(topics: readonly string[] | RegExp): void {
+    if (!(topics instanceof RegExp)) {
+      if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t.length === 0)) {
+        throw new ConfigError('subscribe(topics)', 'give a non-empty array of topic names, or a RegExp')
+      }
+    }
+    this.member.subscribe(topics)
+    // Starts the periodic metadata refresh; the member and the fetcher refresh on demand anyway.
+    // A failure here shows up again, with context, in the member's own requests.
+    this.consumer.connect().catch(() => undefined)
+  }
+
+  /** Partitions owned now (including those being revoked, until their hook settles). */
+  assignment(): TopicPartition[] {
+    return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  /** Stops fetching and handing out these owned partitions until `resume`; a batch already handed out is not recalled. */
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.requireOwned(tp, 'pause')
+    for (const tp of partitions) this.userPaused.add(keyOf(tp))
+    this.consumer.pause(partitions)
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.requireOwned(tp, 'resume')
+    for (const tp of partitions) this.userPaused.delete(keyOf(tp))
+    this.consumer.resume(partitions.filter((tp) => this.owned.get(keyOf(tp))?.held === false))
+  }
+
+  paused(): TopicPartition[] {
+    return [...this.owned.values()].filter((o) => this.userPaused.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  /**
+   * Commits under the current generation: the given offsets (the next offset to read, per
+   * partition), or by default where the application has got to on every owned partition.
+   * @throws PartitionNotOwnedError for a partition not owned now; CommitFailedError with
+   * `GROUP_COMMIT_REBALANCE` if the group moved on (the offsets were not stored and are never
+   * resent under a newer generation).
+   */
+  async commit(offsets?: readonly CommitOffset[]): Promise<void> {
+    const list: CommitOffset[] = offsets === undefined ? this.consumedOffsets() : offsets.map((o) => ({ ...o }))
+    for (const o of list) this.requireOwned(o, 'commit an offset for')
+    await this.member.commit(list)
+  }
+
+  /** The group's committed offsets for these partitions (null where none). */
+  committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    return this.member.committed(partitions)
+  }
+
+  /** The next offset the application will be handed for an owned partition, once it has been handed some. */
+  position(partition: TopicPartition): bigint | undefined {
+    return this.consumed.get(keyOf(partition))?.offset
+  }
+
+  /**
+   * One partition's fetched records at a time, for owned partitions only, until close(). Throws a
+   * partition's fetch error when reached (the next call goes on), or the member's fatal failure.
+   */
+  async *batches(): AsyncGenerator<GroupConsumerBatch, void, undefined> {
+    for (;;) {
+      const batch = await this.nextBatch()
+      if (batch === undefined) return
+      yield batch
+    }
+  }
+
+  /** Records one at a time. Leaving the loop early loses nothing: the next loop goes on from there. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
+    for (;;) {
+      let pending = this.pending
+      const entry = pending === undefined ? undefined : this.owned.get(keyOf(pending.batch))
+      if (pending === undefined || pending.index >= pending.batch.records.length || entry === undefined || entry.revoking) {
+        const batch = await this.nextBatch()
+        if (batch === undefined) return
+        pending = this.pending = { batch, index: 0 }
+      }
+      const { batch } = pending
+      const record = batch.records[pending.index++]!
+      const next = pending.index < batch.records.length ? record.offset + 1n : batch.nextOffset
+      this.consumed.set(keyOf(batch), { offset: next, leaderEpoch: record.leaderEpoch })
+      yield record
+    }
+  }
+
+  /**
+   * Revokes the owned partitions (`onRevoke`, where a commit still succeeds), leaves the group
+   * (static members do not, KIP-345), and closes the connections. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.member.close()
+      } finally {
+        await this.consumer.close()
+        await this.transport.close()
+      }
+    })()
+    return this.closing
+  }
+
+  private async nextBatch(): Promise<GroupConsumerBatch | undefined> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure
+      this.member.poll()
+      this.inner ??= this.consumer.batches()
+      let result: IteratorResult<ConsumerBatch, void>
+      try {
+        result = await this.polling(this.inner.next())
+      } catch (error) {
+        // A generator that threw is finished; the next call starts a fresh one over the same fetcher.
+        this.inner = undefined
+        throw error
+      }
+      if (result.done === true) {
+        // The failure may have been set while waiting (the member failed, which closed the consumer).
+        const failure = this.failedWith()
+        if (failure !== undefined) throw failure
+        return undefined
+      }
+      const batch = result.value
+      const key = keyOf(batch)
+      const entry = this.owned.get(key)
+      // Fetched before the partition was revoked: its next owner reads these records from the commit.
+      if (entry === undefined || entry.revoking) continue
+      const last = batch.records.at(-1)
+      if (last === undefined) continue
+      const position = this.consumer.assignment().some((tp) => keyOf(tp) === key) ? this.consumer.position(batch) : null
+      const nextOffset = position !== null && position > last.offset ? position : last.offset + 1n
+      this.consumed.set(key, { offset: nextOffset, leaderEpoch: last.leaderEpoch })
+      return { ...batch, nextOffset }
+    }
+  }
+
+  /** Awaits the next fetched batch, telling the member the application is still polling while it waits. */
+  private async polling<T>(next: Promise<T>): Promise<T> {
+    if (this.pollTickMs === undefined) return next
+    const timer = setInterval(() => this.member.poll(), this.pollTickMs)
+    timer.unref()
+    try {
+      return await next
+    } finally {
+      clearInterval(timer)
+    }
+  }
+
+  private async assigned(partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length > 0) {
+      let committed: CommittedOffset[]
+      try {
+        committed = await this.member.committed(partitions)
+      } catch (error) {
+        this.fail(new AssignmentFailedError({ cause: error }))
+        return
+      }
+      const start = new Map(committed.map((c) => [keyOf(c), c.offset]))
+      const added = new Map<string, Owned>(partitions.map((tp) => [keyOf(tp), { topic: tp.topic, partition: tp.partition, revoking: false, held: true }]))
+      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !added.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
+      for (const tp of partitions) {
+        const offset = start.get(keyOf(tp))
+        wanted.push(offset === null || offset === undefined ? { topic: tp.topic, partition: tp.partition } : { topic: tp.topic, partition: tp.partition, offset })
+      }
+      try {
+        await this.consumer.assign(wanted)
+      } catch (error) {
+        if (this.closing === undefined) this.fail(new AssignmentFailedError({ cause: error }))
+        return
+      }
+      // Held until the application has heard of them; fetched data waits in the buffer meanwhile.
+      this.consumer.pause(partitions)
+      for (const [key, entry] of added) {
+        this.owned.set(key, entry)
+        this.consumed.delete(key)
+      }
+      try {
+        await this.hooks?.onAssign?.(group(partitions))
+      } finally {
+        const release: TopicPartition[] = []
+        for (const [key, entry] of added) {
+          if (this.owned.get(key) !== entry) continue
+          entry.held = false
+          if (!this.userPaused.has(key)) release.push(entry)
+        }
+        if (release.length > 0 && this.closing === undefined) this.consumer.resume(release)
+      }
+      return
+    }
+    await this.hooks?.onAssign?.([])
+  }
+
+  /** Revoked or lost: nothing more of these partitions is handed out; the user's hook runs with them still counted as owned. */
+  private async released(groups: TopicPartitions[], hook: RebalanceHook | undefined): Promise<void> {
+    const entries: Owned[] = []
+    for (const tp of flatten(groups)) {
+      const entry = this.owned.get(keyOf(tp))
+      if (entry === undefined) continue
+      entry.revoking = true
+      entries.push(entry)
+    }
+    const keep = [...this.owned.values()].filter((o) => !o.revoking).map(({ topic, partition }) => ({ topic, partition }))
+    const removal = this.consumer.assign(keep).catch(() => undefined)
+    try {
+      await hook?.(groups)
+    } finally {
+      await removal
+      for (const entry of entries) {
+        const key = keyOf(entry)
+        if (this.owned.get(key) !== entry) continue
+        this.owned.delete(key)
+        this.consumed.delete(key)
+        this.userPaused.delete(key)
+      }
+    }
+  }
+
+  private consumedOffsets(): CommitOffset[] {
+    const offsets: CommitOffset[] = []
+    for (const [key, c] of this.consumed) {
+      const owned = this.owned.get(key)
+      if (owned !== undefined) offsets.push({ topic: owned.topic, partition: owned.partition, offset: c.offset, leaderEpoch: c.leaderEpoch })
+    }
+    return offsets
+  }
+
+  private failedWith(): BatonError | undefined {
+    return this.failure
+  }
+
+  private requireOwned(tp: TopicPartition, what: string): void {
+    if (!this.owned.has(keyOf(tp))) throw new PartitionNotOwnedError(tp.topic, tp.partition, what)
+  }
+
+  private fail(error: BatonError): void {
+    this.failure ??= error
+    this.report(error)
+    // Not awaited: this runs inside a hook, and the member's close waits for its hooks.
+    this.close().catch(() => undefined)
+  }
+}
+
+function keyOf(tp: TopicPartition): string {
+  return `${tp.partition}@${tp.topic}`
+}

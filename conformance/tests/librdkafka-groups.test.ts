@@ -45,26 +45,17 @@ function startMember(name: string, bootstrap: string, groupId: string, topic: st
       'heartbeat.interval.ms': 500,
       'enable.auto.commit': true,
       'auto.commit.interval.ms': 100,
-      // Commit what was handed to the application, on revoke too (librdkafka does this itself).
-      'enable.auto.offset.store': true,
       rebalance_cb: true,
     },
     { 'auto.offset.reset': 'earliest' },
   )
   const member: Member = { name, consumer, assigned: new Set() }
+  // With rebalance_cb: true the library assigns and unassigns itself (incrementally for
+  // cooperative-sticky); librdkafka commits the stored offsets on revoke since auto commit is on.
   consumer.on('rebalance', (err, assignment) => {
     const partitions = assignment.map((a) => a.partition)
-    const incremental = strategy === 'cooperative-sticky'
-    if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-      for (const p of partitions) member.assigned.add(p)
-      if (incremental) consumer.incrementalAssign(assignment)
-      else consumer.assign(assignment)
-    } else {
-      consumer.commitSync(null)
-      for (const p of partitions) member.assigned.delete(p)
-      if (incremental) consumer.incrementalUnassign(assignment)
-      else consumer.unassign()
-    }
+    if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) for (const p of partitions) member.assigned.add(p)
+    else for (const p of partitions) member.assigned.delete(p)
   })
   consumer.on('data', (message) => {
     const id = Number(message.value?.toString())

@@ -21,7 +21,7 @@ function startMockCluster(): Promise<{ bootstrap: string; stop: () => Promise<vo
   const owner = new Kafka.Producer(config)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the mock cluster did not log its bootstrap list within 20 s')), 20_000)
-    owner.on('event.log', (log) => {
+    owner.on('event.log', (log: { message: string }) => {
       const match = /replaced with ((?:\d+\.\d+\.\d+\.\d+:\d+,?)+)/.exec(log.message)
       if (!match) return
       clearTimeout(timer)

@@ -1,7 +1,8 @@
 /**
- * Produce and consume throughput of baton's client against KafkaJS, both talking to the embedded
- * broker in the same run, for 100-byte and 1 KiB records. Prints records/s, each peer's ratio to
- * baton, and each client's peak RSS.
+ * Produce and consume throughput of baton's client against KafkaJS and, when the conformance
+ * suite has installed it, @confluentinc/kafka-javascript, all talking to the embedded broker in the
+ * same run, for 100-byte and 1 KiB records. Prints records/s, each peer's ratio to baton, and each
+ * client's peak RSS.
  *
  *   npm run bench:client            (or: npx tsx bench/client.ts [--records N])
  *
@@ -15,8 +16,9 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
 import { startBroker } from '../src/broker/index.js'
 import { Consumer } from '../src/client/consumer/consumer.js'
 import { Producer } from '../src/client/producer/producer.js'
+import { confluentConsume, confluentProduce, loadConfluent } from './peers/confluent.js'
 
-type ClientName = 'baton' | 'kafkajs'
+type ClientName = 'baton' | 'kafkajs' | 'confluent'
 type Operation = 'produce' | 'consume'
 
 interface WorkerResult {
@@ -99,7 +101,12 @@ async function kafkajsConsume(bootstrap: string[], topic: string, count: number)
 async function worker(client: ClientName, op: Operation, bootstrap: string[], topic: string, count: number, size: number): Promise<WorkerResult> {
   const start = performance.now()
   if (client === 'baton') await (op === 'produce' ? batonProduce(bootstrap, topic, count, size) : batonConsume(bootstrap, topic, count))
-  else await (op === 'produce' ? kafkajsProduce(bootstrap, topic, count, size) : kafkajsConsume(bootstrap, topic, count))
+  else if (client === 'kafkajs') await (op === 'produce' ? kafkajsProduce(bootstrap, topic, count, size) : kafkajsConsume(bootstrap, topic, count))
+  else {
+    const confluent = loadConfluent()
+    if (confluent === null) throw new Error('@confluentinc/kafka-javascript is not installed: run npm run test:conformance once')
+    await (op === 'produce' ? confluentProduce(confluent, bootstrap, topic, count, size) : confluentConsume(confluent, bootstrap, topic, count))
+  }
   const seconds = (performance.now() - start) / 1000
   return { recordsPerSecond: count / seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }
 }
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
   }
   const recordsFlag = args.indexOf('--records')
   const scale = recordsFlag >= 0 ? Number(args[recordsFlag + 1]) : 200_000
+  const clients: ClientName[] = loadConfluent() === null ? ['baton', 'kafkajs'] : ['baton', 'kafkajs', 'confluent']
   const broker = await startBroker({ nodes: 1, port: 0, memory: true })
   try {
     console.log(`baton client benchmark: embedded broker, 1 node, 4 partitions, acks=all, no compression`)
@@ -131,7 +139,7 @@ async function main(): Promise<void> {
     for (const size of [100, 1024]) {
       const count = size === 100 ? scale : Math.floor(scale / 4)
       const results: Array<[Operation, ClientName, WorkerResult]> = []
-      for (const client of ['baton', 'kafkajs'] as const) {
+      for (const client of clients) {
         const topic = `bench-${client}-${size}`
         broker.createTopic(topic, { partitions: 4 })
         results.push(['produce', client, await runChild(client, 'produce', broker.bootstrap, topic, count, size)])
@@ -149,6 +157,7 @@ async function main(): Promise<void> {
       }
     }
     console.log('ratio: records/s relative to baton (below 1.00 means slower than baton)')
+    if (!clients.includes('confluent')) console.log('@confluentinc/kafka-javascript left out: run npm run test:conformance once to install it')
   } finally {
     await broker.stop()
   }

@@ -19,12 +19,13 @@ import {
   type ConsumeOptions,
   type ResolvedAppConfig,
 } from './config.js'
-import type { ConsumerPort, FetchedRecord, ProducedRecord } from './consumer-port.js'
+import type { ConsumerPort, FetchedRecord, ProducedRecord, ProducerPort } from './consumer-port.js'
 import { WorkContext } from './context.js'
 import { deadLetter } from './dead-letter.js'
 import { AppStateError, ConfigError, DeserializationError } from './errors.js'
 import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
+import { builtInConsumer, builtInProducer } from './kafka/built-in.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
 import { retry } from './retry.js'
@@ -72,6 +73,9 @@ export class BatonApp {
   private readonly appMiddleware: Middleware[] = []
   private readonly metrics: ProcessingMetrics | undefined
   private processor: Processor | undefined
+  /** The producer in use: the one passed in, or the built-in one, which the app closes. */
+  private producer: ProducerPort | undefined
+  private ownProducer: ProducerPort | undefined
   private state: State = 'configuring'
   private starting: Promise<void> | undefined
   private stopping: Promise<RunResult> | undefined
@@ -123,8 +127,12 @@ export class BatonApp {
   private async startProcessor(): Promise<void> {
     if (this.routes.size === 0) throw new ConfigError('consume()', 'no topic to consume: call app.consume(topic, handler) before starting')
     const consumer = this.requireConsumer()
+    if (this.options.producer !== undefined) this.producer = this.options.producer
+    else if (this.options.brokers !== undefined && this.options.brokers.length > 0) {
+      this.producer = this.ownProducer = builtInProducer(this.options.brokers, this.options.kafka)
+    }
     const needsProducer = [...this.routes.values()].find((r) => r.config.deadLetterTopic !== undefined)
-    if (needsProducer !== undefined && this.options.producer === undefined) {
+    if (needsProducer !== undefined && this.producer === undefined) {
       throw new ConfigError(
         'producer',
         `consume('${needsProducer.topic}') sends failed records to ${needsProducer.config.deadLetterTopic} and needs a producer: ` +
@@ -146,6 +154,7 @@ export class BatonApp {
       await this.processor.start()
     } catch (error) {
       this.state = 'stopped'
+      await this.closeOwnProducer()
       this.finish({ reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error: error as Error })
       throw error
     }
@@ -232,6 +241,7 @@ export class BatonApp {
       result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error) }
     }
     // A producer passed in is the caller's to close; it may serve more than this app.
+    await this.closeOwnProducer()
     this.state = 'stopped'
     this.logger.info({ reason, exitCode: result.exitCode, aborted: result.aborted }, 'baton stopped')
     this.finish(result)
@@ -292,18 +302,26 @@ export class BatonApp {
   }
 
   private send(record: ProducedRecord): Promise<void> {
-    if (this.options.producer === undefined) {
-      return Promise.reject(new ConfigError('producer', 'ctx.produce needs a producer: pass `producer` to baton()'))
+    if (this.producer === undefined) {
+      return Promise.reject(new ConfigError('producer', 'ctx.produce needs a producer: pass `producer` or `brokers` to baton()'))
     }
-    return this.options.producer.send(record)
+    return this.producer.send(record)
   }
 
   private requireConsumer(): ConsumerPort {
     if (this.options.consumer !== undefined) return this.options.consumer
-    throw new ConfigError(
-      'consumer',
-      "baton's own Kafka consumer is not wired into the framework yet: pass a ConsumerPort as `consumer` (FakeConsumer in tests)",
-    )
+    // resolveAppConfig has checked that brokers are given when no consumer is.
+    return builtInConsumer(this.options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, this.options.kafka)
+  }
+
+  private async closeOwnProducer(): Promise<void> {
+    const producer = this.ownProducer
+    this.ownProducer = undefined
+    try {
+      await producer?.close()
+    } catch (error) {
+      this.logger.warn({ err: error }, 'closing the dead-letter producer failed; records it still held may not have been written')
+    }
   }
 
   private requireState(expected: State, what: string): void {

@@ -5,6 +5,7 @@
 import type { Registry } from 'prom-client'
 import type { ConsumerPort, FetchedRecord, ProducerPort } from './consumer-port.js'
 import { ConfigError } from './errors.js'
+import type { KafkaClientOptions } from './kafka/built-in.js'
 import type { Middleware } from './handler.js'
 import type { Logger } from './logger.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
@@ -16,6 +17,12 @@ export interface BatonOptions {
   readonly groupId: string
   /** The consumer to run on. Default: baton's Kafka client. Tests pass `FakeConsumer`. */
   readonly consumer?: ConsumerPort
+  /**
+   * Options of baton's built-in Kafka consumer and producer (used when `consumer` / `producer` are
+   * not given): session and heartbeat timeouts, assignors, static membership, TLS, SASL, client id.
+   * Groups with no committed offset start at the earliest record unless `autoOffsetReset` says otherwise.
+   */
+  readonly kafka?: KafkaClientOptions
   /** Used for dead letters and `ctx.produce`. Default: baton's Kafka producer. One passed in is not closed by `stop()`. */
   readonly producer?: ProducerPort
   /** Handler calls running at once across all partitions. Default 100. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { GroupConsumer, PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer.js'
-import { CommitFailedError } from '../../../src/client/group/errors.js'
+import { CommitFailedError, MembershipError } from '../../../src/client/group/errors.js'
 import { Fleet } from './fleet.js'
 import { Condition, groupTimings, produce, startTestBroker, WAIT_MS } from './helpers.js'
 
@@ -179,7 +179,7 @@ describe('GroupConsumer against the embedded broker', () => {
       for (let i = 0; i < 3; i++) {
         const next = await iterator.next()
         assert.equal(next.done, false)
-        seen.push(`${next.value!.partition}:${next.value!.offset}`)
+        seen.push(`${next.value.partition}:${next.value.offset}`)
       }
       assert.deepEqual(seen, ['0:0', '0:1', '0:2'], 'nothing of the paused partition')
       assert.deepEqual(consumer.paused(), [{ topic: 'api', partition: 1 }])
@@ -206,6 +206,6 @@ describe('GroupConsumer against the embedded broker', () => {
     } finally {
       await consumer.close()
     }
-    await assert.rejects(async () => consumer.subscribe(['api']))
+    assert.throws(() => consumer.subscribe(['api']), MembershipError, 'a closed consumer cannot subscribe again')
   })
 })

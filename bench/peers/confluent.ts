@@ -1,0 +1,73 @@
+/**
+ * @confluentinc/kafka-javascript (librdkafka) as a benchmark peer. It needs a native build and
+ * Debian packages, so it lives in the conformance suite's own node_modules (`npm run
+ * test:conformance` installs it); when it is not there, the benchmark leaves it out.
+ */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+// The few parts of the library the benchmark uses; its own types live in the conformance folder.
+interface Message {
+  partition: number
+}
+interface RdProducer {
+  connect(options: object, cb: (err: Error | null) => void): void
+  produce(topic: string, partition: number, value: Buffer, key: null, timestamp: number, cb: (err: unknown) => void): void
+  disconnect(cb: () => void): void
+}
+interface RdConsumer {
+  connect(options: object, cb: (err: Error | null) => void): void
+  assign(assignments: { topic: string; partition: number; offset: number }[]): void
+  consume(count: number, cb: (err: Error | null, messages: Message[]) => void): void
+  disconnect(cb: () => void): void
+}
+interface RdKafka {
+  HighLevelProducer: new (config: Record<string, unknown>) => RdProducer
+  KafkaConsumer: new (config: Record<string, unknown>, topicConfig: Record<string, unknown>) => RdConsumer
+}
+
+const conformancePackage = fileURLToPath(new URL('../../conformance/package.json', import.meta.url))
+
+export function loadConfluent(): RdKafka | null {
+  const location = fileURLToPath(new URL('../../conformance/node_modules/@confluentinc/kafka-javascript', import.meta.url))
+  if (!existsSync(location)) return null
+  return createRequire(conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
+}
+
+export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number): Promise<void> {
+  const producer = new kafka.HighLevelProducer({
+    'bootstrap.servers': bootstrap.join(','),
+    'linger.ms': 5,
+    'batch.size': 256 * 1024,
+    'queue.buffering.max.messages': 1_000_000,
+    'enable.idempotence': true,
+  })
+  await new Promise<void>((resolve, reject) => producer.connect({}, (err) => (err ? reject(err) : resolve())))
+  const value = Buffer.alloc(size, 120)
+  await new Promise<void>((resolve, reject) => {
+    let acknowledged = 0
+    for (let i = 0; i < count; i++) {
+      producer.produce(topic, i % 4, value, null, Date.now(), (err) => {
+        if (err) return reject(new Error(`delivery failed: ${JSON.stringify(err)}`))
+        if (++acknowledged === count) resolve()
+      })
+    }
+  })
+  await new Promise<void>((resolve) => producer.disconnect(resolve))
+}
+
+export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topic: string, count: number): Promise<void> {
+  const consumer = new kafka.KafkaConsumer(
+    { 'bootstrap.servers': bootstrap.join(','), 'group.id': `bench-${process.pid}`, 'enable.auto.commit': false },
+    { 'auto.offset.reset': 'earliest' },
+  )
+  await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
+  consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })))
+  // Batches of up to 10 000 messages per call: the library's fastest read path, not its per-message events.
+  let seen = 0
+  while (seen < count) {
+    seen += await new Promise<number>((resolve, reject) => consumer.consume(10_000, (err, messages) => (err ? reject(err) : resolve(messages.length))))
+  }
+  await new Promise<void>((resolve) => consumer.disconnect(resolve))
+}

@@ -67,7 +67,9 @@ export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topi
   // Batches of up to 10 000 messages per call: the library's fastest read path, not its per-message events.
   let seen = 0
   while (seen < count) {
-    seen += await new Promise<number>((resolve, reject) => consumer.consume(10_000, (err, messages) => (err ? reject(err) : resolve(messages.length))))
+    // Ask for no more than remain: a call waits for its full count until the consume timeout.
+    const wanted = Math.min(10_000, count - seen)
+    seen += await new Promise<number>((resolve, reject) => consumer.consume(wanted, (err, messages) => (err ? reject(err) : resolve(messages.length))))
   }
   await new Promise<void>((resolve) => consumer.disconnect(resolve))
 }

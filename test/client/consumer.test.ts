@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { Consumer, type ConsumerConfig, type ConsumerRecord } from '../../src/client/consumer/consumer.js'
+import { Consumer, type ConsumerConfig } from '../../src/client/consumer/consumer.js'
 import { OffsetOutOfRangeError } from '../../src/client/errors.js'
 import { Fetch } from '../../src/protocol/generated/index.js'
 import { encodeControlBatch, encodeRecordBatch } from '../../src/protocol/records/index.js'
 import { MockCluster } from './helpers/mock-cluster.js'
+import { take } from './helpers/take.js'
 
 const clusters: MockCluster[] = []
 const consumers: Consumer[] = []
@@ -31,26 +32,6 @@ function produce(cluster: MockCluster, partition: number, values: string[], extr
 }
 
 /** Reads `count` records from the iterator, failing after `timeoutMs` instead of hanging. */
-async function take(consumer: Consumer, count: number, timeoutMs = 5000): Promise<ConsumerRecord[]> {
-  const records: ConsumerRecord[] = []
-  if (count === 0) return records
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`only ${records.length} of ${count} records within ${timeoutMs} ms`)), timeoutMs)
-  })
-  const reading = (async () => {
-    for await (const record of consumer) {
-      records.push(record)
-      if (records.length >= count) break
-    }
-    return records
-  })()
-  try {
-    return await Promise.race([reading, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 afterEach(async () => {
   await Promise.all(consumers.splice(0).map((c) => c.close()))
@@ -62,7 +43,7 @@ describe('Consumer', () => {
     const { cluster, consumer } = await setup(3)
     for (let p = 0; p < 3; p++) produce(cluster, p, [`${p}-a`, `${p}-b`, `${p}-c`])
     await consumer.assign([0, 1, 2].map((partition) => ({ topic: 't', partition, offset: 'earliest' as const })))
-    const records = await take(consumer, 9)
+    const records = await take(consumer, 9, 5000)
     for (let p = 0; p < 3; p++) {
       const mine = records.filter((r) => r.partition === p)
       assert.deepEqual(
@@ -98,7 +79,7 @@ describe('Consumer', () => {
     await consumer.assign([{ topic: 't', partition: 0 }])
     await cluster.nodes[0]!.waitFor((r) => r.apiName === 'Fetch')
     produce(cluster, 0, ['new'])
-    const [record] = await take(consumer, 1)
+    const [record] = await take(consumer, 1, 5000)
     assert.equal(record?.value?.toString(), 'new')
     assert.equal(record?.offset, 1n)
   })
@@ -107,10 +88,10 @@ describe('Consumer', () => {
     const { cluster, consumer } = await setup()
     produce(cluster, 0, ['a', 'b', 'c', 'd'])
     await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
-    const [first] = await take(consumer, 1)
+    const [first] = await take(consumer, 1, 5000)
     assert.equal(first?.offset, 0n)
     consumer.seek({ topic: 't', partition: 0 }, 3n)
-    const [next] = await take(consumer, 1)
+    const [next] = await take(consumer, 1, 5000)
     assert.equal(next?.offset, 3n)
     assert.equal(next?.value?.toString(), 'd')
   })
@@ -119,7 +100,7 @@ describe('Consumer', () => {
     const { cluster, consumer } = await setup(1, { autoOffsetReset: 'earliest' })
     produce(cluster, 0, ['a', 'b'])
     await consumer.assign([{ topic: 't', partition: 0, offset: 100n }])
-    const records = await take(consumer, 2)
+    const records = await take(consumer, 2, 5000)
     assert.deepEqual(
       records.map((r) => r.offset),
       [0n, 1n],
@@ -130,7 +111,7 @@ describe('Consumer', () => {
     const { cluster, consumer } = await setup(1, { autoOffsetReset: 'none' })
     produce(cluster, 0, ['a'])
     await consumer.assign([{ topic: 't', partition: 0, offset: 100n }])
-    await assert.rejects(take(consumer, 1), (e: unknown) => e instanceof OffsetOutOfRangeError && e.offset === 100n && e.partition === 0)
+    await assert.rejects(take(consumer, 1, 5000), (e: unknown) => e instanceof OffsetOutOfRangeError && e.offset === 100n && e.partition === 0)
   })
 
   it('pause() stops fetching and delivery for a partition until resume()', async () => {
@@ -142,7 +123,7 @@ describe('Consumer', () => {
       { topic: 't', partition: 1, offset: 0n },
     ])
     consumer.pause([{ topic: 't', partition: 0 }])
-    const [first] = await take(consumer, 1)
+    const [first] = await take(consumer, 1, 5000)
     assert.equal(first?.partition, 1)
     const fetchesBefore = cluster.requests(Fetch).length
     await cluster.nodes[0]!.waitFor(() => cluster.requests(Fetch).length > fetchesBefore)
@@ -151,7 +132,7 @@ describe('Consumer', () => {
       assert.ok(!partitions.includes(0), 'a paused partition must not be fetched')
     }
     consumer.resume([{ topic: 't', partition: 0 }])
-    const [second] = await take(consumer, 1)
+    const [second] = await take(consumer, 1, 5000)
     assert.equal(second?.partition, 0)
   })
 
@@ -164,7 +145,7 @@ describe('Consumer', () => {
     await cluster.nodes[0]!.waitFor(() => cluster.requests(Fetch).length >= 3)
     await assert.rejects(cluster.nodes[0]!.waitFor(() => cluster.requests(Fetch).length >= 5, 300))
     assert.ok(consumer.bufferedBytes({ topic: 't', partition: 0 }) <= 4096 + 2048)
-    const all = await take(consumer, 100)
+    const all = await take(consumer, 100, 5000)
     assert.equal(all.at(-1)?.offset, 99n)
     assert.ok(cluster.requests(Fetch).length >= 100 / 5)
   })
@@ -179,7 +160,7 @@ describe('Consumer', () => {
     produce(cluster, 0, ['after'])
     cluster.partition('t', 0).aborted.push({ producerId: 7n, firstOffset: 1n })
     await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
-    const records = await take(consumer, 3)
+    const records = await take(consumer, 3, 5000)
     assert.deepEqual(
       records.map((r) => r.value?.toString()),
       ['plain', 'committed', 'after'],
@@ -192,7 +173,7 @@ describe('Consumer', () => {
     cluster.append('t', 0, encodeControlBatch({ marker: 'abort', producerId: 7n, producerEpoch: 0, coordinatorEpoch: 0, timestamp: Date.now() }))
     produce(cluster, 0, ['next'])
     await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
-    const records = await take(consumer, 2)
+    const records = await take(consumer, 2, 5000)
     assert.deepEqual(
       records.map((r) => [r.offset, r.value?.toString()]),
       [
@@ -206,10 +187,10 @@ describe('Consumer', () => {
     const { cluster, consumer } = await setup(3)
     produce(cluster, 0, ['before'])
     await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
-    await take(consumer, 1)
+    await take(consumer, 1, 5000)
     cluster.moveLeader('t', 0, 1)
     produce(cluster, 0, ['after'])
-    const [record] = await take(consumer, 1)
+    const [record] = await take(consumer, 1, 5000)
     assert.equal(record?.value?.toString(), 'after')
     assert.ok(cluster.nodes[1]!.received.some((r) => r.apiName === 'Fetch'))
   })

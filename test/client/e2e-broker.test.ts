@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import diagnostics from 'node:diagnostics_channel'
 import { afterEach, describe, it } from 'node:test'
 import { Admin } from '../../src/client/admin/admin.js'
-import { Consumer, type ConsumerRecord } from '../../src/client/consumer/consumer.js'
+import { Consumer } from '../../src/client/consumer/consumer.js'
 import { Producer } from '../../src/client/producer/producer.js'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { RESPONSE_CHANNEL, type ResponseEvent } from '../../src/net/diagnostics.js'
@@ -14,6 +14,7 @@ import { NetworkError } from '../../src/net/errors.js'
 import { KafkaError, KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
 import { Produce } from '../../src/protocol/generated/index.js'
 import type { CompressionCodec } from '../../src/protocol/records/index.js'
+import { take } from './helpers/take.js'
 
 const open: Array<{ close(): Promise<void> }> = []
 const brokers: EmbeddedBroker[] = []
@@ -29,25 +30,6 @@ function track<T extends { close(): Promise<void> }>(client: T): T {
   return client
 }
 
-async function take(consumer: Consumer, count: number, timeoutMs = 10_000): Promise<ConsumerRecord[]> {
-  const records: ConsumerRecord[] = []
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`only ${records.length} of ${count} records within ${timeoutMs} ms`)), timeoutMs)
-  })
-  const reading = (async () => {
-    for await (const record of consumer) {
-      records.push(record)
-      if (records.length >= count) break
-    }
-    return records
-  })()
-  try {
-    return await Promise.race([reading, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** Waits for a condition on broker state, checking every few milliseconds, up to a deadline. */
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { CompressionTypes, Kafka, logLevel, type EachMessagePayload } from 'kafkajs'
-import { Consumer, type ConsumerRecord } from '../../src/client/consumer/consumer.js'
+import { Consumer } from '../../src/client/consumer/consumer.js'
 import { Producer } from '../../src/client/producer/producer.js'
 import { partitionForKey } from '../../src/client/producer/murmur2.js'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
+import { take } from './helpers/take.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -26,25 +27,6 @@ function kafkajs(b: EmbeddedBroker): Kafka {
   return new Kafka({ clientId: 'interop', brokers: b.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 3 } })
 }
 
-async function take(consumer: Consumer, count: number, timeoutMs = 10_000): Promise<ConsumerRecord[]> {
-  const records: ConsumerRecord[] = []
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`only ${records.length} of ${count} records within ${timeoutMs} ms`)), timeoutMs)
-  })
-  const reading = (async () => {
-    for await (const record of consumer) {
-      records.push(record)
-      if (records.length >= count) break
-    }
-    return records
-  })()
-  try {
-    return await Promise.race([reading, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 describe('interoperability with KafkaJS', () => {
   for (const [name, compression] of [

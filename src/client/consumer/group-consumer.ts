@@ -70,7 +70,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private readonly consumed = new Map<string, Consumed>()
   private inner: AsyncGenerator<ConsumerBatch, void, undefined> | undefined
   /** The rest of a batch the record iterator is working through. */
-  private pending: { batch: GroupConsumerBatch; index: number } | undefined
+  private pending: { batch: GroupConsumerBatch; key: string; index: number } | undefined
   private failure: BatonError | undefined
   private closing: Promise<void> | undefined
 
@@ -108,6 +108,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         onError: this.report,
       })
     } catch (error) {
+      this.consumer.close().catch(() => undefined)
       // The membership checks its own options with RangeError; users of the client get ConfigError.
       if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
       throw error
@@ -215,16 +216,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
     for (;;) {
       let pending = this.pending
-      const entry = pending === undefined ? undefined : this.owned.get(keyOf(pending.batch))
-      if (pending === undefined || pending.index >= pending.batch.records.length || entry === undefined || entry.revoking) {
+      // Checked before every record: a revocation mid-batch stops the rest of it at once.
+      if (pending === undefined || pending.index >= pending.batch.records.length || this.owned.get(pending.key)?.revoking !== false) {
         const batch = await this.nextBatch()
         if (batch === undefined) return
-        pending = this.pending = { batch, index: 0 }
+        pending = this.pending = { batch, key: keyOf(batch), index: 0 }
       }
       const { batch } = pending
       const record = batch.records[pending.index++]!
       const next = pending.index < batch.records.length ? record.offset + 1n : batch.nextOffset
-      this.consumed.set(keyOf(batch), { offset: next, leaderEpoch: record.leaderEpoch })
+      this.consumed.set(pending.key, { offset: next, leaderEpoch: record.leaderEpoch })
       yield record
     }
   }
@@ -301,7 +302,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       }
       const start = new Map(committed.map((c) => [keyOf(c), c.offset]))
       const added = new Map<string, Owned>(partitions.map((tp) => [keyOf(tp), { topic: tp.topic, partition: tp.partition, revoking: false, held: true }]))
-      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !added.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
+      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
       for (const tp of partitions) {
         const offset = start.get(keyOf(tp))
         wanted.push(offset === null || offset === undefined ? { topic: tp.topic, partition: tp.partition } : { topic: tp.topic, partition: tp.partition, offset })

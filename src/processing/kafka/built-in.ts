@@ -6,14 +6,24 @@
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
 import type { ClientConfig } from '../../client/config.js'
+import type { BatonError } from '../../protocol/errors/base.js'
+import type { Logger } from '../logger.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
 /** baton's client options under `baton({ kafka })`; the brokers, group id and rebalance timeout come from `baton()`'s own options. */
 export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs'>
 
-export function builtInConsumer(brokers: readonly string[], groupId: string, rebalanceTimeoutMs: number, kafka: KafkaClientOptions = {}): GroupConsumerPort {
-  return new GroupConsumerPort({ autoOffsetReset: 'earliest', ...kafka, bootstrapServers: brokers, groupId, rebalanceTimeoutMs })
+/** Errors the consumer recovers from (a hook overran, a LeaveGroup failed) go to the app's logger unless `kafka.onError` takes them. */
+export function builtInConsumer(
+  brokers: readonly string[],
+  groupId: string,
+  rebalanceTimeoutMs: number,
+  kafka: KafkaClientOptions = {},
+  logger?: Logger,
+): GroupConsumerPort {
+  const onError = kafka.onError ?? (logger === undefined ? undefined : (error: BatonError) => logger.warn({ err: error, code: error.code }, 'kafka consumer: ' + error.message))
+  return new GroupConsumerPort({ autoOffsetReset: 'earliest', ...kafka, ...(onError === undefined ? {} : { onError }), bootstrapServers: brokers, groupId, rebalanceTimeoutMs })
 }
 
 /** The producer shares the connection settings (client id, TLS, SASL, timeouts) of the consumer. */

@@ -18,8 +18,8 @@ export const WAIT_MS = 15_000
 /** How long a stalled coordinator request waits before failing (a request timeout). */
 export const STALL_TIMEOUT_MS = 200
 
-export function startTestBroker(): Promise<EmbeddedBroker> {
-  return startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500 } })
+export function startTestBroker(nodes = 1): Promise<EmbeddedBroker> {
+  return startBroker({ nodes, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500 } })
 }
 
 /** The timings every test consumer uses: a crash is noticed within a couple of seconds. */

@@ -156,6 +156,27 @@ describe('GroupConsumer against the embedded broker', () => {
     assert.deepEqual(f.violations, [])
   })
 
+  it('with 3 broker nodes (coordinator and partition leaders spread out), members split the topic and hand over on a leave', async () => {
+    const cluster = await startTestBroker(3)
+    try {
+      cluster.createTopic('spread', { partitions: PARTITIONS })
+      await produce(cluster.bootstrap, 'spread', PARTITIONS, PER_PARTITION)
+      const f = new Fleet(cluster, 'spread', 'spread-group')
+      const a = f.start('a', { commitOnRevoke: true })
+      const b = f.start('b', { commitOnRevoke: true })
+      await f.condition.until(() => f.stable(a, b) && f.owned(a).length === 3 && f.owned(b).length === 3, 'a and b split the topic')
+      await f.close(b)
+      await f.condition.until(() => f.stable(a) && f.owned(a).length === PARTITIONS, 'a takes over')
+      await f.condition.until(() => f.handledCount() === all, 'everything handled')
+      await f.closeAll()
+      assert.deepEqual(f.tally(PARTITIONS, PER_PARTITION), { duplicates: [], missing: [] })
+      assert.deepEqual(f.violations, [])
+      assert.deepEqual([...(await f.committed()).values()], Array.from({ length: PARTITIONS }, () => BigInt(PER_PARTITION)))
+    } finally {
+      await cluster.stop()
+    }
+  })
+
   it('commits only for owned partitions and fails typed on a rebalance; pause holds a partition back until resume', async () => {
     broker.createTopic('api', { partitions: 2 })
     await produce(broker.bootstrap, 'api', 2, 3)

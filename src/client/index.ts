@@ -16,6 +16,15 @@ export {
   type TopicPartition,
 } from './consumer/consumer.js'
 export {
+  GroupConsumer,
+  AssignmentFailedError,
+  PartitionNotOwnedError,
+  type GroupConsumerBatch,
+  type GroupConsumerConfig,
+  type AssignorName,
+} from './consumer/group-consumer.js'
+export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './group/index.js'
+export {
   Admin,
   type ConfigEntry,
   type ConfigResource,

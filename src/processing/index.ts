@@ -42,3 +42,4 @@ export {
   type DeadLetteredEvent,
 } from './instrumentation.js'
 export { silentLogger, type Logger } from './logger.js'
+export { GroupConsumerPort, ClientProducerPort, type KafkaClientOptions } from './kafka/index.js'

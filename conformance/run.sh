@@ -20,4 +20,4 @@ npx tsc -p conformance/tsconfig.json
 npx eslint --no-ignore conformance/tests
 
 echo "== conformance: tests"
-node --import tsx --test --test-reporter=spec conformance/tests/*.test.ts
+node --import tsx --test --test-reporter=spec --test-timeout=300000 conformance/tests/*.test.ts

@@ -125,6 +125,30 @@ function sessionError(request: FetchRequest, ctx: RequestContext): FetchResponse
   return null
 }
 
+/**
+ * The parked fetches of each broker, keyed by its stop signal, woken by one abort listener. A
+ * listener per parked fetch would pass Node's default limit of 10 listeners on the signal, and its
+ * MaxListenersExceededWarning, as soon as a dozen consumers long-poll an idle topic; there is no
+ * leak to warn about, since every fetch leaves the set when it answers.
+ */
+const parkedByBroker = new WeakMap<AbortSignal, Set<() => void>>()
+
+/** Calls `wake` when `stopping` aborts, until the returned function is called. */
+function whenStopping(stopping: AbortSignal, wake: () => void): () => void {
+  let parked = parkedByBroker.get(stopping)
+  if (parked === undefined) {
+    const waiters = new Set<() => void>()
+    stopping.addEventListener('abort', () => {
+      for (const waiter of [...waiters]) waiter()
+      waiters.clear()
+    }, { once: true })
+    parkedByBroker.set(stopping, waiters)
+    parked = waiters
+  }
+  parked.add(wake)
+  return () => parked.delete(wake)
+}
+
 export async function fetch(request: FetchRequest, ctx: RequestContext): Promise<FetchResponseInit> {
   const refused = sessionError(request, ctx)
   if (refused !== null) return refused
@@ -142,7 +166,7 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
       done = true
       clearTimeout(timer)
       for (const unsubscribe of unsubscribes) unsubscribe()
-      ctx.stopping.removeEventListener('abort', onStop)
+      leaveParked()
       resolve(respond(ctx, collected ?? collect(request, ctx)))
     }
     const recheck = (): void => {
@@ -157,10 +181,9 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
       scheduled = true
       setImmediate(recheck)
     }
-    const onStop = (): void => finish()
     const unsubscribes = first.partitions.map((p) => p.log.onAppend(onAppend))
     const timer = setTimeout(finish, request.maxWaitMs)
-    ctx.stopping.addEventListener('abort', onStop)
+    const leaveParked = whenStopping(ctx.stopping, () => finish())
   })
 }
 

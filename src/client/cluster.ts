@@ -13,7 +13,7 @@ import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { NetworkError } from '../net/errors.js'
 import { KafkaErrorCode, kafkaError } from '../protocol/errors/kafka-errors.js'
 import { FindCoordinator, Metadata, type MetadataResponse } from '../protocol/generated/index.js'
-import type { BrokerAddress, ResolvedClientConfig } from './config.js'
+import { connectionOptions, type BrokerAddress, type ResolvedClientConfig } from './config.js'
 import { ClientClosedError, MetadataError } from './errors.js'
 import { withRetries } from './retry.js'
 
@@ -335,20 +335,7 @@ export class Cluster {
   }
 
   private newConnection(address: BrokerAddress, nodeId?: number): Connection {
-    const c = this.config
-    return new Connection({
-      host: address.host,
-      port: address.port,
-      ...(nodeId === undefined ? {} : { nodeId }),
-      clientId: c.clientId,
-      ...(c.tls === undefined ? {} : { tls: c.tls }),
-      ...(c.sasl === undefined ? {} : { sasl: c.sasl }),
-      connectTimeoutMs: c.connectTimeoutMs,
-      requestTimeoutMs: c.requestTimeoutMs,
-      maxInFlightRequests: c.maxInFlightRequests,
-      reconnectBackoffMs: c.reconnectBackoffMs,
-      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
-    })
+    return new Connection(connectionOptions(this.config, address, nodeId))
   }
 
   async close(): Promise<void> {

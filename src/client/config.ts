@@ -3,6 +3,7 @@
  * option fails at construction with its name in the message rather than later on the wire.
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import type { ConnectionOptions } from '../net/connection-options.js'
 import { SASL_MECHANISMS, type SaslOptions } from '../net/sasl/index.js'
 import { ConfigError } from './errors.js'
 
@@ -34,6 +35,12 @@ export interface ClientConfig {
   retryBackoffMs?: number
   /** Default 1 000. */
   retryBackoffMaxMs?: number
+  /**
+   * Highest version to use per API, by Kafka's API name (`{ JoinGroup: 5 }`), for brokers that
+   * advertise versions they cannot serve (librdkafka's mock cluster does, for JoinGroup v6).
+   * Normally unset: each connection negotiates the highest version both sides support.
+   */
+  maxApiVersions?: Readonly<Record<string, number>>
 }
 
 export interface BrokerAddress {
@@ -55,6 +62,7 @@ export interface ResolvedClientConfig {
   allowAutoTopicCreation: boolean
   retryBackoffMs: number
   retryBackoffMaxMs: number
+  maxApiVersions: Readonly<Record<string, number>> | undefined
 }
 
 export function parseBrokerAddress(text: string, option = 'bootstrapServers'): BrokerAddress {
@@ -126,6 +134,7 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     allowAutoTopicCreation: boolOption(config, 'allowAutoTopicCreation', true),
     retryBackoffMs: intOption(config, 'retryBackoffMs', 100, 1),
     retryBackoffMaxMs: intOption(config, 'retryBackoffMaxMs', 1000, 1),
+    maxApiVersions: config.maxApiVersions,
   }
   if (resolved.reconnectBackoffMaxMs < resolved.reconnectBackoffMs) {
     throw new ConfigError('reconnectBackoffMaxMs', `must be at least reconnectBackoffMs (${resolved.reconnectBackoffMs})`)
@@ -134,4 +143,22 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     throw new ConfigError('retryBackoffMaxMs', `must be at least retryBackoffMs (${resolved.retryBackoffMs})`)
   }
   return resolved
+}
+
+/** The options of a connection to one broker, from the client's configuration. */
+export function connectionOptions(c: ResolvedClientConfig, address: BrokerAddress, nodeId?: number): ConnectionOptions {
+  return {
+    host: address.host,
+    port: address.port,
+    ...(nodeId === undefined ? {} : { nodeId }),
+    clientId: c.clientId,
+    ...(c.tls === undefined ? {} : { tls: c.tls }),
+    ...(c.sasl === undefined ? {} : { sasl: c.sasl }),
+    connectTimeoutMs: c.connectTimeoutMs,
+    requestTimeoutMs: c.requestTimeoutMs,
+    maxInFlightRequests: c.maxInFlightRequests,
+    reconnectBackoffMs: c.reconnectBackoffMs,
+    reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
+    ...(c.maxApiVersions === undefined ? {} : { maxApiVersions: c.maxApiVersions }),
+  }
 }

@@ -27,6 +27,11 @@ export interface ConnectionOptions {
   reconnectBackoffMaxMs?: number
   /** Randomness for the backoff jitter (tests pin it). */
   random?: () => number
+  /**
+   * Highest version to use per API, by Kafka's API name (`{ JoinGroup: 5 }`), for brokers that
+   * advertise versions they cannot actually serve. Normally unset: versions are negotiated.
+   */
+  maxApiVersions?: Readonly<Record<string, number>>
 }
 
 export interface RequestOptions {
@@ -52,6 +57,11 @@ export function validateConnectionOptions(options: ConnectionOptions): void {
     const value = options[name]
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
       throw new ConnectionConfigError(`${name} must be a positive integer, got ${String(value)}`)
+    }
+  }
+  for (const [api, version] of Object.entries(options.maxApiVersions ?? {})) {
+    if (!Number.isInteger(version) || version < 0) {
+      throw new ConnectionConfigError(`maxApiVersions.${api} must be a version number (an integer >= 0), got ${String(version)}`)
     }
   }
 }

@@ -114,7 +114,7 @@ export class Connection {
     const cached = this.negotiated.get(api.apiKey)
     if (cached !== undefined) return cached
     if (this.versions === null) throw this.error('NET_CLOSED', `${api.name} version asked before the connection negotiated versions`)
-    const result = negotiateVersion(api, this.versions)
+    const result = negotiateVersion(api, this.versions, this.options.maxApiVersions?.[api.name])
     if (!result.ok) throw new UnsupportedVersionError(api.name, this.label, result.reason)
     this.negotiated.set(api.apiKey, result.version)
     return result.version
@@ -123,7 +123,7 @@ export class Connection {
   /** Whether the broker and baton share a version of `api` (false before the connection is ready). */
   supports(api: ApiSpec, minVersion = 0): boolean {
     if (this.versions === null) return false
-    const result = negotiateVersion(api, this.versions)
+    const result = negotiateVersion(api, this.versions, this.options.maxApiVersions?.[api.name])
     return result.ok && result.version >= minVersion
   }
 

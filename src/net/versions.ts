@@ -54,13 +54,16 @@ export function brokerVersionsFrom(apiKeys: readonly ApiVersionsResponseApiVersi
 
 export type Negotiated = { ok: true; version: number } | { ok: false; reason: string }
 
-/** The highest version in both ranges (and in the codec's), or why there is none. */
-export function negotiateVersion(api: ApiSpec, broker: BrokerVersions): Negotiated {
+/**
+ * The highest version in both ranges (and in the codec's, and under `cap` when the application
+ * pinned one for this API), or why there is none.
+ */
+export function negotiateVersion(api: ApiSpec, broker: BrokerVersions, cap = Infinity): Negotiated {
   const client = CLIENT_VERSIONS.get(api.apiKey)
   if (client === undefined) return { ok: false, reason: `baton's client does not implement ${api.name}` }
   const theirs = broker.get(api.apiKey)
   if (theirs === undefined) return { ok: false, reason: 'the broker does not list it in ApiVersions' }
-  const max = Math.min(client.max, theirs.max, api.maxVersion)
+  const max = Math.min(client.max, theirs.max, api.maxVersion, cap)
   const min = Math.max(client.min, theirs.min, api.minVersion)
   if (max < min) {
     return { ok: false, reason: `broker supports v${theirs.min}-v${theirs.max}, baton v${client.min}-v${client.max}` }

@@ -36,7 +36,14 @@ export interface DeadLetterObserver {
 }
 
 export function deadLetter(options: DeadLetterOptions, observer?: DeadLetterObserver): Middleware {
-  const park = async (work: Work, ctx: Context, error: unknown): Promise<void> => {
+  const park = deadLetterFailure(options, observer)
+  // No async frame on the success path: this runs once per record.
+  return (next) => (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => park(work, ctx, error))
+}
+
+/** What `deadLetter` does with a failure of the rest of the chain: produce it to the dead-letter topic, or rethrow an abort. */
+export function deadLetterFailure(options: DeadLetterOptions, observer?: DeadLetterObserver): (work: Work, ctx: Context, error: unknown) => Promise<void> {
+  return async (work, ctx, error) => {
     if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
     for (const record of deadLetterRecords(work, ctx, error, options.topic)) {
       for (;;) {
@@ -51,8 +58,6 @@ export function deadLetter(options: DeadLetterOptions, observer?: DeadLetterObse
     }
     observer?.deadLettered(work, ctx, error, options.topic)
   }
-  // No async frame on the success path: this runs once per record.
-  return (next) => (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => park(work, ctx, error))
 }
 
 export function deadLetterRecords(work: Work, ctx: Context, error: unknown, topic: string): ProducedRecord[] {

@@ -17,6 +17,7 @@ export class ConcurrencyLimiter {
 
   release(): void {
     this.running--
+    if (this.waiters.length === 0) return
     // Wake every waiter, oldest first: one may find nothing left to run (its partition was revoked)
     // and would otherwise swallow the wake-up another needed. Those that miss out register again.
     for (const wake of this.waiters.splice(0)) wake()

@@ -20,7 +20,12 @@ export class OffsetTracker {
   private offsets: bigint[] = []
   private done: boolean[] = []
   private head = 0
-  private position: bigint | undefined
+  /**
+   * The fetch position is the larger of `lastReceived + 1` and `advancedTo`, kept in two parts so
+   * that receiving a record, once per record, does not allocate a bigint for the sum.
+   */
+  private lastReceived: bigint | undefined
+  private advancedTo: bigint | undefined
   private unfinished = 0
 
   /**
@@ -28,17 +33,18 @@ export class OffsetTracker {
    * position: a record delivered again by a refetch, already known.
    */
   receive(offset: bigint): boolean {
-    if (this.position !== undefined && offset < this.position) return false
+    if ((this.lastReceived !== undefined && offset <= this.lastReceived) || (this.advancedTo !== undefined && offset < this.advancedTo)) return false
     this.offsets.push(offset)
     this.done.push(false)
     this.unfinished++
-    this.position = offset + 1n
+    this.lastReceived = offset
     return true
   }
 
   /** The fetcher's position moved to `nextOffset` (past offsets that carry no data record). */
   advanceTo(nextOffset: bigint): void {
-    if (this.position === undefined || nextOffset > this.position) this.position = nextOffset
+    // Only the larger of the two parts counts, so a smaller `nextOffset` changes nothing, as before.
+    if (this.advancedTo === undefined || nextOffset > this.advancedTo) this.advancedTo = nextOffset
   }
 
   /** The record at `offset` was processed. Throws `OffsetTrackingError` if it was never received or is already done. */
@@ -53,7 +59,13 @@ export class OffsetTracker {
 
   /** The offset to commit (the next one to consume), or undefined before anything was fetched. */
   committable(): bigint | undefined {
-    return this.head < this.offsets.length ? this.offsets[this.head] : this.position
+    return this.head < this.offsets.length ? this.offsets[this.head] : this.position()
+  }
+
+  private position(): bigint | undefined {
+    if (this.lastReceived === undefined) return this.advancedTo
+    const afterLast = this.lastReceived + 1n
+    return this.advancedTo !== undefined && this.advancedTo > afterLast ? this.advancedTo : afterLast
   }
 
   /** How many received records are not done (queued or running). */

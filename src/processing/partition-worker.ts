@@ -9,7 +9,7 @@
 import type { FetchedBatch, FetchedRecord } from './consumer-port.js'
 import type { WorkContext, PartitionState } from './context.js'
 import { ProcessingAbortedError } from './errors.js'
-import type { Step, Work } from './handler.js'
+import type { Context, Step, Work } from './handler.js'
 import { KeyQueue } from './key-queue.js'
 import type { ConcurrencyLimiter } from './limiter.js'
 import { OffsetTracker } from './offset-tracker.js'
@@ -18,8 +18,21 @@ export type ConcurrencyMode = 'partition' | 'key'
 export type WorkerState = 'active' | 'revoking' | 'closed'
 export type WorkOutcome = 'done' | 'failed' | 'aborted'
 
+/**
+ * A chain split at its failure path: `attempt` is what every record runs (middleware and handler),
+ * `recover` (retries, then dead letters or skipping) runs only when `attempt` rejects, and the
+ * work's outcome is then `recover`'s. Together they behave as the whole chain, but a record that
+ * succeeds settles straight from its handler's promise instead of through a promise per layer.
+ */
+export interface SplitStep {
+  readonly attempt: Step
+  readonly recover: (work: Work, ctx: Context, error: unknown) => Promise<void>
+}
+
 export interface WorkerObserver {
   settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown): void
+  /** False when nothing reads `durationMs` (no metrics): the worker then skips the clock and passes 0. Default true. */
+  readonly measuresDuration?: boolean
   inFlightChanged(delta: number): void
   /** Bookkeeping broke (a bug, not a handler failure): the app must stop rather than commit wrongly. */
   internalError(error: Error): void
@@ -36,6 +49,12 @@ export interface PartitionWorkerOptions {
   readonly maxQueued: number
   readonly limiter: ConcurrencyLimiter
   readonly step: Step
+  /**
+   * Used instead of `step` in partition mode, where one record runs at a time and the schedule of
+   * promise turns changes no outcome. Key mode keeps the whole chain: there the order in which
+   * concurrent keys settle decides which queued records a hand-off leaves to the next owner.
+   */
+  readonly split?: SplitStep | undefined
   readonly makeContext: (work: Work, state: PartitionState) => WorkContext
   readonly pause: () => void
   readonly resume: () => void
@@ -47,6 +66,8 @@ export interface PartitionWorkerOptions {
 interface Running {
   readonly work: Work
   readonly key: string | undefined
+  readonly ctx: WorkContext
+  readonly startedAt: number
   released: boolean
 }
 
@@ -74,9 +95,29 @@ export class PartitionWorker implements PartitionState {
   private readonly idleWaiters: (() => void)[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
 
+  /** Set in partition mode when the chain comes split: its fast path (see `start`). */
+  private readonly split: SplitStep | undefined
+  private readonly timed: boolean
+  /** Partition mode's fast path: the work now running and the callbacks that settle it. */
+  private current: Running | undefined
+  private readonly currentDone: () => void
+  private readonly currentFailed: (error: unknown) => void
+
   constructor(private readonly options: PartitionWorkerOptions) {
     this.topic = options.topic
     this.partition = options.partition
+    this.split = options.mode === 'partition' ? options.split : undefined
+    this.timed = options.observer.measuresDuration ?? true
+    const settleFailure = (entry: Running, error: unknown): void => this.settleSafely(entry, error ?? new Error('handler rejected without a reason'))
+    this.currentDone = () => this.settleSafely(this.current as Running, undefined)
+    this.currentFailed = (error) => {
+      const entry = this.current as Running
+      const split = this.split as SplitStep
+      split.recover(entry.work, entry.ctx, error).then(
+        () => this.settleSafely(entry, undefined),
+        (failure: unknown) => settleFailure(entry, failure),
+      )
+    }
   }
 
   get signal(): AbortSignal {
@@ -165,7 +206,7 @@ export class PartitionWorker implements PartitionState {
   private pumpInOrder(): void {
     if (this.queueHead >= this.queue.length || this.running.size > 0 || this.held > 0 || !this.acquire()) return
     const end = Math.min(this.queue.length, this.queueHead + (this.options.batchSize ?? 1))
-    const records = this.queue.slice(this.queueHead, end)
+    const records = end === this.queueHead + 1 ? [this.queue[this.queueHead] as FetchedRecord] : this.queue.slice(this.queueHead, end)
     this.queueHead = end
     if (this.queueHead === this.queue.length) {
       this.queue = []
@@ -199,33 +240,41 @@ export class PartitionWorker implements PartitionState {
 
   private start(records: FetchedRecord[], key: string | undefined): void {
     const work: Work = { topic: this.topic, partition: this.partition, records }
-    const entry: Running = { work, key, released: false }
+    const ctx = this.options.makeContext(work, this)
+    const entry: Running = { work, key, ctx, startedAt: this.timed ? performance.now() : 0, released: false }
     this.running.add(entry)
     this.options.observer.inFlightChanged(1)
-    const ctx = this.options.makeContext(work, this)
-    const startedAt = performance.now()
+    const split = this.split
     let outcome: Promise<void>
     try {
-      outcome = this.options.step(work, ctx)
+      outcome = split === undefined ? this.options.step(work, ctx) : split.attempt(work, ctx)
     } catch (error) {
       outcome = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    outcome.then(
-      () => this.settleSafely(entry, undefined, startedAt),
-      (error: unknown) => this.settleSafely(entry, error ?? new Error('handler rejected without a reason'), startedAt),
-    )
+    if (split === undefined) {
+      outcome.then(
+        () => this.settleSafely(entry, undefined),
+        (error: unknown) => this.settleSafely(entry, error ?? new Error('handler rejected without a reason')),
+      )
+      return
+    }
+    // Partition mode: this is the only unsettled work of the worker (nothing starts while work runs,
+    // and nothing at all once closed), so the callbacks made once in the constructor find it here
+    // instead of a closure per record.
+    this.current = entry
+    outcome.then(this.currentDone, this.currentFailed)
   }
 
-  private settleSafely(entry: Running, error: unknown, startedAt: number): void {
+  private settleSafely(entry: Running, error: unknown): void {
     try {
-      this.settle(entry, error, startedAt)
+      this.settle(entry, error)
     } catch (bug) {
       this.options.observer.internalError(bug as Error)
     }
   }
 
-  private settle(entry: Running, error: unknown, startedAt: number): void {
-    const durationMs = performance.now() - startedAt
+  private settle(entry: Running, error: unknown): void {
+    const durationMs = this.timed ? performance.now() - entry.startedAt : 0
     if (entry.released) {
       // Closed while it ran: whatever it did, its records stay undone.
       this.options.observer.settled(entry.work, 'aborted', durationMs, error)
@@ -275,6 +324,7 @@ export class PartitionWorker implements PartitionState {
   }
 
   private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 

@@ -22,12 +22,15 @@ import type { Step, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter } from './limiter.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
 
 export interface Route {
   readonly topic: string
   readonly config: ResolvedTopicConfig
+  /** The whole chain: retries and dead letters around the middleware and the handler. */
   readonly step: Step
+  /** The same chain split at its failure path, for partition mode's fast path (see `SplitStep`). */
+  readonly split?: SplitStep
 }
 
 export interface ProcessorOptions {
@@ -292,6 +295,7 @@ export class Processor {
       maxQueued: this.options.config.maxQueuedPerPartition,
       limiter: this.limiter,
       step: route.step,
+      split: route.split,
       makeContext: this.options.makeContext,
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
@@ -308,6 +312,8 @@ export class Processor {
             )
           }
         },
+        // The handler's duration only feeds the histogram: without metrics the clock is not read.
+        measuresDuration: metrics !== undefined,
         inFlightChanged(delta: number) {
           metrics?.inFlight.inc(delta)
         },

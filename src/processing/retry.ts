@@ -4,7 +4,7 @@
  */
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
 import { WorkContext } from './context.js'
-import { invoke, type Context, type Middleware, type Work } from './handler.js'
+import { invoke, type Context, type Middleware, type Step, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
 export interface RetryOptions {
@@ -32,34 +32,42 @@ export function backoffMs(retry: number, options: RetryOptions, random: () => nu
 }
 
 export function retry(options: RetryOptions, observer?: RetryObserver): Middleware {
-  const isRetriable = options.isRetriable ?? ((error: unknown) => !(error instanceof NonRetriableError))
   return (next) => {
-    const again = async (work: Work, ctx: Context, firstError: unknown): Promise<void> => {
-      let error = firstError
-      for (let attempt = 1; ; attempt++) {
-        if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
-        const willRetry = attempt <= options.retries && isRetriable(error)
-        observer?.attemptFailed(work, ctx, error, willRetry)
-        if (!willRetry) throw error
-        // A retry would outlive the partition's ownership: leave it, undone, to the next owner.
-        if (ctx.revoking) throw abandoned(work)
-        try {
-          await sleep(backoffMs(attempt, options), AbortSignal.any([ctx.signal, ctx.revokingSignal]))
-        } catch (reason) {
-          if (ctx.signal.aborted) throw reason
-          throw abandoned(work)
-        }
-        if (ctx instanceof WorkContext) ctx.attempt = attempt + 1
-        try {
-          await invoke(next, work, ctx)
-          return
-        } catch (failure) {
-          error = failure
-        }
-      }
-    }
+    const again = retryAfterFailure(options, observer, next)
     // The first attempt has no async frame of its own: this runs once per record.
     return (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => again(work, ctx, error))
+  }
+}
+
+/**
+ * What `retry` does once `next` has failed: the retries, then the last error if they all fail. The
+ * app calls it only on a rejection, so the first attempt of every record costs nothing here.
+ */
+export function retryAfterFailure(options: RetryOptions, observer: RetryObserver | undefined, next: Step): (work: Work, ctx: Context, firstError: unknown) => Promise<void> {
+  const isRetriable = options.isRetriable ?? ((error: unknown) => !(error instanceof NonRetriableError))
+  return async (work, ctx, firstError) => {
+    let error = firstError
+    for (let attempt = 1; ; attempt++) {
+      if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
+      const willRetry = attempt <= options.retries && isRetriable(error)
+      observer?.attemptFailed(work, ctx, error, willRetry)
+      if (!willRetry) throw error
+      // A retry would outlive the partition's ownership: leave it, undone, to the next owner.
+      if (ctx.revoking) throw abandoned(work)
+      try {
+        await sleep(backoffMs(attempt, options), AbortSignal.any([ctx.signal, ctx.revokingSignal]))
+      } catch (reason) {
+        if (ctx.signal.aborted) throw reason
+        throw abandoned(work)
+      }
+      if (ctx instanceof WorkContext) ctx.attempt = attempt + 1
+      try {
+        await invoke(next, work, ctx)
+        return
+      } catch (failure) {
+        error = failure
+      }
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { NetworkError } from '../../net/errors.js'
 import type { ApiSpec } from '../../protocol/codec-runtime.js'
 import { JoinGroup, SyncGroup } from '../../protocol/generated/index.js'
 import type { Cluster } from '../cluster.js'
+import { connectionOptions } from '../config.js'
 import { MetadataError } from '../errors.js'
 import type { GroupMetadataSource, GroupTransport } from './transport.js'
 
@@ -55,19 +56,7 @@ export class ClusterGroupTransport implements GroupTransport {
     this.dropConnection()
     const broker = this.cluster.brokers.get(nodeId)
     if (broker === undefined) throw new MetadataError(`the group coordinator, broker ${nodeId}, is not in the cluster metadata`, true)
-    const c = this.cluster.config
-    this.connection = new Connection({
-      host: broker.host,
-      port: broker.port,
-      nodeId,
-      clientId: c.clientId,
-      ...(c.tls === undefined ? {} : { tls: c.tls }),
-      ...(c.sasl === undefined ? {} : { sasl: c.sasl }),
-      connectTimeoutMs: c.connectTimeoutMs,
-      requestTimeoutMs: c.requestTimeoutMs,
-      reconnectBackoffMs: c.reconnectBackoffMs,
-      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
-    })
+    this.connection = new Connection(connectionOptions(this.cluster.config, broker, nodeId))
     return this.connection
   }
 

@@ -10,6 +10,12 @@
  * coordinator can hand its partitions to someone else: the window in which two members process one
  * partition stays closed. The cost: with an interval of a third of the session timeout (the most
  * Kafka advises), a single failed heartbeat already counts as lost.
+ *
+ * The deadline runs on a timer of its own, not only on the beat's: a heartbeat that gets no answer
+ * holds the next beat back until the request times out (30 s by default), which can be longer than
+ * the session, and a check that waited for it would let the coordinator evict the member while it
+ * still processes its partitions. The timer fires at the latest one interval before the coordinator's
+ * deadline whatever the request in flight is doing; an answer that comes back after that is ignored.
  */
 import { Heartbeat } from '../../protocol/generated/index.js'
 import { groupErrorAction, type GroupErrorAction } from './group-errors.js'
@@ -34,6 +40,8 @@ export interface HeartbeatContext {
 
 export class Heartbeater {
   private handle: unknown
+  /** The local session-expiry timer, re-armed from every heartbeat that succeeds. */
+  private expiry: unknown
   private running = false
   /** When the last heartbeat that succeeded was sent (or the member joined). */
   private lastSuccess = 0
@@ -53,6 +61,7 @@ export class Heartbeater {
     this.running = true
     this.epoch++
     this.lastSuccess = this.ctx.timers.now()
+    this.armExpiry()
     this.schedule()
   }
 
@@ -60,6 +69,25 @@ export class Heartbeater {
     this.running = false
     this.ctx.timers.clearTimeout(this.handle)
     this.handle = undefined
+    this.ctx.timers.clearTimeout(this.expiry)
+    this.expiry = undefined
+  }
+
+  /**
+   * One interval before the coordinator's deadline: the same point at which the beat's own check
+   * gives up when its ticks come on time, leaving the last interval as slack for a late timer.
+   */
+  private armExpiry(): void {
+    this.ctx.timers.clearTimeout(this.expiry)
+    const epoch = this.epoch
+    const at = this.lastSuccess + this.ctx.sessionTimeoutMs - this.ctx.intervalMs
+    this.expiry = this.ctx.timers.setTimeout(() => this.expire(epoch), Math.max(0, at - this.ctx.timers.now()))
+  }
+
+  private expire(epoch: number): void {
+    if (!this.running || epoch !== this.epoch) return
+    this.stop()
+    this.ctx.outcome('session-expired', 0)
   }
 
   private schedule(): void {
@@ -70,8 +98,7 @@ export class Heartbeater {
     if (!this.running) return
     const now = this.ctx.timers.now()
     if (now + 2 * this.ctx.intervalMs > this.lastSuccess + this.ctx.sessionTimeoutMs) {
-      this.stop()
-      this.ctx.outcome('session-expired', 0)
+      this.expire(this.epoch)
       return
     }
     const epoch = this.epoch
@@ -92,6 +119,7 @@ export class Heartbeater {
       if (this.running && epoch === this.epoch) this.schedule()
       return
     }
+    // Stopped meanwhile, by the expiry timer among others: a late answer must not bring the member back.
     if (!this.running || epoch !== this.epoch) return
     const current = this.ctx.identity()
     // An answer to an older generation says nothing about the current one.
@@ -100,7 +128,10 @@ export class Heartbeater {
       return
     }
     const action = groupErrorAction(errorCode)
-    if (action === 'none' || action === 'rejoin') this.lastSuccess = Math.max(this.lastSuccess, sentAt)
+    if ((action === 'none' || action === 'rejoin') && sentAt > this.lastSuccess) {
+      this.lastSuccess = sentAt
+      this.armExpiry()
+    }
     if (action !== 'none') this.ctx.outcome(action, errorCode)
     if (this.running) this.schedule()
   }

@@ -1,0 +1,86 @@
+/**
+ * Local session expiry while a heartbeat hangs: the coordinator holds heartbeats unanswered (as a
+ * stalled connection would until the request timeout), and the member must still give its
+ * partitions up before the coordinator could hand them to someone else. A late answer to a
+ * heartbeat the member gave up on must not bring the old membership back.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { Heartbeat, type HeartbeatRequestInit } from '../../../src/protocol/generated/index.js'
+import { eventually, Harness, HEARTBEAT_MS, SESSION_MS, waitForState, type HookCall } from './membership-helpers.js'
+
+let h: Harness
+beforeEach(() => {
+  h = new Harness()
+})
+afterEach(async () => {
+  await h.close()
+})
+
+/** Holds every heartbeat until released; released ones are answered as the coordinator would have. */
+function holdHeartbeats(): { held: number; release(): void } {
+  const waiting: (() => void)[] = []
+  const state = {
+    held: 0,
+    release(): void {
+      h.coordinator.intercept(Heartbeat, undefined)
+      for (const answer of waiting.splice(0)) answer()
+    },
+  }
+  h.coordinator.intercept(Heartbeat, () => {
+    state.held++
+    return new Promise((resolve) => waiting.push(() => resolve({ errorCode: 0 })))
+  })
+  return state
+}
+
+describe('local session expiry with a heartbeat in flight', () => {
+  it('calls onLost before the session timeout although the heartbeat never answers', async () => {
+    let lostAt = -1
+    const calls: HookCall['hook'][] = []
+    const { member } = h.member({
+      hooks: {
+        onAssign: () => void calls.push('onAssign'),
+        onRevoke: () => void calls.push('onRevoke'),
+        onLost: () => {
+          calls.push('onLost')
+          lostAt = h.timers.now()
+        },
+      },
+    })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 3)
+    // Every heartbeat so far succeeded; the coordinator may evict from SESSION_MS after the last one was sent.
+    const lastGood = h.timers.now()
+    const hold = holdHeartbeats()
+    await h.timers.advanceBy(HEARTBEAT_MS / 4, (SESSION_MS / HEARTBEAT_MS) * 4)
+    assert.equal(hold.held, 1, 'the hung heartbeat held back the next ones')
+    assert.ok(lostAt > 0, 'onLost was called while the heartbeat hung')
+    assert.ok(lostAt < lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
+    assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
+    assert.deepEqual(calls, ['onAssign', 'onLost'])
+  })
+
+  it('ignores the late answer to an abandoned heartbeat: the member rejoins under a new id', async () => {
+    const { member, calls } = h.member()
+    const onLostSeen = (): boolean => calls.some((c) => c.hook === 'onLost')
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    const oldId = member.memberId
+    const hold = holdHeartbeats()
+    await eventually(h.timers, onLostSeen, SESSION_MS / HEARTBEAT_MS, HEARTBEAT_MS)
+    // The coordinator's own session timeout passes for the old member; the late answer then arrives.
+    h.coordinator.expire(oldId)
+    const beatsBefore = h.coordinator.requests('Heartbeat').length
+    hold.release()
+    await eventually(h.timers, () => member.state === 'stable' && member.memberId !== oldId)
+    await h.timers.advanceBy(HEARTBEAT_MS, 2 * (SESSION_MS / HEARTBEAT_MS))
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
+    assert.notEqual(member.memberId, oldId)
+    assert.equal(member.state, 'stable')
+    const later = h.coordinator.requests('Heartbeat').slice(beatsBefore) as HeartbeatRequestInit[]
+    assert.ok(later.length > 0, 'the new member heartbeats')
+    assert.deepEqual(new Set(later.map((r) => r.memberId)), new Set([member.memberId]), 'no heartbeat goes out under the old id')
+  })
+})

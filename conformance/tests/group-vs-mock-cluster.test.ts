@@ -4,7 +4,8 @@
  * record is consumed, and after one member leaves the other resumes from the committed offsets.
  *
  * The mock makes a member joining a stable group wait about session.timeout.ms − 1 s, so the
- * session timeout is kept at its minimum.
+ * session timeout is kept at its minimum; and it cannot parse the flexible versions of the group
+ * APIs it advertises, so the test pins the classic ones with the client's `maxApiVersions`.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -59,8 +60,9 @@ describe("baton's group membership against librdkafka's mock cluster", () => {
       const consumer: GroupConsumer = new GroupConsumer({
         bootstrapServers: mock.bootstrap,
         groupId: 'baton-on-mock',
-        // The mock advertises JoinGroup v6 but reads its protocol count the pre-flexible way.
-        maxApiVersions: { JoinGroup: 5 },
+        // The mock advertises flexible versions of the group APIs but parses them the classic way
+        // (array counts as int32, LeaveGroup without its v3 member list): pin the last classic ones.
+        maxApiVersions: { JoinGroup: 5, SyncGroup: 3, Heartbeat: 3, LeaveGroup: 2 },
         autoOffsetReset: 'earliest',
         sessionTimeoutMs: 6000,
         heartbeatIntervalMs: 500,

@@ -8,31 +8,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import Kafka from '@confluentinc/kafka-javascript'
+import { startMockCluster, type MockCluster } from './helpers/mock-cluster.js'
 import { Admin, Consumer, Producer } from '../../src/client/index.js'
 
 const RECORDS = 10_000
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
 
-/** A librdkafka client created with test.mock.num.brokers starts the mock and logs its bootstrap list. */
-function startMockCluster(): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
-  // A test-only librdkafka property, absent from the package's typed configuration.
-  const config = { 'test.mock.num.brokers': 3, 'bootstrap.servers': 'unused:9092', event_cb: true } as Kafka.ProducerGlobalConfig
-  const owner = new Kafka.Producer(config)
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the mock cluster did not log its bootstrap list within 20 s')), 20_000)
-    owner.on('event.log', (log: { message: string }) => {
-      const match = /replaced with ((?:\d+\.\d+\.\d+\.\d+:\d+,?)+)/.exec(log.message)
-      if (!match) return
-      clearTimeout(timer)
-      resolve({ bootstrap: match[1]!, stop: () => new Promise((done) => owner.disconnect(() => done())) })
-    })
-    owner.connect()
-  })
-}
-
 describe("baton's client against librdkafka's mock cluster", () => {
-  let mock: { bootstrap: string; stop: () => Promise<void> }
+  let mock: MockCluster
   before(async () => {
     mock = await startMockCluster()
   })

@@ -9,39 +9,16 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import Kafka from '@confluentinc/kafka-javascript'
+import { until } from './helpers/until.js'
+import { startMockCluster, type MockCluster } from './helpers/mock-cluster.js'
 import { GroupConsumer, Producer, type TopicPartitions } from '../../src/client/index.js'
 
 const RECORDS = 800
 
-function startMockCluster(): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
-  // A test-only librdkafka property, absent from the package's typed configuration.
-  const config = { 'test.mock.num.brokers': 3, 'bootstrap.servers': 'unused:9092', event_cb: true } as Kafka.ProducerGlobalConfig
-  const owner = new Kafka.Producer(config)
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the mock cluster did not log its bootstrap list within 20 s')), 20_000)
-    owner.on('event.log', (log: { message: string }) => {
-      const match = /replaced with ((?:\d+\.\d+\.\d+\.\d+:\d+,?)+)/.exec(log.message)
-      if (!match) return
-      clearTimeout(timer)
-      resolve({ bootstrap: match[1]!, stop: () => new Promise((done) => owner.disconnect(() => done())) })
-    })
-    owner.connect()
-  })
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 const partitionsOf = (list: readonly TopicPartitions[]): number[] => list.flatMap((tp) => [...tp.partitions])
 
 describe("baton's group membership against librdkafka's mock cluster", () => {
-  let mock: { bootstrap: string; stop: () => Promise<void> }
+  let mock: MockCluster
   before(async () => {
     mock = await startMockCluster()
   })

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { until } from './helpers/until.js'
 import Kafka from '@confluentinc/kafka-javascript'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 
@@ -73,15 +74,6 @@ function startMember(name: string, bootstrap: string, groupId: string, topic: st
 
 function stopMember(member: Member): Promise<void> {
   return new Promise((resolve) => member.consumer.disconnect(() => resolve()))
-}
-
-/** Polls a condition on the event loop until it holds, failing after `timeoutMs`. */
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setImmediate(resolve))
-  }
 }
 
 for (const strategy of ['range', 'cooperative-sticky']) {

@@ -5,20 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { until } from './helpers/until.js'
 import Kafka from '@confluentinc/kafka-javascript'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { GroupConsumer, Producer } from '../../src/client/index.js'
 
 const PARTITIONS = 6
 const RECORDS = 2_000
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('a mixed baton + librdkafka group, cooperative-sticky', () => {
   let broker: EmbeddedBroker

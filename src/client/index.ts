@@ -51,4 +51,3 @@ export { KafkaError, KafkaErrorCode, isKafkaError } from '../protocol/errors/kaf
 export { REQUEST_CHANNEL, RESPONSE_CHANNEL, CONNECTION_CHANNEL, type RequestEvent, type ResponseEvent, type ConnectionEvent } from '../net/diagnostics.js'
 export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
 export type { CompressionCodec } from '../protocol/records/index.js'
-export { coordinatorTransport, topicMetadataSource, type CoordinatorTransport, type TopicMetadataSource } from './coordinator.js'

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test'
 import { Cluster } from '../../src/client/cluster.js'
 import { resolveClientConfig } from '../../src/client/config.js'
 import { ConfigError, MetadataError } from '../../src/client/errors.js'
-import { coordinatorTransport, topicMetadataSource } from '../../src/client/coordinator.js'
+import { ClusterMetadataSource } from '../../src/client/group/cluster-adapter.js'
 import { DescribeGroups, FindCoordinator, Metadata } from '../../src/protocol/generated/index.js'
 import { MockCluster } from './helpers/mock-cluster.js'
 
@@ -101,16 +101,18 @@ describe('Cluster metadata', () => {
     await mock.nodes[0]!.waitFor(() => mock.requests(Metadata).length >= 4, 5000)
   })
 
-  it('coordinator transport and metadata source: the seams group membership uses', async () => {
+  it('caches coordinators until invalidated, and lists topics for assignors', async () => {
     const { mock, cluster } = await setup()
     await cluster.refresh()
-    const transport = coordinatorTransport(cluster, 'group', 'g')
-    const response = await transport.send(DescribeGroups, () => ({ groups: ['g'] }))
+    const first = await cluster.coordinator('group', 'g')
+    const response = await cluster.connectionTo(first).request(DescribeGroups, () => ({ groups: ['g'] }))
     assert.equal(response.groups[0]?.groupId, 'g')
-    transport.coordinatorLost()
-    await transport.send(DescribeGroups, () => ({ groups: ['g'] }))
+    assert.equal(await cluster.coordinator('group', 'g'), first)
+    assert.equal(mock.requests(FindCoordinator).length, 1)
+    cluster.invalidateCoordinator('group', 'g')
+    await cluster.coordinator('group', 'g')
     assert.equal(mock.requests(FindCoordinator).length, 2)
-    const source = topicMetadataSource(cluster)
+    const source = new ClusterMetadataSource(cluster)
     assert.deepEqual(await source.partitionCounts(['t', 'missing']), new Map([['t', 3]]))
     assert.deepEqual(await source.listTopics(), ['t'])
   })

@@ -4,6 +4,8 @@
  * broker errors, the connection layer's for network errors), never by its message.
  */
 import { backoffDelay } from '../net/backoff.js'
+
+export { backoffDelay }
 import { NetworkError } from '../net/errors.js'
 import { KafkaError } from '../protocol/errors/kafka-errors.js'
 import { MetadataError } from './errors.js'

@@ -2,6 +2,7 @@
  * The retry middleware: run the rest of the chain again after a failure, with exponential backoff,
  * until it succeeds, the attempts run out, or the error says retrying is pointless.
  */
+import { backoffDelay } from '../client/retry.js'
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
 import { WorkContext } from './context.js'
 import { invoke, type Context, type Middleware, type Step, type Work } from './handler.js'
@@ -25,10 +26,14 @@ export interface RetryObserver {
 
 export const DEFAULT_RETRY: RetryOptions = { retries: 3, initialBackoffMs: 200, maxBackoffMs: 10_000 }
 
+/** The delay before retry number `retry` (≥ 1): the client's exponential backoff with jitter. */
 export function backoffMs(retry: number, options: RetryOptions, random: () => number = Math.random): number {
-  const base = Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** Math.min(retry - 1, 30))
-  const jitter = options.jitter ?? 0.2
-  return Math.max(0, Math.round(Math.min(options.maxBackoffMs, base + base * jitter * (2 * random() - 1))))
+  return backoffDelay(retry, {
+    initialMs: options.initialBackoffMs,
+    maxMs: options.maxBackoffMs,
+    ...(options.jitter === undefined ? {} : { jitter: options.jitter }),
+    random,
+  })
 }
 
 export function retry(options: RetryOptions, observer?: RetryObserver): Middleware {

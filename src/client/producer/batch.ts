@@ -124,7 +124,3 @@ export interface PartitionQueue {
   readonly batches: ProducerBatch[]
   inFlight: boolean
 }
-
-export function partitionKey(topic: string, partition: number): string {
-  return `${partition}:${topic}`
-}

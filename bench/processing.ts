@@ -1,18 +1,22 @@
 /**
  * What the processing framework costs: records/s through `baton()` with a no-op handler versus
- * baton's bare GroupConsumer reading the same topic, in one run. The target is a framework cost
- * below 10 % of the bare consumer's throughput.
+ * baton's bare GroupConsumer awaiting the same no-op handler for each record, in one run. The
+ * target is a framework cost below 10 % of the bare consumer's throughput.
  *
  * The broker runs in a child process so that it does not share a thread with the consumers it
  * serves. Both readers start from the beginning of a topic already full (6 partitions, 100-byte
- * values), each in a group of its own, and are timed from their first record to their last.
+ * values), each in a group of its own, and are timed from their first record to their last. A
+ * single run of either swings by tens of percent with the machine's scheduling, so the two
+ * alternate over several rounds and the medians are compared; the consuming process's CPU time
+ * per record, which scheduling moves much less, is reported beside them.
  *
- *   npx tsx bench/processing.ts [records]   (default 300 000)
+ *   npx tsx bench/processing.ts [records] [--rounds N]   (default 300 000 records, 5 rounds)
  */
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { startBroker } from '../src/broker/index.js'
 import type { ConsumerRecord } from '../src/client/consumer/consumer.js'
 import { GroupConsumer } from '../src/client/consumer/group-consumer.js'
@@ -22,19 +26,10 @@ import { silentLogger } from '../src/processing/logger.js'
 
 const TOPIC = 'bench-processing'
 const PARTITIONS = 6
-const TOTAL = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 300_000)
+const args = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '5' }, broker: { type: 'boolean', default: false } } })
+const TOTAL = Number(args.positionals[0] ?? 300_000)
+const ROUNDS = Number(args.values.rounds)
 const SELF = fileURLToPath(import.meta.url)
-
-if (process.argv.includes('--broker')) {
-  const broker = await startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0 } })
-  broker.createTopic(TOPIC, { partitions: PARTITIONS })
-  console.log(JSON.stringify(broker.bootstrap))
-  // The parent closes stdin when it is done.
-  process.stdin.resume()
-  process.stdin.on('end', () => void broker.stop())
-} else {
-  await main()
-}
 
 async function main(): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--broker'], { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -43,18 +38,71 @@ async function main(): Promise<void> {
   try {
     await fill(bootstrap)
     const counting = await bareConsumer(bootstrap, 'bench-bare-count', false)
-    const bare = await bareConsumer(bootstrap, 'bench-bare', true)
-    const framework = await frameworkRun(bootstrap)
-    const rate = (n: number): string => `${Math.round(n).toLocaleString('en').padStart(10)} records/s`
-    console.log(`records: ${TOTAL} (${PARTITIONS} partitions, 100-byte values)`)
-    console.log(`bare GroupConsumer, counting batches only:        ${rate(counting)}`)
-    console.log(`bare GroupConsumer, no-op handler awaited per record: ${rate(bare)}`)
-    console.log(`baton() with a no-op handler:                     ${rate(framework)}`)
-    console.log(`framework cost: ${((1 - framework / bare) * 100).toFixed(1)} % against the bare consumer calling the same handler (target < 10 %); ` +
-      `${((1 - framework / counting) * 100).toFixed(1)} % against counting only`)
+    const bare: Run[] = []
+    const framework: Run[] = []
+    console.log(`records: ${TOTAL} (${PARTITIONS} partitions, 100-byte values), ${ROUNDS} rounds`)
+    console.log(`bare GroupConsumer, counting batches only: ${rate(counting.recordsPerSecond)}`)
+    console.log('round  bare (no-op per record)          baton() (no-op handler)')
+    for (let round = 1; round <= ROUNDS; round++) {
+      bare.push(await bareConsumer(bootstrap, `bench-bare-${round}`, true))
+      framework.push(await frameworkRun(bootstrap, `bench-framework-${round}`))
+      console.log(`${String(round).padStart(5)}  ${describe(bare.at(-1) as Run)}   ${describe(framework.at(-1) as Run)}`)
+    }
+    const bareRate = median(bare.map((r) => r.recordsPerSecond))
+    const frameworkRate = median(framework.map((r) => r.recordsPerSecond))
+    const bareCpu = median(bare.map((r) => r.cpuMicrosPerRecord))
+    const frameworkCpu = median(framework.map((r) => r.cpuMicrosPerRecord))
+    console.log(`median  ${rate(bareRate)} ${bareCpu.toFixed(2)} µs CPU/record   ${rate(frameworkRate)} ${frameworkCpu.toFixed(2)} µs CPU/record`)
+    console.log(
+      `framework cost: ${((1 - frameworkRate / bareRate) * 100).toFixed(1)} % of the bare consumer's throughput (target < 10 %); ` +
+        `${((frameworkCpu / bareCpu - 1) * 100).toFixed(1)} % more CPU per record`,
+    )
   } finally {
     child.stdin.end()
   }
+}
+
+interface Run {
+  readonly recordsPerSecond: number
+  /** CPU time of this process (user + system) per record, from the first record to the last. */
+  readonly cpuMicrosPerRecord: number
+}
+
+/** Times the span from the first record to the last in wall-clock and CPU time. */
+class Stopwatch {
+  private startedAt = 0
+  private cpuAtStart: NodeJS.CpuUsage | undefined
+  private run: Run | undefined
+
+  start(): void {
+    this.startedAt = performance.now()
+    this.cpuAtStart = process.cpuUsage()
+  }
+
+  stop(): void {
+    const cpu = process.cpuUsage(this.cpuAtStart)
+    const seconds = (performance.now() - this.startedAt) / 1000
+    this.run = { recordsPerSecond: TOTAL / seconds, cpuMicrosPerRecord: (cpu.user + cpu.system) / TOTAL }
+  }
+
+  get result(): Run {
+    if (this.run === undefined) throw new Error('the stopwatch was never stopped')
+    return this.run
+  }
+}
+
+function rate(n: number): string {
+  return `${Math.round(n).toLocaleString('en').padStart(10)} records/s`
+}
+
+function describe(run: Run): string {
+  return `${rate(run.recordsPerSecond)} ${run.cpuMicrosPerRecord.toFixed(2)} µs CPU/record`
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 async function fill(bootstrap: string[]): Promise<void> {
@@ -73,37 +121,36 @@ function noop(record: ConsumerRecord): Promise<void> {
   return record.offset < 0n ? Promise.reject(new Error('unreachable')) : Promise.resolve()
 }
 
-/** Records/s of a GroupConsumer, counting batches or awaiting a no-op handler for each record in order. */
-async function bareConsumer(bootstrap: string[], groupId: string, perRecord: boolean): Promise<number> {
+/** A GroupConsumer counting batches, or awaiting a no-op handler for each record in order. */
+async function bareConsumer(bootstrap: string[], groupId: string, perRecord: boolean): Promise<Run> {
   const consumer = new GroupConsumer({ bootstrapServers: bootstrap, groupId, autoOffsetReset: 'earliest' })
   consumer.subscribe([TOPIC])
+  const stopwatch = new Stopwatch()
   let seen = 0
-  let startedAt = 0
   for await (const batch of consumer.batches()) {
-    if (seen === 0) startedAt = performance.now()
+    if (seen === 0) stopwatch.start()
     if (perRecord) for (const record of batch.records) await noop(record)
     seen += batch.records.length
     if (seen >= TOTAL) break
   }
-  const rate = TOTAL / ((performance.now() - startedAt) / 1000)
+  stopwatch.stop()
   await consumer.close()
-  return rate
+  return stopwatch.result
 }
 
-/** Records/s through baton() with a handler that does nothing. */
-async function frameworkRun(bootstrap: string[]): Promise<number> {
+/** baton() with a handler that does nothing. */
+async function frameworkRun(bootstrap: string[], groupId: string): Promise<Run> {
+  const stopwatch = new Stopwatch()
   let seen = 0
-  let startedAt = 0
-  let finishedAt = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
-  const app = baton({ brokers: bootstrap, groupId: 'bench-framework', logger: silentLogger, signals: false })
+  const app = baton({ brokers: bootstrap, groupId, logger: silentLogger, signals: false })
   app.consume(
     TOPIC,
     () => {
-      if (seen === 0) startedAt = performance.now()
+      if (seen === 0) stopwatch.start()
       if (++seen === TOTAL) {
-        finishedAt = performance.now()
+        stopwatch.stop()
         done()
       }
       return Promise.resolve()
@@ -113,5 +160,17 @@ async function frameworkRun(bootstrap: string[]): Promise<number> {
   await app.start()
   await finished
   await app.stop()
-  return TOTAL / ((finishedAt - startedAt) / 1000)
+  return stopwatch.result
+}
+
+// Last, so that the classes above are initialised before the top-level await runs them.
+if (args.values.broker) {
+  const broker = await startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0 } })
+  broker.createTopic(TOPIC, { partitions: PARTITIONS })
+  console.log(JSON.stringify(broker.bootstrap))
+  // The parent closes stdin when it is done.
+  process.stdin.resume()
+  process.stdin.on('end', () => void broker.stop())
+} else {
+  await main()
 }

@@ -22,6 +22,8 @@ export {
   type GroupConsumerBatch,
   type GroupConsumerConfig,
   type AssignorName,
+  type CommitOffset,
+  type CommittedOffset,
 } from './consumer/group-consumer.js'
 export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './group/index.js'
 export {

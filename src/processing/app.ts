@@ -20,11 +20,11 @@ import {
   type ResolvedAppConfig,
 } from './config.js'
 import type { ConsumerPort, FetchedRecord, ProducedRecord, ProducerPort } from './consumer-port.js'
-import { WorkContext } from './context.js'
 import { deadLetter, deadLetterFailure, type DeadLetterObserver, type DeadLetterOptions } from './dead-letter.js'
 import { AppStateError, ConfigError, DeserializationError } from './errors.js'
 import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step, type Work } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
+import { Job } from './job.js'
 import { builtInConsumer, builtInProducer } from './kafka/built-in.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
@@ -96,7 +96,8 @@ export class BatonApp {
     const config = this.addRoute(topic, handler, options, false)
     const deserialize = deserializer(options)
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
-    const inner: Step = (work, ctx) => handler(deserialize(work.topic, work.partition, work.records[0] as FetchedRecord), ctx)
+    // A job holds its record directly; reading `records` would build a list just to index it.
+    const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
     this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
@@ -105,7 +106,7 @@ export class BatonApp {
   consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
     const config = this.addRoute(topic, handler, options, true)
     const deserialize = deserializer(options)
-    const inner: Step = (work, ctx) => handler(work.records.map((r) => deserialize(work.topic, work.partition, r)), ctx)
+    const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
     this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
@@ -148,7 +149,7 @@ export class BatonApp {
       routes: this.routes,
       logger: this.logger,
       metrics: this.metrics,
-      makeContext: (work, partitionState) => new WorkContext(work, partitionState, this.logger, send),
+      produce: send,
       onFatal: (error) => void this.shutdown('fatal', error),
     })
     try {
@@ -354,19 +355,22 @@ export class BatonApp {
   }
 }
 
-function deserializer<V>(options: ConsumeOptions<V>): (topic: string, partition: number, record: FetchedRecord) => ConsumedRecord<V> {
+/**
+ * Without a `deserialize` option the fetched record is handed over as it is: it already carries
+ * everything a `ConsumedRecord` has, and a copy per record is a cost every handler would pay.
+ */
+function deserializer<V>(options: ConsumeOptions<V>): (record: FetchedRecord) => ConsumedRecord<V> {
   const decode = options.deserialize
-  return (topic, partition, record) => {
+  if (decode === undefined) return (record) => record as ConsumedRecord<unknown> as ConsumedRecord<V>
+  return (record) => {
     let value: V
-    if (decode === undefined) value = record.value as V
-    else {
-      try {
-        value = decode(record.value, record)
-      } catch (error) {
-        throw new DeserializationError('value', { cause: error })
-      }
+    try {
+      value = decode(record.value, record)
+    } catch (error) {
+      throw new DeserializationError('value', { cause: error })
     }
-    return { topic, partition, offset: record.offset, timestamp: record.timestamp, key: record.key, value, headers: record.headers }
+    const { topic, partition, offset, timestamp, key, headers } = record
+    return { topic, partition, offset, timestamp, key, value, headers }
   }
 }
 

@@ -22,8 +22,13 @@ export interface RecordHeader {
   readonly value: Buffer | null
 }
 
-/** One record as fetched: raw bytes, absolute offset. */
+/**
+ * One record as fetched: raw bytes, absolute offset. It names its partition so the framework can
+ * hand it on as is (baton's client records already do).
+ */
 export interface FetchedRecord {
+  readonly topic: string
+  readonly partition: number
   readonly offset: bigint
   /** Milliseconds since the epoch. */
   readonly timestamp: number
@@ -46,9 +51,21 @@ export interface FetchedBatch extends TopicPartition {
   readonly highWatermark: bigint
 }
 
+/** A partition as it is assigned, with what the group committed for it. */
+export interface AssignedPartition extends TopicPartition {
+  /**
+   * The group's committed offset for the partition when it was assigned (where fetching starts),
+   * with the metadata stored beside it; null when nothing was committed. The previous owner can
+   * leave notes in the metadata for the next one, such as the records done above the committed
+   * offset (`./offset-metadata.js`); Kafka returns both in OffsetFetch. Metadata is null when
+   * empty, which Kafka does not tell apart from none.
+   */
+  readonly committed: { readonly offset: bigint; readonly metadata: string | null } | null
+}
+
 export interface RebalanceListener {
-  /** Partitions now owned by this member. */
-  onAssign(partitions: readonly TopicPartition[]): Promise<void>
+  /** Partitions now owned by this member; fetching of each starts at its committed offset. */
+  onAssign(partitions: readonly AssignedPartition[]): Promise<void>
   /**
    * Partitions about to be taken away while this member's generation is still valid. The consumer
    * waits for the returned promise before releasing them.
@@ -71,6 +88,12 @@ export interface ConsumerEvents extends RebalanceListener {
 /** An offset to commit: the next offset to consume, as Kafka stores it. */
 export interface OffsetToCommit extends TopicPartition {
   readonly offset: bigint
+  /**
+   * Stored with the offset and handed to the partition's next owner in `onAssign`; absent means
+   * empty. Brokers refuse the whole commit when it exceeds their offset.metadata.max.bytes (4096
+   * by default).
+   */
+  readonly metadata?: string
 }
 
 export interface ConsumerPort {

@@ -10,6 +10,7 @@ export type {
   ConsumerPort,
   ConsumerEvents,
   RebalanceListener,
+  AssignedPartition,
   FetchedBatch,
   FetchedRecord,
   RecordHeader,

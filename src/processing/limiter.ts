@@ -23,6 +23,11 @@ export class ConcurrencyLimiter {
     for (const wake of this.waiters.splice(0)) wake()
   }
 
+  /** Resolves the next time a slot is released (without taking it: call `tryAcquire` again). */
+  available(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
   /** Calls `wake` once, the next time a slot is released. */
   whenAvailable(wake: () => void): void {
     this.waiters.push(wake)

@@ -1,17 +1,21 @@
 /**
- * One worker per assigned partition: its queue, its dispatch order, its offset tracker and its part
- * of the hand-off. A worker lives for one ownership of its partition; a partition assigned again
- * gets a new worker, so late results of the old one can never touch the new one's offsets.
+ * One worker per assigned partition: its offset tracker, its part of the hand-off, and a lane that
+ * decides the order records run in (`InOrderLane` for partition mode and batches, `KeyLane` for key
+ * mode). A worker lives for one ownership of its partition; a partition assigned again gets a new
+ * worker, so late results of the old one can never touch the new one's offsets.
  *
  * States: `active` (dispatching) → `revoking` (no new dispatch; in-flight work may finish and is
  * still marked done) → `closed` (aborted or handed off; results arriving now are ignored).
  */
-import type { FetchedBatch, FetchedRecord } from './consumer-port.js'
-import type { WorkContext, PartitionState } from './context.js'
+import type { FetchedBatch, FetchedRecord, ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
 import type { Context, Step, Work } from './handler.js'
-import { KeyQueue } from './key-queue.js'
+import { InOrderLane } from './in-order-lane.js'
+import type { Job, JobHost } from './job.js'
+import { KeyLane } from './key-lane.js'
 import type { ConcurrencyLimiter } from './limiter.js'
+import type { Logger } from './logger.js'
+import type { OffsetRange } from './offset-metadata.js'
 import { OffsetTracker } from './offset-tracker.js'
 
 export type ConcurrencyMode = 'partition' | 'key'
@@ -48,76 +52,65 @@ export interface PartitionWorkerOptions {
   /** Fetching pauses at this many queued records and resumes at half of it. */
   readonly maxQueued: number
   readonly limiter: ConcurrencyLimiter
+  /** The whole chain: retries and dead letters around the middleware and the handler. */
   readonly step: Step
-  /**
-   * Used instead of `step` in partition mode, where one record runs at a time and the schedule of
-   * promise turns changes no outcome. Key mode keeps the whole chain: there the order in which
-   * concurrent keys settle decides which queued records a hand-off leaves to the next owner.
-   */
+  /** The same chain split at its failure path; used instead of `step` when given. */
   readonly split?: SplitStep | undefined
-  readonly makeContext: (work: Work, state: PartitionState) => WorkContext
+  readonly logger: Logger
+  readonly produce: (record: ProducedRecord) => Promise<void>
   readonly pause: () => void
   readonly resume: () => void
   readonly observer: WorkerObserver
   /** Delay before work that failed outside the retry/dead-letter path is dispatched again. */
   readonly redispatchDelayMs: number
+  /**
+   * Offsets above the committed one that the partition's previous owner had already processed
+   * (from the commit's metadata): they are marked done as they arrive and never dispatched.
+   */
+  readonly doneByPreviousOwner?: readonly OffsetRange[]
 }
 
-interface Running {
-  readonly work: Work
-  readonly key: string | undefined
-  readonly ctx: WorkContext
-  readonly startedAt: number
-  released: boolean
+/** How a worker's records are ordered and run; the worker owns everything else. */
+export interface Lane {
+  push(records: readonly FetchedRecord[]): void
+  /** Starts what may start now. */
+  pump(): void
+  /** Drops the queued records (a revocation: they stay unfinished in the tracker). */
+  clear(): void
+  /** Gives back the slots of running jobs (the worker is closed under them) and forgets them. */
+  releaseAll(): void
+  readonly queued: number
+  readonly inFlight: number
 }
 
-export class PartitionWorker implements PartitionState {
+export class PartitionWorker implements JobHost {
   readonly tracker = new OffsetTracker()
   readonly topic: string
   readonly partition: number
-  /** The last offset committed for this ownership. */
-  committed: bigint | undefined
+  readonly logger: Logger
+  readonly produce: (record: ProducedRecord) => Promise<void>
+  /** What this ownership last committed: the offset, and the metadata ('' for none) that went with it. */
+  committed: { readonly offset: bigint; readonly metadata: string } | undefined
   highWatermark: bigint | undefined
 
   private state: WorkerState = 'active'
-  /** Partition mode's queue, in offset order, read from `queueHead` (no shifting per record). */
-  private queue: FetchedRecord[] = []
-  private queueHead = 0
-  /** Key mode's queue. */
-  private readonly keyed = new KeyQueue()
-  private readonly running = new Set<Running>()
+  private readonly lane: Lane
   private readonly abortController = new AbortController()
   private readonly revokingController = new AbortController()
   private paused = false
-  private waitingForSlot = false
-  /** Failed work waiting to be dispatched again. */
-  private held = 0
   private readonly idleWaiters: (() => void)[] = []
-  private readonly timers = new Set<NodeJS.Timeout>()
-
-  /** Set in partition mode when the chain comes split: its fast path (see `start`). */
-  private readonly split: SplitStep | undefined
   private readonly timed: boolean
-  /** Partition mode's fast path: the work now running and the callbacks that settle it. */
-  private current: Running | undefined
-  private readonly currentDone: () => void
-  private readonly currentFailed: (error: unknown) => void
+  /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
+  private skipRanges: readonly OffsetRange[]
 
-  constructor(private readonly options: PartitionWorkerOptions) {
+  constructor(readonly options: PartitionWorkerOptions) {
     this.topic = options.topic
     this.partition = options.partition
-    this.split = options.mode === 'partition' ? options.split : undefined
+    this.logger = options.logger
+    this.produce = options.produce
     this.timed = options.observer.measuresDuration ?? true
-    const settleFailure = (entry: Running, error: unknown): void => this.settleSafely(entry, error ?? new Error('handler rejected without a reason'))
-    this.currentDone = () => this.settleSafely(this.current as Running, undefined)
-    this.currentFailed = (error) => {
-      const entry = this.current as Running
-      const split = this.split as SplitStep
-      split.recover(entry.work, entry.ctx, error).then(
-        () => this.settleSafely(entry, undefined),
-        (failure: unknown) => settleFailure(entry, failure),
-      )
-    }
+    this.skipRanges = options.doneByPreviousOwner ?? []
+    this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.split, options.batchSize ?? 1)
   }
 
   get signal(): AbortSignal {
@@ -132,30 +125,30 @@ export class PartitionWorker implements PartitionState {
     return this.state
   }
 
+  get active(): boolean {
+    return this.state === 'active'
+  }
+
   get inFlight(): number {
-    return this.running.size
+    return this.lane.inFlight
   }
 
   get queued(): number {
-    return this.options.mode === 'key' ? this.keyed.size : this.queue.length - this.queueHead
+    return this.lane.queued
   }
 
   /** Takes a fetched batch. Records arriving after dispatch stopped are not registered, so they stay uncommitted. */
   enqueue(batch: FetchedBatch): void {
     if (this.state !== 'active') return
     this.highWatermark = batch.highWatermark
-    const byKey = this.options.mode === 'key'
-    for (const record of batch.records) {
-      if (!this.tracker.receive(record.offset)) continue
-      if (byKey) this.keyed.push(record)
-      else this.queue.push(record)
-    }
-    this.tracker.advanceTo(batch.nextOffset)
-    if (!this.paused && this.queued >= this.options.maxQueued) {
+    let records = this.tracker.receive(batch.records, batch.nextOffset)
+    if (this.skipRanges.length > 0) records = this.withoutDoneByPreviousOwner(records)
+    if (records.length > 0) this.lane.push(records)
+    if (!this.paused && this.lane.queued >= this.options.maxQueued) {
       this.paused = true
       this.options.pause()
     }
-    this.pump()
+    this.lane.pump()
   }
 
   /** Hand-off step 1: dispatch nothing more and tell in-flight handlers through `ctx.revoking`. */
@@ -164,16 +157,13 @@ export class PartitionWorker implements PartitionState {
     this.state = 'revoking'
     // Queued records were received but never run: they stay unfinished in the tracker, so the
     // commit stops at the first of them and the next owner starts there.
-    this.queue = []
-    this.queueHead = 0
-    this.keyed.clear()
-    this.clearTimers()
+    this.lane.clear()
     this.revokingController.abort()
   }
 
   /** Resolves once no handler of this worker is running (at once if none is). */
   idle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve()
+    if (this.lane.inFlight === 0) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -187,140 +177,71 @@ export class PartitionWorker implements PartitionState {
     if (this.state === 'active') this.beginRevoke()
     this.state = 'closed'
     // A drained worker is retired without firing its signal: there is nothing left to abort.
-    if (this.running.size > 0) this.abortController.abort(reason ?? new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the worker was closed'))
-    for (const entry of this.running) this.release(entry)
-    this.running.clear()
+    if (this.lane.inFlight > 0) this.abortController.abort(reason ?? new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the worker was closed'))
+    this.lane.releaseAll()
     this.notifyIdle()
   }
 
-  private pump(): void {
-    if (this.state !== 'active') return
-    if (this.options.mode === 'key') this.pumpByKey()
-    else this.pumpInOrder()
-    if (this.paused && this.queued <= this.options.maxQueued >> 1) {
+  // ---- for the lanes ----
+
+  /** A lane started `job` (it holds a concurrency slot). */
+  begin(job: Job): void {
+    if (this.timed) job.startedAt = performance.now()
+    this.options.observer.inFlightChanged(1)
+  }
+
+  /**
+   * Books the end of a job: `error` undefined means done. Returns what the lane must do next:
+   * 'failed' asks it to run the work again later (a failure escaped retries and dead letters).
+   */
+  complete(job: Job, error: unknown): WorkOutcome {
+    const durationMs = this.timed ? performance.now() - job.startedAt : 0
+    if (job.released) {
+      // Closed while it ran: whatever it did, its records stay undone.
+      this.options.observer.settled(job, 'aborted', durationMs, error)
+      return 'aborted'
+    }
+    this.release(job)
+    let outcome: WorkOutcome
+    if (error === undefined) {
+      try {
+        if (job.batch === undefined) this.tracker.markDone(job.first.offset)
+        else for (const record of job.batch) this.tracker.markDone(record.offset)
+      } catch (bug) {
+        this.options.observer.internalError(bug as Error)
+        return 'aborted'
+      }
+      outcome = 'done'
+    } else if (error instanceof ProcessingAbortedError || this.state !== 'active') {
+      outcome = 'aborted'
+    } else {
+      // The retry and dead-letter middleware normally absorb failures; this one escaped them (custom
+      // middleware threw, or there is none). Run it again later rather than block or skip it.
+      outcome = 'failed'
+    }
+    this.options.observer.settled(job, outcome, durationMs, error)
+    if (this.lane.inFlight === 0) this.notifyIdle()
+    return outcome
+  }
+
+  /** Records left the queue: fetching resumes once it has drained to half. */
+  dequeued(): void {
+    if (this.paused && this.lane.queued <= this.options.maxQueued >> 1 && this.state === 'active') {
       this.paused = false
       this.options.resume()
     }
   }
 
-  private pumpInOrder(): void {
-    if (this.queueHead >= this.queue.length || this.running.size > 0 || this.held > 0 || !this.acquire()) return
-    const end = Math.min(this.queue.length, this.queueHead + (this.options.batchSize ?? 1))
-    const records = end === this.queueHead + 1 ? [this.queue[this.queueHead] as FetchedRecord] : this.queue.slice(this.queueHead, end)
-    this.queueHead = end
-    if (this.queueHead === this.queue.length) {
-      this.queue = []
-      this.queueHead = 0
-    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead)
-      this.queueHead = 0
-    }
-    this.start(records, undefined)
-  }
-
-  private pumpByKey(): void {
-    while (this.keyed.hasReady && this.acquire()) {
-      const next = this.keyed.take() as { key: string | undefined; record: FetchedRecord }
-      this.start([next.record], next.key)
-    }
-  }
-
-  private acquire(): boolean {
-    if (this.options.limiter.tryAcquire()) return true
-    if (!this.waitingForSlot) {
-      this.waitingForSlot = true
-      this.options.limiter.whenAvailable(() => {
-        this.waitingForSlot = false
-        // The slot freed for us may find us closed; hand it on by asking for none.
-        this.pump()
-      })
-    }
-    return false
-  }
-
-  private start(records: FetchedRecord[], key: string | undefined): void {
-    const work: Work = { topic: this.topic, partition: this.partition, records }
-    const ctx = this.options.makeContext(work, this)
-    const entry: Running = { work, key, ctx, startedAt: this.timed ? performance.now() : 0, released: false }
-    this.running.add(entry)
-    this.options.observer.inFlightChanged(1)
-    const split = this.split
-    let outcome: Promise<void>
-    try {
-      outcome = split === undefined ? this.options.step(work, ctx) : split.attempt(work, ctx)
-    } catch (error) {
-      outcome = Promise.reject(error instanceof Error ? error : new Error(String(error)))
-    }
-    if (split === undefined) {
-      outcome.then(
-        () => this.settleSafely(entry, undefined),
-        (error: unknown) => this.settleSafely(entry, error ?? new Error('handler rejected without a reason')),
-      )
-      return
-    }
-    // Partition mode: this is the only unsettled work of the worker (nothing starts while work runs,
-    // and nothing at all once closed), so the callbacks made once in the constructor find it here
-    // instead of a closure per record.
-    this.current = entry
-    outcome.then(this.currentDone, this.currentFailed)
-  }
-
-  private settleSafely(entry: Running, error: unknown): void {
-    try {
-      this.settle(entry, error)
-    } catch (bug) {
-      this.options.observer.internalError(bug as Error)
-    }
-  }
-
-  private settle(entry: Running, error: unknown): void {
-    const durationMs = this.timed ? performance.now() - entry.startedAt : 0
-    if (entry.released) {
-      // Closed while it ran: whatever it did, its records stay undone.
-      this.options.observer.settled(entry.work, 'aborted', durationMs, error)
-      return
-    }
-    this.running.delete(entry)
-    this.release(entry)
-    const redispatch = error !== undefined && !(error instanceof ProcessingAbortedError) && this.state === 'active'
-    // Work that will run again keeps its key (or, in order mode, the partition) blocked until it does.
-    if (!redispatch && this.options.mode === 'key') this.keyed.finished(entry.key)
-    if (error === undefined) {
-      for (const record of entry.work.records) this.tracker.markDone(record.offset)
-      this.options.observer.settled(entry.work, 'done', durationMs, undefined)
-    } else if (error instanceof ProcessingAbortedError || this.state !== 'active') {
-      this.options.observer.settled(entry.work, 'aborted', durationMs, error)
-    } else {
-      // The retry and dead-letter middleware normally absorb failures; this one escaped them (custom
-      // middleware threw, or there is none). Run it again later rather than block or skip it.
-      this.options.observer.settled(entry.work, 'failed', durationMs, error)
-      this.redispatchLater(entry)
-    }
-    if (this.running.size === 0) this.notifyIdle()
-    this.pump()
-  }
-
-  private redispatchLater(entry: Running): void {
-    this.held++
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      this.held--
-      if (this.state !== 'active') return
-      if (this.options.mode === 'key') this.keyed.putBack(entry.key, entry.work.records)
-      else {
-        this.queue = [...entry.work.records, ...this.queue.slice(this.queueHead)]
-        this.queueHead = 0
-      }
-      this.pump()
-    }, this.options.redispatchDelayMs)
-    this.timers.add(timer)
-  }
-
-  private release(entry: Running): void {
-    if (entry.released) return
-    entry.released = true
+  /** Gives back a job's slot, once. */
+  release(job: Job): void {
+    if (job.released) return
+    job.released = true
     this.options.observer.inFlightChanged(-1)
     this.options.limiter.release()
+  }
+
+  reportBug(error: Error): void {
+    this.options.observer.internalError(error)
   }
 
   private notifyIdle(): void {
@@ -328,9 +249,17 @@ export class PartitionWorker implements PartitionState {
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 
-  private clearTimers(): void {
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
-    this.held = 0
+  /** Marks records the previous owner finished as done, and returns the others for dispatch. */
+  private withoutDoneByPreviousOwner(records: readonly FetchedRecord[]): readonly FetchedRecord[] {
+    const kept: FetchedRecord[] = []
+    let ranges = this.skipRanges
+    for (const record of records) {
+      while (ranges.length > 0 && (ranges[0] as OffsetRange)[1] <= record.offset) ranges = ranges.slice(1)
+      const range = ranges[0]
+      if (range !== undefined && range[0] <= record.offset) this.tracker.markDone(record.offset)
+      else kept.push(record)
+    }
+    this.skipRanges = ranges
+    return kept
   }
 }

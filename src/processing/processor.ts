@@ -13,14 +13,14 @@
  * work and the new owner's. Loss skips steps 2 and 4: the generation is gone, so the work is
  * aborted at once and nothing is committed.
  */
-import type { ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from './consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
 import { partitionKey } from './consumer-port.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
-import type { PartitionState, WorkContext } from './context.js'
 import { ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Step, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter } from './limiter.js'
+import { decodeDoneRanges, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
 import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
 
@@ -39,7 +39,8 @@ export interface ProcessorOptions {
   readonly routes: ReadonlyMap<string, Route>
   readonly logger: Logger
   readonly metrics: ProcessingMetrics | undefined
-  readonly makeContext: (work: Work, state: PartitionState) => WorkContext
+  /** What `ctx.produce` sends through. */
+  readonly produce: (record: ProducedRecord) => Promise<void>
   readonly onFatal: (error: Error) => void
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
@@ -70,7 +71,15 @@ export class Processor {
   private commits: Promise<unknown> = Promise.resolve()
   private commitTimer: NodeJS.Timeout | undefined
   private stopping = false
+  /**
+   * Liveness bookkeeping. Handlers settle up to millions of times a second, so a settle only counts;
+   * a timer notes when the count last moved (`sampleProgress`), which puts `msSinceProgress` at
+   * most one sampling period behind.
+   */
+  private settledCount = 0
+  private sampledCount = 0
   private lastProgressAt = Date.now()
+  private progressTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
@@ -89,6 +98,8 @@ export class Processor {
     await this.options.consumer.start([...this.options.routes.keys()], events)
     this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
     this.commitTimer.unref()
+    this.progressTimer = setInterval(() => this.sampleProgress(), Math.min(1000, Math.max(1, this.options.config.livenessTimeoutMs >> 2)))
+    this.progressTimer.unref()
   }
 
   /**
@@ -98,6 +109,7 @@ export class Processor {
   async stop(): Promise<HandOffResult> {
     this.stopping = true
     clearInterval(this.commitTimer)
+    clearInterval(this.progressTimer)
     const owned = [...this.workers.values()].filter((w) => w.currentState === 'active')
     this.options.consumer.pause(owned)
     const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs)
@@ -110,6 +122,7 @@ export class Processor {
   abortAll(): void {
     this.stopping = true
     clearInterval(this.commitTimer)
+    clearInterval(this.progressTimer)
     for (const worker of this.workers.values()) {
       worker.close(new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the app was stopped by force; the record will be processed again'))
     }
@@ -139,20 +152,29 @@ export class Processor {
       inFlight += worker.inFlight
       queued += worker.queued
     }
-    const msSinceProgress = Date.now() - this.lastProgressAt
+    const now = Date.now()
+    this.sampleProgress(now)
     const idle = inFlight === 0 && queued === 0
-    if (idle) this.lastProgressAt = Date.now()
+    if (idle) this.lastProgressAt = now
+    const msSinceProgress = now - this.lastProgressAt
     return { live: idle || msSinceProgress < livenessTimeoutMs, msSinceProgress: idle ? 0 : msSinceProgress, inFlight, queued, partitions: this.workers.size }
+  }
+
+  private sampleProgress(now = Date.now()): void {
+    if (this.settledCount === this.sampledCount) return
+    this.sampledCount = this.settledCount
+    this.lastProgressAt = now
   }
 
   get ownedPartitions(): TopicPartition[] {
     return [...this.workers.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  private assign(partitions: readonly TopicPartition[]): Promise<void> {
+  private assign(assigned: readonly AssignedPartition[]): Promise<void> {
     this.options.metrics?.rebalances.inc({ kind: 'assign' })
+    const partitions = assigned.map(({ topic, partition }) => ({ topic, partition }))
     if (this.stopping) return Promise.resolve()
-    for (const tp of partitions) {
+    for (const tp of assigned) {
       const route = this.options.routes.get(tp.topic)
       if (route === undefined) {
         this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
@@ -160,7 +182,9 @@ export class Processor {
       }
       const existing = this.workers.get(partitionKey(tp))
       if (existing !== undefined && existing.currentState === 'active') continue
-      this.workers.set(partitionKey(tp), this.createWorker(tp, route))
+      // What the previous owner finished above its commit point (key mode), so as not to run it twice.
+      const done = tp.committed === null ? [] : decodeDoneRanges(tp.committed.offset, tp.committed.metadata)
+      this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
     }
     this.options.logger.info({ partitions: describe(partitions) }, 'partitions assigned')
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
@@ -186,7 +210,12 @@ export class Processor {
   private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number): Promise<HandOffResult> {
     const startedAt = performance.now()
     const { groupId } = this.options.config
-    // Workers already revoking belong to a hand-off under way; it finishes them.
+    // A partition that a hand-off under way is already draining (a rebalance revoking it during the
+    // stop's hand-off) is released only after that hand-off has committed it: returning at once
+    // would let the consumer give the partition to its next owner before the commit.
+    const underWay = [...this.handOffs]
+    if (underWay.length > 0 && partitions.some((tp) => this.workers.get(partitionKey(tp))?.active === false)) await Promise.allSettled(underWay)
+    // Workers still active are this hand-off's; the others belonged to the one under way, which finished them.
     const workers = partitions
       .map((tp) => this.workers.get(partitionKey(tp)))
       .filter((w): w is PartitionWorker => w !== undefined && w.currentState === 'active')
@@ -264,16 +293,20 @@ export class Processor {
       const offsets: OffsetToCommit[] = []
       for (const worker of workers) {
         const offset = worker.tracker.committable()
-        if (offset !== undefined && offset !== worker.committed) offsets.push({ topic: worker.topic, partition: worker.partition, offset })
+        if (offset === undefined) continue
+        // Records done above the commit point (key mode) travel with it, for the next owner to skip.
+        const metadata = encodeDoneRanges(offset, worker.tracker.doneAbove())
+        if (offset === worker.committed?.offset && metadata === worker.committed.metadata) continue
+        offsets.push(metadata === '' ? { topic: worker.topic, partition: worker.partition, offset } : { topic: worker.topic, partition: worker.partition, offset, metadata })
       }
       if (offsets.length === 0) return offsets
       await this.options.consumer.commit(offsets)
-      const byPartition = new Map(offsets.map((o) => [partitionKey(o), o.offset]))
+      const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
       for (const worker of workers) {
-        const offset = byPartition.get(partitionKey(worker))
-        if (offset === undefined) continue
-        worker.committed = offset
-        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(offset))
+        const committed = byPartition.get(partitionKey(worker))
+        if (committed === undefined) continue
+        worker.committed = { offset: committed.offset, metadata: committed.metadata ?? '' }
+        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
         this.updateLag(worker)
       }
       this.options.logger.debug({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`), reason }, 'committed')
@@ -284,7 +317,7 @@ export class Processor {
     return run
   }
 
-  private createWorker(tp: TopicPartition, route: Route): PartitionWorker {
+  private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[]): PartitionWorker {
     const metrics = this.options.metrics
     const logger = this.options.logger
     return new PartitionWorker({
@@ -296,13 +329,15 @@ export class Processor {
       limiter: this.limiter,
       step: route.step,
       split: route.split,
-      makeContext: this.options.makeContext,
+      logger,
+      produce: this.options.produce,
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
+      doneByPreviousOwner,
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
-          this.lastProgressAt = Date.now()
+          this.settledCount++
           metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
           metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
           if (outcome === 'failed') {

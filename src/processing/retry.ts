@@ -4,7 +4,7 @@
  */
 import { backoffDelay } from '../client/retry.js'
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
-import { WorkContext } from './context.js'
+import { Job } from './job.js'
 import { invoke, type Context, type Middleware, type Step, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
@@ -65,7 +65,7 @@ export function retryAfterFailure(options: RetryOptions, observer: RetryObserver
         if (ctx.signal.aborted) throw reason
         throw abandoned(work)
       }
-      if (ctx instanceof WorkContext) ctx.attempt = attempt + 1
+      if (ctx instanceof Job) ctx.attempt = attempt + 1
       try {
         await invoke(next, work, ctx)
         return

@@ -3,7 +3,6 @@ import { EventEmitter, once } from 'node:events'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { FetchedRecord } from '../../src/processing/consumer-port.js'
-import { WorkContext } from '../../src/processing/context.js'
 import type { Work } from '../../src/processing/handler.js'
 import { ConcurrencyLimiter } from '../../src/processing/limiter.js'
 import { silentLogger } from '../../src/processing/logger.js'
@@ -23,7 +22,7 @@ interface Harness {
 }
 
 function record(offset: number, key: string | null = null): FetchedRecord {
-  return { offset: BigInt(offset), timestamp: 0, key: key === null ? null : Buffer.from(key), value: null, headers: [] }
+  return { topic: 't', partition: 0, offset: BigInt(offset), timestamp: 0, key: key === null ? null : Buffer.from(key), value: null, headers: [] }
 }
 
 function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter; maxQueued?: number; batchSize?: number } = {}): Harness {
@@ -45,7 +44,8 @@ function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter
       events.emit('start', work)
       return done.promise
     },
-    makeContext: (work, state) => new WorkContext(work, state, silentLogger, () => Promise.resolve()),
+    logger: silentLogger,
+    produce: () => Promise.resolve(),
     pause: () => flow.push('pause'),
     resume: () => flow.push('resume'),
     observer: { settled() {}, inFlightChanged() {}, internalError: (error) => assert.fail(error) },

@@ -1,8 +1,8 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import type { ProducedRecord } from '../../src/processing/consumer-port.js'
-import { WorkContext } from '../../src/processing/context.js'
+import type { FetchedRecord, ProducedRecord } from '../../src/processing/consumer-port.js'
+import { Job } from '../../src/processing/job.js'
 import { deadLetter, DLT_HEADERS } from '../../src/processing/dead-letter.js'
 import { DeserializationError, NonRetriableError } from '../../src/processing/errors.js'
 import type { ConsumedRecord, Work } from '../../src/processing/handler.js'
@@ -210,9 +210,9 @@ describe('dead-letter middleware', () => {
       { topic: 'x.DLT', send: (r) => producer.send(r), produceRetryMs: 1 },
       { deadLettered() {}, deadLetterProduceFailed: () => void failures++ },
     )(() => Promise.reject(new Error('boom')))
-    const work: Work = { topic: 'x', partition: 3, records: [{ offset: 9n, timestamp: 0, key: null, value: Buffer.from('v'), headers: [] }] }
+    const work: Work = { topic: 'x', partition: 3, records: [{ topic: 'x', partition: 3, offset: 9n, timestamp: 0, key: null, value: Buffer.from('v'), headers: [] }] }
     const controller = new AbortController()
-    const ctx = new WorkContext(work, { signal: controller.signal, revokingSignal: new AbortController().signal }, silentLogger, () => Promise.resolve())
+    const ctx = jobOf(work, controller.signal, new AbortController().signal)
     await step(work, ctx)
     assert.equal(failures, 2)
     assert.equal(producer.sent.length, 1)
@@ -222,8 +222,8 @@ describe('dead-letter middleware', () => {
   it('leaves an aborted record alone: it will be redelivered, not dead-lettered', async () => {
     const producer = new FakeProducer()
     const controller = new AbortController()
-    const work: Work = { topic: 'x', partition: 0, records: [{ offset: 0n, timestamp: 0, key: null, value: null, headers: [] }] }
-    const ctx = new WorkContext(work, { signal: controller.signal, revokingSignal: controller.signal }, silentLogger, () => Promise.resolve())
+    const work: Work = { topic: 'x', partition: 0, records: [{ topic: 'x', partition: 0, offset: 0n, timestamp: 0, key: null, value: null, headers: [] }] }
+    const ctx = jobOf(work, controller.signal, controller.signal)
     const step = deadLetter({ topic: 'x.DLT', send: (r) => producer.send(r) })(() => {
       controller.abort(new Error('deadline'))
       return Promise.reject(new Error('interrupted'))
@@ -246,10 +246,8 @@ describe('retry backoff', () => {
   })
 
   it('gives a retriable error another attempt and reports the attempt number in ctx', async () => {
-    const work: Work = { topic: 'x', partition: 0, records: [{ offset: 0n, timestamp: 0, key: null, value: null, headers: [] }] }
-    const ctx = new WorkContext(work, { signal: new AbortController().signal, revokingSignal: new AbortController().signal }, silentLogger, () =>
-      Promise.resolve(),
-    )
+    const work: Work = { topic: 'x', partition: 0, records: [{ topic: 'x', partition: 0, offset: 0n, timestamp: 0, key: null, value: null, headers: [] }] }
+    const ctx = jobOf(work, new AbortController().signal, new AbortController().signal)
     const seen: number[] = []
     await retry({ retries: 3, initialBackoffMs: 1, maxBackoffMs: 1 })((_work, c) => {
       seen.push(c.attempt)
@@ -258,3 +256,9 @@ describe('retry backoff', () => {
     assert.deepEqual(seen, [1, 2, 3])
   })
 })
+
+/** A job over `work`'s first record, with the given signals, as a partition worker would make it. */
+function jobOf(work: Work, signal: AbortSignal, revokingSignal: AbortSignal): Job {
+  const host = { topic: work.topic, partition: work.partition, signal, revokingSignal, logger: silentLogger, produce: () => Promise.resolve() }
+  return new Job(host, work.records[0] as FetchedRecord, undefined, undefined)
+}

@@ -5,7 +5,9 @@
  * The member drives the consumer from its awaited hooks:
  * - assigned: read the committed offsets, `assign` the partitions there (autoOffsetReset when none),
  *   held paused until the user's `onAssign` settles, so no record of a partition is handed out
- *   before the application knows it owns it;
+ *   before the application knows it owns it; what was read, metadata included, stays available
+ *   as `resumedFrom` while the partition is owned, for applications that leave notes to the next
+ *   owner in the commit metadata;
  * - revoked or lost: stop handing the partitions out at once, drop them from the fetcher (a fetch
  *   already under way for them is discarded by its generation check), then run the user's hook;
  *   `onRevoke` can still commit, since the member holds the generation until it settles.
@@ -31,6 +33,7 @@ import { checkGroupId, resolveAssignors, type GroupConsumerConfig } from './grou
 export type { GroupConsumerConfig, AssignorName } from './group/options.js'
 export { AssignmentFailedError, PartitionNotOwnedError } from './group/errors.js'
 export type { CommitOffset } from '../group/commit.js'
+export type { CommittedOffset } from '../group/committed.js'
 
 export interface GroupConsumerBatch extends ConsumerBatch {
   /** Where this partition continues after the batch; commit it to mark the batch consumed. */
@@ -46,6 +49,8 @@ export interface ClosableGroupTransport extends GroupTransport {
 interface Owned {
   readonly topic: string
   readonly partition: number
+  /** What the group had committed for the partition when it was assigned: where fetching started, and the previous owner's metadata. */
+  readonly resumedFrom: CommittedOffset
   revoking: boolean
   /** Held paused until the user's onAssign has settled. */
   held: boolean
@@ -195,6 +200,17 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return this.member.committed(partitions)
   }
 
+  /**
+   * The committed offset and metadata an owned partition was resumed from when this member was
+   * assigned it (offset null: nothing was committed, fetching started per autoOffsetReset), as read
+   * at that assignment, not since; undefined when the partition is not owned. Set before the
+   * `onAssign` hook runs, so the hook can read what the previous owner left in the metadata.
+   */
+  resumedFrom(partition: TopicPartition): CommittedOffset | undefined {
+    const resumed = this.owned.get(keyOf(partition))?.resumedFrom
+    return resumed === undefined ? undefined : { ...resumed }
+  }
+
   /** The next offset the application will be handed for an owned partition, once it has been handed some. */
   position(partition: TopicPartition): bigint | undefined {
     return this.consumed.get(keyOf(partition))?.offset
@@ -300,11 +316,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         this.fail(new AssignmentFailedError({ cause: error }))
         return
       }
-      const start = new Map(committed.map((c) => [keyOf(c), c.offset]))
-      const added = new Map<string, Owned>(partitions.map((tp) => [keyOf(tp), { topic: tp.topic, partition: tp.partition, revoking: false, held: true }]))
+      const start = new Map(committed.map((c) => [keyOf(c), c]))
+      const added = new Map<string, Owned>(
+        partitions.map((tp) => {
+          const resumedFrom = start.get(keyOf(tp)) ?? { topic: tp.topic, partition: tp.partition, offset: null, metadata: null, leaderEpoch: -1 }
+          return [keyOf(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true }]
+        }),
+      )
       const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
       for (const tp of partitions) {
-        const offset = start.get(keyOf(tp))
+        const offset = start.get(keyOf(tp))?.offset
         wanted.push(offset === null || offset === undefined ? { topic: tp.topic, partition: tp.partition } : { topic: tp.topic, partition: tp.partition, offset })
       }
       try {

@@ -3,15 +3,17 @@
  *
  * The port's contract maps onto the group consumer directly: its rebalance hooks are awaited by the
  * member (so the processor's drain-and-commit in `onRevoke` finishes before the partitions are
- * released), commits go out under the member's current generation, and after `onAssign` a
- * partition is fetched from its committed offset. A commit the coordinator refuses because the
- * group moved on becomes `StaleGenerationError`, which the processor treats as "the next owner
- * redoes it" rather than as a failure.
+ * released), commits go out under the member's current generation (with their metadata), and
+ * after `onAssign` a partition is fetched from its committed offset. `onAssign` gets the metadata
+ * committed with that offset: Kafka returns both in the one OffsetFetch the group consumer makes
+ * at each assignment, so the previous owner's notes cost no extra request. A commit the
+ * coordinator refuses because the group moved on becomes `StaleGenerationError`, which the
+ * processor treats as "the next owner redoes it" rather than as a failure.
  */
 import { CommitFailedError } from '../../client/group/errors.js'
 import { flatten, type TopicPartitions } from '../../client/group/topic-partitions.js'
 import { GroupConsumer, PartitionNotOwnedError, type GroupConsumerBatch, type GroupConsumerConfig } from '../../client/consumer/group-consumer.js'
-import type { ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
 import { StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
@@ -32,7 +34,7 @@ export class GroupConsumerPort implements ConsumerPort {
     const withHooks: GroupConsumerConfig = {
       ...config,
       hooks: {
-        onAssign: (groups) => this.events?.onAssign(partitionsOf(groups)),
+        onAssign: (groups) => this.events?.onAssign(this.assignedOf(groups)),
         onRevoke: (groups) => this.events?.onRevoke(partitionsOf(groups)),
         onLost: (groups) => this.events?.onLost(partitionsOf(groups)),
       },
@@ -59,7 +61,7 @@ export class GroupConsumerPort implements ConsumerPort {
 
   async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     try {
-      await this.consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))
+      await this.consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })))
     } catch (error) {
       if (error instanceof CommitFailedError && (error.code === 'GROUP_COMMIT_REBALANCE' || error.code === 'GROUP_COMMIT_NOT_MEMBER')) {
         throw new StaleGenerationError(error.message, this.consumer.generationId, { cause: error })
@@ -89,6 +91,17 @@ export class GroupConsumerPort implements ConsumerPort {
     } catch (error) {
       if (this.closing === undefined) events.onFatal(error instanceof Error ? error : new Error(String(error)))
     }
+  }
+
+  /** Runs inside the group consumer's onAssign hook, where `resumedFrom` already holds what the assignment read. */
+  private assignedOf(groups: readonly TopicPartitions[]): AssignedPartition[] {
+    return flatten(groups).map((tp) => {
+      const resumed = this.consumer.resumedFrom(tp)
+      if (resumed === undefined || resumed.offset === null) return { topic: tp.topic, partition: tp.partition, committed: null }
+      // Kafka stores a missing metadata as '': both mean "none".
+      const metadata = resumed.metadata === '' ? null : resumed.metadata
+      return { topic: tp.topic, partition: tp.partition, committed: { offset: resumed.offset, metadata } }
+    })
   }
 
   private owned(partitions: readonly TopicPartition[]): TopicPartition[] {

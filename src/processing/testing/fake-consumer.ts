@@ -6,10 +6,14 @@
  *
  * It keeps the port's contract: `onRevoke` is awaited before the partitions are released, commits
  * are rejected with `StaleGenerationError` for partitions the member does not own or after it was
- * fenced, and a new owner's fetching starts at the committed offset.
+ * fenced, and a new owner's fetching starts at the committed offset. Commit metadata is stored
+ * with the offset and handed to the next owner in `onAssign`, and refused above the broker's
+ * limit as Kafka refuses it, so a test cannot pass with metadata a real broker would reject.
  */
 import { EventEmitter } from 'node:events'
+import { CommitFailedError } from '../../client/group/errors.js'
 import type {
+  AssignedPartition,
   ConsumerEvents,
   ConsumerPort,
   FetchedRecord,
@@ -23,13 +27,22 @@ import { partitionKey } from '../consumer-port.js'
 import { StaleGenerationError } from '../errors.js'
 
 export type HistoryEntry =
+  /** With the committed metadata each partition was handed, as `onAssign` got it. */
+  | { readonly type: 'assigned'; readonly member: string; readonly partitions: readonly AssignedPartition[] }
   | {
-      readonly type: 'assigned' | 'revoking' | 'released' | 'lost' | 'paused' | 'resumed'
+      readonly type: 'revoking' | 'released' | 'lost' | 'paused' | 'resumed'
       readonly member: string
       readonly partitions: readonly TopicPartition[]
     }
+  /** The offsets as committed, metadata included. */
   | { readonly type: 'committed'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
-  | { readonly type: 'commit-rejected'; readonly member: string; readonly offsets: readonly OffsetToCommit[] }
+  | {
+      readonly type: 'commit-rejected'
+      readonly member: string
+      readonly offsets: readonly OffsetToCommit[]
+      /** stale: not owned or fenced (`StaleGenerationError`); metadata-too-large: over `offsetMetadataMaxBytes` (`CommitFailedError`). */
+      readonly reason: 'stale' | 'metadata-too-large'
+    }
   | { readonly type: 'joined' | 'left'; readonly member: string }
 
 interface PartitionLog {
@@ -45,10 +58,27 @@ export interface FakeRecordInput {
   readonly headers?: readonly RecordHeader[]
 }
 
+export interface FakeClusterOptions {
+  /** The broker's offset.metadata.max.bytes: a commit with longer metadata (in UTF-8 bytes) is refused whole. Default 4096, as Kafka's. */
+  readonly offsetMetadataMaxBytes?: number
+}
+
+interface Committed {
+  readonly offset: bigint
+  /** '' when committed without metadata, as Kafka stores it. */
+  readonly metadata: string
+}
+
 export class FakeCluster extends EventEmitter {
   readonly history: HistoryEntry[] = []
+  readonly offsetMetadataMaxBytes: number
   private readonly logs = new Map<string, PartitionLog>()
-  private readonly committed = new Map<string, bigint>()
+  private readonly committed = new Map<string, Committed>()
+
+  constructor(options: FakeClusterOptions = {}) {
+    super()
+    this.offsetMetadataMaxBytes = options.offsetMetadataMaxBytes ?? 4096
+  }
 
   createTopic(topic: string, partitions: number): void {
     for (let partition = 0; partition < partitions; partition++) {
@@ -61,6 +91,8 @@ export class FakeCluster extends EventEmitter {
     const log = this.log({ topic, partition })
     const offset = log.end++
     log.records.push({
+      topic,
+      partition,
       offset,
       timestamp: Date.now(),
       key: toBuffer(input.key ?? null),
@@ -79,7 +111,12 @@ export class FakeCluster extends EventEmitter {
   }
 
   committedOffset(topic: string, partition: number): bigint | undefined {
-    return this.committed.get(partitionKey({ topic, partition }))
+    return this.committed.get(partitionKey({ topic, partition }))?.offset
+  }
+
+  /** The metadata stored with the committed offset: '' when it was committed without any, undefined when nothing was committed. */
+  committedMetadata(topic: string, partition: number): string | undefined {
+    return this.committed.get(partitionKey({ topic, partition }))?.metadata
   }
 
   endOffset(topic: string, partition: number): bigint {
@@ -124,7 +161,7 @@ export class FakeCluster extends EventEmitter {
 
   /** @internal */
   commitFor(member: FakeConsumer, offsets: readonly OffsetToCommit[]): void {
-    for (const o of offsets) this.committed.set(partitionKey(o), o.offset)
+    for (const o of offsets) this.committed.set(partitionKey(o), { offset: o.offset, metadata: o.metadata ?? '' })
     this.record({ type: 'committed', member: member.id, offsets })
   }
 
@@ -165,17 +202,23 @@ export class FakeConsumer implements ConsumerPort {
   /** The group gives these partitions to this member: fetching starts at their committed offsets. */
   async assign(partitions: readonly TopicPartition[]): Promise<void> {
     const events = this.requireStarted()
+    const assigned: AssignedPartition[] = []
     for (const tp of partitions) {
       const log = this.cluster.log(tp)
       if (log.owner !== undefined && log.owner !== this) {
         throw new Error(`fake cluster: ${tp.topic}[${tp.partition}] is still owned by ${log.owner.id}; revoke or lose it first`)
       }
       log.owner = this
-      this.owned.set(partitionKey(tp), { tp, position: this.cluster.committedOffset(tp.topic, tp.partition) ?? 0n })
+      const offset = this.cluster.committedOffset(tp.topic, tp.partition)
+      this.owned.set(partitionKey(tp), { tp, position: offset ?? 0n })
+      // As the Kafka port does: empty metadata means none.
+      const metadata = this.cluster.committedMetadata(tp.topic, tp.partition)
+      const committed = offset === undefined ? null : { offset, metadata: metadata === undefined || metadata === '' ? null : metadata }
+      assigned.push({ topic: tp.topic, partition: tp.partition, committed })
     }
     this.fenced = false
-    this.cluster.record({ type: 'assigned', member: this.id, partitions })
-    await events.onAssign(partitions)
+    this.cluster.record({ type: 'assigned', member: this.id, partitions: assigned })
+    await events.onAssign(assigned)
     this.scheduleDelivery()
   }
 
@@ -223,9 +266,19 @@ export class FakeConsumer implements ConsumerPort {
   commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     const notOwned = offsets.find((o) => !this.owned.has(partitionKey(o)))
     if (this.fenced || this.closed || notOwned !== undefined) {
-      this.cluster.record({ type: 'commit-rejected', member: this.id, offsets })
+      this.cluster.record({ type: 'commit-rejected', member: this.id, offsets, reason: 'stale' })
       const what = notOwned === undefined ? 'the member was fenced' : `${notOwned.topic}[${notOwned.partition}] is not owned by ${this.id}`
       return Promise.reject(new StaleGenerationError(`commit rejected: ${what}`))
+    }
+    const limit = this.cluster.offsetMetadataMaxBytes
+    const tooLarge = offsets.find((o) => o.metadata !== undefined && Buffer.byteLength(o.metadata) > limit)
+    if (tooLarge !== undefined) {
+      // What the Kafka port rejects with when the broker answers OFFSET_METADATA_TOO_LARGE: nothing of the commit is stored.
+      this.cluster.record({ type: 'commit-rejected', member: this.id, offsets, reason: 'metadata-too-large' })
+      const size = Buffer.byteLength(tooLarge.metadata ?? '')
+      return Promise.reject(
+        new CommitFailedError('GROUP_COMMIT_FAILED', `the offset commit failed: metadata of ${tooLarge.topic}[${tooLarge.partition}] is ${size} bytes, over offset.metadata.max.bytes ${limit} (OFFSET_METADATA_TOO_LARGE)`),
+      )
     }
     this.cluster.commitFor(this, offsets)
     return Promise.resolve()

@@ -1,0 +1,146 @@
+/**
+ * Partition mode (and batch handlers): one job at a time, in offset order.
+ *
+ * The lane is one async loop over the queue that awaits each job before taking the next, the way a
+ * hand-written consumer loop would: a record costs its job object, one await of its handler's
+ * promise and a little bookkeeping. The loop ends when the queue is empty and the next batch starts
+ * it again. Fetched arrays are queued as they are, never copied record by record.
+ */
+import type { FetchedRecord } from './consumer-port.js'
+import type { Step } from './handler.js'
+import { Job } from './job.js'
+import { sleep } from './limiter.js'
+import type { Lane, PartitionWorker, SplitStep } from './partition-worker.js'
+
+/** Finished arrays before `head` are dropped from the queue once this many have piled up. */
+const COMPACT_AFTER = 64
+
+export class InOrderLane implements Lane {
+  /** Fetched arrays waiting, read from `segments[head][index]` on. */
+  private segments: (readonly FetchedRecord[])[] = []
+  private head = 0
+  private index = 0
+  private count = 0
+  private current: Job | undefined
+  private looping = false
+  private readonly attempt: Step
+  private readonly recover: SplitStep['recover'] | undefined
+
+  constructor(
+    private readonly worker: PartitionWorker,
+    split: SplitStep | undefined,
+    private readonly batchSize: number,
+  ) {
+    this.attempt = split?.attempt ?? worker.options.step
+    this.recover = split?.recover
+  }
+
+  get queued(): number {
+    return this.count
+  }
+
+  get inFlight(): number {
+    return this.current === undefined ? 0 : 1
+  }
+
+  push(records: readonly FetchedRecord[]): void {
+    this.segments.push(records)
+    this.count += records.length
+  }
+
+  pump(): void {
+    if (this.looping || this.count === 0 || !this.worker.active) return
+    this.looping = true
+    this.run().catch((bug: unknown) => this.worker.reportBug(bug instanceof Error ? bug : new Error(String(bug))))
+  }
+
+  clear(): void {
+    this.segments = []
+    this.head = 0
+    this.index = 0
+    this.count = 0
+  }
+
+  releaseAll(): void {
+    if (this.current !== undefined) this.worker.release(this.current)
+    this.current = undefined
+  }
+
+  private async run(): Promise<void> {
+    const worker = this.worker
+    const limiter = worker.options.limiter
+    try {
+      while (this.count > 0 && worker.active) {
+        if (!limiter.tryAcquire()) {
+          await limiter.available()
+          continue
+        }
+        const job = this.take()
+        worker.dequeued()
+        this.current = job
+        worker.begin(job)
+        let error: unknown
+        try {
+          await this.attempt(job, job)
+        } catch (failure) {
+          error = failure ?? rejectedWithoutReason()
+        }
+        // A job closed under it is not recovered: its record goes, undone, to the next owner.
+        if (error !== undefined && this.recover !== undefined && !job.released) {
+          try {
+            await this.recover(job, job, error)
+            error = undefined
+          } catch (failure) {
+            error = failure ?? rejectedWithoutReason()
+          }
+        }
+        if (this.current === job) this.current = undefined
+        if (worker.complete(job, error) === 'failed') {
+          this.putBack(job.batch ?? [job.first])
+          // Cut short by a revocation, which also empties the queue and ends the loop.
+          await sleep(worker.options.redispatchDelayMs, worker.revokingSignal).catch(() => undefined)
+        }
+      }
+    } finally {
+      this.looping = false
+    }
+  }
+
+  private take(): Job {
+    if (this.batchSize === 1) return new Job(this.worker, this.next(), undefined, undefined)
+    const records: FetchedRecord[] = []
+    while (records.length < this.batchSize && this.count > 0) records.push(this.next())
+    return new Job(this.worker, records[0] as FetchedRecord, records, undefined)
+  }
+
+  private next(): FetchedRecord {
+    const segment = this.segments[this.head] as readonly FetchedRecord[]
+    const record = segment[this.index++] as FetchedRecord
+    this.count--
+    if (this.index === segment.length) {
+      this.index = 0
+      if (++this.head === this.segments.length) {
+        this.segments = []
+        this.head = 0
+      } else if (this.head >= COMPACT_AFTER) {
+        this.segments = this.segments.slice(this.head)
+        this.head = 0
+      }
+    }
+    return record
+  }
+
+  /** Puts a failed job's records back at the front of the queue. */
+  private putBack(records: readonly FetchedRecord[]): void {
+    const rest = this.segments.slice(this.head)
+    if (rest.length > 0 && this.index > 0) rest[0] = (rest[0] as readonly FetchedRecord[]).slice(this.index)
+    this.segments = [records, ...rest]
+    this.head = 0
+    this.index = 0
+    this.count += records.length
+  }
+}
+
+function rejectedWithoutReason(): Error {
+  return new Error('handler rejected without a reason')
+}

@@ -1,0 +1,82 @@
+/**
+ * One unit of work (a record, or a batch for batch handlers) and the `ctx` its handler gets: the
+ * same object, passed as both `work` and `ctx` down the middleware chain. A job is created for
+ * every record, so it carries only what differs per record and reads the rest from its partition's
+ * worker.
+ */
+import type { FetchedRecord, ProducedRecord } from './consumer-port.js'
+import type { Context, Work } from './handler.js'
+import type { Logger } from './logger.js'
+
+/** What a job reads from its partition's worker. */
+export interface JobHost {
+  readonly topic: string
+  readonly partition: number
+  readonly signal: AbortSignal
+  readonly revokingSignal: AbortSignal
+  readonly logger: Logger
+  produce(record: ProducedRecord): Promise<void>
+}
+
+export class Job implements Work, Context {
+  /** Advanced by the retry middleware. */
+  attempt = 1
+  /**
+   * Set once the job's concurrency slot is given back: when it settles, or earlier when its worker
+   * is closed under it, in which case whatever it does from then on counts for nothing.
+   */
+  released = false
+  /** `performance.now()` at its start, when the worker measures durations. */
+  startedAt = 0
+  private single: readonly FetchedRecord[] | undefined
+  private childLogger: Logger | undefined
+
+  constructor(
+    private readonly host: JobHost,
+    /** The record, or a batch's first. */
+    readonly first: FetchedRecord,
+    /** A batch handler's records; undefined for a single record. */
+    readonly batch: readonly FetchedRecord[] | undefined,
+    /** Key mode's queue key, undefined for records without a key and in partition mode. */
+    readonly key: string | undefined,
+  ) {}
+
+  /** A single record's list is made only if something asks for it. */
+  get records(): readonly FetchedRecord[] {
+    return this.batch ?? (this.single ??= [this.first])
+  }
+
+  get topic(): string {
+    return this.host.topic
+  }
+
+  get partition(): number {
+    return this.host.partition
+  }
+
+  get offset(): bigint {
+    return this.first.offset
+  }
+
+  get signal(): AbortSignal {
+    return this.host.signal
+  }
+
+  get revokingSignal(): AbortSignal {
+    return this.host.revokingSignal
+  }
+
+  get revoking(): boolean {
+    return this.host.revokingSignal.aborted
+  }
+
+  // Child loggers cost an allocation and a serialisation of bindings; most handlers never log.
+  get log(): Logger {
+    this.childLogger ??= this.host.logger.child({ topic: this.topic, partition: this.partition, offset: String(this.offset) })
+    return this.childLogger
+  }
+
+  produce(record: ProducedRecord): Promise<void> {
+    return this.host.produce(record)
+  }
+}

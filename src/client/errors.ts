@@ -4,15 +4,7 @@
  */
 import { BatonError } from '../protocol/errors/base.js'
 
-/** An option is missing, of the wrong type or out of range; `option` names it. */
-export class ConfigError extends BatonError {
-  readonly option: string
-
-  constructor(option: string, message: string) {
-    super('CONFIG_INVALID', `${option}: ${message}`)
-    this.option = option
-  }
-}
+export { ConfigError } from '../protocol/errors/base.js'
 
 /** The producer, consumer or admin client was closed, so the operation cannot run. */
 export class ClientClosedError extends BatonError {

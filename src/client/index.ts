@@ -12,6 +12,7 @@ export {
   type ConsumerRecord,
   type OffsetResetPolicy,
   type PartitionAssignment,
+  type PauseOptions,
   type StartOffset,
   type TopicPartition,
 } from './consumer/consumer.js'

@@ -1,6 +1,6 @@
 /** Options of one broker connection, and their validation. */
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { BatonError } from '../protocol/errors/base.js'
+import { ConfigError } from '../protocol/errors/base.js'
 import type { SaslOptions } from './sasl/index.js'
 
 export interface ConnectionOptions {
@@ -41,27 +41,20 @@ export interface RequestOptions {
   noResponse?: boolean
 }
 
-/** Thrown for connection options that cannot work; the message names the option. */
-export class ConnectionConfigError extends BatonError {
-  constructor(message: string) {
-    super('CONFIG_INVALID', message)
-  }
-}
-
 export function validateConnectionOptions(options: ConnectionOptions): void {
-  if (typeof options.host !== 'string' || options.host.length === 0) throw new ConnectionConfigError('host must be a non-empty string')
+  if (typeof options.host !== 'string' || options.host.length === 0) throw new ConfigError('host', 'must be a non-empty string')
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-    throw new ConnectionConfigError(`port must be an integer in 1-65535, got ${String(options.port)}`)
+    throw new ConfigError('port', `must be an integer in 1-65535, got ${String(options.port)}`)
   }
   for (const name of ['connectTimeoutMs', 'requestTimeoutMs', 'maxInFlightRequests', 'maxFrameBytes', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
     const value = options[name]
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-      throw new ConnectionConfigError(`${name} must be a positive integer, got ${String(value)}`)
+      throw new ConfigError(name, `must be a positive integer, got ${String(value)}`)
     }
   }
   for (const [api, version] of Object.entries(options.maxApiVersions ?? {})) {
     if (!Number.isInteger(version) || version < 0) {
-      throw new ConnectionConfigError(`maxApiVersions.${api} must be a version number (an integer >= 0), got ${String(version)}`)
+      throw new ConfigError(`maxApiVersions.${api}`, `must be a version number (an integer >= 0), got ${String(version)}`)
     }
   }
 }

@@ -24,7 +24,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-decoder.js'
 import { authenticate, negotiateApiVersions, type HandshakeSend } from './handshake.js'
 import { negotiateVersion, type BrokerVersions } from './versions.js'
 
-export { ConnectionConfigError, type ConnectionOptions, type RequestOptions } from './connection-options.js'
+export type { ConnectionOptions, RequestOptions } from './connection-options.js'
 
 /** A request body, or a function that builds it for the negotiated version. */
 export type RequestBody<ReqInit> = ReqInit | ((version: number) => ReqInit)

@@ -4,16 +4,8 @@
  */
 import { BatonError } from '../protocol/errors/base.js'
 
-/** A `baton()` or `app.consume()` option is invalid. The message names the option and the fix. */
-export class ConfigError extends BatonError {
-  /** The option's path, e.g. `drainTimeoutMs` or `consume('orders').retries.maxAttempts`. */
-  readonly option: string
-
-  constructor(option: string, message: string) {
-    super('PROCESSING_CONFIG_INVALID', `invalid option ${option}: ${message}`)
-    this.option = option
-  }
-}
+/** A `baton()` or `app.consume()` option is invalid (the same class the client throws for its options). */
+export { ConfigError } from '../protocol/errors/base.js'
 
 /**
  * The consumer port rejected a commit because this member's generation is no longer current: the

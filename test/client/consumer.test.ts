@@ -136,6 +136,24 @@ describe('Consumer', () => {
     assert.equal(second?.partition, 0)
   })
 
+  it('pause() with prefetch hands nothing out but fills the buffer, up to its bound, for resume()', async () => {
+    const { cluster, consumer } = await setup(1, { maxPartitionFetchBytes: 2048, maxBufferedBytesPerPartition: 4096 })
+    for (let i = 0; i < 40; i++) produce(cluster, 0, [`${i}`.padEnd(500, '.')])
+    await consumer.assign([{ topic: 't', partition: 0, offset: 0n }])
+    consumer.pause([{ topic: 't', partition: 0 }], { prefetch: true })
+    // Paused without prefetch, at most the fetch sent at assignment would go out.
+    await cluster.nodes[0]!.waitFor(() => cluster.requests(Fetch).length >= 3)
+    assert.ok(consumer.bufferedBytes({ topic: 't', partition: 0 }) <= 4096 + 2048, 'the buffer bound holds while paused')
+    const iterator = consumer[Symbol.asyncIterator]()
+    const next = iterator.next()
+    // With records buffered, an unpaused partition would hand one out within this turn.
+    const first = await Promise.race([next.then(() => 'handed out'), new Promise((resolve) => setImmediate(() => resolve('held')))])
+    assert.equal(first, 'held', 'nothing is handed out while paused')
+    consumer.resume([{ topic: 't', partition: 0 }])
+    assert.equal((await next).value?.offset, 0n)
+    await iterator.return?.()
+  })
+
   it('keeps the per-partition buffer bounded when the application does not read', async () => {
     const { cluster, consumer } = await setup(1, { maxPartitionFetchBytes: 2048, maxBufferedBytesPerPartition: 4096 })
     for (let i = 0; i < 100; i++) produce(cluster, 0, [`${i}`.padEnd(500, '.')])

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConnectionConfigError } from '../../src/net/connection-options.js'
+import { ConfigError } from '../../src/protocol/errors/base.js'
 import { Connection } from '../../src/net/connection.js'
 import { brokerVersionsFrom, CLIENT_VERSIONS, negotiateVersion } from '../../src/net/versions.js'
 import { JoinGroup, Metadata } from '../../src/protocol/generated/index.js'
@@ -25,7 +25,7 @@ describe('version negotiation', () => {
   it('refuses a pinned version that is not a version number, naming the API', () => {
     assert.throws(
       () => new Connection({ host: '127.0.0.1', port: 9092, maxApiVersions: { JoinGroup: -1 } }),
-      (e: unknown) => e instanceof ConnectionConfigError && e.message.includes('maxApiVersions.JoinGroup'),
+      (e: unknown) => e instanceof ConfigError && e.option === 'maxApiVersions.JoinGroup',
     )
   })
 })

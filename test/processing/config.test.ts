@@ -11,7 +11,7 @@ function configError(fn: () => unknown, option: string, mentions: RegExp): void 
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`)
     assert.equal(error.option, option)
-    assert.equal(error.code, 'PROCESSING_CONFIG_INVALID')
+    assert.equal(error.code, 'CONFIG_INVALID')
     assert.match(error.message, mentions)
     return true
   })
@@ -73,6 +73,12 @@ describe('configuration', () => {
     skipping.consume('orders', noop, { deadLetter: false })
     await skipping.start()
     await skipping.stop()
+  })
+
+  it("throws the same ConfigError for a bad client option under `kafka` as for baton()'s own", async () => {
+    const app = baton({ groupId: 'g', brokers: ['127.0.0.1:9'], kafka: { sessionTimeoutMs: -5 }, logger: silentLogger, signals: false })
+    app.consume('orders', noop, { deadLetter: false })
+    await assert.rejects(app.start(), (error: unknown) => error instanceof ConfigError && error.code === 'CONFIG_INVALID' && /sessionTimeoutMs/.test(error.option))
   })
 
   it('refuses to start with no topic, and to add topics once started', async () => {

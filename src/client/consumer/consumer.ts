@@ -23,6 +23,11 @@ export interface TopicPartition {
 /** Where to start: an offset, or the earliest/latest offset of the partition. */
 export type StartOffset = bigint | 'earliest' | 'latest'
 
+export interface PauseOptions {
+  /** Keep fetching into the partitions' buffers (bounded by maxBufferedBytesPerPartition) while paused. Default false. */
+  readonly prefetch?: boolean
+}
+
 export interface PartitionAssignment extends TopicPartition {
   /** Absent: start per autoOffsetReset. */
   offset?: StartOffset
@@ -143,13 +148,27 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return this.assigned(partition).bufferedBytes
   }
 
-  /** Stops fetching and delivering from the partitions; their buffered records wait for resume(). */
-  pause(partitions: readonly TopicPartition[]): void {
-    for (const p of partitions) this.assigned(p).paused = true
+  /**
+   * Stops delivering records of the partitions until resume(); their buffered records wait. By
+   * default fetching stops too. With `prefetch`, the fetcher goes on filling their buffers up to
+   * maxBufferedBytesPerPartition, so that resume() hands records out at once instead of after a
+   * fetch round trip: what a pipeline pausing a partition because its own queue is full wants.
+   */
+  pause(partitions: readonly TopicPartition[], options: PauseOptions = {}): void {
+    for (const p of partitions) {
+      const state = this.assigned(p)
+      state.paused = true
+      state.prefetchWhilePaused = options.prefetch === true
+    }
+    if (options.prefetch === true) this.fetcher.schedule()
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    for (const p of partitions) this.assigned(p).paused = false
+    for (const p of partitions) {
+      const state = this.assigned(p)
+      state.paused = false
+      state.prefetchWhilePaused = false
+    }
     this.fetcher.schedule()
     this.notify()
   }

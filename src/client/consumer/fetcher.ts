@@ -3,9 +3,9 @@
  * sent to each partition's leader while the application works through what is already buffered.
  *
  * - One Fetch in flight per leader; leaders are fetched from in parallel.
- * - A partition is left out of fetches while it is paused, while its buffer holds
- *   maxBufferedBytesPerPartition or more, or while its position is being reset; so memory is
- *   bounded by configuration, not by how far behind the consumer is.
+ * - A partition is left out of fetches while it is paused (unless paused with prefetch), while its
+ *   buffer holds maxBufferedBytesPerPartition or more, or while its position is being reset; so
+ *   memory is bounded by configuration, not by how far behind the consumer is.
  * - Each partition state has a generation, bumped by seek and assignment changes: a response to a
  *   fetch sent before the seek is dropped instead of delivering records from the old position.
  */
@@ -48,6 +48,8 @@ export class PartitionState {
   position: bigint | null = null
   resetTo: 'earliest' | 'latest' | null = null
   paused = false
+  /** Paused for hand-out only: fetching goes on until the buffer is full. */
+  prefetchWhilePaused = false
   inFlight = false
   generation = 0
   retryAt = 0
@@ -174,7 +176,7 @@ export class Fetcher {
     const resets = new Map<number, PartitionState[]>()
     let nextWake = Infinity
     for (const state of this.partitions.values()) {
-      if (state.paused || state.inFlight || state.error !== null) continue
+      if ((state.paused && !state.prefetchWhilePaused) || state.inFlight || state.error !== null) continue
       if (state.retryAt > now) {
         nextWake = Math.min(nextWake, state.retryAt)
         continue

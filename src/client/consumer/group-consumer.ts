@@ -26,7 +26,7 @@ import { GroupMember } from '../group/member.js'
 import type { MemberState, StateListener } from '../group/state.js'
 import { flatten, group, type TopicPartitions } from '../group/topic-partitions.js'
 import type { GroupTransport } from '../group/transport.js'
-import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type TopicPartition } from './consumer.js'
+import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group/errors.js'
 import { checkGroupId, resolveAssignors, type GroupConsumerConfig } from './group/options.js'
 
@@ -165,11 +165,14 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  /** Stops fetching and handing out these owned partitions until `resume`; a batch already handed out is not recalled. */
-  pause(partitions: readonly TopicPartition[]): void {
+  /**
+   * Stops handing out these owned partitions until `resume`; a batch already handed out is not
+   * recalled. Fetching stops too, unless `prefetch` asks to keep the buffers filled (see `Consumer.pause`).
+   */
+  pause(partitions: readonly TopicPartition[], options: PauseOptions = {}): void {
     for (const tp of partitions) this.requireOwned(tp, 'pause')
     for (const tp of partitions) this.userPaused.add(keyOf(tp))
-    this.consumer.pause(partitions)
+    this.consumer.pause(partitions, options)
   }
 
   resume(partitions: readonly TopicPartition[]): void {
@@ -185,9 +188,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   /**
    * Commits under the current generation: the given offsets (the next offset to read, per
    * partition), or by default where the application has got to on every owned partition.
+   * A rebalance under way is waited out: the offsets then go under the new generation for the
+   * partitions owned throughout (`GroupMember.commit`).
    * @throws PartitionNotOwnedError for a partition not owned now; CommitFailedError with
-   * `GROUP_COMMIT_REBALANCE` if the group moved on (the offsets were not stored and are never
-   * resent under a newer generation).
+   * `GROUP_COMMIT_REBALANCE` if the group moved on (the offsets were not stored, and are never
+   * sent under a newer generation for a partition that may have moved).
    */
   async commit(offsets?: readonly CommitOffset[]): Promise<void> {
     const list: CommitOffset[] = offsets === undefined ? this.consumedOffsets() : offsets.map((o) => ({ ...o }))
@@ -334,8 +339,9 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         if (this.closing === undefined) this.fail(new AssignmentFailedError({ cause: error }))
         return
       }
-      // Held until the application has heard of them; fetched data waits in the buffer meanwhile.
-      this.consumer.pause(partitions)
+      // Held until the application has heard of them; the buffer fills meanwhile, so the first
+      // records are there as soon as the hook settles.
+      this.consumer.pause(partitions, { prefetch: true })
       for (const [key, entry] of added) {
         this.owned.set(key, entry)
         this.consumed.delete(key)

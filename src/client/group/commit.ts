@@ -1,12 +1,19 @@
 /**
  * Offset commits for the member's current generation.
  *
- * A commit carries the generation it was made in. If the coordinator refuses it because the group
- * moved on (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID), it
- * fails with `GROUP_COMMIT_REBALANCE` and is not resent: under a newer generation the partitions
- * may belong to someone else, and committing for them would skip or repeat their records.
- * Transient failures (coordinator moved, not delivered) are retried by `commit`, but only while the
- * generation is unchanged.
+ * A commit goes out under the generation the member holds. The coordinator refuses it when the
+ * group has moved on: UNKNOWN_MEMBER_ID and FENCED_INSTANCE_ID end the membership, and so does
+ * ILLEGAL_GENERATION while the member still holds that generation outside a rebalance; those fail
+ * with `GROUP_COMMIT_REBALANCE` and are never resent, since the partitions may belong to someone
+ * else by now. A refusal that a rebalance the member takes part in caused (REBALANCE_IN_PROGRESS
+ * while the coordinator completes it, ILLEGAL_GENERATION once it has bumped the generation, or a
+ * commit asked for while the member is joining or syncing, when no generation accepts commits) is
+ * different: the member keeps its partitions through a cooperative rebalance (KIP-429) until it
+ * revokes them, after the rebalance. So `commit` (not `commitAsync`) waits for the rebalance to
+ * complete and sends the offsets again under the new generation, Kafka's documented remedy, but
+ * only for partitions the member has owned without a break since the commit was asked for (the
+ * member decides that: `afterRebalance`). Transient failures (coordinator moved, not delivered) are
+ * retried the same way: within the generation, or after the rebalance that ended it.
  */
 import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError, KafkaErrorCode, type KafkaError } from '../../protocol/errors/kafka-errors.js'
@@ -28,56 +35,115 @@ export interface CommitOffset {
   leaderEpoch?: number
 }
 
+/** What a commit that a rebalance got in the way of sends once the rebalance has completed. */
+export interface Resend {
+  /** The member's identity in the new generation. */
+  readonly identity: HeartbeatIdentity
+  /** Offsets of partitions owned without a break since the commit was asked for. */
+  readonly offsets: readonly CommitOffset[]
+  /** The others: they are not resent, and the commit fails for them once the rest is stored. */
+  readonly dropped: readonly CommitOffset[]
+}
+
 export interface CommitContext {
   transport: GroupTransport
   timers: Timers
   groupId: string
   retryBackoffMs: number
-  /** The identity to commit under, or a reason why the member has none now. */
+  /** The identity to commit under, or a reason why the member has none now (`GROUP_COMMIT_REBALANCE` while it is rebalancing). */
   identity(): HeartbeatIdentity | CommitFailedError
+  /**
+   * Whether the member still holds `sentAs`, outside a rebalance. Only then does a refusal of a
+   * commit made under it speak for the membership itself (lost, or a rebalance to join).
+   */
+  holds(sentAs: HeartbeatIdentity): boolean
+  /**
+   * Waits until the rebalance that caused `refusal` has completed; resolves with what to resend,
+   * or with a CommitFailedError saying why nothing can be (the partitions changed hands, the
+   * membership was lost, the member is leaving, `until` passed).
+   */
+  afterRebalance(offsets: readonly CommitOffset[], until: number, refusal: CommitFailedError): Promise<Resend | CommitFailedError>
   /** Membership consequences of a refused commit (rejoin, lost, fenced). */
   outcome(action: Exclude<GroupErrorAction, 'none'>, errorCode: number): void
 }
 
+/**
+ * Commits `offsets`. With `retryUntil`, transient failures are retried and a rebalance in the way is
+ * waited out until then; without it, the commit is sent once (or not at all, during a rebalance).
+ * @throws CommitFailedError
+ */
 export async function commitOffsets(
   ctx: CommitContext,
   offsets: readonly CommitOffset[],
   options: { retryUntil?: number } = {},
 ): Promise<void> {
   for (const o of offsets) checkOffset(o)
-  const identity = ctx.identity()
-  if (identity instanceof CommitFailedError) throw identity
-  if (offsets.length === 0) return
+  let identity = ctx.identity()
+  if (offsets.length === 0) {
+    if (identity instanceof CommitFailedError) throw identity
+    return
+  }
+  let pending = offsets
+  const dropped: CommitOffset[] = []
   for (;;) {
+    if (identity instanceof CommitFailedError) {
+      // Only a rebalance can be waited out, and only by a commit that may retry.
+      if (identity.code !== 'GROUP_COMMIT_REBALANCE' || options.retryUntil === undefined) throw identity
+      const resend = await ctx.afterRebalance(pending, options.retryUntil, identity)
+      if (resend instanceof CommitFailedError) throw resend
+      identity = resend.identity
+      pending = resend.offsets
+      dropped.push(...resend.dropped)
+      if (pending.length === 0) break
+    }
     let failure: KafkaError | undefined
     try {
-      failure = await sendOnce(ctx, identity, offsets)
+      failure = await sendOnce(ctx, identity, pending)
     } catch (err) {
       // Only a request that may go through next time is retried; an encoding error or a closed client will not.
       const retriable = err instanceof BatonError && 'retriable' in err && err.retriable === true
-      if (!retriable || !canRetry(ctx, identity, options.retryUntil)) {
+      const next = retriable ? afterTransient(ctx, identity, options.retryUntil) : 'give-up'
+      if (next === 'give-up') {
         throw new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit could not be delivered to the group coordinator; the offsets may not be stored', undefined, err)
       }
-      await delay(ctx.timers, ctx.retryBackoffMs)
+      if (next === 'rebalanced') identity = rebalancedMeanwhile(identity, err)
+      else await delay(ctx.timers, ctx.retryBackoffMs)
       continue
     }
-    if (failure === undefined) return
+    if (failure === undefined) break
     const action = groupErrorAction(failure.errorCode)
     if (action === 'rejoin' || action === 'unknown-member' || action === 'illegal-generation' || action === 'fenced') {
-      ctx.outcome(action, failure.errorCode)
-      throw new CommitFailedError(
+      const held = ctx.holds(identity)
+      // A late refusal says nothing about a membership the member has since moved on from.
+      if (held) ctx.outcome(action, failure.errorCode)
+      const refusal = new CommitFailedError(
         'GROUP_COMMIT_REBALANCE',
         `the commit for generation ${identity.generationId} was refused because the group has rebalanced (${failure.errorName}); ` +
           'the offsets were not stored, and records after the last stored offset will be delivered again to their next owner',
         failure,
       )
-    }
-    if ((action === 'coordinator' || action === 'retry') && canRetry(ctx, identity, options.retryUntil)) {
-      if (action === 'coordinator') ctx.transport.coordinatorLost()
-      await delay(ctx.timers, ctx.retryBackoffMs)
+      // Refusals that end the membership are final; one that a rebalance caused is resent after it.
+      if (action === 'rejoin' || (action === 'illegal-generation' && !held)) identity = refusal
+      else throw refusal
       continue
     }
+    if (action === 'coordinator' || action === 'retry') {
+      const next = afterTransient(ctx, identity, options.retryUntil)
+      if (next !== 'give-up') {
+        if (action === 'coordinator') ctx.transport.coordinatorLost()
+        if (next === 'rebalanced') identity = rebalancedMeanwhile(identity, failure)
+        else await delay(ctx.timers, ctx.retryBackoffMs)
+        continue
+      }
+    }
     throw new CommitFailedError('GROUP_COMMIT_FAILED', `the offset commit failed: ${failure.message}`, failure)
+  }
+  if (dropped.length > 0) {
+    throw new CommitFailedError(
+      'GROUP_COMMIT_REBALANCE',
+      `the offsets for ${dropped.map((o) => `${o.topic}[${o.partition}]`).join(', ')} were not stored: the group rebalanced before they could be, ` +
+        'and this member did not own those partitions throughout, so they were not sent under the new generation',
+    )
   }
 }
 
@@ -111,19 +177,23 @@ async function sendOnce(ctx: CommitContext, identity: HeartbeatIdentity, offsets
 }
 
 /**
- * Whether a transient failure may be retried. A retry never crosses into another generation: if the
- * member has moved on meanwhile, the commit fails as a rebalance failure instead.
+ * What to do after a transient failure: retry within the generation, wait out the rebalance that
+ * ended it meanwhile (the commit then goes the way of a refused one), or give up at the deadline.
  */
-function canRetry(ctx: CommitContext, sentAs: HeartbeatIdentity, retryUntil: number | undefined): boolean {
-  if (retryUntil === undefined || ctx.timers.now() >= retryUntil) return false
+function afterTransient(ctx: CommitContext, sentAs: HeartbeatIdentity, retryUntil: number | undefined): 'retry' | 'rebalanced' | 'give-up' {
+  if (retryUntil === undefined || ctx.timers.now() >= retryUntil) return 'give-up'
   const now = ctx.identity()
-  if (now instanceof CommitFailedError || now.generationId !== sentAs.generationId || now.memberId !== sentAs.memberId) {
-    throw new CommitFailedError(
-      'GROUP_COMMIT_REBALANCE',
-      `the commit for generation ${sentAs.generationId} could not be completed before the group rebalanced; the offsets were not stored`,
-    )
-  }
-  return true
+  if (now instanceof CommitFailedError || now.generationId !== sentAs.generationId || now.memberId !== sentAs.memberId) return 'rebalanced'
+  return 'retry'
+}
+
+function rebalancedMeanwhile(sentAs: HeartbeatIdentity, cause: unknown): CommitFailedError {
+  return new CommitFailedError(
+    'GROUP_COMMIT_REBALANCE',
+    `the commit for generation ${sentAs.generationId} could not be completed before the group rebalanced; the offsets were not stored`,
+    undefined,
+    cause,
+  )
 }
 
 function delay(timers: Timers, ms: number): Promise<void> {
@@ -139,7 +209,7 @@ export function commitIdentity(state: MemberState, identity: HeartbeatIdentity |
   if (state === 'joining' || state === 'syncing') {
     return new CommitFailedError(
       'GROUP_COMMIT_REBALANCE',
-      'the group is rebalancing, so there is no generation to commit under; commit in onRevoke, before partitions are released',
+      'the group is rebalancing, so no generation accepts commits until it completes; commit() waits for that, commitAsync() does not',
     )
   }
   if (!hasValidGeneration(state) || identity === undefined || identity.generationId < 0) {

@@ -66,8 +66,9 @@ export type CommitFailedCode = 'GROUP_COMMIT_REBALANCE' | 'GROUP_COMMIT_NOT_MEMB
 
 /**
  * An offset commit was refused. `GROUP_COMMIT_REBALANCE` means the group moved to another generation
- * (or is rebalancing) so the offsets were not stored; baton never resends them under a newer
- * generation, because the partitions may by then belong to another member.
+ * (or is rebalancing) so the offsets were not stored: `commit()` already waited out the rebalance
+ * where it could, and it never sends offsets under a newer generation for partitions that may by
+ * then belong to another member.
  */
 export class CommitFailedError extends BatonError {
   declare readonly code: CommitFailedCode

@@ -11,11 +11,15 @@
  * owning its partitions and reports them; after SyncGroup it revokes only those no longer assigned
  * (onRevoke, under the new generation), and if it revoked any it rejoins once more so the leader
  * can hand them out.
+ *
+ * A commit asked for while a rebalance is under way (or refused because of one) waits for the
+ * rebalance to complete and goes out under the new generation, for the partitions owned without a
+ * break since it was asked for: see `afterRebalance` and commit.ts.
  */
 import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
-import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset } from './commit.js'
+import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset, type Resend } from './commit.js'
 import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
 import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
@@ -47,6 +51,11 @@ export class GroupMember {
   private memberIdValue = ''
   private generation = -1
   private leader = false
+  /**
+   * Never changed in place, only replaced, and every change of ownership replaces it: a commit
+   * compares the set it saw when asked for with the one at the end of a rebalance, to know that
+   * the partitions stayed this member's throughout.
+   */
   private owned = new PartitionSet()
   private assignorState: AssignorMemberState = { generationId: -1, assigned: [] }
   private joinedTopics: readonly string[] = []
@@ -145,16 +154,19 @@ export class GroupMember {
   }
 
   /**
-   * Commits offsets under the current generation and waits for the answer, retrying transient
-   * failures for up to `timeoutMs` (default: the rebalance timeout) but never into another
-   * generation. @throws CommitFailedError
+   * Commits offsets under the current generation and waits for the answer, for up to `timeoutMs`
+   * (default: the rebalance timeout). Transient failures are retried. A rebalance in the way (the
+   * member is joining or syncing, or the coordinator refused the commit because of the rebalance)
+   * is waited out, and the offsets are sent again under the new generation for the partitions this
+   * member has owned without a break since the call; never for others, which may have moved.
+   * @throws CommitFailedError
    */
   async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
     const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
     await commitOffsets(this.commitContext(), offsets, { retryUntil })
   }
 
-  /** Commits once, without retrying; the outcome goes to `callback` (null on success). */
+  /** Commits once, without retrying or waiting out a rebalance; the outcome goes to `callback` (null on success). */
   commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
     commitOffsets(this.commitContext(), offsets).then(
       () => callback?.(null),
@@ -420,15 +432,74 @@ export class GroupMember {
     return { memberId: this.memberIdValue, generationId: this.generation, groupInstanceId: this.o.groupInstanceId }
   }
 
+  /** A commit's view of the member; `owned` is taken now, when the commit is asked for. */
   private commitContext(): CommitContext {
+    const ownedWhenAsked = this.owned
     return {
       transport: this.o.transport,
       timers: this.o.timers,
       groupId: this.groupId,
       retryBackoffMs: this.o.retryBackoffMs,
-      identity: () => commitIdentity(this.sm.state, this.lostReason === undefined ? this.identity() : undefined),
+      identity: () => this.commitIdentity(),
+      holds: (sentAs) =>
+        this.sm.state !== 'joining' &&
+        this.sm.state !== 'syncing' &&
+        this.lostReason === undefined &&
+        this.memberIdValue === sentAs.memberId &&
+        this.generation === sentAs.generationId,
+      afterRebalance: (offsets, until, refusal) => this.afterRebalance(ownedWhenAsked, offsets, until, refusal),
       outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'OffsetCommit'),
     }
+  }
+
+  private commitIdentity(): HeartbeatIdentity | CommitFailedError {
+    return commitIdentity(this.sm.state, this.lostReason === undefined ? this.identity() : undefined)
+  }
+
+  /**
+   * For a commit that a rebalance got in the way of: resolves when the member next reaches
+   * `assigning`, the moment its SyncGroup has been answered and before any partition is revoked or
+   * assigned, with the identity of the new generation and the offsets to send under it. A
+   * partition goes into the new generation's commit only if the member has owned it without a
+   * break since the commit was asked for (`owned` is still the set seen then): under the
+   * cooperative protocol it is then still this member's until its onRevoke settles (KIP-429), and
+   * no one else can have committed for it. Nothing is resent if ownership changed (eager revoke,
+   * lost), if the member is leaving, lost or failed, or when `until` passes.
+   *
+   * Waiting is only possible while the loop itself goes on with the rebalance (joining, syncing,
+   * or stable with a rejoin due); in a hook it would wait for itself, so it fails at once.
+   */
+  private afterRebalance(
+    ownedWhenAsked: PartitionSet,
+    offsets: readonly CommitOffset[],
+    until: number,
+    refusal: CommitFailedError,
+  ): Promise<Resend | CommitFailedError> {
+    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
+    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent('the partitions this member owns changed meanwhile'))
+    const state = this.sm.state
+    const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.rejoinReason !== undefined && this.lostReason === undefined)
+    if (!underWay || this.closing) return Promise.resolve(notResent(`no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
+    return new Promise((resolve) => {
+      const finish = (result: Resend | CommitFailedError): void => {
+        off()
+        this.o.timers.clearTimeout(timer)
+        resolve(result)
+      }
+      const off = this.sm.onChange((to) => {
+        if (to === 'joining' || to === 'syncing') return
+        if (to !== 'assigning') return finish(notResent(`the member went to ${to} before the rebalance completed`))
+        const identity = this.commitIdentity()
+        if (identity instanceof CommitFailedError) return finish(identity)
+        if (this.owned !== ownedWhenAsked) return finish(notResent('the partitions this member owns changed meanwhile'))
+        const kept = offsets.filter((o) => ownedWhenAsked.has(o))
+        finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
+      })
+      const timer = this.o.timers.setTimeout(
+        () => finish(notResent(`the rebalance did not complete within the commit's timeout`)),
+        Math.max(0, until - this.o.timers.now()),
+      )
+    })
   }
 
   private pollExpired(): void {

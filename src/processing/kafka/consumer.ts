@@ -49,9 +49,14 @@ export class GroupConsumerPort implements ConsumerPort {
     return Promise.resolve()
   }
 
+  /**
+   * The processor pauses a partition because its queue is full. Fetching goes on into the group
+   * consumer's bounded buffer, so that the partition's records are at hand when the queue drains;
+   * stopping the fetches as well made every pause cost a fetch round trip with the queue empty.
+   */
   pause(partitions: readonly TopicPartition[]): void {
     const owned = this.owned(partitions)
-    if (owned.length > 0) this.consumer.pause(owned)
+    if (owned.length > 0) this.consumer.pause(owned, { prefetch: true })
   }
 
   resume(partitions: readonly TopicPartition[]): void {

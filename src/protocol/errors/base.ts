@@ -13,6 +13,23 @@ export class BatonError extends Error {
   }
 }
 
+/**
+ * An option is missing, of the wrong type or out of range, in any layer: a client, a connection,
+ * the broker or `baton()`. One class for all of them, so that one `instanceof` check catches a bad
+ * client option passed through `baton({ kafka })` as well as a bad `baton()` option. `option`
+ * names it (a path such as `kafka.sessionTimeoutMs` or `consume('orders').retries`); the message
+ * says what would be valid.
+ */
+export class ConfigError extends BatonError {
+  declare readonly code: 'CONFIG_INVALID'
+  readonly option: string
+
+  constructor(option: string, message: string, options?: ErrorOptions) {
+    super('CONFIG_INVALID', `invalid option ${option}: ${message}`, options)
+    this.option = option
+  }
+}
+
 export type DecodeErrorCode =
   | 'DECODE_TRUNCATED'
   | 'DECODE_NEGATIVE_LENGTH'

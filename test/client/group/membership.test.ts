@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, it } from 'node:test'
 import { rangeAssignor } from '../../../src/client/group/assignors/index.js'
 import { decodeSubscription } from '../../../src/client/group/consumer-protocol.js'
 import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/group/errors.js'
+import type { GroupMemberOptions } from '../../../src/client/group/member.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
+import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequestInit, type OffsetCommitRequestInit } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
 
 let h: Harness
@@ -22,6 +23,42 @@ afterEach(async () => {
 
 function joins(): JoinGroupRequestInit[] {
   return h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+}
+
+/** Two members of one group, both stable with half the partitions each. */
+async function stableGroupOfTwo(options: Partial<GroupMemberOptions> = {}): Promise<{ a: ReturnType<Harness['member']>; b: ReturnType<Harness['member']> }> {
+  const a = h.member(options)
+  a.member.subscribe(['orders'])
+  await waitForState(a.member, 'stable')
+  const b = h.member(options)
+  b.member.subscribe(['orders'])
+  await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && b.member.assignment().length > 0 && a.member.assignment().length > 0)
+  return { a, b }
+}
+
+/** Holds the next OffsetCommit until the returned function is called, then refuses it with `errorCode`; later ones follow the coordinator's rules. */
+function holdNextCommit(errorCode: number): () => void {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  h.coordinator.intercept(OffsetCommit, (body) => {
+    h.coordinator.intercept(OffsetCommit, undefined)
+    const { topics } = body as OffsetCommitRequestInit
+    return held.then(() => ({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) }))
+  })
+  return release
+}
+
+/** A promise's outcome, readable without awaiting it (the fake clock must be advanced meanwhile). */
+function settledOf(promise: Promise<unknown>): { settled: boolean; error: unknown } {
+  const outcome: { settled: boolean; error: unknown } = { settled: false, error: undefined }
+  promise.then(
+    () => void (outcome.settled = true),
+    (error: unknown) => {
+      outcome.error = error
+      outcome.settled = true
+    },
+  )
+  return outcome
 }
 
 describe('joining', () => {
@@ -215,18 +252,88 @@ describe('offset commits', () => {
     assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[1, 9n, 1]])
   })
 
-  it('does not carry a retried commit into the next generation', async () => {
-    const { member } = h.member()
-    member.subscribe(['orders'])
-    await waitForState(member, 'stable')
-    h.coordinator.intercept(OffsetCommit, () => ({ topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS }] }] }))
-    const outcome = member.commit([{ topic: 'orders', partition: 0, offset: 7n }]).then(() => undefined, (e: unknown) => e)
-    member.requestRejoin('a rebalance starts while the commit waits to retry')
-    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
-    const error = await outcome
-    assert.ok(error instanceof CommitFailedError)
-    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
-    assert.ok(h.coordinator.requests('OffsetCommit').every((r) => (r as { generationIdOrMemberEpoch: number }).generationIdOrMemberEpoch === 1))
+  it('a commit asked for while the member is joining waits for the rebalance and goes out under the new generation', async () => {
+    const { a } = await stableGroupOfTwo()
+    const before = a.member.generationId
+    a.member.requestRejoin('test')
+    // a's JoinGroup waits at the coordinator until b rejoins, which b does at its next heartbeat.
+    await waitForState(a.member, 'joining')
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 11n }]))
+    await eventually(h.timers, () => outcome.settled)
+    assert.equal(outcome.error, undefined)
+    assert.ok(a.member.generationId > before)
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[partition, 11n, a.member.generationId]])
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1, 'nothing sent while no generation accepted it')
+  })
+
+  for (const [name, errorCode] of [
+    ['ILLEGAL_GENERATION', KafkaErrorCode.ILLEGAL_GENERATION],
+    ['REBALANCE_IN_PROGRESS', KafkaErrorCode.REBALANCE_IN_PROGRESS],
+    ['COORDINATOR_LOAD_IN_PROGRESS', KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS],
+  ] as const) {
+    it(`a commit refused with ${name} while the member rebalances is not taken as lost; it goes out again under the new generation`, async () => {
+      const { a } = await stableGroupOfTwo()
+      const before = a.member.generationId
+      const partition = a.member.assignment()[0]!.partitions[0]!
+      const release = holdNextCommit(errorCode)
+      const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
+      a.member.requestRejoin('test')
+      await waitForState(a.member, 'joining')
+      release()
+      await eventually(h.timers, () => outcome.settled)
+      assert.equal(outcome.error, undefined)
+      assert.deepEqual(
+        (h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch),
+        [before, a.member.generationId],
+        'refused under the old generation, resent once under the new one',
+      )
+      assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 12n]])
+      assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
+    })
+  }
+
+  it('does not carry a commit into the next generation for partitions given up meanwhile (eager)', async () => {
+    const { a } = await stableGroupOfTwo({ assignors: [rangeAssignor] })
+    const before = a.member.generationId
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 7n }]))
+    // Eager: everything is revoked before the member rejoins, so the partition may go to b.
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'joining')
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.ok(outcome.error instanceof CommitFailedError)
+    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(outcome.error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
+    assert.deepEqual((h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch), [before])
+    assert.deepEqual(h.coordinator.commits, [])
+  })
+
+  it('does not carry a commit into the next generation after the membership was lost meanwhile', async () => {
+    const { a } = await stableGroupOfTwo()
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 8n }]))
+    h.coordinator.expire(a.member.memberId)
+    await eventually(h.timers, () => a.calls.some((c) => c.hook === 'onLost'))
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.ok(outcome.error instanceof CommitFailedError)
+    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+  })
+
+  it('commitAsync does not wait out a rebalance: it fails at once, sending nothing', async () => {
+    const { a } = await stableGroupOfTwo()
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'joining')
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const result = await new Promise<CommitFailedError | null>((resolve) => a.member.commitAsync([{ topic: 'orders', partition, offset: 3n }], resolve))
+    assert.ok(result instanceof CommitFailedError)
+    assert.equal(result.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
   })
 
   it('reads committed offsets back, null where nothing was committed, at every OffsetFetch version', async () => {

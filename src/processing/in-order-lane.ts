@@ -71,6 +71,10 @@ export class InOrderLane implements Lane {
     const limiter = worker.options.limiter
     try {
       while (this.count > 0 && worker.active) {
+        if (worker.options.turns.due()) {
+          await worker.options.turns.turn()
+          continue
+        }
         if (!limiter.tryAcquire()) {
           await limiter.available()
           continue

@@ -12,6 +12,7 @@ export class KeyLane implements Lane {
   private readonly keyed = new KeyQueue()
   private readonly running = new Set<Job>()
   private waitingForSlot = false
+  private waitingForTurn = false
   /** Failed work waiting to be dispatched again; cleared with the queue. */
   private readonly timers = new Set<NodeJS.Timeout>()
 
@@ -30,8 +31,17 @@ export class KeyLane implements Lane {
   }
 
   pump(): void {
-    if (!this.worker.active) return
-    while (this.keyed.hasReady && this.acquire()) {
+    if (!this.worker.active || this.waitingForTurn) return
+    while (this.keyed.hasReady) {
+      if (this.worker.options.turns.due()) {
+        this.waitingForTurn = true
+        void this.worker.options.turns.turn().then(() => {
+          this.waitingForTurn = false
+          this.pump()
+        })
+        break
+      }
+      if (!this.acquire()) break
       const next = this.keyed.take() as { key: string | undefined; record: FetchedRecord }
       this.start(new Job(this.worker, next.record, undefined, next.key))
     }

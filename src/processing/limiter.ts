@@ -38,6 +38,36 @@ export class ConcurrencyLimiter {
   }
 }
 
+/**
+ * Handlers that settle without waiting on I/O (a cache hit, CPU work, a no-op) chain record after
+ * record in microtasks, and Node runs no timer or socket callback until the microtask queue is
+ * empty: heartbeats, fetch responses and commits would wait for every queued record, and a long
+ * enough queue would get the member evicted. Workers ask `due()` before each dispatch; after
+ * `sliceMs` of dispatching without a turn of the event loop it says to take one (`turn()`) first.
+ */
+export class EventLoopTurns {
+  private calls = 0
+  private lastTurnAt = performance.now()
+
+  constructor(private readonly sliceMs = 10) {}
+
+  /** Reads the clock only every 64th call: this runs once per record. */
+  due(): boolean {
+    if ((++this.calls & 63) !== 0) return false
+    return performance.now() - this.lastTurnAt >= this.sliceMs
+  }
+
+  /** Resolves once the event loop has run its timers and I/O callbacks. */
+  turn(): Promise<void> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.lastTurnAt = performance.now()
+        resolve()
+      }),
+    )
+  }
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

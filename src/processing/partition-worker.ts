@@ -13,7 +13,7 @@ import type { Context, Step, Work } from './handler.js'
 import { InOrderLane } from './in-order-lane.js'
 import type { Job, JobHost } from './job.js'
 import { KeyLane } from './key-lane.js'
-import type { ConcurrencyLimiter } from './limiter.js'
+import type { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import type { Logger } from './logger.js'
 import type { OffsetRange } from './offset-metadata.js'
 import { OffsetTracker } from './offset-tracker.js'
@@ -52,6 +52,8 @@ export interface PartitionWorkerOptions {
   /** Fetching pauses at this many queued records and resumes at half of it. */
   readonly maxQueued: number
   readonly limiter: ConcurrencyLimiter
+  /** Shared by all workers: when dispatch must let the event loop run. */
+  readonly turns: EventLoopTurns
   /** The whole chain: retries and dead letters around the middleware and the handler. */
   readonly step: Step
   /** The same chain split at its failure path; used instead of `step` when given. */

@@ -19,7 +19,7 @@ import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import { ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Step, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
-import { ConcurrencyLimiter } from './limiter.js'
+import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
 import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
@@ -67,6 +67,7 @@ export interface Health {
 export class Processor {
   private readonly workers = new Map<string, PartitionWorker>()
   private readonly limiter: ConcurrencyLimiter
+  private readonly turns = new EventLoopTurns()
   private readonly handOffs = new Set<Promise<HandOffResult>>()
   private commits: Promise<unknown> = Promise.resolve()
   private commitTimer: NodeJS.Timeout | undefined
@@ -327,6 +328,7 @@ export class Processor {
       batchSize: route.config.batchSize,
       maxQueued: this.options.config.maxQueuedPerPartition,
       limiter: this.limiter,
+      turns: this.turns,
       step: route.step,
       split: route.split,
       logger,

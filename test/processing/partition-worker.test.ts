@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { FetchedRecord } from '../../src/processing/consumer-port.js'
 import type { Work } from '../../src/processing/handler.js'
-import { ConcurrencyLimiter } from '../../src/processing/limiter.js'
+import { ConcurrencyLimiter, EventLoopTurns } from '../../src/processing/limiter.js'
 import { silentLogger } from '../../src/processing/logger.js'
 import { PartitionWorker, type ConcurrencyMode } from '../../src/processing/partition-worker.js'
 import { deferred, within, type Deferred } from './helpers.js'
@@ -37,6 +37,7 @@ function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter
     batchSize: options.batchSize,
     maxQueued: options.maxQueued ?? 1000,
     limiter: options.limiter ?? new ConcurrencyLimiter(1000),
+    turns: new EventLoopTurns(),
     step: (work) => {
       const done = deferred()
       running.push({ work, done })

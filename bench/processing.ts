@@ -10,7 +10,7 @@
  * alternate over several rounds and the medians are compared; the consuming process's CPU time
  * per record, which scheduling moves much less, is reported beside them.
  *
- *   npx tsx bench/processing.ts [records] [--rounds N]   (default 300 000 records, 5 rounds)
+ *   npx tsx bench/processing.ts [records] [--rounds N]   (default 300 000 records, 7 rounds)
  */
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
@@ -26,7 +26,7 @@ import { silentLogger } from '../src/processing/logger.js'
 
 const TOPIC = 'bench-processing'
 const PARTITIONS = 6
-const args = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '5' }, broker: { type: 'boolean', default: false } } })
+const args = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '7' }, broker: { type: 'boolean', default: false } } })
 const TOTAL = Number(args.positionals[0] ?? 300_000)
 const ROUNDS = Number(args.values.rounds)
 const SELF = fileURLToPath(import.meta.url)
@@ -44,8 +44,10 @@ async function main(): Promise<void> {
     console.log(`bare GroupConsumer, counting batches only: ${rate(counting.recordsPerSecond)}`)
     console.log('round  bare (no-op per record)          baton() (no-op handler)')
     for (let round = 1; round <= ROUNDS; round++) {
-      bare.push(await bareConsumer(bootstrap, `bench-bare-${round}`, true))
+      // Which one goes first alternates, so that a drift of the machine's speed favours neither.
+      if (round % 2 === 1) bare.push(await bareConsumer(bootstrap, `bench-bare-${round}`, true))
       framework.push(await frameworkRun(bootstrap, `bench-framework-${round}`))
+      if (round % 2 === 0) bare.push(await bareConsumer(bootstrap, `bench-bare-${round}`, true))
       console.log(`${String(round).padStart(5)}  ${describe(bare.at(-1) as Run)}   ${describe(framework.at(-1) as Run)}`)
     }
     const bareRate = median(bare.map((r) => r.recordsPerSecond))

@@ -100,7 +100,7 @@ export class InOrderLane implements Lane {
         }
         if (this.current === job) this.current = undefined
         if (worker.complete(job, error) === 'failed') {
-          this.putBack(job.batch ?? [job.first])
+          this.putBack(job.records)
           // Cut short by a revocation, which also empties the queue and ends the loop.
           await sleep(worker.options.redispatchDelayMs, worker.revokingSignal).catch(() => undefined)
         }

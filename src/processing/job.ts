@@ -18,6 +18,9 @@ export interface JobHost {
   produce(record: ProducedRecord): Promise<void>
 }
 
+/** Most handlers never log; their jobs carry no field for a child logger. */
+const childLoggers = new WeakMap<Job, Logger>()
+
 export class Job implements Work, Context {
   /** Advanced by the retry middleware. */
   attempt = 1
@@ -28,22 +31,28 @@ export class Job implements Work, Context {
   released = false
   /** `performance.now()` at its start, when the worker measures durations. */
   startedAt = 0
-  private single: readonly FetchedRecord[] | undefined
-  private childLogger: Logger | undefined
 
+  /**
+   * A job is allocated per record, so its fields are few: records a garbage collection must copy
+   * wait in the queues meanwhile, and every byte allocated per record brings the next one closer.
+   */
   constructor(
     private readonly host: JobHost,
     /** The record, or a batch's first. */
     readonly first: FetchedRecord,
-    /** A batch handler's records; undefined for a single record. */
-    readonly batch: readonly FetchedRecord[] | undefined,
+    /** A batch handler's records; for a single record, made only if something asks for the list. */
+    private list: readonly FetchedRecord[] | undefined,
     /** Key mode's queue key, undefined for records without a key and in partition mode. */
     readonly key: string | undefined,
   ) {}
 
-  /** A single record's list is made only if something asks for it. */
   get records(): readonly FetchedRecord[] {
-    return this.batch ?? (this.single ??= [this.first])
+    return (this.list ??= [this.first])
+  }
+
+  /** More than one record: a batch handler's job. */
+  get isBatch(): boolean {
+    return this.list !== undefined && this.list.length > 1
   }
 
   get topic(): string {
@@ -70,10 +79,14 @@ export class Job implements Work, Context {
     return this.host.revokingSignal.aborted
   }
 
-  // Child loggers cost an allocation and a serialisation of bindings; most handlers never log.
+  // Child loggers cost an allocation and a serialisation of bindings: made on first use only.
   get log(): Logger {
-    this.childLogger ??= this.host.logger.child({ topic: this.topic, partition: this.partition, offset: String(this.offset) })
-    return this.childLogger
+    let logger = childLoggers.get(this)
+    if (logger === undefined) {
+      logger = this.host.logger.child({ topic: this.topic, partition: this.partition, offset: String(this.offset) })
+      childLoggers.set(this, logger)
+    }
+    return logger
   }
 
   produce(record: ProducedRecord): Promise<void> {

@@ -207,8 +207,8 @@ export class PartitionWorker implements JobHost {
     let outcome: WorkOutcome
     if (error === undefined) {
       try {
-        if (job.batch === undefined) this.tracker.markDone(job.first.offset)
-        else for (const record of job.batch) this.tracker.markDone(record.offset)
+        if (!job.isBatch) this.tracker.markDone(job.first.offset)
+        else for (const record of job.records) this.tracker.markDone(record.offset)
       } catch (bug) {
         this.options.observer.internalError(bug as Error)
         return 'aborted'

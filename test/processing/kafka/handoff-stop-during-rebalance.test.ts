@@ -10,14 +10,12 @@
  */
 import assert from 'node:assert/strict'
 import diagnostics from 'node:diagnostics_channel'
-import { after, before, describe, it } from 'node:test'
-import type { EmbeddedBroker } from '../../../src/broker/index.js'
+import { describe, it } from 'node:test'
 import type { MemberState } from '../../../src/client/group/state.js'
 import { CHANNELS, type RevokingEvent } from '../../../src/processing/instrumentation.js'
 import type { RunResult } from '../../../src/processing/app.js'
 import { JoinGroup, SyncGroup } from '../../../src/protocol/generated/index.js'
-import { produce, startTestBroker } from '../../client/group-consumer/helpers.js'
-import { aborted, Gate, Group, type RunningApp } from './harness.js'
+import { aborted, Gate, suiteBroker, type Group, type RunningApp } from './harness.js'
 
 const PARTITIONS = 2
 const PER_PARTITION = 10
@@ -44,25 +42,8 @@ interface Phase {
 }
 
 describe('app.stop() during a cooperative rebalance', () => {
-  let broker: EmbeddedBroker
-  const groups: Group[] = []
-
-  before(async () => {
-    broker = await startTestBroker()
-  })
-
-  after(async () => {
-    await Promise.all(groups.map((g) => g.close()))
-    await broker.stop()
-  })
-
-  async function group(topic: string): Promise<Group> {
-    broker.createTopic(topic, { partitions: PARTITIONS })
-    await produce(broker.bootstrap, topic, PARTITIONS, PER_PARTITION)
-    const g = new Group(broker, topic, `${topic}-group`)
-    groups.push(g)
-    return g
-  }
+  const suite = suiteBroker()
+  const group = (topic: string): Promise<Group> => suite.group(topic, PARTITIONS, PER_PARTITION)
 
   /**
    * Starts `a`, whose handler holds offset HELD of each partition until the partition starts being
@@ -106,7 +87,7 @@ describe('app.stop() during a cooperative rebalance', () => {
       return commit(offsets)
     }
 
-    const release = broker.faults.delay(phase.api, HOLD_MS)
+    const release = suite.broker().faults.delay(phase.api, HOLD_MS)
     const history: MemberState[] = []
     const unlisten = a.consumer.onStateChange((to, from) => {
       history.push(to)

@@ -7,31 +7,11 @@
  * record; a graceful stop drains in-flight work and commits it.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import type { EmbeddedBroker } from '../../../src/broker/index.js'
-import { produce, startTestBroker } from '../../client/group-consumer/helpers.js'
-import { aborted, Gate, Group } from './harness.js'
+import { describe, it } from 'node:test'
+import { aborted, Gate, suiteBroker } from './harness.js'
 
 describe('hand-off on the embedded broker', () => {
-  let broker: EmbeddedBroker
-  const groups: Group[] = []
-
-  before(async () => {
-    broker = await startTestBroker()
-  })
-
-  after(async () => {
-    await Promise.all(groups.map((g) => g.close()))
-    await broker.stop()
-  })
-
-  async function group(topic: string, partitions: number, perPartition: number): Promise<Group> {
-    broker.createTopic(topic, { partitions })
-    await produce(broker.bootstrap, topic, partitions, perPartition)
-    const g = new Group(broker, topic, `${topic}-group`)
-    groups.push(g)
-    return g
-  }
+  const { group } = suiteBroker()
 
   it('revoke with handlers mid-flight: they finish, are committed, and only then does the partition move', async () => {
     const g = await group('revoke-mid-flight', 2, 10)

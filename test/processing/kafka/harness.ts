@@ -4,6 +4,7 @@
  * are collected per group.
  */
 import diagnostics from 'node:diagnostics_channel'
+import { after, before } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
 import type { RecordHandler } from '../../../src/processing/handler.js'
@@ -12,7 +13,7 @@ import type { ConsumeOptions } from '../../../src/processing/config.js'
 import { CHANNELS, type CommittedEvent, type LostEvent, type RevokedEvent } from '../../../src/processing/instrumentation.js'
 import { GroupConsumerPort } from '../../../src/processing/kafka/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { Condition, FaultyGroupConsumer, groupTimings, REBALANCE_TIMEOUT_MS } from '../../client/group-consumer/helpers.js'
+import { Condition, FaultyGroupConsumer, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 export interface RunningApp {
   readonly name: string
@@ -159,5 +160,39 @@ export class Gate {
   open(): void {
     this.opened = true
     for (const w of this.waiters.splice(0)) w()
+  }
+}
+
+export interface SuiteBroker {
+  /** The suite's broker; started before the first test. */
+  readonly broker: () => EmbeddedBroker
+  /** A new topic with `perPartition` records in each partition, and a group of apps to read it. */
+  readonly group: (topic: string, partitions: number, perPartition: number) => Promise<Group>
+}
+
+/** For a `describe` body: one embedded broker for its tests, with every group's apps stopped after them. */
+export function suiteBroker(): SuiteBroker {
+  let started: EmbeddedBroker | undefined
+  const groups: Group[] = []
+  before(async () => {
+    started = await startTestBroker()
+  })
+  after(async () => {
+    await Promise.all(groups.map((g) => g.close()))
+    await started?.stop()
+  })
+  const broker = (): EmbeddedBroker => {
+    if (started === undefined) throw new Error('the suite broker is used before its before() hook ran')
+    return started
+  }
+  return {
+    broker,
+    group: async (topic, partitions, perPartition) => {
+      broker().createTopic(topic, { partitions })
+      await produce(broker().bootstrap, topic, partitions, perPartition)
+      const g = new Group(broker(), topic, `${topic}-group`)
+      groups.push(g)
+      return g
+    },
   }
 }

@@ -23,6 +23,18 @@ export class StaleGenerationError extends BatonError {
 }
 
 /**
+ * The broker refused a commit because its metadata is longer than the broker's
+ * `offset.metadata.max.bytes` (Kafka's default is 4096; baton's metadata stays under 3072). Nothing
+ * of the commit was stored. The processor commits again with less metadata; raising the broker's
+ * setting keeps key mode's hand-off free of duplicates.
+ */
+export class CommitMetadataTooLargeError extends BatonError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PROCESSING_COMMIT_METADATA_TOO_LARGE', message, options)
+  }
+}
+
+/**
  * Throw this (or a subclass) from a handler for a failure that retrying cannot fix: the record goes
  * straight to the dead-letter topic.
  */

@@ -31,7 +31,7 @@ export type OffsetRange = readonly [from: bigint, to: bigint]
 
 const MARKER = 'baton.done.1:'
 /** Headroom under Kafka's default offset.metadata.max.bytes (4096), for brokers configured lower or other metadata. */
-const DEFAULT_MAX_BYTES = 3072
+export const DEFAULT_METADATA_BYTES = 3072
 /** Kafka offsets are int64; nothing above this can be an offset. */
 const INT64_MAX = (1n << 63n) - 1n
 /** 9 × 7 bits = 63: a varint longer than this cannot be a non-negative int64. */
@@ -46,7 +46,7 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/
  * @throws RangeError for a negative commit offset or maxBytes, or ranges that are empty,
  * unordered, overlapping, adjacent, at or below commitOffset or beyond int64: a caller bug.
  */
-export function encodeDoneRanges(commitOffset: bigint, ranges: readonly OffsetRange[], maxBytes: number = DEFAULT_MAX_BYTES): string {
+export function encodeDoneRanges(commitOffset: bigint, ranges: readonly OffsetRange[], maxBytes: number = DEFAULT_METADATA_BYTES): string {
   checkOffset('commitOffset', commitOffset)
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be an integer >= 0, got ${maxBytes}`)
   if (ranges.length === 0) return ''

@@ -16,11 +16,11 @@
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
 import { partitionKey } from './consumer-port.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
-import { ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Step, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
-import { decodeDoneRanges, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
+import { decodeDoneRanges, DEFAULT_METADATA_BYTES, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
 import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
 
@@ -81,6 +81,8 @@ export class Processor {
   private sampledCount = 0
   private lastProgressAt = Date.now()
   private progressTimer: NodeJS.Timeout | undefined
+  /** Bytes of metadata a commit may carry per partition; lowered when the broker allows less. */
+  private metadataBudget = DEFAULT_METADATA_BYTES
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
@@ -291,17 +293,24 @@ export class Processor {
   private commit(workersOf: () => PartitionWorker[], reason: CommitReason): Promise<OffsetToCommit[]> {
     const run = this.commits.then(async () => {
       const workers = workersOf()
-      const offsets: OffsetToCommit[] = []
-      for (const worker of workers) {
-        const offset = worker.tracker.committable()
-        if (offset === undefined) continue
-        // Records done above the commit point (key mode) travel with it, for the next owner to skip.
-        const metadata = encodeDoneRanges(offset, worker.tracker.doneAbove())
-        if (offset === worker.committed?.offset && metadata === worker.committed.metadata) continue
-        offsets.push(metadata === '' ? { topic: worker.topic, partition: worker.partition, offset } : { topic: worker.topic, partition: worker.partition, offset, metadata })
+      let offsets = this.offsetsToCommit(workers)
+      for (;;) {
+        if (offsets.length === 0) return offsets
+        try {
+          await this.options.consumer.commit(offsets)
+          break
+        } catch (error) {
+          // The broker allows less metadata than baton writes: nothing was stored. Commit again with
+          // less; records then noted no more are simply redone by a next owner.
+          if (!(error instanceof CommitMetadataTooLargeError) || this.metadataBudget === 0) throw error
+          this.metadataBudget = this.metadataBudget > 256 ? this.metadataBudget >> 2 : 0
+          this.options.logger.warn(
+            { err: error, metadataBytes: this.metadataBudget },
+            "the broker refused the commit's metadata as too large; committing with less. Raise the broker's offset.metadata.max.bytes (Kafka's default is 4096) to keep key mode free of duplicates on rebalances",
+          )
+          offsets = this.offsetsToCommit(workers)
+        }
       }
-      if (offsets.length === 0) return offsets
-      await this.options.consumer.commit(offsets)
       const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
@@ -316,6 +325,20 @@ export class Processor {
     })
     this.commits = run.catch(() => undefined)
     return run
+  }
+
+  /** What each worker has done and not yet committed, with the records done above it as metadata. */
+  private offsetsToCommit(workers: readonly PartitionWorker[]): OffsetToCommit[] {
+    const offsets: OffsetToCommit[] = []
+    for (const worker of workers) {
+      const offset = worker.tracker.committable()
+      if (offset === undefined) continue
+      // Records done above the commit point (key mode) travel with it, for the next owner to skip.
+      const metadata = encodeDoneRanges(offset, worker.tracker.doneAbove(), this.metadataBudget)
+      if (offset === worker.committed?.offset && metadata === worker.committed.metadata) continue
+      offsets.push(metadata === '' ? { topic: worker.topic, partition: worker.partition, offset } : { topic: worker.topic, partition: worker.partition, offset, metadata })
+    }
+    return offsets
   }
 
   private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[]): PartitionWorker {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CommitFailedError } from '../../src/client/group/errors.js'
 import type { AssignedPartition, ConsumerEvents, FetchedBatch } from '../../src/processing/consumer-port.js'
+import { CommitMetadataTooLargeError } from '../../src/processing/errors.js'
 import { FakeCluster, type FakeConsumer } from '../../src/processing/testing/fake-consumer.js'
 import { within } from './helpers.js'
 
@@ -91,7 +91,7 @@ describe('FakeCluster commit metadata', () => {
     // Eight characters, nine bytes: the limit counts bytes.
     await assert.rejects(
       a.consumer.commit([{ ...tp1, offset: 1n }, { ...TP0, offset: 1n, metadata: '1234567é' }]),
-      (error) => error instanceof CommitFailedError && error.code === 'GROUP_COMMIT_FAILED',
+      (error) => error instanceof CommitMetadataTooLargeError && error.code === 'PROCESSING_COMMIT_METADATA_TOO_LARGE',
     )
     assert.equal(cluster.committedOffset(tp1.topic, 1), undefined, 'nothing of the refused commit is stored')
     assert.equal(cluster.committedMetadata(TP0.topic, 0), '12345678')

@@ -75,4 +75,18 @@ describe('hand-off: key mode with out-of-order completion', () => {
     assert.deepEqual(handler.completedOffsets('b').sort((x, y) => (x < y ? -1 : 1)), [0n, 2n], '1 and 3 are not run again')
     assert.equal(g.cluster.committedOffset('orders', 0), 4n)
   })
+
+  it("commits with less metadata when the broker allows less, rather than failing the hand-off's commit", async () => {
+    g = group('orders', 1, { offsetMetadataMaxBytes: 16 })
+    for (const key of ['a', 'b', 'c', 'd']) g.cluster.produce('orders', 0, { key, value: key })
+    const handler = new ControlledHandler((offset) => offset !== 0n)
+    const a = await g.member('a', handler.for('a'), { concurrency: 'key' }, { drainTimeoutMs: 50 })
+    await a.consumer.assign([TP0])
+    await handler.call((c) => c.offset === 3n)
+    await a.consumer.revoke([TP0]) // offset 0 is aborted at the deadline; 1 to 3 are done above it
+    const rejected = g.cluster.history.filter((e) => e.type === 'commit-rejected')
+    assert.ok(rejected.length > 0 && rejected.every((e) => e.type === 'commit-rejected' && e.reason === 'metadata-too-large'), 'the full metadata was refused')
+    assert.equal(g.cluster.committedOffset('orders', 0), 0n, 'the hand-off still committed')
+    assert.equal(g.cluster.committedMetadata('orders', 0), '', 'without the ranges that did not fit')
+  })
 })

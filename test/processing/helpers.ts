@@ -8,7 +8,7 @@ import { baton, type BatonApp, type BatonAppOptions } from '../../src/processing
 import type { ConsumeOptions } from '../../src/processing/config.js'
 import type { ConsumedRecord, Context, RecordHandler } from '../../src/processing/handler.js'
 import { silentLogger } from '../../src/processing/logger.js'
-import { FakeCluster, FakeProducer, type FakeConsumer } from '../../src/processing/testing/fake-consumer.js'
+import { FakeCluster, FakeProducer, type FakeConsumer, type FakeClusterOptions } from '../../src/processing/testing/fake-consumer.js'
 
 export interface Deferred<T = void> {
   readonly promise: Promise<T>
@@ -138,8 +138,8 @@ export interface Group {
   close(): Promise<void>
 }
 
-export function group(topic = 'orders', partitions = 1): Group {
-  const cluster = new FakeCluster()
+export function group(topic = 'orders', partitions = 1, options: FakeClusterOptions = {}): Group {
+  const cluster = new FakeCluster(options)
   cluster.createTopic(topic, partitions)
   const producer = new FakeProducer()
   const apps: BatonApp[] = []

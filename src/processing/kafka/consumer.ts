@@ -11,10 +11,11 @@
  * processor treats as "the next owner redoes it" rather than as a failure.
  */
 import { CommitFailedError } from '../../client/group/errors.js'
+import { KafkaErrorCode } from '../../client/index.js'
 import { flatten, type TopicPartitions } from '../../client/group/topic-partitions.js'
 import { GroupConsumer, PartitionNotOwnedError, type GroupConsumerBatch, type GroupConsumerConfig } from '../../client/consumer/group-consumer.js'
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
-import { StaleGenerationError } from '../errors.js'
+import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
 export type GroupConsumerPortConfig = Omit<GroupConsumerConfig, 'hooks'>
@@ -70,6 +71,9 @@ export class GroupConsumerPort implements ConsumerPort {
     } catch (error) {
       if (error instanceof CommitFailedError && (error.code === 'GROUP_COMMIT_REBALANCE' || error.code === 'GROUP_COMMIT_NOT_MEMBER')) {
         throw new StaleGenerationError(error.message, this.consumer.generationId, { cause: error })
+      }
+      if (error instanceof CommitFailedError && error.kafkaError?.errorCode === KafkaErrorCode.OFFSET_METADATA_TOO_LARGE) {
+        throw new CommitMetadataTooLargeError(error.message, { cause: error })
       }
       if (error instanceof PartitionNotOwnedError) {
         throw new StaleGenerationError(error.message, this.consumer.generationId, { cause: error })

@@ -11,7 +11,6 @@
  * limit as Kafka refuses it, so a test cannot pass with metadata a real broker would reject.
  */
 import { EventEmitter } from 'node:events'
-import { CommitFailedError } from '../../client/group/errors.js'
 import type {
   AssignedPartition,
   ConsumerEvents,
@@ -24,7 +23,7 @@ import type {
   TopicPartition,
 } from '../consumer-port.js'
 import { partitionKey } from '../consumer-port.js'
-import { StaleGenerationError } from '../errors.js'
+import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 export type HistoryEntry =
   /** With the committed metadata each partition was handed, as `onAssign` got it. */
@@ -40,7 +39,7 @@ export type HistoryEntry =
       readonly type: 'commit-rejected'
       readonly member: string
       readonly offsets: readonly OffsetToCommit[]
-      /** stale: not owned or fenced (`StaleGenerationError`); metadata-too-large: over `offsetMetadataMaxBytes` (`CommitFailedError`). */
+      /** stale: not owned or fenced (`StaleGenerationError`); metadata-too-large: over `offsetMetadataMaxBytes` (`CommitMetadataTooLargeError`). */
       readonly reason: 'stale' | 'metadata-too-large'
     }
   | { readonly type: 'joined' | 'left'; readonly member: string }
@@ -277,7 +276,7 @@ export class FakeConsumer implements ConsumerPort {
       this.cluster.record({ type: 'commit-rejected', member: this.id, offsets, reason: 'metadata-too-large' })
       const size = Buffer.byteLength(tooLarge.metadata ?? '')
       return Promise.reject(
-        new CommitFailedError('GROUP_COMMIT_FAILED', `the offset commit failed: metadata of ${tooLarge.topic}[${tooLarge.partition}] is ${size} bytes, over offset.metadata.max.bytes ${limit} (OFFSET_METADATA_TOO_LARGE)`),
+        new CommitMetadataTooLargeError(`the offset commit failed: metadata of ${tooLarge.topic}[${tooLarge.partition}] is ${size} bytes, over offset.metadata.max.bytes ${limit} (OFFSET_METADATA_TOO_LARGE)`),
       )
     }
     this.cluster.commitFor(this, offsets)

@@ -3,19 +3,21 @@
  * for as long as the rebalance timeout allows, and the coordinator must still hear from the member
  * in the meantime or it evicts the member after the session timeout.
  *
- * If no heartbeat succeeds within the session timeout the coordinator has evicted this member (or
- * will), so its partitions are treated as lost rather than processed on. The deadline counts from
- * when the last successful heartbeat was sent (the coordinator got it no earlier), and the member
- * gives up a tick early, with one more tick of slack for a late timer, so that it stops before the
- * coordinator can hand its partitions to someone else: the window in which two members process one
- * partition stays closed. The cost: with an interval of a third of the session timeout (the most
- * Kafka advises), a single failed heartbeat already counts as lost.
+ * The session is the coordinator's to expire. The member presumes it lost only when no heartbeat has
+ * succeeded for a whole session timeout, counted from when the last successful heartbeat was sent
+ * (the coordinator got it no earlier, so its own deadline is never before the member's). Giving up
+ * earlier turns a late timer tick or a short coordinator outage (a broker restart) into a false loss
+ * and a needless rebalance: with the interval at a third of the session, the ratio Kafka advises,
+ * an earlier rule of "give up one interval early, with one more of slack" fired on every tick that
+ * came a millisecond late. Closing the window in which two members process one partition does not
+ * need the margin: the coordinator evicts no earlier than this deadline, and its next owner is only
+ * told after a rebalance that follows the eviction.
  *
  * The deadline runs on a timer of its own, not only on the beat's: a heartbeat that gets no answer
  * holds the next beat back until the request times out (30 s by default), which can be longer than
  * the session, and a check that waited for it would let the coordinator evict the member while it
- * still processes its partitions. The timer fires at the latest one interval before the coordinator's
- * deadline whatever the request in flight is doing; an answer that comes back after that is ignored.
+ * still processes its partitions. The timer fires at the deadline whatever the request in flight is
+ * doing; an answer that comes back after that is ignored.
  */
 import { Heartbeat } from '../../protocol/generated/index.js'
 import { groupErrorAction, type GroupErrorAction } from './group-errors.js'
@@ -73,14 +75,11 @@ export class Heartbeater {
     this.expiry = undefined
   }
 
-  /**
-   * One interval before the coordinator's deadline: the same point at which the beat's own check
-   * gives up when its ticks come on time, leaving the last interval as slack for a late timer.
-   */
+  /** A whole session timeout after the last heartbeat that succeeded was sent. */
   private armExpiry(): void {
     this.ctx.timers.clearTimeout(this.expiry)
     const epoch = this.epoch
-    const at = this.lastSuccess + this.ctx.sessionTimeoutMs - this.ctx.intervalMs
+    const at = this.lastSuccess + this.ctx.sessionTimeoutMs
     this.expiry = this.ctx.timers.setTimeout(() => this.expire(epoch), Math.max(0, at - this.ctx.timers.now()))
   }
 
@@ -97,7 +96,7 @@ export class Heartbeater {
   private async beat(): Promise<void> {
     if (!this.running) return
     const now = this.ctx.timers.now()
-    if (now + 2 * this.ctx.intervalMs > this.lastSuccess + this.ctx.sessionTimeoutMs) {
+    if (now >= this.lastSuccess + this.ctx.sessionTimeoutMs) {
       this.expire(this.epoch)
       return
     }

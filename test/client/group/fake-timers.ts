@@ -13,6 +13,9 @@ export async function settle(turns = 5): Promise<void> {
 }
 
 export class FakeTimers implements Timers {
+  /** @param lateMs how late every timer fires, as a busy event loop makes real timers fire late. */
+  constructor(private readonly lateMs = 0) {}
+
   private time = 0
   private seq = 0
   private readonly pending = new Map<number, Pending>()
@@ -23,7 +26,7 @@ export class FakeTimers implements Timers {
 
   setTimeout(callback: () => void, ms: number): unknown {
     const id = ++this.seq
-    this.pending.set(id, { at: this.time + Math.max(0, ms), seq: id, callback })
+    this.pending.set(id, { at: this.time + Math.max(0, ms) + this.lateMs, seq: id, callback })
     return id
   }
 

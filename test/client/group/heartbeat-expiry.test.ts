@@ -35,7 +35,7 @@ function holdHeartbeats(): { held: number; release(): void } {
 }
 
 describe('local session expiry with a heartbeat in flight', () => {
-  it('calls onLost before the session timeout although the heartbeat never answers', async () => {
+  it('calls onLost by the session timeout although the heartbeat never answers', async () => {
     let lostAt = -1
     const calls: HookCall['hook'][] = []
     const { member } = h.member({
@@ -57,8 +57,9 @@ describe('local session expiry with a heartbeat in flight', () => {
     await h.timers.advanceBy(HEARTBEAT_MS / 4, (SESSION_MS / HEARTBEAT_MS) * 4)
     assert.equal(hold.held, 1, 'the hung heartbeat held back the next ones')
     assert.ok(lostAt > 0, 'onLost was called while the heartbeat hung')
-    assert.ok(lostAt < lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
-    assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
+    assert.ok(lostAt <= lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
+    // The last good heartbeat was sent within one interval before lastGood: no earlier than a session after it.
+    assert.ok(lostAt >= lastGood - HEARTBEAT_MS + SESSION_MS, `not earlier than a whole session without a good heartbeat (${lostAt})`)
     assert.deepEqual(calls, ['onAssign', 'onLost'])
   })
 

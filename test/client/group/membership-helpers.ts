@@ -23,7 +23,13 @@ export function labels(groups: readonly TopicPartitions[]): string[] {
 
 export class Harness {
   readonly coordinator = new FakeCoordinator()
-  readonly timers = new FakeTimers()
+  readonly timers: FakeTimers
+
+  /** @param lateMs how late each timer fires (see FakeTimers). */
+  constructor(lateMs = 0) {
+    this.timers = new FakeTimers(lateMs)
+  }
+
   readonly metadata = new FakeMetadata(new Map([['orders', 4]]))
   readonly errors: BatonError[] = []
   readonly members: GroupMember[] = []

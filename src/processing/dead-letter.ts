@@ -7,7 +7,7 @@
  * Producing to the dead-letter topic is retried until it succeeds or the work is aborted: a record
  * that could not be parked stays undone and is redelivered.
  */
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../client/index.js'
 import type { ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
 import { invoke, type Context, type Middleware, type Work } from './handler.js'

@@ -14,7 +14,7 @@
  * aborted at once and nothing is committed.
  */
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
-import { partitionKey } from './consumer-port.js'
+import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import { CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Step, Work } from './handler.js'

@@ -2,7 +2,7 @@
  * The retry middleware: run the rest of the chain again after a failure, with exponential backoff,
  * until it succeeds, the attempts run out, or the error says retrying is pointless.
  */
-import { backoffDelay } from '../client/retry.js'
+import { backoffDelay } from '../client/index.js'
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
 import { Job } from './job.js'
 import { invoke, type Context, type Middleware, type Step, type Work } from './handler.js'

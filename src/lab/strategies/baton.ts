@@ -7,8 +7,7 @@
  * The lab changes nothing but timings: the group's timeouts (short, so a crash costs seconds), the
  * drain deadline under them, and the commit interval scaled like the handler time.
  */
-import { baton as createApp } from '../../processing/app.js'
-import type { Logger } from '../../processing/logger.js'
+import { baton as createApp, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
 import type { Strategy } from './types.js'
 

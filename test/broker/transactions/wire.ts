@@ -18,12 +18,17 @@ import { transactionalBatch } from './helpers.js'
 
 export class Wire {
   private constructor(
-    private readonly broker: EmbeddedBroker,
+    private readonly leaderOf: (topic: string, partition: number) => number,
     readonly conns: TestConnection[],
   ) {}
 
   static async open(broker: EmbeddedBroker): Promise<Wire> {
-    return new Wire(broker, await Promise.all(broker.bootstrap.map((b) => TestConnection.open(b))))
+    return Wire.connect(broker.bootstrap, (topic, partition) => broker.topic(topic)!.leaders[partition]!)
+  }
+
+  /** For a broker in another process: `leaderOf` says which node leads a partition. */
+  static async connect(bootstrap: readonly string[], leaderOf: (topic: string, partition: number) => number): Promise<Wire> {
+    return new Wire(leaderOf, await Promise.all(bootstrap.map((b) => TestConnection.open(b))))
   }
 
   async close(): Promise<void> {
@@ -37,7 +42,7 @@ export class Wire {
   }
 
   leader(topic: string, partition: number): TestConnection {
-    return this.conns[this.broker.topic(topic)!.leaders[partition]!]!
+    return this.conns[this.leaderOf(topic, partition)]!
   }
 }
 

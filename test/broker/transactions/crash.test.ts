@@ -25,7 +25,7 @@ function startCli(dir: string): Promise<{ child: ChildProcess; bootstrap: string
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baton broker printed no listening line within 60 s')), 60_000)
     child.once('exit', (code) => reject(new Error(`baton broker exited with ${code} before listening`)))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith(PREFIX)) return
       clearTimeout(timer)
       resolve({ child, bootstrap: line.slice(PREFIX.length).split(',') })

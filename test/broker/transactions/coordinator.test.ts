@@ -9,7 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { ManualScheduler } from '../../../src/broker/groups/scheduler.js'
 import { KafkaErrorCode as E } from '../../../src/protocol/errors/kafka-errors.js'
-import { EndTxn, InitProducerId, JoinGroup, OffsetFetch, SyncGroup } from '../../../src/protocol/generated/index.js'
+import { EndTxn, InitProducerId, JoinGroup, ListOffsets, OffsetFetch, SyncGroup } from '../../../src/protocol/generated/index.js'
 import type { TestConnection } from '../helpers/connection.js'
 import { latestOffset, readValues } from './helpers.js'
 import { Wire, WireProducer } from './wire.js'
@@ -194,6 +194,26 @@ describe('transaction coordinator', () => {
     assert.deepEqual(await p.commitOffsets(groupId, [{ topic: 'gen-in', partition: 0, offset: 99n }], { memberId: 'nobody', generationId: member.generationId }), [E.UNKNOWN_MEMBER_ID])
     assert.equal(await p.end(true), 0)
     assert.deepEqual(await committedOffset(group, groupId, 'gen-in'), { offset: 3n, errorCode: 0 }, 'the offset accepted before the refusals commits')
+  })
+
+  it('ListOffsets by timestamp under read_committed finds nothing at or past the LSO', async () => {
+    broker.createTopic('by-time')
+    const p = new WireProducer(wire, 'by-time')
+    await p.init()
+    await p.addPartitions([{ topic: 'by-time', partition: 0 }])
+    await p.produce('by-time', 0, ['pending'])
+    const byTime = async (isolationLevel: number) =>
+      (
+        await wire.leader('by-time', 0).request(ListOffsets, 5, {
+          replicaId: -1,
+          isolationLevel,
+          topics: [{ name: 'by-time', partitions: [{ partitionIndex: 0, timestamp: 0n }] }],
+        })
+      ).topics[0]!.partitions[0]!.offset
+    assert.equal(await byTime(0), 0n)
+    assert.equal(await byTime(1), -1n)
+    assert.equal(await p.end(true), 0)
+    assert.equal(await byTime(1), 0n)
   })
 
   it('refuses TxnOffsetCommit for a group not added to the transaction', async () => {

@@ -26,7 +26,7 @@ export {
   type CommitOffset,
   type CommittedOffset,
 } from './consumer/group-consumer.js'
-export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './group/index.js'
+export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './membership/index.js'
 export {
   Admin,
   type ConfigEntry,

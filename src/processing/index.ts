@@ -43,4 +43,4 @@ export {
   type DeadLetteredEvent,
 } from './instrumentation.js'
 export { silentLogger, type Logger } from './logger.js'
-export { GroupConsumerPort, ClientProducerPort, type KafkaClientOptions } from './kafka/index.js'
+export { GroupConsumerPort, ClientProducerPort, type KafkaClientOptions } from './adapters/index.js'

@@ -9,7 +9,7 @@
  */
 import { baton as createApp } from '../../processing/app.js'
 import type { Logger } from '../../processing/logger.js'
-import { LabConsumer } from '../kafka/lab-consumer.js'
+import { LabConsumer } from '../members/lab-consumer.js'
 import type { Strategy } from './types.js'
 
 export const batonStrategy: Strategy = {

@@ -11,7 +11,7 @@
  */
 import type { FetchedBatch, FetchedRecord, TopicPartition } from '../../processing/consumer-port.js'
 import { partitionKey } from '../../processing/consumer-port.js'
-import { LabConsumer, type RebalanceProtocolChoice } from '../kafka/lab-consumer.js'
+import { LabConsumer, type RebalanceProtocolChoice } from '../members/lab-consumer.js'
 import type { LabMember, MemberContext } from './types.js'
 
 /** Per partition: what is fetched and waiting, and how far handling got. */

@@ -5,7 +5,7 @@
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import type { Cluster } from '../../../src/client/cluster.js'
 import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig } from '../../../src/client/consumer/group-consumer.js'
-import { ClusterGroupTransport } from '../../../src/client/group/cluster-adapter.js'
+import { ClusterGroupTransport } from '../../../src/client/membership/cluster-adapter.js'
 import { Producer } from '../../../src/client/producer/producer.js'
 import { NetworkError } from '../../../src/net/errors.js'
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'

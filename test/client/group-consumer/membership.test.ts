@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { GroupConsumer, PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer.js'
-import { CommitFailedError, MembershipError } from '../../../src/client/group/errors.js'
+import { CommitFailedError, MembershipError } from '../../../src/client/membership/errors.js'
 import { Fleet } from './fleet.js'
 import { Condition, groupTimings, produce, startTestBroker, WAIT_MS } from './helpers.js'
 

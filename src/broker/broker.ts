@@ -11,6 +11,7 @@ import { supportedApis } from './handlers/index.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
+import { transactionCoordinatorOf } from './transactions/broker-context.js'
 
 export interface CreateTopicOptions {
   partitions?: number
@@ -61,7 +62,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     if (node === undefined) throw new BrokerError('BROKER_UNKNOWN_NODE', `no node ${nodeId}; nodes are 0..${nodes.length - 1}`)
     return node
   }
-  const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId))
+  let transactions: ReturnType<typeof transactionCoordinatorOf>
+  try {
+    // Started with the broker: transactions decided or left open before a restart are finished now.
+    transactions = transactionCoordinatorOf(context)
+  } catch (error) {
+    cluster.close()
+    throw error
+  }
+  const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId), {
+    delayMarkers: (ms) => transactions.delayMarkers(ms),
+    moveCoordinator: (transactionalId, nodeId) => {
+      nodeOf(nodeId)
+      transactions.moveCoordinator(transactionalId, nodeId)
+    },
+  })
   for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)

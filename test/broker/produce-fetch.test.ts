@@ -28,7 +28,8 @@ describe('broker data path', () => {
     assert.equal(response.errorCode, 0)
     const produce = response.apiKeys.find((k) => k.apiKey === Produce.apiKey)
     assert.deepEqual(produce, { apiKey: 0, minVersion: 3, maxVersion: 11 })
-    assert.equal(response.apiKeys.some((k) => k.apiKey === 26), false, 'EndTxn is not offered until transactions exist')
+    const endTxn = response.apiKeys.find((k) => k.apiKey === 26)
+    assert.deepEqual(endTxn, { apiKey: 26, minVersion: 0, maxVersion: 4 }, 'EndTxn up to its newest stable version')
   })
 
   it('creates a topic and reports it in Metadata with a leader and topic id', async () => {

@@ -21,7 +21,7 @@ function lookUp(partition: Partition, timestamp: number, isolationLevel: number)
   const { log } = partition
   switch (timestamp) {
     case LATEST:
-      return { offset: isolationLevel === 1 ? log.lastStableOffset : log.highWatermark, timestamp: -1 }
+      return { offset: isolationLevel === 1 ? partition.lastStableOffset : log.highWatermark, timestamp: -1 }
     case EARLIEST:
     case EARLIEST_LOCAL:
       return { offset: log.logStartOffset, timestamp: -1 }

@@ -1,0 +1,49 @@
+/**
+ * How the broker reaches its transaction coordinator: one per broker process (keyed by its
+ * Cluster, which every node shares), created when the broker starts so that transactions decided
+ * or left open before a restart are finished or timed out without waiting for a client. With a
+ * data directory it keeps its state under `<dataDir>/transaction-coordinator/`.
+ */
+import { join } from 'node:path'
+import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
+import type { Cluster } from '../cluster.js'
+import { groupCoordinatorOf } from '../groups/broker-context.js'
+import type { BrokerContext, RequestContext } from '../handlers/handler.js'
+import { resolveTransactionOptions } from './config.js'
+import { TransactionCoordinator } from './coordinator.js'
+import { FileTransactionStore } from './file-store.js'
+import { MemoryTransactionStore } from './store.js'
+
+const coordinators = new WeakMap<Cluster, TransactionCoordinator>()
+
+export function transactionCoordinatorOf(ctx: BrokerContext): TransactionCoordinator {
+  const existing = coordinators.get(ctx.cluster)
+  if (existing !== undefined) return existing
+  const { cluster, options } = ctx
+  const store =
+    options.dataDir === null ? new MemoryTransactionStore() : new FileTransactionStore(join(options.dataDir, 'transaction-coordinator'), options.logger, { fsync: options.fsync })
+  const coordinator = new TransactionCoordinator({
+    config: resolveTransactionOptions(options.transactions),
+    store,
+    allocateProducerId: () => cluster.producerIds.allocate(),
+    observeProducerId: (producerId) => cluster.producerIds.observe(producerId),
+    partitionOf: (topic, partition) => cluster.partition(topic, partition),
+    allPartitions: () => [...cluster.topics].flatMap((t) => t.partitions),
+    applyOffsets: (groupId, offsets) => groupCoordinatorOf(ctx).applyTransactionalOffsets(groupId, offsets),
+    logger: options.logger,
+  })
+  coordinators.set(cluster, coordinator)
+  if (ctx.stopping.aborted) coordinator.close()
+  else ctx.stopping.addEventListener('abort', () => coordinator.close(), { once: true })
+  return coordinator
+}
+
+/** Whether this node coordinates `transactionalId`; the others answer NOT_COORDINATOR so clients look it up. */
+export function transactionsHere(ctx: RequestContext, transactionalId: string): boolean {
+  return transactionCoordinatorOf(ctx).coordinatorNode(transactionalId, ctx.cluster.nodes.length) === ctx.node.nodeId
+}
+
+/** Versions before PRODUCER_FENCED existed get INVALID_PRODUCER_EPOCH for it, as Kafka answers them. */
+export function fencedForVersion(errorCode: number, version: number, firstVersionWithFenced: number): number {
+  return errorCode === KafkaErrorCode.PRODUCER_FENCED && version < firstVersionWithFenced ? KafkaErrorCode.INVALID_PRODUCER_EPOCH : errorCode
+}

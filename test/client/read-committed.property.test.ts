@@ -64,7 +64,7 @@ function build(steps: readonly Step[]): Built {
 
 const stepArb = fc.record({
   producer: fc.integer({ min: 0, max: 3 }),
-  action: fc.constantFrom('data', 'data', 'plain', 'commit', 'abort') as fc.Arbitrary<Step['action']>,
+  action: fc.constantFrom<Step['action'][]>('data', 'data', 'plain', 'commit', 'abort'),
   count: fc.integer({ min: 1, max: 4 }),
 })
 

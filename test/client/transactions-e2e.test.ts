@@ -11,6 +11,8 @@ import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { Consumer, GroupConsumer, Producer, ProducerFencedError, type ConsumerRecord } from '../../src/client/index.js'
 import { latestOffset, readValues } from '../broker/transactions/helpers.js'
 import { take } from './helpers/take.js'
+import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
+import { AddPartitionsToTxn, InitProducerId } from '../../src/protocol/generated/index.js'
 
 async function readAll(bootstrap: string[], topic: string, partitions: number, isolation: 'read_committed' | 'read_uncommitted', count: number): Promise<string[]> {
   const consumer = new Consumer({ bootstrapServers: bootstrap, autoOffsetReset: 'earliest', isolationLevel: isolation })
@@ -82,6 +84,36 @@ for (const nodes of [1, 3]) {
         await successor.close()
       }
       assert.deepEqual(await readValues(broker, topic, 0, 'read_committed'), ['from the successor'])
+    })
+
+    it('rides out the coordinator: CONCURRENT_TRANSACTIONS, loading, a coordinator that moved, slow markers', async () => {
+      const topic = `txn-faults-${nodes}`
+      const transactionalId = `faults-${nodes}`
+      broker.createTopic(topic, { partitions: 2 })
+      const producer = new Producer({ bootstrapServers: broker.bootstrap, transactionalId, retryBackoffMs: 10, retryBackoffMaxMs: 50 })
+      try {
+        broker.faults.failNext(InitProducerId, KafkaErrorCode.CONCURRENT_TRANSACTIONS, { count: 2 })
+        broker.faults.failNext(AddPartitionsToTxn, KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+        await producer.transaction(async (tx) => {
+          await tx.send({ topic, partition: 0, value: 'first' })
+          broker.faults.moveTransactionCoordinator(transactionalId, nodes - 1)
+          await tx.send({ topic, partition: 1, value: 'second' })
+        })
+        // Markers still being written when the next transaction starts: CONCURRENT_TRANSACTIONS until they are.
+        const undo = broker.faults.delayTransactionMarkers(300)
+        await producer.transaction(async (tx) => {
+          await tx.send({ topic, partition: 0, value: 'third' })
+        })
+        undo()
+        await producer.transaction(async (tx) => {
+          await tx.send({ topic, partition: 1, value: 'fourth' })
+        })
+      } finally {
+        broker.faults.clear()
+        await producer.close()
+      }
+      assert.deepEqual(await readValues(broker, topic, 0, 'read_committed'), ['first', 'third'])
+      assert.deepEqual(await readValues(broker, topic, 1, 'read_committed'), ['second', 'fourth'])
     })
 
     it('consume-transform-produce: outputs and the group offsets commit together, and neither on abort', async () => {

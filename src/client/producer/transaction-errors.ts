@@ -23,7 +23,7 @@ export class TransactionAbortableError extends BatonError {
   readonly abortable = true
 
   constructor(message: string, cause: unknown) {
-    super('TRANSACTION_ABORTABLE', `${message}. Abort this transaction (abortTransaction()) and run the work again in a new one`, { cause })
+    super('TRANSACTION_ABORTABLE', `${message.replace(/\.+$/, '')}. Abort this transaction (abortTransaction()) and run the work again in a new one`, { cause })
   }
 }
 

@@ -30,6 +30,9 @@ import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
 import offsetDelete from './47-offset-delete.js'
 import describeCluster from './60-describe-cluster.js'
+import describeProducers from './61-describe-producers.js'
+import describeTransactions from './65-describe-transactions.js'
+import listTransactions from './66-list-transactions.js'
 import type { AnyHandler } from './handler.js'
 
 const ALL: readonly AnyHandler[] = [
@@ -61,6 +64,9 @@ const ALL: readonly AnyHandler[] = [
   deleteGroups,
   offsetDelete,
   describeCluster,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
 ]
 
 export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))

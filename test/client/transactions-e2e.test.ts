@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
-import { Consumer, GroupConsumer, Producer, ProducerFencedError, type ConsumerRecord } from '../../src/client/index.js'
+import { Consumer, GroupConsumer, Producer, ProducerFencedError, TransactionAbortableError, type ConsumerRecord } from '../../src/client/index.js'
 import { latestOffset, readValues } from '../broker/transactions/helpers.js'
 import { take } from './helpers/take.js'
 import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
@@ -153,6 +153,17 @@ for (const nodes of [1, 3]) {
           }
           const [committed] = await consumer.committed([{ topic: input, partition: 0 }])
           assert.equal(committed!.offset, batch.nextOffset)
+          // KIP-447: offsets sent under a generation the group has left are refused; the transaction must abort.
+          const stale = { ...metadata, generationId: metadata.generationId - 1 }
+          await assert.rejects(
+            producer.transaction(async (tx) => {
+              await tx.send({ topic: output, partition: 0, value: 'from a stale member' })
+              await tx.sendOffsets([{ topic: input, partition: 0, offset: 0n }], stale)
+            }),
+            TransactionAbortableError,
+          )
+          const [unchanged] = await consumer.committed([{ topic: input, partition: 0 }])
+          assert.equal(unchanged!.offset, batch.nextOffset)
           if (batch.nextOffset === 10n) break
         }
       } finally {

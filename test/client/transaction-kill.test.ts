@@ -3,7 +3,8 @@
  * records were acknowledged, leaves nothing visible to read_committed readers: once its
  * transaction timeout passes, the coordinator aborts the transaction, the partition's last stable
  * offset moves past it, and records written after it are readable (read_uncommitted still sees the
- * dead producer's records, which are in the log).
+ * dead producer's records, which are in the log). A producer that is alive but let its transaction
+ * outlive the timeout is fenced when it tries to commit.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -11,7 +12,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
-import { Consumer, Producer, type ConsumerRecord } from '../../src/client/index.js'
+import { Consumer, Producer, ProducerFencedError, type ConsumerRecord } from '../../src/client/index.js'
 import { latestOffset, readValues } from '../broker/transactions/helpers.js'
 import { take } from './helpers/take.js'
 
@@ -89,5 +90,22 @@ describe('a transactional producer killed with SIGKILL mid-transaction', () => {
     )
     const uncommitted = await readValues(broker, topic, 0, 'read_uncommitted')
     assert.equal(uncommitted.filter((v) => v.startsWith('doomed-')).length, 20, 'the dead producer’s records are in the log, only hidden')
+  })
+
+  it('a live producer whose transaction outlived its timeout is fenced when it tries to commit', async () => {
+    const topic = 'outlived-timeout'
+    broker.createTopic(topic, { partitions: 1 })
+    const producer = new Producer({ bootstrapServers: broker.bootstrap, transactionalId: 'slow-producer', transactionTimeoutMs: 500 })
+    try {
+      await producer.initTransactions()
+      producer.beginTransaction()
+      await producer.send({ topic, partition: 0, value: 'too late' })
+      await waitFor('the coordinator to abort the transaction', async () => (await latestOffset(broker, topic, 0, 'read_committed')) >= 2n, 30_000)
+      await assert.rejects(producer.commitTransaction(), ProducerFencedError)
+      await assert.rejects(producer.send({ topic, partition: 0, value: 'after' }), ProducerFencedError)
+    } finally {
+      await producer.close()
+    }
+    assert.deepEqual(await readValues(broker, topic, 0, 'read_committed'), [])
   })
 })

@@ -103,6 +103,7 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(groupId: string, topics: readonly TopicPartitions[] | null): { errorCode: number; topics: FetchedTopic[] } {
+    if (this.closed) return { errorCode: NOT_COORDINATOR, topics: [] }
     return this.offsets.fetch(groupId, topics)
   }
 
@@ -112,6 +113,7 @@ export class GroupCoordinator {
   }
 
   describeGroup(groupId: string): DescribedGroup {
+    if (this.closed) return { groupId, errorCode: NOT_COORDINATOR, state: 'Dead', protocolType: '', protocol: '', members: [] }
     return describeGroup(this.state, groupId)
   }
 

@@ -16,7 +16,8 @@ import { BatonError } from '../../protocol/errors/base.js'
 import { KafkaError, KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { NetworkError } from '../../net/errors.js'
 import { MetadataError } from '../errors.js'
-import type { TransactionState } from './transaction-state.js'
+// The state machine's own error lives beside it; exported here with the others.
+export { TransactionStateError } from './transaction-state.js'
 
 /** The transaction cannot commit; abort it and try the work again in a new transaction. `cause` says why. */
 export class TransactionAbortableError extends BatonError {
@@ -49,16 +50,6 @@ export class ProducerFencedError extends TransactionFatalError {
       cause,
       'PRODUCER_FENCED',
     )
-  }
-}
-
-/** A transactional method was called in a state that does not allow it (send outside a transaction, commit twice). */
-export class TransactionStateError extends BatonError {
-  readonly state: TransactionState
-
-  constructor(state: TransactionState, message: string) {
-    super('TRANSACTION_STATE', `${message} (the transaction is ${state})`)
-    this.state = state
   }
 }
 

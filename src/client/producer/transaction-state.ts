@@ -9,7 +9,7 @@
  *                                      |     abortable-error ---------/
  *   any state -> fatal-error (fenced, refused for good) and any state -> closed.
  */
-import { TransactionStateError } from './transaction-errors.js'
+import { BatonError } from '../../protocol/errors/base.js'
 
 export type TransactionState =
   | 'uninitialized'
@@ -35,6 +35,16 @@ const MOVES: Readonly<Record<TransactionState, readonly TransactionState[]>> = {
   'abortable-error': ['aborting', 'abortable-error'],
   'fatal-error': [],
   closed: [],
+}
+
+/** A transactional method was called in a state that does not allow it (send outside a transaction, commit twice). */
+export class TransactionStateError extends BatonError {
+  readonly state: TransactionState
+
+  constructor(state: TransactionState, message: string) {
+    super('TRANSACTION_STATE', `${message} (the transaction is ${state})`)
+    this.state = state
+  }
 }
 
 export function canMove(from: TransactionState, to: TransactionState): boolean {

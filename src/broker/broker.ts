@@ -68,6 +68,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     // Started with the broker: transactions decided or left open before a restart are finished now.
     transactions = transactionCoordinatorOf(context)
   } catch (error) {
+    stopping.abort()
     cluster.close()
     throw error
   }
@@ -82,6 +83,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
   } catch (error) {
+    // Closes the coordinators (their timers and files) as a stop would.
+    stopping.abort()
     await Promise.all(nodes.map((n) => n.close()))
     cluster.close()
     throw new BrokerError('BROKER_INVALID_OPTION', `cannot listen on ${resolved.host}:${resolved.port}; pick a free port or 0`, { cause: error })

@@ -224,6 +224,7 @@ export class Cluster {
     for (const topic of this.topicsByName.values()) {
       for (const partition of topic.partitions) {
         const deleted = partition.log.applyRetention(now)
+        partition.transactions.trimBelow(partition.log.logStartOffset)
         if (deleted > 0) {
           this.options.logger.info({ topic: topic.name, partition: partition.index, segments: deleted }, 'retention deleted segments')
         }

@@ -31,6 +31,7 @@ export function transactionCoordinatorOf(ctx: BrokerContext): TransactionCoordin
     allPartitions: () => [...cluster.topics].flatMap((t) => t.partitions),
     applyOffsets: (groupId, offsets) => groupCoordinatorOf(ctx).applyTransactionalOffsets(groupId, offsets),
     logger: options.logger,
+    fsync: options.fsync,
   })
   coordinators.set(cluster, coordinator)
   if (ctx.stopping.aborted) coordinator.close()

@@ -23,6 +23,8 @@ export interface CompletionDeps {
   /** Makes a committed transaction's offsets visible in the group coordinator (and durable). */
   readonly applyOffsets: (groupId: string, offsets: readonly PendingOffset[]) => void
   readonly logger: BrokerLogger
+  /** The broker's fsync option: markers reach the device before the Complete state is stored. */
+  readonly fsync: boolean
 }
 
 export class Completion {
@@ -126,7 +128,9 @@ export class Completion {
       if (topic === CONSUMER_OFFSETS_TOPIC) continue
       const target = this.deps.partitionOf(topic, partition)
       // A partition deleted during the transaction has nothing left to mark.
-      if (target !== undefined) appendTransactionMarker(target, commit ? 'commit' : 'abort', txn.producerId, txn.producerEpoch, COORDINATOR_EPOCH, now)
+      if (target === undefined) continue
+      appendTransactionMarker(target, commit ? 'commit' : 'abort', txn.producerId, txn.producerEpoch, COORDINATOR_EPOCH, now)
+      if (this.deps.fsync) target.log.sync()
     }
     if (commit) for (const [groupId, offsets] of txn.pendingOffsets) this.deps.applyOffsets(groupId, [...offsets.values()])
     txn.state = commit ? 'CompleteCommit' : 'CompleteAbort'

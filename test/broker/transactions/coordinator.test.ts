@@ -9,7 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { ManualScheduler } from '../../../src/broker/groups/scheduler.js'
 import { KafkaErrorCode as E } from '../../../src/protocol/errors/kafka-errors.js'
-import { EndTxn, InitProducerId, JoinGroup, OffsetFetch, SyncGroup } from '../../../src/protocol/generated/index.js'
+import { AddPartitionsToTxn, EndTxn, InitProducerId, JoinGroup, ListOffsets, OffsetFetch, SyncGroup } from '../../../src/protocol/generated/index.js'
 import type { TestConnection } from '../helpers/connection.js'
 import { latestOffset, readValues } from './helpers.js'
 import { Wire, WireProducer } from './wire.js'
@@ -194,6 +194,61 @@ describe('transaction coordinator', () => {
     assert.deepEqual(await p.commitOffsets(groupId, [{ topic: 'gen-in', partition: 0, offset: 99n }], { memberId: 'nobody', generationId: member.generationId }), [E.UNKNOWN_MEMBER_ID])
     assert.equal(await p.end(true), 0)
     assert.deepEqual(await committedOffset(group, groupId, 'gen-in'), { offset: 3n, errorCode: 0 }, 'the offset accepted before the refusals commits')
+  })
+
+  it('AddPartitionsToTxn v4+: batches transactions, each answered on its own, and verifyOnly adds nothing', async () => {
+    broker.createTopic('batched', { partitions: 2 })
+    const a = new WireProducer(wire, 'batched-a')
+    const b = new WireProducer(wire, 'batched-b')
+    await a.init()
+    await b.init()
+    const conn = wire.conns[0]!
+    const request = (verifyOnly: boolean, version = 5) =>
+      conn.request(AddPartitionsToTxn, version, {
+        transactions: [
+          { transactionalId: 'batched-a', producerId: a.producerId, producerEpoch: a.producerEpoch, verifyOnly, topics: [{ name: 'batched', partitions: [0] }] },
+          { transactionalId: 'batched-b', producerId: b.producerId, producerEpoch: b.producerEpoch + 1, verifyOnly, topics: [{ name: 'batched', partitions: [1] }] },
+        ],
+      })
+    const verified = await request(true)
+    const codes = (r: typeof verified) => r.resultsByTransaction.map((t) => t.topicResults[0]!.resultsByPartition[0]!.partitionErrorCode)
+    assert.deepEqual(codes(verified), [E.INVALID_TXN_STATE, E.PRODUCER_FENCED], 'nothing added yet; b sent a wrong epoch')
+    const added = await request(false, 4)
+    assert.deepEqual(codes(added), [0, E.PRODUCER_FENCED])
+    assert.deepEqual(codes(await request(true)), [0, E.PRODUCER_FENCED])
+    assert.equal((await a.produce('batched', 0, ['via v4'])).errorCode, 0)
+    assert.equal(await a.end(true), 0)
+    assert.deepEqual(await readValues(broker, 'batched', 0, 'read_committed'), ['via v4'])
+  })
+
+  it('AddPartitionsToTxn v0 and v1 answer a fenced epoch with INVALID_PRODUCER_EPOCH', async () => {
+    broker.createTopic('old-add')
+    const p = new WireProducer(wire, 'old-add')
+    await p.init()
+    await p.init()
+    p.producerEpoch -= 1
+    assert.deepEqual(await p.addPartitions([{ topic: 'old-add', partition: 0 }], 0), [E.INVALID_PRODUCER_EPOCH])
+    assert.deepEqual(await p.addPartitions([{ topic: 'old-add', partition: 0 }], 2), [E.PRODUCER_FENCED])
+  })
+
+  it('ListOffsets by timestamp under read_committed finds nothing at or past the LSO', async () => {
+    broker.createTopic('by-time')
+    const p = new WireProducer(wire, 'by-time')
+    await p.init()
+    await p.addPartitions([{ topic: 'by-time', partition: 0 }])
+    await p.produce('by-time', 0, ['pending'])
+    const byTime = async (isolationLevel: number) =>
+      (
+        await wire.leader('by-time', 0).request(ListOffsets, 5, {
+          replicaId: -1,
+          isolationLevel,
+          topics: [{ name: 'by-time', partitions: [{ partitionIndex: 0, timestamp: 0n }] }],
+        })
+      ).topics[0]!.partitions[0]!.offset
+    assert.equal(await byTime(0), 0n)
+    assert.equal(await byTime(1), -1n)
+    assert.equal(await p.end(true), 0)
+    assert.equal(await byTime(1), 0n)
   })
 
   it('refuses TxnOffsetCommit for a group not added to the transaction', async () => {

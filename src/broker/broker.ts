@@ -12,7 +12,8 @@ import { supportedApis } from './handlers/index.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
-import { transactionCoordinatorOf } from './transactions/broker-context.js'
+import { startTransactionCoordinator } from './transactions/broker-context.js'
+import type { TransactionCoordinator } from './transactions/coordinator.js'
 
 export interface CreateTopicOptions {
   partitions?: number
@@ -56,21 +57,29 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     throw error
   }
   const stopping = new AbortController()
-  const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, groups: lazyGroupCoordinator(resolved, stopping.signal), supportedApis: supportedApis() }
+  const groups = lazyGroupCoordinator(resolved, stopping.signal)
+  let transactions: TransactionCoordinator
+  try {
+    // Started with the broker: transactions decided or left open before a restart are finished now.
+    transactions = startTransactionCoordinator(cluster, resolved, groups, stopping.signal)
+  } catch (error) {
+    stopping.abort()
+    cluster.close()
+    throw error
+  }
+  const context: BrokerContext = {
+    cluster,
+    options: resolved,
+    stopping: stopping.signal,
+    groups,
+    transactions: () => transactions,
+    supportedApis: supportedApis(),
+  }
   const nodes: BrokerNode[] = []
   const nodeOf = (nodeId: number): BrokerNode => {
     const node = nodes[nodeId]
     if (node === undefined) throw new BrokerError('BROKER_UNKNOWN_NODE', `no node ${nodeId}; nodes are 0..${nodes.length - 1}`)
     return node
-  }
-  let transactions: ReturnType<typeof transactionCoordinatorOf>
-  try {
-    // Started with the broker: transactions decided or left open before a restart are finished now.
-    transactions = transactionCoordinatorOf(context)
-  } catch (error) {
-    stopping.abort()
-    cluster.close()
-    throw error
   }
   const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId), {
     delayMarkers: (ms) => transactions.delayMarkers(ms),

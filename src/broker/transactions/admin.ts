@@ -3,7 +3,8 @@
  * ListTransactions, from the same state the coordinator acts on.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
-import { TRANSACTION_STATES, type TransactionMetadata, type TransactionState } from './metadata.js'
+import type { TransactionMetadata } from './metadata.js'
+import { TRANSACTION_STATES, type TransactionState } from './state.js'
 
 export interface DescribedTransaction {
   readonly errorCode: number

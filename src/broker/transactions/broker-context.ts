@@ -1,25 +1,26 @@
 /**
- * How the broker reaches its transaction coordinator: one per broker process (keyed by its
- * Cluster, which every node shares), created when the broker starts so that transactions decided
- * or left open before a restart are finished or timed out without waiting for a client. With a
- * data directory it keeps its state under `<dataDir>/transaction-coordinator/`.
+ * How the broker reaches its transaction coordinator: one per broker process, held by the context
+ * every node shares (`BrokerContext.transactions`), made when the broker starts so that
+ * transactions decided or left open before a restart are finished or timed out without waiting
+ * for a client, and closed when it stops. With a data directory it keeps its state under
+ * `<dataDir>/transaction-coordinator/`.
  */
 import { join } from 'node:path'
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import type { Cluster } from '../cluster.js'
-import { groupCoordinatorOf } from '../groups/broker-context.js'
+import type { GroupCoordinator } from '../groups/coordinator.js'
 import type { BrokerContext, RequestContext } from '../handlers/handler.js'
+import type { ResolvedBrokerOptions } from '../options.js'
 import { resolveTransactionOptions } from './config.js'
 import { TransactionCoordinator } from './coordinator.js'
 import { FileTransactionStore } from './file-store.js'
 import { MemoryTransactionStore } from './store.js'
 
-const coordinators = new WeakMap<Cluster, TransactionCoordinator>()
-
-export function transactionCoordinatorOf(ctx: BrokerContext): TransactionCoordinator {
-  const existing = coordinators.get(ctx.cluster)
-  if (existing !== undefined) return existing
-  const { cluster, options } = ctx
+/**
+ * Makes the broker's transaction coordinator (recovering what its store holds) and closes it when
+ * `stopping` aborts. `groups` is the group coordinator, which committed offsets go to.
+ */
+export function startTransactionCoordinator(cluster: Cluster, options: ResolvedBrokerOptions, groups: () => GroupCoordinator, stopping: AbortSignal): TransactionCoordinator {
   const store =
     options.dataDir === null ? new MemoryTransactionStore() : new FileTransactionStore(join(options.dataDir, 'transaction-coordinator'), options.logger, { fsync: options.fsync })
   const coordinator = new TransactionCoordinator({
@@ -29,14 +30,17 @@ export function transactionCoordinatorOf(ctx: BrokerContext): TransactionCoordin
     observeProducerId: (producerId) => cluster.producerIds.observe(producerId),
     partitionOf: (topic, partition) => cluster.partition(topic, partition),
     allPartitions: () => [...cluster.topics].flatMap((t) => t.partitions),
-    applyOffsets: (groupId, offsets) => groupCoordinatorOf(ctx).applyTransactionalOffsets(groupId, offsets),
+    applyOffsets: (groupId, offsets) => groups().applyTransactionalOffsets(groupId, offsets),
     logger: options.logger,
     fsync: options.fsync,
   })
-  coordinators.set(cluster, coordinator)
-  if (ctx.stopping.aborted) coordinator.close()
-  else ctx.stopping.addEventListener('abort', () => coordinator.close(), { once: true })
+  if (stopping.aborted) coordinator.close()
+  else stopping.addEventListener('abort', () => coordinator.close(), { once: true })
   return coordinator
+}
+
+export function transactionCoordinatorOf(ctx: BrokerContext): TransactionCoordinator {
+  return ctx.transactions()
 }
 
 /** Whether this node coordinates `transactionalId`; the others answer NOT_COORDINATOR so clients look it up. */

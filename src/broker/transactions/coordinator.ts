@@ -12,7 +12,7 @@
  * half-visible. Markers are written at once unless a test delays them (`delayMarkers`).
  *
  * Files of this folder:
- *   metadata.ts        one transactional id's state; partition-state.ts a partition's open and aborted transactions
+ *   state.ts / metadata.ts   the states, one transactional id's state; partition-state.ts a partition's open and aborted transactions
  *   completion.ts      markers, offsets, timeouts and recovery; admin.ts DescribeTransactions / ListTransactions
  *   store.ts / file-store.ts   what is persisted; config.ts options; broker-context.ts the broker glue
  */

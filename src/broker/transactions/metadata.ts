@@ -2,20 +2,11 @@
  * One transactional id's state in the coordinator, as Kafka's TransactionMetadata keeps it: the
  * producer id and epoch that currently own it, the epoch before the last bump (so that a retried
  * KIP-360 InitProducerId is recognised), the transaction's partitions and consumer groups, and the
- * offsets it will commit.
- *
- * States (Kafka's names, which DescribeTransactions and ListTransactions report):
- *   Empty          no transaction open since the last InitProducerId
- *   Ongoing        partitions or offsets were added; the timeout runs from the first
- *   PrepareCommit / PrepareAbort   EndTxn (or a fence, or the timeout) decided; markers being written
- *   CompleteCommit / CompleteAbort every marker written, offsets applied or dropped
+ * offsets it will commit. Its states are in state.ts.
  */
 import type { Timer } from '../groups/scheduler.js'
+import type { TransactionState } from './state.js'
 import type { StoredTransaction } from './store.js'
-
-export type TransactionState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'PrepareEpochFence' | 'Dead'
-
-export const TRANSACTION_STATES: readonly TransactionState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'PrepareEpochFence', 'Dead']
 
 /** Kafka's NO_PRODUCER_EPOCH / NO_PRODUCER_ID. */
 export const NO_EPOCH = -1

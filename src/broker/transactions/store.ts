@@ -4,7 +4,7 @@
  * transactional id; pending transactional offset commits travel inside it, so a transaction that
  * was committing when the process died can finish after a restart.
  */
-import type { TransactionState } from './metadata.js'
+import type { TransactionState } from './state.js'
 
 export interface StoredPendingOffset {
   readonly groupId: string

@@ -52,5 +52,6 @@ export {
 export { NetworkError, SaslError, UnsupportedVersionError } from '../net/errors.js'
 export { KafkaError, KafkaErrorCode, isKafkaError } from '../protocol/errors/kafka-errors.js'
 export { REQUEST_CHANNEL, RESPONSE_CHANNEL, CONNECTION_CHANNEL, type RequestEvent, type ResponseEvent, type ConnectionEvent } from '../net/diagnostics.js'
+export { silentLogger, errorLogger, type Logger } from '../net/logger.js'
 export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
 export type { CompressionCodec } from '../protocol/records/index.js'

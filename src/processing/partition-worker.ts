@@ -8,6 +8,7 @@
  * still marked done) → `closed` (aborted or handed off; results arriving now are ignored).
  */
 import type { FetchedBatch, FetchedRecord, ProducedRecord } from './consumer-port.js'
+import { setMaxListeners } from 'node:events'
 import { ProcessingAbortedError } from './errors.js'
 import type { Context, Step, Work } from './handler.js'
 import { InOrderLane } from './in-order-lane.js'
@@ -20,6 +21,9 @@ import { OffsetTracker } from './offset-tracker.js'
 
 export type ConcurrencyMode = 'partition' | 'key'
 export type WorkerState = 'active' | 'revoking' | 'closed'
+/** Listeners one running handler may hold on `ctx.signal` (a timer, a request, a child call) before Node warns of a leak. */
+const LISTENERS_PER_HANDLER = 4
+
 export type WorkOutcome = 'done' | 'failed' | 'aborted'
 
 /**
@@ -113,6 +117,12 @@ export class PartitionWorker implements JobHost {
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
     this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.split, options.batchSize ?? 1)
+    // Every handler of the partition shares these signals and may pass them on (setTimeout, fetch),
+    // each use adding a listener that it removes when done. Up to `capacity` handlers run at once,
+    // so Node's warning at 11 listeners would fire on the documented use; the bound stays, a few
+    // listeners per running handler, so a handler that never removes its listener is still reported.
+    const listeners = Math.max(10, options.limiter.capacity * LISTENERS_PER_HANDLER)
+    setMaxListeners(listeners, this.abortController.signal, this.revokingController.signal)
   }
 
   get signal(): AbortSignal {

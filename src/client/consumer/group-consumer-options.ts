@@ -1,5 +1,4 @@
 /** The group consumer's options: the consumer's fetch options plus the membership's. */
-import type { BatonError } from '../../protocol/errors/base.js'
 import { rangeAssignor } from '../membership/assignors/range.js'
 import { roundRobinAssignor } from '../membership/assignors/round-robin.js'
 import { cooperativeStickyAssignor, stickyAssignor } from '../membership/assignors/sticky.js'
@@ -34,8 +33,6 @@ export interface GroupConsumerConfig extends ConsumerConfig {
   maxPollIntervalMs?: number
   /** Awaited rebalance hooks; a commit made in `onRevoke` is accepted under the ending generation. */
   hooks?: RebalanceHooks
-  /** Errors the consumer recovers from (hook failures, background metadata checks) or fatal ones. Default: process warnings. */
-  onError?: (error: BatonError) => void
 }
 
 const BY_NAME: Readonly<Record<AssignorName, PartitionAssignor>> = {
@@ -57,8 +54,4 @@ export function resolveAssignors(config: GroupConsumerConfig): PartitionAssignor
     if (assignor === undefined) throw new ConfigError('assignors', `unknown assignor ${JSON.stringify(a)}; use one of ${Object.keys(BY_NAME).join(', ')}`)
     return assignor
   })
-}
-
-export function checkGroupId(config: GroupConsumerConfig): void {
-  if (typeof config.groupId !== 'string' || config.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string naming the consumer group')
 }

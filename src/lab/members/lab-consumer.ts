@@ -8,6 +8,7 @@
  * they do with records and rebalances, never in the client underneath.
  */
 import type { MemberState } from '../../client/membership/state.js'
+import { errorLogger } from '../../client/index.js'
 import type { ConsumerEvents, ConsumerPort, OffsetToCommit, TopicPartition } from '../../processing/consumer-port.js'
 import { partitionKey } from '../../processing/consumer-port.js'
 import { GroupConsumerPort } from '../../processing/adapters/consumer.js'
@@ -59,7 +60,7 @@ export class LabConsumer implements ConsumerPort {
         // The lab's topic is written before any consumer starts: every group reads it from the start.
         autoOffsetReset: 'earliest',
         fetchMaxWaitMs: 100,
-        onError: (error) => this.report(error),
+        logger: errorLogger((error) => this.report(error)),
       },
       { create: (config) => (created = new CrashableGroupConsumer(config)) },
     )

@@ -14,7 +14,7 @@ import { CommitFailedError } from '../../client/membership/errors.js'
 import { KafkaErrorCode } from '../../client/index.js'
 import { flatten, type TopicPartitions } from '../../client/membership/topic-partitions.js'
 import { GroupConsumer, PartitionNotOwnedError, type GroupConsumerBatch, type GroupConsumerConfig } from '../../client/consumer/group-consumer.js'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, ConsumerStatus, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
@@ -82,12 +82,17 @@ export class GroupConsumerPort implements ConsumerPort {
     }
   }
 
-  close(): Promise<void> {
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await this.consumer.close()
+      await this.consumer.close(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
       await this.pump
     })()
     return this.closing
+  }
+
+  status(): ConsumerStatus {
+    const c = this.consumer
+    return { memberId: c.memberId, generationId: c.generationId, protocol: c.protocol, stable: c.state === 'stable', unreachableMs: c.unreachableMs, waitingFor: c.waitingFor }
   }
 
   /**

@@ -25,6 +25,12 @@ export function groupTimings(): Pick<GroupConsumerConfig, 'sessionTimeoutMs' | '
   return { sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatIntervalMs: HEARTBEAT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS, fetchMaxWaitMs: 50, retryBackoffMs: 50 }
 }
 
+/** The timings as `baton({ kafka })` takes them: the rebalance timeout is `baton()`'s own option. */
+export function kafkaTimings(): Omit<ReturnType<typeof groupTimings>, 'rebalanceTimeoutMs'> {
+  const { rebalanceTimeoutMs: _onBaton, ...rest } = groupTimings()
+  return rest
+}
+
 /** Refused by a crashed consumer's transport: not retriable, so nothing waits on it. */
 export class CrashedError extends BatonError {
   constructor() {

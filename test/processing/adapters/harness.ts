@@ -67,7 +67,7 @@ export class Group {
   ): Promise<RunningApp> {
     let consumer: FaultyGroupConsumer | undefined
     const port = new GroupConsumerPort(
-      { bootstrapServers: this.broker.bootstrap, clientId: name, groupId: this.groupId, autoOffsetReset: 'earliest', ...groupTimings(), onError: () => undefined },
+      { bootstrapServers: this.broker.bootstrap, clientId: name, groupId: this.groupId, autoOffsetReset: 'earliest', ...groupTimings() },
       { create: (config) => (consumer = new FaultyGroupConsumer(config)) },
     )
     const app = baton({

@@ -223,7 +223,9 @@ export class Processor {
     if (!(await settlesWithin(Promise.all(this.handOffs), left()))) {
       this.options.logger.warn({ groupId: this.options.config.groupId }, 'a rebalance hand-off was still under way at the stop deadline; leaving it unfinished')
     }
-    const closed = this.options.consumer.close({ timeoutMs: left() })
+    // A member that never joined, or whose consumer failed, has no partitions to hand over and no
+    // commit to make: its close gets a second, not the whole grace.
+    const closed = this.options.consumer.close({ timeoutMs: this.joined && !this.fatal ? left() : Math.min(left(), 1000) })
     // The consumer abandons its group step at the deadline; a little more lets its connections close.
     if (!(await settlesWithin(closed, left() + 1000))) {
       this.options.logger.warn({ groupId: this.options.config.groupId }, 'the consumer had not closed by the stop deadline; stopping without waiting for it')

@@ -12,7 +12,7 @@ import { Consumer, type ConsumerRecord } from '../../../src/client/consumer/cons
 import { baton } from '../../../src/processing/app.js'
 import { NonRetriableError } from '../../../src/processing/errors.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { Condition, groupTimings, kafkaTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import { Condition, kafkaTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 describe('retries and dead letters on the built-in client', () => {
   let broker: EmbeddedBroker

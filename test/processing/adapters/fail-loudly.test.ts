@@ -57,7 +57,7 @@ describe('failing loudly', () => {
     const condition = new Condition()
     const port = await closedPort()
     const app = baton({
-      brokers: `127.0.0.1:${port}`,
+      brokers: [`127.0.0.1:${port}`],
       groupId: 'nobody-home',
       logger: recordingLogger(lines, condition),
       signals: false,

@@ -6,6 +6,7 @@ export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } f
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'
+export { SIGNAL_REPEAT_WINDOW_MS } from './app.js'
 export type {
   ConsumerPort,
   ConsumerEvents,
@@ -27,6 +28,7 @@ export {
   ProcessingAbortedError,
   OffsetTrackingError,
   AppStateError,
+  BrokersUnreachableError,
   type AbortReasonCode,
 } from './errors.js'
 export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'

@@ -31,6 +31,7 @@ import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
 import type { SplitStep } from './partition-worker.js'
 import { retry, retryAfterFailure, type RetryObserver } from './retry.js'
+import { patternKey } from './subscription.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
 export const EXIT_CODES = {
@@ -105,23 +106,28 @@ export class BatonApp {
     this.finished = new Promise((resolve) => (this.finish = resolve))
   }
 
-  /** Handle each record of `topic` with `handler`. Returns the app, for chaining. */
-  consume<V = Buffer | null>(topic: string, handler: RecordHandler<NoInfer<V>>, options: ConsumeOptions<V> = {}): this {
-    const config = this.addRoute(topic, handler, options, false)
+  /**
+   * Handle each record of `topic` with `handler`. Returns the app, for chaining. `topic` may be a
+   * RegExp: every topic whose name matches is consumed, those created later included (the
+   * built-in consumer only); such a route needs an explicit `deadLetter`. A topic named in another
+   * `consume()` goes to that route.
+   */
+  consume<V = Buffer | null>(subscription: string | RegExp, handler: RecordHandler<NoInfer<V>>, options: ConsumeOptions<V> = {}): this {
+    const { topic, pattern, config } = this.addRoute(subscription, handler, options, false)
     const deserialize = deserializer(options)
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
     // A job holds its record directly; reading `records` would build a list just to index it.
     const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
-    this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
-  /** Handle records of `topic` in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
-  consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
-    const config = this.addRoute(topic, handler, options, true)
+  /** Handle records of `topic` (a name or a RegExp, as in `consume`) in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
+  consumeBatch<V = Buffer | null>(subscription: string | RegExp, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
+    const { topic, pattern, config } = this.addRoute(subscription, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
-    this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
@@ -305,11 +311,21 @@ export class BatonApp {
     return result
   }
 
-  private addRoute(topic: string, handler: unknown, options: ConsumeOptions<unknown> & { maxRecords?: number }, batch: boolean) {
-    this.requireState('configuring', `consume('${topic}')`)
-    const config = resolveTopicConfig(topic, handler, options, batch)
-    if (this.routes.has(topic)) throw new ConfigError(`consume('${topic}')`, 'this topic already has a handler; one handler per topic')
-    return config
+  private addRoute(subscription: string | RegExp, handler: unknown, options: ConsumeOptions<unknown> & { maxRecords?: number }, batch: boolean) {
+    const pattern = subscription instanceof RegExp ? subscription : undefined
+    const topic = pattern === undefined ? subscription : `/${pattern.source}/`
+    const where = pattern === undefined ? `consume('${topic}')` : `consume(${topic})`
+    this.requireState('configuring', where)
+    if (pattern !== undefined) {
+      if (pattern.flags.replace(/[gy]/g, '') !== '') throw new ConfigError(`${where} pattern`, `flags (${pattern.flags}) are not supported; write the pattern without them`)
+      if (options.deadLetter === undefined) {
+        throw new ConfigError(`${where}.deadLetter`, 'a pattern route needs its dead-letter topic named (one the pattern does not match), or false to skip failed records')
+      }
+    }
+    const config = resolveTopicConfig(topic as string, handler, options, batch)
+    const key = pattern === undefined ? topic : patternKey(pattern)
+    if (this.routes.has(key as string)) throw new ConfigError(where, 'this topic already has a handler; one handler per topic')
+    return { topic: topic as string, pattern: pattern === undefined ? undefined : new RegExp(pattern.source), config }
   }
 
   /**

@@ -111,8 +111,11 @@ export interface ConsumerStatus {
 }
 
 export interface ConsumerPort {
-  /** Join the group for `topics` and start fetching. Resolves once the consumer has started. */
-  start(topics: readonly string[], events: ConsumerEvents): Promise<void>
+  /**
+   * Join the group for `topics` (a list, or a pattern every matching topic is consumed for) and
+   * start fetching. Resolves once the consumer has started. Consumers that take only lists refuse a pattern.
+   */
+  start(topics: readonly string[] | RegExp, events: ConsumerEvents): Promise<void>
   /** Stop fetching these partitions (their queue is full); a fetch already under way may still arrive. */
   pause(partitions: readonly TopicPartition[]): void
   resume(partitions: readonly TopicPartition[]): void

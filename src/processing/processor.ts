@@ -23,9 +23,13 @@ import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
 import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
+import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
+  /** The topic's name, or for a pattern route the pattern as written (`/^orders-/`). */
   readonly topic: string
+  /** Set for a route given a RegExp instead of a name: it handles every topic that matches. */
+  readonly pattern?: RegExp
   readonly config: ResolvedTopicConfig
   /** The whole chain: retries and dead letters around the middleware and the handler. */
   readonly step: Step
@@ -132,7 +136,7 @@ export class Processor {
       this.joinWaiter = resolve
       this.rejectStart = reject
     })
-    await this.options.consumer.start([...this.options.routes.keys()], events)
+    await this.options.consumer.start(subscriptionOf(this.options.routes), events)
     this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
     this.commitTimer.unref()
     this.progressTimer = setInterval(() => this.sampleProgress(), Math.min(1000, Math.max(1, this.options.config.livenessTimeoutMs >> 2)))
@@ -295,7 +299,7 @@ export class Processor {
     this.joinWaiter = undefined
     if (this.stopping) return Promise.resolve()
     for (const tp of assigned) {
-      const route = this.options.routes.get(tp.topic)
+      const route = routeFor(this.options.routes, tp.topic)
       if (route === undefined) {
         this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
         continue

@@ -43,7 +43,7 @@ export class GroupConsumerPort implements ConsumerPort {
     this.consumer = options.create === undefined ? new GroupConsumer(withHooks) : options.create(withHooks)
   }
 
-  start(topics: readonly string[], events: ConsumerEvents): Promise<void> {
+  start(topics: readonly string[] | RegExp, events: ConsumerEvents): Promise<void> {
     this.events = events
     this.consumer.subscribe(topics)
     this.pump = this.deliver(events)

@@ -19,7 +19,7 @@ import {
   type ConsumeOptions,
   type ResolvedAppConfig,
 } from './config.js'
-import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort } from './consumer-port.js'
+import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, TopicPartition } from './consumer-port.js'
 import { deadLetter, deadLetterFailure, type DeadLetterObserver, type DeadLetterOptions } from './dead-letter.js'
 import { AppStateError, ConfigError, DeserializationError } from './errors.js'
 import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step, type Work } from './handler.js'
@@ -214,6 +214,24 @@ export class BatonApp {
   health(): Health {
     const health = this.state === 'stopped' ? undefined : this.processor?.health(this.config.livenessTimeoutMs)
     return health ?? { ready: false, live: this.state !== 'stopped', msSinceProgress: 0, inFlight: 0, queued: 0, partitions: 0 }
+  }
+
+  /**
+   * Stops starting records of these partitions (those running finish) until `resume`. Only owned
+   * partitions are paused, and a pause ends when its partition is revoked. Returns those paused.
+   */
+  pause(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.processor?.pause(partitions) ?? []
+  }
+
+  /** Resumes partitions paused by `pause` or `ctx.pause()`; returns those resumed. */
+  resume(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.processor?.resume(partitions) ?? []
+  }
+
+  /** Owned partitions paused by the application. */
+  paused(): TopicPartition[] {
+    return this.processor?.paused() ?? []
   }
 
   /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */

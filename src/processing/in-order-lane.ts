@@ -49,7 +49,7 @@ export class InOrderLane implements Lane {
   }
 
   pump(): void {
-    if (this.looping || this.count === 0 || !this.worker.active) return
+    if (this.looping || this.count === 0 || !this.worker.dispatching) return
     this.looping = true
     this.run().catch((bug: unknown) => this.worker.reportBug(bug instanceof Error ? bug : new Error(String(bug))))
   }
@@ -70,7 +70,7 @@ export class InOrderLane implements Lane {
     const worker = this.worker
     const limiter = worker.options.limiter
     try {
-      while (this.count > 0 && worker.active) {
+      while (this.count > 0 && worker.dispatching) {
         if (worker.options.turns.due()) {
           await worker.options.turns.turn()
           continue

@@ -31,7 +31,7 @@ export class KeyLane implements Lane {
   }
 
   pump(): void {
-    if (!this.worker.active || this.waitingForTurn) return
+    if (!this.worker.dispatching || this.waitingForTurn) return
     while (this.keyed.hasReady) {
       if (this.worker.options.turns.due()) {
         this.waitingForTurn = true

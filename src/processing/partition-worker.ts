@@ -104,6 +104,7 @@ export class PartitionWorker implements JobHost {
   private readonly abortController = new AbortController()
   private readonly revokingController = new AbortController()
   private paused = false
+  private pausedByUser = false
   private readonly idleWaiters: (() => void)[] = []
   private readonly timed: boolean
   /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
@@ -139,6 +140,30 @@ export class PartitionWorker implements JobHost {
 
   get active(): boolean {
     return this.state === 'active'
+  }
+
+  /** Active and not paused by the application: the lanes start records only while this holds. */
+  get dispatching(): boolean {
+    return this.state === 'active' && !this.pausedByUser
+  }
+
+  /**
+   * The application's pause (`app.pause`, `ctx.pause`): no record of the partition starts until
+   * `resumeByUser`; those running finish. Fetching goes on until the queue is full, then pauses as
+   * for any full queue. Ends with the worker (a revocation), as the ownership it was about does.
+   */
+  pauseByUser(): void {
+    this.pausedByUser = true
+  }
+
+  resumeByUser(): void {
+    if (!this.pausedByUser) return
+    this.pausedByUser = false
+    this.lane.pump()
+  }
+
+  get isPausedByUser(): boolean {
+    return this.pausedByUser
   }
 
   get inFlight(): number {

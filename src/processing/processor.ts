@@ -286,6 +286,24 @@ export class Processor {
     this.lastProgressAt = now
   }
 
+  /** The application's pause of owned partitions (see `PartitionWorker.pauseByUser`); returns those it applied to. */
+  pause(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.ownedOf(partitions).map((w) => (w.pauseByUser(), { topic: w.topic, partition: w.partition }))
+  }
+
+  resume(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.ownedOf(partitions).map((w) => (w.resumeByUser(), { topic: w.topic, partition: w.partition }))
+  }
+
+  /** Owned partitions the application paused. */
+  paused(): TopicPartition[] {
+    return [...this.workers.values()].filter((w) => w.active && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
+    return partitions.map((tp) => this.workers.get(partitionKey(tp))).filter((w): w is PartitionWorker => w !== undefined && w.active)
+  }
+
   get ownedPartitions(): TopicPartition[] {
     return [...this.workers.values()].map(({ topic, partition }) => ({ topic, partition }))
   }

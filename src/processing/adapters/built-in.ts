@@ -11,7 +11,7 @@ import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
 /** baton's client options under `baton({ kafka })`; the brokers, group id, rebalance timeout and logger come from `baton()`'s own options. */
-export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs' | 'logger'>
+export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs' | 'logger' | 'faults'>
 
 /** Every key `kafka` accepts; the type check below keeps the list complete. */
 export const KAFKA_OPTION_NAMES = [

@@ -131,7 +131,7 @@ describe('failing loudly', () => {
     const crashed = new FaultyGroupConsumer({ bootstrapServers: broker.bootstrap, groupId, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 60_000 })
     crashed.subscribe(['sessions'])
     await condition.until(() => crashed.state === 'stable', 'the soon-crashed member to join')
-    await crashed.crash()
+    crashed.crash()
 
     const lines: Line[] = []
     let app: BatonApp | undefined

@@ -5,10 +5,15 @@
  * patterns as given (a search, as `RegExp.test` does), and the app's own dead-letter topics never,
  * since a pattern such as /^orders/ would otherwise consume `orders.DLT` and feed failures back in.
  */
-import type { Route } from './processor.js'
+/** What this module reads of a route (the processor's `Route`). */
+export interface SubscribedRoute {
+  readonly topic: string
+  readonly pattern?: RegExp | undefined
+  readonly config: { readonly deadLetterTopic: string | undefined }
+}
 
 /** The list of topic names, or one pattern standing for every route. */
-export function subscriptionOf(routes: ReadonlyMap<string, Route>): readonly string[] | RegExp {
+export function subscriptionOf(routes: ReadonlyMap<string, SubscribedRoute>): readonly string[] | RegExp {
   const all = [...routes.values()]
   const patterns = all.flatMap((r) => (r.pattern === undefined ? [] : [r.pattern]))
   const names = all.filter((r) => r.pattern === undefined).map((r) => r.topic)
@@ -20,7 +25,7 @@ export function subscriptionOf(routes: ReadonlyMap<string, Route>): readonly str
 }
 
 /** The route for a topic: its own by name, else the first pattern (in `consume()` order) that matches it. */
-export function routeFor(routes: ReadonlyMap<string, Route>, topic: string): Route | undefined {
+export function routeFor<R extends SubscribedRoute>(routes: ReadonlyMap<string, R>, topic: string): R | undefined {
   const named = routes.get(topic)
   if (named !== undefined && named.pattern === undefined) return named
   for (const route of routes.values()) if (route.pattern?.test(topic) === true) return route

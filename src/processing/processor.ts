@@ -189,7 +189,10 @@ export class Processor {
       this.waitLoggedAt = now
       const fields = { groupId: this.options.config.groupId, waitedMs: Math.round(waited), unreachableMs: Math.round(status.unreachableMs) }
       const giveUp = status.unreachableMs > 0 ? `; giving up after ${unreachableTimeoutMs} ms out of reach (unreachableTimeoutMs)` : ''
-      this.options.logger.warn(fields, `waiting ${Math.round(waited / 1000)} s for ${status.waitingFor}${giveUp}`)
+      // A group waiting for a member is normal work of the protocol; a coordinator out of reach is not.
+      const message = `waiting ${Math.round(waited / 1000)} s for ${status.waitingFor}${giveUp}`
+      if (status.unreachableMs > 0) this.options.logger.warn(fields, message)
+      else this.options.logger.info(fields, message)
     }
   }
 

@@ -149,7 +149,7 @@ describe('failing loudly', () => {
       const starting = app.start()
       starting.catch(() => undefined)
       await condition.until(
-        () => lines.some((l) => l.level === 'warn' && /^waiting \d+ s for group "pending-session-group" to complete its rebalance/.test(l.message) && /session/.test(l.message)),
+        () => lines.some((l) => l.level === 'info' && /^waiting \d+ s for group "pending-session-group" to complete its rebalance/.test(l.message) && /session/.test(l.message)),
         'a log line saying what the join waits for',
       )
       assert.equal(app.health().ready, false)

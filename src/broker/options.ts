@@ -5,6 +5,7 @@
 import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
 /** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
 export type BrokerLogger = Logger
@@ -47,6 +48,8 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
+  transactions?: TransactionCoordinatorOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -64,6 +67,7 @@ export interface ResolvedBrokerOptions {
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  transactions: TransactionCoordinatorOptions
 }
 
 
@@ -94,5 +98,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    transactions: options.transactions ?? {},
   }
 }

@@ -2,7 +2,7 @@
  * How the member meets errors the embedded broker cannot script: a transport that lacks the API,
  * ownership lost while a hook runs (handled after the hook, through onLost), a generation ending
  * inside onRevoke. The coordinator's error answers (retried, rejoined or fatal) are tested against
- * the embedded broker in errors-on-broker.test.ts.
+ * the embedded broker in embedded-broker.test.ts.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'

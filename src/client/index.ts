@@ -3,7 +3,18 @@
  * connections that negotiate versions, authenticate (SASL PLAIN / SCRAM), pipeline requests and
  * reconnect. See README.md in this folder for examples.
  */
-export { Producer, type ProducerConfig, type ProducerRecord, type Partitioner, type RecordMetadata } from './producer/producer.js'
+export {
+  Producer,
+  type ProducerConfig,
+  type ProducerRecord,
+  type Partitioner,
+  type RecordMetadata,
+  type Transaction,
+  type TransactionOffset,
+  type TransactionState,
+  type ConsumerGroupMetadata,
+} from './producer/producer.js'
+export { ProducerFencedError, TransactionAbortableError, TransactionFatalError, TransactionStateError } from './producer/transaction-errors.js'
 export { partitionForKey, murmur2 } from './producer/murmur2.js'
 export {
   Consumer,

@@ -32,7 +32,7 @@ describe('one home per concept', () => {
   })
 
   it('declares the partition key function once, and builds no key by hand elsewhere', () => {
-    const declared = occurrences(/function\s+(partitionKey|keyOf|tpKey|topicPartitionKey)\s*\(/)
+    const declared = occurrences(/(function\s+|const\s+)(partitionKey|keyOf|tpKey|topicPartitionKey)\s*(\(|=)/)
     assert.ok(declared.length > 0 && declared.every((f) => f.startsWith(`${HOME}:`)), declared.join('\n'))
     const byHand = occurrences(KEY_BY_HAND)
     assert.deepEqual(byHand.filter((f) => !f.startsWith(`${HOME}:`)), [])

@@ -26,6 +26,7 @@ import type { MemberState, StateListener } from '../membership/state.js'
 import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
 import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
+import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
 import { checkGroupId, resolveAssignors, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
 
 export type { GroupConsumerConfig, AssignorName, ClosableGroupTransport, GroupConsumerFaults } from './group-consumer-options.js'
@@ -56,6 +57,7 @@ interface Consumed {
 
 export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   readonly groupId: string
+  readonly groupInstanceId: string | null
   /** The fetching consumer underneath; its assignment follows the member's. */
   private readonly consumer: Consumer
   private readonly transport: ClosableGroupTransport
@@ -79,6 +81,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     checkGroupId(config)
     const assignors = resolveAssignors(config)
     this.groupId = config.groupId
+    this.groupInstanceId = config.groupInstanceId ?? null
     this.hooks = config.hooks
     this.report = config.onError ?? ((error) => process.emitWarning(error))
     this.consumer = new Consumer(config)
@@ -145,6 +148,15 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   get generationId(): number {
     return this.member.generationId
+  }
+
+  /**
+   * The group's metadata as it stands now, for `producer.sendOffsets(offsets, consumer.groupMetadata())`:
+   * the transaction coordinator refuses offsets from a generation the group has left (KIP-447),
+   * so a member that lost its partitions cannot commit a transaction's offsets for them.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    return { groupId: this.groupId, generationId: this.member.generationId, memberId: this.member.memberId, groupInstanceId: this.groupInstanceId }
   }
 
   onStateChange(listener: StateListener): () => void {

@@ -69,7 +69,7 @@ export class InOrderLane implements Lane {
           continue
         }
         if (!limiter.tryAcquire()) {
-          await limiter.available()
+          await new Promise<void>((resolve) => limiter.whenAvailable(resolve))
           continue
         }
         const job = this.take()

@@ -2,6 +2,9 @@ import { Option, type Command } from 'commander'
 import { pino } from 'pino'
 import { startBroker } from '../broker/index.js'
 import { integerOption } from './parse.js'
+import { exitWithStartupError } from './startup-error.js'
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent']
 
 interface BrokerFlags {
   port: number
@@ -24,6 +27,8 @@ export function registerBrokerCommand(program: Command): void {
   program
     .command('broker')
     .description('run the embedded Kafka-protocol broker (development and tests; production runs on Kafka)')
+    // A wrong flag gets commander's one line naming it (and the allowed values), not the whole help.
+    .showHelpAfterError(false)
     .option('--port <n>', 'port of the first node; node i listens on port+i; 0 picks free ports', integerOption('--port', 0, 65535), 9092)
     .option('--nodes <n>', 'broker nodes in this process', integerOption('--nodes', 1, 64), 1)
     .option('--host <host>', 'interface to listen on and advertise', '127.0.0.1')
@@ -32,7 +37,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--partitions <n>', 'partitions of auto-created topics', integerOption('--partitions', 1, 10000), 1)
     .option('--no-auto-create', 'do not create topics on first use')
     .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
-    .option('--log-level <level>', 'stderr log level: debug, info, warn, error, silent', 'info')
+    .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: BrokerFlags) => {
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
       const broker = await startBroker({
@@ -44,7 +49,7 @@ export function registerBrokerCommand(program: Command): void {
         autoCreateTopics: flags.autoCreate,
         groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
         logger,
-      })
+      }).catch((error: unknown) => exitWithStartupError('baton broker', error))
       console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)
       await new Promise<void>((resolve) => {
         let stopping = false

@@ -1,7 +1,7 @@
 /**
  * Invariant: a broker restart shorter than the session timeout costs a stable group nothing. The
  * broker is a real `baton broker --data DIR` process, SIGKILLed (no flush, no goodbye) and started
- * again on the same port and data about 1.5 s later; three baton apps at session 6000 / heartbeat
+ * again on the same port and data, down about 1.5 s in all (measured and printed); three baton apps at session 6000 / heartbeat
  * 1500 ride through it: no onLost, no rebalance (same generation, no revoke or assignment), and
  * every record handled exactly once, before and after the restart.
  */
@@ -25,7 +25,8 @@ const GROUP = 'restart-group'
 const PARTITIONS = 6
 const SESSION_MS = 6_000
 const HEARTBEAT_MS = 1_500
-const DOWN_MS = 1_500
+/** The restart itself (a warm process loading the data and binding the port) adds well under a second. */
+const DOWN_MS = 500
 
 describe('a broker restart under a stable group', () => {
   let dir: string
@@ -43,7 +44,7 @@ describe('a broker restart under a stable group', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it(`SIGKILL and restart ${DOWN_MS} ms later: no loss, no rebalance, no duplicate`, async () => {
+  it('SIGKILL and restart about 1.5 s later: no loss, no rebalance, no duplicate', async (t) => {
     const condition = new Condition()
     const handled = new Map<string, string[]>()
     const events = { assigned: [] as AssignedEvent[], revoked: [] as RevokedEvent[], lost: [] as LostEvent[] }
@@ -92,6 +93,9 @@ describe('a broker restart under a stable group', () => {
       const killedAt = performance.now()
       await sleep(DOWN_MS)
       await broker.restart()
+      const downMs = performance.now() - killedAt
+      t.diagnostic(`broker down for ${Math.round(downMs)} ms (kill to listening)`)
+      assert.ok(downMs < SESSION_MS - HEARTBEAT_MS, `the broker was down ${Math.round(downMs)} ms, too close to the session timeout for this test to mean anything`)
 
       await produce(broker.bootstrap, TOPIC, PARTITIONS, 50, 50)
       await condition.until(() => handled.size === PARTITIONS * 100, 'the records written after the restart are handled', 60_000)

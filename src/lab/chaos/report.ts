@@ -10,13 +10,19 @@ export function summaryLines(result: ChaosResult): string[] {
   const { account: a, config } = result
   const by = a.byExplanation
   return [
-    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${result.changes.filter((c) => c.n > 0 && !c.action.startsWith('final-')).length} changes in ${(result.durationMs / 1000).toFixed(0)} s`,
+    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')} membership changes ` +
+      `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs) and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
     `records: ${a.produced} acknowledged, ${a.processed} processed, ${a.lost.length} lost` + (result.unacknowledgedSends > 0 ? ` (${result.unacknowledgedSends} sends never acknowledged, not counted)` : ''),
     `duplicated records: ${a.duplicates.length} (${a.extraEffects} extra effects): ${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss, ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`,
     `session losses (onLost): ${result.sessionLosses}`,
     result.failures.length === 0 ? 'PASSED' : `FAILED: ${result.failures.join('; ')}`,
     `replay with: baton chaos --seed ${config.seed} --mode ${config.mode} --changes ${config.changes}`,
   ]
+}
+
+/** Changes of one kind that happened (not skipped), after the group formed. */
+function count(result: ChaosResult, action: string): number {
+  return result.changes.filter((c) => c.n > 0 && c.action === action && !(c.note ?? '').startsWith('skipped')).length
 }
 
 /** Writes both files into the run's folder; returns the text report's path. */

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin } from '../../client/admin/admin.js'
 import { Producer } from '../../client/producer/producer.js'
+import { LabError } from '../errors.js'
 import { account, type ChaosAccount } from './accounting.js'
 import { BrokerProcess } from './broker-process.js'
 import { allowsExplainedDuplicates, type ChaosConfig } from './config.js'
@@ -41,6 +42,7 @@ export interface ChaosResult {
 
 const PRODUCE_TICK_MS = 50
 const STOP_GRACE_MS = 30_000
+const GROUP_FORM_TIMEOUT_MS = 120_000
 
 export async function runChaos(config: ChaosConfig, progress: (line: string) => void = () => undefined): Promise<ChaosResult> {
   mkdirSync(config.outDir, { recursive: true })
@@ -101,6 +103,17 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
 
     const plan = planSchedule(config)
     for (let i = 0; i < plan.initialMembers; i++) startMember(0)
+    // The changes start once the group has formed: before that they would only hit processes still loading.
+    const formedBy = Date.now() + GROUP_FORM_TIMEOUT_MS
+    for (;;) {
+      readEvents()
+      const owned = new Set<number>()
+      for (const m of running()) for (const p of ownedPartitions(events.get(m.name)!)) owned.add(p)
+      if (owned.size === config.partitions) break
+      if (Date.now() > formedBy) throw new LabError(`the group did not form within ${GROUP_FORM_TIMEOUT_MS / 1000} s; see the member logs in ${config.outDir}`)
+      await sleep(100)
+    }
+    note(0, 'start', undefined, 'the group owns every partition; changes begin')
     let n = 0
     for (const change of plan.changes) {
       await sleep(change.gapMs)
@@ -125,10 +138,11 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
         note(n, 'broker-restart', undefined, `SIGKILL, listening again ${Math.round(performance.now() - killed)} ms later`)
         continue
       }
-      // Members still loading their modules are passed over while others are up: stopping a process
-      // before it has started tests nothing.
+      // Members that own partitions are hit first, then those at least loaded: stopping a process
+      // still loading its modules, or one that has nothing to hand off, tests little.
+      const owning = running().filter((m) => ownedPartitions(events.get(m.name)!).size > 0)
       const up = running().filter((m) => events.get(m.name)!.length > 0)
-      const alive = up.length > 0 ? up : running()
+      const alive = owning.length > 0 ? owning : up.length > 0 ? up : running()
       const target = alive[Math.min(change.target, alive.length - 1)]
       if (target === undefined || running().length <= config.minMembers) {
         note(n, change.action, undefined, 'skipped: too few members running')
@@ -179,6 +193,16 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
   const result = account({ produced: acked, events, killedAt, startedAt })
   const sessionLosses = [...events.values()].reduce((sum, list) => sum + list.filter((e) => e.e === 'lost').length, 0)
   return { config, topic, changes, account: result, unacknowledgedSends, sessionLosses, durationMs: since(), failures: failuresOf(config, result) }
+}
+
+/** The partitions the member's events leave it owning: assigned, and not revoked or lost since. */
+function ownedPartitions(list: readonly MemberEvent[]): Set<number> {
+  const owned = new Set<number>()
+  for (const e of list) {
+    if (e.e === 'assigned') for (const p of e.ps) owned.add(p)
+    else if (e.e === 'revoked' || e.e === 'lost') for (const p of e.ps) owned.delete(p)
+  }
+  return owned
 }
 
 /** What makes a run fail: any loss, and any duplicate a SIGKILL or a session loss does not explain. */

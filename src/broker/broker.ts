@@ -8,6 +8,7 @@ import { BrokerError } from './errors.js'
 import { Faults } from './faults.js'
 import type { BrokerContext } from './handlers/handler.js'
 import { supportedApis } from './handlers/index.js'
+import { RequestMemoryPool } from '../net/request-memory.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
@@ -62,7 +63,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     return node
   }
   const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId))
-  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
+  const memoryPool = new RequestMemoryPool(resolved.queuedMaxRequestBytes)
+  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults, memoryPool))
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
   } catch (error) {

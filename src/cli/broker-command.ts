@@ -15,6 +15,8 @@ interface BrokerFlags {
   partitions: number
   autoCreate: boolean
   groupInitialDelay: number
+  queuedMaxRequestBytes: number
+  connectionsMaxIdleMs: number
   logLevel: string
 }
 
@@ -37,6 +39,8 @@ export function registerBrokerCommand(program: Command): void {
     .option('--partitions <n>', 'partitions of auto-created topics', integerOption('--partitions', 1, 10000), 1)
     .option('--no-auto-create', 'do not create topics on first use')
     .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
+    .option('--queued-max-request-bytes <n>', 'bytes of requests being received at once, all connections together; past it the broker stops reading (0: no cap)', integerOption('--queued-max-request-bytes', 0, 2 ** 31 - 1), 100 * 1024 * 1024)
+    .option('--connections-max-idle-ms <ms>', 'close connections that complete no request for this long (0: never)', integerOption('--connections-max-idle-ms', 0, 2 ** 31 - 1), 600_000)
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: BrokerFlags) => {
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
@@ -48,6 +52,8 @@ export function registerBrokerCommand(program: Command): void {
         defaultPartitions: flags.partitions,
         autoCreateTopics: flags.autoCreate,
         groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
+        queuedMaxRequestBytes: flags.queuedMaxRequestBytes,
+        connectionsMaxIdleMs: flags.connectionsMaxIdleMs,
         logger,
       }).catch((error: unknown) => exitWithStartupError('baton broker', error))
       console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)

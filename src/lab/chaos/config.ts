@@ -45,7 +45,7 @@ export interface ChaosConfig {
   readonly brokerRestarts: number
   /** How long the broker stays down in each restart (embedded broker only). */
   readonly brokerDownMs: number
-  /** After the last change, how long the group may take to process everything before the rest counts as lost. */
+  /** After the last change, how long the group may go without processing a record before what is left counts as lost. */
   readonly drainTimeoutMs: number
   /** Against this cluster instead of an embedded broker process (no broker restart then). */
   readonly brokers: readonly string[] | undefined

@@ -15,7 +15,7 @@ import { BrokerProcess } from './broker-process.js'
 import { allowsExplainedDuplicates, type ChaosConfig } from './config.js'
 import { EventReader, type MemberEvent } from './events.js'
 import { MemberProcess } from './members.js'
-import { planSchedule, type ChangeAction } from './schedule.js'
+import { pickAction, planSchedule, type ChangeAction } from './schedule.js'
 
 export interface ChangeRecord {
   /** 0 for the members started before the first change. */
@@ -91,6 +91,8 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     note(n, 'start', name)
   }
   const running = (): MemberProcess[] => members.filter((m) => m.running)
+  /** Running and not told to stop: the members the group can count on. */
+  const staying = (): MemberProcess[] => members.filter((m) => m.running && !m.stopping)
 
   try {
     const admin = new Admin({ bootstrapServers: bootstrap })
@@ -102,7 +104,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     producerLoop = produceSteadily(producer, topic, config, () => producing, acked, () => unacknowledgedSends++)
 
     const plan = planSchedule(config)
-    for (let i = 0; i < plan.initialMembers; i++) startMember(0)
+    for (let i = 0; i < Math.min(2, config.maxMembers); i++) startMember(0)
     // The changes start once the group has formed: before that they would only hit processes still loading.
     const formedBy = Date.now() + GROUP_FORM_TIMEOUT_MS
     for (;;) {
@@ -115,15 +117,11 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     }
     note(0, 'start', undefined, 'the group owns every partition; changes begin')
     let n = 0
-    for (const change of plan.changes) {
+    for (const change of plan) {
       await sleep(change.gapMs)
       readEvents()
       n++
-      if (change.action === 'start') {
-        startMember(n)
-        continue
-      }
-      if (change.action === 'broker-restart') {
+      if (change.kind === 'broker-restart') {
         if (broker === undefined) {
           note(n, 'broker-restart', undefined, 'skipped: the run is against --brokers')
           continue
@@ -138,32 +136,44 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
         note(n, 'broker-restart', undefined, `SIGKILL, listening again ${Math.round(performance.now() - killed)} ms later`)
         continue
       }
-      // Members that own partitions are hit first, then those at least loaded: stopping a process
-      // still loading its modules, or one that has nothing to hand off, tests little.
-      const owning = running().filter((m) => ownedPartitions(events.get(m.name)!).size > 0)
-      const up = running().filter((m) => events.get(m.name)!.length > 0)
-      const alive = owning.length > 0 ? owning : up.length > 0 ? up : running()
-      const target = alive[Math.min(change.target, alive.length - 1)]
-      if (target === undefined || running().length <= config.minMembers) {
-        note(n, change.action, undefined, 'skipped: too few members running')
+      // Only members that are up (loaded) count, and are hit: stopping a process still loading its
+      // modules tests nothing, and on a slow machine the group would otherwise never form. Members
+      // that own partitions are hit first.
+      const up = staying().filter((m) => events.get(m.name)!.length > 0)
+      const allowed: ChangeAction[] = []
+      if (running().length < config.maxMembers) allowed.push('start')
+      if (up.length > config.minMembers) allowed.push('sigterm', 'sigkill')
+      const action = pickAction(change.actionRoll, allowed)
+      if (action === undefined) {
+        note(n, 'start', undefined, `skipped: ${running().length} members running, ${up.length} up`)
         continue
       }
-      if (change.action === 'sigkill') killedAt.set(target.name, Date.now())
-      target.signal(change.action === 'sigkill' ? 'SIGKILL' : 'SIGTERM')
-      note(n, change.action, target.name)
+      if (action === 'start') {
+        startMember(n)
+        continue
+      }
+      const owning = up.filter((m) => ownedPartitions(events.get(m.name)!).size > 0)
+      const candidates = owning.length > 0 ? owning : up
+      const target = candidates[Math.floor(change.targetRoll * candidates.length)]!
+      if (action === 'sigkill') killedAt.set(target.name, Date.now())
+      target.signal(action === 'sigkill' ? 'SIGKILL' : 'SIGTERM')
+      note(n, action, target.name)
     }
 
     producing = false
     await producerLoop
     await producer.flush()
-    if (running().length === 0) startMember(n)
-    progress(`  drain: ${acked.size} records acknowledged; waiting for every one to take effect (up to ${config.drainTimeoutMs / 1000} s)`)
-    const drainDeadline = Date.now() + config.drainTimeoutMs
+    if (staying().length === 0) startMember(n)
+    progress(`  drain: ${acked.size} records acknowledged; waiting for every one to take effect (giving up after ${config.drainTimeoutMs / 1000} s without progress)`)
+    // The drain gives up only after drainTimeoutMs without progress: a slow machine is not a loss.
+    const done = new Set<number>()
+    let progressAt = Date.now()
     for (;;) {
       readEvents()
-      const done = new Set<number>()
+      const before = done.size
       for (const list of events.values()) for (const e of list) if (e.e === 'effect') done.add(e.id)
-      if ([...acked].every((id) => done.has(id)) || Date.now() > drainDeadline) break
+      if (done.size > before) progressAt = Date.now()
+      if ([...acked].every((id) => done.has(id)) || Date.now() - progressAt > config.drainTimeoutMs) break
       await sleep(250)
     }
 

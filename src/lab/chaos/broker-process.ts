@@ -22,7 +22,7 @@ export interface BrokerProcessOptions {
   readonly args?: readonly string[]
   /** Where the broker's stderr goes; discarded by default. */
   readonly stderr?: (line: string) => void
-  /** How long to wait for the listening line. Default 60 s. */
+  /** How long to wait for the listening line. Default 120 s (a loaded machine is slow to start Node). */
   readonly startTimeoutMs?: number
 }
 
@@ -44,7 +44,13 @@ export class BrokerProcess {
   /** Starts a broker and resolves once it accepts connections. */
   static async start(options: BrokerProcessOptions): Promise<BrokerProcess> {
     const broker = new BrokerProcess(options)
-    await broker.restart()
+    try {
+      await broker.restart()
+    } catch (error) {
+      // Nothing may outlive a start that failed: a child left running would keep its parent alive.
+      await broker.stop(0)
+      throw error
+    }
     return broker
   }
 
@@ -74,7 +80,7 @@ export class BrokerProcess {
     args.push(...(this.options.args ?? []))
     next.child.stdin!.write(JSON.stringify(args) + '\n')
     const bootstrap = await new Promise<string>((resolve, reject) => {
-      const timeoutMs = this.options.startTimeoutMs ?? 60_000
+      const timeoutMs = this.options.startTimeoutMs ?? 120_000
       const timer = setTimeout(() => reject(new LabError(`baton broker printed no listening line within ${timeoutMs} ms`)), timeoutMs)
       void next.exited.then((code) => {
         clearTimeout(timer)

@@ -16,7 +16,7 @@ import { Admin } from '../../../src/client/admin/admin.js'
 import { BrokerProcess } from '../../../src/lab/chaos/broker-process.js'
 import { baton, type BatonApp } from '../../../src/processing/app.js'
 import { CHANNELS, type AssignedEvent, type LostEvent, type RevokedEvent } from '../../../src/processing/instrumentation.js'
-import { GroupConsumerPort } from '../../../src/processing/kafka/consumer.js'
+import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { Condition, produce } from '../../client/group-consumer/helpers.js'
 

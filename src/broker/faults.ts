@@ -58,13 +58,13 @@ export class Faults {
   /** Holds every response of `api` for `ms` before sending it. Returns a function that removes the fault. */
   delay(api: ApiSelector, ms: number, options: RequestFaultOptions = {}): () => void {
     if (!Number.isFinite(ms) || ms < 0) throw new BrokerError('BROKER_INVALID_OPTION', `delay must be a non-negative number of milliseconds, got ${ms}`)
-    return this.add({ apiKey: keyOf(api), nodeId: options.nodeId, remaining: options.count ?? Infinity, delayMs: ms, errorCode: null })
+    return this.add({ apiKey: apiKeyOf(api), nodeId: options.nodeId, remaining: options.count ?? Infinity, delayMs: ms, errorCode: null })
   }
 
   /** Answers the next `count` (default 1) requests of `api` with `errorCode` instead of handling them. */
   failNext(api: ApiSelector, errorCode: number, options: RequestFaultOptions = {}): () => void {
     if (!Number.isInteger(errorCode) || errorCode === 0) throw new BrokerError('BROKER_INVALID_OPTION', `errorCode must be a non-zero Kafka error code, got ${errorCode}`)
-    return this.add({ apiKey: keyOf(api), nodeId: options.nodeId, remaining: options.count ?? 1, delayMs: 0, errorCode })
+    return this.add({ apiKey: apiKeyOf(api), nodeId: options.nodeId, remaining: options.count ?? 1, delayMs: 0, errorCode })
   }
 
   /** Closes the node's listener: new connections are refused, open ones keep working. */
@@ -144,6 +144,6 @@ export class Faults {
   }
 }
 
-function keyOf(api: ApiSelector): number {
+function apiKeyOf(api: ApiSelector): number {
   return typeof api === 'number' ? api : api.apiKey
 }

@@ -13,9 +13,10 @@ import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
 import { RequestMemoryPool } from '../../src/net/request-memory.js'
-import { KafkaServer, type ServerLogger } from '../../src/net/server.js'
+import { silentLogger } from '../../src/net/logger.js'
+import { KafkaServer } from '../../src/net/server.js'
 
-const quiet: ServerLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
+const quiet = silentLogger
 const KIB = 1024
 
 /** A frame's size prefix followed by `bodyBytes` of its body (all of it when omitted); the body's first byte names it. */

@@ -8,6 +8,7 @@
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { TxnOffsetCommit, type TxnOffsetCommitRequest, type TxnOffsetCommitResponseInit } from '../../protocol/generated/index.js'
+import { partitionKey } from '../../protocol/topic-partition.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'
 import { transactionCoordinatorOf } from '../transactions/broker-context.js'
 import type { PendingOffset } from '../transactions/metadata.js'
@@ -33,14 +34,14 @@ function commit(request: TxnOffsetCommitRequest, ctx: RequestContext): TxnOffset
   const accepted: PendingOffset[] = []
   for (const t of request.topics) {
     for (const p of t.partitions) {
-      const key = `${t.name}\0${p.partitionIndex}`
+      const key = partitionKey(t.name, p.partitionIndex)
       if (ctx.cluster.partition(t.name, p.partitionIndex) === undefined) errors.set(key, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
       else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > groups.config.offsetMetadataMaxBytes) errors.set(key, KafkaErrorCode.OFFSET_METADATA_TOO_LARGE)
       else accepted.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })
     }
   }
   if (accepted.length > 0) transactions.addPendingOffsets(request, request.groupId, accepted)
-  return answer(request, (topic, partition) => errors.get(`${topic}\0${partition}`) ?? KafkaErrorCode.NONE)
+  return answer(request, (topic, partition) => errors.get(partitionKey(topic, partition)) ?? KafkaErrorCode.NONE)
 }
 
 export default defineHandler({

@@ -4,6 +4,7 @@
  * KIP-360 InitProducerId is recognised), the transaction's partitions and consumer groups, and the
  * offsets it will commit. Its states are in state.ts.
  */
+import { partitionKey } from '../../protocol/topic-partition.js'
 import type { Timer } from '../groups/scheduler.js'
 import type { TransactionState } from './state.js'
 import type { StoredTransaction } from './store.js'
@@ -24,8 +25,6 @@ export interface PendingOffset {
   readonly leaderEpoch: number
   readonly metadata: string | null
 }
-
-const partitionKey = (topic: string, partition: number): string => `${topic}\0${partition}`
 
 export class TransactionMetadata {
   producerId: bigint

@@ -341,7 +341,8 @@ function transactionManager(config: ProducerConfig, cluster: Cluster, identity: 
     transactionalId: config.transactionalId,
     transactionTimeoutMs: intOption(config, 'transactionTimeoutMs', 60_000, 1, 2_147_483_647),
     timeoutMs: Math.max(maxBlockMs, 1),
-    onSlow: (message) => process.emitWarning(message, 'BatonTransactionWarning'),
+    // Through the client's logger (silent unless the application gave one), never process warnings.
+    onSlow: (message) => cluster.config.logger.warn({ transactionalId: config.transactionalId }, message),
   })
 }
 

@@ -59,7 +59,7 @@ app.consume(
     // The effect: written once the work is complete, never for aborted work.
     events.write({ e: 'effect', t: Date.now(), id, p: record.partition, o: Number(record.offset) })
   },
-  { concurrency: settings.mode, deadLetter: false, retries: false },
+  { ordering: settings.mode, deadLetter: false, retries: false },
 )
 
 const result = await app.run()

@@ -67,7 +67,6 @@ describe('a broker restart under a stable group', () => {
           heartbeatIntervalMs: HEARTBEAT_MS,
           rebalanceTimeoutMs: 10_000,
           fetchMaxWaitMs: 100,
-          onError: () => undefined,
         })
         const app = baton({ groupId: GROUP, brokers: broker.bootstrap, consumer: port, logger: silentLogger, signals: false, rebalanceTimeoutMs: 10_000, commitIntervalMs: 500 })
         app.consume(TOPIC, (record) => {

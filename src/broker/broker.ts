@@ -9,6 +9,7 @@ import { Faults } from './faults.js'
 import { lazyGroupCoordinator } from './groups/broker-context.js'
 import type { BrokerContext } from './handlers/handler.js'
 import { supportedApis } from './handlers/index.js'
+import { RequestMemoryPool } from '../net/request-memory.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
@@ -88,7 +89,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       transactions.moveCoordinator(transactionalId, nodeId)
     },
   })
-  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
+  const memoryPool = new RequestMemoryPool(resolved.queuedMaxRequestBytes)
+  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults, memoryPool))
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
   } catch (error) {

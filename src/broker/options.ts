@@ -35,6 +35,18 @@ export interface BrokerOptions {
   defaultReplicationFactor?: number
   /** Largest request frame accepted (Kafka's socket.request.max.bytes). Default 100 MiB. */
   maxRequestBytes?: number
+  /**
+   * Bytes of requests being received at once, all connections and nodes together (Kafka's
+   * queued.max.request.bytes). A connection reserves a request's announced size before reading it;
+   * past the cap, connections stop being read until requests finish. Default 100 MiB; 0 for no cap.
+   */
+  queuedMaxRequestBytes?: number
+  /**
+   * A connection that completes no request for this long, while none of its requests is being
+   * handled, is closed: silent ones and ones stalled mid-request (Kafka's connections.max.idle.ms).
+   * Default 10 minutes; 0 never closes them.
+   */
+  connectionsMaxIdleMs?: number
   /** fsync a partition's segment before acknowledging an acks=-1 produce. Default false: see the README. */
   fsync?: boolean
   /** How often retention by time and size is applied (Kafka's log.retention.check.interval.ms). Default 5 min. */
@@ -62,6 +74,8 @@ export interface ResolvedBrokerOptions {
   defaultPartitions: number
   defaultReplicationFactor: number
   maxRequestBytes: number
+  queuedMaxRequestBytes: number
+  connectionsMaxIdleMs: number
   fsync: boolean
   retentionCheckIntervalMs: number
   clusterId: string | null
@@ -93,6 +107,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     defaultPartitions: positiveInteger('defaultPartitions', options.defaultPartitions, 1),
     defaultReplicationFactor: positiveInteger('defaultReplicationFactor', options.defaultReplicationFactor, 1),
     maxRequestBytes: positiveInteger('maxRequestBytes', options.maxRequestBytes, 100 * 1024 * 1024, 64),
+    queuedMaxRequestBytes: positiveInteger('queuedMaxRequestBytes', options.queuedMaxRequestBytes, 100 * 1024 * 1024, 0),
+    connectionsMaxIdleMs: positiveInteger('connectionsMaxIdleMs', options.connectionsMaxIdleMs, 10 * 60 * 1000, 0),
     fsync: options.fsync ?? false,
     retentionCheckIntervalMs: positiveInteger('retentionCheckIntervalMs', options.retentionCheckIntervalMs, 5 * 60 * 1000),
     clusterId: options.clusterId ?? null,

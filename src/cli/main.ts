@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerBrokerCommand } from './broker-command.js'
+import { registerChaosCommand } from './chaos-command.js'
 import { registerLabCommand } from './lab-command.js'
 
 const program = new Command()
@@ -13,5 +14,6 @@ const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.me
 program.name('baton').description('Kafka consumer groups with safe partition hand-off').version(manifest.version).showHelpAfterError()
 registerBrokerCommand(program)
 registerLabCommand(program)
+registerChaosCommand(program)
 
 await program.parseAsync(process.argv)

@@ -1,9 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CHAOS_DEFAULTS, resolveChaosConfig, type ChaosMode } from '../lab/chaos/config.js'
-import { summaryLines, writeChaosReport } from '../lab/chaos/report.js'
-import { runChaos } from '../lab/chaos/run.js'
+import { CHAOS_DEFAULTS, resolveChaosConfig, runChaos, summaryLines, writeChaosReport, type ChaosMode } from '../lab/index.js'
 import { integerOption } from './parse.js'
 import { exitWithStartupError } from './startup-error.js'
 

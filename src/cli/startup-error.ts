@@ -4,7 +4,7 @@
  * errors baton raises already say what to do, and the system error underneath (EADDRINUSE, EACCES)
  * is appended so the cause is not lost.
  */
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../protocol/index.js'
 
 /** The one line for `error`, without the command's name. */
 export function startupErrorLine(error: unknown): string {

@@ -3,7 +3,7 @@
  * no flush, no goodbye to clients) and started again on the same port and `--data`. The chaos runs
  * and the restart tests use it; an in-process broker cannot be killed without killing the test.
  *
- * The next process is always started ahead, warm and waiting (broker-main.ts), so that a restart
+ * The next process is always started ahead, warm and waiting (`src/cli/warm-broker.ts`), so that a restart
  * costs the broker's own start-up (loading its data, binding the port), not Node's and tsx's.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -119,7 +119,7 @@ export class BrokerProcess {
   }
 
   private spawnSpare(): Spare {
-    const child = spawn(process.execPath, entryArgs('broker-main'), { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, entryArgs('../../cli/warm-broker'), { stdio: ['pipe', 'pipe', 'pipe'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     createInterface({ input: child.stderr }).on('line', (line) => this.options.stderr?.(line))
     // A spare killed before it starts has stdin closed under it; that is not worth a crash.

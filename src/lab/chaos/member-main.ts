@@ -9,8 +9,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
-import { baton } from '../../processing/app.js'
-import { CHANNELS, type AssignedEvent, type LostEvent, type RevokedEvent } from '../../processing/instrumentation.js'
+import { baton, CHANNELS, type AssignedEvent, type LostEvent, type RevokedEvent } from '../../processing/index.js'
 import { handlerTimeMs, type ChaosMode } from './config.js'
 import { EventWriter } from './events.js'
 

@@ -32,7 +32,7 @@ export class MemberProcess {
     const eventsFile = join(dir, `${settings.name}.jsonl`)
     const log = openSync(join(dir, `${settings.name}.log`), 'a')
     try {
-      const child = spawn(process.execPath, [...entryArgs('member-main'), JSON.stringify({ ...settings, eventsFile })], { stdio: ['ignore', log, log] })
+      const child = spawn(process.execPath, [...entryArgs('./member-main'), JSON.stringify({ ...settings, eventsFile })], { stdio: ['ignore', log, log] })
       return new MemberProcess(settings.name, eventsFile, child)
     } finally {
       closeSync(log)

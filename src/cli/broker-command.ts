@@ -12,6 +12,8 @@ interface BrokerFlags {
   partitions: number
   autoCreate: boolean
   groupInitialDelay: number
+  consumerSessionTimeout: number
+  consumerHeartbeatInterval: number
   logLevel: string
 }
 
@@ -32,6 +34,8 @@ export function registerBrokerCommand(program: Command): void {
     .option('--partitions <n>', 'partitions of auto-created topics', integerOption('--partitions', 1, 10000), 1)
     .option('--no-auto-create', 'do not create topics on first use')
     .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
+    .option('--consumer-session-timeout <ms>', 'KIP-848 groups: session timeout of their members (Kafka: 45000)', integerOption('--consumer-session-timeout', 1, 3_600_000), 45_000)
+    .option('--consumer-heartbeat-interval <ms>', 'KIP-848 groups: heartbeat interval given to their members (Kafka: 5000)', integerOption('--consumer-heartbeat-interval', 1, 3_600_000), 5000)
     .option('--log-level <level>', 'stderr log level: debug, info, warn, error, silent', 'info')
     .action(async (flags: BrokerFlags) => {
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
@@ -42,7 +46,11 @@ export function registerBrokerCommand(program: Command): void {
         ...(flags.data !== undefined ? { dataDir: flags.data } : { memory: true }),
         defaultPartitions: flags.partitions,
         autoCreateTopics: flags.autoCreate,
-        groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
+        groups: {
+          initialRebalanceDelayMs: flags.groupInitialDelay,
+          consumerSessionTimeoutMs: flags.consumerSessionTimeout,
+          consumerHeartbeatIntervalMs: flags.consumerHeartbeatInterval,
+        },
         logger,
       })
       console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)

@@ -24,6 +24,11 @@ export function groupCoordinatorOf(ctx: BrokerContext): GroupCoordinator {
   const dataDir = ctx.options.dataDir
   const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), ctx.options.logger, { fsync: ctx.options.fsync })
   const coordinator = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...ctx.options.groups, store })
+  const cluster = ctx.cluster
+  coordinator.attachTopics({
+    partitionCount: (topic) => cluster.topic(topic)?.partitions.length,
+    names: () => [...cluster.topics].map((t) => t.name),
+  })
   coordinators.set(ctx.cluster, coordinator)
   if (ctx.stopping.aborted) coordinator.close()
   else ctx.stopping.addEventListener('abort', () => coordinator.close(), { once: true })

@@ -2,20 +2,21 @@
  * OffsetFetch, v1-9. v1-7 ask for one group; v2+ may ask for all its offsets (null topics) and
  * carry a top-level error; v8+ ask for several groups at once, each answered on its own (KIP-709).
  * Leaves out: v0 (offsets in ZooKeeper), and requireStable (v7+) never reports
- * UNSTABLE_OFFSET_COMMIT because no transactional offset commit is ever pending here yet. The
- * member id and epoch of v9 belong to KIP-848 groups and are ignored.
+ * UNSTABLE_OFFSET_COMMIT because no transactional offset commit is ever pending here yet. v9
+ * carries a member id and epoch, checked for consumer groups (KIP-848: UNKNOWN_MEMBER_ID,
+ * STALE_MEMBER_EPOCH).
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponseInit } from '../../protocol/generated/index.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'
-import type { FetchedTopic } from '../groups/offsets.js'
+import type { FetchedTopic, FetchingMember } from '../groups/offsets.js'
 import { defineHandler, type RequestContext } from './handler.js'
 
 type Wanted = readonly { name: string; partitionIndexes: number[] }[] | null
 
-function lookup(ctx: RequestContext, groupId: string, topics: Wanted): { errorCode: number; topics: FetchedTopic[] } {
+function lookup(ctx: RequestContext, groupId: string, topics: Wanted, asking: FetchingMember | undefined): { errorCode: number; topics: FetchedTopic[] } {
   if (!coordinatesHere(ctx, groupId)) return { errorCode: KafkaErrorCode.NOT_COORDINATOR, topics: [] }
-  return groupCoordinatorOf(ctx).fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })))
+  return groupCoordinatorOf(ctx).fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })), asking)
 }
 
 function partitionsOf(topics: FetchedTopic[]) {
@@ -25,11 +26,15 @@ function partitionsOf(topics: FetchedTopic[]) {
   }))
 }
 
-function respond(request: OffsetFetchRequest, version: number, answer: (groupId: string, topics: Wanted) => { errorCode: number; topics: FetchedTopic[] }): OffsetFetchResponseInit {
+function respond(
+  request: OffsetFetchRequest,
+  version: number,
+  answer: (groupId: string, topics: Wanted, asking?: FetchingMember) => { errorCode: number; topics: FetchedTopic[] },
+): OffsetFetchResponseInit {
   if (version >= 8) {
     return {
       groups: request.groups.map((g) => {
-        const result = answer(g.groupId, g.topics)
+        const result = answer(g.groupId, g.topics, version >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined)
         return { groupId: g.groupId, errorCode: result.errorCode, topics: partitionsOf(result.topics) }
       }),
     }
@@ -48,6 +53,6 @@ export default defineHandler({
   api: OffsetFetch,
   minVersion: 1,
   maxVersion: 9,
-  handle: (request, ctx) => respond(request, ctx.version, (groupId, topics) => lookup(ctx, groupId, topics)),
+  handle: (request, ctx) => respond(request, ctx.version, (groupId, topics, asking) => lookup(ctx, groupId, topics, asking)),
   errorResponse: (request, errorCode, ctx) => respond(request, ctx.version, () => ({ errorCode, topics: [] })),
 })

@@ -26,6 +26,8 @@ import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
 import offsetDelete from './47-offset-delete.js'
 import describeCluster from './60-describe-cluster.js'
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
+import consumerGroupDescribe from './69-consumer-group-describe.js'
 import type { AnyHandler } from './handler.js'
 
 const ALL: readonly AnyHandler[] = [
@@ -53,13 +55,15 @@ const ALL: readonly AnyHandler[] = [
   deleteGroups,
   offsetDelete,
   describeCluster,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ]
 
 export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))
 
 /** What ApiVersions advertises: each handler's range, capped at the spec's newest stable version. */
 export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.api.maxStableVersion) })).sort(
+  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.advertiseUnstable === true ? h.api.maxVersion : h.api.maxStableVersion) })).sort(
     (a, b) => a.apiKey - b.apiKey,
   )
 }

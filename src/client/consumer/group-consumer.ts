@@ -22,13 +22,14 @@ import { ClusterGroupTransport, ClusterMetadataSource } from '../membership/clus
 import type { CommitOffset } from '../membership/commit.js'
 import type { CommittedOffset } from '../membership/committed.js'
 import type { RebalanceHook } from '../membership/hooks.js'
+import type { GroupMembership, MembershipState, MembershipStateListener } from '../membership/group-membership.js'
+import { ConsumerGroupMember } from '../membership/kip848/member.js'
 import { GroupMember } from '../membership/member.js'
-import type { MemberState, StateListener } from '../membership/state.js'
 import { flatten, group, type TopicPartitions } from '../membership/topic-partitions.js'
 import type { GroupTransport } from '../membership/transport.js'
 import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
-import { checkGroupId, resolveAssignors, type GroupConsumerConfig } from './group-consumer-options.js'
+import { checkGroupId, resolveAssignors, resolveGroupProtocol, type GroupConsumerConfig } from './group-consumer-options.js'
 
 export type { GroupConsumerConfig, AssignorName } from './group-consumer-options.js'
 export { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
@@ -66,7 +67,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   /** The fetching consumer underneath; its assignment follows the member's. */
   protected readonly consumer: Consumer
   protected readonly transport: ClosableGroupTransport
-  protected readonly member: GroupMember
+  protected readonly member: GroupMembership
   private readonly hooks: GroupConsumerConfig['hooks']
   private readonly report: (error: BatonError) => void
   private readonly pollTickMs: number | undefined
@@ -82,7 +83,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   /** @throws ConfigError naming a wrong option. */
   constructor(config: GroupConsumerConfig) {
     checkGroupId(config)
-    const assignors = resolveAssignors(config)
+    const protocol = resolveGroupProtocol(config)
+    const assignors = protocol === 'classic' ? resolveAssignors(config) : []
     this.groupId = config.groupId
     this.hooks = config.hooks
     this.report = config.onError ?? ((error) => process.emitWarning(error))
@@ -92,26 +94,33 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     // Waiting in the iterator counts as polling; a tick at a third of the interval keeps it alive.
     this.pollTickMs = config.maxPollIntervalMs === undefined ? undefined : Math.max(1, Math.floor(config.maxPollIntervalMs / 3))
     try {
-      this.member = new GroupMember({
+      const hooks = {
+        onAssign: (groups: TopicPartitions[]) => this.assigned(flatten(groups)),
+        onRevoke: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onRevoke),
+        onLost: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onLost),
+      }
+      const shared = {
         groupId: config.groupId,
         transport: this.transport,
         metadata: new ClusterMetadataSource(this.consumer.cluster),
-        assignors,
         rebalanceTimeoutMs,
         ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
         ...(config.rackId === undefined ? {} : { rackId: config.rackId }),
         ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
-        ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
-        ...(config.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: config.maxPollIntervalMs }),
-        ...(config.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: config.metadataMaxAgeMs }),
         ...(config.retryBackoffMs === undefined ? {} : { retryBackoffMs: config.retryBackoffMs }),
-        hooks: {
-          onAssign: (groups) => this.assigned(flatten(groups)),
-          onRevoke: (groups) => this.released(groups, this.hooks?.onRevoke),
-          onLost: (groups) => this.released(groups, this.hooks?.onLost),
-        },
+        hooks,
         onError: this.report,
-      })
+      }
+      this.member =
+        protocol === 'consumer'
+          ? new ConsumerGroupMember({ ...shared, ...(config.serverAssignor === undefined ? {} : { serverAssignor: config.serverAssignor }) })
+          : new GroupMember({
+              ...shared,
+              assignors,
+              ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+              ...(config.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: config.maxPollIntervalMs }),
+              ...(config.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: config.metadataMaxAgeMs }),
+            })
     } catch (error) {
       this.consumer.close().catch(() => undefined)
       // The membership checks its own options with RangeError; users of the client get ConfigError.
@@ -131,7 +140,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return new ClusterGroupTransport(cluster, groupId, rebalanceTimeoutMs)
   }
 
-  get state(): MemberState {
+  get state(): MembershipState {
     return this.member.state
   }
 
@@ -143,7 +152,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return this.member.generationId
   }
 
-  onStateChange(listener: StateListener): () => void {
+  onStateChange(listener: MembershipStateListener): () => void {
     return this.member.onStateChange(listener)
   }
 

@@ -7,7 +7,7 @@
  * plain-client strategies drive the same port themselves. So the strategies differ only in what
  * they do with records and rebalances, never in the client underneath.
  */
-import type { MemberState } from '../../client/membership/state.js'
+import type { MembershipState as MemberState } from '../../client/membership/group-membership.js'
 import type { ConsumerEvents, ConsumerPort, OffsetToCommit, TopicPartition } from '../../processing/consumer-port.js'
 import { partitionKey } from '../../processing/consumer-port.js'
 import { GroupConsumerPort } from '../../processing/adapters/consumer.js'

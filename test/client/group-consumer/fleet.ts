@@ -9,7 +9,7 @@ import { CommitFailedError } from '../../../src/client/membership/errors.js'
 import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
 import { PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer-errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
-import { Condition, FaultyGroupConsumer, groupTimings } from './helpers.js'
+import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings } from './helpers.js'
 
 export interface Member {
   readonly name: string
@@ -46,7 +46,7 @@ export class Fleet {
       clientId: name,
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
-      ...groupTimings(),
+      ...(options.groupProtocol === 'consumer' ? consumerProtocolTimings() : groupTimings()),
       onError: (e) => this.errors.push(e),
       ...options,
       hooks: {

@@ -17,7 +17,17 @@ export const REBALANCE_TIMEOUT_MS = 5_000
 export const WAIT_MS = 15_000
 
 export function startTestBroker(nodes = 1): Promise<EmbeddedBroker> {
-  return startBroker({ nodes, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500 } })
+  return startBroker({
+    nodes,
+    memory: true,
+    autoCreateTopics: false,
+    groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500, consumerSessionTimeoutMs: SESSION_TIMEOUT_MS, consumerHeartbeatIntervalMs: HEARTBEAT_MS },
+  })
+}
+
+/** The same timings for KIP-848 members: the coordinator sets the heartbeat interval (startTestBroker does). */
+export function consumerProtocolTimings(): Pick<GroupConsumerConfig, 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'fetchMaxWaitMs' | 'retryBackoffMs'> {
+  return { sessionTimeoutMs: SESSION_TIMEOUT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS, fetchMaxWaitMs: 50, retryBackoffMs: 50 }
 }
 
 /** The timings every test consumer uses: a crash is noticed within a couple of seconds. */

@@ -145,7 +145,7 @@ export class ConsumerGroup {
 
   setOffset(topic: string, partition: number, committed: CommittedOffset): void {
     let byPartition = this.offsets.get(topic)
-    if (byPartition === undefined) this.offsets.set(topic, (byPartition = new Map()))
+    if (byPartition === undefined) this.offsets.set(topic, (byPartition = new Map<number, CommittedOffset>()))
     byPartition.set(partition, committed)
   }
 

@@ -25,7 +25,7 @@ const consumer = new Kafka.KafkaConsumer(
     'enable.auto.commit': true,
     'auto.commit.interval.ms': 100,
     rebalance_cb: true,
-  } as Kafka.ConsumerGlobalConfig,
+  },
   { 'auto.offset.reset': 'earliest' },
 )
 // With rebalance_cb: true the library assigns and unassigns incrementally itself; with auto commit

@@ -240,8 +240,10 @@ export class ConsumerGroupCoordinator {
       member.subscribedTopicNames = [...req.subscribedTopicNames].sort()
       changed = true
     }
-    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== member.subscribedTopicRegex) {
-      member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex
+    // An empty regex means "no regex" (clients send it beside topic names).
+    const regex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex
+    if (req.subscribedTopicRegex !== null && regex !== member.subscribedTopicRegex) {
+      member.subscribedTopicRegex = regex
       changed = true
     }
     if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {

@@ -296,8 +296,10 @@ export class ConsumerGroupMember {
       memberEpoch: this.epoch,
       rackId: this.o.rackId,
       rebalanceTimeoutMs: this.o.rebalanceTimeoutMs,
-      subscribedTopicNames: regex ? null : pattern !== undefined ? [...this.patternTopics] : [...((this.subscription as readonly string[] | undefined) ?? [])],
-      subscribedTopicRegex: regex ? pattern.source : null,
+      // Both fields every time (v1+): names and an empty regex, or a regex and no names, as
+      // librdkafka sends them; some coordinators (librdkafka's mock) insist on the pair.
+      subscribedTopicNames: regex ? [] : pattern !== undefined ? [...this.patternTopics] : [...((this.subscription as readonly string[] | undefined) ?? [])],
+      subscribedTopicRegex: version >= 1 ? (regex ? pattern.source : '') : null,
       serverAssignor: this.o.serverAssignor,
       // Always the full list: the coordinator compares it with what it assigned to see revocations done.
       topicPartitions: this.epoch === 0 ? [] : this.ownedById(),

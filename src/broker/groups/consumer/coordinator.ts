@@ -196,10 +196,10 @@ export class ConsumerGroupCoordinator {
     const existing = group.members.get(memberId)
     if (existing !== undefined) {
       // Rejoining with epoch 0 (after a fencing) means the member owns nothing: start it afresh.
+      const target = group.targetAssignment.get(memberId)
       group.remove(memberId)
       const member = newMember(memberId, { ...existing, memberEpoch: 0, previousMemberEpoch: -1, assigned: EMPTY_ASSIGNMENT, pendingRevocation: EMPTY_ASSIGNMENT, state: 'stable', lastSent: null, sessionTimer: null, rebalanceTimer: null })
       group.add(member)
-      const target = group.targetAssignment.get(memberId)
       if (target !== undefined) group.targetAssignment.set(memberId, target)
       return { member, bump: target === undefined }
     }

@@ -337,7 +337,9 @@ export class BatonApp {
   private requireConsumer(): ConsumerPort {
     if (this.options.consumer !== undefined) return this.options.consumer
     // resolveAppConfig has checked that brokers are given when no consumer is.
-    return builtInConsumer(this.options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, this.options.kafka, this.logger)
+    const { groupProtocol } = this.options
+    const kafka = groupProtocol === undefined ? this.options.kafka : { ...this.options.kafka, groupProtocol }
+    return builtInConsumer(this.options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, kafka, this.logger)
   }
 
   private async closeOwnProducer(): Promise<void> {

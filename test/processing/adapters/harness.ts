@@ -13,7 +13,7 @@ import type { ConsumeOptions } from '../../../src/processing/config.js'
 import { CHANNELS, type CommittedEvent, type LostEvent, type RevokedEvent } from '../../../src/processing/instrumentation.js'
 import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { Condition, FaultyGroupConsumer, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 export interface RunningApp {
   readonly name: string
@@ -38,6 +38,7 @@ export class Group {
     private readonly broker: EmbeddedBroker,
     readonly topic: string,
     readonly groupId: string,
+    readonly groupProtocol: 'classic' | 'consumer' = 'classic',
   ) {
     this.listen(CHANNELS.revoked, this.revoked)
     this.listen(CHANNELS.lost, this.lost)
@@ -67,7 +68,14 @@ export class Group {
   ): Promise<RunningApp> {
     let consumer: FaultyGroupConsumer | undefined
     const port = new GroupConsumerPort(
-      { bootstrapServers: this.broker.bootstrap, clientId: name, groupId: this.groupId, autoOffsetReset: 'earliest', ...groupTimings(), onError: () => undefined },
+      {
+        bootstrapServers: this.broker.bootstrap,
+        clientId: name,
+        groupId: this.groupId,
+        autoOffsetReset: 'earliest',
+        ...(this.groupProtocol === 'consumer' ? { groupProtocol: 'consumer' as const, ...consumerProtocolTimings() } : groupTimings()),
+        onError: () => undefined,
+      },
       { create: (config) => (consumer = new FaultyGroupConsumer(config)) },
     )
     const app = baton({

@@ -89,18 +89,27 @@ export function uniformAssign({ members, partitionCounts, previous }: AssignorIn
     if (owner.has(tp)) continue
     give(tp, eligible.reduce((best, m) => (load(m.memberId) < load(best.memberId) ? m : best)).memberId)
   }
-  // 3. Balance: move a partition from a member two or more above an eligible one, until none is.
-  //    Each move lowers the sum of squared loads, so this ends.
-  for (let moved = true; moved; ) {
-    moved = false
-    for (const { tp, eligible } of all) {
-      const from = owner.get(tp)!
-      const to = eligible.reduce((best, m) => (load(m.memberId) < load(best.memberId) ? m : best))
-      if (load(from) - load(to.memberId) >= 2) {
-        give(tp, to.memberId)
+  // 3. Balance: the least loaded member takes a partition it may have from the most loaded member
+  //    two or more above it, until no such move is left. Moving only from the most loaded keeps
+  //    members that are already at their share untouched (stickiness); each move lowers the sum of
+  //    squared loads, so this ends.
+  const eligibleFor = new Map<string, { tp: string; eligible: AssignorMember[] }[]>(members.map((m) => [m.memberId, all.filter((x) => x.eligible.includes(m))]))
+  for (;;) {
+    let moved = false
+    for (const taker of [...members].sort((a, b) => load(a.memberId) - load(b.memberId) || byId(a, b))) {
+      let best: { tp: string; from: string } | undefined
+      for (const { tp } of eligibleFor.get(taker.memberId)!) {
+        const from = owner.get(tp)!
+        if (load(from) - load(taker.memberId) < 2) continue
+        if (best === undefined || load(from) > load(best.from)) best = { tp, from }
+      }
+      if (best !== undefined) {
+        give(best.tp, taker.memberId)
         moved = true
+        break
       }
     }
+    if (!moved) break
   }
   const result = new Map<string, Assignment>()
   for (const [memberId, tps] of owned) {

@@ -64,6 +64,7 @@ describe('server-side assignors', () => {
           assert.ok(now === was || now === joiner, `${tp} moved from ${was} to ${now}, not to the joiner`)
         }
       }),
+      { numRuns: 300 },
     )
   })
 

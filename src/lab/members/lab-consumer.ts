@@ -13,7 +13,7 @@ import { partitionKey } from '../../processing/consumer-port.js'
 import { GroupConsumerPort } from '../../processing/adapters/consumer.js'
 import { CrashableGroupConsumer } from './crashable-consumer.js'
 
-export type RebalanceProtocolChoice = 'eager' | 'cooperative'
+export type RebalanceProtocolChoice = 'eager' | 'cooperative' | 'kip848'
 
 /** What the lab watches: who owns what, for the timeline and the rebalance timings. */
 export interface OwnershipListener {
@@ -25,7 +25,11 @@ export interface LabConsumerOptions {
   consumerId: string
   bootstrap: readonly string[]
   groupId: string
-  /** eager: range assignor, every partition revoked at each rebalance; cooperative: cooperative-sticky (KIP-429). */
+  /**
+   * eager: range assignor, every partition revoked at each rebalance; cooperative: cooperative-sticky
+   * (KIP-429); kip848: the consumer group protocol (the coordinator assigns; its heartbeat interval
+   * is the broker's, so `heartbeatIntervalMs` is not used).
+   */
   protocol: RebalanceProtocolChoice
   sessionTimeoutMs: number
   rebalanceTimeoutMs: number
@@ -52,10 +56,11 @@ export class LabConsumer implements ConsumerPort {
         bootstrapServers: options.bootstrap,
         clientId: options.consumerId,
         groupId: options.groupId,
-        assignors: [options.protocol === 'eager' ? 'range' : 'cooperative-sticky'],
+        ...(options.protocol === 'kip848'
+          ? { groupProtocol: 'consumer' as const }
+          : { assignors: [options.protocol === 'eager' ? ('range' as const) : ('cooperative-sticky' as const)], heartbeatIntervalMs: options.heartbeatIntervalMs }),
         sessionTimeoutMs: options.sessionTimeoutMs,
         rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
         // The lab's topic is written before any consumer starts: every group reads it from the start.
         autoOffsetReset: 'earliest',
         fetchMaxWaitMs: 100,

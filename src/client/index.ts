@@ -27,6 +27,8 @@ export {
   type CommittedOffset,
 } from './consumer/group-consumer.js'
 export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './membership/index.js'
+export type { GroupProtocol } from './membership/group-membership.js'
+export type { ServerAssignorName } from './membership/kip848/options.js'
 export {
   Admin,
   type ConfigEntry,

@@ -84,6 +84,11 @@ export class FaultyGroupConsumer extends GroupConsumer {
   declare protected readonly transport: FaultyTransport
   dead = false
 
+  /** Heartbeats the member has sent: a clock that ticks only while it is in the group. */
+  get heartbeats(): number {
+    return this.member.heartbeatsSent
+  }
+
   protected override createTransport(cluster: Cluster, groupId: string, rebalanceTimeoutMs: number): ClosableGroupTransport {
     return new FaultyTransport(cluster, groupId, rebalanceTimeoutMs)
   }

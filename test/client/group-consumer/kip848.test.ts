@@ -95,3 +95,48 @@ describe("GroupConsumer with groupProtocol 'consumer' (KIP-848) against the embe
     assert.throws(() => new GroupConsumer({ bootstrapServers: broker.bootstrap, groupId: 'x', serverAssignor: 'range' }), ConfigError)
   })
 })
+
+describe("KIP-848 hand-off: onRevoke is awaited before the coordinator hands the partitions on", () => {
+  let broker: EmbeddedBroker
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.stop()
+  })
+
+  it('the joiner gets nothing while the owner\'s onRevoke runs, then what it committed there', async () => {
+    const topic = 'kip848-gate'
+    broker.createTopic(topic, { partitions: 2 })
+    await produce(broker.bootstrap, topic, 2, 10)
+    const f = new Fleet(broker, topic, `${topic}-group`)
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let revoking = false
+    const a = f.start('a', {
+      groupProtocol: 'consumer',
+      commitOnRevoke: true,
+      beforeRevoke: async () => {
+        revoking = true
+        await gate
+      },
+    })
+    try {
+      await f.condition.until(() => f.stable(a) && f.owned(a).length === 2 && f.handledCount() === 20, 'a owns both partitions and read everything')
+      const b = f.start('b', { groupProtocol: 'consumer' })
+      await f.condition.until(() => revoking, "a's onRevoke starts")
+      const beats = b.consumer.heartbeats
+      await f.condition.until(() => b.consumer.heartbeats >= beats + 5, 'b heartbeats five more times')
+      assert.deepEqual(f.owned(b), [], 'b owns nothing while a is still revoking')
+      release()
+      await f.condition.until(() => f.owned(b).length === 1 && f.owned(a).length === 1, 'b gets its partition once a has revoked')
+      const committed = await f.committed()
+      assert.deepEqual([committed.get(0), committed.get(1)], [10n, 10n], "a's commit in onRevoke, under its member epoch, was stored")
+      assert.deepEqual(f.violations, [])
+      assert.deepEqual(f.tally(2, 10), { duplicates: [], missing: [] })
+    } finally {
+      release()
+      await f.closeAll()
+    }
+  })
+})

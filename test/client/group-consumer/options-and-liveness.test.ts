@@ -15,7 +15,7 @@ import { Condition, FaultyGroupConsumer, groupTimings, produce, startTestBroker 
 
 /** Exposes the member's heartbeat count, a clock that ticks only while the member is in the group. */
 class CountingConsumer extends FaultyGroupConsumer {
-  get heartbeats(): number {
+  override get heartbeats(): number {
     return this.member.heartbeatsSent
   }
 }

@@ -132,6 +132,7 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(groupId: string, topics: readonly TopicPartitions[] | null, asking?: FetchingMember): { errorCode: number; topics: FetchedTopic[] } {
+    if (this.closed) return { errorCode: NOT_COORDINATOR, topics: [] }
     return this.offsets.fetch(groupId, topics, asking)
   }
 
@@ -141,6 +142,7 @@ export class GroupCoordinator {
   }
 
   describeGroup(groupId: string): DescribedGroup {
+    if (this.closed) return { groupId, errorCode: NOT_COORDINATOR, state: 'Dead', protocolType: '', protocol: '', members: [] }
     const consumerGroup = this.consumerState.consumerGroups.get(groupId)
     if (consumerGroup !== undefined) return describeConsumerGroupClassically(consumerGroup)
     return describeGroup(this.state, groupId)

@@ -32,22 +32,13 @@ import type { HeartbeatIdentity } from '../heartbeat.js'
 import { runHook } from '../hooks.js'
 import { partitionKey as keyOf, PartitionSet, type TopicPartition, type TopicPartitions } from '../topic-partitions.js'
 import { Waker } from '../waker.js'
+import { FATAL_REMEDY } from './remedies.js'
 import { ConsumerHeartbeater } from './heartbeat.js'
 import { resolveConsumerMemberOptions, type ConsumerGroupMemberOptions, type ResolvedConsumerMemberOptions } from './options.js'
 import { ConsumerMemberStateMachine, type ConsumerMemberState, type ConsumerStateListener } from './state.js'
 
 type LostReason = 'fenced-epoch' | 'unknown-member' | 'session-expired'
 type WireAssignment = readonly { readonly topicId: string; readonly partitions: readonly number[] }[]
-
-/** Errors after which joining again cannot help; each gets a remedy. */
-const FATAL_REMEDY: ReadonlyMap<number, string> = new Map([
-  [KafkaErrorCode.GROUP_ID_NOT_FOUND, 'the group id belongs to a classic group that still has members; stop them, or use groupProtocol "classic"'],
-  [KafkaErrorCode.UNSUPPORTED_ASSIGNOR, 'the coordinator does not have that serverAssignor; use "uniform" or "range"'],
-  [KafkaErrorCode.UNRELEASED_INSTANCE_ID, 'another member with this groupInstanceId is still in the group; give each process its own groupInstanceId'],
-  [KafkaErrorCode.FENCED_INSTANCE_ID, 'another member took this groupInstanceId; give each process its own groupInstanceId'],
-  [KafkaErrorCode.INVALID_REGULAR_EXPRESSION, 'the coordinator cannot compile the subscription pattern; simplify it (RE2 syntax)'],
-  [KafkaErrorCode.GROUP_MAX_SIZE_REACHED, 'the group is at the coordinator\'s group.consumer.max.size'],
-])
 
 export class ConsumerGroupMember {
   readonly groupId: string

@@ -45,7 +45,14 @@ consumer.connect({}, (err) => {
   consumer.consume()
   emit({ ev: 'started' })
 })
+// A test process that dies (or is killed by a timeout) must not leave members behind.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1)
+}, 500).unref()
 process.on('SIGTERM', () => {
+  // A disconnect that cannot finish (the broker is gone) must not keep the process alive.
+  setTimeout(() => process.exit(1), 20_000).unref()
   consumer.disconnect(() => {
     emit({ ev: 'closed' })
     process.exit(0)

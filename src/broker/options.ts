@@ -5,6 +5,7 @@
 import type { ServerLogger } from '../net/server.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
 /** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
 export type BrokerLogger = ServerLogger
@@ -46,6 +47,8 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
+  transactions?: TransactionCoordinatorOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -63,6 +66,7 @@ export interface ResolvedBrokerOptions {
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  transactions: TransactionCoordinatorOptions
 }
 
 const noop = (): void => {}
@@ -97,5 +101,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    transactions: options.transactions ?? {},
   }
 }

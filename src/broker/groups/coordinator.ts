@@ -13,6 +13,7 @@
  *   membership.ts   JoinGroup, SyncGroup, Heartbeat, LeaveGroup
  *   rebalance.ts    the timers and phase changes those set off
  *   offsets.ts      OffsetCommit fencing, OffsetFetch, OffsetDelete; admin.ts the admin APIs
+ *   transactional-offsets.ts   TxnOffsetCommit's group checks and applying a committed transaction's offsets
  *   store.ts / file-store.ts   what is persisted and the on-disk log; placement.ts coordinator hashing
  *   scheduler.ts    injected clock and timers; config.ts options; broker-context.ts the broker glue
  *   consumer/       KIP-848 consumer groups (ConsumerGroupHeartbeat): epochs, server-side assignors,
@@ -37,10 +38,12 @@ import { Offsets, type CommitRequest, type DeleteOffsetsResult, type FetchedTopi
 import { ConsumerGroupCoordinator, NO_TOPICS, type ConsumerCoordinatorState, type ConsumerHeartbeatRequest, type ConsumerHeartbeatResult, type TopicView } from './consumer/coordinator.js'
 import { describeConsumerGroup, type DescribedConsumerGroup } from './consumer/describe.js'
 import type { ConsumerGroup } from './consumer/group.js'
+import { validateTransactionalConsumerCommit } from './consumer/offsets.js'
 import { restoreConsumerGroup } from './consumer/persist.js'
 import { coordinatorNodeFor } from './placement.js'
 import type { GroupState } from './state.js'
 import { MemoryGroupStore, type GroupStore, type LoadedGroups } from './store.js'
+import { applyTransactionalOffsets, validateTransactionalCommit, type TransactionalCommitMetadata, type TransactionalOffset } from './transactional-offsets.js'
 
 /** What a stopped coordinator answers: the client looks for the coordinator again, as after a failover. */
 const NOT_COORDINATOR = KafkaErrorCode.NOT_COORDINATOR
@@ -129,6 +132,30 @@ export class GroupCoordinator {
   commitOffsets(req: CommitRequest): number[] {
     if (this.closed) return req.offsets.map(() => NOT_COORDINATOR)
     return this.offsets.commit(req)
+  }
+
+  /** TxnOffsetCommit's group metadata checks (KIP-447): NONE or the error for every partition. */
+  validateTransactionalCommit(req: TransactionalCommitMetadata): number {
+    if (this.closed) return NOT_COORDINATOR
+    const consumerGroup = this.consumerState.consumerGroups.get(req.groupId)
+    if (consumerGroup !== undefined) return validateTransactionalConsumerCommit(consumerGroup, req.memberId, req.generationId)
+    return validateTransactionalCommit(this.state, req)
+  }
+
+  /** The offsets of a transaction that committed become visible. */
+  applyTransactionalOffsets(groupId: string, offsets: readonly TransactionalOffset[]): void {
+    if (this.closed) return
+    const consumerGroup = this.consumerState.consumerGroups.get(groupId)
+    if (consumerGroup === undefined) {
+      applyTransactionalOffsets(this.state, groupId, offsets)
+      return
+    }
+    const now = this.config.scheduler.now()
+    for (const o of offsets) {
+      const committed = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: now }
+      consumerGroup.setOffset(o.topic, o.partition, committed)
+      this.state.store.saveOffset({ groupId, topic: o.topic, partition: o.partition, ...committed })
+    }
   }
 
   fetchOffsets(groupId: string, topics: readonly TopicPartitions[] | null, asking?: FetchingMember): { errorCode: number; topics: FetchedTopic[] } {

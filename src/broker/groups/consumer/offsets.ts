@@ -26,3 +26,15 @@ export function validateConsumerFetch(group: ConsumerGroup, memberId: string | n
   if (member === undefined) return E.UNKNOWN_MEMBER_ID
   return memberEpoch === member.memberEpoch ? null : E.STALE_MEMBER_EPOCH
 }
+
+/**
+ * TxnOffsetCommit's checks for a consumer group (KIP-447 with KIP-848): a named member must exist
+ * and, when the producer sent an epoch, hold it; transactional clients know ILLEGAL_GENERATION, not
+ * STALE_MEMBER_EPOCH, so that is the answer, as Kafka's.
+ */
+export function validateTransactionalConsumerCommit(group: ConsumerGroup, memberId: string, memberEpoch: number): number {
+  if (memberId.length === 0) return E.NONE
+  const member = group.members.get(memberId)
+  if (member === undefined) return E.UNKNOWN_MEMBER_ID
+  return memberEpoch < 0 || memberEpoch === member.memberEpoch ? E.NONE : E.ILLEGAL_GENERATION
+}

@@ -144,3 +144,19 @@ describe('classic and consumer groups side by side', () => {
     await joined
   })
 })
+
+describe('transactional offsets of a consumer group', () => {
+  it('TxnOffsetCommit checks the member and its epoch, and the committed transaction\'s offsets land in the consumer group', () => {
+    const h = consumerHarness()
+    const a = new TestMember(h, 'a')
+    a.join()
+    const check = (memberId: string, generationId: number): number => h.coordinator.validateTransactionalCommit({ groupId: 'g', memberId, generationId, groupInstanceId: null })
+    assert.equal(check('a', 1), E.NONE)
+    assert.equal(check('a', 7), E.ILLEGAL_GENERATION)
+    assert.equal(check('ghost', 1), E.UNKNOWN_MEMBER_ID)
+    assert.equal(check('', -1), E.NONE, 'a producer that sent no group metadata')
+    h.coordinator.applyTransactionalOffsets('g', [{ topic: 't', partition: 2, offset: 44n, leaderEpoch: -1, metadata: null }])
+    assert.equal(h.coordinator.groupType('g'), 'consumer')
+    assert.equal(h.coordinator.fetchOffsets('g', [{ topic: 't', partitions: [2] }]).topics[0]?.partitions[0]?.offset, 44n)
+  })
+})

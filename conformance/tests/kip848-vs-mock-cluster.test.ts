@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { until } from './helpers/until.js'
 import { startMockCluster, type MockCluster } from './helpers/mock-cluster.js'
-import { CommitFailedError, GroupConsumer, Producer, type TopicPartitions } from '../../src/client/index.js'
+import { CommitFailedError, errorLogger, GroupConsumer, Producer, type TopicPartitions } from '../../src/client/index.js'
 
 const RECORDS = 800
 
@@ -37,7 +37,7 @@ describe("baton's KIP-848 member against librdkafka's mock cluster", () => {
         groupId: 'baton-kip848-on-mock',
         groupProtocol: 'consumer',
         autoOffsetReset: 'earliest',
-        onError: (e) => void errors.push(e),
+        logger: errorLogger((e) => void errors.push(e)),
         hooks: {
           onAssign: (partitions) => {
             for (const p of partitionsOf(partitions)) owned.add(p)

@@ -2,13 +2,14 @@
  * Options of the embedded broker and their defaults, kept apart from the code that reads them so the
  * CLI and the README can quote one place.
  */
-import type { ServerLogger } from '../net/server.js'
+import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
 import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
-/** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
-export type BrokerLogger = ServerLogger
+/** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
+export type BrokerLogger = Logger
+export { silentLogger }
 
 export interface BrokerOptions {
   /** Broker nodes in this process, each with its own listener; ids 0..nodes-1. Default 1. */
@@ -69,10 +70,6 @@ export interface ResolvedBrokerOptions {
   transactions: TransactionCoordinatorOptions
 }
 
-const noop = (): void => {}
-
-/** Discards everything; the default so that tests stay quiet. */
-export const silentLogger: BrokerLogger = { debug: noop, info: noop, warn: noop, error: noop }
 
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {

@@ -30,7 +30,7 @@ export class KeyLane implements Lane {
   }
 
   pump(): void {
-    if (this.host.state !== 'active' || this.waitingForTurn) return
+    if (!this.host.dispatching || this.waitingForTurn) return
     const turns = this.host.turns
     while (this.keyed.hasReady) {
       if (turns.due()) {

@@ -83,7 +83,7 @@ describe('hand-off: a group through joins, leaves and a loss', () => {
     }
     produce(40)
     const ledger = new Ledger()
-    const opts = { concurrency: 'key' as const }
+    const opts = { ordering: 'key' as const }
     const members = new Map<string, Member>()
     for (const id of ['a', 'b', 'c', 'd']) members.set(id, await g.member(id, ledger.handler(id), opts))
     const m = (id: string): Member => members.get(id) as Member

@@ -27,6 +27,8 @@ export interface GroupMembership {
   readonly failure: BatonError | undefined
   /** Heartbeats sent so far (tests and diagnostics). */
   readonly heartbeatsSent: number
+  /** `eager` or `cooperative` (classic, from the assignors), or `consumer` (KIP-848). */
+  readonly protocol: string
   onStateChange(listener: MembershipStateListener): () => void
   subscribe(topics: readonly string[] | RegExp): void
   poll(): void

@@ -7,6 +7,7 @@
  * FindCoordinator and may not be the bootstrap node. A member that crashes gives its partitions up
  * (onLost) before the coordinator evicts it and hands them to the other.
  */
+import { errorLogger } from '../../../src/net/logger.js'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
@@ -95,7 +96,7 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
       sessionTimeoutMs: 6_000,
       rebalanceTimeoutMs: 10_000,
       heartbeatIntervalMs: 100,
-      onError: (e) => errors.push(e),
+      logger: errorLogger((e) => errors.push(e)),
       ...options,
       hooks: {
         onAssign: async (ps) => {

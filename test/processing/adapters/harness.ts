@@ -76,7 +76,6 @@ export class Group {
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
       ...(this.groupProtocol === 'consumer' ? { groupProtocol: 'consumer' as const, ...consumerProtocolTimings() } : groupTimings()),
-      onError: () => undefined,
       faults: faults.options,
     })
     const app = baton({

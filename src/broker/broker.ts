@@ -58,7 +58,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     throw error
   }
   const stopping = new AbortController()
-  const groups = lazyGroupCoordinator(resolved, stopping.signal)
+  const groups = lazyGroupCoordinator(resolved, stopping.signal, cluster)
   let transactions: TransactionCoordinator
   try {
     // Started with the broker: transactions decided or left open before a restart are finished now.

@@ -84,7 +84,7 @@ export class BrokerNode implements NodeControls {
     if (api === undefined || handler === undefined) {
       throw new UnanswerableRequestError(`api key ${apiKey}${api === undefined ? '' : ` (${api.name})`} is not served by this broker; ApiVersions lists what is`)
     }
-    const maxVersion = Math.min(handler.maxVersion, api.maxStableVersion)
+    const maxVersion = Math.min(handler.maxVersion, handler.advertiseUnstable === true ? api.maxVersion : api.maxStableVersion)
     if (apiKey === ApiVersions.apiKey && version > maxVersion) {
       // KIP-511: answer in v0, which every client can read, with the ranges it may retry with.
       return encodeResponse(ApiVersions, 0, correlationId, { errorCode: KafkaErrorCode.UNSUPPORTED_VERSION, apiKeys: this.context.supportedApis })

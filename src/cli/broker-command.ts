@@ -17,6 +17,8 @@ interface BrokerFlags {
   groupInitialDelay: number
   queuedMaxRequestBytes: number
   connectionsMaxIdleMs: number
+  consumerSessionTimeout: number
+  consumerHeartbeatInterval: number
   logLevel: string
 }
 
@@ -41,6 +43,8 @@ export function registerBrokerCommand(program: Command): void {
     .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
     .option('--queued-max-request-bytes <n>', 'bytes of requests being received at once, all connections together; past it the broker stops reading (0: no cap)', integerOption('--queued-max-request-bytes', 0, 2 ** 31 - 1), 100 * 1024 * 1024)
     .option('--connections-max-idle-ms <ms>', 'close connections that complete no request for this long (0: never)', integerOption('--connections-max-idle-ms', 0, 2 ** 31 - 1), 600_000)
+    .option('--consumer-session-timeout <ms>', 'KIP-848 groups: session timeout of their members (Kafka: 45000)', integerOption('--consumer-session-timeout', 1, 3_600_000), 45_000)
+    .option('--consumer-heartbeat-interval <ms>', 'KIP-848 groups: heartbeat interval given to their members (Kafka: 5000)', integerOption('--consumer-heartbeat-interval', 1, 3_600_000), 5000)
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: BrokerFlags) => {
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
@@ -51,7 +55,11 @@ export function registerBrokerCommand(program: Command): void {
         ...(flags.data !== undefined ? { dataDir: flags.data } : { memory: true }),
         defaultPartitions: flags.partitions,
         autoCreateTopics: flags.autoCreate,
-        groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
+        groups: {
+          initialRebalanceDelayMs: flags.groupInitialDelay,
+          consumerSessionTimeoutMs: flags.consumerSessionTimeout,
+          consumerHeartbeatIntervalMs: flags.consumerHeartbeatInterval,
+        },
         queuedMaxRequestBytes: flags.queuedMaxRequestBytes,
         connectionsMaxIdleMs: flags.connectionsMaxIdleMs,
         logger,

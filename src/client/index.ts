@@ -59,6 +59,8 @@ export {
   type MemberSubscription,
   type RebalanceProtocol,
 } from './membership/index.js'
+export type { GroupProtocol, MembershipState } from './membership/group-membership.js'
+export type { ServerAssignorName } from './membership/kip848/options.js'
 export {
   Admin,
   type ConfigEntry,

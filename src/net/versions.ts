@@ -45,6 +45,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [36, { min: 0, max: 2 }], // SaslAuthenticate
   [37, { min: 0, max: 3 }], // CreatePartitions
   [60, { min: 0, max: 1 }], // DescribeCluster
+  [68, { min: 0, max: 1 }], // ConsumerGroupHeartbeat (KIP-848; v1 adds the subscription regex)
 ])
 
 /** What the broker said it supports, keyed by api key. */

@@ -38,6 +38,11 @@ export interface Handler<Req, ReqInit, Res, ResInit> {
   /** Versions served; ApiVersions advertises this range intersected with the spec's stable versions. */
   readonly minVersion: number
   readonly maxVersion: number
+  /**
+   * Advertise versions the spec snapshot still marks unstable, because Apache Kafka has since
+   * released them and clients use them (ConsumerGroupHeartbeat v1, stable in Kafka 4.0).
+   */
+  readonly advertiseUnstable?: boolean
   /** The response, or null when the request takes none (Produce with acks=0). */
   handle(request: Req, ctx: RequestContext): ResInit | null | Promise<ResInit | null>
   errorResponse(request: Req, errorCode: number, ctx: RequestContext): ResInit | null

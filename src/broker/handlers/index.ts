@@ -33,6 +33,8 @@ import describeCluster from './60-describe-cluster.js'
 import describeProducers from './61-describe-producers.js'
 import describeTransactions from './65-describe-transactions.js'
 import listTransactions from './66-list-transactions.js'
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
+import consumerGroupDescribe from './69-consumer-group-describe.js'
 import type { AnyHandler } from './handler.js'
 
 const ALL: readonly AnyHandler[] = [
@@ -67,13 +69,15 @@ const ALL: readonly AnyHandler[] = [
   describeProducers,
   describeTransactions,
   listTransactions,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ]
 
 export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))
 
 /** What ApiVersions advertises: each handler's range, capped at the spec's newest stable version. */
 export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.api.maxStableVersion) })).sort(
+  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.advertiseUnstable === true ? h.api.maxVersion : h.api.maxStableVersion) })).sort(
     (a, b) => a.apiKey - b.apiKey,
   )
 }

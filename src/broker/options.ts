@@ -5,6 +5,7 @@
 import type { ServerLogger } from '../net/server.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import { securityProtocolOf, validateSasl, validateTls, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
 
 /** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
 export type BrokerLogger = ServerLogger
@@ -46,6 +47,10 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Serve TLS on every listener (PEM texts); with `ca`, clients must present a certificate (mutual TLS). */
+  tls?: BrokerTlsOptions
+  /** Require SASL authentication on every connection before any request but ApiVersions and the handshake. */
+  sasl?: BrokerSaslOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -63,6 +68,9 @@ export interface ResolvedBrokerOptions {
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  tls: BrokerTlsOptions | undefined
+  sasl: BrokerSaslOptions | undefined
+  securityProtocol: SecurityProtocol
 }
 
 const noop = (): void => {}
@@ -81,6 +89,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
   const port = positiveInteger('port', options.port, 0, 0)
   const nodes = positiveInteger('nodes', options.nodes, 1)
   const host = options.host ?? '127.0.0.1'
+  validateTls(options.tls)
+  validateSasl(options.sasl)
   if (port + nodes - 1 > 65535) throw new BrokerError('BROKER_INVALID_OPTION', `ports ${port}..${port + nodes - 1} do not fit below 65536`)
   return {
     nodes,
@@ -97,5 +107,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    tls: options.tls,
+    sasl: options.sasl,
+    securityProtocol: securityProtocolOf(options.tls, options.sasl),
   }
 }

@@ -208,7 +208,8 @@ export class Connection {
       const onError = (error: Error): void => {
         clearTimeout(timer)
         socket.destroy()
-        reject(this.error('NET_CONNECT_FAILED', `could not connect: ${error.message}`, error))
+        const tlsProblem = useTls ? tlsFailure(error) : null
+        reject(tlsProblem !== null ? this.error('NET_TLS_FAILED', tlsProblem, error) : this.error('NET_CONNECT_FAILED', `could not connect: ${error.message}`, error))
       }
       socket.once('error', onError)
       socket.once(useTls ? 'secureConnect' : 'connect', () => {
@@ -235,7 +236,10 @@ export class Connection {
       for (const frame of frames) this.onFrame(socket, frame)
     })
     socket.on('error', (error) => {
-      failure ??= { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
+      // With TLS 1.3 the broker checks a client certificate after the client's handshake is done,
+      // so a refusal (mutual TLS) arrives as an alert on the open socket.
+      const tlsProblem = 'encrypted' in socket ? tlsFailure(error) : null
+      failure ??= tlsProblem !== null ? { code: 'NET_TLS_FAILED', message: tlsProblem, cause: error } : { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
     })
     socket.on('close', () => {
       const { code, message, cause } = failure ?? { code: 'NET_CONNECTION_LOST' as const, message: 'the broker closed the connection', cause: undefined }
@@ -422,4 +426,19 @@ function decodeResponseBody(api: ApiSpec, version: number, frame: Buffer): unkno
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Node's codes for a certificate the client does not trust or cannot match to the host. */
+const UNTRUSTED = /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME)/
+
+/** A TLS handshake failure explained with what to do, or null for an error that is not about TLS. */
+function tlsFailure(error: Error): string | null {
+  const code = (error as NodeJS.ErrnoException).code ?? ''
+  if (UNTRUSTED.test(code)) {
+    return `TLS handshake failed: the broker's certificate is not trusted (${code}: ${error.message}); give the CA that signed it as tls.ca (--tls-ca), or check the broker's address matches its certificate`
+  }
+  if (code.startsWith('ERR_SSL_') || /alert|handshake/i.test(error.message)) {
+    return `TLS handshake failed (${code || error.message}); if the broker requires client certificates (mutual TLS), give tls.cert and tls.key (--tls-cert, --tls-key) signed by a CA it trusts`
+  }
+  return null
 }

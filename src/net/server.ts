@@ -8,6 +8,7 @@
  * and sends nothing, or stalls mid-frame, costs only its own socket.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import { BatonError } from '../protocol/errors/base.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
 
@@ -16,6 +17,10 @@ export interface ConnectionInfo {
   readonly id: number
   /** `host:port` of the peer, for log lines. */
   readonly remote: string
+  /** The peer's IP address (IPv4-mapped IPv6 addresses in their IPv4 form). */
+  readonly remoteAddress: string
+  /** Ends the connection once the response to the request being handled is written (Kafka does this after a failed authentication). */
+  closeAfterResponse(): void
 }
 
 /**
@@ -42,6 +47,11 @@ export interface KafkaServerOptions {
   idleTimeoutMs?: number
   /** Extra fields on every log line (e.g. the node id). */
   logFields?: object
+  /**
+   * Serve TLS instead of plain TCP (node:tls server options: key, cert, and for mutual TLS ca with
+   * requestCert and rejectUnauthorized). A failed handshake costs only that connection, with a log line.
+   */
+  tls?: TlsOptions
 }
 
 /** Why a connection was closed by the server; carried in the log line. */
@@ -60,7 +70,7 @@ export class KafkaServer {
   /** The current listener; replaced on resumeAccepting, since a closed net.Server waits for its connections. */
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
-  private readonly options: Required<KafkaServerOptions>
+  private readonly options: Required<Omit<KafkaServerOptions, 'tls'>> & Pick<KafkaServerOptions, 'tls'>
   private nextConnectionId = 1
   private boundPort = 0
   private boundHost = ''
@@ -77,7 +87,16 @@ export class KafkaServer {
 
   /** Starts listening; port 0 picks an ephemeral port. Resolves with the bound port. */
   async listen(port: number, host: string): Promise<number> {
-    const server = createServer((socket) => this.accept(socket))
+    const tls = this.options.tls
+    const server: Server = tls === undefined ? createServer((socket) => this.accept(socket)) : createTlsServer(tls, (socket) => this.accept(socket))
+    if (tls !== undefined) {
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        this.options.logger.info(
+          { ...this.options.logFields, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, err: error.message },
+          'TLS handshake failed; the client must trust this broker\'s certificate (and present one signed by its CA when mutual TLS is on)',
+        )
+      })
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen({ port, host, exclusive: true }, () => {
@@ -141,7 +160,16 @@ export class KafkaServer {
       socket.destroy()
       return
     }
-    const connection: ConnectionInfo = { id: this.nextConnectionId++, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }
+    const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+    let closeRequested = false
+    const connection: ConnectionInfo = {
+      id: this.nextConnectionId++,
+      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      remoteAddress,
+      closeAfterResponse: () => {
+        closeRequested = true
+      },
+    }
     const fields = { ...this.options.logFields, connection: connection.id, remote: connection.remote }
     const logger = this.options.logger
     const decoder = new FrameDecoder(this.options.maxFrameBytes)
@@ -187,6 +215,13 @@ export class KafkaServer {
           response = await this.options.handler(frame, connection)
         } catch (error) {
           close('request could not be handled', error)
+          return
+        }
+        if (closeRequested) {
+          dead = true
+          logger.info(fields, 'closing connection after its response, as Kafka does')
+          if (response !== null && !socket.destroyed) socket.end(response)
+          else socket.destroy()
           return
         }
         if (response === null || dead || socket.destroyed) continue

@@ -15,12 +15,14 @@ import leaveGroup from './13-leave-group.js'
 import syncGroup from './14-sync-group.js'
 import describeGroups from './15-describe-groups.js'
 import listGroups from './16-list-groups.js'
+import saslHandshake from './17-sasl-handshake.js'
 import apiVersions from './18-api-versions.js'
 import createTopics from './19-create-topics.js'
 import deleteTopics from './20-delete-topics.js'
 import deleteRecords from './21-delete-records.js'
 import initProducerId from './22-init-producer-id.js'
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
+import saslAuthenticate from './36-sasl-authenticate.js'
 import describeConfigs from './32-describe-configs.js'
 import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
@@ -42,6 +44,7 @@ const ALL: readonly AnyHandler[] = [
   syncGroup,
   describeGroups,
   listGroups,
+  saslHandshake,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -49,6 +52,7 @@ const ALL: readonly AnyHandler[] = [
   initProducerId,
   offsetForLeaderEpoch,
   describeConfigs,
+  saslAuthenticate,
   createPartitions,
   deleteGroups,
   offsetDelete,

@@ -2,8 +2,9 @@ import { Option, type Command } from 'commander'
 import { pino } from 'pino'
 import { startBroker } from '../broker/index.js'
 import { integerOption } from './parse.js'
+import { addBrokerSecurityOptions, brokerSecurityOptions, type BrokerSecurityFlags } from './broker-security.js'
 
-interface BrokerFlags {
+interface BrokerFlags extends BrokerSecurityFlags {
   port: number
   nodes: number
   host: string
@@ -21,7 +22,7 @@ interface BrokerFlags {
  * wait for it), logs to stderr, and stops cleanly on SIGINT/SIGTERM; a second signal exits at once.
  */
 export function registerBrokerCommand(program: Command): void {
-  program
+  const command = program
     .command('broker')
     .description('run the embedded Kafka-protocol broker (development and tests; production runs on Kafka)')
     .option('--port <n>', 'port of the first node; node i listens on port+i; 0 picks free ports', integerOption('--port', 0, 65535), 9092)
@@ -33,7 +34,15 @@ export function registerBrokerCommand(program: Command): void {
     .option('--no-auto-create', 'do not create topics on first use')
     .option('--group-initial-delay <ms>', "wait for more members before a new group's first rebalance (Kafka: 3000)", integerOption('--group-initial-delay', 0, 300_000), 0)
     .option('--log-level <level>', 'stderr log level: debug, info, warn, error, silent', 'info')
-    .action(async (flags: BrokerFlags) => {
+  addBrokerSecurityOptions(command).action(async (flags: BrokerFlags) => {
+      let security: ReturnType<typeof brokerSecurityOptions>
+      try {
+        security = brokerSecurityOptions(flags)
+      } catch (error) {
+        console.error(`baton broker: ${error instanceof Error ? error.message : String(error)}`)
+        process.exitCode = 2
+        return
+      }
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
       const broker = await startBroker({
         port: flags.port,
@@ -44,8 +53,11 @@ export function registerBrokerCommand(program: Command): void {
         autoCreateTopics: flags.autoCreate,
         groups: { initialRebalanceDelayMs: flags.groupInitialDelay },
         logger,
+        ...security,
       })
-      console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)
+      // Secured listeners name their protocol after the list, so a client knows how to connect.
+      const protocol = broker.securityProtocol === 'PLAINTEXT' ? '' : ` (${broker.securityProtocol})`
+      console.log(`baton broker listening on ${broker.bootstrap.join(',')}${protocol}`)
       await new Promise<void>((resolve) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals): void => {

@@ -140,7 +140,7 @@ export class GroupMonitor {
     if ((sig !== previous.signature && settled) || epochChanged) {
       previous.rebalances.push(this.rebalance(view, now, (last?.generation ?? 0) + 1))
       if (previous.rebalances.length > MAX_REBALANCES) previous.rebalances.splice(0, previous.rebalances.length - MAX_REBALANCES)
-    } else if (last !== undefined) {
+    } else if (last !== undefined && settled) {
       last.state = view.state
     }
     Object.assign(previous, { current: view, endSum, committedSum, ...(settled || epochChanged ? { signature: sig } : {}) })

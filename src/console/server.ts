@@ -61,6 +61,10 @@ export async function startConsole(options: ConsoleServerOptions): Promise<Conso
       req.on('close', () => clients.delete(res))
       return
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end()
+      return
+    }
     const file = asset(path)
     if (file !== undefined) {
       res.writeHead(200, { 'content-type': file.type, 'cache-control': 'max-age=3600' }).end(file.body)

@@ -8,7 +8,7 @@
  * consecutive failure. A request that times out closes the connection, as Kafka's clients do: the
  * broker answers in order, so a response that never comes blocks every later one.
  */
-import { connect as netConnect, type Socket } from 'node:net'
+import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { DecodeError } from '../protocol/errors/base.js'
@@ -199,7 +199,8 @@ export class Connection {
       const tlsOption = this.options.tls
       const useTls = tlsOption !== undefined && tlsOption !== false
       const socket: Socket = useTls
-        ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ...(tlsOption === true ? {} : tlsOption) })
+        ? // SNI takes host names only (RFC 6066); an IP address is still checked against the certificate.
+          tlsConnect({ host: this.host, port: this.port, ...(isIP(this.host) === 0 ? { servername: this.host } : {}), ...(tlsOption === true ? {} : tlsOption) })
         : netConnect({ host: this.host, port: this.port })
       const timer = setTimeout(() => {
         socket.destroy()

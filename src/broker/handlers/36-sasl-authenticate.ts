@@ -24,11 +24,14 @@ export default defineHandler({
       return { errorCode: KafkaErrorCode.ILLEGAL_SASL_STATE, errorMessage: 'Unexpected SaslAuthenticate: send SaslHandshake v1 first', authBytes: EMPTY }
     }
     const now = Date.now()
+    const reauthentication = auth.authenticated
     try {
       const { challenge, done } = auth.step(request.authBytes, now)
+      if (done) ctx.options.logger.debug({ node: ctx.node.nodeId, principal: auth.principal, mechanism: auth.mechanism, reauthentication }, 'SASL authenticated')
       return { errorCode: 0, errorMessage: null, authBytes: challenge, sessionLifetimeMs: done ? BigInt(auth.sessionLifetimeLeft(now)) : 0n }
     } catch (error) {
       if (!(error instanceof SaslRefusal) && !(error instanceof IllegalSaslState)) throw error
+      ctx.options.logger.info({ node: ctx.node.nodeId, err: error.message }, 'SASL authentication failed; closing the connection')
       ctx.connection?.closeAfterResponse()
       return {
         errorCode: error instanceof SaslRefusal ? KafkaErrorCode.SASL_AUTHENTICATION_FAILED : KafkaErrorCode.ILLEGAL_SASL_STATE,

@@ -77,7 +77,9 @@ function scramServer(mechanism: SaslMechanismName, hash: ScramHash, credentials:
       const attributes = parseBare(message)
       const proofAt = message.lastIndexOf(',p=')
       if (proofAt < 0) throw new SaslRefusal('Invalid SCRAM client-final message: no proof')
-      if (attributes.get('r') !== state.nonce) throw new SaslRefusal('Invalid SCRAM client-final message: nonce mismatch')
+      // Kafka checks that the nonce ends with the one it sent, not that it equals it: librdkafka
+      // 2.0 (Debian's kcat) sends its own nonce in front of the whole server nonce again.
+      if (!(attributes.get('r') ?? '').endsWith(state.nonce)) throw new SaslRefusal('Invalid SCRAM client-final message: nonce mismatch')
       if (attributes.get('c') !== Buffer.from(state.gs2Header, 'utf8').toString('base64')) throw new SaslRefusal('Invalid SCRAM client-final message: channel binding mismatch')
       const credential = credentials.scramCredential(hash, state.user)!
       const authMessage = `${state.clientFirstBare},${state.serverFirst},${message.slice(0, proofAt)}`

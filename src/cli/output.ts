@@ -10,7 +10,7 @@
 import Table from 'cli-table3'
 import { MetadataError } from '../client/errors.js'
 import { NetworkError, SaslError } from '../net/errors.js'
-import { ConfigError } from '../protocol/errors/base.js'
+import { BatonError, ConfigError } from '../protocol/errors/base.js'
 import { KafkaError, KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, REFUSED: 5 } as const
@@ -68,6 +68,8 @@ export function explain(error: unknown): { exitCode: ExitCode; message: string; 
     const refused = error.errorCode === KafkaErrorCode.NON_EMPTY_GROUP || error.errorCode === KafkaErrorCode.UNKNOWN_MEMBER_ID
     return { exitCode: notFound ? EXIT.NOT_FOUND : refused ? EXIT.REFUSED : EXIT.FAILED, message: error.message, code: error.code }
   }
+  // baton's own errors say what happened and what to do; anything else is a bug worth its stack.
+  if (error instanceof BatonError) return { exitCode: EXIT.FAILED, message: error.message, code: error.code }
   return { exitCode: EXIT.FAILED, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }
 }
 

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
 import { parseUsersFile, type BrokerOptions } from '../broker/index.js'
-import { SASL_MECHANISMS, type SaslMechanismName } from '../net/sasl/index.js'
+import type { SaslMechanismName } from '../client/index.js'
+import { SASL_MECHANISMS } from './sasl-mechanisms.js'
 
 export interface BrokerSecurityFlags {
   tlsCert?: string

@@ -11,8 +11,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
-import type { ClientConfig } from '../client/index.js'
-import { SASL_MECHANISMS, type SaslMechanismName } from '../net/sasl/index.js'
+import type { ClientConfig, SaslMechanismName } from '../client/index.js'
+import { SASL_MECHANISMS } from './sasl-mechanisms.js'
 import { CliError, EXIT } from './output.js'
 
 export interface ConnectionFlags {

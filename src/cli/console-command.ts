@@ -1,7 +1,7 @@
 /** `baton console`: the live web console for consumer groups, served on loopback. */
 import type { Command } from 'commander'
 import { Admin } from '../client/index.js'
-import { startConsole } from '../console/server.js'
+import { startConsole } from '../console/index.js'
 import { addConnectionOptions, clientConfigOf, type ConnectionFlags } from './client-options.js'
 import { EXIT_CODES_HELP, runCommand, usageExit } from './output.js'
 import { integerOption } from './parse.js'

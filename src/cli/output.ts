@@ -8,10 +8,7 @@
  *   5 refused by the group's state (it has members)
  */
 import Table from 'cli-table3'
-import { MetadataError } from '../client/errors.js'
-import { NetworkError, SaslError } from '../net/errors.js'
-import { BatonError, ConfigError } from '../protocol/errors/base.js'
-import { KafkaError, KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
+import { BatonError, ConfigError, KafkaError, KafkaErrorCode, MetadataError, NetworkError, SaslError } from '../client/index.js'
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, REFUSED: 5 } as const
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]

@@ -1,6 +1,6 @@
 /** `baton topics list|describe|create|delete|add-partitions`. */
 import { InvalidArgumentError, type Command } from 'commander'
-import { KafkaErrorCode, kafkaError } from '../protocol/errors/kafka-errors.js'
+import { KafkaError, KafkaErrorCode } from '../client/index.js'
 import { withAdmin } from './admin-session.js'
 import { addConnectionOptions, type ConnectionFlags } from './client-options.js'
 import { CliError, EXIT, EXIT_CODES_HELP, usageExit, printJson, runCommand, table } from './output.js'
@@ -48,7 +48,7 @@ ${EXIT_CODES_HELP}`,
             if (t === undefined || t.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
               throw new CliError(EXIT.NOT_FOUND, `topic ${name} does not exist; see \`baton topics list\` or create it with \`baton topics create ${name}\``)
             }
-            if (t.errorCode !== 0) throw kafkaError(t.errorCode, { api: 'Metadata', topic: name })
+            if (t.errorCode !== 0) throw new KafkaError(t.errorCode, { api: 'Metadata', topic: name })
             const [earliest, latest, configs] = await Promise.all([
               admin.listOffsets(name, 'earliest'),
               admin.listOffsets(name, 'latest'),

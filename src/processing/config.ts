@@ -5,7 +5,7 @@
 import type { Registry } from 'prom-client'
 import type { ConsumerPort, FetchedRecord, ProducerPort } from './consumer-port.js'
 import { ConfigError } from './errors.js'
-import type { KafkaClientOptions } from './kafka/built-in.js'
+import type { KafkaClientOptions } from './adapters/built-in.js'
 import type { Middleware } from './handler.js'
 import type { Logger } from './logger.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'

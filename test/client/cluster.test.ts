@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test'
 import { Cluster } from '../../src/client/cluster.js'
 import { resolveClientConfig } from '../../src/client/config.js'
 import { ConfigError, MetadataError } from '../../src/client/errors.js'
-import { ClusterMetadataSource } from '../../src/client/group/cluster-adapter.js'
+import { ClusterMetadataSource } from '../../src/client/membership/cluster-adapter.js'
 import { DescribeGroups, FindCoordinator, Metadata } from '../../src/protocol/generated/index.js'
 import { MockCluster } from './helpers/mock-cluster.js'
 

@@ -11,7 +11,7 @@
  * groups of other protocol types have no partitions to show), KIP-848 groups with
  * ConsumerGroupDescribe.
  */
-import { decodeAssignment } from '../group/consumer-protocol.js'
+import { decodeAssignment } from '../membership/consumer-protocol.js'
 import type { Admin } from './admin.js'
 
 export interface GroupMemberView {

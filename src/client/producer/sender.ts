@@ -17,7 +17,7 @@ import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from '../../protocol/records/index.
 import type { Cluster } from '../cluster.js'
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError } from '../errors.js'
 import { isRetriableError } from '../retry.js'
-import { partitionKey } from '../group/topic-partitions.js'
+import { partitionKey } from '../membership/topic-partitions.js'
 import { ProducerBatch, type PartitionQueue, type RecordMetadata } from './batch.js'
 import type { ProducerIdentity } from './idempotence.js'
 

@@ -4,7 +4,7 @@
  * the strategy decides how records are processed and when offsets are committed.
  */
 import type { EffectSink } from '../effects.js'
-import type { LabConsumer, OwnershipListener } from '../kafka/lab-consumer.js'
+import type { LabConsumer, OwnershipListener } from '../members/lab-consumer.js'
 
 /** Group timings, shortened for the lab so that a crash costs seconds, not Kafka's 45 s. */
 export interface LabTimeouts {

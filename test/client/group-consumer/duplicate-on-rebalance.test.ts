@@ -12,8 +12,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { GroupConsumer, PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer.js'
-import { CommitFailedError } from '../../../src/client/group/errors.js'
-import { flatten } from '../../../src/client/group/topic-partitions.js'
+import { CommitFailedError } from '../../../src/client/membership/errors.js'
+import { flatten } from '../../../src/client/membership/topic-partitions.js'
 import { Condition, groupTimings, produce, startTestBroker } from './helpers.js'
 
 const PARTITIONS = 6

@@ -5,9 +5,9 @@
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
 import { type GroupConsumerConfig } from '../../../src/client/consumer/group-consumer.js'
-import { CommitFailedError } from '../../../src/client/group/errors.js'
-import { flatten, type TopicPartitions } from '../../../src/client/group/topic-partitions.js'
-import { PartitionNotOwnedError } from '../../../src/client/consumer/group/errors.js'
+import { CommitFailedError } from '../../../src/client/membership/errors.js'
+import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
+import { PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer-errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
 import { Condition, FaultyGroupConsumer, groupTimings } from './helpers.js'
 
@@ -108,8 +108,8 @@ export class Fleet {
   }
 
   /** The member dies: its partitions count as nobody's until the group hands them out again. */
-  async crash(member: Member): Promise<void> {
-    await member.consumer.crash()
+  crash(member: Member): void {
+    member.consumer.crash()
     for (const [partition, owner] of [...this.owners]) if (owner === member.name) this.owners.delete(partition)
     this.condition.poke()
   }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { GroupConsumer, PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer.js'
-import { CommitFailedError, MembershipError } from '../../../src/client/group/errors.js'
+import { CommitFailedError, MembershipError } from '../../../src/client/membership/errors.js'
 import { Fleet } from './fleet.js'
 import { Condition, groupTimings, produce, startTestBroker, WAIT_MS } from './helpers.js'
 
@@ -98,7 +98,7 @@ describe('GroupConsumer against the embedded broker', () => {
     await f.condition.until(() => f.handledCount() === all, 'everything is handled')
     const crashed = f.owned(a)
     const committedBefore = await f.committed()
-    await f.crash(a)
+    f.crash(a)
     await produce(broker.bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
     await f.condition.until(() => f.stable(b) && f.owned(b).length === PARTITIONS, 'b takes over after the session timeout')
     await f.condition.until(() => f.handledCount() === all + PARTITIONS * 5, 'records after the crash are handled')

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
 import { GroupConsumer, type CommittedOffset, type GroupConsumerBatch } from '../../../src/client/consumer/group-consumer.js'
-import { flatten } from '../../../src/client/group/topic-partitions.js'
+import { flatten } from '../../../src/client/membership/topic-partitions.js'
 import { Condition, groupTimings, produce, startTestBroker } from './helpers.js'
 
 const TOPIC = 'notes'

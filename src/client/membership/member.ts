@@ -1,0 +1,523 @@
+/**
+ * A consumer group member under the classic protocol: join, sync, heartbeat, rebalance, leave.
+ *
+ * One loop drives the state machine (state.ts); the heartbeat runs on its own timer beside it and
+ * only raises flags (rebalance needed, ownership lost) that the loop acts on between steps, so the
+ * order of hooks is always the loop's order. The loop never runs two steps at once.
+ *
+ * Eager protocol: when a rebalance is due, onRevoke(all owned) runs while the generation is still
+ * valid (the coordinator accepts commits from the current generation during PreparingRebalance),
+ * then the member rejoins owning nothing. Cooperative protocol (KIP-429): the member rejoins still
+ * owning its partitions and reports them; after SyncGroup it revokes only those no longer assigned
+ * (onRevoke, under the new generation), and if it revoked any it rejoins once more so the leader
+ * can hand them out.
+ *
+ * A commit asked for while a rebalance is under way (or refused because of one) waits for the
+ * rebalance to complete and goes out under the new generation, for the partitions owned without a
+ * break since it was asked for: see `afterRebalance` and commit.ts.
+ */
+import { BatonError } from '../../protocol/errors/base.js'
+import { kafkaError } from '../../protocol/errors/kafka-errors.js'
+import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
+import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset, type Resend } from './commit.js'
+import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
+import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
+import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
+import type { GroupErrorAction } from './error-actions.js'
+import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
+import { runHook, type RebalanceHook } from './hooks.js'
+import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
+import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
+import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
+import { PartitionSet, type TopicPartition, type TopicPartitions } from './topic-partitions.js'
+import { Waker } from './waker.js'
+import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
+
+export type { GroupMemberOptions } from './member-options.js'
+
+type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced' | 'poll-timeout'
+
+export class GroupMember {
+  readonly groupId: string
+  readonly protocol: RebalanceProtocol
+  private readonly o: ResolvedMemberOptions
+  private readonly sm = new MemberStateMachine()
+  private readonly heartbeat: Heartbeater
+  private readonly waker: Waker
+  private readonly metadataWatch: MetadataWatch
+  private readonly pollWatch: PollWatch
+
+  private subscription: readonly string[] | RegExp | undefined
+  private memberIdValue = ''
+  private generation = -1
+  private leader = false
+  /**
+   * Never changed in place, only replaced, and every change of ownership replaces it: a commit
+   * compares the set it saw when asked for with the one at the end of a rebalance, to know that
+   * the partitions stayed this member's throughout.
+   */
+  private owned = new PartitionSet()
+  private assignorState: AssignorMemberState = { generationId: -1, assigned: [] }
+  private joinedTopics: readonly string[] = []
+  private partitionCounts = new Map<string, number>()
+  private joined: Extract<JoinOutcome, { kind: 'joined' }> | undefined
+  private assigned: TopicPartitions[] | undefined
+
+  private rejoinReason: string | undefined
+  private lostReason: LostReason | undefined
+  private closing = false
+  private loop: Promise<void> | undefined
+  /** Why the member stopped for good (e.g. fenced), if it did; it then closes itself. */
+  failure: BatonError | undefined
+
+  /** @throws RangeError for invalid options. */
+  constructor(options: GroupMemberOptions) {
+    this.o = resolveMemberOptions(options)
+    this.groupId = this.o.groupId
+    this.protocol = this.o.protocol
+    this.waker = new Waker(this.o.timers)
+    this.heartbeat = new Heartbeater({
+      transport: this.o.transport,
+      timers: this.o.timers,
+      groupId: this.groupId,
+      intervalMs: this.o.heartbeatIntervalMs,
+      sessionTimeoutMs: this.o.sessionTimeoutMs,
+      identity: () => this.identity(),
+      outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'Heartbeat'),
+    })
+    this.metadataWatch = new MetadataWatch(this.o.timers, this.o.metadataMaxAgeMs, () => this.refreshMetadata(), this.o.report)
+    this.pollWatch = new PollWatch(this.o.timers, this.o.maxPollIntervalMs, () => this.pollExpired())
+    this.sm.onChange((to, from) => {
+      if (!groupStateChannel.hasSubscribers) return
+      const event: GroupStateEvent = { groupId: this.groupId, memberId: this.memberIdValue, generationId: this.generation, from, to, owned: this.owned.size }
+      groupStateChannel.publish(event)
+    })
+  }
+
+  get state(): MemberState {
+    return this.sm.state
+  }
+
+  get memberId(): string {
+    return this.memberIdValue
+  }
+
+  get generationId(): number {
+    return this.generation
+  }
+
+  get isLeader(): boolean {
+    return this.leader
+  }
+
+  /** Partitions currently owned. */
+  assignment(): TopicPartitions[] {
+    return this.owned.toGroups()
+  }
+
+  /** Heartbeats sent so far. */
+  get heartbeatsSent(): number {
+    return this.heartbeat.sent
+  }
+
+  onStateChange(listener: StateListener): () => void {
+    return this.sm.onChange(listener)
+  }
+
+  /** Joins the group with these topics, or with every topic whose name matches the pattern. Changing it later triggers a rebalance. */
+  subscribe(topics: readonly string[] | RegExp): void {
+    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
+      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
+    }
+    this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
+    if (this.loop === undefined) {
+      this.loop = this.run()
+      this.metadataWatch.start()
+      this.pollWatch.start()
+    } else {
+      this.requestRejoin('subscription changed')
+    }
+  }
+
+  /**
+   * Tells the member the application is consuming. Only matters with `maxPollIntervalMs` set: a
+   * member whose application does not poll within it leaves the group, and rejoins at the next poll.
+   */
+  poll(): void {
+    if (this.pollWatch.poll()) this.waker.wake()
+  }
+
+  /** Asks for a rebalance at the next opportunity. */
+  requestRejoin(reason: string): void {
+    this.rejoinReason ??= reason
+    this.waker.wake()
+  }
+
+  /**
+   * Commits offsets under the current generation and waits for the answer, for up to `timeoutMs`
+   * (default: the rebalance timeout). Transient failures are retried. A rebalance in the way (the
+   * member is joining or syncing, or the coordinator refused the commit because of the rebalance)
+   * is waited out, and the offsets are sent again under the new generation for the partitions this
+   * member has owned without a break since the call; never for others, which may have moved.
+   * @throws CommitFailedError
+   */
+  async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
+    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
+    await commitOffsets(this.commitContext(), offsets, { retryUntil })
+  }
+
+  /** Commits once, without retrying or waiting out a rebalance; the outcome goes to `callback` (null on success). */
+  commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
+    commitOffsets(this.commitContext(), offsets).then(
+      () => callback?.(null),
+      (err: unknown) => {
+        const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
+        if (callback) callback(error)
+        else this.o.report(error)
+      },
+    )
+  }
+
+  /**
+   * The group's committed offsets for these partitions: where to resume them. Waits out
+   * transactions still committing offsets (KIP-447) unless `requireStable` is false.
+   */
+  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
+    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
+      requireStable: options.requireStable ?? true,
+      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
+      retryBackoffMs: this.o.retryBackoffMs,
+      timers: this.o.timers,
+    })
+  }
+
+  /** Checks metadata now: a new matching topic or a partition count change triggers a rebalance. */
+  async refreshMetadata(): Promise<void> {
+    if (this.sm.state !== 'stable' && this.sm.state !== 'assigning') return
+    const reason = await metadataChange(this.subscription, this.joinedTopics, this.partitionCounts, this.o.metadata)
+    if (reason !== undefined) this.requestRejoin(reason)
+  }
+
+  /**
+   * Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send
+   * LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). A
+   * JoinGroup in flight is waited for (the coordinator answers within the rebalance timeout).
+   */
+  async close(): Promise<void> {
+    this.closing = true
+    this.waker.wake()
+    this.metadataWatch.stop()
+    this.pollWatch.stop()
+    if (this.loop === undefined) {
+      if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
+      return
+    }
+    await this.loop
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.closing && this.sm.state !== 'fatal') {
+        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
+          await this.handleLost()
+          continue
+        }
+        switch (this.sm.state) {
+          case 'unjoined':
+          case 'revoking':
+            this.sm.transitionTo('joining')
+            break
+          case 'joining':
+            await this.join()
+            break
+          case 'syncing':
+            await this.sync()
+            break
+          case 'assigning':
+            await this.reconcile()
+            break
+          case 'stable':
+            await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
+            if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
+            break
+          case 'lost':
+          case 'leaving':
+          case 'closed':
+            throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
+        }
+      }
+    } catch (err) {
+      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
+    }
+    await this.shutdown()
+  }
+
+  private async join(): Promise<void> {
+    this.heartbeat.stop()
+    const reason = this.rejoinReason ?? 'joining'
+    this.rejoinReason = undefined
+    try {
+      this.joinedTopics = await resolveTopics(this.subscription, this.o.metadata)
+    } catch (err) {
+      // Listing topics for a pattern failed (no broker reachable): try again after a backoff.
+      this.o.report(new MembershipError('GROUP_METADATA', 'listing topics for the subscription pattern failed; will retry', { cause: err }))
+      if (!this.closing) await this.waker.delay(this.o.retryBackoffMs)
+      return
+    }
+    const outcome = await joinGroup({
+      ...this.o,
+      memberId: this.memberIdValue,
+      topics: this.joinedTopics,
+      owned: this.protocol === 'cooperative' ? this.owned.toGroups() : [],
+      assignorState: this.assignorState,
+      reason,
+    })
+    if (outcome.kind === 'joined') {
+      this.memberIdValue = outcome.memberId
+      this.generation = outcome.generationId
+      this.leader = outcome.leader
+      this.joined = outcome
+      this.sm.transitionTo('syncing')
+      return
+    }
+    this.applyFailure(outcome)
+    if (outcome.kind === 'retry' && !this.closing) await this.waker.delay(this.o.retryBackoffMs)
+  }
+
+  private async sync(): Promise<void> {
+    const joined = this.joined
+    if (joined === undefined) throw new MembershipError('GROUP_FATAL', 'syncing without a join result')
+    const outcome = await syncGroup(this.o.transport, this.groupId, this.identity(), joined, this.o.report)
+    if (outcome.kind === 'synced') {
+      this.assigned = outcome.partitions
+      // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
+      this.partitionCounts = joined.partitionCounts ?? new Map<string, number>()
+      this.sm.transitionTo('assigning')
+      return
+    }
+    this.applyFailure(outcome)
+    if (this.sm.state === 'syncing') this.sm.transitionTo('joining')
+    if (outcome.kind === 'retry' && !this.closing) await this.waker.delay(this.o.retryBackoffMs)
+  }
+
+  /** Applies a failed join or sync: what is lost, what to retry, what is fatal. */
+  private applyFailure(outcome: Exclude<JoinOutcome | SyncOutcome, { kind: 'joined' | 'synced' }>): void {
+    switch (outcome.kind) {
+      case 'member-id-required':
+        this.memberIdValue = outcome.memberId
+        break
+      case 'unknown-member':
+      case 'illegal-generation':
+      case 'fenced':
+        if (outcome.kind === 'unknown-member') this.memberIdValue = ''
+        this.generation = -1
+        // Nothing owned means nothing to lose: just join again (or stop, if fenced).
+        if (this.owned.size > 0) this.lostReason = outcome.kind
+        else if (outcome.kind === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.o.groupInstanceId)))
+        break
+      case 'fatal':
+        this.fail(outcome.error)
+        break
+      case 'retry':
+      case 'rejoin':
+        break
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    const next = PartitionSet.fromGroups(this.assigned ?? [])
+    this.heartbeat.start()
+    if (this.protocol === 'cooperative') {
+      const revoked = this.owned.minus(next)
+      if (revoked.size > 0) {
+        await this.runUserHook('onRevoke', revoked.toGroups())
+        this.owned = this.owned.minus(revoked)
+        // KIP-429: the revoked partitions were withheld from everyone; a follow-up rebalance hands them out.
+        this.requestRejoin('revoked partitions for a cooperative rebalance')
+      }
+    }
+    const added = this.protocol === 'cooperative' ? next.minus(this.owned) : next
+    this.owned = next
+    this.assignorState = { generationId: this.generation, assigned: next.toGroups() }
+    await this.runUserHook('onAssign', added.toGroups())
+    if (this.lostReason === undefined && !this.closing) this.sm.transitionTo('stable')
+  }
+
+  private async prepareRejoin(): Promise<void> {
+    if (this.protocol === 'eager') {
+      this.sm.transitionTo('revoking')
+      const all = this.owned.toGroups()
+      if (all.length > 0) await this.runUserHook('onRevoke', all)
+      this.owned = new PartitionSet()
+      return
+    }
+    this.sm.transitionTo('joining')
+  }
+
+  private async handleLost(): Promise<void> {
+    const reason = this.lostReason
+    this.sm.transitionTo('lost')
+    this.heartbeat.stop()
+    const lost = this.owned.toGroups()
+    this.owned = new PartitionSet()
+    this.assignorState = { generationId: -1, assigned: [] }
+    this.generation = -1
+    if (reason === 'unknown-member' || reason === 'session-expired') this.memberIdValue = ''
+    if (lost.length > 0) await this.runUserHook('onLost', lost)
+    if (reason === 'poll-timeout') {
+      if (this.memberIdValue !== '' && this.o.groupInstanceId === null) await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
+      this.memberIdValue = ''
+      await this.waker.until(() => !this.pollWatch.expired || this.closing)
+    }
+    this.lostReason = undefined
+    if (reason === 'fenced') this.fail(new MembershipError('GROUP_FATAL', fencedMessage(this.o.groupInstanceId)))
+    else this.sm.transitionTo('joining')
+  }
+
+  private async shutdown(): Promise<void> {
+    this.heartbeat.stop()
+    this.metadataWatch.stop()
+    this.pollWatch.stop()
+    if (this.sm.state === 'fatal') {
+      this.sm.transitionTo('closed')
+      return
+    }
+    const lost = this.lostReason !== undefined
+    this.sm.transitionTo('leaving')
+    const owned = this.owned.toGroups()
+    if (owned.length > 0) {
+      const hook = lost ? 'onLost' : 'onRevoke'
+      await this.runUserHook(hook, owned)
+    }
+    this.owned = new PartitionSet()
+    if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
+      await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
+    }
+    this.generation = -1
+    this.sm.transitionTo('closed')
+  }
+
+  private onGroupError(action: Exclude<GroupErrorAction, 'none'> | 'session-expired', errorCode: number, api: string): void {
+    switch (action) {
+      case 'rejoin':
+        this.requestRejoin('the coordinator started a rebalance')
+        break
+      case 'unknown-member':
+      case 'illegal-generation':
+      case 'session-expired':
+      case 'fenced':
+        this.lostReason ??= action
+        this.heartbeat.stop()
+        this.waker.wake()
+        break
+      case 'coordinator':
+        this.o.transport.coordinatorLost()
+        break
+      case 'retry':
+        break
+      case 'fatal':
+        // Not a membership change (e.g. authorization): the member carries on, but someone must hear of it.
+        this.o.report(kafkaError(errorCode, { api, groupId: this.groupId }))
+        break
+    }
+  }
+
+  /** Runs a user hook, awaited and bounded by the rebalance timeout. */
+  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
+    const hook: RebalanceHook | undefined = this.o.hooks[name]
+    return runHook(name, hook, partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
+  }
+
+  private identity(): HeartbeatIdentity {
+    return { memberId: this.memberIdValue, generationId: this.generation, groupInstanceId: this.o.groupInstanceId }
+  }
+
+  /** A commit's view of the member; `owned` is taken now, when the commit is asked for. */
+  private commitContext(): CommitContext {
+    const ownedWhenAsked = this.owned
+    return {
+      transport: this.o.transport,
+      timers: this.o.timers,
+      groupId: this.groupId,
+      retryBackoffMs: this.o.retryBackoffMs,
+      identity: () => this.commitIdentity(),
+      holds: (sentAs) =>
+        this.sm.state !== 'joining' &&
+        this.sm.state !== 'syncing' &&
+        this.lostReason === undefined &&
+        this.memberIdValue === sentAs.memberId &&
+        this.generation === sentAs.generationId,
+      afterRebalance: (offsets, until, refusal) => this.afterRebalance(ownedWhenAsked, offsets, until, refusal),
+      outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'OffsetCommit'),
+    }
+  }
+
+  private commitIdentity(): HeartbeatIdentity | CommitFailedError {
+    return commitIdentity(this.sm.state, this.lostReason === undefined ? this.identity() : undefined)
+  }
+
+  /**
+   * For a commit that a rebalance got in the way of: resolves when the member next reaches
+   * `assigning`, the moment its SyncGroup has been answered and before any partition is revoked or
+   * assigned, with the identity of the new generation and the offsets to send under it. A
+   * partition goes into the new generation's commit only if the member has owned it without a
+   * break since the commit was asked for (`owned` is still the set seen then): under the
+   * cooperative protocol it is then still this member's until its onRevoke settles (KIP-429), and
+   * no one else can have committed for it. Nothing is resent if ownership changed (eager revoke,
+   * lost), if the member is leaving, lost or failed, or when `until` passes.
+   *
+   * Waiting is only possible while the loop itself goes on with the rebalance (joining, syncing,
+   * or stable with a rejoin due); in a hook it would wait for itself, so it fails at once.
+   */
+  private afterRebalance(
+    ownedWhenAsked: PartitionSet,
+    offsets: readonly CommitOffset[],
+    until: number,
+    refusal: CommitFailedError,
+  ): Promise<Resend | CommitFailedError> {
+    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
+    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent('the partitions this member owns changed meanwhile'))
+    const state = this.sm.state
+    const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.rejoinReason !== undefined && this.lostReason === undefined)
+    if (!underWay || this.closing) return Promise.resolve(notResent(`no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
+    return new Promise((resolve) => {
+      const finish = (result: Resend | CommitFailedError): void => {
+        off()
+        this.o.timers.clearTimeout(timer)
+        resolve(result)
+      }
+      const off = this.sm.onChange((to) => {
+        if (to === 'joining' || to === 'syncing') return
+        if (to !== 'assigning') return finish(notResent(`the member went to ${to} before the rebalance completed`))
+        const identity = this.commitIdentity()
+        if (identity instanceof CommitFailedError) return finish(identity)
+        if (this.owned !== ownedWhenAsked) return finish(notResent('the partitions this member owns changed meanwhile'))
+        const kept = offsets.filter((o) => ownedWhenAsked.has(o))
+        finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
+      })
+      const timer = this.o.timers.setTimeout(
+        () => finish(notResent(`the rebalance did not complete within the commit's timeout`)),
+        Math.max(0, until - this.o.timers.now()),
+      )
+    })
+  }
+
+  private pollExpired(): void {
+    this.o.report(
+      new MembershipError(
+        'GROUP_POLL_TIMEOUT',
+        `the application did not poll for ${this.o.maxPollIntervalMs} ms (maxPollIntervalMs), so this member leaves the group and its partitions ` +
+          'go to other members; it rejoins at the next poll(). Handle fewer records per poll or raise maxPollIntervalMs.',
+      ),
+    )
+    this.lostReason ??= 'poll-timeout'
+    this.heartbeat.stop()
+    this.waker.wake()
+  }
+
+  private fail(error: BatonError): void {
+    this.failure ??= error
+    if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
+    this.o.report(error)
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * How the member meets errors: transient ones are retried, ones that will repeat stop it with a
+ * typed error, and ownership lost while a hook runs is handled after the hook, through onLost.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { rangeAssignor, type PartitionAssignor } from '../../../src/client/membership/assignors/index.js'
+import { AssignorError, CommitFailedError, MembershipError } from '../../../src/client/membership/errors.js'
+import { leaderAssign } from '../../../src/client/membership/leader.js'
+import { GroupMember } from '../../../src/client/membership/member.js'
+import { decodeAssignment, encodeSubscription } from '../../../src/client/membership/consumer-protocol.js'
+import { UnsupportedVersionError } from '../../../src/net/errors.js'
+import { KafkaError, KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
+import { Heartbeat, JoinGroup, SyncGroup } from '../../../src/protocol/generated/index.js'
+import { FakeMetadata } from './fake-coordinator.js'
+import { eventually, Harness, waitForState } from './membership-helpers.js'
+
+let h: Harness
+beforeEach(() => {
+  h = new Harness()
+})
+afterEach(async () => {
+  await h.close()
+})
+
+describe('membership errors', () => {
+  it('retries a join after COORDINATOR_NOT_AVAILABLE, looking the coordinator up again', async () => {
+    let refusals = 1
+    h.coordinator.intercept(JoinGroup, () =>
+      refusals-- > 0 ? { errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, leader: '', memberId: '', members: [] } : undefined,
+    )
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await eventually(h.timers, () => member.state === 'stable')
+    assert.equal(h.coordinator.coordinatorLostCalls, 1)
+  })
+
+  it('stops with the Kafka error when the group shares no protocol', async () => {
+    h.coordinator.intercept(JoinGroup, () => ({ errorCode: KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL, leader: '', memberId: '', members: [] }))
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'closed')
+    assert.ok(member.failure instanceof KafkaError)
+    assert.equal(member.failure.errorCode, KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+    assert.ok(h.errors.includes(member.failure))
+  })
+
+  it('stops instead of looping when the broker lacks the API', async () => {
+    h.coordinator.intercept(JoinGroup, () => Promise.reject(new UnsupportedVersionError('JoinGroup', 'b:1', 'test')))
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'closed')
+    assert.ok(member.failure instanceof UnsupportedVersionError)
+    assert.equal(h.coordinator.requests('JoinGroup').length, 1)
+  })
+
+  it('rejoins after SyncGroup answers REBALANCE_IN_PROGRESS, losing nothing', async () => {
+    let refusals = 1
+    h.coordinator.intercept(SyncGroup, () => (refusals-- > 0 ? { errorCode: KafkaErrorCode.REBALANCE_IN_PROGRESS, assignment: Buffer.alloc(0) } : undefined))
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await eventually(h.timers, () => member.state === 'stable')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign'])
+  })
+
+  it('ownership lost while onAssign runs goes through onLost once the hook settles', async () => {
+    let release: (() => void) | undefined
+    let first = true
+    const lost: string[] = []
+    const { member } = h.member({
+      hooks: {
+        onAssign: () => (first ? new Promise<void>((resolve) => (release = resolve)) : undefined),
+        onLost: (ps) => void lost.push(...ps.flatMap((g) => g.partitions.map(String))),
+      },
+    })
+    member.subscribe(['orders'])
+    await waitForState(member, 'assigning')
+    h.coordinator.intercept(Heartbeat, () => ({ errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID }))
+    await h.timers.advance(500)
+    assert.equal(member.state, 'assigning')
+    assert.deepEqual(lost, [])
+    first = false
+    h.coordinator.intercept(Heartbeat, undefined)
+    h.coordinator.expire(member.memberId)
+    release!()
+    await eventually(h.timers, () => member.state === 'stable')
+    assert.deepEqual(lost, ['0', '1', '2', '3'])
+    assert.equal(member.memberId, 'member-2')
+  })
+
+  it('eager: a generation that ends during onRevoke fails the commit there, typed, and the member rejoins', async () => {
+    const ref: { member?: GroupMember } = {}
+    const outcomes: unknown[] = []
+    const { member, calls } = h.member({
+      assignors: [rangeAssignor],
+      hooks: {
+        onRevoke: async () => {
+          h.coordinator.generation++
+          outcomes.push(await ref.member!.commit([{ topic: 'orders', partition: 0, offset: 1n }]).then(() => 'ok', (e: unknown) => e))
+        },
+      },
+    })
+    ref.member = member
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    member.requestRejoin('test')
+    await eventually(h.timers, () => outcomes.length === 1 && member.state === 'stable')
+    const [error] = outcomes
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.ok(!calls.some((c) => c.hook === 'onLost'), 'partitions released by onRevoke are not lost again')
+  })
+
+  it('close before subscribing sends nothing, and a closed member cannot subscribe', async () => {
+    const { member } = h.member()
+    await member.close()
+    assert.equal(member.state, 'closed')
+    assert.equal(h.coordinator.log.length, 0)
+    assert.throws(() => member.subscribe(['orders']), (e: unknown) => e instanceof MembershipError && e.code === 'GROUP_CLOSED')
+  })
+
+  it('refuses options that cannot work, naming the option', () => {
+    const base = { groupId: 'g', transport: h.coordinator.transport(), metadata: h.metadata }
+    assert.throws(() => new GroupMember({ ...base, groupId: '' }), /groupId/)
+    assert.throws(() => new GroupMember({ ...base, sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 }), /heartbeatIntervalMs/)
+    assert.throws(() => new GroupMember({ ...base, rebalanceTimeoutMs: -5 }), /rebalanceTimeoutMs/)
+    assert.throws(() => new GroupMember({ ...base, assignors: [] }), /assignors/)
+  })
+})
+
+describe('leader assignment', () => {
+  it('gives a member with undecodable metadata nothing and says why', async () => {
+    const reported: unknown[] = []
+    const result = await leaderAssign(
+      rangeAssignor,
+      [
+        { memberId: 'good', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'] }) },
+        { memberId: 'bad', groupInstanceId: null, metadata: Buffer.from([0, 1, 0]) },
+      ],
+      new FakeMetadata(new Map([['orders', 2]])),
+      (e) => reported.push(e),
+    )
+    const byMember = new Map(result.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]))
+    assert.deepEqual(byMember.get('good'), [{ topic: 'orders', partitions: [0, 1] }])
+    assert.deepEqual(byMember.get('bad'), [])
+    assert.ok(reported[0] instanceof AssignorError)
+  })
+
+  it('withholds, under the cooperative protocol, what a custom assignor gives away while another member owns it', async () => {
+    const reported: unknown[] = []
+    const greedy: PartitionAssignor = {
+      name: 'greedy',
+      protocols: ['cooperative'],
+      // Gives everything to the first member, whatever the others own.
+      assign: (input) =>
+        new Map(input.members.map((m, i) => [m.memberId, { partitions: i === 0 ? [{ topic: 'orders', partitions: [0, 1, 2] }] : [], userData: null }])),
+    }
+    const result = await leaderAssign(
+      greedy,
+      [
+        { memberId: 'a', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [0] }] }) },
+        { memberId: 'b', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [1] }] }) },
+      ],
+      new FakeMetadata(new Map([['orders', 3]])),
+      (e) => reported.push(e),
+      'cooperative',
+    )
+    const byMember = new Map(result.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]))
+    assert.deepEqual(byMember.get('a'), [{ topic: 'orders', partitions: [0, 2] }], 'b still owns 1')
+    assert.ok(reported[0] instanceof AssignorError)
+  })
+})

@@ -1,0 +1,64 @@
+/**
+ * The member speaks every version of the group APIs the net layer may negotiate: requests are
+ * built per version and both directions pass through the generated codecs at that version. Static
+ * membership needs JoinGroup v5 (KIP-345); below it the member stops with a clear error instead of
+ * silently joining as a dynamic member.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { MembershipError } from '../../../src/client/membership/errors.js'
+import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
+import { eventually, Harness, waitForState } from './membership-helpers.js'
+
+type VersionSet = [join: number, sync: number, heartbeat: number, leave: number, commit: number]
+
+const VERSION_SETS = {
+  oldest: [0, 0, 0, 0, 2],
+  'before KIP-394 (no MEMBER_ID_REQUIRED)': [3, 2, 2, 2, 5],
+  'first with static membership': [5, 3, 3, 3, 7],
+  'first flexible': [6, 4, 4, 4, 8],
+  newest: [JoinGroup.maxStableVersion, SyncGroup.maxStableVersion, Heartbeat.maxStableVersion, LeaveGroup.maxStableVersion, OffsetCommit.maxStableVersion],
+} satisfies Record<string, VersionSet>
+
+let h: Harness
+beforeEach(() => {
+  h = new Harness()
+})
+afterEach(async () => {
+  await h.close()
+})
+
+function pin([join, sync, heartbeat, leave, commit]: VersionSet): void {
+  const apis = [JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit]
+  apis.forEach((api, i) => h.coordinator.versions.set(api.apiKey, [join, sync, heartbeat, leave, commit][i]!))
+}
+
+describe('group API versions', () => {
+  for (const [name, versions] of Object.entries(VERSION_SETS) as [string, VersionSet][]) {
+    it(`${name}: joins, commits, rebalances and leaves`, async () => {
+      pin(versions)
+      const a = h.member()
+      a.member.subscribe(['orders'])
+      await waitForState(a.member, 'stable')
+      const joins = h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+      assert.equal(joins.length, versions[0] >= 4 ? 2 : 1, 'MEMBER_ID_REQUIRED round trip from v4 only')
+      await a.member.commit([{ topic: 'orders', partition: 0, offset: 3n, metadata: 'm' }])
+      assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset]), [[1, 3n]])
+      const b = h.member()
+      b.member.subscribe(['orders'])
+      await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && b.member.assignment().length > 0)
+      await b.member.close()
+      assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+      assert.ok(!h.coordinator.members.has(b.member.memberId || 'member-2'), 'the coordinator removed the member that left')
+    })
+  }
+
+  it('static membership below JoinGroup v5 stops the member, saying why', async () => {
+    pin(VERSION_SETS['before KIP-394 (no MEMBER_ID_REQUIRED)'])
+    const { member } = h.member({ groupInstanceId: 'instance-1' })
+    member.subscribe(['orders'])
+    await waitForState(member, 'closed')
+    assert.ok(member.failure instanceof MembershipError)
+    assert.equal(member.failure.code, 'GROUP_STATIC_UNSUPPORTED')
+  })
+})

@@ -1,0 +1,454 @@
+/**
+ * Membership flows against a scripted coordinator, on a manual clock. The invariants: hooks run in
+ * order and are awaited; onRevoke runs while the generation still accepts commits; ownership lost
+ * to fencing or eviction goes through onLost, never onRevoke; heartbeats keep going while hooks run.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { rangeAssignor } from '../../../src/client/membership/assignors/index.js'
+import { decodeSubscription } from '../../../src/client/membership/consumer-protocol.js'
+import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/membership/errors.js'
+import type { GroupMemberOptions } from '../../../src/client/membership/member.js'
+import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
+import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequestInit, type OffsetCommitRequestInit } from '../../../src/protocol/generated/index.js'
+import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
+
+let h: Harness
+beforeEach(() => {
+  h = new Harness()
+})
+afterEach(async () => {
+  await h.close()
+})
+
+function joins(): JoinGroupRequestInit[] {
+  return h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+}
+
+/** Two members of one group, both stable with half the partitions each. */
+async function stableGroupOfTwo(options: Partial<GroupMemberOptions> = {}): Promise<{ a: ReturnType<Harness['member']>; b: ReturnType<Harness['member']> }> {
+  const a = h.member(options)
+  a.member.subscribe(['orders'])
+  await waitForState(a.member, 'stable')
+  const b = h.member(options)
+  b.member.subscribe(['orders'])
+  await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && b.member.assignment().length > 0 && a.member.assignment().length > 0)
+  return { a, b }
+}
+
+/** Holds the next OffsetCommit until the returned function is called, then refuses it with `errorCode`; later ones follow the coordinator's rules. */
+function holdNextCommit(errorCode: number): () => void {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  h.coordinator.intercept(OffsetCommit, (body) => {
+    h.coordinator.intercept(OffsetCommit, undefined)
+    const { topics } = body as OffsetCommitRequestInit
+    return held.then(() => ({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) }))
+  })
+  return release
+}
+
+/** A promise's outcome, readable without awaiting it (the fake clock must be advanced meanwhile). */
+function settledOf(promise: Promise<unknown>): { settled: boolean; error: unknown } {
+  const outcome: { settled: boolean; error: unknown } = { settled: false, error: undefined }
+  promise.then(
+    () => void (outcome.settled = true),
+    (error: unknown) => {
+      outcome.error = error
+      outcome.settled = true
+    },
+  )
+  return outcome
+}
+
+describe('joining', () => {
+  it('joins with the MEMBER_ID_REQUIRED round trip, leads, and assigns itself every partition', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    assert.deepEqual(joins().map((j) => j.memberId), ['', 'member-1'])
+    assert.equal(member.memberId, 'member-1')
+    assert.equal(member.generationId, 1)
+    assert.ok(member.isLeader)
+    assert.deepEqual(calls, [{ hook: 'onAssign', partitions: ['orders-0', 'orders-1', 'orders-2', 'orders-3'], generationId: 1 }])
+  })
+
+  it('sends its subscription, owned partitions and generation in the consumer protocol', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    member.requestRejoin('test')
+    await eventually(h.timers, () => joins().length === 3)
+    const sub = decodeSubscription(Buffer.from(joins()[2]!.protocols[0]!.metadata))
+    assert.deepEqual(sub.topics, ['orders'])
+    assert.deepEqual(sub.ownedPartitions, [{ topic: 'orders', partitions: [0, 1, 2, 3] }])
+    assert.equal(sub.generationId, 1)
+  })
+
+  it('a static member sends its instance id and does not send LeaveGroup on close', async () => {
+    const { member } = h.member({ groupInstanceId: 'instance-a' })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    assert.equal(joins()[1]!.groupInstanceId, 'instance-a')
+    await member.close()
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 0)
+  })
+})
+
+describe('eager rebalance', () => {
+  it('commits inside onRevoke under the old generation, then rejoins', async () => {
+    const ref: { first?: ReturnType<Harness['member']>['member'] } = {}
+    const committed: number[] = []
+    const a = h.member({
+      assignors: [rangeAssignor],
+      hooks: {
+        onRevoke: async () => {
+          await ref.first!.commit([{ topic: 'orders', partition: 0, offset: 42n, metadata: 'from onRevoke' }])
+          committed.push(ref.first!.generationId)
+        },
+      },
+    })
+    ref.first = a.member
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ assignors: [rangeAssignor] })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && a.member.generationId === 2)
+    assert.deepEqual(committed, [1])
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset, c.metadata]), [[1, 42n, 'from onRevoke']])
+    assert.equal(a.member.assignment()[0]!.partitions.length + b.member.assignment()[0]!.partitions.length, 4)
+  })
+
+  it('waits for a slow onRevoke before rejoining, heartbeating all the while', async () => {
+    let release: (() => void) | undefined
+    const a = h.member({ assignors: [rangeAssignor], hooks: { onRevoke: () => new Promise<void>((resolve) => (release = resolve)) } })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ assignors: [rangeAssignor] })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => a.member.state === 'revoking')
+    const joinsBefore = joins().filter((j) => j.memberId === a.member.memberId).length
+    const beatsBefore = a.member.heartbeatsSent
+    await h.timers.advanceBy(HEARTBEAT_MS, 20)
+    assert.equal(a.member.state, 'revoking', 'still revoking while the hook runs')
+    assert.equal(joins().filter((j) => j.memberId === a.member.memberId).length, joinsBefore, 'no JoinGroup before onRevoke settles')
+    assert.ok(a.member.heartbeatsSent >= beatsBefore + 15, `heartbeats continued: ${a.member.heartbeatsSent - beatsBefore}`)
+    release!()
+    await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable')
+    assert.equal(a.member.generationId, 2)
+  })
+
+  it('goes on without an onRevoke that overruns the rebalance timeout, and says so', async () => {
+    const a = h.member({ assignors: [rangeAssignor], hooks: { onRevoke: () => new Promise<void>(() => {}) } })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'revoking')
+    await h.timers.advance(REBALANCE_MS - 1)
+    assert.equal(a.member.state, 'revoking')
+    await eventually(h.timers, () => a.member.state === 'stable')
+    const timeout = h.errors.find((e) => e instanceof RebalanceHookTimeoutError)
+    assert.ok(timeout instanceof RebalanceHookTimeoutError)
+    assert.equal(timeout.hook, 'onRevoke')
+    assert.equal(timeout.code, 'GROUP_HOOK_TIMEOUT')
+  })
+})
+
+describe('cooperative rebalance (KIP-429)', () => {
+  it('revokes only what moves, and a partition never has two owners', async () => {
+    const owners = new Map<string, string>()
+    const track = (name: string) => ({
+      onAssign: (ps: { topic: string; partitions: readonly number[] }[]) => {
+        for (const g of ps) for (const p of g.partitions) {
+          const key = `${g.topic}-${p}`
+          assert.equal(owners.get(key), undefined, `${key} assigned to ${name} while ${owners.get(key)} owns it`)
+          owners.set(key, name)
+        }
+      },
+      onRevoke: (ps: { topic: string; partitions: readonly number[] }[]) => {
+        for (const g of ps) for (const p of g.partitions) owners.delete(`${g.topic}-${p}`)
+      },
+    })
+    const a = h.member({ hooks: track('a') })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    const b = h.member({ hooks: track('b') })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => b.member.assignment().length > 0 && a.member.state === 'stable' && b.member.state === 'stable')
+    assert.equal(a.member.protocol, 'cooperative')
+    assert.deepEqual(
+      [a.member.assignment()[0]!.partitions.length, b.member.assignment()[0]!.partitions.length],
+      [2, 2],
+    )
+    // Two rounds: the first revoked half of a's partitions, the second gave them to b.
+    assert.equal(h.coordinator.generation, 3)
+    assert.equal(owners.size, 4)
+  })
+})
+
+describe('losing membership', () => {
+  it('fencing leads to onLost, not onRevoke, and stops the member', async () => {
+    const { member, calls } = h.member({ groupInstanceId: 'static-1' })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(Heartbeat, () => ({ errorCode: KafkaErrorCode.FENCED_INSTANCE_ID }))
+    await eventually(h.timers, () => member.state === 'closed')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
+    assert.equal(member.failure?.code, 'GROUP_FATAL')
+    assert.deepEqual(member.assignment(), [])
+  })
+
+  it('an unknown member id leads to onLost, then a fresh join', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.expire(member.memberId)
+    await eventually(h.timers, () => calls.length === 3 && member.state === 'stable')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
+    assert.equal(member.memberId, 'member-2')
+  })
+
+  it('a session that expires without heartbeats leads to onLost, before the coordinator would evict', async () => {
+    let lostAt = -1
+    const { member } = h.member({ hooks: { onLost: () => void (lostAt = h.timers.now()) } })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 3)
+    // Every heartbeat sent up to now succeeded; the coordinator may evict from SESSION_MS after the last one.
+    const lastGood = h.timers.now()
+    h.coordinator.intercept(Heartbeat, () => Promise.reject(new Error('unreachable')))
+    await h.timers.advanceBy(HEARTBEAT_MS / 4, (SESSION_MS / HEARTBEAT_MS + 2) * 4)
+    assert.ok(lostAt > 0, 'onLost was called')
+    assert.ok(lostAt <= lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
+    assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
+  })
+})
+
+describe('offset commits', () => {
+  it('a commit refused with a rebalance error fails as such and is not resent', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.coordinator.intercept(OffsetCommit, () => ({ topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: KafkaErrorCode.ILLEGAL_GENERATION }] }] }))
+    const error = await member.commit([{ topic: 'orders', partition: 0, offset: 5n }]).then(() => undefined, (e: unknown) => e)
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+  })
+
+  it('retries a moved coordinator within the same generation', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    let refusals = 1
+    h.coordinator.intercept(OffsetCommit, () =>
+      refusals-- > 0 ? { topics: [{ name: 'orders', partitions: [{ partitionIndex: 1, errorCode: KafkaErrorCode.NOT_COORDINATOR }] }] } : undefined,
+    )
+    const done = member.commit([{ topic: 'orders', partition: 1, offset: 9n }])
+    await h.timers.advance(1_000)
+    await done
+    assert.equal(h.coordinator.coordinatorLostCalls, 1)
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[1, 9n, 1]])
+  })
+
+  it('a commit asked for while the member is joining waits for the rebalance and goes out under the new generation', async () => {
+    const { a } = await stableGroupOfTwo()
+    const before = a.member.generationId
+    a.member.requestRejoin('test')
+    // a's JoinGroup waits at the coordinator until b rejoins, which b does at its next heartbeat.
+    await waitForState(a.member, 'joining')
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 11n }]))
+    await eventually(h.timers, () => outcome.settled)
+    assert.equal(outcome.error, undefined)
+    assert.ok(a.member.generationId > before)
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[partition, 11n, a.member.generationId]])
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1, 'nothing sent while no generation accepted it')
+  })
+
+  for (const [name, errorCode] of [
+    ['ILLEGAL_GENERATION', KafkaErrorCode.ILLEGAL_GENERATION],
+    ['REBALANCE_IN_PROGRESS', KafkaErrorCode.REBALANCE_IN_PROGRESS],
+    ['COORDINATOR_LOAD_IN_PROGRESS', KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS],
+  ] as const) {
+    it(`a commit refused with ${name} while the member rebalances is not taken as lost; it goes out again under the new generation`, async () => {
+      const { a } = await stableGroupOfTwo()
+      const before = a.member.generationId
+      const partition = a.member.assignment()[0]!.partitions[0]!
+      const release = holdNextCommit(errorCode)
+      const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
+      a.member.requestRejoin('test')
+      await waitForState(a.member, 'joining')
+      release()
+      await eventually(h.timers, () => outcome.settled)
+      assert.equal(outcome.error, undefined)
+      assert.deepEqual(
+        (h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch),
+        [before, a.member.generationId],
+        'refused under the old generation, resent once under the new one',
+      )
+      assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 12n]])
+      assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
+    })
+  }
+
+  it('does not carry a commit into the next generation for partitions given up meanwhile (eager)', async () => {
+    const { a } = await stableGroupOfTwo({ assignors: [rangeAssignor] })
+    const before = a.member.generationId
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 7n }]))
+    // Eager: everything is revoked before the member rejoins, so the partition may go to b.
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'joining')
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.ok(outcome.error instanceof CommitFailedError)
+    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(outcome.error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
+    assert.deepEqual((h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch), [before])
+    assert.deepEqual(h.coordinator.commits, [])
+  })
+
+  it('does not carry a commit into the next generation after the membership was lost meanwhile', async () => {
+    const { a } = await stableGroupOfTwo()
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 8n }]))
+    h.coordinator.expire(a.member.memberId)
+    await eventually(h.timers, () => a.calls.some((c) => c.hook === 'onLost'))
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.ok(outcome.error instanceof CommitFailedError)
+    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+  })
+
+  it('commitAsync does not wait out a rebalance: it fails at once, sending nothing', async () => {
+    const { a } = await stableGroupOfTwo()
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'joining')
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const result = await new Promise<CommitFailedError | null>((resolve) => a.member.commitAsync([{ topic: 'orders', partition, offset: 3n }], resolve))
+    assert.ok(result instanceof CommitFailedError)
+    assert.equal(result.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
+  })
+
+  it('reads committed offsets back, null where nothing was committed, at every OffsetFetch version', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await member.commit([{ topic: 'orders', partition: 0, offset: 5n, metadata: 'm' }])
+    for (const version of [1, 7, 8, OffsetFetch.maxStableVersion]) {
+      h.coordinator.versions.set(OffsetFetch.apiKey, version)
+      const got = await member.committed([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }])
+      assert.deepEqual(got.map((c) => [c.partition, c.offset, c.metadata]), [[0, 5n, 'm'], [1, null, null]], `OffsetFetch v${version}`)
+    }
+  })
+
+  it('waits out a transaction still committing offsets (UNSTABLE_OFFSET_COMMIT, KIP-447)', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    let unstable = 2
+    h.coordinator.intercept(OffsetFetch, (body) => {
+      assert.equal((body as { requireStable: boolean }).requireStable, true)
+      if (unstable-- <= 0) return undefined
+      return { groups: [{ groupId: 'group', errorCode: 0, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: -1n, metadata: null, errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT }] }] }] }
+    })
+    const pending = member.committed([{ topic: 'orders', partition: 0 }])
+    await h.timers.advanceBy(100, 5)
+    assert.deepEqual((await pending).map((c) => c.offset), [null])
+    assert.equal(h.coordinator.requests('OffsetFetch').length, 3)
+  })
+
+  it('refuses malformed offsets before sending anything', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await assert.rejects(member.commit([{ topic: 'orders', partition: 0, offset: -1n }]), (e: unknown) => e instanceof RangeError && e.message.includes('offset'))
+    await assert.rejects(member.commit([{ topic: 'orders', partition: 1.5, offset: 1n }]), RangeError)
+    assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
+  })
+
+  it('refuses to commit while not in the group', async () => {
+    const { member } = h.member()
+    const error = await member.commit([{ topic: 'orders', partition: 0, offset: 1n }]).then(() => undefined, (e: unknown) => e)
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_NOT_MEMBER')
+  })
+
+  it('commitAsync reports the outcome to its callback', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    const result = await new Promise<CommitFailedError | null>((resolve) => member.commitAsync([{ topic: 'orders', partition: 2, offset: 3n }], resolve))
+    assert.equal(result, null)
+    assert.equal(h.coordinator.commits.length, 1)
+  })
+})
+
+describe('leaving and metadata changes', () => {
+  it('close revokes owned partitions, then sends LeaveGroup', async () => {
+    const { member, calls } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await member.close()
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onRevoke'])
+    assert.equal(member.state, 'closed')
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+  })
+
+  it('rejoins when a new topic matches a pattern subscription', async () => {
+    const { member } = h.member()
+    member.subscribe(/^ord/)
+    await waitForState(member, 'stable')
+    h.metadata.topics.set('ordinals', 2)
+    await member.refreshMetadata()
+    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
+    assert.deepEqual(member.assignment().map((g) => g.topic), ['orders', 'ordinals'])
+  })
+
+  it('the leader rejoins when a topic gains partitions', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    h.metadata.topics.set('orders', 6)
+    await member.refreshMetadata()
+    await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
+    assert.equal(member.assignment()[0]!.partitions.length, 6)
+  })
+})
+
+describe('application liveness (maxPollIntervalMs)', () => {
+  it('leaves the group when the application stops polling, and rejoins at the next poll', async () => {
+    const { member, calls } = h.member({ maxPollIntervalMs: 1_000 })
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 5)
+    member.poll()
+    await h.timers.advanceBy(HEARTBEAT_MS, 9)
+    assert.equal(member.state, 'stable', 'polled in time')
+    await h.timers.advanceBy(HEARTBEAT_MS, 3)
+    assert.equal(member.state, 'lost')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
+    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+    const timeout = h.errors.find((e) => e instanceof MembershipError && e.code === 'GROUP_POLL_TIMEOUT')
+    assert.ok(timeout, 'the member says why it left')
+    await h.timers.advanceBy(HEARTBEAT_MS, 20)
+    assert.equal(member.state, 'lost', 'waits for the application before rejoining')
+    member.poll()
+    await eventually(h.timers, () => member.state === 'stable')
+    assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
+  })
+
+  it('is off unless maxPollIntervalMs is set', async () => {
+    const { member } = h.member()
+    member.subscribe(['orders'])
+    await waitForState(member, 'stable')
+    await h.timers.advanceBy(HEARTBEAT_MS, 100)
+    assert.equal(member.state, 'stable')
+  })
+})

@@ -57,6 +57,7 @@ export class Connection {
   private readonly maxInFlight: number
   private state: State = 'idle'
   private socket: Socket | null = null
+  private reauthTimer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | null = null
   private nextCorrelationId = 0
   private readonly inFlight = new Map<number, Pending>()
@@ -309,7 +310,30 @@ export class Connection {
     const send: HandshakeSend = (api, version, body) => this.enqueue(api, version, body, {})
     const versions = await negotiateApiVersions(send, this.label)
     this.versions = versions
-    if (this.options.sasl !== undefined) await authenticate(send, versions, this.label, this.options.sasl)
+    if (this.options.sasl !== undefined) this.scheduleReauthentication(await authenticate(send, versions, this.label, this.options.sasl))
+  }
+
+  /**
+   * KIP-368: a broker that reported a session lifetime closes the connection once it ends, so
+   * authenticate again on the same connection before that, at 85-95% of it as Kafka's clients do.
+   * Requests keep flowing meanwhile; the broker answers them in order around the exchange.
+   */
+  private scheduleReauthentication(lifetimeMs: number): void {
+    clearTimeout(this.reauthTimer)
+    const sasl = this.options.sasl
+    const socket = this.socket
+    if (lifetimeMs <= 0 || sasl === undefined || socket === null) return
+    const random = this.options.random ?? Math.random
+    this.reauthTimer = setTimeout(() => {
+      if (this.socket !== socket || this.versions === null) return
+      const send: HandshakeSend = (api, version, body) => this.enqueue(api, version, body, {})
+      authenticate(send, this.versions, this.label, sasl).then(
+        (next) => this.scheduleReauthentication(next),
+        (error: unknown) => this.destroyWith(socket, 'NET_CONNECTION_LOST', 're-authentication failed; the connection will authenticate anew', error),
+      )
+    }, lifetimeMs * (0.85 + 0.1 * random()))
+    this.reauthTimer.unref()
+    socket.once('close', () => clearTimeout(this.reauthTimer))
   }
 
   private enqueue<Req, ReqInit, Res, ResInit>(

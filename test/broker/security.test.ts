@@ -173,6 +173,24 @@ describe('embedded broker with TLS and SASL', () => {
     await assert.rejects(connection.request(Metadata, 9, { topics: null, allowAutoTopicCreation: false }), ConnectionClosed)
   })
 
+  it("baton's client re-authenticates before its session ends, so no connection is closed for it (KIP-368)", async () => {
+    const lines: Array<{ fields: Record<string, unknown>; message: string }> = []
+    const log = (fields: object, message = ''): void => void lines.push({ fields: fields as Record<string, unknown>, message })
+    const lifetime = 1500
+    const b = await broker({ sasl: { mechanisms: ['SCRAM-SHA-256'], users: USERS, sessionLifetimeMs: lifetime }, logger: { debug: log, info: log, warn: log, error: log } })
+    const producer = track(new Producer({ bootstrapServers: b.bootstrap, sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: USERS.alice } }))
+    // Records over about three session lifetimes, on the same connections.
+    const until = Date.now() + lifetime * 3
+    let sent = 0
+    while (Date.now() < until) {
+      await producer.send({ topic: 'reauth', value: `r${sent++}` })
+      await sleep(50)
+    }
+    assert.ok(lines.some((l) => l.message === 'SASL authenticated' && l.fields.reauthentication === true), 'the client never re-authenticated')
+    assert.deepEqual(lines.filter((l) => typeof l.fields.err === 'string' && /session expired/.test(l.fields.err)), [])
+    assert.equal(b.offsets('reauth', 0).logEndOffset, sent)
+  })
+
   it('reports each member\'s client host in DescribeGroups', async () => {
     const b = await broker({})
     const connection = await TestConnection.open(b.bootstrap[0]!)

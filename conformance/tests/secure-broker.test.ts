@@ -52,6 +52,9 @@ class CapturingLogger implements BrokerLogger {
   error(fields: object, message = ''): void {
     this.lines.push({ fields: fields as Record<string, unknown>, message })
   }
+  child(): this {
+    return this
+  }
 }
 
 function rdkafkaRoundTrip(config: Record<string, string | number | boolean>, topic: string, records: number, spreadMs: number): Promise<string[]> {

@@ -17,3 +17,5 @@ export { silentLogger, type BrokerLogger, type BrokerOptions } from './options.j
 export { TOPIC_CONFIG_NAMES } from './topic-config.js'
 export type { GroupCoordinatorOptions } from './groups/config.js'
 export { parseUsersFile, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
+export type { TransactionCoordinatorOptions } from './transactions/config.js'
+export type { Scheduler } from './groups/scheduler.js'

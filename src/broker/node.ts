@@ -8,6 +8,7 @@
  * that is what Kafka does, since it cannot know how to frame an answer.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { RequestMemoryPool } from '../net/request-memory.js'
 import { KafkaServer, type ConnectionInfo } from '../net/server.js'
 import { BatonError } from '../protocol/errors/base.js'
 import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
@@ -40,7 +41,8 @@ export class BrokerNode implements NodeControls {
   /** Per connection: its host and SASL state; dropped with the connection object. */
   private readonly connections = new WeakMap<ConnectionInfo, ClientConnection>()
 
-  constructor(endpoint: NodeEndpoint, context: BrokerContext, faults: Faults, tls?: TlsOptions) {
+  /** `memoryPool` is the broker's, shared by every node: the cap is on the process, not per listener. */
+  constructor(endpoint: NodeEndpoint, context: BrokerContext, faults: Faults, memoryPool: RequestMemoryPool, tls?: TlsOptions) {
     this.endpoint = endpoint
     this.context = context
     this.faults = faults
@@ -48,6 +50,8 @@ export class BrokerNode implements NodeControls {
       handler: (frame, connection) => this.handle(frame, connection),
       logger: context.options.logger,
       maxFrameBytes: context.options.maxRequestBytes,
+      idleTimeoutMs: context.options.connectionsMaxIdleMs,
+      memoryPool,
       logFields: { node: endpoint.nodeId },
       ...(tls === undefined ? {} : { tls }),
     })

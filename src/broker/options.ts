@@ -2,13 +2,15 @@
  * Options of the embedded broker and their defaults, kept apart from the code that reads them so the
  * CLI and the README can quote one place.
  */
-import type { ServerLogger } from '../net/server.js'
+import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
 import { securityProtocolOf, validateSasl, validateTls, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
+import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
-/** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
-export type BrokerLogger = ServerLogger
+/** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
+export type BrokerLogger = Logger
+export { silentLogger }
 
 export interface BrokerOptions {
   /** Broker nodes in this process, each with its own listener; ids 0..nodes-1. Default 1. */
@@ -34,6 +36,18 @@ export interface BrokerOptions {
   defaultReplicationFactor?: number
   /** Largest request frame accepted (Kafka's socket.request.max.bytes). Default 100 MiB. */
   maxRequestBytes?: number
+  /**
+   * Bytes of requests being received at once, all connections and nodes together (Kafka's
+   * queued.max.request.bytes). A connection reserves a request's announced size before reading it;
+   * past the cap, connections stop being read until requests finish. Default 100 MiB; 0 for no cap.
+   */
+  queuedMaxRequestBytes?: number
+  /**
+   * A connection that completes no request for this long, while none of its requests is being
+   * handled, is closed: silent ones and ones stalled mid-request (Kafka's connections.max.idle.ms).
+   * Default 10 minutes; 0 never closes them.
+   */
+  connectionsMaxIdleMs?: number
   /** fsync a partition's segment before acknowledging an acks=-1 produce. Default false: see the README. */
   fsync?: boolean
   /** How often retention by time and size is applied (Kafka's log.retention.check.interval.ms). Default 5 min. */
@@ -51,6 +65,8 @@ export interface BrokerOptions {
   tls?: BrokerTlsOptions
   /** Require SASL authentication on every connection before any request but ApiVersions and the handshake. */
   sasl?: BrokerSaslOptions
+  /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
+  transactions?: TransactionCoordinatorOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -63,6 +79,8 @@ export interface ResolvedBrokerOptions {
   defaultPartitions: number
   defaultReplicationFactor: number
   maxRequestBytes: number
+  queuedMaxRequestBytes: number
+  connectionsMaxIdleMs: number
   fsync: boolean
   retentionCheckIntervalMs: number
   clusterId: string | null
@@ -71,12 +89,9 @@ export interface ResolvedBrokerOptions {
   tls: BrokerTlsOptions | undefined
   sasl: BrokerSaslOptions | undefined
   securityProtocol: SecurityProtocol
+  transactions: TransactionCoordinatorOptions
 }
 
-const noop = (): void => {}
-
-/** Discards everything; the default so that tests stay quiet. */
-export const silentLogger: BrokerLogger = { debug: noop, info: noop, warn: noop, error: noop }
 
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -102,6 +117,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     defaultPartitions: positiveInteger('defaultPartitions', options.defaultPartitions, 1),
     defaultReplicationFactor: positiveInteger('defaultReplicationFactor', options.defaultReplicationFactor, 1),
     maxRequestBytes: positiveInteger('maxRequestBytes', options.maxRequestBytes, 100 * 1024 * 1024, 64),
+    queuedMaxRequestBytes: positiveInteger('queuedMaxRequestBytes', options.queuedMaxRequestBytes, 100 * 1024 * 1024, 0),
+    connectionsMaxIdleMs: positiveInteger('connectionsMaxIdleMs', options.connectionsMaxIdleMs, 10 * 60 * 1000, 0),
     fsync: options.fsync ?? false,
     retentionCheckIntervalMs: positiveInteger('retentionCheckIntervalMs', options.retentionCheckIntervalMs, 5 * 60 * 1000),
     clusterId: options.clusterId ?? null,
@@ -110,5 +127,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     tls: options.tls,
     sasl: options.sasl,
     securityProtocol: securityProtocolOf(options.tls, options.sasl),
+    transactions: options.transactions ?? {},
   }
 }

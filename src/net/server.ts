@@ -10,7 +10,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import { BatonError } from '../protocol/errors/base.js'
+import type { Logger } from './logger.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
+import { RequestMemoryPool } from './request-memory.js'
 
 /** What a handler learns about the connection a frame came from. */
 export interface ConnectionInfo {
@@ -30,21 +32,22 @@ export interface ConnectionInfo {
  */
 export type FrameHandler = (frame: Buffer, connection: ConnectionInfo) => Buffer | null | Promise<Buffer | null>
 
-/** A pino-compatible logger subset: every call is (fields, message). */
-export interface ServerLogger {
-  debug(fields: object, message?: string): void
-  info(fields: object, message?: string): void
-  warn(fields: object, message?: string): void
-  error(fields: object, message?: string): void
-}
+/** The server logs through the one logger interface; the name stays for its callers. */
+export type ServerLogger = Logger
 
 export interface KafkaServerOptions {
   handler: FrameHandler
   logger: ServerLogger
   /** Largest request frame accepted; Kafka's socket.request.max.bytes, 100 MiB by default. */
   maxFrameBytes?: number
-  /** Closes connections that stay silent this long; Kafka's connections.max.idle.ms (10 min). 0 disables. */
+  /**
+   * Closes a connection that completes no request for this long while none of its requests is being
+   * handled: silent ones, and ones that stall or trickle mid-request. Kafka's connections.max.idle.ms
+   * (10 min). 0 disables.
+   */
   idleTimeoutMs?: number
+  /** Bytes of requests being received, shared by every server of a broker (queued.max.request.bytes); unbounded when absent. */
+  memoryPool?: RequestMemoryPool
   /** Extra fields on every log line (e.g. the node id). */
   logFields?: object
   /**
@@ -62,6 +65,7 @@ export class ConnectionClosedError extends BatonError {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
+const EMPTY = Buffer.alloc(0)
 /** Requests queued on one connection before the server stops reading from it, and where it resumes. */
 const PAUSE_READING_AT = 64
 const RESUME_READING_AT = 16
@@ -81,6 +85,7 @@ export class KafkaServer {
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
       logFields: {},
+      memoryPool: new RequestMemoryPool(0),
       ...options,
     }
   }
@@ -172,20 +177,49 @@ export class KafkaServer {
     }
     const fields = { ...this.options.logFields, connection: connection.id, remote: connection.remote }
     const logger = this.options.logger
-    const decoder = new FrameDecoder(this.options.maxFrameBytes)
+    const pool = this.options.memoryPool
+    // Bytes this connection has reserved: frames being received, queued or handled.
+    let held = 0
+    const decoder = new FrameDecoder(this.options.maxFrameBytes, (size) => {
+      if (!pool.tryReserve(size)) return false
+      held += size
+      return true
+    })
+    const release = (bytes: number): void => {
+      held -= bytes
+      pool.release(bytes)
+    }
+    let cancelMemoryWait: (() => void) | undefined
     this.sockets.add(socket)
     socket.setNoDelay(true)
-    if (this.options.idleTimeoutMs > 0) {
-      socket.setTimeout(this.options.idleTimeoutMs, () => {
-        logger.info(fields, `closing connection idle for ${this.options.idleTimeoutMs} ms`)
-        socket.destroy()
-      })
-    }
 
     // Frames wait here while an earlier one of the same connection is being handled.
     const queue: Buffer[] = []
     let busy = false
     let dead = false
+    // Reading stops while too many requests wait, and while the next one waits for memory.
+    let queueFull = false
+    const updateReading = (): void => {
+      if (dead) return
+      const stop = queueFull || cancelMemoryWait !== undefined
+      if (stop && !socket.isPaused()) socket.pause()
+      else if (!stop && socket.isPaused()) socket.resume()
+    }
+
+    // The idle clock restarts whenever a request completes or its handling ends; it never
+    // closes a connection whose request is being handled (a long poll, a parked JoinGroup).
+    const idleMs = this.options.idleTimeoutMs
+    const idle = idleMs > 0
+      ? setTimeout(function onIdle(this: void) {
+          if (busy) {
+            idle?.refresh()
+            return
+          }
+          close(`no complete request in ${idleMs} ms (connections.max.idle.ms)`)
+        }, idleMs)
+      : undefined
+    idle?.unref()
+    const touch = (): void => void idle?.refresh()
 
     const close = (reason: string, error?: unknown): void => {
       if (dead) return
@@ -209,13 +243,19 @@ export class KafkaServer {
       busy = true
       while (queue.length > 0 && !dead) {
         const frame = queue.shift()!
-        if (socket.isPaused() && queue.length <= RESUME_READING_AT) socket.resume()
+        if (queueFull && queue.length <= RESUME_READING_AT) {
+          queueFull = false
+          updateReading()
+        }
         let response: Buffer | null
         try {
           response = await this.options.handler(frame, connection)
         } catch (error) {
           close('request could not be handled', error)
           return
+        } finally {
+          if (!dead) release(frame.length)
+          touch()
         }
         if (closeRequested) {
           dead = true
@@ -230,7 +270,7 @@ export class KafkaServer {
       busy = false
     }
 
-    socket.on('data', (chunk: Buffer) => {
+    const receive = (chunk: Buffer): void => {
       if (dead) return
       let frames: Buffer[]
       try {
@@ -239,15 +279,34 @@ export class KafkaServer {
         close(error instanceof FrameTooLargeError ? 'frame size out of bounds' : 'unreadable frame', error)
         return
       }
+      if (decoder.waitingForReservation && cancelMemoryWait === undefined) {
+        cancelMemoryWait = pool.whenReleased(() => {
+          cancelMemoryWait = undefined
+          receive(EMPTY)
+          updateReading()
+        })
+        updateReading()
+      }
       if (frames.length === 0) return
+      touch()
       queue.push(...frames)
-      if (queue.length >= PAUSE_READING_AT) socket.pause()
+      if (queue.length >= PAUSE_READING_AT) {
+        queueFull = true
+        updateReading()
+      }
       if (!busy) void drain()
-    })
+    }
+    socket.on('data', receive)
     socket.on('error', (error) => logger.debug({ ...fields, err: error.message }, 'socket error'))
     socket.on('close', () => {
       dead = true
       queue.length = 0
+      if (idle !== undefined) clearTimeout(idle)
+      cancelMemoryWait?.()
+      cancelMemoryWait = undefined
+      // Everything this connection reserved goes back: the frame being received and any not yet handled.
+      pool.release(held)
+      held = 0
       this.sockets.delete(socket)
       if (decoder.pendingBytes > 0) logger.debug({ ...fields, pendingBytes: decoder.pendingBytes }, 'peer closed mid-request')
     })

@@ -177,7 +177,7 @@ describe('embedded broker with TLS and SASL', () => {
     const lines: Array<{ fields: Record<string, unknown>; message: string }> = []
     const log = (fields: object, message = ''): void => void lines.push({ fields: fields as Record<string, unknown>, message })
     const lifetime = 1500
-    const b = await broker({ sasl: { mechanisms: ['SCRAM-SHA-256'], users: USERS, sessionLifetimeMs: lifetime }, logger: { debug: log, info: log, warn: log, error: log } })
+    const b = await broker({ sasl: { mechanisms: ['SCRAM-SHA-256'], users: USERS, sessionLifetimeMs: lifetime }, logger: { debug: log, info: log, warn: log, error: log, child() { return this } } })
     const producer = track(new Producer({ bootstrapServers: b.bootstrap, sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: USERS.alice } }))
     // Records over about three session lifetimes, on the same connections.
     const until = Date.now() + lifetime * 3

@@ -45,6 +45,17 @@ const STALE_LEADER_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.KAFKA_STORAGE_ERROR,
 ])
 
+/**
+ * What a transactional producer's sender asks of its transaction (transaction-manager.ts): a
+ * partition's batches go out only once it is in the transaction, and a batch that fails for good
+ * makes the transaction abortable.
+ */
+export interface SenderTransactionHooks {
+  readonly transactionalId: string
+  canSend(topic: string, partition: number): boolean
+  onBatchFailed(error: Error): void
+}
+
 interface SpaceWaiter {
   readonly size: number
   readonly resolve: () => void
@@ -68,6 +79,7 @@ export class Sender {
     private readonly cluster: Cluster,
     private readonly options: SenderOptions,
     private readonly identity: ProducerIdentity | null,
+    private readonly transactions: SenderTransactionHooks | null = null,
   ) {}
 
   /** Bytes of records accepted and not yet settled. */
@@ -161,6 +173,23 @@ export class Sender {
     }
   }
 
+  /**
+   * Fails every batch not on the wire (a transaction is aborted, or cannot commit any more).
+   * Returns whether one of them had sequence numbers, which the broker may then never see.
+   */
+  abortUndrained(error: Error): boolean {
+    let sequenced = false
+    for (const queue of this.queues.values()) {
+      const undrained = queue.batches.splice(queue.inFlight ? 1 : 0)
+      for (const batch of undrained) {
+        if (batch.baseSequence !== null) sequenced = true
+        this.settle(batch, error)
+      }
+    }
+    if (sequenced && this.identity !== null) this.identity.bumpNeeded = true
+    return sequenced
+  }
+
   wake(): void {
     if (this.scheduled || this.stopped) return
     this.scheduled = true
@@ -185,7 +214,8 @@ export class Sender {
     if (this.stopped) return
     const identity = this.identity
     if (identity !== null && !identity.ready) {
-      this.prepareIdentity(identity)
+      // A transactional producer's identity comes from its transaction coordinator, never from here.
+      if (this.transactions === null) this.prepareIdentity(identity)
       return
     }
     const now = Date.now()
@@ -200,6 +230,7 @@ export class Sender {
         head = queue.batches[0]
       }
       if (head === undefined) continue
+      if (this.transactions !== null && !this.transactions.canSend(queue.topic, queue.partition)) continue
       const ready = head.attempts > 0 || queue.batches.length > 1 || head.sizeBytes >= this.options.batchSize || now - head.createdAt >= this.options.lingerMs || this.flushing > 0
       if (!ready) {
         nextWake = Math.min(nextWake, head.createdAt + this.options.lingerMs)
@@ -261,7 +292,7 @@ export class Sender {
       if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(partitionKey(queue.topic, queue.partition), batch.count)
       let records: Buffer
       try {
-        records = batch.encode(this.options.compression, producerId, producerEpoch, false)
+        records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null)
       } catch (error) {
         queue.batches.shift()
         this.settle(batch, error instanceof Error ? error : new Error(String(error)))
@@ -286,7 +317,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 })
+        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -339,7 +370,8 @@ export class Sender {
     })
     if (STALE_LEADER_CODES.has(code)) this.cluster.leaderHint(queue.topic, queue.partition, result.currentLeader.leaderId, result.currentLeader.leaderEpoch)
     const identity = this.identity
-    if (identity !== null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH)) {
+    // A transactional producer fails the batch instead: its transaction must abort (transaction-errors.ts).
+    if (identity !== null && this.transactions === null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH)) {
       // The broker lost or outran this producer's state; the batch was not written. Bump, then resend.
       identity.bumpNeeded = true
       this.retryLater(batch, error)
@@ -383,6 +415,7 @@ export class Sender {
   private settle(batch: ProducerBatch, error: Error): void {
     this.release(batch)
     batch.fail(error)
+    this.transactions?.onBatchFailed(error)
   }
 
   private release(batch: ProducerBatch): void {

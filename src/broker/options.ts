@@ -5,6 +5,7 @@
 import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import { securityProtocolOf, validateSasl, validateTls, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
 import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
 /** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
@@ -60,6 +61,10 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Serve TLS on every listener (PEM texts); with `ca`, clients must present a certificate (mutual TLS). */
+  tls?: BrokerTlsOptions
+  /** Require SASL authentication on every connection before any request but ApiVersions and the handshake. */
+  sasl?: BrokerSaslOptions
   /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
   transactions?: TransactionCoordinatorOptions
 }
@@ -81,6 +86,9 @@ export interface ResolvedBrokerOptions {
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  tls: BrokerTlsOptions | undefined
+  sasl: BrokerSaslOptions | undefined
+  securityProtocol: SecurityProtocol
   transactions: TransactionCoordinatorOptions
 }
 
@@ -96,6 +104,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
   const port = positiveInteger('port', options.port, 0, 0)
   const nodes = positiveInteger('nodes', options.nodes, 1)
   const host = options.host ?? '127.0.0.1'
+  validateTls(options.tls)
+  validateSasl(options.sasl)
   if (port + nodes - 1 > 65535) throw new BrokerError('BROKER_INVALID_OPTION', `ports ${port}..${port + nodes - 1} do not fit below 65536`)
   return {
     nodes,
@@ -114,6 +124,9 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    tls: options.tls,
+    sasl: options.sasl,
+    securityProtocol: securityProtocolOf(options.tls, options.sasl),
     transactions: options.transactions ?? {},
   }
 }

@@ -2,11 +2,12 @@ import { Option, type Command } from 'commander'
 import { pino } from 'pino'
 import { startBroker } from '../broker/index.js'
 import { integerOption } from './parse.js'
+import { addBrokerSecurityOptions, brokerSecurityOptions, type BrokerSecurityFlags } from './broker-security.js'
 import { exitWithStartupError } from './startup-error.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent']
 
-interface BrokerFlags {
+interface BrokerFlags extends BrokerSecurityFlags {
   port: number
   nodes: number
   host: string
@@ -28,7 +29,7 @@ interface BrokerFlags {
  * wait for it), logs to stderr, and stops cleanly on SIGINT/SIGTERM; a second signal exits at once.
  */
 export function registerBrokerCommand(program: Command): void {
-  program
+  const command = program
     .command('broker')
     .description('run the embedded Kafka-protocol broker (development and tests; production runs on Kafka)')
     // A wrong flag gets commander's one line naming it (and the allowed values), not the whole help.
@@ -46,7 +47,15 @@ export function registerBrokerCommand(program: Command): void {
     .option('--consumer-session-timeout <ms>', 'KIP-848 groups: session timeout of their members (Kafka: 45000)', integerOption('--consumer-session-timeout', 1, 3_600_000), 45_000)
     .option('--consumer-heartbeat-interval <ms>', 'KIP-848 groups: heartbeat interval given to their members (Kafka: 5000)', integerOption('--consumer-heartbeat-interval', 1, 3_600_000), 5000)
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: BrokerFlags) => {
+  addBrokerSecurityOptions(command).action(async (flags: BrokerFlags) => {
+      let security: ReturnType<typeof brokerSecurityOptions>
+      try {
+        security = brokerSecurityOptions(flags)
+      } catch (error) {
+        console.error(`baton broker: ${error instanceof Error ? error.message : String(error)}`)
+        process.exitCode = 2
+        return
+      }
       const logger = pino({ level: flags.logLevel, base: undefined }, pino.destination(2))
       const broker = await startBroker({
         port: flags.port,
@@ -63,8 +72,11 @@ export function registerBrokerCommand(program: Command): void {
         queuedMaxRequestBytes: flags.queuedMaxRequestBytes,
         connectionsMaxIdleMs: flags.connectionsMaxIdleMs,
         logger,
+        ...security,
       }).catch((error: unknown) => exitWithStartupError('baton broker', error))
-      console.log(`baton broker listening on ${broker.bootstrap.join(',')}`)
+      // Secured listeners name their protocol after the list, so a client knows how to connect.
+      const protocol = broker.securityProtocol === 'PLAINTEXT' ? '' : ` (${broker.securityProtocol})`
+      console.log(`baton broker listening on ${broker.bootstrap.join(',')}${protocol}`)
       await new Promise<void>((resolve) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals): void => {

@@ -65,6 +65,7 @@ export {
   Admin,
   type ConfigEntry,
   type ConfigResource,
+  type ConsumerGroupDescription,
   type GroupDescription,
   type GroupListing,
   type GroupOffset,
@@ -72,6 +73,7 @@ export {
   type OffsetSpec,
   type PartitionOffset,
 } from './admin/admin.js'
+export { describeGroupLag, type ConsumerGroupView, type GroupMemberView, type PartitionLagView } from './admin/consumer-group-lag.js'
 export { Cluster, type BrokerInfo, type CoordinatorType, type PartitionInfo, type TopicInfo } from './cluster.js'
 export type { ClientConfig } from './config.js'
 export {

@@ -8,6 +8,7 @@
  * and sends nothing, or stalls mid-frame, costs only its own socket.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import { BatonError } from '../protocol/errors/base.js'
 import type { Logger } from './logger.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
@@ -18,6 +19,10 @@ export interface ConnectionInfo {
   readonly id: number
   /** `host:port` of the peer, for log lines. */
   readonly remote: string
+  /** The peer's IP address (IPv4-mapped IPv6 addresses in their IPv4 form). */
+  readonly remoteAddress: string
+  /** Ends the connection once the response to the request being handled is written (Kafka does this after a failed authentication). */
+  closeAfterResponse(): void
 }
 
 /**
@@ -45,6 +50,11 @@ export interface KafkaServerOptions {
   memoryPool?: RequestMemoryPool
   /** Extra fields on every log line (e.g. the node id). */
   logFields?: object
+  /**
+   * Serve TLS instead of plain TCP (node:tls server options: key, cert, and for mutual TLS ca with
+   * requestCert and rejectUnauthorized). A failed handshake costs only that connection, with a log line.
+   */
+  tls?: TlsOptions
 }
 
 /** Why a connection was closed by the server; carried in the log line. */
@@ -64,7 +74,7 @@ export class KafkaServer {
   /** The current listener; replaced on resumeAccepting, since a closed net.Server waits for its connections. */
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
-  private readonly options: Required<KafkaServerOptions>
+  private readonly options: Required<Omit<KafkaServerOptions, 'tls'>> & Pick<KafkaServerOptions, 'tls'>
   private nextConnectionId = 1
   private boundPort = 0
   private boundHost = ''
@@ -82,7 +92,16 @@ export class KafkaServer {
 
   /** Starts listening; port 0 picks an ephemeral port. Resolves with the bound port. */
   async listen(port: number, host: string): Promise<number> {
-    const server = createServer((socket) => this.accept(socket))
+    const tls = this.options.tls
+    const server: Server = tls === undefined ? createServer((socket) => this.accept(socket)) : createTlsServer(tls, (socket) => this.accept(socket))
+    if (tls !== undefined) {
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        this.options.logger.info(
+          { ...this.options.logFields, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, err: error.message },
+          'TLS handshake failed; the client must trust this broker\'s certificate (and present one signed by its CA when mutual TLS is on)',
+        )
+      })
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen({ port, host, exclusive: true }, () => {
@@ -146,7 +165,16 @@ export class KafkaServer {
       socket.destroy()
       return
     }
-    const connection: ConnectionInfo = { id: this.nextConnectionId++, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }
+    const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+    let closeRequested = false
+    const connection: ConnectionInfo = {
+      id: this.nextConnectionId++,
+      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      remoteAddress,
+      closeAfterResponse: () => {
+        closeRequested = true
+      },
+    }
     const fields = { ...this.options.logFields, connection: connection.id, remote: connection.remote }
     const logger = this.options.logger
     const pool = this.options.memoryPool
@@ -228,6 +256,13 @@ export class KafkaServer {
         } finally {
           if (!dead) release(frame.length)
           touch()
+        }
+        if (closeRequested) {
+          dead = true
+          logger.info(fields, 'closing connection after its response, as Kafka does')
+          if (response !== null && !socket.destroyed) socket.end(response)
+          else socket.destroy()
+          return
         }
         if (response === null || dead || socket.destroyed) continue
         if (!socket.write(response)) await writable(socket)

@@ -47,10 +47,7 @@ export function coordinatesHere(ctx: RequestContext, key: string): boolean {
   return groupCoordinatorOf(ctx).coordinatorNode(key, ctx.cluster.nodes.length) === ctx.node.nodeId
 }
 
-/**
- * Kafka reports a member's host as Java prints an address ("/127.0.0.1"). Handlers do not see the
- * connection yet, so the host is unknown and reported empty.
- */
-export function clientHostOf(_ctx: RequestContext): string {
-  return ''
+/** Kafka reports a member's host as Java prints an address ("/127.0.0.1"); '' when unknown. */
+export function clientHostOf(ctx: RequestContext): string {
+  return ctx.connection?.clientHost ?? ''
 }

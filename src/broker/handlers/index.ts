@@ -15,12 +15,14 @@ import leaveGroup from './13-leave-group.js'
 import syncGroup from './14-sync-group.js'
 import describeGroups from './15-describe-groups.js'
 import listGroups from './16-list-groups.js'
+import saslHandshake from './17-sasl-handshake.js'
 import apiVersions from './18-api-versions.js'
 import createTopics from './19-create-topics.js'
 import deleteTopics from './20-delete-topics.js'
 import deleteRecords from './21-delete-records.js'
 import initProducerId from './22-init-producer-id.js'
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
+import saslAuthenticate from './36-sasl-authenticate.js'
 import addPartitionsToTxn from './24-add-partitions-to-txn.js'
 import addOffsetsToTxn from './25-add-offsets-to-txn.js'
 import endTxn from './26-end-txn.js'
@@ -51,6 +53,7 @@ const ALL: readonly AnyHandler[] = [
   syncGroup,
   describeGroups,
   listGroups,
+  saslHandshake,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -62,6 +65,7 @@ const ALL: readonly AnyHandler[] = [
   endTxn,
   txnOffsetCommit,
   describeConfigs,
+  saslAuthenticate,
   createPartitions,
   deleteGroups,
   offsetDelete,

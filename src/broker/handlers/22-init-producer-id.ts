@@ -17,9 +17,10 @@ export default defineHandler({
       return { throttleTimeMs: 0, errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 }
     }
     if (request.producerId >= 0n) {
+      // Kafka gives a producer without a transactional id a new id whatever it sends; some clients
+      // send 0/0 on their first call. An id this broker knows at that epoch gets the next epoch.
       const bumped = ctx.cluster.producerIds.bumpEpoch(request.producerId, request.producerEpoch)
-      if (bumped === null) return { throttleTimeMs: 0, errorCode: KafkaErrorCode.INVALID_PRODUCER_EPOCH, producerId: -1n, producerEpoch: -1 }
-      return { throttleTimeMs: 0, errorCode: 0, ...bumped }
+      if (bumped !== null) return { throttleTimeMs: 0, errorCode: 0, ...bumped }
     }
     return { throttleTimeMs: 0, errorCode: 0, ...ctx.cluster.producerIds.allocate() }
   },

@@ -1,7 +1,8 @@
 /**
  * @confluentinc/kafka-javascript (librdkafka) as a benchmark peer. It needs a native build and
  * Debian packages, so it lives in the conformance suite's own node_modules (`npm run
- * test:conformance` installs it); when it is not there, the benchmark leaves it out.
+ * test:conformance` installs it); when it is not there, or was built for another Node, the
+ * benchmark leaves it out and says why.
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -29,13 +30,24 @@ interface RdKafka {
 
 const conformancePackage = fileURLToPath(new URL('../../conformance/package.json', import.meta.url))
 
-export function loadConfluent(): RdKafka | null {
+/** Why the peer cannot run on this Node, or null when it can. */
+export function confluentUnavailable(): string | null {
   const location = fileURLToPath(new URL('../../conformance/node_modules/@confluentinc/kafka-javascript', import.meta.url))
-  if (!existsSync(location)) return null
+  if (!existsSync(location)) return '@confluentinc/kafka-javascript is not installed: run npm run test:conformance once'
+  try {
+    loadConfluent()
+    return null
+  } catch (error) {
+    // A native addon is built for one Node ABI; the conformance install builds it for the Node that ran npm.
+    return `@confluentinc/kafka-javascript does not load on Node ${process.versions.node} (${(error as Error).message.split('\n')[0]}); its addon was built for another Node: rebuild conformance/node_modules with this Node`
+  }
+}
+
+export function loadConfluent(): RdKafka {
   return createRequire(conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
 }
 
-export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number): Promise<void> {
+export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number, partitions: number): Promise<void> {
   const producer = new kafka.HighLevelProducer({
     'bootstrap.servers': bootstrap.join(','),
     'linger.ms': 5,
@@ -48,7 +60,7 @@ export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topi
   await new Promise<void>((resolve, reject) => {
     let acknowledged = 0
     for (let i = 0; i < count; i++) {
-      producer.produce(topic, i % 4, value, null, Date.now(), (err) => {
+      producer.produce(topic, i % partitions, value, null, Date.now(), (err) => {
         if (err) return reject(new Error(`delivery failed: ${JSON.stringify(err)}`))
         if (++acknowledged === count) resolve()
       })
@@ -57,13 +69,13 @@ export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topi
   await new Promise<void>((resolve) => producer.disconnect(resolve))
 }
 
-export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topic: string, count: number): Promise<void> {
+export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topic: string, count: number, partitions: number): Promise<void> {
   const consumer = new kafka.KafkaConsumer(
     { 'bootstrap.servers': bootstrap.join(','), 'group.id': `bench-${process.pid}`, 'enable.auto.commit': false },
     { 'auto.offset.reset': 'earliest' },
   )
   await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
-  consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })))
+  consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })))
   // Batches of up to 10 000 messages per call: the library's fastest read path, not its per-message events.
   let seen = 0
   while (seen < count) {

@@ -371,7 +371,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 })
+        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }

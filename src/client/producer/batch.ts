@@ -86,6 +86,8 @@ export class ProducerBatch {
   lastError: unknown = undefined
   /** Sent, and no answer came back (dropped connection, timeout): it may have been written. */
   inDoubt = false
+  /** A request carrying it is waiting for its answer. */
+  onWire = false
   private encoded: { buffer: Buffer; key: string } | null = null
   private settled = false
   private readonly whenDone: Promise<void>

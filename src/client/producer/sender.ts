@@ -357,6 +357,7 @@ export class Sender {
       }
       bytes += records.length
       batch.attempts++
+      batch.onWire = true
       queue.inFlight++
       sent.push(entry)
       let list = topics.get(queue.topic)
@@ -396,6 +397,7 @@ export class Sender {
     }
     for (const [queue, batch] of sent) {
       queue.inFlight--
+      batch.onWire = false
       if (response === undefined) {
         this.complete(queue, batch, -1n, -1n)
         continue
@@ -413,10 +415,9 @@ export class Sender {
 
   private onPartitionResult(leader: number, queue: PartitionQueue, batch: ProducerBatch, result: ProduceResponsePartitionProduceResponse): void {
     const code = result.errorCode
-    // An answer settles the doubt of an earlier attempt, unless it says the batch may be written.
-    batch.inDoubt = IN_DOUBT_CODES.has(code)
     // A duplicate means an earlier attempt was written: the retry did its job (KIP-98).
     if (code === 0 || code === KafkaErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      batch.inDoubt = false
       this.complete(queue, batch, result.baseOffset, result.logAppendTimeMs)
       return
     }
@@ -427,6 +428,19 @@ export class Sender {
       broker: leader,
       errorMessage: result.errorMessage ?? result.recordErrors[0]?.batchIndexErrorMessage ?? null,
     })
+    const lostState = code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || (code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.batches[0] === batch)
+    if (this.identity !== null && batch.inDoubt && lostState) {
+      // The broker no longer knows where this producer's sequence stands, and an earlier attempt
+      // may have been written: a resend under a new epoch could write it twice. Its fate is unknown.
+      this.failHead(queue, batch, error)
+      return
+    }
+    // An answer settles the doubt of an earlier attempt, unless it says the batch may be written.
+    batch.inDoubt = IN_DOUBT_CODES.has(code) && this.mayBeWritten(queue, batch)
+    if (!batch.inDoubt) {
+      // Not written, so neither is any later batch of the partition: the broker writes sequences without gaps.
+      for (let i = queue.batches.indexOf(batch) + 1; i < queue.batches.length; i++) queue.batches[i]!.inDoubt = false
+    }
     if (STALE_LEADER_CODES.has(code)) this.cluster.leaderHint(queue.topic, queue.partition, result.currentLeader.leaderId, result.currentLeader.leaderEpoch)
     if ((code === KafkaErrorCode.MESSAGE_TOO_LARGE || code === KafkaErrorCode.RECORD_LIST_TOO_LARGE) && batch.count > 1) {
       // Not written; two halves in its place keep its sequence range, and go out in order.
@@ -460,11 +474,22 @@ export class Sender {
     if (retriable) this.cluster.refresh().catch(() => undefined)
     for (const [queue, batch] of sent) {
       queue.inFlight--
+      batch.onWire = false
       // The request may have reached the broker: the batch may be written.
-      batch.inDoubt = true
+      batch.inDoubt = this.mayBeWritten(queue, batch)
       if (retriable) this.retryLater(queue, batch, failure)
       else this.failHead(queue, batch, failure)
     }
+  }
+
+  /**
+   * For a batch whose answer leaves its fate open: whether it may be written. Not when an earlier
+   * batch of the partition is known not to be, since the broker writes sequences without gaps.
+   */
+  private mayBeWritten(queue: PartitionQueue, batch: ProducerBatch): boolean {
+    const at = queue.batches.indexOf(batch)
+    const earlier = at > 0 ? queue.batches[at - 1] : undefined
+    return earlier === undefined || earlier.inDoubt || earlier.onWire
   }
 
   private complete(queue: PartitionQueue, batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {

@@ -6,6 +6,7 @@ import { DirectoryStorage, MemoryStorage, type Storage } from './log/storage.js'
 import { Cluster, type NodeEndpoint } from './cluster.js'
 import { BrokerError } from './errors.js'
 import { Faults } from './faults.js'
+import { lazyGroupCoordinator } from './groups/broker-context.js'
 import type { BrokerContext } from './handlers/handler.js'
 import { supportedApis } from './handlers/index.js'
 import { BrokerNode } from './node.js'
@@ -54,7 +55,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     throw error
   }
   const stopping = new AbortController()
-  const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, supportedApis: supportedApis() }
+  const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, groups: lazyGroupCoordinator(resolved, stopping.signal), supportedApis: supportedApis() }
   const nodes: BrokerNode[] = []
   const nodeOf = (nodeId: number): BrokerNode => {
     const node = nodes[nodeId]

@@ -1,11 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { LAB_DEFAULTS } from '../lab/config.js'
-import { LabConfigError } from '../lab/errors.js'
-import { runLab } from '../lab/lab.js'
-import { TerminalProgress } from '../lab/progress.js'
-import { parseScript } from '../lab/script.js'
-import { STRATEGIES, STRATEGY_NAMES } from '../lab/strategies/index.js'
-import { LEGEND, renderTable } from '../lab/table.js'
+import { LAB_DEFAULTS, LabConfigError, parseScript, renderTable, runLab, STRATEGIES, STRATEGY_NAMES, LEGEND, TerminalProgress } from '../lab/index.js'
 import { integerOption } from './parse.js'
 
 interface LabFlags {

@@ -13,6 +13,18 @@ export class ClientClosedError extends BatonError {
   }
 }
 
+/**
+ * Refused by a group consumer crashed on purpose through `faults.crash` (a test or the lab killing
+ * a member): a dead process sends nothing again, so this is not retriable.
+ */
+export class ConsumerCrashedError extends BatonError {
+  readonly retriable = false
+
+  constructor() {
+    super('CLIENT_CONSUMER_CRASHED', 'this consumer was crashed on purpose (faults.crash); it sends nothing more')
+  }
+}
+
 /** The producer's buffer stayed full for longer than it may wait (or it is set not to wait). */
 export class BufferFullError extends BatonError {
   readonly retriable = true

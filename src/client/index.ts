@@ -22,11 +22,32 @@ export {
   PartitionNotOwnedError,
   type GroupConsumerBatch,
   type GroupConsumerConfig,
+  type GroupConsumerFaults,
+  type ClosableGroupTransport,
   type AssignorName,
   type CommitOffset,
   type CommittedOffset,
 } from './consumer/group-consumer.js'
-export { CommitFailedError, MembershipError, type RebalanceHooks, type TopicPartitions } from './membership/index.js'
+export {
+  CommitFailedError,
+  MembershipError,
+  RebalanceHookError,
+  RebalanceHookTimeoutError,
+  GROUP_STATE_CHANNEL,
+  type CommitFailedCode,
+  type MembershipErrorCode,
+  type GroupStateEvent,
+  type MemberState,
+  type RebalanceHook,
+  type RebalanceHooks,
+  type TopicPartitions,
+  type PartitionAssignor,
+  type AssignmentInput,
+  type AssignorMemberState,
+  type MemberAssignmentResult,
+  type MemberSubscription,
+  type RebalanceProtocol,
+} from './membership/index.js'
 export {
   Admin,
   type ConfigEntry,
@@ -44,13 +65,17 @@ export {
   BufferFullError,
   ClientClosedError,
   ConfigError,
+  ConsumerCrashedError,
   DeliveryTimeoutError,
   InvalidRecordError,
   MetadataError,
   OffsetOutOfRangeError,
 } from './errors.js'
 export { NetworkError, SaslError, UnsupportedVersionError } from '../net/errors.js'
+export { backoffDelay, type BackoffOptions } from '../net/backoff.js'
+export { BatonError } from '../protocol/errors/base.js'
 export { KafkaError, KafkaErrorCode, isKafkaError } from '../protocol/errors/kafka-errors.js'
 export { REQUEST_CHANNEL, RESPONSE_CHANNEL, CONNECTION_CHANNEL, type RequestEvent, type ResponseEvent, type ConnectionEvent } from '../net/diagnostics.js'
 export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
 export type { CompressionCodec } from '../protocol/records/index.js'
+export { partitionKey } from '../protocol/topic-partition.js'

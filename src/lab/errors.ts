@@ -1,4 +1,4 @@
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../client/index.js'
 
 /** A lab option or membership script that cannot be run; the message says which and why. */
 export class LabConfigError extends BatonError {

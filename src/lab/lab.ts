@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { startBroker, type EmbeddedBroker } from '../broker/index.js'
-import { Producer } from '../client/producer/producer.js'
+import { Producer } from '../client/index.js'
 import { describeConfig, resolveLabConfig, type LabConfig, type LabOptions } from './config.js'
 import { createLabTopic, produceInput } from './members/input.js'
 import type { Observation } from './observation.js'
@@ -119,7 +119,7 @@ async function prepareInput(bootstrap: readonly string[], topic: string, plan: W
   const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'baton-lab-input', lingerMs: 2 })
   try {
     await producer.connect()
-    await createLabTopic(producer, topic, plan.workload.partitions)
+    await createLabTopic(bootstrap, producer, topic, plan.workload.partitions)
     await produceInput(producer, topic, plan)
     progress.info(`produced ${plan.workload.records} records to ${topic} (${plan.workload.partitions} partitions)`)
   } finally {

@@ -11,7 +11,7 @@ import { ObservationRecorder, type Observation } from './observation.js'
 import type { ScriptStep } from './script.js'
 import type { LabMember, LabTimeouts, Strategy } from './strategies/types.js'
 import type { WorkloadPlan } from './workload.js'
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../client/index.js'
 
 export interface Scenario {
   readonly bootstrap: readonly string[]

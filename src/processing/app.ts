@@ -20,16 +20,15 @@ import {
   type ResolvedAppConfig,
 } from './config.js'
 import type { ConsumerPort, FetchedRecord, ProducedRecord, ProducerPort } from './consumer-port.js'
-import { deadLetter, deadLetterFailure, type DeadLetterObserver, type DeadLetterOptions } from './dead-letter.js'
+import { deadLetterFailure, type DeadLetterObserver } from './dead-letter.js'
 import { AppStateError, ConfigError, DeserializationError } from './errors.js'
-import { compose, type BatchHandler, type ConsumedRecord, type Middleware, type RecordHandler, type Step, type Work } from './handler.js'
+import { compose, thenRecover, type BatchHandler, type Chain, type ConsumedRecord, type Middleware, type RecordHandler, type Recover, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { Job } from './job.js'
 import { builtInConsumer, builtInProducer } from './adapters/built-in.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
-import type { SplitStep } from './partition-worker.js'
-import { retry, retryAfterFailure, type RetryObserver } from './retry.js'
+import { retryAfterFailure, type RetryObserver } from './retry.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
 export const EXIT_CODES = {
@@ -98,7 +97,7 @@ export class BatonApp {
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
     // A job holds its record directly; reading `records` would build a list just to index it.
     const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
-    this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(topic, { topic, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
@@ -107,7 +106,7 @@ export class BatonApp {
     const config = this.addRoute(topic, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
-    this.routes.set(topic, { topic, config, ...this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(topic, { topic, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
@@ -258,11 +257,11 @@ export class BatonApp {
   }
 
   /**
-   * The route's chain: dead letters (or skipping) outermost, then retries, the app's middleware,
-   * the topic's, and the handler. It is built twice over the same parts: whole, and split at its
-   * failure path for partition mode (`SplitStep`), where a record that succeeds then costs one
-   * promise turn instead of one per layer. With a handler that does little, those turns and the
-   * closures behind them were a large part of the framework's cost per record.
+   * The route's chain, split at its failure path (`Chain`): `attempt` is the app's middleware, the
+   * topic's and the handler; `recover` is the retries, then dead letters (or skipping). Both lanes
+   * run this one form; a record that succeeds then costs one promise turn instead of one per layer.
+   * With a handler that does little, those turns and the closures behind them were a large part of
+   * the framework's cost per record.
    */
   private buildChain(
     topic: string,
@@ -270,14 +269,9 @@ export class BatonApp {
     deadLetterTopic: string | undefined,
     topicMiddleware: readonly Middleware[] | undefined,
     inner: Step,
-  ): Pick<Route, 'step' | 'split'> {
+  ): Chain {
     const metrics = this.metrics
     const logger = this.logger
-    const skipped = (work: Work, error: unknown): void => {
-      logger.error({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset) }, 'record failed and dead letters are off: skipped')
-      metrics?.deadLettered.inc({ topic }, work.records.length)
-    }
-    const deadLetters: DeadLetterOptions | undefined = deadLetterTopic === undefined ? undefined : { topic: deadLetterTopic, send: (record) => this.send(record) }
     const deadLetterObserver: DeadLetterObserver = {
       deadLettered(work, ctx, error, dlt) {
         metrics?.deadLettered.inc({ topic }, work.records.length)
@@ -290,18 +284,13 @@ export class BatonApp {
         logger.warn({ err: error, topic, partition: work.partition, deadLetterTopic: dlt }, 'producing to the dead-letter topic failed; retrying')
       },
     }
-    const terminal: Middleware =
-      deadLetters === undefined
-        ? (next) => async (work, ctx) => {
-            try {
-              await next(work, ctx)
-            } catch (error) {
-              if (ctx.signal.aborted || ctx.revoking) throw error
-              skipped(work, error)
-            }
-          }
-        : deadLetter(deadLetters, deadLetterObserver)
-    const resolvedRetry = retryOptions ?? { retries: 0, initialBackoffMs: 0, maxBackoffMs: 0 }
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so that the rethrow is a rejection
+    const skip: Recover = async (work, ctx, error) => {
+      if (ctx.signal.aborted || ctx.revoking) throw error
+      logger.error({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset) }, 'record failed and dead letters are off: skipped')
+      metrics?.deadLettered.inc({ topic }, work.records.length)
+    }
+    const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record) => this.send(record) }, deadLetterObserver)
     const retryObserver: RetryObserver = {
       attemptFailed(work, ctx, error, willRetry) {
         logger.warn({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset), attempt: ctx.attempt, willRetry }, 'handler failed')
@@ -310,21 +299,9 @@ export class BatonApp {
         }
       },
     }
-    const userMiddleware = [...this.appMiddleware, ...(topicMiddleware ?? [])]
-    const step = compose([terminal, retry(resolvedRetry, retryObserver), ...userMiddleware], inner)
-
-    const attempt = compose(userMiddleware, inner)
-    const retrying = retryAfterFailure(resolvedRetry, retryObserver, attempt)
-    const terminalRecover: SplitStep['recover'] =
-      deadLetters === undefined
-        ? // eslint-disable-next-line @typescript-eslint/require-await -- async so that the rethrow is a rejection
-          async (work, ctx, error) => {
-            if (ctx.signal.aborted || ctx.revoking) throw error
-            skipped(work, error)
-          }
-        : deadLetterFailure(deadLetters, deadLetterObserver)
-    const recover: SplitStep['recover'] = (work, ctx, error) => retrying(work, ctx, error).catch((failure: unknown) => terminalRecover(work, ctx, failure))
-    return { step, split: { attempt, recover } }
+    const attempt = compose([...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+    const retrying = retryAfterFailure(retryOptions ?? { retries: 0, initialBackoffMs: 0, maxBackoffMs: 0 }, retryObserver, attempt)
+    return { attempt, recover: thenRecover(retrying, last) }
   }
 
   private send(record: ProducedRecord): Promise<void> {

@@ -11,11 +11,9 @@
  * - after `onAssign`, fetched batches of a partition start at its committed offset and arrive in
  *   offset order.
  */
+import type { TopicPartition } from '../client/index.js'
 
-export interface TopicPartition {
-  readonly topic: string
-  readonly partition: number
-}
+export type { TopicPartition }
 
 export interface RecordHeader {
   readonly key: string
@@ -124,8 +122,4 @@ export interface ProducerPort {
   /** Resolves once the record is acknowledged. */
   send(record: ProducedRecord): Promise<void>
   close(): Promise<void>
-}
-
-export function partitionKey(tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`
 }

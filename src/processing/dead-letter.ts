@@ -7,10 +7,10 @@
  * Producing to the dead-letter topic is retried until it succeeds or the work is aborted: a record
  * that could not be parked stays undone and is redelivered.
  */
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../client/index.js'
 import type { ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
-import { invoke, type Context, type Middleware, type Work } from './handler.js'
+import { recovering, type Context, type Middleware, type Recover, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
 export const DLT_HEADERS = {
@@ -37,12 +37,11 @@ export interface DeadLetterObserver {
 
 export function deadLetter(options: DeadLetterOptions, observer?: DeadLetterObserver): Middleware {
   const park = deadLetterFailure(options, observer)
-  // No async frame on the success path: this runs once per record.
-  return (next) => (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => park(work, ctx, error))
+  return (next) => recovering(next, park)
 }
 
 /** What `deadLetter` does with a failure of the rest of the chain: produce it to the dead-letter topic, or rethrow an abort. */
-export function deadLetterFailure(options: DeadLetterOptions, observer?: DeadLetterObserver): (work: Work, ctx: Context, error: unknown) => Promise<void> {
+export function deadLetterFailure(options: DeadLetterOptions, observer?: DeadLetterObserver): Recover {
   return async (work, ctx, error) => {
     if (ctx.signal.aborted || error instanceof ProcessingAbortedError) throw error
     for (const record of deadLetterRecords(work, ctx, error, options.topic)) {

@@ -2,10 +2,10 @@
  * Errors of the processing framework. Each has a stable `code`; branch on the class or the code,
  * never on the message text.
  */
-import { BatonError } from '../protocol/errors/base.js'
+import { BatonError } from '../client/index.js'
 
 /** A `baton()` or `app.consume()` option is invalid (the same class the client throws for its options). */
-export { ConfigError } from '../protocol/errors/base.js'
+export { ConfigError } from '../client/index.js'
 
 /**
  * The consumer port rejected a commit because this member's generation is no longer current: the

@@ -75,6 +75,31 @@ export function invoke(step: Step, work: Work, ctx: Context): Promise<void> {
   }
 }
 
+/** What runs once a step has failed: resolves when the failure is dealt with, rejects with what remains. */
+export type Recover = (work: Work, ctx: Context, error: unknown) => Promise<void>
+
+/**
+ * A chain split at its failure path, the one form both lanes run: `attempt` is what every record
+ * runs (middleware and handler); `recover` (retries, then dead letters or skipping) runs only when
+ * `attempt` rejects, and the work's outcome is then `recover`'s. A record that succeeds settles
+ * straight from its handler's promise instead of through a promise per layer.
+ */
+export interface Chain {
+  readonly attempt: Step
+  readonly recover: Recover
+}
+
+/** The chain as one step: what the `retry` and `deadLetter` middleware return. */
+export function recovering(attempt: Step, recover: Recover): Step {
+  // No async frame on the success path: this runs once per record.
+  return (work, ctx) => invoke(attempt, work, ctx).catch((error: unknown) => recover(work, ctx, error))
+}
+
+/** Recovers with `first`, and with `then` from what `first` could not recover. */
+export function thenRecover(first: Recover, then: Recover): Recover {
+  return (work, ctx, error) => first(work, ctx, error).catch((failure: unknown) => then(work, ctx, failure))
+}
+
 /** The first middleware is the outermost: it sees the work first and the outcome last. */
 export function compose(middleware: readonly Middleware[], inner: Step): Step {
   let step = inner

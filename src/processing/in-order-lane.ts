@@ -7,10 +7,8 @@
  * it again. Fetched arrays are queued as they are, never copied record by record.
  */
 import type { FetchedRecord } from './consumer-port.js'
-import type { Step } from './handler.js'
 import { Job } from './job.js'
-import { sleep } from './limiter.js'
-import type { Lane, PartitionWorker, SplitStep } from './partition-worker.js'
+import { recoverJob, rejectedWithoutReason, type Lane, type LaneHost } from './lane.js'
 
 /** Finished arrays before `head` are dropped from the queue once this many have piled up. */
 const COMPACT_AFTER = 64
@@ -23,17 +21,11 @@ export class InOrderLane implements Lane {
   private count = 0
   private current: Job | undefined
   private looping = false
-  private readonly attempt: Step
-  private readonly recover: SplitStep['recover'] | undefined
 
   constructor(
-    private readonly worker: PartitionWorker,
-    split: SplitStep | undefined,
+    private readonly host: LaneHost,
     private readonly batchSize: number,
-  ) {
-    this.attempt = split?.attempt ?? worker.options.step
-    this.recover = split?.recover
-  }
+  ) {}
 
   get queued(): number {
     return this.count
@@ -49,9 +41,9 @@ export class InOrderLane implements Lane {
   }
 
   pump(): void {
-    if (this.looping || this.count === 0 || !this.worker.active) return
+    if (this.looping || this.count === 0 || this.host.state !== 'active') return
     this.looping = true
-    this.run().catch((bug: unknown) => this.worker.reportBug(bug instanceof Error ? bug : new Error(String(bug))))
+    this.run().catch((bug: unknown) => this.host.reportBug(bug instanceof Error ? bug : new Error(String(bug))))
   }
 
   clear(): void {
@@ -62,17 +54,18 @@ export class InOrderLane implements Lane {
   }
 
   releaseAll(): void {
-    if (this.current !== undefined) this.worker.release(this.current)
+    if (this.current !== undefined) this.host.release(this.current)
     this.current = undefined
   }
 
   private async run(): Promise<void> {
-    const worker = this.worker
-    const limiter = worker.options.limiter
+    const host = this.host
+    const { limiter, turns } = host
+    const attempt = host.chain.attempt
     try {
-      while (this.count > 0 && worker.active) {
-        if (worker.options.turns.due()) {
-          await worker.options.turns.turn()
+      while (this.count > 0 && host.state === 'active') {
+        if (turns.due()) {
+          await turns.turn()
           continue
         }
         if (!limiter.tryAcquire()) {
@@ -80,29 +73,20 @@ export class InOrderLane implements Lane {
           continue
         }
         const job = this.take()
-        worker.dequeued()
+        host.dequeued()
         this.current = job
-        worker.begin(job)
+        host.begin(job)
         let error: unknown
         try {
-          await this.attempt(job, job)
+          await attempt(job, job)
         } catch (failure) {
-          error = failure ?? rejectedWithoutReason()
-        }
-        // A job closed under it is not recovered: its record goes, undone, to the next owner.
-        if (error !== undefined && this.recover !== undefined && !job.released) {
-          try {
-            await this.recover(job, job, error)
-            error = undefined
-          } catch (failure) {
-            error = failure ?? rejectedWithoutReason()
-          }
+          error = await recoverJob(host, job, failure ?? rejectedWithoutReason())
         }
         if (this.current === job) this.current = undefined
-        if (worker.complete(job, error) === 'failed') {
+        if (host.complete(job, error) === 'failed') {
           this.putBack(job.records)
           // Cut short by a revocation, which also empties the queue and ends the loop.
-          await sleep(worker.options.redispatchDelayMs, worker.revokingSignal).catch(() => undefined)
+          await host.redispatchDelay()
         }
       }
     } finally {
@@ -111,10 +95,10 @@ export class InOrderLane implements Lane {
   }
 
   private take(): Job {
-    if (this.batchSize === 1) return new Job(this.worker, this.next(), undefined, undefined)
+    if (this.batchSize === 1) return new Job(this.host, this.next(), undefined, undefined)
     const records: FetchedRecord[] = []
     while (records.length < this.batchSize && this.count > 0) records.push(this.next())
-    return new Job(this.worker, records[0] as FetchedRecord, records, undefined)
+    return new Job(this.host, records[0] as FetchedRecord, records, undefined)
   }
 
   private next(): FetchedRecord {
@@ -143,8 +127,4 @@ export class InOrderLane implements Lane {
     this.index = 0
     this.count += records.length
   }
-}
-
-function rejectedWithoutReason(): Error {
-  return new Error('handler rejected without a reason')
 }

@@ -4,19 +4,18 @@
  * the first one not done.
  */
 import type { FetchedRecord } from './consumer-port.js'
+import { invoke } from './handler.js'
 import { Job } from './job.js'
 import { KeyQueue } from './key-queue.js'
-import type { Lane, PartitionWorker } from './partition-worker.js'
+import { recoverJob, rejectedWithoutReason, type Lane, type LaneHost } from './lane.js'
 
 export class KeyLane implements Lane {
   private readonly keyed = new KeyQueue()
   private readonly running = new Set<Job>()
   private waitingForSlot = false
   private waitingForTurn = false
-  /** Failed work waiting to be dispatched again; cleared with the queue. */
-  private readonly timers = new Set<NodeJS.Timeout>()
 
-  constructor(private readonly worker: PartitionWorker) {}
+  constructor(private readonly host: LaneHost) {}
 
   get queued(): number {
     return this.keyed.size
@@ -31,11 +30,12 @@ export class KeyLane implements Lane {
   }
 
   pump(): void {
-    if (!this.worker.active || this.waitingForTurn) return
+    if (this.host.state !== 'active' || this.waitingForTurn) return
+    const turns = this.host.turns
     while (this.keyed.hasReady) {
-      if (this.worker.options.turns.due()) {
+      if (turns.due()) {
         this.waitingForTurn = true
-        void this.worker.options.turns.turn().then(() => {
+        void turns.turn().then(() => {
           this.waitingForTurn = false
           this.pump()
         })
@@ -43,28 +43,26 @@ export class KeyLane implements Lane {
       }
       if (!this.acquire()) break
       const next = this.keyed.take() as { key: string | undefined; record: FetchedRecord }
-      this.start(new Job(this.worker, next.record, undefined, next.key))
+      this.start(new Job(this.host, next.record, undefined, next.key))
     }
-    this.worker.dequeued()
+    this.host.dequeued()
   }
 
   clear(): void {
     this.keyed.clear()
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
   }
 
   releaseAll(): void {
-    for (const job of this.running) this.worker.release(job)
+    for (const job of this.running) this.host.release(job)
     this.running.clear()
   }
 
   private acquire(): boolean {
-    const limiter = this.worker.options.limiter
+    const limiter = this.host.limiter
     if (limiter.tryAcquire()) return true
     if (!this.waitingForSlot) {
       this.waitingForSlot = true
-      limiter.whenAvailable(() => {
+      void limiter.available().then(() => {
         this.waitingForSlot = false
         // The slot freed for us may find us closed; pump then starts nothing.
         this.pump()
@@ -73,42 +71,30 @@ export class KeyLane implements Lane {
     return false
   }
 
-  /**
-   * Key mode runs the whole chain rather than the split one: the order in which concurrent keys
-   * settle decides which queued records wait behind which, and the whole chain keeps that order as
-   * the middleware sees it.
-   */
   private start(job: Job): void {
     this.running.add(job)
-    this.worker.begin(job)
-    let outcome: Promise<void>
-    try {
-      outcome = this.worker.options.step(job, job)
-    } catch (error) {
-      outcome = Promise.reject(error instanceof Error ? error : new Error(String(error)))
-    }
-    outcome.then(
+    this.host.begin(job)
+    invoke(this.host.chain.attempt, job, job).then(
       () => this.settle(job, undefined),
-      (error: unknown) => this.settle(job, error ?? new Error('handler rejected without a reason')),
+      (error: unknown) => recoverJob(this.host, job, error ?? rejectedWithoutReason()).then((rest) => this.settle(job, rest)),
     )
   }
 
   private settle(job: Job, error: unknown): void {
     this.running.delete(job)
-    const outcome = this.worker.complete(job, error)
+    const outcome = this.host.complete(job, error)
     // Work that will run again keeps its key blocked until it does.
     if (outcome === 'failed') this.redispatchLater(job)
     else this.keyed.finished(job.key)
     this.pump()
   }
 
+  /** A revocation cuts the delay short and empties the queue: the work then stays undone. */
   private redispatchLater(job: Job): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      if (!this.worker.active) return
+    void this.host.redispatchDelay().then(() => {
+      if (this.host.state !== 'active') return
       this.keyed.putBack(job.key, job.records)
       this.pump()
-    }, this.worker.options.redispatchDelayMs)
-    this.timers.add(timer)
+    })
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The global concurrency cap: how many handler invocations may run at once across all partitions.
- * Workers that find it full register a wake-up and are called back, first come first served, as
- * slots free up, so no partition starves another.
+ * Lanes that find it full wait for `available()`, and are woken first come first served as slots
+ * free up, so no partition starves another.
  */
 export class ConcurrencyLimiter {
   private running = 0
@@ -26,11 +26,6 @@ export class ConcurrencyLimiter {
   /** Resolves the next time a slot is released (without taking it: call `tryAcquire` again). */
   available(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve))
-  }
-
-  /** Calls `wake` once, the next time a slot is released. */
-  whenAvailable(wake: () => void): void {
-    this.waiters.push(wake)
   }
 
   get inUse(): number {

@@ -7,31 +7,20 @@
  * States: `active` (dispatching) → `revoking` (no new dispatch; in-flight work may finish and is
  * still marked done) → `closed` (aborted or handed off; results arriving now are ignored).
  */
-import type { FetchedBatch, FetchedRecord, ProducedRecord } from './consumer-port.js'
+import type { FetchedBatch, FetchedRecord, OffsetToCommit, ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
-import type { Context, Step, Work } from './handler.js'
+import type { Chain, Work } from './handler.js'
 import { InOrderLane } from './in-order-lane.js'
-import type { Job, JobHost } from './job.js'
+import type { Job } from './job.js'
 import { KeyLane } from './key-lane.js'
-import type { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
+import type { Lane, LaneHost, WorkerState, WorkOutcome } from './lane.js'
+import { sleep, type ConcurrencyLimiter, type EventLoopTurns } from './limiter.js'
 import type { Logger } from './logger.js'
-import type { OffsetRange } from './offset-metadata.js'
+import { encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import { OffsetTracker } from './offset-tracker.js'
 
+export type { WorkerState, WorkOutcome } from './lane.js'
 export type ConcurrencyMode = 'partition' | 'key'
-export type WorkerState = 'active' | 'revoking' | 'closed'
-export type WorkOutcome = 'done' | 'failed' | 'aborted'
-
-/**
- * A chain split at its failure path: `attempt` is what every record runs (middleware and handler),
- * `recover` (retries, then dead letters or skipping) runs only when `attempt` rejects, and the
- * work's outcome is then `recover`'s. Together they behave as the whole chain, but a record that
- * succeeds settles straight from its handler's promise instead of through a promise per layer.
- */
-export interface SplitStep {
-  readonly attempt: Step
-  readonly recover: (work: Work, ctx: Context, error: unknown) => Promise<void>
-}
 
 export interface WorkerObserver {
   settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown): void
@@ -54,10 +43,8 @@ export interface PartitionWorkerOptions {
   readonly limiter: ConcurrencyLimiter
   /** Shared by all workers: when dispatch must let the event loop run. */
   readonly turns: EventLoopTurns
-  /** The whole chain: retries and dead letters around the middleware and the handler. */
-  readonly step: Step
-  /** The same chain split at its failure path; used instead of `step` when given. */
-  readonly split?: SplitStep | undefined
+  /** The route's chain, split at its failure path; both lanes run it. */
+  readonly chain: Chain
   readonly logger: Logger
   readonly produce: (record: ProducedRecord) => Promise<void>
   readonly pause: () => void
@@ -72,30 +59,20 @@ export interface PartitionWorkerOptions {
   readonly doneByPreviousOwner?: readonly OffsetRange[]
 }
 
-/** How a worker's records are ordered and run; the worker owns everything else. */
-export interface Lane {
-  push(records: readonly FetchedRecord[]): void
-  /** Starts what may start now. */
-  pump(): void
-  /** Drops the queued records (a revocation: they stay unfinished in the tracker). */
-  clear(): void
-  /** Gives back the slots of running jobs (the worker is closed under them) and forgets them. */
-  releaseAll(): void
-  readonly queued: number
-  readonly inFlight: number
-}
-
-export class PartitionWorker implements JobHost {
+export class PartitionWorker implements LaneHost {
   readonly tracker = new OffsetTracker()
   readonly topic: string
   readonly partition: number
   readonly logger: Logger
   readonly produce: (record: ProducedRecord) => Promise<void>
-  /** What this ownership last committed: the offset, and the metadata ('' for none) that went with it. */
-  committed: { readonly offset: bigint; readonly metadata: string } | undefined
+  readonly chain: Chain
+  readonly limiter: ConcurrencyLimiter
+  readonly turns: EventLoopTurns
   highWatermark: bigint | undefined
 
-  private state: WorkerState = 'active'
+  private currentState: WorkerState = 'active'
+  /** What this ownership last committed: the offset, and the metadata ('' for none) that went with it. */
+  private committed: { readonly offset: bigint; readonly metadata: string } | undefined
   private readonly lane: Lane
   private readonly abortController = new AbortController()
   private readonly revokingController = new AbortController()
@@ -105,14 +82,17 @@ export class PartitionWorker implements JobHost {
   /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
   private skipRanges: readonly OffsetRange[]
 
-  constructor(readonly options: PartitionWorkerOptions) {
+  constructor(private readonly options: PartitionWorkerOptions) {
     this.topic = options.topic
     this.partition = options.partition
     this.logger = options.logger
     this.produce = options.produce
+    this.chain = options.chain
+    this.limiter = options.limiter
+    this.turns = options.turns
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
-    this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.split, options.batchSize ?? 1)
+    this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.batchSize ?? 1)
   }
 
   get signal(): AbortSignal {
@@ -123,12 +103,8 @@ export class PartitionWorker implements JobHost {
     return this.revokingController.signal
   }
 
-  get currentState(): WorkerState {
-    return this.state
-  }
-
-  get active(): boolean {
-    return this.state === 'active'
+  get state(): WorkerState {
+    return this.currentState
   }
 
   get inFlight(): number {
@@ -139,9 +115,27 @@ export class PartitionWorker implements JobHost {
     return this.lane.queued
   }
 
+  /**
+   * What to commit for this partition now, with the records done above the offset (key mode) as
+   * metadata for the next owner to skip (within `metadataBytes`); undefined when nothing changed
+   * since the last commit.
+   */
+  toCommit(metadataBytes: number): OffsetToCommit | undefined {
+    const offset = this.tracker.committable()
+    if (offset === undefined) return undefined
+    const metadata = encodeDoneRanges(offset, this.tracker.doneAbove(), metadataBytes)
+    if (offset === this.committed?.offset && metadata === this.committed.metadata) return undefined
+    return metadata === '' ? { topic: this.topic, partition: this.partition, offset } : { topic: this.topic, partition: this.partition, offset, metadata }
+  }
+
+  /** The consumer stored `offset` for this partition. */
+  markCommitted(offset: OffsetToCommit): void {
+    this.committed = { offset: offset.offset, metadata: offset.metadata ?? '' }
+  }
+
   /** Takes a fetched batch. Records arriving after dispatch stopped are not registered, so they stay uncommitted. */
   enqueue(batch: FetchedBatch): void {
-    if (this.state !== 'active') return
+    if (this.currentState !== 'active') return
     this.highWatermark = batch.highWatermark
     let records = this.tracker.receive(batch.records, batch.nextOffset)
     if (this.skipRanges.length > 0) records = this.withoutDoneByPreviousOwner(records)
@@ -155,8 +149,8 @@ export class PartitionWorker implements JobHost {
 
   /** Hand-off step 1: dispatch nothing more and tell in-flight handlers through `ctx.revoking`. */
   beginRevoke(): void {
-    if (this.state !== 'active') return
-    this.state = 'revoking'
+    if (this.currentState !== 'active') return
+    this.currentState = 'revoking'
     // Queued records were received but never run: they stay unfinished in the tracker, so the
     // commit stops at the first of them and the next owner starts there.
     this.lane.clear()
@@ -175,16 +169,16 @@ export class PartitionWorker implements JobHost {
    * ignores its signal must not hold a slot forever.
    */
   close(reason?: ProcessingAbortedError): void {
-    if (this.state === 'closed') return
-    if (this.state === 'active') this.beginRevoke()
-    this.state = 'closed'
+    if (this.currentState === 'closed') return
+    if (this.currentState === 'active') this.beginRevoke()
+    this.currentState = 'closed'
     // A drained worker is retired without firing its signal: there is nothing left to abort.
     if (this.lane.inFlight > 0) this.abortController.abort(reason ?? new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the worker was closed'))
     this.lane.releaseAll()
     this.notifyIdle()
   }
 
-  // ---- for the lanes ----
+  // ---- LaneHost: for the lanes ----
 
   /** A lane started `job` (it holds a concurrency slot). */
   begin(job: Job): void {
@@ -214,7 +208,7 @@ export class PartitionWorker implements JobHost {
         return 'aborted'
       }
       outcome = 'done'
-    } else if (error instanceof ProcessingAbortedError || this.state !== 'active') {
+    } else if (error instanceof ProcessingAbortedError || this.currentState !== 'active') {
       outcome = 'aborted'
     } else {
       // The retry and dead-letter middleware normally absorb failures; this one escaped them (custom
@@ -228,10 +222,15 @@ export class PartitionWorker implements JobHost {
 
   /** Records left the queue: fetching resumes once it has drained to half. */
   dequeued(): void {
-    if (this.paused && this.lane.queued <= this.options.maxQueued >> 1 && this.state === 'active') {
+    if (this.paused && this.lane.queued <= this.options.maxQueued >> 1 && this.currentState === 'active') {
       this.paused = false
       this.options.resume()
     }
+  }
+
+  /** Cut short by a revocation, which also empties the queue. */
+  redispatchDelay(): Promise<void> {
+    return sleep(this.options.redispatchDelayMs, this.revokingSignal).catch(() => undefined)
   }
 
   /** Gives back a job's slot, once. */

@@ -3,34 +3,25 @@
  * commits on an interval, and carries out the hand-off when the consumer revokes or loses
  * partitions.
  *
- * Revocation (the guide's five steps, Karafka's coordinator-with-a-revoked-flag model):
- *  1. each revoked partition's worker stops dispatching and raises `ctx.revoking`;
- *  2. in-flight handlers get until the drain deadline to settle;
- *  3. those still running are aborted through `ctx.signal` and their records stay undone;
- *  4. the committable offsets are committed, with the generation the consumer still holds;
- *  5. only then does `onRevoke` resolve, letting the consumer release the partitions.
- * The consumer awaits `onRevoke` before it rejoins, which is the barrier between the old owner's
- * work and the new owner's. Loss skips steps 2 and 4: the generation is gone, so the work is
- * aborted at once and nothing is committed.
+ * The hand-off on revocation and loss is described once, in README.md ("The hand-off"): `handOff`
+ * carries out its five steps, `lost` the short form.
  */
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
-import { partitionKey } from './consumer-port.js'
+import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import { CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
-import type { Step, Work } from './handler.js'
+import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
-import { decodeDoneRanges, DEFAULT_METADATA_BYTES, encodeDoneRanges, type OffsetRange } from './offset-metadata.js'
+import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type SplitStep, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
 
 export interface Route {
   readonly topic: string
   readonly config: ResolvedTopicConfig
-  /** The whole chain: retries and dead letters around the middleware and the handler. */
-  readonly step: Step
-  /** The same chain split at its failure path, for partition mode's fast path (see `SplitStep`). */
-  readonly split?: SplitStep
+  /** The middleware and the handler, and the failure path (retries, dead letters) around them. */
+  readonly chain: Chain
 }
 
 export interface ProcessorOptions {
@@ -113,7 +104,7 @@ export class Processor {
     this.stopping = true
     clearInterval(this.commitTimer)
     clearInterval(this.progressTimer)
-    const owned = [...this.workers.values()].filter((w) => w.currentState === 'active')
+    const owned = [...this.workers.values()].filter((w) => w.state === 'active')
     this.options.consumer.pause(owned)
     const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs)
     await Promise.all(this.handOffs)
@@ -184,7 +175,7 @@ export class Processor {
         continue
       }
       const existing = this.workers.get(partitionKey(tp))
-      if (existing !== undefined && existing.currentState === 'active') continue
+      if (existing !== undefined && existing.state === 'active') continue
       // What the previous owner finished above its commit point (key mode), so as not to run it twice.
       const done = tp.committed === null ? [] : decodeDoneRanges(tp.committed.offset, tp.committed.metadata)
       this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
@@ -217,11 +208,11 @@ export class Processor {
     // stop's hand-off) is released only after that hand-off has committed it: returning at once
     // would let the consumer give the partition to its next owner before the commit.
     const underWay = [...this.handOffs]
-    if (underWay.length > 0 && partitions.some((tp) => this.workers.get(partitionKey(tp))?.active === false)) await Promise.allSettled(underWay)
+    if (underWay.length > 0 && partitions.some((tp) => this.handingOff(tp))) await Promise.allSettled(underWay)
     // Workers still active are this hand-off's; the others belonged to the one under way, which finished them.
     const workers = partitions
       .map((tp) => this.workers.get(partitionKey(tp)))
-      .filter((w): w is PartitionWorker => w !== undefined && w.currentState === 'active')
+      .filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
     // Nothing of ours to hand over (a close after a shutdown already handed everything off).
     if (workers.length === 0) return { aborted: 0, commitError: undefined }
     this.options.metrics?.rebalances.inc({ kind: 'revoke' })
@@ -315,7 +306,7 @@ export class Processor {
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
-        worker.committed = { offset: committed.offset, metadata: committed.metadata ?? '' }
+        worker.markCommitted(committed)
         this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
         this.updateLag(worker)
       }
@@ -327,16 +318,18 @@ export class Processor {
     return run
   }
 
+  /** A worker of this partition is being handed off (revoking or closed, and not yet replaced). */
+  private handingOff(tp: TopicPartition): boolean {
+    const worker = this.workers.get(partitionKey(tp))
+    return worker !== undefined && worker.state !== 'active'
+  }
+
   /** What each worker has done and not yet committed, with the records done above it as metadata. */
   private offsetsToCommit(workers: readonly PartitionWorker[]): OffsetToCommit[] {
     const offsets: OffsetToCommit[] = []
     for (const worker of workers) {
-      const offset = worker.tracker.committable()
-      if (offset === undefined) continue
-      // Records done above the commit point (key mode) travel with it, for the next owner to skip.
-      const metadata = encodeDoneRanges(offset, worker.tracker.doneAbove(), this.metadataBudget)
-      if (offset === worker.committed?.offset && metadata === worker.committed.metadata) continue
-      offsets.push(metadata === '' ? { topic: worker.topic, partition: worker.partition, offset } : { topic: worker.topic, partition: worker.partition, offset, metadata })
+      const offset = worker.toCommit(this.metadataBudget)
+      if (offset !== undefined) offsets.push(offset)
     }
     return offsets
   }
@@ -352,8 +345,7 @@ export class Processor {
       maxQueued: this.options.config.maxQueuedPerPartition,
       limiter: this.limiter,
       turns: this.turns,
-      step: route.step,
-      split: route.split,
+      chain: route.chain,
       logger,
       produce: this.options.produce,
       pause: () => this.options.consumer.pause([tp]),

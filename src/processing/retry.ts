@@ -2,10 +2,10 @@
  * The retry middleware: run the rest of the chain again after a failure, with exponential backoff,
  * until it succeeds, the attempts run out, or the error says retrying is pointless.
  */
-import { backoffDelay } from '../client/retry.js'
+import { backoffDelay } from '../client/index.js'
 import { NonRetriableError, ProcessingAbortedError } from './errors.js'
 import { Job } from './job.js'
-import { invoke, type Context, type Middleware, type Step, type Work } from './handler.js'
+import { invoke, recovering, type Context, type Middleware, type Recover, type Step, type Work } from './handler.js'
 import { sleep } from './limiter.js'
 
 export interface RetryOptions {
@@ -37,18 +37,14 @@ export function backoffMs(retry: number, options: RetryOptions, random: () => nu
 }
 
 export function retry(options: RetryOptions, observer?: RetryObserver): Middleware {
-  return (next) => {
-    const again = retryAfterFailure(options, observer, next)
-    // The first attempt has no async frame of its own: this runs once per record.
-    return (work, ctx) => invoke(next, work, ctx).catch((error: unknown) => again(work, ctx, error))
-  }
+  return (next) => recovering(next, retryAfterFailure(options, observer, next))
 }
 
 /**
  * What `retry` does once `next` has failed: the retries, then the last error if they all fail. The
  * app calls it only on a rejection, so the first attempt of every record costs nothing here.
  */
-export function retryAfterFailure(options: RetryOptions, observer: RetryObserver | undefined, next: Step): (work: Work, ctx: Context, firstError: unknown) => Promise<void> {
+export function retryAfterFailure(options: RetryOptions, observer: RetryObserver | undefined, next: Step): Recover {
   const isRetriable = options.isRetriable ?? ((error: unknown) => !(error instanceof NonRetriableError))
   return async (work, ctx, firstError) => {
     let error = firstError

@@ -38,12 +38,15 @@ function harness(options: { mode?: ConcurrencyMode; limiter?: ConcurrencyLimiter
     maxQueued: options.maxQueued ?? 1000,
     limiter: options.limiter ?? new ConcurrencyLimiter(1000),
     turns: new EventLoopTurns(),
-    step: (work) => {
-      const done = deferred()
-      running.push({ work, done })
-      for (const r of work.records) started.push(r.offset)
-      events.emit('start', work)
-      return done.promise
+    chain: {
+      attempt: (work) => {
+        const done = deferred()
+        running.push({ work, done })
+        for (const r of work.records) started.push(r.offset)
+        events.emit('start', work)
+        return done.promise
+      },
+      recover: (_work, _ctx, error) => Promise.reject(error instanceof Error ? error : new Error(String(error))),
     },
     logger: silentLogger,
     produce: () => Promise.resolve(),

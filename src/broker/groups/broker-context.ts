@@ -1,33 +1,39 @@
 /**
- * How the broker's group handlers reach the coordinator: one GroupCoordinator per broker process
- * (keyed by its Cluster, which every node shares), created on first use and closed when the broker
- * stops. With a data directory it keeps groups and offsets under `<dataDir>/group-coordinator/`.
+ * How the broker's group handlers reach the coordinator: one GroupCoordinator per broker process,
+ * held by the context every node shares (`BrokerContext.groups`), created on first use and closed
+ * when the broker stops. With a data directory it keeps groups and offsets under
+ * `<dataDir>/group-coordinator/`.
  *
  * Options come from the broker's `groups` option over the embedded defaults: no initial rebalance
  * delay (Kafka's 3 s only slows tests and `npm start`) and Kafka's defaults for everything else.
  */
 import { join } from 'node:path'
-import type { Cluster } from '../cluster.js'
+import type { ResolvedBrokerOptions } from '../options.js'
 import type { BrokerContext, RequestContext } from '../handlers/handler.js'
 import type { GroupCoordinatorOptions } from './config.js'
 import { GroupCoordinator } from './coordinator.js'
 import { FileGroupStore } from './file-store.js'
 
-const coordinators = new WeakMap<Cluster, GroupCoordinator>()
-
 /** The embedded broker's departures from Kafka's defaults. */
 export const EMBEDDED_GROUP_DEFAULTS: GroupCoordinatorOptions = { initialRebalanceDelayMs: 0 }
 
+/** The broker's coordinator, made the first time a group request needs it and closed when `stopping` aborts. */
+export function lazyGroupCoordinator(options: ResolvedBrokerOptions, stopping: AbortSignal): () => GroupCoordinator {
+  let coordinator: GroupCoordinator | undefined
+  return () => {
+    if (coordinator !== undefined) return coordinator
+    const dataDir = options.dataDir
+    const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), options.logger, { fsync: options.fsync })
+    const made = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...options.groups, store })
+    coordinator = made
+    if (stopping.aborted) made.close()
+    else stopping.addEventListener('abort', () => made.close(), { once: true })
+    return made
+  }
+}
+
 export function groupCoordinatorOf(ctx: BrokerContext): GroupCoordinator {
-  const existing = coordinators.get(ctx.cluster)
-  if (existing !== undefined) return existing
-  const dataDir = ctx.options.dataDir
-  const store = dataDir === null ? undefined : new FileGroupStore(join(dataDir, 'group-coordinator'), ctx.options.logger, { fsync: ctx.options.fsync })
-  const coordinator = new GroupCoordinator({ ...EMBEDDED_GROUP_DEFAULTS, ...ctx.options.groups, store })
-  coordinators.set(ctx.cluster, coordinator)
-  if (ctx.stopping.aborted) coordinator.close()
-  else ctx.stopping.addEventListener('abort', () => coordinator.close(), { once: true })
-  return coordinator
+  return ctx.groups()
 }
 
 /** Whether this node coordinates `key`; the others answer NOT_COORDINATOR so clients look it up. */

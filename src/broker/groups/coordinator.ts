@@ -89,6 +89,7 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(groupId: string, topics: readonly TopicPartitions[] | null): { errorCode: number; topics: FetchedTopic[] } {
+    if (this.closed) return { errorCode: NOT_COORDINATOR, topics: [] }
     return this.offsets.fetch(groupId, topics)
   }
 
@@ -98,6 +99,7 @@ export class GroupCoordinator {
   }
 
   describeGroup(groupId: string): DescribedGroup {
+    if (this.closed) return { groupId, errorCode: NOT_COORDINATOR, state: 'Dead', protocolType: '', protocol: '', members: [] }
     return describeGroup(this.state, groupId)
   }
 

@@ -6,6 +6,7 @@
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponseInit } from '../../protocol/generated/index.js'
+import { partitionKey } from '../../protocol/topic-partition.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'
 import type { OffsetToCommit } from '../groups/offsets.js'
 import { defineHandler } from './handler.js'
@@ -41,13 +42,13 @@ export default defineHandler({
       groupInstanceId: request.groupInstanceId,
       offsets,
     })
-    const byPartition = new Map(offsets.map((o, i) => [`${o.topic}\0${o.partition}`, errors[i]!]))
+    const byPartition = new Map(offsets.map((o, i) => [partitionKey(o), errors[i]!]))
     return {
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: byPartition.get(`${t.name}\0${p.partitionIndex}`) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: byPartition.get(partitionKey(t.name, p.partitionIndex)) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         })),
       })),
     }

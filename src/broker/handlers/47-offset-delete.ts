@@ -5,6 +5,7 @@
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { OffsetDelete } from '../../protocol/generated/index.js'
+import { partitionKey } from '../../protocol/topic-partition.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'
 import { defineHandler } from './handler.js'
 
@@ -18,7 +19,7 @@ export default defineHandler({
     const known = request.topics.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => !unknown(t.name, p)) }))
     const result = groupCoordinatorOf(ctx).deleteOffsets(request.groupId, known)
     if (result.errorCode !== KafkaErrorCode.NONE) return { throttleTimeMs: 0, errorCode: result.errorCode, topics: [] }
-    const errors = new Map(result.topics.flatMap((t) => t.partitions.map((p) => [`${t.topic}\0${p.partition}`, p.errorCode] as const)))
+    const errors = new Map(result.topics.flatMap((t) => t.partitions.map((p) => [partitionKey(t.topic, p.partition), p.errorCode] as const)))
     return {
       throttleTimeMs: 0,
       errorCode: KafkaErrorCode.NONE,
@@ -26,7 +27,7 @@ export default defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: errors.get(`${t.name}\0${p.partitionIndex}`) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: errors.get(partitionKey(t.name, p.partitionIndex)) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         })),
       })),
     }

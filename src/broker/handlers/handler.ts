@@ -8,6 +8,7 @@
 import type { ApiSpec } from '../../protocol/codec-runtime.js'
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import type { Cluster, NodeEndpoint, Partition, Topic } from '../cluster.js'
+import type { GroupCoordinator } from '../groups/coordinator.js'
 import type { ResolvedBrokerOptions } from '../options.js'
 
 /** State shared by every node of one broker process. */
@@ -16,6 +17,8 @@ export interface BrokerContext {
   readonly options: ResolvedBrokerOptions
   /** Aborted when the broker stops: long polls return at once. */
   readonly stopping: AbortSignal
+  /** The broker's group coordinator, made on first use (`groups/broker-context.ts`). */
+  readonly groups: () => GroupCoordinator
   /** The [apiKey, minVersion, maxVersion] triples ApiVersions advertises. */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[]
 }

@@ -10,15 +10,13 @@ import { Cluster } from '../cluster.js'
 import { enumOption, intOption, boolOption, resolveClientConfig, type ClientConfig } from '../config.js'
 import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
 import { Fetcher, type BufferedChunk, type OffsetResetPolicy, type PartitionState } from './fetcher.js'
+import type { TopicPartition } from '../../protocol/topic-partition.js'
 import type { ConsumerRecord } from './records.js'
 
 export type { ConsumerRecord } from './records.js'
 export type { OffsetResetPolicy } from './fetcher.js'
 
-export interface TopicPartition {
-  topic: string
-  partition: number
-}
+export type { TopicPartition } from '../../protocol/topic-partition.js'
 
 /** Where to start: an offset, or the earliest/latest offset of the partition. */
 export type StartOffset = bigint | 'earliest' | 'latest'

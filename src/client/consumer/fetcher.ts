@@ -15,6 +15,7 @@ import { Fetch, ListOffsets, type FetchResponse, type FetchResponsePartitionData
 import type { Cluster } from '../cluster.js'
 import { OffsetOutOfRangeError } from '../errors.js'
 import { isRetriableError } from '../retry.js'
+import { partitionKey } from '../../protocol/topic-partition.js'
 import { recordsFromFetch, type ConsumerRecord } from './records.js'
 
 export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
@@ -107,7 +108,7 @@ export class Fetcher {
   ) {}
 
   key(topic: string, partition: number): string {
-    return `${partition}:${topic}`
+    return partitionKey(topic, partition)
   }
 
   get(topic: string, partition: number): PartitionState | undefined {

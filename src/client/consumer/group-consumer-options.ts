@@ -5,6 +5,7 @@ import { roundRobinAssignor } from '../membership/assignors/round-robin.js'
 import { cooperativeStickyAssignor, stickyAssignor } from '../membership/assignors/sticky.js'
 import type { PartitionAssignor } from '../membership/assignors/types.js'
 import type { RebalanceHooks } from '../membership/hooks.js'
+import type { GroupTransport } from '../membership/transport.js'
 import { ConfigError } from '../errors.js'
 import type { ConsumerConfig } from './consumer.js'
 
@@ -36,6 +37,25 @@ export interface GroupConsumerConfig extends ConsumerConfig {
   hooks?: RebalanceHooks
   /** Errors the consumer recovers from (hook failures, background metadata checks) or fatal ones. Default: process warnings. */
   onError?: (error: BatonError) => void
+  /** Fault drills for tests and the lab; applications leave this unset. */
+  faults?: GroupConsumerFaults
+}
+
+/** The coordinator connection the membership speaks through, and a way to close it. */
+export interface ClosableGroupTransport extends GroupTransport {
+  close(): Promise<void>
+}
+
+export interface GroupConsumerFaults {
+  /**
+   * Aborting this kills the consumer on the spot, as when its process is killed: its connections
+   * close, nothing more is sent (no commit, no heartbeat, no LeaveGroup; requests fail with
+   * `ConsumerCrashedError`) and nothing more is fetched. The coordinator evicts the member after the
+   * session timeout. `close()` afterwards only releases what is left in this process.
+   */
+  readonly crash?: AbortSignal
+  /** Wraps the coordinator connection, to hold, drop or count requests; it is given the real one. */
+  readonly groupTransport?: (transport: ClosableGroupTransport) => ClosableGroupTransport
 }
 
 const BY_NAME: Readonly<Record<AssignorName, PartitionAssignor>> = {

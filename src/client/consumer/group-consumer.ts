@@ -16,21 +16,19 @@
  * by the coordinator for a whole rebalance and must not queue the fetches behind it.
  */
 import type { BatonError } from '../../protocol/errors/base.js'
-import type { Cluster } from '../cluster.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ConsumerCrashedError } from '../errors.js'
 import { ClusterGroupTransport, ClusterMetadataSource } from '../membership/cluster-adapter.js'
 import type { CommitOffset } from '../membership/commit.js'
 import type { CommittedOffset } from '../membership/committed.js'
 import type { RebalanceHook } from '../membership/hooks.js'
 import { GroupMember } from '../membership/member.js'
 import type { MemberState, StateListener } from '../membership/state.js'
-import { flatten, group, type TopicPartitions } from '../membership/topic-partitions.js'
-import type { GroupTransport } from '../membership/transport.js'
+import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
 import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
-import { checkGroupId, resolveAssignors, type GroupConsumerConfig } from './group-consumer-options.js'
+import { checkGroupId, resolveAssignors, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
 
-export type { GroupConsumerConfig, AssignorName } from './group-consumer-options.js'
+export type { GroupConsumerConfig, AssignorName, ClosableGroupTransport, GroupConsumerFaults } from './group-consumer-options.js'
 export { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
 export type { CommitOffset } from '../membership/commit.js'
 export type { CommittedOffset } from '../membership/committed.js'
@@ -38,11 +36,6 @@ export type { CommittedOffset } from '../membership/committed.js'
 export interface GroupConsumerBatch extends ConsumerBatch {
   /** Where this partition continues after the batch; commit it to mark the batch consumed. */
   readonly nextOffset: bigint
-}
-
-/** The group transport plus a way to close its coordinator connection. */
-export interface ClosableGroupTransport extends GroupTransport {
-  close(): Promise<void>
 }
 
 /** One ownership of a partition: a new object per assignment, so a late revocation cannot remove a newer one. */
@@ -64,9 +57,9 @@ interface Consumed {
 export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   readonly groupId: string
   /** The fetching consumer underneath; its assignment follows the member's. */
-  protected readonly consumer: Consumer
-  protected readonly transport: ClosableGroupTransport
-  protected readonly member: GroupMember
+  private readonly consumer: Consumer
+  private readonly transport: ClosableGroupTransport
+  private readonly member: GroupMember
   private readonly hooks: GroupConsumerConfig['hooks']
   private readonly report: (error: BatonError) => void
   private readonly pollTickMs: number | undefined
@@ -78,6 +71,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private pending: { batch: GroupConsumerBatch; key: string; index: number } | undefined
   private failure: BatonError | undefined
   private closing: Promise<void> | undefined
+  /** Set once `faults.crash` fired: the connections closing. */
+  private crashed: Promise<void> | undefined
 
   /** @throws ConfigError naming a wrong option. */
   constructor(config: GroupConsumerConfig) {
@@ -88,7 +83,10 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.report = config.onError ?? ((error) => process.emitWarning(error))
     this.consumer = new Consumer(config)
     const rebalanceTimeoutMs = config.rebalanceTimeoutMs ?? 60_000
-    this.transport = this.createTransport(this.consumer.cluster, config.groupId, rebalanceTimeoutMs)
+    const coordinator = new ClusterGroupTransport(this.consumer.cluster, config.groupId, rebalanceTimeoutMs)
+    const crash = config.faults?.crash
+    const transport = crash === undefined ? coordinator : refusedAfter(crash, coordinator)
+    this.transport = config.faults?.groupTransport?.(transport) ?? transport
     // Waiting in the iterator counts as polling; a tick at a third of the interval keeps it alive.
     this.pollTickMs = config.maxPollIntervalMs === undefined ? undefined : Math.max(1, Math.floor(config.maxPollIntervalMs / 3))
     try {
@@ -118,17 +116,23 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
       throw error
     }
+    if (crash !== undefined) {
+      const die = (): void => {
+        // A dead process does not hear how its sockets closed.
+        this.crashed ??= (async () => {
+          await coordinator.close()
+          await this.consumer.close()
+        })().catch(() => undefined)
+      }
+      if (crash.aborted) die()
+      else crash.addEventListener('abort', die, { once: true })
+    }
     this.member.onStateChange((to) => {
       if (to !== 'fatal') return
       this.failure ??= this.member.failure
       // Ends a waiting iterator, which then throws the failure.
       this.consumer.close().catch(() => undefined)
     })
-  }
-
-  /** The coordinator connection; tests override it to simulate a process that dies. */
-  protected createTransport(cluster: Cluster, groupId: string, rebalanceTimeoutMs: number): ClosableGroupTransport {
-    return new ClusterGroupTransport(cluster, groupId, rebalanceTimeoutMs)
   }
 
   get state(): MemberState {
@@ -171,18 +175,18 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
    */
   pause(partitions: readonly TopicPartition[], options: PauseOptions = {}): void {
     for (const tp of partitions) this.requireOwned(tp, 'pause')
-    for (const tp of partitions) this.userPaused.add(keyOf(tp))
+    for (const tp of partitions) this.userPaused.add(partitionKey(tp))
     this.consumer.pause(partitions, options)
   }
 
   resume(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.requireOwned(tp, 'resume')
-    for (const tp of partitions) this.userPaused.delete(keyOf(tp))
-    this.consumer.resume(partitions.filter((tp) => this.owned.get(keyOf(tp))?.held === false))
+    for (const tp of partitions) this.userPaused.delete(partitionKey(tp))
+    this.consumer.resume(partitions.filter((tp) => this.owned.get(partitionKey(tp))?.held === false))
   }
 
   paused(): TopicPartition[] {
-    return [...this.owned.values()].filter((o) => this.userPaused.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
+    return [...this.owned.values()].filter((o) => this.userPaused.has(partitionKey(o))).map(({ topic, partition }) => ({ topic, partition }))
   }
 
   /**
@@ -212,13 +216,13 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
    * `onAssign` hook runs, so the hook can read what the previous owner left in the metadata.
    */
   resumedFrom(partition: TopicPartition): CommittedOffset | undefined {
-    const resumed = this.owned.get(keyOf(partition))?.resumedFrom
+    const resumed = this.owned.get(partitionKey(partition))?.resumedFrom
     return resumed === undefined ? undefined : { ...resumed }
   }
 
   /** The next offset the application will be handed for an owned partition, once it has been handed some. */
   position(partition: TopicPartition): bigint | undefined {
-    return this.consumed.get(keyOf(partition))?.offset
+    return this.consumed.get(partitionKey(partition))?.offset
   }
 
   /**
@@ -241,7 +245,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       if (pending === undefined || pending.index >= pending.batch.records.length || this.owned.get(pending.key)?.revoking !== false) {
         const batch = await this.nextBatch()
         if (batch === undefined) return
-        pending = this.pending = { batch, key: keyOf(batch), index: 0 }
+        pending = this.pending = { batch, key: partitionKey(batch), index: 0 }
       }
       const { batch } = pending
       const record = batch.records[pending.index++]!
@@ -257,6 +261,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.crashed
       try {
         await this.member.close()
       } finally {
@@ -287,13 +292,13 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         return undefined
       }
       const batch = result.value
-      const key = keyOf(batch)
+      const key = partitionKey(batch)
       const entry = this.owned.get(key)
       // Fetched before the partition was revoked: its next owner reads these records from the commit.
       if (entry === undefined || entry.revoking) continue
       const last = batch.records.at(-1)
       if (last === undefined) continue
-      const position = this.consumer.assignment().some((tp) => keyOf(tp) === key) ? this.consumer.position(batch) : null
+      const position = this.consumer.assignment().some((tp) => partitionKey(tp) === key) ? this.consumer.position(batch) : null
       const nextOffset = position !== null && position > last.offset ? position : last.offset + 1n
       this.consumed.set(key, { offset: nextOffset, leaderEpoch: last.leaderEpoch })
       return { ...batch, nextOffset }
@@ -321,16 +326,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         this.fail(new AssignmentFailedError({ cause: error }))
         return
       }
-      const start = new Map(committed.map((c) => [keyOf(c), c]))
+      const start = new Map(committed.map((c) => [partitionKey(c), c]))
       const added = new Map<string, Owned>(
         partitions.map((tp) => {
-          const resumedFrom = start.get(keyOf(tp)) ?? { topic: tp.topic, partition: tp.partition, offset: null, metadata: null, leaderEpoch: -1 }
-          return [keyOf(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true }]
+          const resumedFrom = start.get(partitionKey(tp)) ?? { topic: tp.topic, partition: tp.partition, offset: null, metadata: null, leaderEpoch: -1 }
+          return [partitionKey(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true }]
         }),
       )
-      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(keyOf(o))).map(({ topic, partition }) => ({ topic, partition }))
+      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(partitionKey(o))).map(({ topic, partition }) => ({ topic, partition }))
       for (const tp of partitions) {
-        const offset = start.get(keyOf(tp))?.offset
+        const offset = start.get(partitionKey(tp))?.offset
         wanted.push(offset === null || offset === undefined ? { topic: tp.topic, partition: tp.partition } : { topic: tp.topic, partition: tp.partition, offset })
       }
       try {
@@ -366,7 +371,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private async released(groups: TopicPartitions[], hook: RebalanceHook | undefined): Promise<void> {
     const entries: Owned[] = []
     for (const tp of flatten(groups)) {
-      const entry = this.owned.get(keyOf(tp))
+      const entry = this.owned.get(partitionKey(tp))
       if (entry === undefined) continue
       entry.revoking = true
       entries.push(entry)
@@ -378,7 +383,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     } finally {
       await removal
       for (const entry of entries) {
-        const key = keyOf(entry)
+        const key = partitionKey(entry)
         if (this.owned.get(key) !== entry) continue
         this.owned.delete(key)
         this.consumed.delete(key)
@@ -401,7 +406,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private requireOwned(tp: TopicPartition, what: string): void {
-    if (!this.owned.has(keyOf(tp))) throw new PartitionNotOwnedError(tp.topic, tp.partition, what)
+    if (!this.owned.has(partitionKey(tp))) throw new PartitionNotOwnedError(tp.topic, tp.partition, what)
   }
 
   private fail(error: BatonError): void {
@@ -412,6 +417,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 }
 
-function keyOf(tp: TopicPartition): string {
-  return `${tp.partition}@${tp.topic}`
+/** The coordinator connection of a consumer that `faults.crash` can kill: once it fires, every request is refused. */
+function refusedAfter(crash: AbortSignal, coordinator: ClosableGroupTransport): ClosableGroupTransport {
+  return {
+    send: (api, body) => (crash.aborted ? Promise.reject(new ConsumerCrashedError()) : coordinator.send(api, body)),
+    coordinatorLost: () => coordinator.coordinatorLost(),
+    close: () => coordinator.close(),
+  }
 }

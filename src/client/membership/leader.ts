@@ -8,7 +8,7 @@ import type { JoinGroupResponseJoinGroupResponseMember } from '../../protocol/ge
 import type { MemberAssignmentResult, MemberSubscription, PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
 import { decodeSubscription, encodeAssignment } from './consumer-protocol.js'
 import { AssignorError, ConsumerProtocolError } from './errors.js'
-import { flatten, group, keyOf } from './topic-partitions.js'
+import { flatten, group, partitionKey } from './topic-partitions.js'
 import type { GroupMetadataSource } from './transport.js'
 
 export interface LeaderResult {
@@ -60,12 +60,12 @@ function withholdOwnedElsewhere(
 ): Map<string, MemberAssignmentResult> {
   const owners = new Map<string, Set<string>>()
   for (const m of members) {
-    for (const tp of flatten(m.ownedPartitions)) owners.set(keyOf(tp), (owners.get(keyOf(tp)) ?? new Set<string>()).add(m.memberId))
+    for (const tp of flatten(m.ownedPartitions)) owners.set(partitionKey(tp), (owners.get(partitionKey(tp)) ?? new Set<string>()).add(m.memberId))
   }
   const out = new Map<string, MemberAssignmentResult>()
   for (const [memberId, assignment] of result) {
     const partitions = flatten(assignment.partitions)
-    const kept = partitions.filter((tp) => owners.get(keyOf(tp))?.has(memberId) ?? true)
+    const kept = partitions.filter((tp) => owners.get(partitionKey(tp))?.has(memberId) ?? true)
     if (kept.length < partitions.length) {
       report(new AssignorError(`assignor ${JSON.stringify(name)} gave member ${JSON.stringify(memberId)} ${partitions.length - kept.length} partition(s) another member still owns; they are withheld until revoked (KIP-429)`))
     }

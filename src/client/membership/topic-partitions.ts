@@ -5,27 +5,14 @@
  * other clients depend on that.
  */
 
-export interface TopicPartition {
-  readonly topic: string
-  readonly partition: number
-}
+import { partitionKey, type TopicPartition } from '../../protocol/topic-partition.js'
+
+export { partitionKey, type TopicPartition }
 
 /** Partitions of one topic, as the consumer protocol and the hooks carry them. */
 export interface TopicPartitions {
   readonly topic: string
   readonly partitions: readonly number[]
-}
-
-/**
- * A collision-free map key. The partition number comes first and contains no `@`, so the split is
- * unambiguous whatever characters a (possibly foreign) member put in a topic name.
- */
-export function partitionKey(topic: string, partition: number): string {
-  return `${partition}@${topic}`
-}
-
-export function keyOf(tp: TopicPartition): string {
-  return partitionKey(tp.topic, tp.partition)
 }
 
 export function compareStrings(a: string, b: string): number {
@@ -55,7 +42,7 @@ export function group(partitions: Iterable<TopicPartition>): TopicPartitions[] {
     .map((topic) => ({ topic, partitions: [...(byTopic.get(topic) ?? [])].sort((a, b) => a - b) }))
 }
 
-/** A set of partitions keyed by {@link keyOf}; iteration yields the pairs. */
+/** A set of partitions keyed by {@link partitionKey}; iteration yields the pairs. */
 export class PartitionSet implements Iterable<TopicPartition> {
   private readonly items = new Map<string, TopicPartition>()
 
@@ -72,16 +59,16 @@ export class PartitionSet implements Iterable<TopicPartition> {
   }
 
   add(tp: TopicPartition): this {
-    this.items.set(keyOf(tp), { topic: tp.topic, partition: tp.partition })
+    this.items.set(partitionKey(tp), { topic: tp.topic, partition: tp.partition })
     return this
   }
 
   delete(tp: TopicPartition): boolean {
-    return this.items.delete(keyOf(tp))
+    return this.items.delete(partitionKey(tp))
   }
 
   has(tp: TopicPartition): boolean {
-    return this.items.has(keyOf(tp))
+    return this.items.has(partitionKey(tp))
   }
 
   /** Members of this set that are not in `other`. */

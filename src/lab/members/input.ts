@@ -1,22 +1,20 @@
 /**
- * Preparing the lab's input on whatever cluster it runs against: a fresh topic (CreateTopics, so
- * the same code serves the embedded broker and a real cluster) and every record of the workload,
- * written by baton's producer.
+ * Preparing the lab's input on whatever cluster it runs against: a fresh topic (through the admin
+ * client, so the same code serves the embedded broker and a real cluster) and every record of the
+ * workload, written by baton's producer.
  */
-import { Producer } from '../../client/producer/producer.js'
-import { kafkaError, KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
-import { CreateTopics } from '../../protocol/generated/index.js'
+import { Admin, isKafkaError, KafkaErrorCode, type Producer } from '../../client/index.js'
 import { WorkloadPlan } from '../workload.js'
 
-export async function createLabTopic(producer: Producer, topic: string, partitions: number): Promise<void> {
-  const response = await producer.cluster.requestAnyBroker(CreateTopics, (version) => ({
-    // -1 asks for the cluster's default replication factor (KIP-464, CreateTopics v4).
-    topics: [{ name: topic, numPartitions: partitions, replicationFactor: version >= 4 ? -1 : 1, assignments: [], configs: [] }],
-    timeoutMs: 30_000,
-  }))
-  const result = response.topics.find((t) => t.name === topic)
-  if (result !== undefined && result.errorCode !== KafkaErrorCode.NONE && result.errorCode !== KafkaErrorCode.TOPIC_ALREADY_EXISTS) {
-    throw kafkaError(result.errorCode, { api: 'CreateTopics', topic, errorMessage: result.errorMessage })
+/** Creates the topic (an existing one is kept) and waits until the producer's metadata has it. */
+export async function createLabTopic(bootstrap: readonly string[], producer: Producer, topic: string, partitions: number): Promise<void> {
+  const admin = new Admin({ bootstrapServers: bootstrap, clientId: 'baton-lab-admin' })
+  try {
+    await admin.createTopics([{ name: topic, partitions }], { timeoutMs: 30_000 })
+  } catch (error) {
+    if (!isKafkaError(error) || error.errorCode !== KafkaErrorCode.TOPIC_ALREADY_EXISTS) throw error
+  } finally {
+    await admin.close()
   }
   await producer.cluster.waitForTopics([topic], 30_000)
 }

@@ -1,17 +1,14 @@
 /**
  * The lab's Kafka consumer: baton's own (`GroupConsumer` under the framework's `GroupConsumerPort`),
  * with what the lab needs around it: ownership reported to the lab as it changes, the offsets this
- * member committed, and a crash (see `CrashableGroupConsumer`).
+ * member committed, and a crash (the group consumer's `faults.crash`).
  *
  * Every strategy runs on it: `baton` hands it to the framework as its `ConsumerPort`; the
  * plain-client strategies drive the same port themselves. So the strategies differ only in what
  * they do with records and rebalances, never in the client underneath.
  */
-import type { MemberState } from '../../client/membership/state.js'
-import type { ConsumerEvents, ConsumerPort, OffsetToCommit, TopicPartition } from '../../processing/consumer-port.js'
-import { partitionKey } from '../../processing/consumer-port.js'
-import { GroupConsumerPort } from '../../processing/adapters/consumer.js'
-import { CrashableGroupConsumer } from './crashable-consumer.js'
+import { partitionKey, type GroupConsumer, type MemberState } from '../../client/index.js'
+import { GroupConsumerPort, type ConsumerEvents, type ConsumerPort, type OffsetToCommit, type TopicPartition } from '../../processing/index.js'
 
 export type RebalanceProtocolChoice = 'eager' | 'cooperative'
 
@@ -38,33 +35,29 @@ export interface LabConsumerOptions {
 export class LabConsumer implements ConsumerPort {
   readonly consumerId: string
   private readonly port: GroupConsumerPort
-  private readonly group: CrashableGroupConsumer
+  private readonly group: GroupConsumer
+  private readonly killSwitch = new AbortController()
   private readonly ownedNow = new Map<string, TopicPartition>()
   private readonly committed = new Map<string, bigint>()
   private crashed = false
-  private crashing: Promise<void> | undefined
 
   constructor(private readonly options: LabConsumerOptions) {
     this.consumerId = options.consumerId
-    let created: CrashableGroupConsumer | undefined
-    this.port = new GroupConsumerPort(
-      {
-        bootstrapServers: options.bootstrap,
-        clientId: options.consumerId,
-        groupId: options.groupId,
-        assignors: [options.protocol === 'eager' ? 'range' : 'cooperative-sticky'],
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        // The lab's topic is written before any consumer starts: every group reads it from the start.
-        autoOffsetReset: 'earliest',
-        fetchMaxWaitMs: 100,
-        onError: (error) => this.report(error),
-      },
-      { create: (config) => (created = new CrashableGroupConsumer(config)) },
-    )
-    if (created === undefined) throw new TypeError('GroupConsumerPort did not build its consumer through `create`')
-    this.group = created
+    this.port = new GroupConsumerPort({
+      bootstrapServers: options.bootstrap,
+      clientId: options.consumerId,
+      groupId: options.groupId,
+      assignors: [options.protocol === 'eager' ? 'range' : 'cooperative-sticky'],
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      // The lab's topic is written before any consumer starts: every group reads it from the start.
+      autoOffsetReset: 'earliest',
+      fetchMaxWaitMs: 100,
+      onError: (error) => this.report(error),
+      faults: { crash: this.killSwitch.signal },
+    })
+    this.group = this.port.consumer
   }
 
   get state(): MemberState {
@@ -108,7 +101,7 @@ export class LabConsumer implements ConsumerPort {
 
   /** Leaves the group gracefully (revoked partitions go through `onRevoke` first); after a crash, only releases what is left in this process. */
   close(): Promise<void> {
-    return this.crashing === undefined ? this.port.close() : this.crashing.then(() => this.port.close())
+    return this.port.close()
   }
 
   /**
@@ -120,7 +113,7 @@ export class LabConsumer implements ConsumerPort {
     this.crashed = true
     this.options.ownership?.released(this.consumerId, owned)
     this.ownedNow.clear()
-    this.crashing = this.group.crash().catch(() => undefined)
+    this.killSwitch.abort()
     return owned
   }
 

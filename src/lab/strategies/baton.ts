@@ -1,14 +1,12 @@
 /**
- * `baton`: the processing framework with its defaults. On a revocation it stops dispatching the
- * revoked partitions, waits for their in-flight handlers (up to the drain deadline), commits what
- * is done under the still-valid generation, and only then lets the partitions go. The handler is
- * the same as every other strategy's; it only passes `ctx.signal` on, as the framework asks.
+ * `baton`: the processing framework with its defaults, hand-off included (its steps:
+ * src/processing/README.md, "The hand-off"). The handler is the same as every other strategy's;
+ * it only passes `ctx.signal` on, as the framework asks.
  *
  * The lab changes nothing but timings: the group's timeouts (short, so a crash costs seconds), the
  * drain deadline under them, and the commit interval scaled like the handler time.
  */
-import { baton as createApp } from '../../processing/app.js'
-import type { Logger } from '../../processing/logger.js'
+import { baton as createApp, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
 import type { Strategy } from './types.js'
 

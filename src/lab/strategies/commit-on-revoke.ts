@@ -8,7 +8,7 @@
  * its effect after the new owner has started from that very record. Fewer duplicates than `naive`
  * (only moved partitions, only their in-flight record), but not none.
  */
-import { StaleGenerationError } from '../../processing/errors.js'
+import { StaleGenerationError } from '../../processing/index.js'
 import { plainMember } from './plain-consumer.js'
 import type { Strategy } from './types.js'
 

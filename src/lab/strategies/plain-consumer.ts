@@ -9,8 +9,8 @@
  * effect happens, and its commit is refused or lands too late. The strategies differ only in the
  * revoke hook they give this loop.
  */
-import type { FetchedBatch, FetchedRecord, TopicPartition } from '../../processing/consumer-port.js'
-import { partitionKey } from '../../processing/consumer-port.js'
+import { partitionKey } from '../../client/index.js'
+import type { FetchedBatch, FetchedRecord, TopicPartition } from '../../processing/index.js'
 import { LabConsumer, type RebalanceProtocolChoice } from '../members/lab-consumer.js'
 import type { LabMember, MemberContext } from './types.js'
 

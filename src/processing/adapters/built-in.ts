@@ -5,8 +5,7 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import type { ClientConfig } from '../../client/config.js'
-import type { BatonError } from '../../protocol/errors/base.js'
+import type { BatonError, ClientConfig } from '../../client/index.js'
 import type { Logger } from '../logger.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'

@@ -10,20 +10,21 @@
  * coordinator refuses because the group moved on becomes `StaleGenerationError`, which the
  * processor treats as "the next owner redoes it" rather than as a failure.
  */
-import { CommitFailedError } from '../../client/membership/errors.js'
-import { KafkaErrorCode } from '../../client/index.js'
-import { flatten, type TopicPartitions } from '../../client/membership/topic-partitions.js'
-import { GroupConsumer, PartitionNotOwnedError, type GroupConsumerBatch, type GroupConsumerConfig } from '../../client/consumer/group-consumer.js'
+import {
+  CommitFailedError,
+  GroupConsumer,
+  KafkaErrorCode,
+  PartitionNotOwnedError,
+  partitionKey,
+  type GroupConsumerBatch,
+  type GroupConsumerConfig,
+  type TopicPartitions,
+} from '../../client/index.js'
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
 export type GroupConsumerPortConfig = Omit<GroupConsumerConfig, 'hooks'>
-
-export interface GroupConsumerPortOptions {
-  /** Builds the group consumer from the config with the port's hooks; tests use it to inject faults. Default `new GroupConsumer(config)`. */
-  readonly create?: (config: GroupConsumerConfig) => GroupConsumer
-}
 
 export class GroupConsumerPort implements ConsumerPort {
   readonly consumer: GroupConsumer
@@ -31,7 +32,8 @@ export class GroupConsumerPort implements ConsumerPort {
   private pump: Promise<void> | undefined
   private closing: Promise<void> | undefined
 
-  constructor(config: GroupConsumerPortConfig, options: GroupConsumerPortOptions = {}) {
+  /** Tests and the lab inject faults through the group consumer's own `faults` option. */
+  constructor(config: GroupConsumerPortConfig) {
     const withHooks: GroupConsumerConfig = {
       ...config,
       hooks: {
@@ -40,7 +42,7 @@ export class GroupConsumerPort implements ConsumerPort {
         onLost: (groups) => this.events?.onLost(partitionsOf(groups)),
       },
     }
-    this.consumer = options.create === undefined ? new GroupConsumer(withHooks) : options.create(withHooks)
+    this.consumer = new GroupConsumer(withHooks)
   }
 
   start(topics: readonly string[], events: ConsumerEvents): Promise<void> {
@@ -104,7 +106,7 @@ export class GroupConsumerPort implements ConsumerPort {
 
   /** Runs inside the group consumer's onAssign hook, where `resumedFrom` already holds what the assignment read. */
   private assignedOf(groups: readonly TopicPartitions[]): AssignedPartition[] {
-    return flatten(groups).map((tp) => {
+    return partitionsOf(groups).map((tp) => {
       const resumed = this.consumer.resumedFrom(tp)
       if (resumed === undefined || resumed.offset === null) return { topic: tp.topic, partition: tp.partition, committed: null }
       // Kafka stores a missing metadata as '': both mean "none".
@@ -114,13 +116,13 @@ export class GroupConsumerPort implements ConsumerPort {
   }
 
   private owned(partitions: readonly TopicPartition[]): TopicPartition[] {
-    const owned = new Set(this.consumer.assignment().map((tp) => `${tp.partition}@${tp.topic}`))
-    return partitions.filter((tp) => owned.has(`${tp.partition}@${tp.topic}`)).map((tp) => ({ topic: tp.topic, partition: tp.partition }))
+    const owned = new Set(this.consumer.assignment().map((tp) => partitionKey(tp)))
+    return partitions.filter((tp) => owned.has(partitionKey(tp))).map((tp) => ({ topic: tp.topic, partition: tp.partition }))
   }
 }
 
 function partitionsOf(groups: readonly TopicPartitions[]): TopicPartition[] {
-  return flatten(groups).map((tp) => ({ topic: tp.topic, partition: tp.partition }))
+  return groups.flatMap((g) => g.partitions.map((partition) => ({ topic: g.topic, partition })))
 }
 
 function toFetched(batch: GroupConsumerBatch): FetchedBatch {

@@ -1,5 +1,5 @@
 /** The framework's `ProducerPort` over baton's `Producer` (idempotent by default). */
-import { Producer, type ProducerConfig } from '../../client/producer/producer.js'
+import { Producer, type ProducerConfig } from '../../client/index.js'
 import type { ProducedRecord, ProducerPort } from '../consumer-port.js'
 
 export class ClientProducerPort implements ProducerPort {

@@ -22,7 +22,7 @@ import type {
   RecordHeader,
   TopicPartition,
 } from '../consumer-port.js'
-import { partitionKey } from '../consumer-port.js'
+import { partitionKey } from '../../client/index.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 export type HistoryEntry =

@@ -145,3 +145,16 @@ describe('OffsetDelete', () => {
     assert.equal(coordinator.deleteOffsets('connect', [{ topic: 't', partitions: [0] }]).errorCode, E.NON_EMPTY_GROUP)
   })
 })
+
+describe('a closed coordinator', () => {
+  it('answers OffsetFetch and DescribeGroups with NOT_COORDINATOR, as it answers every other group request, so clients look the coordinator up again', async () => {
+    const { coordinator } = harness()
+    const { members, generation } = await stableGroup(coordinator, 1)
+    assert.deepEqual(coordinator.commitOffsets({ groupId: 'g', generationId: generation, memberId: members[0]!, groupInstanceId: null, offsets: [offset(0, 5)] }), [E.NONE])
+    coordinator.close()
+    assert.deepEqual(coordinator.fetchOffsets('g', null), { errorCode: E.NOT_COORDINATOR, topics: [] })
+    const described = coordinator.describeGroup('g')
+    assert.equal(described.errorCode, E.NOT_COORDINATOR)
+    assert.deepEqual(described.members, [])
+  })
+})

@@ -108,8 +108,8 @@ export class Fleet {
   }
 
   /** The member dies: its partitions count as nobody's until the group hands them out again. */
-  async crash(member: Member): Promise<void> {
-    await member.consumer.crash()
+  crash(member: Member): void {
+    member.consumer.crash()
     for (const [partition, owner] of [...this.owners]) if (owner === member.name) this.owners.delete(partition)
     this.condition.poke()
   }

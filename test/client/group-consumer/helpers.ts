@@ -3,13 +3,11 @@
  * whose coordinator traffic can be cut (crash) or held (stall), and a condition to wait on.
  */
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
-import type { Cluster } from '../../../src/client/cluster.js'
-import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig } from '../../../src/client/consumer/group-consumer.js'
-import { ClusterGroupTransport } from '../../../src/client/membership/cluster-adapter.js'
+import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig, type GroupConsumerFaults } from '../../../src/client/consumer/group-consumer.js'
 import { Producer } from '../../../src/client/producer/producer.js'
 import { NetworkError } from '../../../src/net/errors.js'
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
-import { BatonError } from '../../../src/protocol/errors/base.js'
+import { Heartbeat } from '../../../src/protocol/generated/index.js'
 
 export const SESSION_TIMEOUT_MS = 1_500
 export const HEARTBEAT_MS = 100
@@ -25,27 +23,16 @@ export function groupTimings(): Pick<GroupConsumerConfig, 'sessionTimeoutMs' | '
   return { sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatIntervalMs: HEARTBEAT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS, fetchMaxWaitMs: 50, retryBackoffMs: 50 }
 }
 
-/** Refused by a crashed consumer's transport: not retriable, so nothing waits on it. */
-export class CrashedError extends BatonError {
-  constructor() {
-    super('TEST_CRASHED', 'this consumer crashed in the test')
-  }
-}
-
 /**
- * The real coordinator connection, until crash() (nothing more is sent) or stall(): then requests
- * go unanswered until unstall(), as on a network that drops packets with a request timeout longer
- * than the session; the member must notice its session is gone meanwhile.
+ * The real coordinator connection, until stall(): then requests go unanswered until unstall(), as
+ * on a network that drops packets with a request timeout longer than the session; the member must
+ * notice its session is gone meanwhile. It also counts the heartbeats sent.
  */
-export class FaultyTransport extends ClusterGroupTransport {
-  crashed = false
+export class FaultyTransport implements ClosableGroupTransport {
+  heartbeats = 0
   private stalled: Array<() => void> | undefined
 
-  crash(): Promise<void> {
-    this.crashed = true
-    this.unstall()
-    return this.close()
-  }
+  constructor(private readonly inner: ClosableGroupTransport) {}
 
   stall(): void {
     this.stalled ??= []
@@ -58,39 +45,89 @@ export class FaultyTransport extends ClusterGroupTransport {
     for (const release of held) release()
   }
 
-  override async send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
-    if (this.crashed) throw new CrashedError()
+  async send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
     const stalled = this.stalled
     if (stalled !== undefined) {
       await new Promise<void>((resolve) => stalled.push(resolve))
       throw new NetworkError('NET_CONNECTION_LOST', { broker: 'stalled', api: api.name }, 'the test held this request and dropped it')
     }
-    return super.send(api, body)
+    if (api.apiKey === Heartbeat.apiKey) this.heartbeats++
+    return this.inner.send(api, body)
+  }
+
+  coordinatorLost(): void {
+    this.inner.coordinatorLost()
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
   }
 }
 
-/** A group consumer whose process can "die": its sockets close and nothing more reaches the broker. */
-export class FaultyGroupConsumer extends GroupConsumer {
-  declare protected readonly transport: FaultyTransport
-  dead = false
+/**
+ * Fault switches for one group consumer, passed as its `faults` option: crash() kills it (its
+ * sockets close and nothing more reaches the broker), stall() holds its coordinator traffic.
+ */
+export class ConsumerFaults {
+  private readonly killSwitch = new AbortController()
+  private transport: FaultyTransport | undefined
+  readonly options: GroupConsumerFaults = {
+    crash: this.killSwitch.signal,
+    groupTransport: (inner) => (this.transport = new FaultyTransport(inner)),
+  }
 
-  protected override createTransport(cluster: Cluster, groupId: string, rebalanceTimeoutMs: number): ClosableGroupTransport {
-    return new FaultyTransport(cluster, groupId, rebalanceTimeoutMs)
+  get dead(): boolean {
+    return this.killSwitch.signal.aborted
+  }
+
+  /** Heartbeats sent so far, a clock that ticks only while the member is in the group. */
+  get heartbeats(): number {
+    return this.transport?.heartbeats ?? 0
   }
 
   /** Dies: no commit, no LeaveGroup, no fetch; the coordinator notices only after the session timeout. */
-  async crash(): Promise<void> {
-    this.dead = true
-    await this.transport.crash()
-    await this.consumer.close()
+  crash(): void {
+    this.killSwitch.abort()
+    this.transport?.unstall()
   }
 
   stall(): void {
-    this.transport.stall()
+    this.transport?.stall()
   }
 
   unstall(): void {
-    this.transport.unstall()
+    this.transport?.unstall()
+  }
+}
+
+/** A group consumer with its fault switches at hand. */
+export class FaultyGroupConsumer extends GroupConsumer {
+  readonly faults: ConsumerFaults
+
+  constructor(config: GroupConsumerConfig) {
+    const faults = new ConsumerFaults()
+    super({ ...config, faults: faults.options })
+    this.faults = faults
+  }
+
+  get dead(): boolean {
+    return this.faults.dead
+  }
+
+  get heartbeats(): number {
+    return this.faults.heartbeats
+  }
+
+  crash(): void {
+    this.faults.crash()
+  }
+
+  stall(): void {
+    this.faults.stall()
+  }
+
+  unstall(): void {
+    this.faults.unstall()
   }
 }
 

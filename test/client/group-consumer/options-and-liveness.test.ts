@@ -13,13 +13,6 @@ import { ConfigError } from '../../../src/client/errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
 import { Condition, FaultyGroupConsumer, groupTimings, produce, startTestBroker } from './helpers.js'
 
-/** Exposes the member's heartbeat count, a clock that ticks only while the member is in the group. */
-class CountingConsumer extends FaultyGroupConsumer {
-  get heartbeats(): number {
-    return this.member.heartbeatsSent
-  }
-}
-
 describe('GroupConsumer options', () => {
   const base = { bootstrapServers: '127.0.0.1:9', groupId: 'g' }
 
@@ -67,7 +60,7 @@ describe('GroupConsumer liveness (maxPollIntervalMs)', () => {
     const condition = new Condition()
     const hooks: string[] = []
     const errors: BatonError[] = []
-    const consumer = new CountingConsumer({
+    const consumer = new FaultyGroupConsumer({
       bootstrapServers: broker.bootstrap,
       groupId: 'liveness-group',
       autoOffsetReset: 'earliest',

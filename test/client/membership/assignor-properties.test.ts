@@ -18,7 +18,7 @@ import {
   type MemberSubscription,
   type PartitionAssignor,
 } from '../../../src/client/membership/assignors/index.js'
-import { keyOf, type TopicPartition } from '../../../src/client/membership/topic-partitions.js'
+import { partitionKey, type TopicPartition } from '../../../src/client/membership/topic-partitions.js'
 import { flatAssign, member, owned } from './assignor-helpers.js'
 
 interface Scenario {
@@ -80,7 +80,7 @@ function subscribedPartitions(input: AssignmentInput): TopicPartition[] {
 
 function owners(result: Map<string, TopicPartition[]>): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  for (const [id, list] of result) for (const tp of list) out.set(keyOf(tp), [...(out.get(keyOf(tp)) ?? []), id])
+  for (const [id, list] of result) for (const tp of list) out.set(partitionKey(tp), [...(out.get(partitionKey(tp)) ?? []), id])
   return out
 }
 
@@ -92,10 +92,10 @@ function assertValid(input: AssignmentInput, result: Map<string, TopicPartition[
     const m = input.members.find((x) => x.memberId === id)!
     for (const tp of list) {
       assert.ok(m.topics.includes(tp.topic), `${id} got ${tp.topic} without subscribing`)
-      assert.ok(tp.partition < (input.partitionsPerTopic.get(tp.topic) ?? 0), `${keyOf(tp)} does not exist`)
+      assert.ok(tp.partition < (input.partitionsPerTopic.get(tp.topic) ?? 0), `${partitionKey(tp)} does not exist`)
     }
   }
-  if (complete) for (const tp of subscribedPartitions(input)) assert.ok(byKey.has(keyOf(tp)), `${keyOf(tp)} unassigned`)
+  if (complete) for (const tp of subscribedPartitions(input)) assert.ok(byKey.has(partitionKey(tp)), `${partitionKey(tp)} unassigned`)
 }
 
 function counts(result: Map<string, TopicPartition[]>): number[] {
@@ -109,7 +109,7 @@ function assertBalanced(input: AssignmentInput, result: Map<string, TopicPartiti
       if (other.length >= list.length - 1) continue
       const m = input.members.find((x) => x.memberId === to)!
       const movable = list.find((tp) => m.topics.includes(tp.topic))
-      assert.equal(movable, undefined, `${from} (${list.length}) could give ${movable ? keyOf(movable) : ''} to ${to} (${other.length})`)
+      assert.equal(movable, undefined, `${from} (${list.length}) could give ${movable ? partitionKey(movable) : ''} to ${to} (${other.length})`)
     }
   }
 }
@@ -120,10 +120,10 @@ function cooperativeRounds(s: Scenario, maxRounds: number): { rounds: number; re
   for (let round = 1; round <= maxRounds; round++) {
     const input = withOwnership({ ...s, previous }, cooperativeStickyAssignor)
     const result = flatAssign(cooperativeStickyAssignor, input)
-    const claimed = new Set([...previous.values()].flat().map(keyOf))
-    const given = new Set([...result.values()].flat().map(keyOf))
-    const withheld = subscribedPartitions(input).filter((tp) => !given.has(keyOf(tp)) && claimed.has(keyOf(tp)))
-    const revoked = [...previous].some(([id, list]) => list.some((tp) => !result.get(id)!.some((x) => keyOf(x) === keyOf(tp))))
+    const claimed = new Set([...previous.values()].flat().map(partitionKey))
+    const given = new Set([...result.values()].flat().map(partitionKey))
+    const withheld = subscribedPartitions(input).filter((tp) => !given.has(partitionKey(tp)) && claimed.has(partitionKey(tp)))
+    const revoked = [...previous].some(([id, list]) => list.some((tp) => !result.get(id)!.some((x) => partitionKey(x) === partitionKey(tp))))
     if (withheld.length === 0 && !revoked) return { rounds: round, result }
     previous = result
   }
@@ -196,8 +196,8 @@ describe('assignor properties', () => {
           const best = ownedCounts.reduce((sum, o) => sum + Math.min(o, floor), 0) + Math.min(total % members, ownedCounts.filter((o) => o > floor).length)
           let kept = 0
           for (const [id, list] of result) {
-            const prev = new Set(s.previous.get(id)!.map(keyOf))
-            kept += list.filter((tp) => prev.has(keyOf(tp))).length
+            const prev = new Set(s.previous.get(id)!.map(partitionKey))
+            kept += list.filter((tp) => prev.has(partitionKey(tp))).length
           }
           assert.equal(kept, best)
         }),
@@ -235,8 +235,8 @@ describe('assignor properties', () => {
         assertValid(input, result, false)
         for (const [id, list] of result) {
           for (const tp of list) {
-            const claimants = ids.filter((other) => previous.get(other)!.some((x) => keyOf(x) === keyOf(tp)))
-            assert.ok(claimants.length === 0 || claimants.includes(id), `${keyOf(tp)} given to ${id} while ${claimants.join(',')} own it`)
+            const claimants = ids.filter((other) => previous.get(other)!.some((x) => partitionKey(x) === partitionKey(tp)))
+            assert.ok(claimants.length === 0 || claimants.includes(id), `${partitionKey(tp)} given to ${id} while ${claimants.join(',')} own it`)
           }
         }
       }),

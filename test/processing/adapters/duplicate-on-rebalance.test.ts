@@ -54,7 +54,7 @@ describe('duplicate-on-rebalance with baton defaults', () => {
     await group.condition.until(() => group.handled.size >= TOTAL * 0.65 && group.stable(b, c, d), 'the leave is done, 65% handled')
     const duplicatesBeforeCrash = group.tally(PARTITIONS, PER_PARTITION).duplicates.length
     const owned = b.consumer.assignment().map((tp) => tp.partition)
-    await group.crash(b)
+    group.crash(b)
     const committedAtCrash = await group.committedOffsets(PARTITIONS)
     const finished = new Set([...group.handled].filter(([, by]) => by.includes('b')).map(([key]) => key))
     const inFlight = [...started.get('b')!].filter((key) => !finished.has(key))

@@ -13,12 +13,15 @@ import type { ConsumeOptions } from '../../../src/processing/config.js'
 import { CHANNELS, type CommittedEvent, type LostEvent, type RevokedEvent } from '../../../src/processing/instrumentation.js'
 import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { Condition, FaultyGroupConsumer, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import type { GroupConsumer } from '../../../src/client/consumer/group-consumer.js'
+import { Condition, ConsumerFaults, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 export interface RunningApp {
   readonly name: string
   readonly app: BatonApp
-  readonly consumer: FaultyGroupConsumer
+  readonly consumer: GroupConsumer
+  /** Crashes or stalls the app's consumer. */
+  readonly faults: ConsumerFaults
   result: RunResult | undefined
 }
 
@@ -65,11 +68,16 @@ export class Group {
     options: Partial<BatonAppOptions> = {},
     consume: ConsumeOptions = { deadLetter: false },
   ): Promise<RunningApp> {
-    let consumer: FaultyGroupConsumer | undefined
-    const port = new GroupConsumerPort(
-      { bootstrapServers: this.broker.bootstrap, clientId: name, groupId: this.groupId, autoOffsetReset: 'earliest', ...groupTimings(), onError: () => undefined },
-      { create: (config) => (consumer = new FaultyGroupConsumer(config)) },
-    )
+    const faults = new ConsumerFaults()
+    const port = new GroupConsumerPort({
+      bootstrapServers: this.broker.bootstrap,
+      clientId: name,
+      groupId: this.groupId,
+      autoOffsetReset: 'earliest',
+      ...groupTimings(),
+      onError: () => undefined,
+      faults: faults.options,
+    })
     const app = baton({
       groupId: this.groupId,
       brokers: this.broker.bootstrap,
@@ -81,12 +89,12 @@ export class Group {
       commitIntervalMs: 200,
       ...options,
     })
-    const running: RunningApp = { name, app, consumer: consumer!, result: undefined }
+    const running: RunningApp = { name, app, consumer: port.consumer, faults, result: undefined }
     app.consume(
       this.topic,
       async (record, ctx) => {
         await handler(record, ctx)
-        if (running.consumer.dead) return
+        if (running.faults.dead) return
         const key = `${record.partition}:${record.offset}`
         this.handled.set(key, [...(this.handled.get(key) ?? []), name])
         this.condition.poke()
@@ -104,8 +112,8 @@ export class Group {
   }
 
   /** Kills an app's consumer: no commit, no LeaveGroup; the group notices after the session timeout. */
-  async crash(running: RunningApp): Promise<void> {
-    await running.consumer.crash()
+  crash(running: RunningApp): void {
+    running.faults.crash()
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@
  * member no longer subscribes to, is not kept; two members claiming one partition is settled by the
  * higher generation, and a tie means neither keeps it (their data may both be stale).
  */
-import { compareStrings, compareTopicPartitions, keyOf, type TopicPartition } from '../topic-partitions.js'
+import { compareStrings, compareTopicPartitions, partitionKey, type TopicPartition } from '../topic-partitions.js'
 
 export interface StickyMember {
   memberId: string
@@ -43,7 +43,7 @@ function validOwnership(members: readonly StickyMember[], partitionsPerTopic: Re
   for (const m of members) {
     const seen = new Set<string>()
     for (const tp of m.owned) {
-      const key = keyOf(tp)
+      const key = partitionKey(tp)
       if (seen.has(key)) continue
       seen.add(key)
       const count = partitionsPerTopic.get(tp.topic) ?? 0
@@ -99,10 +99,10 @@ function constrainedAssign(
       extraSlots--
     }
     const keep = owned.slice(0, quota)
-    for (const tp of keep) taken.add(keyOf(tp))
+    for (const tp of keep) taken.add(partitionKey(tp))
     result.set(m.memberId, keep)
   }
-  const unassigned = partitions.filter((tp) => !taken.has(keyOf(tp)))
+  const unassigned = partitions.filter((tp) => !taken.has(partitionKey(tp)))
   let next = 0
   for (const m of members) {
     const list = result.get(m.memberId)!
@@ -139,8 +139,8 @@ function generalAssign(
   for (const m of members) {
     const mine = new Map<string, TopicPartition>()
     for (const tp of kept.get(m.memberId) ?? []) {
-      mine.set(keyOf(tp), tp)
-      taken.add(keyOf(tp))
+      mine.set(partitionKey(tp), tp)
+      taken.add(partitionKey(tp))
     }
     current.set(m.memberId, mine)
   }
@@ -151,13 +151,13 @@ function generalAssign(
     return best
   }
 
-  const unassigned = allPartitions(eligible.keys(), partitionsPerTopic).filter((tp) => !taken.has(keyOf(tp)))
+  const unassigned = allPartitions(eligible.keys(), partitionsPerTopic).filter((tp) => !taken.has(partitionKey(tp)))
   unassigned.sort((a, b) => (eligible.get(a.topic)?.length ?? 0) - (eligible.get(b.topic)?.length ?? 0) || compareTopicPartitions(a, b))
   for (const tp of unassigned) {
     const target = leastLoaded(eligible.get(tp.topic) ?? [])
     if (target === undefined) continue
-    current.get(target.memberId)?.set(keyOf(tp), tp)
-    fresh.add(keyOf(tp))
+    current.get(target.memberId)?.set(partitionKey(tp), tp)
+    fresh.add(partitionKey(tp))
   }
 
   for (let moved = true; moved; ) {
@@ -167,13 +167,13 @@ function generalAssign(
       const mine = current.get(from.memberId)!
       // Partitions handed out in this round move before ones the member owned, to keep stickiness.
       const candidates = [...mine.values()].sort(
-        (a, b) => Number(fresh.has(keyOf(b))) - Number(fresh.has(keyOf(a))) || compareTopicPartitions(a, b),
+        (a, b) => Number(fresh.has(partitionKey(b))) - Number(fresh.has(partitionKey(a))) || compareTopicPartitions(a, b),
       )
       for (const tp of candidates) {
         const to = leastLoaded(eligible.get(tp.topic) ?? [], from)
         if (to === undefined || count(to) >= count(from) - 1) continue
-        mine.delete(keyOf(tp))
-        current.get(to.memberId)?.set(keyOf(tp), tp)
+        mine.delete(partitionKey(tp))
+        current.get(to.memberId)?.set(partitionKey(tp), tp)
         moved = true
         break search
       }

@@ -9,7 +9,7 @@
  * everyone's assignment: the owner sees it missing, revokes it, and rejoins; the follow-up
  * rebalance then finds it unowned and assigns it.
  */
-import { flatten, keyOf, type TopicPartition } from '../topic-partitions.js'
+import { flatten, partitionKey, type TopicPartition } from '../topic-partitions.js'
 import { existingSubscriptions, toResults } from './common.js'
 import { stickyAssign, type StickyMember } from './sticky-core.js'
 import {
@@ -49,8 +49,8 @@ export function assignCooperativeSticky(input: AssignmentInput): Map<string, Mem
   const claimedBy = new Map<string, Set<string>>()
   for (const m of input.members) {
     for (const tp of flatten(m.ownedPartitions)) {
-      let owners = claimedBy.get(keyOf(tp))
-      if (owners === undefined) claimedBy.set(keyOf(tp), (owners = new Set()))
+      let owners = claimedBy.get(partitionKey(tp))
+      if (owners === undefined) claimedBy.set(partitionKey(tp), (owners = new Set()))
       owners.add(m.memberId)
     }
   }
@@ -58,7 +58,7 @@ export function assignCooperativeSticky(input: AssignmentInput): Map<string, Mem
     assignment.set(
       memberId,
       partitions.filter((tp) => {
-        const owners = claimedBy.get(keyOf(tp))
+        const owners = claimedBy.get(partitionKey(tp))
         return owners === undefined || owners.has(memberId)
       }),
     )

@@ -1,0 +1,11 @@
+/**
+ * The lab's entry for the CLI: run the duplicate-on-rebalance scenario (`runLab`), its options and
+ * script, the strategies it compares, and the table and progress output.
+ */
+export { LAB_DEFAULTS } from './config.js'
+export { LabConfigError } from './errors.js'
+export { runLab } from './lab.js'
+export { TerminalProgress } from './progress.js'
+export { parseScript } from './script.js'
+export { STRATEGIES, STRATEGY_NAMES } from './strategies/index.js'
+export { LEGEND, renderTable } from './table.js'

@@ -1,0 +1,35 @@
+/**
+ * What an application programs against: `baton()`, its options, handlers and middleware, errors,
+ * events and the logger. The package root exports exactly this; `index.ts` adds the ports for the
+ * lab and `baton/testing`.
+ */
+export { baton, BatonApp, EXIT_CODES, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
+export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } from './config.js'
+export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
+export { compose } from './handler.js'
+export type { Health } from './processor.js'
+export type { RecordHeader, TopicPartition } from './consumer-port.js'
+export {
+  ConfigError,
+  StaleGenerationError,
+  NonRetriableError,
+  DeserializationError,
+  ProcessingAbortedError,
+  OffsetTrackingError,
+  AppStateError,
+  type AbortReasonCode,
+} from './errors.js'
+export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'
+export { deadLetter, DLT_HEADERS, type DeadLetterOptions } from './dead-letter.js'
+export {
+  CHANNELS,
+  type AssignedEvent,
+  type RevokingEvent,
+  type RevokedEvent,
+  type LostEvent,
+  type CommittedEvent,
+  type RecordFailedEvent,
+  type DeadLetteredEvent,
+} from './instrumentation.js'
+export { silentLogger, type Logger } from './logger.js'
+export type { KafkaClientOptions } from './adapters/index.js'

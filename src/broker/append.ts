@@ -1,12 +1,13 @@
 /**
- * What a leader does with one partition's records from a Produce request: validate the batch,
- * check the idempotent producer's sequence, assign offsets in place and append. Kept apart from the
- * Produce handler so the transaction coordinator's markers can share the append path later.
+ * What a leader does with one partition's records: validate a produced batch, check the idempotent
+ * producer's sequence and (for transactional batches) the transaction it belongs to, assign offsets
+ * in place and append; and the transaction coordinator's COMMIT/ABORT markers, which go through
+ * the same log and update the same producer and transaction state.
  */
 import { DecodeError } from '../protocol/errors/base.js'
 import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
 import type { Partition } from './cluster.js'
-import { assignOffsets, readVerifiedBatch, setLogAppendTime, type RecordBatchHeader } from './log/batches.js'
+import { assignOffsets, encodeEndTransactionMarker, readVerifiedBatch, setLogAppendTime, type RecordBatchHeader } from './log/batches.js'
 import { maxMessageBytes, usesLogAppendTime } from './topic-config.js'
 
 export interface AppendResult {
@@ -36,18 +37,26 @@ function decodeFailure(error: DecodeError): AppendResult {
   }
 }
 
+/** A problem the transaction coordinator finds with a transactional batch, or null when it may go in. */
+export type TransactionVerifier = (header: RecordBatchHeader) => { readonly errorCode: number; readonly message: string } | null
+
 /** The checks Kafka's LogValidator makes on a produced v2 batch before anything is appended. */
-function validate(header: RecordBatchHeader, partition: Partition): AppendResult | null {
+function validate(header: RecordBatchHeader, partition: Partition, verify: TransactionVerifier | null): AppendResult | null {
   const limit = maxMessageBytes(partition.topic.configs)
   if (header.sizeInBytes > limit) {
     return refuse(KafkaErrorCode.MESSAGE_TOO_LARGE, `batch of ${header.sizeInBytes} bytes exceeds max.message.bytes=${limit} of topic ${partition.topic.name}`)
   }
   if (header.isControl) return refuse(KafkaErrorCode.INVALID_RECORD, 'clients may not produce control batches')
-  if (header.isTransactional) {
-    return refuse(KafkaErrorCode.INVALID_TXN_STATE, 'transactional batches need the transaction APIs, which this broker does not offer yet')
-  }
   if (header.recordCount === 0 || header.lastOffsetDelta !== header.recordCount - 1) {
     return refuse(KafkaErrorCode.INVALID_RECORD, `batch declares ${header.recordCount} records but a last offset delta of ${header.lastOffsetDelta}`)
+  }
+  if (header.isTransactional) {
+    if (header.producerId < 0n) return refuse(KafkaErrorCode.INVALID_RECORD, 'a transactional batch must carry a producer id')
+    if (verify === null) return refuse(KafkaErrorCode.INVALID_RECORD, 'a transactional batch must come in a produce request that names its transactional id')
+    const problem = verify(header)
+    if (problem !== null) return refuse(problem.errorCode, problem.message)
+  } else if (header.producerId >= 0n && partition.transactions.openTransaction(header.producerId) !== undefined) {
+    return refuse(KafkaErrorCode.INVALID_TXN_STATE, `producer ${header.producerId} has a transaction open on this partition; end it before producing outside it`)
   }
   return null
 }
@@ -57,7 +66,7 @@ function validate(header: RecordBatchHeader, partition: Partition): AppendResult
  * (Kafka's rule for magic v2). Duplicates of one of the producer's last five batches are answered
  * with the offset they got the first time and not appended again.
  */
-export function appendProduced(partition: Partition, records: Buffer | null, now: number): AppendResult {
+export function appendProduced(partition: Partition, records: Buffer | null, now: number, verify: TransactionVerifier | null = null): AppendResult {
   if (records === null || records.length === 0) return refuse(KafkaErrorCode.INVALID_RECORD, 'the partition carries no record batch')
   let header: RecordBatchHeader
   let end: number
@@ -68,7 +77,7 @@ export function appendProduced(partition: Partition, records: Buffer | null, now
     throw error
   }
   if (end !== records.length) return refuse(KafkaErrorCode.INVALID_RECORD, 'a produce request must carry exactly one record batch per partition')
-  const invalid = validate(header, partition)
+  const invalid = validate(header, partition, verify)
   if (invalid !== null) return invalid
 
   const idempotent = header.producerId >= 0n
@@ -90,6 +99,25 @@ export function appendProduced(partition: Partition, records: Buffer | null, now
     logAppendTime = now
   }
   log.append(batch, header.lastOffsetDelta + 1, maxTimestamp, now)
-  if (idempotent) partition.producers.record(header, baseOffset)
+  if (idempotent) {
+    partition.producers.record(header, baseOffset, maxTimestamp)
+    partition.transactions.onData(header.producerId, header.producerEpoch, baseOffset, header.isTransactional)
+  }
   return { errorCode: 0, errorMessage: null, baseOffset, logAppendTime }
+}
+
+/**
+ * Appends the control batch that ends the producer's transaction on this partition (what a leader
+ * does on WriteTxnMarkers) and returns its offset. The marker carries the coordinator's epoch for
+ * the producer, which fences older epochs on this partition from then on.
+ */
+export function appendTransactionMarker(partition: Partition, marker: 'commit' | 'abort', producerId: bigint, producerEpoch: number, coordinatorEpoch: number, now: number): number {
+  const batch = encodeEndTransactionMarker(marker, producerId, producerEpoch, coordinatorEpoch, now)
+  const offset = partition.log.logEndOffset
+  assignOffsets(batch, offset, partition.leaderEpoch)
+  // The transaction state moves before the append wakes parked fetches, so they see the new LSO.
+  partition.producers.recordMarker(producerId, producerEpoch, now)
+  partition.transactions.onMarker(producerId, offset, marker === 'commit')
+  partition.log.append(batch, 1, now, now)
+  return offset
 }

@@ -12,6 +12,8 @@ import { supportedApis } from './handlers/index.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
+import { startTransactionCoordinator } from './transactions/broker-context.js'
+import type { TransactionCoordinator } from './transactions/coordinator.js'
 
 export interface CreateTopicOptions {
   partitions?: number
@@ -55,18 +57,43 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     throw error
   }
   const stopping = new AbortController()
-  const context: BrokerContext = { cluster, options: resolved, stopping: stopping.signal, groups: lazyGroupCoordinator(resolved, stopping.signal), supportedApis: supportedApis() }
+  const groups = lazyGroupCoordinator(resolved, stopping.signal)
+  let transactions: TransactionCoordinator
+  try {
+    // Started with the broker: transactions decided or left open before a restart are finished now.
+    transactions = startTransactionCoordinator(cluster, resolved, groups, stopping.signal)
+  } catch (error) {
+    stopping.abort()
+    cluster.close()
+    throw error
+  }
+  const context: BrokerContext = {
+    cluster,
+    options: resolved,
+    stopping: stopping.signal,
+    groups,
+    transactions: () => transactions,
+    supportedApis: supportedApis(),
+  }
   const nodes: BrokerNode[] = []
   const nodeOf = (nodeId: number): BrokerNode => {
     const node = nodes[nodeId]
     if (node === undefined) throw new BrokerError('BROKER_UNKNOWN_NODE', `no node ${nodeId}; nodes are 0..${nodes.length - 1}`)
     return node
   }
-  const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId))
+  const faults = new Faults(nodeOf, (topic, partition, nodeId) => cluster.moveLeader(topic, partition, nodeId), {
+    delayMarkers: (ms) => transactions.delayMarkers(ms),
+    moveCoordinator: (transactionalId, nodeId) => {
+      nodeOf(nodeId)
+      transactions.moveCoordinator(transactionalId, nodeId)
+    },
+  })
   for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
   } catch (error) {
+    // Closes the coordinators (their timers and files) as a stop would.
+    stopping.abort()
     await Promise.all(nodes.map((n) => n.close()))
     cluster.close()
     throw new BrokerError('BROKER_INVALID_OPTION', `cannot listen on ${resolved.host}:${resolved.port}; pick a free port or 0`, { cause: error })

@@ -15,6 +15,8 @@ import type { ResolvedBrokerOptions } from './options.js'
 import { LeaderEpochCache } from './leader-epochs.js'
 import { PartitionProducers, ProducerIds } from './producers.js'
 import { logConfigOf } from './topic-config.js'
+import { endTransactionMarkerOf } from './log/batches.js'
+import { PartitionTransactions } from './transactions/partition-state.js'
 
 export interface NodeEndpoint {
   readonly nodeId: number
@@ -33,10 +35,17 @@ export class Partition {
     readonly producers: PartitionProducers,
     /** Where each leader epoch starts, rebuilt from the batches' epochs on recovery. */
     readonly epochs: LeaderEpochCache,
+    /** Open transactions and the aborted-transaction index, rebuilt from the log on recovery. */
+    readonly transactions: PartitionTransactions,
   ) {}
 
   get leader(): number {
     return this.replicas[0]!
+  }
+
+  /** read_committed consumers read below this offset only (KIP-98). */
+  get lastStableOffset(): number {
+    return this.transactions.lastStableOffset(this.log.highWatermark)
   }
 }
 
@@ -215,6 +224,7 @@ export class Cluster {
     for (const topic of this.topicsByName.values()) {
       for (const partition of topic.partitions) {
         const deleted = partition.log.applyRetention(now)
+        partition.transactions.trimBelow(partition.log.logStartOffset)
         if (deleted > 0) {
           this.options.logger.info({ topic: topic.name, partition: partition.index, segments: deleted }, 'retention deleted segments')
         }
@@ -240,14 +250,25 @@ export class Cluster {
   private openPartition(topic: Topic, index: number, replicas: number[], leaderEpoch: number): Partition {
     const producers = new PartitionProducers()
     const epochs = new LeaderEpochCache()
-    const log = this.storage.openPartition(topic.name, index, () => logConfigOf(topic.configs), Date.now(), (header) => {
+    const transactions = new PartitionTransactions()
+    const log = this.storage.openPartition(topic.name, index, () => logConfigOf(topic.configs), Date.now(), (header, batch) => {
       epochs.record(header.partitionLeaderEpoch, Number(header.baseOffset))
-      if (header.producerId < 0n || header.isControl) return
-      this.producerIds.observe(header.producerId, header.producerEpoch)
-      producers.record(header, Number(header.baseOffset))
+      if (header.producerId < 0n) return
+      this.producerIds.observe(header.producerId)
+      const baseOffset = Number(header.baseOffset)
+      if (header.isControl) {
+        const marker = endTransactionMarkerOf(batch)
+        if (marker === null) return
+        producers.recordMarker(header.producerId, header.producerEpoch, header.maxTimestamp)
+        transactions.onMarker(header.producerId, baseOffset, marker === 'commit')
+        return
+      }
+      producers.record(header, baseOffset, header.maxTimestamp)
+      transactions.onData(header.producerId, header.producerEpoch, baseOffset, header.isTransactional)
     })
+    transactions.trimBelow(log.logStartOffset)
     epochs.record(leaderEpoch, log.logEndOffset)
-    return new Partition(topic, index, replicas, leaderEpoch, log, producers, epochs)
+    return new Partition(topic, index, replicas, leaderEpoch, log, producers, epochs, transactions)
   }
 
   private restore(stored: StoredCluster): void {

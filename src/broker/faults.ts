@@ -3,6 +3,10 @@
  * Request faults are keyed by API (franz-go's kfake Control is the model): delay the responses of an
  * API, or answer the next N requests of an API with a chosen error code instead of handling them.
  * Node faults stop a node's listener or drop its connections; leadership moves bump the epoch.
+ * Transaction coordinator faults hold the markers of ended transactions (the coordinator answers
+ * CONCURRENT_TRANSACTIONS and the LSO stays put meanwhile) or move a transactional id's
+ * coordinator to another node (the old one answers NOT_COORDINATOR, as after a failover); delays
+ * and errors of the transaction APIs are request faults like any other (`failNext(EndTxn, ...)`).
  */
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { BrokerError } from './errors.js'
@@ -25,6 +29,12 @@ interface RequestFault {
   readonly errorCode: number | null
 }
 
+/** The transaction coordinator's controls the broker hands to Faults. */
+export interface TransactionControls {
+  delayMarkers(ms: number): () => void
+  moveCoordinator(transactionalId: string, nodeId: number): void
+}
+
 /** The node-level controls the broker hands to Faults. */
 export interface NodeControls {
   stopAccepting(): Promise<void>
@@ -36,22 +46,25 @@ export class Faults {
   private readonly faults: RequestFault[] = []
   private readonly nodeControls: (nodeId: number) => NodeControls
   private readonly leaderMover: (topic: string, partition: number, nodeId: number) => void
+  private readonly transactions: TransactionControls | null
+  private undoMarkerDelay: (() => void) | null = null
 
-  constructor(nodeControls: (nodeId: number) => NodeControls, leaderMover: (topic: string, partition: number, nodeId: number) => void) {
+  constructor(nodeControls: (nodeId: number) => NodeControls, leaderMover: (topic: string, partition: number, nodeId: number) => void, transactions: TransactionControls | null = null) {
     this.nodeControls = nodeControls
     this.leaderMover = leaderMover
+    this.transactions = transactions
   }
 
   /** Holds every response of `api` for `ms` before sending it. Returns a function that removes the fault. */
   delay(api: ApiSelector, ms: number, options: RequestFaultOptions = {}): () => void {
     if (!Number.isFinite(ms) || ms < 0) throw new BrokerError('BROKER_INVALID_OPTION', `delay must be a non-negative number of milliseconds, got ${ms}`)
-    return this.add({ apiKey: keyOf(api), nodeId: options.nodeId, remaining: options.count ?? Infinity, delayMs: ms, errorCode: null })
+    return this.add({ apiKey: apiKeyOf(api), nodeId: options.nodeId, remaining: options.count ?? Infinity, delayMs: ms, errorCode: null })
   }
 
   /** Answers the next `count` (default 1) requests of `api` with `errorCode` instead of handling them. */
   failNext(api: ApiSelector, errorCode: number, options: RequestFaultOptions = {}): () => void {
     if (!Number.isInteger(errorCode) || errorCode === 0) throw new BrokerError('BROKER_INVALID_OPTION', `errorCode must be a non-zero Kafka error code, got ${errorCode}`)
-    return this.add({ apiKey: keyOf(api), nodeId: options.nodeId, remaining: options.count ?? 1, delayMs: 0, errorCode })
+    return this.add({ apiKey: apiKeyOf(api), nodeId: options.nodeId, remaining: options.count ?? 1, delayMs: 0, errorCode })
   }
 
   /** Closes the node's listener: new connections are refused, open ones keep working. */
@@ -74,9 +87,34 @@ export class Faults {
     this.leaderMover(topic, partition, nodeId)
   }
 
-  /** Removes every request fault. */
+  /**
+   * Holds the COMMIT/ABORT markers of every transaction ended from now on for `ms`: EndTxn is
+   * answered once the decision is stored, as in Kafka, and the transaction stays PrepareCommit or
+   * PrepareAbort until the markers are written. A broker stopped meanwhile finishes it on restart.
+   * Returns a function that ends the delay for transactions ended after it.
+   */
+  delayTransactionMarkers(ms: number): () => void {
+    if (!Number.isFinite(ms) || ms < 0) throw new BrokerError('BROKER_INVALID_OPTION', `delay must be a non-negative number of milliseconds, got ${ms}`)
+    const undo = this.transactionControls().delayMarkers(ms)
+    this.undoMarkerDelay = undo
+    return undo
+  }
+
+  /** Moves the coordinator of `transactionalId` to `nodeId`: its old node answers NOT_COORDINATOR (a lost coordinator). */
+  moveTransactionCoordinator(transactionalId: string, nodeId: number): void {
+    this.transactionControls().moveCoordinator(transactionalId, nodeId)
+  }
+
+  /** Removes every request fault and the marker delay. */
   clear(): void {
     this.faults.length = 0
+    this.undoMarkerDelay?.()
+    this.undoMarkerDelay = null
+  }
+
+  private transactionControls(): TransactionControls {
+    if (this.transactions === null) throw new BrokerError('BROKER_INVALID_OPTION', 'this broker was built without a transaction coordinator')
+    return this.transactions
   }
 
   /** For the request pipeline: what to do with a request of `apiKey` arriving at `nodeId`. */
@@ -106,6 +144,6 @@ export class Faults {
   }
 }
 
-function keyOf(api: ApiSelector): number {
+function apiKeyOf(api: ApiSelector): number {
   return typeof api === 'number' ? api : api.apiKey
 }

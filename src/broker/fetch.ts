@@ -43,7 +43,7 @@ function partitionError(ctx: RequestContext, index: number, errorCode: number, p
   if (partition !== undefined) {
     response.highWatermark = BigInt(partition.log.highWatermark)
     response.logStartOffset = BigInt(partition.log.logStartOffset)
-    response.lastStableOffset = BigInt(partition.log.lastStableOffset)
+    response.lastStableOffset = BigInt(partition.lastStableOffset)
     if (ctx.version >= 12 && errorCode === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER) {
       response.currentLeader = { leaderId: partition.leader, leaderEpoch: partition.leaderEpoch }
     }
@@ -83,8 +83,12 @@ function collect(request: FetchRequest, ctx: RequestContext): Collected {
           return partitionError(ctx, p.partition, epochProblem !== 0 ? epochProblem : KafkaErrorCode.OFFSET_OUT_OF_RANGE, found)
         }
         partitions.push(found)
+        // read_committed never reads past the last stable offset: what lies beyond is undecided.
+        const committedOnly = request.isolationLevel === READ_COMMITTED
+        const lastStableOffset = found.lastStableOffset
+        const upTo = committedOnly ? lastStableOffset : log.highWatermark
         // KIP-74: the first batch of the response is sent whole even if larger than the limits.
-        const records = remaining > 0 || bytes === 0 ? log.read(offset, Math.min(p.partitionMaxBytes, remaining), bytes === 0) : null
+        const records = remaining > 0 || bytes === 0 ? log.read(offset, Math.min(p.partitionMaxBytes, remaining), bytes === 0, upTo) : null
         const size = records?.length ?? 0
         bytes += size
         remaining -= size
@@ -92,15 +96,20 @@ function collect(request: FetchRequest, ctx: RequestContext): Collected {
           partitionIndex: p.partition,
           errorCode: 0,
           highWatermark: BigInt(log.highWatermark),
-          lastStableOffset: BigInt(log.lastStableOffset),
+          lastStableOffset: BigInt(lastStableOffset),
           logStartOffset: BigInt(log.logStartOffset),
-          abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
+          abortedTransactions: committedOnly ? abortedTransactionsOf(found, offset, records === null ? offset : upTo) : null,
           records: records ?? EMPTY,
         }
       }),
     }
   })
   return { topics, bytes, hasError, partitions }
+}
+
+/** The aborted transactions a read_committed consumer must skip in what it was sent. */
+function abortedTransactionsOf(partition: Partition, fetchOffset: number, upperBound: number): { producerId: bigint; firstOffset: bigint }[] {
+  return partition.transactions.abortedBetween(fetchOffset, upperBound).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
 }
 
 function respond(ctx: RequestContext, collected: Collected): FetchResponseInit {

@@ -2,12 +2,14 @@
  * Options of the embedded broker and their defaults, kept apart from the code that reads them so the
  * CLI and the README can quote one place.
  */
-import type { ServerLogger } from '../net/server.js'
+import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
-/** pino-compatible: `logger.info({ node: 1 }, 'message')`. A pino logger can be passed as is. */
-export type BrokerLogger = ServerLogger
+/** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
+export type BrokerLogger = Logger
+export { silentLogger }
 
 export interface BrokerOptions {
   /** Broker nodes in this process, each with its own listener; ids 0..nodes-1. Default 1. */
@@ -46,6 +48,8 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
+  transactions?: TransactionCoordinatorOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -63,12 +67,9 @@ export interface ResolvedBrokerOptions {
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  transactions: TransactionCoordinatorOptions
 }
 
-const noop = (): void => {}
-
-/** Discards everything; the default so that tests stay quiet. */
-export const silentLogger: BrokerLogger = { debug: noop, info: noop, warn: noop, error: noop }
 
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -97,5 +98,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    transactions: options.transactions ?? {},
   }
 }

@@ -6,8 +6,9 @@
  * start right after the previous one; a batch equal to one of the last five is a duplicate, answered
  * with its original offset and not appended again (five being the most in-flight requests an
  * idempotent producer may have); an older epoch is fenced; a new epoch, or a producer the partition
- * has never seen, must start at sequence 0. The transaction coordinator will hang its state off
- * ProducerIds without changing these checks.
+ * has never seen, must start at sequence 0. Transaction markers carry the coordinator's epoch for
+ * the producer: a marker with a newer epoch (a fenced or timed-out transaction) moves the partition
+ * to that epoch, so the old one is fenced here too and the next epoch starts again at sequence 0.
  */
 import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
 
@@ -31,7 +32,18 @@ interface RetainedBatch {
 
 interface ProducerEntry {
   epoch: number
+  /** Empty only after a marker moved the producer to a new epoch: its next batch must start at 0. */
   batches: RetainedBatch[]
+  lastTimestamp: number
+}
+
+/** What DescribeProducers reports about one producer of a partition. */
+export interface ProducerSummary {
+  readonly producerId: bigint
+  readonly producerEpoch: number
+  /** -1 when the producer has written only markers in its current epoch. */
+  readonly lastSequence: number
+  readonly lastTimestamp: number
 }
 
 export type SequenceCheck =
@@ -72,7 +84,10 @@ export class PartitionProducers {
     const duplicate = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq)
     if (duplicate !== undefined) return { kind: 'duplicate', baseOffset: duplicate.baseOffset }
     const latest = entry.batches[entry.batches.length - 1]
-    if (latest === undefined || firstSeq === nextSequence(latest.lastSeq)) return { kind: 'append' }
+    if (latest === undefined ? firstSeq === 0 : firstSeq === nextSequence(latest.lastSeq)) return { kind: 'append' }
+    if (latest === undefined) {
+      return { kind: 'error', errorCode: KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `epoch ${batch.producerEpoch} is new on this partition, so its first sequence must be 0, not ${firstSeq}` }
+    }
     return {
       kind: 'error',
       errorCode: KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -81,45 +96,57 @@ export class PartitionProducers {
   }
 
   /** Records an appended batch (or one found during recovery). */
-  record(batch: ProducerBatchInfo, baseOffset: number): void {
+  record(batch: ProducerBatchInfo, baseOffset: number, timestamp = -1): void {
     let entry = this.producers.get(batch.producerId)
     if (entry === undefined || batch.producerEpoch !== entry.epoch) {
-      entry = { epoch: batch.producerEpoch, batches: [] }
+      entry = { epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp }
       this.producers.set(batch.producerId, entry)
     }
+    entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp)
     entry.batches.push({ firstSeq: batch.baseSequence, lastSeq: lastSequence(batch), baseOffset })
     if (entry.batches.length > RETAINED_BATCHES) entry.batches.shift()
   }
-}
 
-/** Producer ids of the cluster: allocated by InitProducerId, epochs bumped on re-initialisation (KIP-360). */
-export class ProducerIds {
-  private next = 1000n
-  private readonly epochs = new Map<bigint, number>()
-
-  allocate(): { producerId: bigint; producerEpoch: number } {
-    const producerId = this.next++
-    this.epochs.set(producerId, 0)
-    return { producerId, producerEpoch: 0 }
+  /** A transaction marker of the producer was appended: a newer epoch replaces the older one's state. */
+  recordMarker(producerId: bigint, producerEpoch: number, timestamp: number): void {
+    const entry = this.producers.get(producerId)
+    if (entry === undefined || producerEpoch > entry.epoch) {
+      this.producers.set(producerId, { epoch: producerEpoch, batches: [], lastTimestamp: timestamp })
+      return
+    }
+    entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp)
   }
 
-  /**
-   * KIP-360: a producer that knows its id and epoch asks for the next epoch instead of a new id.
-   * Null when the pair is not the current one (the caller answers INVALID_PRODUCER_EPOCH).
-   */
-  bumpEpoch(producerId: bigint, producerEpoch: number): { producerId: bigint; producerEpoch: number } | null {
-    const current = this.epochs.get(producerId)
-    if (current !== producerEpoch) return null
-    if (current >= 32766) return this.allocate()
-    this.epochs.set(producerId, current + 1)
-    return { producerId, producerEpoch: current + 1 }
+  /** The epoch this partition holds for the producer, or undefined if it has never seen it. */
+  epochOf(producerId: bigint): number | undefined {
+    return this.producers.get(producerId)?.epoch
+  }
+
+  describe(): ProducerSummary[] {
+    return [...this.producers].map(([producerId, entry]) => ({
+      producerId,
+      producerEpoch: entry.epoch,
+      lastSequence: entry.batches[entry.batches.length - 1]?.lastSeq ?? -1,
+      lastTimestamp: entry.lastTimestamp,
+    }))
+  }
+}
+
+/**
+ * Producer ids of the cluster, as Kafka's producer id manager hands them out: never the same id
+ * twice, including across restarts (ids found in recovered logs and transaction state are
+ * observed). Epochs belong to whoever holds the id: the transaction coordinator for transactional
+ * ids, the producer itself for idempotent ones.
+ */
+export class ProducerIds {
+  private next = 1000n
+
+  allocate(): bigint {
+    return this.next++
   }
 
   /** Keeps ids found in recovered logs from being handed out again. */
-  observe(producerId: bigint, producerEpoch: number): void {
-    if (producerId < 0n) return
+  observe(producerId: bigint): void {
     if (producerId >= this.next) this.next = producerId + 1n
-    const current = this.epochs.get(producerId)
-    if (current === undefined || producerEpoch > current) this.epochs.set(producerId, producerEpoch)
   }
 }

@@ -43,6 +43,9 @@ export interface TopicInfo {
   readonly partitions: readonly PartitionInfo[]
 }
 
+/** At most one "no broker could be reached" warning per this interval. */
+const UNREACHABLE_WARN_INTERVAL_MS = 10_000
+
 export type CoordinatorType = 'group' | 'transaction'
 
 const COORDINATOR_KEY_TYPE: Record<CoordinatorType, number> = { group: 0, transaction: 1 }
@@ -62,6 +65,7 @@ export class Cluster {
   private timer: NodeJS.Timeout | undefined
   private isClosed = false
   private lastRefreshAt = 0
+  private unreachableWarnedAt = 0
 
   constructor(config: ResolvedClientConfig) {
     this.config = config
@@ -256,11 +260,18 @@ export class Cluster {
         lastError = error
       }
     }
-    throw new MetadataError(
+    const error = new MetadataError(
       `no broker could be reached (tried ${candidates.map((c) => c.label).join(', ')}); check bootstrapServers and that the brokers are up`,
       true,
       { cause: lastError },
     )
+    // Retried by the callers, often many times a second: one warning per interval says it is happening.
+    const now = Date.now()
+    if (now - this.unreachableWarnedAt >= UNREACHABLE_WARN_INTERVAL_MS) {
+      this.unreachableWarnedAt = now
+      this.config.logger.warn({ err: error, code: error.code, api: api.name }, error.message)
+    }
+    throw error
   }
 
   /** Connected brokers first (cheapest), then other known brokers, then the bootstrap addresses. */

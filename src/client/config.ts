@@ -4,6 +4,7 @@
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { ConnectionOptions } from '../net/connection-options.js'
+import { silentLogger, type Logger } from '../net/logger.js'
 import { SASL_MECHANISMS, type SaslOptions } from '../net/sasl/index.js'
 import { ConfigError } from './errors.js'
 
@@ -41,6 +42,11 @@ export interface ClientConfig {
    * Normally unset: each connection negotiates the highest version both sides support.
    */
   maxApiVersions?: Readonly<Record<string, number>>
+  /**
+   * Where the client reports what it recovered from and what it waits for (pino-compatible; a pino
+   * logger fits as is). Default: silent, as a library should be.
+   */
+  logger?: Logger
 }
 
 export interface BrokerAddress {
@@ -63,6 +69,7 @@ export interface ResolvedClientConfig {
   retryBackoffMs: number
   retryBackoffMaxMs: number
   maxApiVersions: Readonly<Record<string, number>> | undefined
+  logger: Logger
 }
 
 export function parseBrokerAddress(text: string, option = 'bootstrapServers'): BrokerAddress {
@@ -135,6 +142,7 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     retryBackoffMs: intOption(config, 'retryBackoffMs', 100, 1),
     retryBackoffMaxMs: intOption(config, 'retryBackoffMaxMs', 1000, 1),
     maxApiVersions: config.maxApiVersions,
+    logger: resolveLogger(config.logger),
   }
   if (resolved.reconnectBackoffMaxMs < resolved.reconnectBackoffMs) {
     throw new ConfigError('reconnectBackoffMaxMs', `must be at least reconnectBackoffMs (${resolved.reconnectBackoffMs})`)
@@ -143,6 +151,15 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     throw new ConfigError('retryBackoffMaxMs', `must be at least retryBackoffMs (${resolved.retryBackoffMs})`)
   }
   return resolved
+}
+
+/** A logger option: absent gives the silent one; present must have pino's four levels and `child`. */
+export function resolveLogger(logger: unknown, option = 'logger'): Logger {
+  if (logger === undefined) return silentLogger
+  const l = logger as Record<string, unknown> | null
+  const missing = ['debug', 'info', 'warn', 'error', 'child'].filter((m) => typeof l?.[m] !== 'function')
+  if (missing.length > 0) throw new ConfigError(option, `must be pino-compatible (a pino logger fits); it lacks ${missing.join(', ')}`)
+  return logger as Logger
 }
 
 /** The options of a connection to one broker, from the client's configuration. */

@@ -3,7 +3,18 @@
  * connections that negotiate versions, authenticate (SASL PLAIN / SCRAM), pipeline requests and
  * reconnect. See README.md in this folder for examples.
  */
-export { Producer, type ProducerConfig, type ProducerRecord, type Partitioner, type RecordMetadata } from './producer/producer.js'
+export {
+  Producer,
+  type ProducerConfig,
+  type ProducerRecord,
+  type Partitioner,
+  type RecordMetadata,
+  type Transaction,
+  type TransactionOffset,
+  type TransactionState,
+  type ConsumerGroupMetadata,
+} from './producer/producer.js'
+export { ProducerFencedError, TransactionAbortableError, TransactionFatalError, TransactionStateError } from './producer/transaction-errors.js'
 export { partitionForKey, murmur2 } from './producer/murmur2.js'
 export {
   Consumer,
@@ -76,6 +87,7 @@ export { backoffDelay, type BackoffOptions } from '../net/backoff.js'
 export { BatonError } from '../protocol/errors/base.js'
 export { KafkaError, KafkaErrorCode, isKafkaError } from '../protocol/errors/kafka-errors.js'
 export { REQUEST_CHANNEL, RESPONSE_CHANNEL, CONNECTION_CHANNEL, type RequestEvent, type ResponseEvent, type ConnectionEvent } from '../net/diagnostics.js'
+export { silentLogger, errorLogger, type Logger } from '../net/logger.js'
 export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
 export type { CompressionCodec } from '../protocol/records/index.js'
 export { partitionKey } from '../protocol/topic-partition.js'

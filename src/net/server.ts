@@ -9,6 +9,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { BatonError } from '../protocol/errors/base.js'
+import type { Logger } from './logger.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
 
 /** What a handler learns about the connection a frame came from. */
@@ -25,13 +26,8 @@ export interface ConnectionInfo {
  */
 export type FrameHandler = (frame: Buffer, connection: ConnectionInfo) => Buffer | null | Promise<Buffer | null>
 
-/** A pino-compatible logger subset: every call is (fields, message). */
-export interface ServerLogger {
-  debug(fields: object, message?: string): void
-  info(fields: object, message?: string): void
-  warn(fields: object, message?: string): void
-  error(fields: object, message?: string): void
-}
+/** The server logs through the one logger interface; the name stays for its callers. */
+export type ServerLogger = Logger
 
 export interface KafkaServerOptions {
   handler: FrameHandler

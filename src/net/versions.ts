@@ -37,6 +37,10 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [20, { min: 1, max: 5 }], // DeleteTopics (v6 may address topics by id)
   [21, { min: 0, max: 2 }], // DeleteRecords
   [22, { min: 0, max: 5 }], // InitProducerId
+  [24, { min: 0, max: 3 }], // AddPartitionsToTxn (v4+ is the brokers' batched form)
+  [25, { min: 0, max: 4 }], // AddOffsetsToTxn
+  [26, { min: 0, max: 4 }], // EndTxn (v5 bumps the epoch per transaction, KIP-890 part 2: not yet)
+  [28, { min: 0, max: 4 }], // TxnOffsetCommit (v3 carries the KIP-447 group metadata)
   [32, { min: 1, max: 4 }], // DescribeConfigs
   [36, { min: 0, max: 2 }], // SaslAuthenticate
   [37, { min: 0, max: 3 }], // CreatePartitions

@@ -3,7 +3,7 @@
  * events and the logger. The package root exports exactly this; `index.ts` adds the ports for the
  * lab and `baton/testing`.
  */
-export { baton, BatonApp, EXIT_CODES, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
+export { baton, BatonApp, EXIT_CODES, SIGNAL_REPEAT_WINDOW_MS, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
 export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } from './config.js'
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
@@ -17,6 +17,7 @@ export {
   ProcessingAbortedError,
   OffsetTrackingError,
   AppStateError,
+  BrokersUnreachableError,
   type AbortReasonCode,
 } from './errors.js'
 export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'

@@ -5,7 +5,7 @@
  * const app = baton({ brokers: ['localhost:9092'], groupId: 'orders' })
  * app.consume('orders', async (record, ctx) => {
  *   await chargeCard(JSON.parse(String(record.value)), { signal: ctx.signal })
- * }, { concurrency: 'key', retries: 5 })
+ * }, { ordering: 'key', retries: 5 })
  * await app.run() // until SIGINT or SIGTERM, then a graceful stop; process.exitCode says how it went
  * ```
  */
@@ -19,16 +19,18 @@ import {
   type ConsumeOptions,
   type ResolvedAppConfig,
 } from './config.js'
-import type { ConsumerPort, FetchedRecord, ProducedRecord, ProducerPort } from './consumer-port.js'
+import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, TopicPartition } from './consumer-port.js'
 import { deadLetterFailure, type DeadLetterObserver } from './dead-letter.js'
 import { AppStateError, ConfigError, DeserializationError } from './errors.js'
 import { compose, thenRecover, type BatchHandler, type Chain, type ConsumedRecord, type Middleware, type RecordHandler, type Recover, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { Job } from './job.js'
 import { builtInConsumer, builtInProducer } from './adapters/built-in.js'
+import type { GroupConsumerPort } from './adapters/consumer.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
 import { retryAfterFailure, type RetryObserver } from './retry.js'
+import { patternKey } from './subscription.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
 export const EXIT_CODES = {
@@ -51,7 +53,12 @@ export interface RunResult {
   /** Handlers aborted by the shutdown deadline (or by force). */
   readonly aborted: number
   readonly error: Error | undefined
+  /** Offsets done but not committed at the stop (commit failed or past the deadline): those records will be processed again. */
+  readonly uncommitted: readonly OffsetToCommit[]
 }
+
+/** A repeat of the same signal within this window is taken for the same request (a process group signalled twice), not a second one. */
+export const SIGNAL_REPEAT_WINDOW_MS = 1000
 
 export interface BatonAppOptions extends BatonOptions {
   /** How a forced stop (second signal) ends the process. Default `process.exit`. */
@@ -81,32 +88,45 @@ export class BatonApp {
   private stopping: Promise<RunResult> | undefined
   private readonly finished: Promise<RunResult>
   private finish!: (result: RunResult) => void
+  /** baton's own consumer, built (and its `kafka` options checked) by `baton()`, when none is passed in. */
+  private readonly builtIn: GroupConsumerPort | undefined
 
   constructor(private readonly options: BatonAppOptions) {
     this.config = resolveAppConfig(options)
     this.logger = options.logger ?? defaultLogger()
+    // Built now, so that a wrong kafka.* option fails here rather than at run(). It opens no
+    // connection until started.
+    this.builtIn =
+      options.consumer === undefined
+        ? builtInConsumer(options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, options.kafka ?? {}, this.logger)
+        : undefined
     this.metricsRegistry = options.metrics?.registry
     this.metrics = options.metrics === undefined ? undefined : new ProcessingMetrics(options.metrics.registry, options.metrics.prefix)
     this.finished = new Promise((resolve) => (this.finish = resolve))
   }
 
-  /** Handle each record of `topic` with `handler`. Returns the app, for chaining. */
-  consume<V = Buffer | null>(topic: string, handler: RecordHandler<NoInfer<V>>, options: ConsumeOptions<V> = {}): this {
-    const config = this.addRoute(topic, handler, options, false)
+  /**
+   * Handle each record of `topic` with `handler`. Returns the app, for chaining. `topic` may be a
+   * RegExp: every topic whose name matches is consumed, those created later included (the
+   * built-in consumer only); such a route needs an explicit `deadLetter`. A topic named in another
+   * `consume()` goes to that route.
+   */
+  consume<V = Buffer | null>(subscription: string | RegExp, handler: RecordHandler<NoInfer<V>>, options: ConsumeOptions<V> = {}): this {
+    const { topic, pattern, config } = this.addRoute(subscription, handler, options, false)
     const deserialize = deserializer(options)
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
     // A job holds its record directly; reading `records` would build a list just to index it.
     const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
-    this.routes.set(topic, { topic, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
-  /** Handle records of `topic` in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
-  consumeBatch<V = Buffer | null>(topic: string, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
-    const config = this.addRoute(topic, handler, options, true)
+  /** Handle records of `topic` (a name or a RegExp, as in `consume`) in batches of up to `maxRecords`, in offset order. A batch is done (and dead-lettered) as a whole. */
+  consumeBatch<V = Buffer | null>(subscription: string | RegExp, handler: BatchHandler<NoInfer<V>>, options: BatchConsumeOptions<V> = {}): this {
+    const { topic, pattern, config } = this.addRoute(subscription, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
-    this.routes.set(topic, { topic, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
     return this
   }
 
@@ -130,7 +150,7 @@ export class BatonApp {
     const consumer = this.requireConsumer()
     if (this.options.producer !== undefined) this.producer = this.options.producer
     else if (this.options.brokers !== undefined && this.options.brokers.length > 0) {
-      this.producer = this.ownProducer = builtInProducer(this.options.brokers, this.options.kafka)
+      this.producer = this.ownProducer = builtInProducer(this.options.brokers, this.options.kafka ?? {}, this.logger)
     }
     const needsProducer = [...this.routes.values()].find((r) => r.config.deadLetterTopic !== undefined)
     if (needsProducer !== undefined && this.producer === undefined) {
@@ -150,17 +170,40 @@ export class BatonApp {
       metrics: this.metrics,
       produce: send,
       onFatal: (error) => void this.shutdown('fatal', error),
+      brokers: this.options.consumer === undefined ? String(this.options.brokers) : undefined,
     })
     try {
       await this.processor.start()
     } catch (error) {
       this.state = 'stopped'
-      await this.closeOwnProducer()
-      this.finish({ reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error: error as Error })
+      this.stopping ??= this.processor.stop().then(
+        () => this.failedStart(error as Error),
+        () => this.failedStart(error as Error),
+      )
+      await this.stopping
       throw error
     }
+    // A stop asked for while joining: the stop has taken over.
+    if (this.state !== 'starting') return
     this.state = 'running'
-    this.logger.info({ groupId: this.config.groupId, topics: [...this.routes.keys()] }, 'baton started')
+    const status = consumer.status?.()
+    this.logger.info(
+      {
+        groupId: this.config.groupId,
+        topics: [...this.routes.keys()],
+        ...(status === undefined ? {} : { memberId: status.memberId, generationId: status.generationId, protocol: status.protocol }),
+        owned: this.processor.ownedPartitions.map((tp) => `${tp.topic}[${tp.partition}]`),
+      },
+      'baton started',
+    )
+  }
+
+  private async failedStart(error: Error): Promise<RunResult> {
+    await this.closeOwnProducer()
+    const result: RunResult = { reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error, uncommitted: [] }
+    this.logger.error({ err: error }, 'baton could not start')
+    this.finish(result)
+    return result
   }
 
   /**
@@ -168,8 +211,26 @@ export class BatonApp {
    * `livenessTimeoutMs`. For a health endpoint; a stuck handler never delays heartbeats.
    */
   health(): Health {
-    const health = this.processor?.health(this.config.livenessTimeoutMs)
-    return health ?? { live: this.state !== 'stopped', msSinceProgress: 0, inFlight: 0, queued: 0, partitions: 0 }
+    const health = this.state === 'stopped' ? undefined : this.processor?.health(this.config.livenessTimeoutMs)
+    return health ?? { ready: false, live: this.state !== 'stopped', msSinceProgress: 0, inFlight: 0, queued: 0, partitions: 0 }
+  }
+
+  /**
+   * Stops starting records of these partitions (those running finish) until `resume`. Only owned
+   * partitions are paused, and a pause ends when its partition is revoked. Returns those paused.
+   */
+  pause(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.processor?.pause(partitions) ?? []
+  }
+
+  /** Resumes partitions paused by `pause` or `ctx.pause()`; returns those resumed. */
+  resume(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.processor?.resume(partitions) ?? []
+  }
+
+  /** Owned partitions paused by the application. */
+  paused(): TopicPartition[] {
+    return this.processor?.paused() ?? []
   }
 
   /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */
@@ -179,27 +240,41 @@ export class BatonApp {
 
   /**
    * Starts, then runs until SIGINT/SIGTERM (or `stop()`, or a fatal consumer error), then stops
-   * gracefully. A second signal aborts everything and exits at once. Sets `process.exitCode`.
+   * gracefully. A second signal aborts everything and exits at once; the same signal again within
+   * `SIGNAL_REPEAT_WINDOW_MS` is not a second one (`timeout -s INT`, or a terminal, signals every
+   * process of the group, and wrappers forward it too). Sets `process.exitCode`. Rejects if the
+   * app cannot start (`BrokersUnreachableError` when no broker answers within `unreachableTimeoutMs`),
+   * with `process.exitCode` 1.
    */
   async run(): Promise<RunResult> {
     // Handlers go in before starting, so that a signal during a slow join still stops the app.
-    let signalled = 0
+    let first: { signal: NodeJS.Signals; at: number } | undefined
     const onSignal = (signal: NodeJS.Signals): void => {
-      signalled++
-      if (signalled === 1) {
+      const now = Date.now()
+      if (first === undefined) {
+        first = { signal, at: now }
         this.logger.info({ signal }, 'stopping: draining in-flight work (send the signal again to force)')
         void this.shutdown('signal', undefined)
+        return
+      }
+      if (signal === first.signal && now - first.at < SIGNAL_REPEAT_WINDOW_MS) {
+        this.logger.debug({ signal }, 'the same signal again at once: taken as the same stop request')
         return
       }
       this.logger.warn({ signal }, 'forced stop: aborting in-flight work without committing')
       this.processor?.abortAll()
       const code = 128 + signalNumber(signal)
-      this.finish({ reason: 'forced', exitCode: code, aborted: 0, error: undefined })
+      this.finish({ reason: 'forced', exitCode: code, aborted: 0, error: undefined, uncommitted: [] })
       ;(this.options.exit ?? process.exit)(code)
     }
     for (const signal of this.config.signals) process.on(signal, onSignal)
     try {
-      await this.start()
+      try {
+        await this.start()
+      } catch (error) {
+        process.exitCode = EXIT_CODES.fatal
+        throw error
+      }
       const result = await this.finished
       process.exitCode = result.exitCode
       return result
@@ -212,7 +287,7 @@ export class BatonApp {
     if (this.stopping !== undefined) return this.stopping
     if (this.state === 'configuring') {
       this.state = 'stopped'
-      const result: RunResult = { reason, exitCode: EXIT_CODES.ok, aborted: 0, error }
+      const result: RunResult = { reason, exitCode: EXIT_CODES.ok, aborted: 0, error, uncommitted: [] }
       this.finish(result)
       this.stopping = Promise.resolve(result)
       return this.stopping
@@ -226,8 +301,9 @@ export class BatonApp {
   private async stopProcessor(reason: StopReason, error: Error | undefined, wasRunning: boolean): Promise<RunResult> {
     let result: RunResult
     try {
-      // Stopping a running app starts at once (no await before it), so nothing more is dispatched.
-      if (!wasRunning) await this.starting
+      // Stopping a running app starts at once (no await before it), so nothing more is dispatched;
+      // a stop while joining ends the join wait too.
+      if (!wasRunning && this.processor === undefined) await this.starting?.catch(() => undefined)
       const handOff = await (this.processor as Processor).stop()
       const exitCode =
         reason === 'fatal'
@@ -237,23 +313,36 @@ export class BatonApp {
             : handOff.aborted > 0
               ? EXIT_CODES.drainTimeout
               : EXIT_CODES.ok
-      result = { reason, exitCode, aborted: handOff.aborted, error: error ?? handOff.commitError }
+      result = { reason, exitCode, aborted: handOff.aborted, error: error ?? handOff.commitError, uncommitted: handOff.uncommitted }
     } catch (closeError) {
-      result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error) }
+      result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error), uncommitted: [] }
     }
     // A producer passed in is the caller's to close; it may serve more than this app.
     await this.closeOwnProducer()
     this.state = 'stopped'
-    this.logger.info({ reason, exitCode: result.exitCode, aborted: result.aborted }, 'baton stopped')
+    this.logger.info(
+      { reason, exitCode: result.exitCode, aborted: result.aborted, ...(result.uncommitted.length > 0 ? { uncommitted: result.uncommitted.map((o) => `${o.topic}[${o.partition}]@${o.offset}`) } : {}) },
+      'baton stopped',
+    )
     this.finish(result)
     return result
   }
 
-  private addRoute(topic: string, handler: unknown, options: ConsumeOptions<unknown> & { maxRecords?: number }, batch: boolean) {
-    this.requireState('configuring', `consume('${topic}')`)
-    const config = resolveTopicConfig(topic, handler, options, batch)
-    if (this.routes.has(topic)) throw new ConfigError(`consume('${topic}')`, 'this topic already has a handler; one handler per topic')
-    return config
+  private addRoute(subscription: string | RegExp, handler: unknown, options: ConsumeOptions<unknown> & { maxRecords?: number }, batch: boolean) {
+    const pattern = subscription instanceof RegExp ? subscription : undefined
+    const topic = pattern === undefined ? subscription : `/${pattern.source}/`
+    const where = pattern === undefined ? `consume('${topic}')` : `consume(${topic})`
+    this.requireState('configuring', where)
+    if (pattern !== undefined) {
+      if (pattern.flags.replace(/[gy]/g, '') !== '') throw new ConfigError(`${where} pattern`, `flags (${pattern.flags}) are not supported; write the pattern without them`)
+      if (options.deadLetter === undefined) {
+        throw new ConfigError(`${where}.deadLetter`, 'a pattern route needs its dead-letter topic named (one the pattern does not match), or false to skip failed records')
+      }
+    }
+    const config = resolveTopicConfig(topic as string, handler, options, batch)
+    const key = pattern === undefined ? topic : patternKey(pattern)
+    if (this.routes.has(key as string)) throw new ConfigError(where, 'this topic already has a handler; one handler per topic')
+    return { topic: topic as string, pattern: pattern === undefined ? undefined : new RegExp(pattern.source), config }
   }
 
   /**
@@ -293,7 +382,8 @@ export class BatonApp {
     const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record) => this.send(record) }, deadLetterObserver)
     const retryObserver: RetryObserver = {
       attemptFailed(work, ctx, error, willRetry) {
-        logger.warn({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset), attempt: ctx.attempt, willRetry }, 'handler failed')
+        // The last failure is logged once, by the dead-letter or skip step that deals with it.
+        if (willRetry) logger.warn({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset), attempt: ctx.attempt }, 'handler failed; retrying')
         for (const record of work.records) {
           publish('recordFailed', () => ({ topic, partition: work.partition, offset: record.offset, attempt: ctx.attempt, error, willRetry }))
         }
@@ -312,9 +402,8 @@ export class BatonApp {
   }
 
   private requireConsumer(): ConsumerPort {
-    if (this.options.consumer !== undefined) return this.options.consumer
     // resolveAppConfig has checked that brokers are given when no consumer is.
-    return builtInConsumer(this.options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, this.options.kafka, this.logger)
+    return this.options.consumer ?? (this.builtIn as GroupConsumerPort)
   }
 
   private async closeOwnProducer(): Promise<void> {

@@ -8,12 +8,16 @@ import { ConfigError } from './errors.js'
 import type { KafkaClientOptions } from './adapters/built-in.js'
 import type { Middleware } from './handler.js'
 import type { Logger } from './logger.js'
+import { refuseUnknownKeys } from './option-names.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
 import type { ConcurrencyMode } from './partition-worker.js'
 
 export interface BatonOptions {
-  /** Bootstrap brokers, `host:port`. Used by the built-in Kafka client; ignored when `consumer` is given. */
-  readonly brokers?: readonly string[]
+  /**
+   * Bootstrap brokers, `host:port`, as a list or comma-separated (as the client's `bootstrapServers`).
+   * Used by the built-in Kafka client; ignored when `consumer` is given.
+   */
+  readonly brokers?: string | readonly string[]
   readonly groupId: string
   /** The consumer to run on. Default: baton's Kafka client. Tests pass `FakeConsumer`. */
   readonly consumer?: ConsumerPort
@@ -42,7 +46,13 @@ export interface BatonOptions {
   readonly maxQueuedPerPartition?: number
   /** `app.health()` reports not live when no handler settled for this long while work waits. Default: `rebalanceTimeoutMs`. */
   readonly livenessTimeoutMs?: number
-  /** Default: pino at level `BATON_LOG_LEVEL` or info. */
+  /**
+   * How long the app may go without reaching the group coordinator (no broker answers, or none is
+   * the coordinator) before `run()` stops with `BrokersUnreachableError` and exit code 1. Counts
+   * from the start as well as after a connection is lost. Default 60 000.
+   */
+  readonly unreachableTimeoutMs?: number
+  /** Default: pino at level `BATON_LOG_LEVEL` or info. The built-in Kafka client logs through it too. */
   readonly logger?: Logger
   /** prom-client registry to register baton's metrics in. No metrics without one. */
   readonly metrics?: { readonly registry: Registry; readonly prefix?: string }
@@ -59,8 +69,11 @@ export interface RetryConfig {
 }
 
 export interface ConsumeOptions<V = Buffer | null> {
-  /** `partition` (default): in offset order. `key`: different keys of a partition concurrently, each key in order. */
-  readonly concurrency?: ConcurrencyMode
+  /**
+   * `partition` (default): a partition's records one at a time, in offset order. `key`: different
+   * keys of a partition at once, each key in order. (`baton({ concurrency })` bounds how many run at once.)
+   */
+  readonly ordering?: ConcurrencyMode
   /** Retries after a failure: a count, full settings, or `false` for none. Default 3 retries from 200 ms backoff. */
   readonly retries?: number | RetryConfig | false
   /**
@@ -78,7 +91,7 @@ export interface ConsumeOptions<V = Buffer | null> {
   readonly middleware?: readonly Middleware[]
 }
 
-export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'concurrency'> {
+export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'ordering'> {
   /** Most records per handler call. Default 100. */
   readonly maxRecords?: number
 }
@@ -92,7 +105,44 @@ export interface ResolvedAppConfig {
   readonly commitIntervalMs: number
   readonly maxQueuedPerPartition: number
   readonly livenessTimeoutMs: number
+  readonly unreachableTimeoutMs: number
   readonly signals: readonly NodeJS.Signals[]
+}
+
+/** Every key `baton()` accepts (the app's own `exit` included). */
+export const APP_OPTION_NAMES = [
+  'brokers',
+  'groupId',
+  'consumer',
+  'kafka',
+  'producer',
+  'concurrency',
+  'drainTimeoutMs',
+  'rebalanceTimeoutMs',
+  'shutdownTimeoutMs',
+  'commitIntervalMs',
+  'maxQueuedPerPartition',
+  'livenessTimeoutMs',
+  'unreachableTimeoutMs',
+  'logger',
+  'metrics',
+  'signals',
+  'exit',
+] as const satisfies readonly (keyof BatonOptions | 'exit')[]
+const appComplete: Exclude<keyof BatonOptions, (typeof APP_OPTION_NAMES)[number]> extends never ? true : never = true
+void appComplete
+
+const APP_KEYS_ELSEWHERE: Readonly<Record<string, string>> = {
+  bootstrapServers: 'baton() calls it brokers',
+  sessionTimeoutMs: 'set it as kafka.sessionTimeoutMs',
+  heartbeatIntervalMs: 'set it as kafka.heartbeatIntervalMs',
+  clientId: 'set it as kafka.clientId',
+  autoOffsetReset: 'set it as kafka.autoOffsetReset',
+}
+
+const CONSUME_OPTION_NAMES = ['ordering', 'retries', 'deadLetter', 'deserialize', 'middleware'] as const
+const CONSUME_RENAMED: Readonly<Record<string, string>> = {
+  concurrency: "the mode is called ordering now ('partition' or 'key'); the number of handlers running at once is baton({ concurrency })",
 }
 
 export interface ResolvedTopicConfig {
@@ -104,16 +154,18 @@ export interface ResolvedTopicConfig {
 
 export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
   if (typeof options !== 'object' || options === null) throw new ConfigError('baton()', 'expected an options object such as { brokers, groupId }')
+  refuseUnknownKeys('', options, APP_OPTION_NAMES, APP_KEYS_ELSEWHERE)
   if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
-    throw new ConfigError('groupId', 'must be a non-empty string naming the consumer group')
+    throw new ConfigError('groupId', `must be a non-empty string naming the consumer group, got ${JSON.stringify(options.groupId)}`)
   }
-  if (options.brokers !== undefined) {
-    if (!Array.isArray(options.brokers) || options.brokers.some((b) => typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b))) {
-      throw new ConfigError('brokers', 'must be an array of "host:port" strings, e.g. ["localhost:9092"]')
-    }
+  if (options.brokers !== undefined && typeof options.brokers !== 'string' && !Array.isArray(options.brokers)) {
+    throw new ConfigError('brokers', `must be "host:port" strings, as a list or comma-separated, e.g. ["localhost:9092"]; got ${JSON.stringify(options.brokers)}`)
   }
-  if (options.consumer === undefined && (options.brokers === undefined || options.brokers.length === 0)) {
+  if (options.consumer === undefined && (options.brokers === undefined || String(options.brokers).trim() === '')) {
     throw new ConfigError('brokers', 'give at least one bootstrap broker ("host:port"), or pass a `consumer`')
+  }
+  if (options.kafka !== undefined && (typeof options.kafka !== 'object' || options.kafka === null)) {
+    throw new ConfigError('kafka', `must be an object of Kafka client options, got ${JSON.stringify(options.kafka)}`)
   }
   const concurrency = positiveInteger('concurrency', options.concurrency, 100)
   const rebalanceTimeoutMs = positiveInteger('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000)
@@ -121,7 +173,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
   if (drainTimeoutMs >= rebalanceTimeoutMs) {
     throw new ConfigError(
       'drainTimeoutMs',
-      `${drainTimeoutMs} must be below rebalanceTimeoutMs (${rebalanceTimeoutMs}): the drain and the commit after it must ` +
+      `${drainTimeoutMs} must be below ${options.rebalanceTimeoutMs === undefined ? 'the default ' : ''}rebalanceTimeoutMs (${rebalanceTimeoutMs}): the drain and the commit after it must ` +
         'finish before the coordinator gives up on this member; lower drainTimeoutMs or raise rebalanceTimeoutMs',
     )
   }
@@ -129,6 +181,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
   const commitIntervalMs = positiveInteger('commitIntervalMs', options.commitIntervalMs, 5000)
   const maxQueuedPerPartition = positiveInteger('maxQueuedPerPartition', options.maxQueuedPerPartition, 1000)
   const livenessTimeoutMs = positiveInteger('livenessTimeoutMs', options.livenessTimeoutMs, rebalanceTimeoutMs)
+  const unreachableTimeoutMs = positiveInteger('unreachableTimeoutMs', options.unreachableTimeoutMs, 60_000)
   if (options.signals !== undefined && options.signals !== false && !Array.isArray(options.signals)) {
     throw new ConfigError('signals', 'must be an array of signal names such as ["SIGINT", "SIGTERM"], or false')
   }
@@ -142,6 +195,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
     commitIntervalMs,
     maxQueuedPerPartition,
     livenessTimeoutMs,
+    unreachableTimeoutMs,
     signals,
   }
 }
@@ -155,9 +209,10 @@ export function resolveTopicConfig(
   const where = `consume('${topic}')`
   if (typeof topic !== 'string' || topic.length === 0) throw new ConfigError('consume(topic)', 'the topic must be a non-empty string')
   if (typeof handler !== 'function') throw new ConfigError(`${where} handler`, 'must be an async function (record, ctx) => {...}')
-  const mode = options.concurrency ?? 'partition'
+  refuseUnknownKeys(where, options, batch ? ['maxRecords', ...CONSUME_OPTION_NAMES.filter((k) => k !== 'ordering')] : CONSUME_OPTION_NAMES, CONSUME_RENAMED)
+  const mode = options.ordering ?? 'partition'
   if (mode !== 'partition' && mode !== 'key') {
-    throw new ConfigError(`${where}.concurrency`, `must be 'partition' (in order) or 'key' (per-key order), not ${JSON.stringify(mode)}`)
+    throw new ConfigError(`${where}.ordering`, `must be 'partition' (in order) or 'key' (per-key order), not ${JSON.stringify(mode)}`)
   }
   const batchSize = batch ? positiveInteger(`${where}.maxRecords`, options.maxRecords, 100) : undefined
   const retry = resolveRetry(where, options.retries)
@@ -206,14 +261,14 @@ function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryO
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(option, `must be a positive integer, got ${String(value)}`)
+    throw new ConfigError(option, `must be a positive integer, got ${JSON.stringify(value)}`)
   }
   return value
 }
 
 function nonNegativeInteger(option: string, value: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(option, `must be an integer of 0 or more, got ${String(value)}`)
+    throw new ConfigError(option, `must be an integer of 0 or more, got ${JSON.stringify(value)}`)
   }
   return value
 }

@@ -94,9 +94,26 @@ export interface OffsetToCommit extends TopicPartition {
   readonly metadata?: string
 }
 
+/** What the consumer's group membership is doing, for readiness, logs and the unreachable check. */
+export interface ConsumerStatus {
+  readonly memberId: string
+  readonly generationId: number
+  /** `eager` or `cooperative` (the classic group protocol's two flavours). */
+  readonly protocol: string
+  /** Joined and assigned (possibly nothing); false while joining, syncing or lost. */
+  readonly stable: boolean
+  /** How long no broker the group needs has answered; 0 while the coordinator is reachable. */
+  readonly unreachableMs: number
+  /** What the group step under way waits for, in words for a log line; undefined when stable. */
+  readonly waitingFor: string | undefined
+}
+
 export interface ConsumerPort {
-  /** Join the group for `topics` and start fetching. Resolves once the consumer has started. */
-  start(topics: readonly string[], events: ConsumerEvents): Promise<void>
+  /**
+   * Join the group for `topics` (a list, or a pattern every matching topic is consumed for) and
+   * start fetching. Resolves once the consumer has started. Consumers that take only lists refuse a pattern.
+   */
+  start(topics: readonly string[] | RegExp, events: ConsumerEvents): Promise<void>
   /** Stop fetching these partitions (their queue is full); a fetch already under way may still arrive. */
   pause(partitions: readonly TopicPartition[]): void
   resume(partitions: readonly TopicPartition[]): void
@@ -106,8 +123,14 @@ export interface ConsumerPort {
    * rejection during a revocation means the records since the last commit will be redone.
    */
   commit(offsets: readonly OffsetToCommit[]): Promise<void>
-  /** Leave the group and close. Revoked partitions go through `onRevoke` first, as in a rebalance. */
-  close(): Promise<void>
+  /**
+   * Leave the group and close. Revoked partitions go through `onRevoke` first, as in a rebalance.
+   * With `timeoutMs`, whatever the group is doing (a join waiting for a crashed member's session)
+   * is abandoned after it, its connections closed, so the close settles in bounded time.
+   */
+  close(options?: { readonly timeoutMs?: number }): Promise<void>
+  /** The membership's state, when the consumer has one to tell. */
+  status?(): ConsumerStatus
 }
 
 export interface ProducedRecord {

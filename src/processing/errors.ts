@@ -90,3 +90,22 @@ export class AppStateError extends BatonError {
     super('PROCESSING_APP_STATE', message)
   }
 }
+
+/**
+ * The app could not reach the group coordinator for `unreachableTimeoutMs`: no broker answered, or
+ * none could say which broker coordinates the group. `run()` rejects with it at start (and stops
+ * with exit code 1 if it happens later), instead of waiting silently for brokers that may never come.
+ */
+export class BrokersUnreachableError extends BatonError {
+  readonly unreachableMs: number
+
+  constructor(unreachableMs: number, brokers: string, options?: ErrorOptions) {
+    super(
+      'PROCESSING_BROKERS_UNREACHABLE',
+      `no answer from the group coordinator for ${unreachableMs} ms (brokers: ${brokers}); check that the brokers are up and that ` +
+        'baton({ brokers }) names them as this host can reach them, or raise unreachableTimeoutMs to wait longer',
+      options,
+    )
+    this.unreachableMs = unreachableMs
+  }
+}

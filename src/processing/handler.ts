@@ -40,6 +40,11 @@ export interface Context {
   readonly log: Logger
   /** Produce a record through the app's producer. */
   produce(record: ProducedRecord): Promise<void>
+  /**
+   * Stops starting records of this partition (this one and those running finish) until the
+   * returned function, or `app.resume`, is called. As KafkaJS's `pause()` in `eachMessage`.
+   */
+  pause(): () => void
 }
 
 export type RecordHandler<V = Buffer | null> = (record: ConsumedRecord<V>, ctx: Context) => Promise<void>

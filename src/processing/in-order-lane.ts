@@ -41,7 +41,7 @@ export class InOrderLane implements Lane {
   }
 
   pump(): void {
-    if (this.looping || this.count === 0 || this.host.state !== 'active') return
+    if (this.looping || this.count === 0 || !this.host.dispatching) return
     this.looping = true
     this.run().catch((bug: unknown) => this.host.reportBug(bug instanceof Error ? bug : new Error(String(bug))))
   }
@@ -63,13 +63,13 @@ export class InOrderLane implements Lane {
     const { limiter, turns } = host
     const attempt = host.chain.attempt
     try {
-      while (this.count > 0 && host.state === 'active') {
+      while (this.count > 0 && host.dispatching) {
         if (turns.due()) {
           await turns.turn()
           continue
         }
         if (!limiter.tryAcquire()) {
-          await limiter.available()
+          await new Promise<void>((resolve) => limiter.whenAvailable(resolve))
           continue
         }
         const job = this.take()

@@ -16,6 +16,8 @@ export interface JobHost {
   readonly revokingSignal: AbortSignal
   readonly logger: Logger
   produce(record: ProducedRecord): Promise<void>
+  pauseByUser(): void
+  resumeByUser(): void
 }
 
 /** Most handlers never log; their jobs carry no field for a child logger. */
@@ -91,5 +93,11 @@ export class Job implements Work, Context {
 
   produce(record: ProducedRecord): Promise<void> {
     return this.host.produce(record)
+  }
+
+  pause(): () => void {
+    const host = this.host
+    host.pauseByUser()
+    return () => host.resumeByUser()
   }
 }

@@ -30,7 +30,7 @@ export class KeyLane implements Lane {
   }
 
   pump(): void {
-    if (this.host.state !== 'active' || this.waitingForTurn) return
+    if (!this.host.dispatching || this.waitingForTurn) return
     const turns = this.host.turns
     while (this.keyed.hasReady) {
       if (turns.due()) {
@@ -62,7 +62,7 @@ export class KeyLane implements Lane {
     if (limiter.tryAcquire()) return true
     if (!this.waitingForSlot) {
       this.waitingForSlot = true
-      void limiter.available().then(() => {
+      limiter.whenAvailable(() => {
         this.waitingForSlot = false
         // The slot freed for us may find us closed; pump then starts nothing.
         this.pump()

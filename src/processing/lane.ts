@@ -28,6 +28,8 @@ export interface Lane {
 export interface LaneHost extends JobHost {
   /** Only an `active` worker dispatches. */
   readonly state: WorkerState
+  /** Active and not paused by the application: records start only while this holds. */
+  readonly dispatching: boolean
   /** The route's chain, split at its failure path. */
   readonly chain: Chain
   /** Shared by all workers: the global concurrency cap. */

@@ -1,6 +1,6 @@
 /**
  * The global concurrency cap: how many handler invocations may run at once across all partitions.
- * Lanes that find it full wait for `available()`, and are woken first come first served as slots
+ * Lanes that find it full register with `whenAvailable`, and are woken first come first served as slots
  * free up, so no partition starves another.
  */
 export class ConcurrencyLimiter {
@@ -23,9 +23,13 @@ export class ConcurrencyLimiter {
     for (const wake of this.waiters.splice(0)) wake()
   }
 
-  /** Resolves the next time a slot is released (without taking it: call `tryAcquire` again). */
-  available(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve))
+  /**
+   * Calls `wake` once, the next time a slot is released (without taking it: call `tryAcquire`
+   * again). A callback rather than a promise: in key mode a full limiter is waited on once per
+   * record, and a promise there costs an allocation and a microtask each time.
+   */
+  whenAvailable(wake: () => void): void {
+    this.waiters.push(wake)
   }
 
   get inUse(): number {

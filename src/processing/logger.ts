@@ -1,28 +1,12 @@
 /**
- * The logger interface baton writes to: the subset of pino's API it uses, so a pino logger fits as
- * is and any other logger fits through a small adapter.
+ * The application's default logger. The interface is the one every layer shares (`Logger`, from
+ * the client); only here, at the application's entry, does baton choose pino and a level.
  */
 import { pino } from 'pino'
+import type { Logger } from '../client/index.js'
 
-export interface Logger {
-  debug(fields: object, message?: string): void
-  info(fields: object, message?: string): void
-  warn(fields: object, message?: string): void
-  error(fields: object, message?: string): void
-  child(bindings: Record<string, unknown>): Logger
-}
+export { silentLogger, type Logger } from '../client/index.js'
 
 export function defaultLogger(): Logger {
   return pino({ name: 'baton', level: process.env['BATON_LOG_LEVEL'] ?? 'info' })
-}
-
-/** A logger that drops everything, for tests and for users who log elsewhere. */
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger
-  },
 }

@@ -7,6 +7,7 @@
  * States: `active` (dispatching) → `revoking` (no new dispatch; in-flight work may finish and is
  * still marked done) → `closed` (aborted or handed off; results arriving now are ignored).
  */
+import { setMaxListeners } from 'node:events'
 import type { FetchedBatch, FetchedRecord, OffsetToCommit, ProducedRecord } from './consumer-port.js'
 import { ProcessingAbortedError } from './errors.js'
 import type { Chain, Work } from './handler.js'
@@ -21,6 +22,8 @@ import { OffsetTracker } from './offset-tracker.js'
 
 export type { WorkerState, WorkOutcome } from './lane.js'
 export type ConcurrencyMode = 'partition' | 'key'
+/** Listeners one running handler may hold on `ctx.signal` (a timer, a request, a child call) before Node warns of a leak. */
+const LISTENERS_PER_HANDLER = 4
 
 export interface WorkerObserver {
   settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown): void
@@ -77,6 +80,7 @@ export class PartitionWorker implements LaneHost {
   private readonly abortController = new AbortController()
   private readonly revokingController = new AbortController()
   private paused = false
+  private pausedByUser = false
   private readonly idleWaiters: (() => void)[] = []
   private readonly timed: boolean
   /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
@@ -93,6 +97,12 @@ export class PartitionWorker implements LaneHost {
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
     this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.batchSize ?? 1)
+    // Every handler of the partition shares these signals and may pass them on (setTimeout, fetch),
+    // each use adding a listener that it removes when done. Up to `capacity` handlers run at once,
+    // so Node's warning at 11 listeners would fire on the documented use; the bound stays, a few
+    // listeners per running handler, so a handler that never removes its listener is still reported.
+    const listeners = Math.max(10, options.limiter.capacity * LISTENERS_PER_HANDLER)
+    setMaxListeners(listeners, this.abortController.signal, this.revokingController.signal)
   }
 
   get signal(): AbortSignal {
@@ -105,6 +115,30 @@ export class PartitionWorker implements LaneHost {
 
   get state(): WorkerState {
     return this.currentState
+  }
+
+  /** Active and not paused by the application: the lanes start records only while this holds. */
+  get dispatching(): boolean {
+    return this.state === 'active' && !this.pausedByUser
+  }
+
+  /**
+   * The application's pause (`app.pause`, `ctx.pause`): no record of the partition starts until
+   * `resumeByUser`; those running finish. Fetching goes on until the queue is full, then pauses as
+   * for any full queue. Ends with the worker (a revocation), as the ownership it was about does.
+   */
+  pauseByUser(): void {
+    this.pausedByUser = true
+  }
+
+  resumeByUser(): void {
+    if (!this.pausedByUser) return
+    this.pausedByUser = false
+    this.lane.pump()
+  }
+
+  get isPausedByUser(): boolean {
+    return this.pausedByUser
   }
 
   get inFlight(): number {

@@ -9,16 +9,20 @@
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
 import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
-import { CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { BrokersUnreachableError, CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
 import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
+  /** The topic's name, or for a pattern route the pattern as written (`/^orders-/`). */
   readonly topic: string
+  /** Set for a route given a RegExp instead of a name: it handles every topic that matches. */
+  readonly pattern?: RegExp
   readonly config: ResolvedTopicConfig
   /** The middleware and the handler, and the failure path (retries, dead letters) around them. */
   readonly chain: Chain
@@ -33,6 +37,8 @@ export interface ProcessorOptions {
   /** What `ctx.produce` sends through. */
   readonly produce: (record: ProducedRecord) => Promise<void>
   readonly onFatal: (error: Error) => void
+  /** The bootstrap brokers, for error messages. */
+  readonly brokers?: string
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
 }
@@ -41,11 +47,25 @@ export interface HandOffResult {
   /** Handlers aborted at the deadline; their records will be processed again. */
   readonly aborted: number
   readonly commitError: Error | undefined
+  /** Offsets done but not committed (the commit failed or the deadline passed): their records will be processed again. */
+  readonly uncommitted: readonly OffsetToCommit[]
 }
+
+/** After the drain, how long a stop may take to commit and leave the group before it gives up on them. */
+export const CLOSE_GRACE_MS = 5000
+/** A group step that takes longer than this is logged, with what it waits for, and again at this interval. */
+export const WAIT_LOG_MS = 5000
 
 type CommitReason = 'interval' | 'rebalance' | 'shutdown'
 
 export interface Health {
+  /**
+   * Connected, in the group and assigned (possibly nothing, when the group has more members than
+   * partitions): the instance does its share. False while starting, rebalancing, out of reach of
+   * the coordinator, or stopping. For a readiness probe.
+   */
+  readonly ready: boolean
+  /** The workers make progress (or have nothing to do). For a liveness probe: restart when false. */
   readonly live: boolean
   /** Time since a handler last settled, while there is work; 0 when idle. */
   readonly msSinceProgress: number
@@ -72,6 +92,14 @@ export class Processor {
   private sampledCount = 0
   private lastProgressAt = Date.now()
   private progressTimer: NodeJS.Timeout | undefined
+  private watchTimer: NodeJS.Timeout | undefined
+  /** Set by the first assignment: the member has joined the group. */
+  private joined = false
+  private joinWaiter: (() => void) | undefined
+  private fatal = false
+  /** Since when the group has been in a step that is not stable; undefined while stable. */
+  private waitingSince: number | undefined
+  private waitLoggedAt = 0
   /** Bytes of metadata a commit may carry per partition; lowered when the broker allows less. */
   private metadataBudget = DEFAULT_METADATA_BYTES
 
@@ -79,6 +107,12 @@ export class Processor {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
   }
 
+  /**
+   * Joins the group and starts processing. Resolves once the member has joined and received its
+   * first assignment (at once for a consumer that reports no status); rejects with
+   * `BrokersUnreachableError` if the coordinator stays out of reach for `unreachableTimeoutMs`, or
+   * with the consumer's fatal error. A `stop()` meanwhile resolves it.
+   */
   async start(): Promise<void> {
     const events: ConsumerEvents = {
       onAssign: (partitions) => this.assign(partitions),
@@ -87,14 +121,85 @@ export class Processor {
       },
       onLost: (partitions) => this.lose(partitions),
       onBatch: (batch) => this.route(batch),
-      onFatal: (error) => this.options.onFatal(error),
+      onFatal: (error) => this.failWith(error, this.joined ? undefined : this.rejectStart),
     }
-    await this.options.consumer.start([...this.options.routes.keys()], events)
+    const joined = new Promise<void>((resolve, reject) => {
+      this.joinWaiter = resolve
+      this.rejectStart = reject
+    })
+    await this.options.consumer.start(subscriptionOf(this.options.routes), events)
     this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
     this.commitTimer.unref()
     this.progressTimer = setInterval(() => this.sampleProgress(), Math.min(1000, Math.max(1, this.options.config.livenessTimeoutMs >> 2)))
     this.progressTimer.unref()
+    if (this.options.consumer.status === undefined) {
+      // Nothing to watch or wait for: started once the consumer has.
+      this.rejectStart = undefined
+      return
+    }
+    this.watchTimer = setInterval(() => this.watchGroup(), Math.min(1000, this.options.config.unreachableTimeoutMs))
+    this.watchTimer.unref()
+    try {
+      await joined
+    } finally {
+      this.rejectStart = undefined
+    }
   }
+
+  /** Ready: joined, stable and within reach of the coordinator, and not stopping. */
+  get ready(): boolean {
+    if (this.stopping || this.fatal || !this.joined) return false
+    const status = this.options.consumer.status?.()
+    return status === undefined || (status.stable && status.unreachableMs === 0)
+  }
+
+  private failWith(error: Error, duringStart: ((error: Error) => void) | undefined): void {
+    if (this.fatal) return
+    this.fatal = true
+    if (duringStart !== undefined) duringStart(error)
+    else this.options.onFatal(error)
+  }
+
+  /**
+   * Once a second: the coordinator out of reach for too long is fatal; any other wait longer than
+   * a few seconds is logged with what it waits for, so that nothing stalls in silence.
+   */
+  private watchGroup(): void {
+    const status = this.options.consumer.status?.()
+    if (status === undefined || this.stopping || this.fatal) return
+    const { unreachableTimeoutMs } = this.options.config
+    if (status.unreachableMs >= unreachableTimeoutMs) {
+      clearInterval(this.watchTimer)
+      const error = new BrokersUnreachableError(unreachableTimeoutMs, this.options.brokers ?? 'the consumer passed in')
+      this.options.logger.error({ err: error, groupId: this.options.config.groupId }, error.message)
+      this.failWith(error, this.joined ? undefined : this.rejectStart)
+      return
+    }
+    const now = performance.now()
+    if (status.waitingFor === undefined) {
+      if (this.waitingSince !== undefined && now - this.waitingSince >= WAIT_LOG_MS) {
+        this.options.logger.info({ groupId: this.options.config.groupId, waitedMs: Math.round(now - this.waitingSince) }, 'group wait over')
+      }
+      this.waitingSince = undefined
+      return
+    }
+    this.waitingSince ??= now
+    const waited = now - this.waitingSince
+    if (waited >= WAIT_LOG_MS && now - this.waitLoggedAt >= WAIT_LOG_MS) {
+      this.waitLoggedAt = now
+      const fields = { groupId: this.options.config.groupId, waitedMs: Math.round(waited), unreachableMs: Math.round(status.unreachableMs) }
+      const giveUp = status.unreachableMs > 0 ? `; giving up after ${unreachableTimeoutMs} ms out of reach (unreachableTimeoutMs)` : ''
+      // A group waiting for a member is normal work of the protocol; a coordinator out of reach is not.
+      const message = `waiting ${Math.round(waited / 1000)} s for ${status.waitingFor}${giveUp}`
+      if (status.unreachableMs > 0) this.options.logger.warn(fields, message)
+      else this.options.logger.info(fields, message)
+    }
+  }
+
+  private rejectStart: ((error: Error) => void) | undefined
+  /** Revoked and lost since the last assignment, for the one log line per rebalance. */
+  private revokedSinceAssign: TopicPartition[] = []
+  private lostSinceAssign: TopicPartition[] = []
 
   /**
    * Graceful stop: stop fetching, drain up to the shutdown deadline, commit, leave the group. Work
@@ -102,13 +207,27 @@ export class Processor {
    */
   async stop(): Promise<HandOffResult> {
     this.stopping = true
+    this.joinWaiter?.()
     clearInterval(this.commitTimer)
     clearInterval(this.progressTimer)
+    clearInterval(this.watchTimer)
+    // The whole stop is bounded, whatever the group is doing: the drain gets shutdownTimeoutMs, the
+    // commit and the leave what remains of CLOSE_GRACE_MS after it.
+    const deadline = performance.now() + this.options.config.shutdownTimeoutMs + CLOSE_GRACE_MS
+    const left = (): number => Math.max(0, Math.round(deadline - performance.now()))
     const owned = [...this.workers.values()].filter((w) => w.state === 'active')
     this.options.consumer.pause(owned)
-    const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs)
-    await Promise.all(this.handOffs)
-    await this.options.consumer.close()
+    const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs, deadline)
+    if (!(await settlesWithin(Promise.all(this.handOffs), left()))) {
+      this.options.logger.warn({ groupId: this.options.config.groupId }, 'a rebalance hand-off was still under way at the stop deadline; leaving it unfinished')
+    }
+    // A member that never joined, or whose consumer failed, has no partitions to hand over and no
+    // commit to make: its close gets a second, not the whole grace.
+    const closed = this.options.consumer.close({ timeoutMs: this.joined && !this.fatal ? left() : Math.min(left(), 1000) })
+    // The consumer abandons its group step at the deadline; a little more lets its connections close.
+    if (!(await settlesWithin(closed, left() + 1000))) {
+      this.options.logger.warn({ groupId: this.options.config.groupId }, 'the consumer had not closed by the stop deadline; stopping without waiting for it')
+    }
     return result
   }
 
@@ -117,6 +236,7 @@ export class Processor {
     this.stopping = true
     clearInterval(this.commitTimer)
     clearInterval(this.progressTimer)
+    clearInterval(this.watchTimer)
     for (const worker of this.workers.values()) {
       worker.close(new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the app was stopped by force; the record will be processed again'))
     }
@@ -151,13 +271,31 @@ export class Processor {
     const idle = inFlight === 0 && queued === 0
     if (idle) this.lastProgressAt = now
     const msSinceProgress = now - this.lastProgressAt
-    return { live: idle || msSinceProgress < livenessTimeoutMs, msSinceProgress: idle ? 0 : msSinceProgress, inFlight, queued, partitions: this.workers.size }
+    return { ready: this.ready, live: idle || msSinceProgress < livenessTimeoutMs, msSinceProgress: idle ? 0 : msSinceProgress, inFlight, queued, partitions: this.workers.size }
   }
 
   private sampleProgress(now = Date.now()): void {
     if (this.settledCount === this.sampledCount) return
     this.sampledCount = this.settledCount
     this.lastProgressAt = now
+  }
+
+  /** The application's pause of owned partitions (see `PartitionWorker.pauseByUser`); returns those it applied to. */
+  pause(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.ownedOf(partitions).map((w) => (w.pauseByUser(), { topic: w.topic, partition: w.partition }))
+  }
+
+  resume(partitions: readonly TopicPartition[]): TopicPartition[] {
+    return this.ownedOf(partitions).map((w) => (w.resumeByUser(), { topic: w.topic, partition: w.partition }))
+  }
+
+  /** Owned partitions the application paused. */
+  paused(): TopicPartition[] {
+    return [...this.workers.values()].filter((w) => w.state === 'active' && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
+    return partitions.map((tp) => this.workers.get(partitionKey(tp))).filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
   }
 
   get ownedPartitions(): TopicPartition[] {
@@ -167,9 +305,13 @@ export class Processor {
   private assign(assigned: readonly AssignedPartition[]): Promise<void> {
     this.options.metrics?.rebalances.inc({ kind: 'assign' })
     const partitions = assigned.map(({ topic, partition }) => ({ topic, partition }))
+    const firstJoin = !this.joined
+    this.joined = true
+    this.joinWaiter?.()
+    this.joinWaiter = undefined
     if (this.stopping) return Promise.resolve()
     for (const tp of assigned) {
-      const route = this.options.routes.get(tp.topic)
+      const route = routeFor(this.options.routes, tp.topic)
       if (route === undefined) {
         this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
         continue
@@ -180,7 +322,22 @@ export class Processor {
       const done = tp.committed === null ? [] : decodeDoneRanges(tp.committed.offset, tp.committed.metadata)
       this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
     }
-    this.options.logger.info({ partitions: describe(partitions) }, 'partitions assigned')
+    // One line per rebalance: what went, what came, what is owned now (the first join is the app's "started" line).
+    if (!firstJoin) {
+      const status = this.options.consumer.status?.()
+      this.options.logger.info(
+        {
+          revoked: describe(this.revokedSinceAssign),
+          ...(this.lostSinceAssign.length > 0 ? { lost: describe(this.lostSinceAssign) } : {}),
+          added: describe(partitions),
+          owned: describe(this.ownedPartitions),
+          ...(status === undefined ? {} : { generationId: status.generationId }),
+        },
+        'rebalanced',
+      )
+    }
+    this.revokedSinceAssign = []
+    this.lostSinceAssign = []
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
     return Promise.resolve()
   }
@@ -193,15 +350,15 @@ export class Processor {
     this.updateLag(worker)
   }
 
-  private handOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number): Promise<HandOffResult> {
-    const run = this.runHandOff(partitions, reason, deadlineMs)
+  private handOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
+    const run = this.runHandOff(partitions, reason, deadlineMs, stopDeadline)
     this.handOffs.add(run)
     const forget = (): void => void this.handOffs.delete(run)
     run.then(forget, forget)
     return run
   }
 
-  private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number): Promise<HandOffResult> {
+  private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
     const startedAt = performance.now()
     const { groupId } = this.options.config
     // A partition that a hand-off under way is already draining (a rebalance revoking it during the
@@ -214,7 +371,7 @@ export class Processor {
       .map((tp) => this.workers.get(partitionKey(tp)))
       .filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
     // Nothing of ours to hand over (a close after a shutdown already handed everything off).
-    if (workers.length === 0) return { aborted: 0, commitError: undefined }
+    if (workers.length === 0) return { aborted: 0, commitError: undefined, uncommitted: [] }
     this.options.metrics?.rebalances.inc({ kind: 'revoke' })
     publish('revoking', () => ({ groupId, partitions, reason }))
     for (const worker of workers) worker.beginRevoke()
@@ -236,23 +393,48 @@ export class Processor {
 
     let committed: OffsetToCommit[] = []
     let commitError: Error | undefined
+    // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
+    const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
+    const wanted = this.offsetsToCommit(stillOwned())
+    let uncommitted: readonly OffsetToCommit[] = []
     try {
-      // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
-      const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
-      committed = await this.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
+      const commit = this.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
+      if (stopDeadline === undefined) committed = await commit
+      else {
+        // A stop does not wait past its deadline for a commit the group holds up (a rebalance waiting on a crashed member).
+        const timeoutMs = Math.max(0, stopDeadline - performance.now() - 1000)
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the commit did not complete within the stop deadline (${timeoutMs} ms left after the drain)`)), timeoutMs)
+        })
+        commit.catch(() => undefined)
+        try {
+          committed = await Promise.race([commit, timedOut])
+        } finally {
+          clearTimeout(timer)
+        }
+      }
     } catch (error) {
       commitError = error as Error
-      this.options.logger.warn({ err: error }, 'commit on revocation failed; records done since the last commit will be processed again')
+      uncommitted = wanted
+      this.options.logger.warn(
+        { err: error, uncommitted: uncommitted.map(describeOffset) },
+        `commit on ${reason === 'rebalance' ? 'revocation' : 'stop'} failed; the records done since the last commit of these partitions will be processed again`,
+      )
     }
     for (const worker of workers) {
       worker.close()
-      if (this.workers.get(partitionKey(worker)) === worker) this.workers.delete(partitionKey(worker))
+      if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
     }
     const durationMs = performance.now() - startedAt
     this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
-    this.options.logger.info({ partitions: describe(partitions), durationMs: Math.round(durationMs), aborted, reason }, 'partitions handed off')
+    if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
+    this.options.logger.info(
+      { revoked: describe(partitions), committed: committed.map(describeOffset), durationMs: Math.round(durationMs), aborted, reason, owned: describe(this.ownedPartitions) },
+      reason === 'rebalance' ? 'partitions revoked' : 'partitions handed off for the stop',
+    )
     publish('revoked', () => ({ groupId, partitions, reason, durationMs, aborted, committed, commitError }))
-    return { aborted, commitError }
+    return { aborted, commitError, uncommitted }
   }
 
   private lose(partitions: readonly TopicPartition[]): Promise<void> {
@@ -268,11 +450,12 @@ export class Processor {
           `${tp.topic}[${tp.partition}] was lost (this member's generation ended); another member may be processing it`,
         ),
       )
-      this.workers.delete(partitionKey(tp))
+      this.retire(worker)
     }
     this.options.metrics?.rebalances.inc({ kind: 'lost' })
     this.options.metrics?.rebalanceDuration.observe({ kind: 'lost' }, (performance.now() - startedAt) / 1000)
-    this.options.logger.warn({ partitions: describe(partitions), aborted }, 'partitions lost; nothing committed for them')
+    this.lostSinceAssign.push(...partitions)
+    this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
     publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
     return Promise.resolve()
   }
@@ -307,6 +490,8 @@ export class Processor {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
         worker.markCommitted(committed)
+        // A partition given away while the commit was on the wire has no series any more.
+        if (this.workers.get(partitionKey(worker)) !== worker) continue
         this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
         this.updateLag(worker)
       }
@@ -377,6 +562,18 @@ export class Processor {
     })
   }
 
+  /**
+   * A partition leaves this instance: its lag and committed-offset series go with it. Left behind,
+   * they would report the last lag this instance saw forever, and a sum over instances would never
+   * drop to the real lag.
+   */
+  private retire(worker: PartitionWorker): void {
+    this.workers.delete(partitionKey(worker))
+    const labels = { topic: worker.topic, partition: String(worker.partition) }
+    this.options.metrics?.lag.remove(labels)
+    this.options.metrics?.committedOffset.remove(labels)
+  }
+
   private updateLag(worker: PartitionWorker): void {
     const committable = worker.tracker.committable()
     if (this.options.metrics === undefined || worker.highWatermark === undefined || committable === undefined) return
@@ -400,4 +597,8 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 
 function describe(partitions: readonly TopicPartition[]): string[] {
   return partitions.map((tp) => `${tp.topic}[${tp.partition}]`)
+}
+
+function describeOffset(o: OffsetToCommit): string {
+  return `${o.topic}[${o.partition}]@${o.offset}`
 }

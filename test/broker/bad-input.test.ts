@@ -24,7 +24,8 @@ function recordingLogger(lines: Line[]): BrokerLogger {
     (fields: object, message?: string): void => {
       lines.push({ level, fields, message })
     }
-  return { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') }
+  const logger: BrokerLogger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error'), child: () => logger }
+  return logger
 }
 
 /** A request header by hand: key, version, correlation id, client id; then `body`. */

@@ -11,6 +11,7 @@ import { fetch } from '../../src/broker/fetch.js'
 import type { RequestContext } from '../../src/broker/handlers/handler.js'
 import { MemoryStorage } from '../../src/broker/log/storage.js'
 import { lazyGroupCoordinator } from '../../src/broker/groups/broker-context.js'
+import { startTransactionCoordinator } from '../../src/broker/transactions/broker-context.js'
 import { resolveOptions } from '../../src/broker/options.js'
 import { Fetch, type FetchRequest, type FetchRequestInit, type FetchResponseInit } from '../../src/protocol/generated/index.js'
 import { Reader } from '../../src/protocol/primitives/reader.js'
@@ -54,7 +55,9 @@ describe('parked fetches', () => {
     cluster = new Cluster(options, new MemoryStorage())
     cluster.createTopic('idle', 1, 1, {})
     stopping = new AbortController()
-    ctx = { cluster, options, stopping: stopping.signal, groups: lazyGroupCoordinator(options, stopping.signal), supportedApis: [], node: cluster.nodes[0]!, version: VERSION, clientId: 'test' }
+    const groups = lazyGroupCoordinator(options, stopping.signal)
+    const transactions = startTransactionCoordinator(cluster, options, groups, stopping.signal)
+    ctx = { cluster, options, stopping: stopping.signal, groups, transactions: () => transactions, supportedApis: [], node: cluster.nodes[0]!, version: VERSION, clientId: 'test' }
     warnings.length = 0
     process.on('warning', onWarning)
   })

@@ -66,17 +66,26 @@ describe('idempotent produce', () => {
     assert.equal(late.errorCode, KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
   })
 
-  it('fences an older epoch once the producer re-initialised with a bumped epoch (KIP-360)', async () => {
-    broker.createTopic('fence')
+  it('gives a fresh producer id with epoch 0 to a request that carries an id and epoch, as Kafka does without a transactional id', async () => {
     const { producerId, producerEpoch } = await newProducer()
-    assert.equal((await send('fence', batchOf(['a'], { producerId, producerEpoch, baseSequence: 0 }))).errorCode, 0)
-    const bumped = await conn.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId, producerEpoch })
-    assert.equal(bumped.errorCode, 0)
-    assert.equal(bumped.producerId, producerId)
-    assert.equal(bumped.producerEpoch, producerEpoch + 1)
-    assert.equal((await send('fence', batchOf(['b'], { producerId, producerEpoch: bumped.producerEpoch, baseSequence: 0 }))).errorCode, 0)
-    const stale = await send('fence', batchOf(['c'], { producerId, producerEpoch, baseSequence: 1 }))
+    const again = await conn.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId, producerEpoch })
+    assert.equal(again.errorCode, 0)
+    assert.notEqual(again.producerId, producerId)
+    assert.equal(again.producerEpoch, 0)
+    // Any id and epoch, even ones this broker never gave out (what @platformatic/kafka sends).
+    const blind = await conn.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: 123_456n, producerEpoch: 7 })
+    assert.equal(blind.errorCode, 0)
+    assert.equal(blind.producerEpoch, 0)
+  })
+
+  it('fences an older epoch once the partition has seen a newer one', async () => {
+    broker.createTopic('fence')
+    const { producerId } = await newProducer()
+    assert.equal((await send('fence', batchOf(['a'], { producerId, producerEpoch: 0, baseSequence: 0 }))).errorCode, 0)
+    assert.equal((await send('fence', batchOf(['b'], { producerId, producerEpoch: 1, baseSequence: 0 }))).errorCode, 0)
+    const stale = await send('fence', batchOf(['c'], { producerId, producerEpoch: 0, baseSequence: 1 }))
     assert.equal(stale.errorCode, KafkaErrorCode.INVALID_PRODUCER_EPOCH)
+    assert.equal(broker.offsets('fence', 0).logEndOffset, 2)
   })
 
   it('gives a new producer id to an idempotent producer that sends an id it does not hold, as Kafka does', async () => {

@@ -28,7 +28,18 @@ describe('broker data path', () => {
     assert.equal(response.errorCode, 0)
     const produce = response.apiKeys.find((k) => k.apiKey === Produce.apiKey)
     assert.deepEqual(produce, { apiKey: 0, minVersion: 3, maxVersion: 11 })
-    assert.equal(response.apiKeys.some((k) => k.apiKey === 26), false, 'EndTxn is not offered until transactions exist')
+    // The transaction APIs, each up to its newest stable version (EndTxn v5 is not stable yet).
+    const transactional = [22, 24, 25, 26, 28, 61, 65, 66].map((apiKey) => response.apiKeys.find((k) => k.apiKey === apiKey))
+    assert.deepEqual(transactional, [
+      { apiKey: 22, minVersion: 0, maxVersion: 5 },
+      { apiKey: 24, minVersion: 0, maxVersion: 5 },
+      { apiKey: 25, minVersion: 0, maxVersion: 4 },
+      { apiKey: 26, minVersion: 0, maxVersion: 4 },
+      { apiKey: 28, minVersion: 0, maxVersion: 4 },
+      { apiKey: 61, minVersion: 0, maxVersion: 0 },
+      { apiKey: 65, minVersion: 0, maxVersion: 0 },
+      { apiKey: 66, minVersion: 0, maxVersion: 1 },
+    ])
   })
 
   it('creates a topic and reports it in Metadata with a leader and topic id', async () => {

@@ -28,7 +28,7 @@ describe('configuration', () => {
 
   it('requires brokers when no consumer is given, in host:port form', () => {
     configError(() => baton({ groupId: 'g' }), 'brokers', /bootstrap broker/)
-    configError(() => baton({ groupId: 'g', brokers: ['localhost'] }), 'brokers', /host:port/)
+    configError(() => baton({ groupId: 'g', brokers: ['localhost'], logger: silentLogger }), 'brokers', /host:port/)
   })
 
   it('refuses a drain deadline that is not below the rebalance timeout, and says how to fix it', () => {
@@ -46,7 +46,7 @@ describe('configuration', () => {
 
   it('checks each consume() option by name', () => {
     const app = baton(base)
-    configError(() => app.consume('orders', noop, { concurrency: 'parallel' as never }), "consume('orders').concurrency", /'partition'.*'key'/)
+    configError(() => app.consume('orders', noop, { ordering: 'parallel' as never }), "consume('orders').ordering", /'partition'.*'key'/)
     configError(() => app.consume('orders', noop, { retries: -1 }), "consume('orders').retries", /0 or more/)
     configError(
       () => app.consume('orders', noop, { retries: { initialBackoffMs: 500, maxBackoffMs: 100 } }),
@@ -75,10 +75,33 @@ describe('configuration', () => {
     await skipping.stop()
   })
 
-  it("throws the same ConfigError for a bad client option under `kafka` as for baton()'s own", async () => {
-    const app = baton({ groupId: 'g', brokers: ['127.0.0.1:9'], kafka: { sessionTimeoutMs: -5 }, logger: silentLogger, signals: false })
-    app.consume('orders', noop, { deadLetter: false })
-    await assert.rejects(app.start(), (error: unknown) => error instanceof ConfigError && error.code === 'CONFIG_INVALID' && /sessionTimeoutMs/.test(error.option))
+  it("throws the same ConfigError for a bad client option under `kafka` as for baton()'s own, from baton() rather than at run()", () => {
+    configError(() => baton({ groupId: 'g', brokers: ['127.0.0.1:9'], kafka: { sessionTimeoutMs: -5 }, logger: silentLogger, signals: false }), 'kafka.sessionTimeoutMs', /got -5/)
+    configError(() => baton({ groupId: 'g', brokers: '127.0.0.1:9', kafka: { autoOffsetReset: 'first' as never }, logger: silentLogger }), 'kafka.autoOffsetReset', /"first"/)
+  })
+
+  it('refuses unknown keys and names the nearest valid one', () => {
+    configError(() => baton({ groupId: 'g', brokers: '127.0.0.1:9', kafka: { sessionTimeout: 10_000 } as never, logger: silentLogger }), 'kafka.sessionTimeout', /did you mean kafka\.sessionTimeoutMs\?/)
+    configError(() => baton({ ...base, drainTimeout: 5 } as never), 'drainTimeout', /did you mean drainTimeoutMs\?/)
+    configError(() => baton({ ...base, bootstrapServers: 'x:1' } as never), 'bootstrapServers', /brokers/)
+    const app = baton(base)
+    configError(() => app.consume('orders', noop, { retry: 3 } as never), "consume('orders').retry", /did you mean consume\('orders'\)\.retries\?/)
+    configError(() => app.consume('orders', noop, { concurrency: 'key' } as never), "consume('orders').concurrency", /ordering/)
+  })
+
+  it('takes brokers as a list or a comma-separated string, as the client takes bootstrapServers', () => {
+    assert.doesNotThrow(() => baton({ groupId: 'g', brokers: 'a:9092,b:9092', logger: silentLogger }))
+    assert.doesNotThrow(() => baton({ groupId: 'g', brokers: ['a:9092', 'b:9092'], logger: silentLogger }))
+    configError(() => baton({ groupId: 'g', brokers: 'a:9092,b', logger: silentLogger }), 'brokers', /"b" is not host:port/)
+  })
+
+  it('names the value the user set, and says when the other side of a comparison is a default', () => {
+    configError(() => baton({ ...base, drainTimeoutMs: 70_000 }), 'drainTimeoutMs', /70000 must be below the default rebalanceTimeoutMs \(60000\)/)
+    configError(
+      () => baton({ groupId: 'g', brokers: 'a:1', kafka: { heartbeatIntervalMs: 50_000 }, logger: silentLogger }),
+      'kafka.heartbeatIntervalMs',
+      /50000 must be below the default sessionTimeoutMs \(45000\)/,
+    )
   })
 
   it('refuses to start with no topic, and to add topics once started', async () => {

@@ -45,7 +45,7 @@ describe('event loop turns', () => {
           await busy()
           if (++processed === RECORDS) all.resolve()
         },
-        { concurrency: mode },
+        { ordering: mode },
       )
       await app.start()
       try {

@@ -43,6 +43,15 @@ class Ledger extends EventEmitter {
     return this.until(done, `${member} to complete ${partition}:${from}..${to - 1n}`)
   }
 
+  /** Every record of partitions 0..partitions-1 below `to` completed by someone. */
+  allDone(partitions: number, to: number): Promise<void> {
+    const done = (): boolean => {
+      for (let p = 0; p < partitions; p++) for (let offset = 0; offset < to; offset++) if (!this.completions.has(`${p}:${offset}`)) return false
+      return true
+    }
+    return this.until(done, `every record of ${partitions} partitions up to ${to - 1} to complete`)
+  }
+
   private until(condition: () => boolean, what: string): Promise<void> {
     if (condition()) return Promise.resolve()
     return within(
@@ -74,7 +83,7 @@ describe('hand-off: a group through joins, leaves and a loss', () => {
     }
     produce(40)
     const ledger = new Ledger()
-    const opts = { concurrency: 'key' as const }
+    const opts = { ordering: 'key' as const }
     const members = new Map<string, Member>()
     for (const id of ['a', 'b', 'c', 'd']) members.set(id, await g.member(id, ledger.handler(id), opts))
     const m = (id: string): Member => members.get(id) as Member
@@ -101,6 +110,8 @@ describe('hand-off: a group through joins, leaves and a loss', () => {
     const resumeAt = [2, 5].map((p) => g?.cluster.committedOffset('orders', p) ?? 0n)
     await m('d').consumer.assign([tp(2), tp(5)])
     await Promise.all([ledger.caughtUp('d', 2, resumeAt[0] as bigint, 80n), ledger.caughtUp('d', 5, resumeAt[1] as bigint, 80n)])
+    // The other owners' partitions are waited for too: a stop hands over what is queued undone.
+    await ledger.allDone(PARTITIONS, 80)
     for (const id of ['a', 'd']) await m(id).app.stop()
 
     const duplicates = [...ledger.completions.entries()].filter(([, who]) => who.length > 1)

@@ -20,7 +20,7 @@ describe('hand-off: key mode with out-of-order completion', () => {
     g = group()
     for (const key of ['a', 'b', 'c', 'd', 'a']) g.cluster.produce('orders', 0, { key, value: key })
     const handler = new ControlledHandler()
-    const a = await g.member('a', handler.for('a'), { concurrency: 'key' }, { drainTimeoutMs: 50 })
+    const a = await g.member('a', handler.for('a'), { ordering: 'key' }, { drainTimeoutMs: 50 })
     await a.consumer.assign([TP0])
 
     await Promise.all([0n, 1n, 2n, 3n].map((offset) => handler.started(offset)))
@@ -43,7 +43,7 @@ describe('hand-off: key mode with out-of-order completion', () => {
 
     handler.finish(1n) // the aborted handler returns late; it changes nothing
     handler.reset(1n)
-    const b = await g.member('b', handler.for('b'), { concurrency: 'key' })
+    const b = await g.member('b', handler.for('b'), { ordering: 'key' })
     await b.consumer.assign([TP0])
     await handler.started(1n)
     handler.finish(1n)
@@ -56,7 +56,7 @@ describe('hand-off: key mode with out-of-order completion', () => {
     g = group()
     for (const key of ['a', 'b', 'c', 'd']) g.cluster.produce('orders', 0, { key, value: key })
     const handler = new ControlledHandler()
-    const a = await g.member('a', handler.for('a'), { concurrency: 'key' }, { commitIntervalMs: 10 })
+    const a = await g.member('a', handler.for('a'), { ordering: 'key' }, { commitIntervalMs: 10 })
     await a.consumer.assign([TP0])
     await Promise.all([0n, 1n, 2n, 3n].map((offset) => handler.started(offset)))
     handler.finish(1n)
@@ -66,7 +66,7 @@ describe('hand-off: key mode with out-of-order completion', () => {
     await a.consumer.lose([TP0]) // a crash: no commit on the way out
 
     for (const offset of [0n, 2n]) handler.reset(offset)
-    const b = await g.member('b', handler.for('b'), { concurrency: 'key' })
+    const b = await g.member('b', handler.for('b'), { ordering: 'key' })
     await b.consumer.assign([TP0])
     await Promise.all([0n, 2n].map((offset) => handler.started(offset)))
     handler.finish(0n)
@@ -80,7 +80,7 @@ describe('hand-off: key mode with out-of-order completion', () => {
     g = group('orders', 1, { offsetMetadataMaxBytes: 16 })
     for (const key of ['a', 'b', 'c', 'd']) g.cluster.produce('orders', 0, { key, value: key })
     const handler = new ControlledHandler((offset) => offset !== 0n)
-    const a = await g.member('a', handler.for('a'), { concurrency: 'key' }, { drainTimeoutMs: 50 })
+    const a = await g.member('a', handler.for('a'), { ordering: 'key' }, { drainTimeoutMs: 50 })
     await a.consumer.assign([TP0])
     await handler.call((c) => c.offset === 3n)
     await a.consumer.revoke([TP0]) // offset 0 is aborted at the deadline; 1 to 3 are done above it

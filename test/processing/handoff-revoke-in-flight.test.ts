@@ -20,7 +20,7 @@ describe('hand-off: revoke while handlers are in flight', () => {
       for (let i = 0; i < 12; i++) g.cluster.produce('orders', 0, { key: `k${i % 4}`, value: `v${i}` })
       // Offsets 0-3 complete at once; 4 onwards wait for the test.
       const handler = new ControlledHandler((offset) => offset < 4n)
-      const a = await g.member('a', handler.for('a'), { concurrency })
+      const a = await g.member('a', handler.for('a'), { ordering: concurrency })
       await a.consumer.assign([TP0])
 
       const inFlight = concurrency === 'key' ? [4n, 5n, 6n, 7n] : [4n]
@@ -44,7 +44,7 @@ describe('hand-off: revoke while handlers are in flight', () => {
       assert.ok(commitAt >= 0 && commitAt < releaseAt, 'committed before the partition was released')
       assert.ok(handler.calls.filter((c) => c.member === 'a').every((c) => c.offset < next), 'nothing dispatched after the revocation began')
 
-      const b = await g.member('b', handler.for('b'), { concurrency })
+      const b = await g.member('b', handler.for('b'), { ordering: concurrency })
       await b.consumer.assign([TP0])
       for (let offset = next; offset < 12n; offset++) handler.finish(offset)
       await handler.started(11n)

@@ -7,7 +7,7 @@ import { deadLetter, DLT_HEADERS } from '../../src/processing/dead-letter.js'
 import { DeserializationError, NonRetriableError } from '../../src/processing/errors.js'
 import type { ConsumedRecord, Work } from '../../src/processing/handler.js'
 import { CHANNELS, type DeadLetteredEvent, type RecordFailedEvent } from '../../src/processing/instrumentation.js'
-import { silentLogger } from '../../src/processing/logger.js'
+import { silentLogger, type Logger } from '../../src/processing/logger.js'
 import { backoffMs, retry } from '../../src/processing/retry.js'
 import { FakeProducer } from '../../src/processing/testing/fake-consumer.js'
 import { deferred, group, listen, TP0, within, type Group } from './helpers.js'
@@ -81,11 +81,14 @@ describe('retries and dead letters', () => {
     }
   })
 
-  it('sends a non-retriable error straight to the dead letters', async () => {
+  it('sends a non-retriable error straight to the dead letters, and logs it once', async () => {
     g = group()
     g.cluster.produce('orders', 0, { value: 'x' })
     let calls = 0
     const events = listen<DeadLetteredEvent>(CHANNELS.deadLettered)
+    const logged: { level: string; fields: { err?: unknown } }[] = []
+    const at = (level: string) => (fields: object) => void logged.push({ level, fields })
+    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger }
     const member = await g.member(
       'a',
       () => {
@@ -93,6 +96,7 @@ describe('retries and dead letters', () => {
         return Promise.reject(new NonRetriableError('order references a deleted customer'))
       },
       { retries: fastRetries, deadLetter: 'orders-failed' },
+      { logger },
     )
     try {
       const sent = once(g.producer, 'sent') as Promise<[ProducedRecord]>
@@ -103,6 +107,7 @@ describe('retries and dead letters', () => {
       assert.equal(header(dead, DLT_HEADERS.errorCode), 'PROCESSING_NON_RETRIABLE')
       assert.equal(header(dead, DLT_HEADERS.attempts), '1')
       assert.equal(events.messages[0]?.deadLetterTopic, 'orders-failed')
+      assert.equal(logged.filter((l) => l.fields.err instanceof NonRetriableError).length, 1, 'the failure is logged once, by the step that dead-letters it')
     } finally {
       events.stop()
     }
@@ -259,6 +264,6 @@ describe('retry backoff', () => {
 
 /** A job over `work`'s first record, with the given signals, as a partition worker would make it. */
 function jobOf(work: Work, signal: AbortSignal, revokingSignal: AbortSignal): Job {
-  const host = { topic: work.topic, partition: work.partition, signal, revokingSignal, logger: silentLogger, produce: () => Promise.resolve() }
+  const host = { topic: work.topic, partition: work.partition, signal, revokingSignal, logger: silentLogger, produce: () => Promise.resolve(), pauseByUser() {}, resumeByUser() {} }
   return new Job(host, work.records[0] as FetchedRecord, undefined, undefined)
 }

@@ -2,9 +2,9 @@
  * Invariant: a graceful stop stops fetching, lets in-flight work finish up to the shutdown deadline,
  * commits it, and only then leaves the group; the exit code says whether everything finished.
  */
-import { afterEach, describe, it } from 'node:test'
+import { afterEach, describe, it, mock } from 'node:test'
 import assert from 'node:assert/strict'
-import { baton, EXIT_CODES } from '../../src/processing/app.js'
+import { baton, EXIT_CODES, SIGNAL_REPEAT_WINDOW_MS } from '../../src/processing/app.js'
 import { silentLogger } from '../../src/processing/logger.js'
 import { ControlledHandler, group, TP0, within, type Group } from './helpers.js'
 
@@ -29,7 +29,7 @@ describe('graceful shutdown', () => {
     handler.finish(2n)
     const result = await stopped
 
-    assert.deepEqual(result, { reason: 'stopped', exitCode: EXIT_CODES.ok, aborted: 0, error: undefined })
+    assert.deepEqual(result, { reason: 'stopped', exitCode: EXIT_CODES.ok, aborted: 0, error: undefined, uncommitted: [] })
     assert.equal(g.cluster.committedOffset('orders', 0), 3n)
     const commitAt = g.cluster.history.findIndex((e) => e.type === 'committed')
     const leftAt = g.cluster.history.findIndex((e) => e.type === 'left')
@@ -84,7 +84,7 @@ describe('graceful shutdown', () => {
     }
   })
 
-  it('a second signal aborts everything and exits at once with 128 + the signal number', async () => {
+  it('a second signal aborts everything and exits at once with 128 + the signal number; a repeat within a second is the same request', async () => {
     g = group()
     g.cluster.produce('orders', 0, { value: 'v' })
     const handler = new ControlledHandler()
@@ -106,14 +106,21 @@ describe('graceful shutdown', () => {
       await g.cluster.waitFor((e) => e.type === 'joined' && e.member === 'a')
       await consumer.assign([TP0])
       const call = await handler.started(0n)
+      mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
       process.emit('SIGUSR2', 'SIGUSR2')
       assert.equal(call.ctx.revoking, true)
+      // The same signal at once is the same request (a process group signalled twice): ignored.
+      process.emit('SIGUSR2', 'SIGUSR2')
+      assert.deepEqual(exits, [])
+      assert.equal(call.ctx.signal.aborted, false)
+      mock.timers.tick(SIGNAL_REPEAT_WINDOW_MS + 1)
       process.emit('SIGUSR2', 'SIGUSR2')
       const result = await within(running)
       assert.equal(result.reason, 'forced')
       assert.deepEqual(exits, [128 + 12])
       assert.equal(call.ctx.signal.aborted, true)
     } finally {
+      mock.timers.reset()
       process.exitCode = previousExitCode
       handler.finish(0n)
       await app.stop()

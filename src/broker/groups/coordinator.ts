@@ -13,6 +13,7 @@
  *   membership.ts   JoinGroup, SyncGroup, Heartbeat, LeaveGroup
  *   rebalance.ts    the timers and phase changes those set off
  *   offsets.ts      OffsetCommit fencing, OffsetFetch, OffsetDelete; admin.ts the admin APIs
+ *   transactional-offsets.ts   TxnOffsetCommit's group checks and applying a committed transaction's offsets
  *   store.ts / file-store.ts   what is persisted and the on-disk log; placement.ts coordinator hashing
  *   scheduler.ts    injected clock and timers; config.ts options; broker-context.ts the broker glue
  */
@@ -34,6 +35,7 @@ import { Offsets, type CommitRequest, type DeleteOffsetsResult, type FetchedTopi
 import { coordinatorNodeFor } from './placement.js'
 import type { GroupState } from './state.js'
 import { MemoryGroupStore, type GroupStore, type LoadedGroups } from './store.js'
+import { applyTransactionalOffsets, validateTransactionalCommit, type TransactionalCommitMetadata, type TransactionalOffset } from './transactional-offsets.js'
 
 /** What a stopped coordinator answers: the client looks for the coordinator again, as after a failover. */
 const NOT_COORDINATOR = KafkaErrorCode.NOT_COORDINATOR
@@ -86,6 +88,18 @@ export class GroupCoordinator {
   commitOffsets(req: CommitRequest): number[] {
     if (this.closed) return req.offsets.map(() => NOT_COORDINATOR)
     return this.offsets.commit(req)
+  }
+
+  /** TxnOffsetCommit's group metadata checks (KIP-447): NONE or the error for every partition. */
+  validateTransactionalCommit(req: TransactionalCommitMetadata): number {
+    if (this.closed) return NOT_COORDINATOR
+    return validateTransactionalCommit(this.state, req)
+  }
+
+  /** The offsets of a transaction that committed become visible. */
+  applyTransactionalOffsets(groupId: string, offsets: readonly TransactionalOffset[]): void {
+    if (this.closed) return
+    applyTransactionalOffsets(this.state, groupId, offsets)
   }
 
   fetchOffsets(groupId: string, topics: readonly TopicPartitions[] | null): { errorCode: number; topics: FetchedTopic[] } {

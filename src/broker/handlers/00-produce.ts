@@ -3,7 +3,11 @@
  * per partition, -1 and 1 both answer once the batch is appended, and -1 also fsyncs when the broker
  * was started with `fsync`. acks=0 gets no response, as in Kafka. From v10, NOT_LEADER_OR_FOLLOWER
  * carries the current leader and its endpoint (KIP-951) so clients can skip a metadata round trip.
- * Leaves out: transactional produce (refused until the transaction coordinator exists), the timeout.
+ * Transactional batches are checked against the transaction coordinator before they are appended
+ * (KIP-890's verification, in process): the producer must hold the transactional id with its
+ * current epoch (INVALID_PRODUCER_EPOCH when fenced) and have added the partition
+ * (INVALID_TXN_STATE otherwise).
+ * Leaves out: the timeout.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import {
@@ -13,7 +17,8 @@ import {
   type ProduceResponseInit,
   type ProduceResponsePartitionProduceResponseInit,
 } from '../../protocol/generated/index.js'
-import { appendProduced } from '../append.js'
+import { appendProduced, type TransactionVerifier } from '../append.js'
+import { transactionCoordinatorOf } from '../transactions/broker-context.js'
 import type { Partition, Topic } from '../cluster.js'
 import { defineHandler, leaderPartition, type RequestContext } from './handler.js'
 
@@ -21,7 +26,18 @@ function failed(index: number, errorCode: number, errorMessage: string | null, c
   return { index, errorCode, baseOffset: -1n, errorMessage: ctx.version >= 8 ? errorMessage : null }
 }
 
-function produceTo(topic: Topic | undefined, p: ProduceRequestPartitionProduceData, ctx: RequestContext, touched: Set<Partition>): ProduceResponsePartitionProduceResponseInit {
+function verifierFor(transactionalId: string | null, topic: string, partition: number, ctx: RequestContext): TransactionVerifier | null {
+  if (transactionalId === null) return null
+  return (header) => transactionCoordinatorOf(ctx).verifyProduce(transactionalId, header, topic, partition)
+}
+
+function produceTo(
+  topic: Topic | undefined,
+  p: ProduceRequestPartitionProduceData,
+  transactionalId: string | null,
+  ctx: RequestContext,
+  touched: Set<Partition>,
+): ProduceResponsePartitionProduceResponseInit {
   const partition = leaderPartition(ctx, topic, p.index)
   if (typeof partition === 'number') {
     const response = failed(p.index, partition, null, ctx)
@@ -29,7 +45,7 @@ function produceTo(topic: Topic | undefined, p: ProduceRequestPartitionProduceDa
     if (ctx.version >= 10 && current !== undefined) response.currentLeader = { leaderId: current.leader, leaderEpoch: current.leaderEpoch }
     return response
   }
-  const result = appendProduced(partition, p.records, Date.now())
+  const result = appendProduced(partition, p.records, Date.now(), verifierFor(transactionalId, partition.topic.name, partition.index, ctx))
   if (result.errorCode !== 0) return failed(p.index, result.errorCode, result.errorMessage, ctx)
   touched.add(partition)
   return {
@@ -68,13 +84,10 @@ export default defineHandler({
     if (acks !== -1 && acks !== 0 && acks !== 1) {
       return everyPartition(request, KafkaErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`, ctx)
     }
-    if (request.transactionalId !== null) {
-      return everyPartition(request, KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker yet', ctx)
-    }
     const touched = new Set<Partition>()
     const responses = request.topicData.map((t) => {
       const topic = ctx.cluster.topic(t.name)
-      return { name: t.name, partitionResponses: t.partitionData.map((p) => produceTo(topic, p, ctx, touched)) }
+      return { name: t.name, partitionResponses: t.partitionData.map((p) => produceTo(topic, p, request.transactionalId, ctx, touched)) }
     })
     if (acks === -1 && ctx.options.fsync) for (const partition of touched) partition.log.sync()
     return acks === 0 ? null : leaderEndpoints({ responses }, ctx)

@@ -5,7 +5,8 @@
  * current leader (KIP-951) are answered per partition. Fetch sessions are refused cleanly: every
  * response has sessionId 0, so clients keep sending full requests (see fetch.ts).
  * Leaves out: follower fetching (replicaId >= 0 is served like a consumer), rack-aware preferred
- * read replicas, aborted transaction lists (empty until transactions exist).
+ * read replicas. read_committed reads stop at the last stable offset and carry the aborted
+ * transactions the returned batches hold (transactions/partition-state.ts).
  */
 import { Fetch } from '../../protocol/generated/index.js'
 import { fetch, fetchErrorResponse } from '../fetch.js'

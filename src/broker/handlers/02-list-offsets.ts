@@ -1,5 +1,6 @@
 /**
- * ListOffsets, v1-10: latest (-1; the last stable offset for read_committed), earliest (-2), max
+ * ListOffsets, v1-10: latest (-1; the last stable offset for read_committed, and lookups by
+ * timestamp find nothing at or past it, as in Kafka), earliest (-2), max
  * timestamp (-3, KIP-734), earliest local (-4, same as earliest without tiered storage), latest
  * tiered (-5, none: offset -1), and by timestamp. Leader epochs are checked and reported (KIP-320).
  * Leaves out: v0's list of old-style offsets, the timeout.
@@ -17,20 +18,26 @@ const EARLIEST_LOCAL = -4
 const LATEST_TIERED = -5
 const NONE: OffsetAndTimestamp = { offset: -1, timestamp: -1 }
 
+/** As Kafka: a lookup by timestamp finds only offsets the isolation level may read. */
+function fetchable(found: OffsetAndTimestamp | null, lastFetchable: number): OffsetAndTimestamp {
+  return found === null || found.offset >= lastFetchable ? NONE : found
+}
+
 function lookUp(partition: Partition, timestamp: number, isolationLevel: number): OffsetAndTimestamp | null {
   const { log } = partition
+  const lastFetchable = isolationLevel === 1 ? partition.lastStableOffset : log.highWatermark
   switch (timestamp) {
     case LATEST:
-      return { offset: isolationLevel === 1 ? log.lastStableOffset : log.highWatermark, timestamp: -1 }
+      return { offset: lastFetchable, timestamp: -1 }
     case EARLIEST:
     case EARLIEST_LOCAL:
       return { offset: log.logStartOffset, timestamp: -1 }
     case MAX_TIMESTAMP:
-      return offsetOfMaxTimestamp(log) ?? NONE
+      return fetchable(offsetOfMaxTimestamp(log), lastFetchable)
     case LATEST_TIERED:
       return NONE
     default:
-      return timestamp >= 0 ? (offsetForTimestamp(log, timestamp) ?? NONE) : null
+      return timestamp >= 0 ? fetchable(offsetForTimestamp(log, timestamp), lastFetchable) : null
   }
 }
 

@@ -1,21 +1,33 @@
 /**
  * OffsetFetch, v1-9. v1-7 ask for one group; v2+ may ask for all its offsets (null topics) and
  * carry a top-level error; v8+ ask for several groups at once, each answered on its own (KIP-709).
- * Leaves out: v0 (offsets in ZooKeeper), and requireStable (v7+) never reports
- * UNSTABLE_OFFSET_COMMIT because no transactional offset commit is ever pending here yet. The
- * member id and epoch of v9 belong to KIP-848 groups and are ignored.
+ * With requireStable (v7+, KIP-447) a partition whose offset an open transaction is committing is
+ * answered UNSTABLE_OFFSET_COMMIT, and the client retries until the transaction ends.
+ * Leaves out: v0 (offsets in ZooKeeper). The member id and epoch of v9 belong to KIP-848 groups
+ * and are ignored.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponseInit } from '../../protocol/generated/index.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'
+import { transactionCoordinatorOf } from '../transactions/broker-context.js'
 import type { FetchedTopic } from '../groups/offsets.js'
 import { defineHandler, type RequestContext } from './handler.js'
 
 type Wanted = readonly { name: string; partitionIndexes: number[] }[] | null
 
-function lookup(ctx: RequestContext, groupId: string, topics: Wanted): { errorCode: number; topics: FetchedTopic[] } {
+function lookup(ctx: RequestContext, groupId: string, topics: Wanted, requireStable: boolean): { errorCode: number; topics: FetchedTopic[] } {
   if (!coordinatesHere(ctx, groupId)) return { errorCode: KafkaErrorCode.NOT_COORDINATOR, topics: [] }
-  return groupCoordinatorOf(ctx).fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })))
+  const found = groupCoordinatorOf(ctx).fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })))
+  if (!requireStable) return found
+  const transactions = transactionCoordinatorOf(ctx)
+  const unstable = (topic: string, partition: number): boolean => transactions.hasPendingOffset(groupId, topic, partition)
+  return {
+    errorCode: found.errorCode,
+    topics: found.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => (unstable(t.topic, p.partition) ? { ...p, offset: -1n, errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT } : p)),
+    })),
+  }
 }
 
 function partitionsOf(topics: FetchedTopic[]) {
@@ -48,6 +60,6 @@ export default defineHandler({
   api: OffsetFetch,
   minVersion: 1,
   maxVersion: 9,
-  handle: (request, ctx) => respond(request, ctx.version, (groupId, topics) => lookup(ctx, groupId, topics)),
+  handle: (request, ctx) => respond(request, ctx.version, (groupId, topics) => lookup(ctx, groupId, topics, request.requireStable)),
   errorResponse: (request, errorCode, ctx) => respond(request, ctx.version, () => ({ errorCode, topics: [] })),
 })

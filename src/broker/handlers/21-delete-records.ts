@@ -16,6 +16,7 @@ function deleteBefore(topic: Topic | undefined, p: DeleteRecordsRequestDeleteRec
   const target = p.offset === -1n ? log.highWatermark : Number(p.offset)
   if (target < 0 || target > log.highWatermark) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE }
   log.deleteRecordsBefore(target)
+  partition.transactions.trimBelow(log.logStartOffset)
   return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(log.logStartOffset), errorCode: 0 }
 }
 

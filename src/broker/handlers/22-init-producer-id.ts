@@ -1,11 +1,14 @@
 /**
- * InitProducerId, v0-5, for idempotent producers: a new producer id with epoch 0, or (KIP-360, v3+)
- * the next epoch of an id the producer already holds. A transactional id is refused with
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED until the transaction coordinator exists; the transaction
- * APIs are not advertised, so conforming clients never get that far.
+ * InitProducerId, v0-5. Without a transactional id: a fresh producer id with epoch 0, whatever
+ * producer id and epoch the request carries, as Kafka does (it accepts them blindly). With one, the
+ * transaction coordinator allocates or reuses the id and bumps its epoch, fencing the previous
+ * producer and aborting its open transaction first (CONCURRENT_TRANSACTIONS until that is done);
+ * from v3 a producer that gives its id and epoch asks for the KIP-360 bump.
+ * PRODUCER_FENCED is answered as INVALID_PRODUCER_EPOCH below v4, which cannot carry it.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { InitProducerId } from '../../protocol/generated/index.js'
+import { fencedForVersion, transactionCoordinatorOf, transactionsHere } from '../transactions/broker-context.js'
 import { defineHandler } from './handler.js'
 
 export default defineHandler({
@@ -13,16 +16,17 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 5,
   handle: (request, ctx) => {
-    if (request.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 }
+    if (request.transactionalId === null) {
+      return { throttleTimeMs: 0, errorCode: 0, producerId: ctx.cluster.producerIds.allocate(), producerEpoch: 0 }
     }
-    if (request.producerId >= 0n) {
-      // Kafka gives a producer without a transactional id a new id whatever it sends; some clients
-      // send 0/0 on their first call. An id this broker knows at that epoch gets the next epoch.
-      const bumped = ctx.cluster.producerIds.bumpEpoch(request.producerId, request.producerEpoch)
-      if (bumped !== null) return { throttleTimeMs: 0, errorCode: 0, ...bumped }
-    }
-    return { throttleTimeMs: 0, errorCode: 0, ...ctx.cluster.producerIds.allocate() }
+    if (!transactionsHere(ctx, request.transactionalId)) return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NOT_COORDINATOR, producerId: -1n, producerEpoch: -1 }
+    const result = transactionCoordinatorOf(ctx).initProducerId({
+      transactionalId: request.transactionalId,
+      transactionTimeoutMs: request.transactionTimeoutMs,
+      producerId: request.producerId,
+      producerEpoch: request.producerEpoch,
+    })
+    return { throttleTimeMs: 0, ...result, errorCode: fencedForVersion(result.errorCode, ctx.version, 4) }
   },
   errorResponse: (_request, errorCode) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 }),
 })

@@ -9,6 +9,7 @@ import type { ApiSpec } from '../../protocol/codec-runtime.js'
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import type { Cluster, NodeEndpoint, Partition, Topic } from '../cluster.js'
 import type { GroupCoordinator } from '../groups/coordinator.js'
+import type { TransactionCoordinator } from '../transactions/coordinator.js'
 import type { ResolvedBrokerOptions } from '../options.js'
 
 /** State shared by every node of one broker process. */
@@ -19,6 +20,8 @@ export interface BrokerContext {
   readonly stopping: AbortSignal
   /** The broker's group coordinator, made on first use (`groups/broker-context.ts`). */
   readonly groups: () => GroupCoordinator
+  /** The broker's transaction coordinator, made when the broker starts (`transactions/broker-context.ts`). */
+  readonly transactions: () => TransactionCoordinator
   /** The [apiKey, minVersion, maxVersion] triples ApiVersions advertises. */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[]
 }

@@ -21,11 +21,18 @@ import deleteTopics from './20-delete-topics.js'
 import deleteRecords from './21-delete-records.js'
 import initProducerId from './22-init-producer-id.js'
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
+import addPartitionsToTxn from './24-add-partitions-to-txn.js'
+import addOffsetsToTxn from './25-add-offsets-to-txn.js'
+import endTxn from './26-end-txn.js'
+import txnOffsetCommit from './28-txn-offset-commit.js'
 import describeConfigs from './32-describe-configs.js'
 import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
 import offsetDelete from './47-offset-delete.js'
 import describeCluster from './60-describe-cluster.js'
+import describeProducers from './61-describe-producers.js'
+import describeTransactions from './65-describe-transactions.js'
+import listTransactions from './66-list-transactions.js'
 import type { AnyHandler } from './handler.js'
 
 const ALL: readonly AnyHandler[] = [
@@ -48,11 +55,18 @@ const ALL: readonly AnyHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeConfigs,
   createPartitions,
   deleteGroups,
   offsetDelete,
   describeCluster,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
 ]
 
 export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))

@@ -8,7 +8,7 @@
  * attributes, outside what the CRC-32C covers, so assigning offsets needs no new CRC; a timestamp
  * change does, and the records layer recomputes it.
  */
-import { RecordBatchView, type RecordBatchHeader } from '../../protocol/records/index.js'
+import { encodeControlBatch, RecordBatchView, type RecordBatchHeader } from '../../protocol/records/index.js'
 
 export type { RecordBatchHeader }
 
@@ -38,4 +38,17 @@ export function recordTimestamps(batch: Buffer): { offset: number; timestamp: nu
   return RecordBatchView.at(batch, 0, { verifyCrc: false })
     .decode()
     .records.map((record) => ({ offset: Number(record.offset), timestamp: record.timestamp }))
+}
+
+/** The end-transaction marker a control batch carries, or null for another control record type. */
+export function endTransactionMarkerOf(batch: Buffer): 'commit' | 'abort' | null {
+  const decoded = RecordBatchView.at(batch, 0, { verifyCrc: false }).decode({ verifyCrc: false })
+  if (!decoded.isControl) return null
+  const record = decoded.records[0]
+  return record === undefined || record.type === 'unknown' ? null : record.type
+}
+
+/** A control batch ending a transaction of `producerId` on one partition, offsets still to be assigned. */
+export function encodeEndTransactionMarker(marker: 'commit' | 'abort', producerId: bigint, producerEpoch: number, coordinatorEpoch: number, now: number): Buffer {
+  return encodeControlBatch({ marker, producerId, producerEpoch, coordinatorEpoch, timestamp: now })
 }

@@ -67,7 +67,7 @@ export class FileSegment implements Segment {
     dir: string,
     baseOffset: number,
     now: number,
-    onBatch: (header: RecordBatchHeader) => void,
+    onBatch: (header: RecordBatchHeader, batch: Buffer) => void,
   ): { segment: FileSegment; tornTail: TornTail | null } {
     const segment = new FileSegment(dir, baseOffset, now)
     const bytes = readFileSync(segment.logPath)
@@ -90,7 +90,7 @@ export class FileSegment implements Segment {
         break
       }
       segment.record(batchBase, Number(header.lastOffset), end - position, header.maxTimestamp)
-      onBatch(header)
+      onBatch(header, bytes.subarray(position, end))
       nextOffset = Number(header.lastOffset) + 1
       position = end
     }

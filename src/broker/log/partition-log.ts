@@ -5,8 +5,8 @@
  *
  * Offsets: logStartOffset is the first offset a consumer may read (DeleteRecords can move it inside
  * a segment, as in Kafka), logEndOffset the offset the next batch gets. With every replica in this
- * process, the high watermark is the log end offset; the last stable offset equals it until
- * transactions exist.
+ * process, the high watermark is the log end offset. The last stable offset belongs to the
+ * partition's transaction state (transactions/partition-state.ts), which bounds read_committed reads.
  */
 import { findEntryForOffset, type Segment } from './segment.js'
 
@@ -59,10 +59,6 @@ export class PartitionLog {
     return this.endOffset
   }
 
-  get lastStableOffset(): number {
-    return this.endOffset
-  }
-
   get sizeInBytes(): number {
     let total = 0
     for (const segment of this.segments) total += segment.size
@@ -102,10 +98,11 @@ export class PartitionLog {
   /**
    * Whole batches from the one holding `offset`, up to `maxBytes`; with `minOneBatch` the first
    * batch is returned even if larger (KIP-74), so a consumer can always make progress. Reads stay
-   * within one segment, as Kafka's do. Null when there is nothing at or after `offset`.
+   * within one segment, as Kafka's do. Only batches starting below `upTo` are read (the last
+   * stable offset for read_committed). Null when there is nothing at or after `offset`.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): Buffer | null {
-    if (offset >= this.endOffset) return null
+  read(offset: number, maxBytes: number, minOneBatch: boolean, upTo = this.endOffset): Buffer | null {
+    if (offset >= this.endOffset || offset >= upTo) return null
     const segment = this.segments[this.segmentIndexFor(offset)]!
     const entries = segment.entries
     const first = findEntryForOffset(entries, offset)
@@ -114,6 +111,7 @@ export class PartitionLog {
     let end = start
     for (let i = first; i < entries.length; i++) {
       const entry = entries[i]!
+      if (entry.baseOffset >= upTo) break
       if (end + entry.size - start > maxBytes && !(i === first && minOneBatch)) break
       end += entry.size
     }

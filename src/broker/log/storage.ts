@@ -32,8 +32,8 @@ export interface Storage {
   readonly persistent: boolean
   loadCluster(): StoredCluster | null
   saveCluster(cluster: StoredCluster): void
-  /** Opens (recovering if on disk) or creates a partition's log; onBatch sees every recovered batch. */
-  openPartition(topic: string, partition: number, config: () => LogConfig, now: number, onBatch: (header: RecordBatchHeader) => void): PartitionLog
+  /** Opens (recovering if on disk) or creates a partition's log; onBatch sees every recovered batch and its bytes. */
+  openPartition(topic: string, partition: number, config: () => LogConfig, now: number, onBatch: (header: RecordBatchHeader, batch: Buffer) => void): PartitionLog
   /** Releases the storage (the data directory's lock). */
   close(): void
 }
@@ -137,7 +137,7 @@ export class DirectoryStorage implements Storage {
     renameSync(`${path}.tmp`, path)
   }
 
-  openPartition(topic: string, partition: number, config: () => LogConfig, now: number, onBatch: (header: RecordBatchHeader) => void): PartitionLog {
+  openPartition(topic: string, partition: number, config: () => LogConfig, now: number, onBatch: (header: RecordBatchHeader, batch: Buffer) => void): PartitionLog {
     const dir = join(this.dir, `${topic}-${partition}`)
     mkdirSync(dir, { recursive: true })
     const store: PartitionStore = {

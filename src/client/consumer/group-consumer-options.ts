@@ -1,5 +1,4 @@
 /** The group consumer's options: the consumer's fetch options plus the membership's. */
-import type { BatonError } from '../../protocol/errors/base.js'
 import { rangeAssignor } from '../membership/assignors/range.js'
 import { roundRobinAssignor } from '../membership/assignors/round-robin.js'
 import { cooperativeStickyAssignor, stickyAssignor } from '../membership/assignors/sticky.js'
@@ -35,8 +34,6 @@ export interface GroupConsumerConfig extends ConsumerConfig {
   maxPollIntervalMs?: number
   /** Awaited rebalance hooks; a commit made in `onRevoke` is accepted under the ending generation. */
   hooks?: RebalanceHooks
-  /** Errors the consumer recovers from (hook failures, background metadata checks) or fatal ones. Default: process warnings. */
-  onError?: (error: BatonError) => void
   /** Fault drills for tests and the lab; applications leave this unset. */
   faults?: GroupConsumerFaults
 }
@@ -44,6 +41,8 @@ export interface GroupConsumerConfig extends ConsumerConfig {
 /** The coordinator connection the membership speaks through, and a way to close it. */
 export interface ClosableGroupTransport extends GroupTransport {
   close(): Promise<void>
+  /** How long the coordinator has been out of reach (0 while connected). */
+  unreachableMs?(): number
 }
 
 export interface GroupConsumerFaults {
@@ -77,8 +76,4 @@ export function resolveAssignors(config: GroupConsumerConfig): PartitionAssignor
     if (assignor === undefined) throw new ConfigError('assignors', `unknown assignor ${JSON.stringify(a)}; use one of ${Object.keys(BY_NAME).join(', ')}`)
     return assignor
   })
-}
-
-export function checkGroupId(config: GroupConsumerConfig): void {
-  if (typeof config.groupId !== 'string' || config.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string naming the consumer group')
 }

@@ -26,7 +26,11 @@ import type { MemberState, StateListener } from '../membership/state.js'
 import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
 import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
-import { checkGroupId, resolveAssignors, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
+import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
+import { resolveAssignors, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
+import { MembershipError } from '../membership/errors.js'
+import { resolveLogger } from '../config.js'
+import { warnOf } from '../../net/logger.js'
 
 export type { GroupConsumerConfig, AssignorName, ClosableGroupTransport, GroupConsumerFaults } from './group-consumer-options.js'
 export { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
@@ -56,6 +60,7 @@ interface Consumed {
 
 export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   readonly groupId: string
+  readonly groupInstanceId: string | null
   /** The fetching consumer underneath; its assignment follows the member's. */
   private readonly consumer: Consumer
   private readonly transport: ClosableGroupTransport
@@ -76,11 +81,12 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   /** @throws ConfigError naming a wrong option. */
   constructor(config: GroupConsumerConfig) {
-    checkGroupId(config)
     const assignors = resolveAssignors(config)
     this.groupId = config.groupId
+    this.groupInstanceId = config.groupInstanceId ?? null
     this.hooks = config.hooks
-    this.report = config.onError ?? ((error) => process.emitWarning(error))
+    const logger = resolveLogger(config.logger)
+    this.report = warnOf(logger)
     this.consumer = new Consumer(config)
     const rebalanceTimeoutMs = config.rebalanceTimeoutMs ?? 60_000
     const coordinator = new ClusterGroupTransport(this.consumer.cluster, config.groupId, rebalanceTimeoutMs)
@@ -108,12 +114,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
           onRevoke: (groups) => this.released(groups, this.hooks?.onRevoke),
           onLost: (groups) => this.released(groups, this.hooks?.onLost),
         },
-        onError: this.report,
+        logger,
       })
     } catch (error) {
+      // The membership checks its own options (ConfigError naming the option); nothing may stay open.
       this.consumer.close().catch(() => undefined)
-      // The membership checks its own options with RangeError; users of the client get ConfigError.
-      if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
       throw error
     }
     if (crash !== undefined) {
@@ -145,6 +150,51 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   get generationId(): number {
     return this.member.generationId
+  }
+
+  /**
+   * The group's metadata as it stands now, for `producer.sendOffsets(offsets, consumer.groupMetadata())`:
+   * the transaction coordinator refuses offsets from a generation the group has left (KIP-447),
+   * so a member that lost its partitions cannot commit a transaction's offsets for them.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    return { groupId: this.groupId, generationId: this.member.generationId, memberId: this.member.memberId, groupInstanceId: this.groupInstanceId }
+  }
+
+  /** `eager` or `cooperative`, from the assignors. */
+  get protocol(): string {
+    return this.member.protocol
+  }
+
+  /** How long the group coordinator has been out of reach; 0 while a connection to it is open. */
+  get unreachableMs(): number {
+    return this.transport.unreachableMs?.() ?? 0
+  }
+
+  /** What the membership waits for now, in words for a log line; undefined when stable. */
+  get waitingFor(): string | undefined {
+    const unreachable = this.unreachableMs
+    if (unreachable > 0) return `an answer from the coordinator of group ${JSON.stringify(this.groupId)} (none for ${Math.round(unreachable / 1000)} s)`
+    switch (this.member.state) {
+      case 'stable':
+      case 'closed':
+      case 'fatal':
+        return undefined
+      case 'unjoined':
+      case 'joining':
+        return (
+          `group ${JSON.stringify(this.groupId)} to complete its rebalance (JoinGroup): the coordinator answers once every member has ` +
+          'rejoined, or once the session of a member that stopped without leaving has expired (its session timeout)'
+        )
+      case 'syncing':
+        return `the assignment of group ${JSON.stringify(this.groupId)} from its leader (SyncGroup)`
+      case 'assigning':
+      case 'revoking':
+        return 'the rebalance hooks: revoked partitions being drained and committed'
+      case 'lost':
+      case 'leaving':
+        return `group ${JSON.stringify(this.groupId)} to be left or rejoined`
+    }
   }
 
   onStateChange(listener: StateListener): () => void {
@@ -259,7 +309,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
    * Revokes the owned partitions (`onRevoke`, where a commit still succeeds), leaves the group
    * (static members do not, KIP-345), and closes the connections. Safe to call more than once.
    */
-  close(): Promise<void> {
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       await this.crashed
       try {
@@ -269,7 +319,21 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         await this.transport.close()
       }
     })()
-    return this.closing
+    const closing = this.closing
+    if (options.timeoutMs !== undefined) {
+      // Whatever the group is doing (a JoinGroup parked until a crashed member's session expires),
+      // closing the connections under it makes its request fail now, and the member's loop ends.
+      const timer = setTimeout(() => {
+        this.report(
+          new MembershipError('GROUP_CLOSE_TIMEOUT', `the group did not let this member leave within ${options.timeoutMs} ms (${this.waitingFor ?? 'no step under way'}); closing its connections`),
+        )
+        this.consumer.close().catch(() => undefined)
+        this.transport.close().catch(() => undefined)
+      }, options.timeoutMs)
+      const clear = (): void => clearTimeout(timer)
+      closing.then(clear, clear)
+    }
+    return closing
   }
 
   private async nextBatch(): Promise<GroupConsumerBatch | undefined> {

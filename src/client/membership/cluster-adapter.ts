@@ -17,6 +17,8 @@ import type { GroupMetadataSource, GroupTransport } from './transport.js'
 
 export class ClusterGroupTransport implements GroupTransport {
   private connection: Connection | undefined
+  /** When the coordinator last answered (or the first request was made); undefined before any. */
+  private lastAnswerAt: number | undefined
 
   constructor(
     private readonly cluster: Cluster,
@@ -26,16 +28,28 @@ export class ClusterGroupTransport implements GroupTransport {
   ) {}
 
   async send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
+    this.lastAnswerAt ??= performance.now()
     const connection = await this.coordinatorConnection()
     const waitsForRebalance = api.apiKey === JoinGroup.apiKey || api.apiKey === SyncGroup.apiKey
     const options = waitsForRebalance ? { timeoutMs: this.cluster.config.requestTimeoutMs + this.rebalanceTimeoutMs } : {}
     try {
-      return await connection.request(api, body, options)
+      const response = await connection.request(api, body, options)
+      this.lastAnswerAt = performance.now()
+      return response
     } catch (err) {
       // The coordinator may have moved or died; look it up again next time.
       if (err instanceof NetworkError) this.coordinatorLost()
       throw err
     }
+  }
+
+  /**
+   * How long the coordinator has been out of reach: 0 while a connection to it is open (a JoinGroup
+   * parked for a whole rebalance is waiting, not unreachable), else the time since it last answered.
+   */
+  unreachableMs(): number {
+    if (this.lastAnswerAt === undefined || this.connection?.ready === true) return 0
+    return performance.now() - this.lastAnswerAt
   }
 
   coordinatorLost(): void {

@@ -84,6 +84,8 @@ export class CommitFailedError extends BatonError {
 export type MembershipErrorCode =
   | 'GROUP_CLOSED'
   | 'GROUP_FATAL'
+  | 'GROUP_CLOSE_TIMEOUT'
+  | 'GROUP_TOPIC_MISSING'
   | 'GROUP_METADATA'
   | 'GROUP_LEAVE_FAILED'
   | 'GROUP_POLL_TIMEOUT'

@@ -13,7 +13,7 @@ import type { GroupMetadataSource } from './transport.js'
 
 export interface LeaderResult {
   assignments: { memberId: string; assignment: Buffer }[]
-  /** Partition counts the assignment was computed from; a change in them calls for a new rebalance. */
+  /** Partition counts the assignment was computed from (0 for a topic that does not exist); a change in them calls for a new rebalance. */
   partitionCounts: Map<string, number>
 }
 
@@ -43,7 +43,11 @@ export async function leaderAssign(
     const a = result.get(s.memberId) ?? { partitions: [], userData: null }
     return { memberId: s.memberId, assignment: encodeAssignment(a) }
   })
-  return { assignments, partitionCounts }
+  // A subscribed topic that does not exist is watched as 0 partitions, so that its creation is a
+  // change of partition count: the group then rebalances and the topic is consumed.
+  const watched = new Map(partitionCounts)
+  for (const topic of topics) if (!watched.has(topic)) watched.set(topic, 0)
+  return { assignments, partitionCounts: watched }
 }
 
 /**

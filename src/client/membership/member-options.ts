@@ -1,5 +1,6 @@
 /** The member's options, their defaults, and their validation. */
-import type { BatonError } from '../../protocol/errors/base.js'
+import { ConfigError, type BatonError } from '../../protocol/errors/base.js'
+import { silentLogger, warnOf, type Logger } from '../../net/logger.js'
 import { cooperativeStickyAssignor } from './assignors/sticky.js'
 import type { PartitionAssignor, RebalanceProtocol } from './assignors/types.js'
 import type { RebalanceHooks } from './hooks.js'
@@ -30,8 +31,11 @@ export interface GroupMemberOptions {
    */
   maxPollIntervalMs?: number
   hooks?: RebalanceHooks
-  /** Errors the member recovers from or cannot surface elsewhere (hook failures and overruns, fatal errors). Default: process warnings. */
-  onError?: (error: BatonError) => void
+  /**
+   * Where the member reports errors it recovers from or cannot surface elsewhere (hook failures and
+   * overruns, fatal errors), as warnings with the typed error as `err`, and what it waits for. Default silent.
+   */
+  logger?: Logger
   timers?: Timers
 }
 
@@ -50,21 +54,23 @@ export interface ResolvedMemberOptions {
   metadataMaxAgeMs: number
   maxPollIntervalMs: number | undefined
   hooks: RebalanceHooks
+  logger: Logger
   report: (error: BatonError) => void
   timers: Timers
 }
 
-/** @throws RangeError naming the option, for values the coordinator would refuse or that cannot work. */
+/** @throws ConfigError naming the option, for values the coordinator would refuse or that cannot work. */
 export function resolveMemberOptions(o: GroupMemberOptions): ResolvedMemberOptions {
-  if (typeof o.groupId !== 'string' || o.groupId === '') throw new RangeError('groupId must be a non-empty string')
+  if (typeof o.groupId !== 'string' || o.groupId === '') throw new ConfigError('groupId', 'must be a non-empty string naming the consumer group')
   const assignors = o.assignors ?? [cooperativeStickyAssignor]
-  if (assignors.length === 0) throw new RangeError('assignors must name at least one partition assignor')
-  if (new Set(assignors.map((a) => a.name)).size !== assignors.length) throw new RangeError('assignors must have distinct names')
-  if (o.groupInstanceId === '') throw new RangeError('groupInstanceId must be non-empty when given; leave it out for dynamic membership')
+  if (assignors.length === 0) throw new ConfigError('assignors', 'must name at least one partition assignor')
+  if (new Set(assignors.map((a) => a.name)).size !== assignors.length) throw new ConfigError('assignors', 'must have distinct names')
+  if (o.groupInstanceId === '') throw new ConfigError('groupInstanceId', 'must be non-empty when given; leave it out for dynamic membership')
   const sessionTimeoutMs = positive(o, 'sessionTimeoutMs', 45_000)
   const heartbeatIntervalMs = positive(o, 'heartbeatIntervalMs', 3_000)
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
-    throw new RangeError(`heartbeatIntervalMs (${heartbeatIntervalMs}) must be below sessionTimeoutMs (${sessionTimeoutMs}), ideally a third of it`)
+    const session = o.sessionTimeoutMs === undefined ? `the default sessionTimeoutMs (${sessionTimeoutMs})` : `sessionTimeoutMs (${sessionTimeoutMs})`
+    throw new ConfigError('heartbeatIntervalMs', `${heartbeatIntervalMs} must be below ${session}, ideally a third of it`)
   }
   return {
     groupId: o.groupId,
@@ -81,7 +87,8 @@ export function resolveMemberOptions(o: GroupMemberOptions): ResolvedMemberOptio
     metadataMaxAgeMs: positive(o, 'metadataMaxAgeMs', 300_000),
     maxPollIntervalMs: o.maxPollIntervalMs === undefined ? undefined : positive(o, 'maxPollIntervalMs', 0),
     hooks: o.hooks ?? {},
-    report: o.onError ?? ((error) => process.emitWarning(error)),
+    logger: o.logger ?? silentLogger,
+    report: warnOf(o.logger ?? silentLogger),
     timers: o.timers ?? systemTimers,
   }
 }
@@ -90,6 +97,6 @@ type NumericOption = 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'heartbeatInter
 
 function positive(o: GroupMemberOptions, name: NumericOption, fallback: number): number {
   const value = o[name] ?? fallback
-  if (!Number.isInteger(value) || value <= 0 || value > 0x7fffffff) throw new RangeError(`${name} must be a positive integer of milliseconds, got ${value}`)
+  if (!Number.isInteger(value) || value <= 0 || value > 0x7fffffff) throw new ConfigError(name, `must be a positive integer of milliseconds up to 2147483647, got ${JSON.stringify(value)}`)
   return value
 }

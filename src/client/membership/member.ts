@@ -35,6 +35,9 @@ import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watch
 
 export type { GroupMemberOptions } from './member-options.js'
 
+/** How often a leader whose group subscribes to a topic that does not exist checks whether it was created. */
+export const MISSING_TOPIC_CHECK_MS = 2000
+
 type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced' | 'poll-timeout'
 
 export class GroupMember {
@@ -85,7 +88,7 @@ export class GroupMember {
       identity: () => this.identity(),
       outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'Heartbeat'),
     })
-    this.metadataWatch = new MetadataWatch(this.o.timers, this.o.metadataMaxAgeMs, () => this.refreshMetadata(), this.o.report)
+    this.metadataWatch = new MetadataWatch(this.o.timers, () => this.metadataCheckMs(), () => this.refreshMetadata(), this.o.report)
     this.pollWatch = new PollWatch(this.o.timers, this.o.maxPollIntervalMs, () => this.pollExpired())
     this.sm.onChange((to, from) => {
       if (!groupStateChannel.hasSubscribers) return
@@ -191,6 +194,16 @@ export class GroupMember {
     })
   }
 
+  /** Topics of the group that did not exist at the last assignment (known to the leader, which assigns). */
+  missingTopics(): string[] {
+    return [...this.partitionCounts].filter(([, count]) => count === 0).map(([topic]) => topic)
+  }
+
+  /** How long until the next metadata check: soon while a subscribed topic is missing, so that it is consumed once created. */
+  private metadataCheckMs(): number {
+    return this.missingTopics().length > 0 ? Math.min(this.o.metadataMaxAgeMs, MISSING_TOPIC_CHECK_MS) : this.o.metadataMaxAgeMs
+  }
+
   /** Checks metadata now: a new matching topic or a partition count change triggers a rebalance. */
   async refreshMetadata(): Promise<void> {
     if (this.sm.state !== 'stable' && this.sm.state !== 'assigning') return
@@ -292,6 +305,18 @@ export class GroupMember {
       this.assigned = outcome.partitions
       // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
       this.partitionCounts = joined.partitionCounts ?? new Map<string, number>()
+      const missing = this.missingTopics()
+      if (missing.length > 0) {
+        this.o.report(
+          new MembershipError(
+            'GROUP_TOPIC_MISSING',
+            `subscribed topic${missing.length > 1 ? 's' : ''} ${missing.map((t) => JSON.stringify(t)).join(', ')} ` +
+              `do${missing.length > 1 ? '' : 'es'} not exist, so the group has no partitions of ${missing.length > 1 ? 'them' : 'it'} to consume; ` +
+              `checking every ${this.metadataCheckMs()} ms and consuming once created (create it, or enable auto.create.topics.enable on the brokers)`,
+          ),
+        )
+        this.metadataWatch.reschedule()
+      }
       this.sm.transitionTo('assigning')
       return
     }

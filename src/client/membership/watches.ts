@@ -13,7 +13,8 @@ export class MetadataWatch {
 
   constructor(
     private readonly timers: Timers,
-    private readonly intervalMs: number,
+    /** Asked before each wait: shorter while a subscribed topic is missing. */
+    private readonly intervalMs: () => number,
     private readonly check: () => Promise<void>,
     private readonly report: (error: BatonError) => void,
   ) {}
@@ -29,6 +30,13 @@ export class MetadataWatch {
     this.timers.clearTimeout(this.handle)
   }
 
+  /** Waits the interval as it is now (it may have become shorter) from now on. */
+  reschedule(): void {
+    if (!this.running) return
+    this.timers.clearTimeout(this.handle)
+    this.schedule()
+  }
+
   private schedule(): void {
     this.handle = this.timers.setTimeout(() => {
       if (!this.running) return
@@ -39,7 +47,7 @@ export class MetadataWatch {
           if (this.running) this.schedule()
         },
       )
-    }, this.intervalMs)
+    }, this.intervalMs())
   }
 }
 
@@ -119,7 +127,8 @@ export async function metadataChange(
   if (topics.length !== joined.size || !topics.every((t) => joined.has(t))) return 'subscribed topics changed'
   const counts = await metadata.partitionCounts([...partitionCounts.keys()])
   for (const [topic, count] of partitionCounts) {
-    if (counts.get(topic) !== count) return `partition count of ${JSON.stringify(topic)} changed`
+    const now = counts.get(topic) ?? 0
+    if (now !== count) return count === 0 ? `subscribed topic ${JSON.stringify(topic)} was created` : `partition count of ${JSON.stringify(topic)} changed`
   }
   return undefined
 }

@@ -39,6 +39,17 @@ export class ProducerIdentity {
     return this.pending
   }
 
+  /**
+   * Takes a producer id and epoch obtained elsewhere (a transactional producer asks the transaction
+   * coordinator); every partition's sequence restarts at 0 under them.
+   */
+  adopt(producerId: bigint, producerEpoch: number): void {
+    this.producerId = producerId
+    this.producerEpoch = producerEpoch
+    this.sequences.clear()
+    this.bumpNeeded = false
+  }
+
   /** Reserves `count` sequence numbers on a partition and returns the first. */
   nextSequence(key: string, count: number): number {
     const first = this.sequences.get(key) ?? 0

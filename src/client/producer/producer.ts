@@ -5,9 +5,9 @@
  * compressed per batch, and sent to partition leaders. The producer is idempotent by default, as
  * Kafka's clients are since 3.0: retries never write a record twice or out of order.
  *
- * A transaction manager (a later issue) wraps this producer: it will own the producer identity
- * with a transactional id, add partitions to the transaction before their first batch, and mark
- * batches transactional. The seams are `ProducerIdentity` and the sender's `transactional` flag.
+ * With a `transactionalId` the producer is transactional: its records are sent only inside a
+ * transaction, which commits or aborts as a whole (transaction-manager.ts owns that; this file only
+ * forwards to it, and the sender asks it before sending a partition's batches).
  */
 import type { CompressionCodec, RecordHeaderInput, RecordInput } from '../../protocol/records/index.js'
 import { Cluster } from '../cluster.js'
@@ -18,8 +18,13 @@ import { ProducerIdentity } from './idempotence.js'
 import { partitionForKey } from './murmur2.js'
 import { Sender, type SenderOptions } from './sender.js'
 import { StickyPartitioner } from './sticky-partitioner.js'
+import { TransactionStateError } from './transaction-errors.js'
+import { TransactionManager, type ConsumerGroupMetadata, type TransactionOffset } from './transaction-manager.js'
+import type { TransactionState } from './transaction-state.js'
 
 export type { RecordMetadata } from './batch.js'
+export type { ConsumerGroupMetadata, TransactionOffset } from './transaction-manager.js'
+export type { TransactionState } from './transaction-state.js'
 
 export interface ProducerRecord {
   topic: string
@@ -54,6 +59,21 @@ export interface ProducerConfig extends ClientConfig {
   /** Upper bound on the time from send() to its promise settling, retries included. Default 120 s. */
   deliveryTimeoutMs?: number
   partitioner?: Partitioner
+  /**
+   * Makes the producer transactional: records are sent only inside a transaction, and commit or
+   * abort together with any consumer offsets sent with them. One live producer per id: starting
+   * a new one with the same id fences the old one. Requires idempotence (the default).
+   */
+  transactionalId?: string
+  /** How long the coordinator lets a transaction stay open before it aborts it. Default 60 000. */
+  transactionTimeoutMs?: number
+}
+
+/** A transaction opened by `producer.transaction()`: send records and offsets in it. */
+export interface Transaction {
+  send(record: ProducerRecord): Promise<RecordMetadata>
+  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]>
+  sendOffsets(offsets: readonly TransactionOffset[], group: ConsumerGroupMetadata): Promise<void>
 }
 
 const COMPRESSION_CODECS: readonly CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
@@ -69,6 +89,7 @@ export class Producer {
   private readonly topicWaits = new Map<string, Promise<void>>()
   private readonly pendingAppends = new Set<Promise<unknown>>()
   private closing = false
+  private readonly transactions: TransactionManager | null
 
   constructor(config: ProducerConfig) {
     const client = resolveClientConfig(config)
@@ -103,7 +124,97 @@ export class Producer {
     this.maxRequestSize = options.maxRequestSize
     this.sticky = new StickyPartitioner(options.batchSize)
     this.cluster = new Cluster(client)
-    this.sender = new Sender(this.cluster, options, idempotent ? new ProducerIdentity(this.cluster) : null)
+    const identity = idempotent ? new ProducerIdentity(this.cluster) : null
+    this.transactions = transactionManager(config, this.cluster, identity, options.maxBlockMs)
+    this.sender = new Sender(this.cluster, options, identity, this.transactions)
+    this.transactions?.bind({
+      wake: () => this.sender.wake(),
+      abortUndrained: (error) => this.sender.abortUndrained(error),
+      flush: () => this.flush(),
+      appended: () => this.appended(),
+    })
+  }
+
+  /** The transaction's state (`'ready'`, `'in-transaction'`, ...), or undefined without a transactionalId. */
+  get transactionState(): TransactionState | undefined {
+    return this.transactions?.state
+  }
+
+  /**
+   * Gets this transactional id's producer id and epoch from its transaction coordinator, fencing
+   * any older producer with the same id and completing its open transaction. Call once, first.
+   * @throws ProducerFencedError or TransactionFatalError when the coordinator refuses for good;
+   * a retriable error after maxBlockMs (call it again).
+   */
+  initTransactions(): Promise<void> {
+    return this.transactional('initTransactions').initTransactions()
+  }
+
+  /** Opens a transaction: what is sent until commit or abort goes in it. */
+  beginTransaction(): void {
+    this.transactional('beginTransaction').beginTransaction()
+  }
+
+  /** Commits the consumer's offsets with the open transaction (consume-transform-produce, KIP-447). */
+  sendOffsets(offsets: readonly TransactionOffset[], group: ConsumerGroupMetadata): Promise<void> {
+    return this.transactional('sendOffsets').sendOffsets(offsets, group)
+  }
+
+  /**
+   * Waits until every record of the transaction is acknowledged, then commits it.
+   * @throws TransactionAbortableError (abort, then do the work again) or a fatal error (close the producer).
+   */
+  commitTransaction(): Promise<void> {
+    return this.transactional('commitTransaction').commitTransaction()
+  }
+
+  /** Aborts the open transaction: its records and offsets are never seen by read_committed consumers. */
+  abortTransaction(): Promise<void> {
+    return this.transactional('abortTransaction').abortTransaction()
+  }
+
+  /**
+   * Runs `work` in a transaction: commits when it resolves, aborts when it throws (or when the
+   * commit fails in a way an abort handles) and rethrows. Calls initTransactions() on first use.
+   * A `TransactionAbortableError` means the work can be run again; a fatal error means close.
+   */
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const manager = this.transactional('transaction')
+    if (manager.state === 'uninitialized') await manager.initTransactions()
+    manager.beginTransaction()
+    let open = true
+    const guard = (): void => {
+      if (!open) throw new TransactionStateError(manager.state, 'this transaction has ended; use the tx of the current transaction() call')
+    }
+    const tx: Transaction = {
+      send: (record) => (open ? this.send(record) : Promise.reject(new TransactionStateError(manager.state, 'cannot send: this transaction has ended'))),
+      sendBatch: (records) => Promise.all(records.map((r) => tx.send(r))),
+      sendOffsets: async (offsets, group) => {
+        guard()
+        await manager.sendOffsets(offsets, group)
+      },
+    }
+    let result: T
+    try {
+      result = await work(tx)
+      open = false
+      await manager.commitTransaction()
+    } catch (error) {
+      open = false
+      const state = manager.state
+      if (state === 'in-transaction' || state === 'abortable-error') await manager.abortTransaction()
+      throw error
+    }
+    return result
+  }
+
+  private transactional(method: string): TransactionManager {
+    if (this.transactions === null) throw new ConfigError('transactionalId', `${method}() needs a transactional producer; set transactionalId in the producer's options`)
+    return this.transactions
+  }
+
+  private async appended(): Promise<void> {
+    while (this.pendingAppends.size > 0) await Promise.allSettled([...this.pendingAppends])
   }
 
   /** Connects to the cluster. Optional: send() connects on first use. */
@@ -119,6 +230,10 @@ export class Producer {
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.closing) return Promise.reject(new ClientClosedError('The producer'))
+    if (this.transactions !== null) {
+      const refused = this.transactions.refuseSend()
+      if (refused !== undefined) return Promise.reject(refused)
+    }
     let input: RecordInput
     let size: number
     try {
@@ -175,7 +290,10 @@ export class Producer {
       const count = this.cluster.partitionCount(record.topic)
       if (count > 0 && this.sender.reserve(sizes[i]!) === undefined) {
         const partition = this.partitionOrFail(record, inputs[i]!, sizes[i]!, count)
-        if (typeof partition === 'number') this.sender.appendToGroup(record.topic, partition, inputs[i]!, sizes[i]!, group, i)
+        if (typeof partition === 'number') {
+          this.transactions?.onAppend(record.topic, partition)
+          this.sender.appendToGroup(record.topic, partition, inputs[i]!, sizes[i]!, group, i)
+        }
         else group.fail(partition)
         continue
       }
@@ -190,7 +308,7 @@ export class Producer {
 
   /** Sends everything queued without waiting for linger, and resolves once it has all settled. */
   async flush(): Promise<void> {
-    while (this.pendingAppends.size > 0) await Promise.allSettled([...this.pendingAppends])
+    await this.appended()
     await this.sender.flush()
   }
 
@@ -199,7 +317,12 @@ export class Producer {
     if (this.closing) return
     this.closing = true
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.flush().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    // An open transaction is aborted rather than left for the coordinator's timeout to end.
+    const finish = async (): Promise<void> => {
+      await this.flush().catch(() => undefined)
+      await this.transactions?.close()
+    }
+    await Promise.race([finish(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     this.sender.abort(new ClientClosedError('The producer'))
     await this.cluster.close()
@@ -225,6 +348,7 @@ export class Producer {
   private appendKnown(record: ProducerRecord, input: RecordInput, size: number, count: number): Promise<RecordMetadata> {
     const partition = this.partitionOrFail(record, input, size, count)
     if (typeof partition !== 'number') return Promise.reject(partition)
+    this.transactions?.onAppend(record.topic, partition)
     return this.sender.append(record.topic, partition, input, size)
   }
 
@@ -256,6 +380,22 @@ export class Producer {
     if (key !== null) return partitionForKey(key, count)
     return this.sticky.partition(record.topic, count, size)
   }
+}
+
+function transactionManager(config: ProducerConfig, cluster: Cluster, identity: ProducerIdentity | null, maxBlockMs: number): TransactionManager | null {
+  if (config.transactionalId === undefined) {
+    if (config.transactionTimeoutMs !== undefined) throw new ConfigError('transactionTimeoutMs', 'only applies with a transactionalId')
+    return null
+  }
+  if (typeof config.transactionalId !== 'string' || config.transactionalId.length === 0) throw new ConfigError('transactionalId', 'must be a non-empty string')
+  if (identity === null) throw new ConfigError('idempotent', 'a transactional producer is idempotent; remove idempotent: false (and use acks -1)')
+  return new TransactionManager(cluster, identity, {
+    transactionalId: config.transactionalId,
+    transactionTimeoutMs: intOption(config, 'transactionTimeoutMs', 60_000, 1, 2_147_483_647),
+    timeoutMs: Math.max(maxBlockMs, 1),
+    // Through the client's logger (silent unless the application gave one), never process warnings.
+    onSlow: (message) => cluster.config.logger.warn({ transactionalId: config.transactionalId }, message),
+  })
 }
 
 function toRecordInput(record: ProducerRecord): RecordInput {

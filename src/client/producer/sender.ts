@@ -62,6 +62,16 @@ const IN_DOUBT_CODES: ReadonlySet<number> = new Set([
 
 /** Kafka's limit for an idempotent producer: the broker remembers the last five batches per partition. */
 const MAX_IN_FLIGHT_IDEMPOTENT = 5
+/**
+ * What a transactional producer's sender asks of its transaction (transaction-manager.ts): a
+ * partition's batches go out only once it is in the transaction, and a batch that fails for good
+ * makes the transaction abortable.
+ */
+export interface SenderTransactionHooks {
+  readonly transactionalId: string
+  canSend(topic: string, partition: number): boolean
+  onBatchFailed(error: Error): void
+}
 
 interface SpaceWaiter {
   readonly size: number
@@ -86,6 +96,7 @@ export class Sender {
     private readonly cluster: Cluster,
     private readonly options: SenderOptions,
     private readonly identity: ProducerIdentity | null,
+    private readonly transactions: SenderTransactionHooks | null = null,
   ) {}
 
   /** Bytes of records accepted and not yet settled. */
@@ -198,6 +209,23 @@ export class Sender {
     }
   }
 
+  /**
+   * Fails every batch not on the wire (a transaction is aborted, or cannot commit any more).
+   * Returns whether one of them had sequence numbers, which the broker may then never see.
+   */
+  abortUndrained(error: Error): boolean {
+    let sequenced = false
+    for (const queue of this.queues.values()) {
+      const undrained = queue.batches.splice(queue.inFlight)
+      for (const batch of undrained) {
+        if (batch.baseSequence !== null) sequenced = true
+        this.settle(batch, error)
+      }
+    }
+    if (sequenced && this.identity !== null) this.identity.bumpNeeded = true
+    return sequenced
+  }
+
   wake(): void {
     if (this.scheduled || this.stopped) return
     this.scheduled = true
@@ -227,12 +255,9 @@ export class Sender {
     const identity = this.identity
     // Before a bump, only batches in doubt go out (under the old epoch, to learn their fate).
     const onlyInDoubt = identity !== null && !identity.ready
-    if (onlyInDoubt && identity.producerId >= 0n && !this.anyInDoubt()) {
-      this.prepareIdentity(identity)
-      return
-    }
-    if (onlyInDoubt && identity.producerId < 0n) {
-      this.prepareIdentity(identity)
+    if (onlyInDoubt && (identity.producerId < 0n || !this.anyInDoubt())) {
+      // A transactional producer's identity comes from its transaction coordinator, never from here.
+      if (this.transactions === null) this.prepareIdentity(identity)
       return
     }
     const now = Date.now()
@@ -273,6 +298,7 @@ export class Sender {
     if (queue.inFlight === 0) this.expire(queue, now)
     const batch = queue.batches[queue.inFlight]
     if (batch === undefined) return Infinity
+    if (this.transactions !== null && !this.transactions.canSend(queue.topic, queue.partition)) return Infinity
     if (onlyInDoubt && !batch.inDoubt) return Infinity
     // A batch being resent waits for the ones before it to be answered, so that it cannot overtake them.
     if (batch.attempts > 0 && queue.inFlight > 0) return Infinity
@@ -344,7 +370,7 @@ export class Sender {
       if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(partitionKey(queue.topic, queue.partition), batch.count)
       let records: Buffer
       try {
-        records = batch.encode(this.options.compression, producerId, producerEpoch, false)
+        records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null)
       } catch (error) {
         queue.batches.splice(queue.inFlight, 1)
         this.failBatch(batch, error instanceof Error ? error : new Error(String(error)))
@@ -372,7 +398,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
+        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -455,7 +481,8 @@ export class Sender {
       this.retryLater(queue, batch, error)
       return
     }
-    if (identity !== null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH || code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)) {
+    // A transactional producer fails the batch instead: its transaction must abort (transaction-errors.ts).
+    if (identity !== null && this.transactions === null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH || code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)) {
       // The broker lost or outran this producer's state; the batch was not written. Bump, then resend.
       identity.bumpNeeded = true
       this.retryLater(queue, batch, error)
@@ -521,6 +548,7 @@ export class Sender {
   private settle(batch: ProducerBatch, error: Error): void {
     this.release(batch)
     batch.fail(error)
+    this.transactions?.onBatchFailed(error)
   }
 
   private release(batch: ProducerBatch): void {

@@ -7,7 +7,7 @@
  * plain-client strategies drive the same port themselves. So the strategies differ only in what
  * they do with records and rebalances, never in the client underneath.
  */
-import { partitionKey, type GroupConsumer, type MemberState } from '../../client/index.js'
+import { errorLogger, partitionKey, type GroupConsumer, type MemberState } from '../../client/index.js'
 import { GroupConsumerPort, type ConsumerEvents, type ConsumerPort, type OffsetToCommit, type TopicPartition } from '../../processing/index.js'
 
 export type RebalanceProtocolChoice = 'eager' | 'cooperative'
@@ -54,7 +54,7 @@ export class LabConsumer implements ConsumerPort {
       // The lab's topic is written before any consumer starts: every group reads it from the start.
       autoOffsetReset: 'earliest',
       fetchMaxWaitMs: 100,
-      onError: (error) => this.report(error),
+      logger: errorLogger((error) => this.report(error)),
       faults: { crash: this.killSwitch.signal },
     })
     this.group = this.port.consumer

@@ -5,31 +5,81 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import type { BatonError, ClientConfig } from '../../client/index.js'
-import type { Logger } from '../logger.js'
+import { ConfigError, type ClientConfig, type Logger } from '../../client/index.js'
+import { refuseUnknownKeys } from '../option-names.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
-/** baton's client options under `baton({ kafka })`; the brokers, group id and rebalance timeout come from `baton()`'s own options. */
-export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs'>
+/** baton's client options under `baton({ kafka })`; the brokers, group id, rebalance timeout and logger come from `baton()`'s own options. */
+export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs' | 'logger' | 'faults'>
 
-/** Errors the consumer recovers from (a hook overran, a LeaveGroup failed) go to the app's logger unless `kafka.onError` takes them. */
-export function builtInConsumer(
-  brokers: readonly string[],
-  groupId: string,
-  rebalanceTimeoutMs: number,
-  kafka: KafkaClientOptions = {},
-  logger?: Logger,
-): GroupConsumerPort {
-  const onError = kafka.onError ?? (logger === undefined ? undefined : (error: BatonError) => logger.warn({ err: error, code: error.code }, 'kafka consumer: ' + error.message))
-  return new GroupConsumerPort({ autoOffsetReset: 'earliest', ...kafka, ...(onError === undefined ? {} : { onError }), bootstrapServers: brokers, groupId, rebalanceTimeoutMs })
+/** Every key `kafka` accepts; the type check below keeps the list complete. */
+export const KAFKA_OPTION_NAMES = [
+  'clientId',
+  'tls',
+  'sasl',
+  'connectTimeoutMs',
+  'requestTimeoutMs',
+  'maxInFlightRequests',
+  'reconnectBackoffMs',
+  'reconnectBackoffMaxMs',
+  'metadataMaxAgeMs',
+  'allowAutoTopicCreation',
+  'retryBackoffMs',
+  'retryBackoffMaxMs',
+  'maxApiVersions',
+  'isolationLevel',
+  'autoOffsetReset',
+  'fetchMinBytes',
+  'fetchMaxBytes',
+  'fetchMaxWaitMs',
+  'maxPartitionFetchBytes',
+  'maxBufferedBytesPerPartition',
+  'checkCrcs',
+  'assignors',
+  'groupInstanceId',
+  'rackId',
+  'sessionTimeoutMs',
+  'heartbeatIntervalMs',
+  'maxPollIntervalMs',
+] as const satisfies readonly (keyof KafkaClientOptions)[]
+// Fails to compile when KafkaClientOptions gains a key the list lacks.
+const complete: Exclude<keyof KafkaClientOptions, (typeof KAFKA_OPTION_NAMES)[number]> extends never ? true : never = true
+void complete
+
+/** Keys of `kafka` that belong on `baton()` itself. */
+const KAFKA_KEYS_ELSEWHERE: Readonly<Record<string, string>> = {
+  rebalanceTimeoutMs: 'set rebalanceTimeoutMs on baton() itself',
+  groupId: 'set groupId on baton() itself',
+  bootstrapServers: 'set brokers on baton() itself',
+  logger: 'set logger on baton() itself; the Kafka client logs through it',
+}
+
+/**
+ * Builds the consumer from `baton()`'s options, which checks every `kafka.*` option now rather
+ * than at `run()`; a wrong one is a `ConfigError` naming it as `kafka.<name>`.
+ */
+export function builtInConsumer(brokers: string | readonly string[], groupId: string, rebalanceTimeoutMs: number, kafka: KafkaClientOptions, logger: Logger): GroupConsumerPort {
+  refuseUnknownKeys('kafka', kafka, KAFKA_OPTION_NAMES, KAFKA_KEYS_ELSEWHERE)
+  return underKafka(() => new GroupConsumerPort({ autoOffsetReset: 'earliest', ...kafka, logger, bootstrapServers: brokers, groupId, rebalanceTimeoutMs }))
 }
 
 /** The producer shares the connection settings (client id, TLS, SASL, timeouts) of the consumer. */
-export function builtInProducer(brokers: readonly string[], kafka: KafkaClientOptions = {}): ClientProducerPort {
-  const shared: ClientConfig = { bootstrapServers: brokers }
+export function builtInProducer(brokers: string | readonly string[], kafka: KafkaClientOptions, logger: Logger): ClientProducerPort {
+  const shared: ClientConfig = { bootstrapServers: brokers, logger }
   for (const key of ['clientId', 'tls', 'sasl', 'connectTimeoutMs', 'requestTimeoutMs', 'retryBackoffMs', 'retryBackoffMaxMs', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
     if (kafka[key] !== undefined) Object.assign(shared, { [key]: kafka[key] })
   }
-  return new ClientProducerPort(shared)
+  return underKafka(() => new ClientProducerPort(shared))
+}
+
+/** The client names its own options; under `baton()` they are `kafka.<name>` (and `brokers`). */
+function underKafka<T>(build: () => T): T {
+  try {
+    return build()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    const option = error.option === 'bootstrapServers' ? 'brokers' : error.option === 'groupId' ? 'groupId' : `kafka.${error.option}`
+    throw new ConfigError(option, error.reason, { cause: error })
+  }
 }

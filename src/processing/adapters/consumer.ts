@@ -20,7 +20,7 @@ import {
   type GroupConsumerConfig,
   type TopicPartitions,
 } from '../../client/index.js'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, ConsumerStatus, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
@@ -45,7 +45,7 @@ export class GroupConsumerPort implements ConsumerPort {
     this.consumer = new GroupConsumer(withHooks)
   }
 
-  start(topics: readonly string[], events: ConsumerEvents): Promise<void> {
+  start(topics: readonly string[] | RegExp, events: ConsumerEvents): Promise<void> {
     this.events = events
     this.consumer.subscribe(topics)
     this.pump = this.deliver(events)
@@ -84,12 +84,17 @@ export class GroupConsumerPort implements ConsumerPort {
     }
   }
 
-  close(): Promise<void> {
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await this.consumer.close()
+      await this.consumer.close(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
       await this.pump
     })()
     return this.closing
+  }
+
+  status(): ConsumerStatus {
+    const c = this.consumer
+    return { memberId: c.memberId, generationId: c.generationId, protocol: c.protocol, stable: c.state === 'stable', unreachableMs: c.unreachableMs, waitingFor: c.waitingFor }
   }
 
   /**

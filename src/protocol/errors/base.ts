@@ -23,10 +23,13 @@ export class BatonError extends Error {
 export class ConfigError extends BatonError {
   declare readonly code: 'CONFIG_INVALID'
   readonly option: string
+  /** What is wrong and what would be valid, without the option's name (for re-raising under a longer path). */
+  readonly reason: string
 
   constructor(option: string, message: string, options?: ErrorOptions) {
     super('CONFIG_INVALID', `invalid option ${option}: ${message}`, options)
     this.option = option
+    this.reason = message
   }
 }
 

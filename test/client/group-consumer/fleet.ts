@@ -2,6 +2,7 @@
  * A set of group consumers reading one topic, recording who owned which partition when, and every
  * record each of them handled, so that tests can check ownership and delivery invariants.
  */
+import { errorLogger } from '../../../src/net/logger.js'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
 import { type GroupConsumerConfig } from '../../../src/client/consumer/group-consumer.js'
@@ -47,7 +48,7 @@ export class Fleet {
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
       ...groupTimings(),
-      onError: (e) => this.errors.push(e),
+      logger: errorLogger((e) => this.errors.push(e)),
       ...options,
       hooks: {
         onAssign: (ps) => {

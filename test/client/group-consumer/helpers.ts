@@ -23,6 +23,12 @@ export function groupTimings(): Pick<GroupConsumerConfig, 'sessionTimeoutMs' | '
   return { sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatIntervalMs: HEARTBEAT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS, fetchMaxWaitMs: 50, retryBackoffMs: 50 }
 }
 
+/** The timings as `baton({ kafka })` takes them: the rebalance timeout is `baton()`'s own option. */
+export function kafkaTimings(): Omit<ReturnType<typeof groupTimings>, 'rebalanceTimeoutMs'> {
+  const { rebalanceTimeoutMs: _onBaton, ...rest } = groupTimings()
+  return rest
+}
+
 /**
  * The real coordinator connection, until stall(): then requests go unanswered until unstall(), as
  * on a network that drops packets with a request timeout longer than the session; the member must

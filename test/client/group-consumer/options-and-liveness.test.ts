@@ -5,6 +5,7 @@
  * kicked out), while one that holds a batch past `maxPollIntervalMs` loses its partitions through
  * onLost, hears why (GROUP_POLL_TIMEOUT), and rejoins when it asks for records again.
  */
+import { errorLogger } from '../../../src/net/logger.js'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
@@ -66,7 +67,7 @@ describe('GroupConsumer liveness (maxPollIntervalMs)', () => {
       autoOffsetReset: 'earliest',
       ...groupTimings(),
       maxPollIntervalMs: 500,
-      onError: (e) => void (errors.push(e), condition.poke()),
+      logger: errorLogger((e) => void (errors.push(e), condition.poke())),
       hooks: {
         onAssign: (ps) => void (hooks.push(`assign:${ps.length}`), condition.poke()),
         onLost: (ps) => void (hooks.push(`lost:${ps.length}`), condition.poke()),

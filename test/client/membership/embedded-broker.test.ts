@@ -5,12 +5,18 @@
  * other takes all partitions over; a static member restarted within its session timeout gets its
  * partitions back without a rebalance (KIP-345). With 3 nodes the coordinator is found through
  * FindCoordinator and may not be the bootstrap node. A member that crashes gives its partitions up
- * (onLost) before the coordinator evicts it and hands them to the other.
+ * (onLost) before the coordinator evicts it and hands them to the other. The coordinator's error
+ * answers: a transient one on a join or a commit is retried after looking the coordinator up again
+ * (the commit within the same generation), a SyncGroup refused by a starting rebalance means
+ * rejoining, losing nothing, and a newcomer sharing no protocol with the group stops with the Kafka
+ * error while the group keeps its member. (What the broker cannot script stays on the fake
+ * coordinator: membership-errors.test.ts, membership.test.ts.)
  */
+import { errorLogger } from '../../../src/net/logger.js'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
-import { rangeAssignor } from '../../../src/client/membership/assignors/index.js'
+import { rangeAssignor, roundRobinAssignor } from '../../../src/client/membership/assignors/index.js'
 import { ClusterGroupTransport, ClusterMetadataSource } from '../../../src/client/membership/cluster-adapter.js'
 import { GroupMember, type GroupMemberOptions } from '../../../src/client/membership/member.js'
 import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
@@ -19,6 +25,8 @@ import { resolveClientConfig } from '../../../src/client/config.js'
 import { NetworkError } from '../../../src/net/errors.js'
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
+import { KafkaError, KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
+import { JoinGroup, OffsetCommit, SyncGroup } from '../../../src/protocol/generated/index.js'
 
 
 const PARTITIONS = 6
@@ -33,6 +41,13 @@ interface Running {
 /** The real transport, until crash(): then nothing reaches the broker, as if the process had died. */
 class CrashableTransport extends ClusterGroupTransport {
   crashed = false
+  /** How often the member forgot the coordinator (after NOT_COORDINATOR and the like). */
+  coordinatorLostCalls = 0
+
+  override coordinatorLost(): void {
+    this.coordinatorLostCalls++
+    super.coordinatorLost()
+  }
 
   crash(): Promise<void> {
     this.crashed = true
@@ -95,7 +110,7 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
       sessionTimeoutMs: 6_000,
       rebalanceTimeoutMs: 10_000,
       heartbeatIntervalMs: 100,
-      onError: (e) => errors.push(e),
+      logger: errorLogger((e) => errors.push(e)),
       ...options,
       hooks: {
         onAssign: async (ps) => {
@@ -139,6 +154,7 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
     broker.createTopic('coop-orders', { partitions: PARTITIONS })
     broker.createTopic('static-orders', { partitions: PARTITIONS })
     broker.createTopic('crash-orders', { partitions: PARTITIONS })
+    broker.createTopic('errors-orders', { partitions: PARTITIONS })
   })
 
   after(async () => {
@@ -232,6 +248,51 @@ for (const nodes of [1, 3]) describe(`group membership against the embedded brok
     const stored = await committed(b, 'crash-orders')
     assert.ok(stored.every(([, offset]) => offset === null), 'nothing was committed for lost partitions')
     assert.deepEqual(violations, [], 'a gave up its partitions before b was given them')
+    await stopAll()
+  })
+
+  // The coordinator's error answers, from its fault injection: what the member does about each.
+  it('retries a join after COORDINATOR_NOT_AVAILABLE, looking the coordinator up again', async () => {
+    broker.faults.failNext(JoinGroup, KafkaErrorCode.COORDINATOR_NOT_AVAILABLE)
+    const a = start('a', 'errors-orders', `join-refused-${nodes}`)
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a joins after the refusal')
+    assert.equal(running.find((r) => r.member === a)!.transport.coordinatorLostCalls, 1)
+    await stopAll()
+  })
+
+  it('rejoins after SyncGroup answers REBALANCE_IN_PROGRESS, losing nothing', async () => {
+    broker.faults.failNext(SyncGroup, KafkaErrorCode.REBALANCE_IN_PROGRESS)
+    const hooks: string[] = []
+    const a = start('a', 'errors-orders', `sync-refused-${nodes}`, { hooks: { onAssign: () => void hooks.push('onAssign'), onLost: () => void hooks.push('onLost') } })
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a is assigned after the refusal')
+    assert.deepEqual(hooks, ['onAssign'])
+    await stopAll()
+  })
+
+  it('retries a commit that meets a moved coordinator, within the same generation', async () => {
+    const a = start('a', 'errors-orders', `commit-refused-${nodes}`)
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a owns everything')
+    const generation = a.generationId
+    broker.faults.failNext(OffsetCommit, KafkaErrorCode.NOT_COORDINATOR)
+    await a.commit([{ topic: 'errors-orders', partition: 1, offset: 9n }])
+    assert.equal(running.find((r) => r.member === a)!.transport.coordinatorLostCalls, 1)
+    assert.equal(a.generationId, generation)
+    assert.equal((await committed(a, 'errors-orders'))[1]?.[1], 9n)
+    await stopAll()
+  })
+
+  it('stops a newcomer whose protocols the group does not share with the Kafka error, and the group keeps its member', async () => {
+    const groupId = `no-common-protocol-${nodes}`
+    const a = start('a', 'errors-orders', groupId, { assignors: [rangeAssignor] })
+    await condition.until(() => a.state === 'stable' && count(a) === PARTITIONS, 'a owns everything')
+    const newcomer = start('b', 'errors-orders', groupId, { assignors: [roundRobinAssignor] })
+    await condition.until(() => newcomer.state === 'closed', 'the newcomer stops')
+    const failure = newcomer.failure
+    assert.ok(failure instanceof KafkaError, `failed with ${String(failure)}`)
+    assert.equal(failure.errorCode, KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+    assert.ok(errors.includes(failure))
+    assert.equal(a.state, 'stable')
+    assert.equal(count(a), PARTITIONS)
     await stopAll()
   })
 })

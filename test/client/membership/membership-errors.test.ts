@@ -1,6 +1,8 @@
 /**
- * How the member meets errors: transient ones are retried, ones that will repeat stop it with a
- * typed error, and ownership lost while a hook runs is handled after the hook, through onLost.
+ * How the member meets errors the embedded broker cannot script: a transport that lacks the API,
+ * ownership lost while a hook runs (handled after the hook, through onLost), a generation ending
+ * inside onRevoke. The coordinator's error answers (retried, rejoined or fatal) are tested against
+ * the embedded broker in embedded-broker.test.ts.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
@@ -10,8 +12,8 @@ import { leaderAssign } from '../../../src/client/membership/leader.js'
 import { GroupMember } from '../../../src/client/membership/member.js'
 import { decodeAssignment, encodeSubscription } from '../../../src/client/membership/consumer-protocol.js'
 import { UnsupportedVersionError } from '../../../src/net/errors.js'
-import { KafkaError, KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, JoinGroup, SyncGroup } from '../../../src/protocol/generated/index.js'
+import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
+import { Heartbeat, JoinGroup } from '../../../src/protocol/generated/index.js'
 import { FakeMetadata } from './fake-coordinator.js'
 import { eventually, Harness, waitForState } from './membership-helpers.js'
 
@@ -24,27 +26,6 @@ afterEach(async () => {
 })
 
 describe('membership errors', () => {
-  it('retries a join after COORDINATOR_NOT_AVAILABLE, looking the coordinator up again', async () => {
-    let refusals = 1
-    h.coordinator.intercept(JoinGroup, () =>
-      refusals-- > 0 ? { errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, leader: '', memberId: '', members: [] } : undefined,
-    )
-    const { member } = h.member()
-    member.subscribe(['orders'])
-    await eventually(h.timers, () => member.state === 'stable')
-    assert.equal(h.coordinator.coordinatorLostCalls, 1)
-  })
-
-  it('stops with the Kafka error when the group shares no protocol', async () => {
-    h.coordinator.intercept(JoinGroup, () => ({ errorCode: KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL, leader: '', memberId: '', members: [] }))
-    const { member } = h.member()
-    member.subscribe(['orders'])
-    await waitForState(member, 'closed')
-    assert.ok(member.failure instanceof KafkaError)
-    assert.equal(member.failure.errorCode, KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL)
-    assert.ok(h.errors.includes(member.failure))
-  })
-
   it('stops instead of looping when the broker lacks the API', async () => {
     h.coordinator.intercept(JoinGroup, () => Promise.reject(new UnsupportedVersionError('JoinGroup', 'b:1', 'test')))
     const { member } = h.member()
@@ -52,15 +33,6 @@ describe('membership errors', () => {
     await waitForState(member, 'closed')
     assert.ok(member.failure instanceof UnsupportedVersionError)
     assert.equal(h.coordinator.requests('JoinGroup').length, 1)
-  })
-
-  it('rejoins after SyncGroup answers REBALANCE_IN_PROGRESS, losing nothing', async () => {
-    let refusals = 1
-    h.coordinator.intercept(SyncGroup, () => (refusals-- > 0 ? { errorCode: KafkaErrorCode.REBALANCE_IN_PROGRESS, assignment: Buffer.alloc(0) } : undefined))
-    const { member, calls } = h.member()
-    member.subscribe(['orders'])
-    await eventually(h.timers, () => member.state === 'stable')
-    assert.deepEqual(calls.map((c) => c.hook), ['onAssign'])
   })
 
   it('ownership lost while onAssign runs goes through onLost once the hook settles', async () => {

@@ -1,4 +1,5 @@
 /** Set-up shared by the membership flow tests: a fake coordinator, a manual clock, recorded hooks. */
+import { errorLogger } from '../../../src/net/logger.js'
 import { GroupMember, type GroupMemberOptions } from '../../../src/client/membership/member.js'
 import type { MemberState } from '../../../src/client/membership/state.js'
 import { flatten } from '../../../src/client/membership/topic-partitions.js'
@@ -49,7 +50,7 @@ export class Harness {
       heartbeatIntervalMs: HEARTBEAT_MS,
       sessionTimeoutMs: SESSION_MS,
       rebalanceTimeoutMs: REBALANCE_MS,
-      onError: (e) => this.errors.push(e),
+      logger: errorLogger((e) => this.errors.push(e)),
       hooks: { onRevoke: record('onRevoke'), onAssign: record('onAssign'), onLost: record('onLost') },
       ...options,
     })

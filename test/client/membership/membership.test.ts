@@ -237,21 +237,6 @@ describe('offset commits', () => {
     assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
   })
 
-  it('retries a moved coordinator within the same generation', async () => {
-    const { member } = h.member()
-    member.subscribe(['orders'])
-    await waitForState(member, 'stable')
-    let refusals = 1
-    h.coordinator.intercept(OffsetCommit, () =>
-      refusals-- > 0 ? { topics: [{ name: 'orders', partitions: [{ partitionIndex: 1, errorCode: KafkaErrorCode.NOT_COORDINATOR }] }] } : undefined,
-    )
-    const done = member.commit([{ topic: 'orders', partition: 1, offset: 9n }])
-    await h.timers.advance(1_000)
-    await done
-    assert.equal(h.coordinator.coordinatorLostCalls, 1)
-    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[1, 9n, 1]])
-  })
-
   it('a commit asked for while the member is joining waits for the rebalance and goes out under the new generation', async () => {
     const { a } = await stableGroupOfTwo()
     const before = a.member.generationId

@@ -41,7 +41,7 @@ describe('GroupConsumerPort commit metadata', () => {
   })
 
   async function member(name: string): Promise<Member> {
-    const port = new GroupConsumerPort({ bootstrapServers: broker.bootstrap, clientId: name, groupId: GROUP, autoOffsetReset: 'earliest', ...groupTimings(), onError: () => undefined })
+    const port = new GroupConsumerPort({ bootstrapServers: broker.bootstrap, clientId: name, groupId: GROUP, autoOffsetReset: 'earliest', ...groupTimings() })
     const m: Member = { port, assigned: [], batches: [] }
     members.push(m)
     await port.start([TOPIC], {

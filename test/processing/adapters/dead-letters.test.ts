@@ -12,7 +12,7 @@ import { Consumer, type ConsumerRecord } from '../../../src/client/consumer/cons
 import { baton } from '../../../src/processing/app.js'
 import { NonRetriableError } from '../../../src/processing/errors.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { Condition, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import { Condition, kafkaTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 describe('retries and dead letters on the built-in client', () => {
   let broker: EmbeddedBroker
@@ -35,7 +35,7 @@ describe('retries and dead letters on the built-in client', () => {
     const app = baton({
       brokers: broker.bootstrap,
       groupId: 'payments-group',
-      kafka: { ...groupTimings(), clientId: 'payments-app' },
+      kafka: { ...kafkaTimings(), clientId: 'payments-app' },
       rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
       drainTimeoutMs: 2_000,
       commitIntervalMs: 100,

@@ -96,7 +96,7 @@ describe('hand-off on the embedded broker', () => {
         if (record.offset === 0n) await release.wait()
       },
       { commitIntervalMs: 50 },
-      { deadLetter: false, concurrency: 'key' },
+      { deadLetter: false, ordering: 'key' },
     )
     // Keys k1..k6 do not wait for k0: 18 of the 21 records finish while offset 0 is open.
     await g.condition.until(() => g.handled.size === 18, 'the other keys run ahead')
@@ -125,14 +125,14 @@ describe('hand-off on the embedded broker', () => {
         }
       },
       { drainTimeoutMs: 200, shutdownTimeoutMs: 200 },
-      { deadLetter: false, concurrency: 'key' },
+      { deadLetter: false, ordering: 'key' },
     )
     await g.condition.until(() => g.handled.size === 18, 'the other keys run ahead')
     const stopped = await g.stop(a)
     assert.equal(stopped.aborted, 1, 'offset 0 was aborted at the deadline')
     assert.equal((await g.committedOffsets(1)).get(0), 0n, 'the commit stays at the unfinished record')
 
-    const b = await g.start('b', () => Promise.resolve(), {}, { deadLetter: false, concurrency: 'key' })
+    const b = await g.start('b', () => Promise.resolve(), {}, { deadLetter: false, ordering: 'key' })
     await g.condition.until(() => g.handled.size === 21, 'b handles what a left')
     await g.condition.until(() => g.committed.some((c) => c.offsets.some((o) => o.offset === 21n)), 'b commits the end')
     await g.stop(b)

@@ -75,7 +75,6 @@ export class Group {
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
       ...groupTimings(),
-      onError: () => undefined,
       faults: faults.options,
     })
     const app = baton({

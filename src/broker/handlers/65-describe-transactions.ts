@@ -1,0 +1,34 @@
+/**
+ * DescribeTransactions, v0 (KIP-664): the state, timeout, start, producer id and epoch and
+ * partitions of each transactional id this node coordinates; others get NOT_COORDINATOR, unknown
+ * ids TRANSACTIONAL_ID_NOT_FOUND.
+ */
+import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
+import { DescribeTransactions } from '../../protocol/generated/index.js'
+import { describeTransaction } from '../transactions/admin.js'
+import { transactionCoordinatorOf, transactionsHere } from '../transactions/broker-context.js'
+import { defineHandler } from './handler.js'
+
+const failed = (transactionalId: string, errorCode: number) => ({
+  errorCode,
+  transactionalId,
+  transactionState: '',
+  transactionTimeoutMs: 0,
+  transactionStartTimeMs: -1n,
+  producerId: -1n,
+  producerEpoch: -1,
+  topics: [],
+})
+
+export default defineHandler({
+  api: DescribeTransactions,
+  minVersion: 0,
+  maxVersion: 0,
+  handle: (request, ctx) => ({
+    throttleTimeMs: 0,
+    transactionStates: request.transactionalIds.map((id) =>
+      transactionsHere(ctx, id) ? describeTransaction(transactionCoordinatorOf(ctx).transactions, id) : failed(id, KafkaErrorCode.NOT_COORDINATOR),
+    ),
+  }),
+  errorResponse: (request, errorCode) => ({ throttleTimeMs: 0, transactionStates: request.transactionalIds.map((id) => failed(id, errorCode)) }),
+})

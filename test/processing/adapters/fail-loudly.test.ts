@@ -1,0 +1,173 @@
+/**
+ * Invariant: the framework never waits in silence. On baton's own client and the embedded broker:
+ * - with no broker answering, `run()` rejects with `BrokersUnreachableError` after
+ *   `unreachableTimeoutMs` and sets exit code 1, having said what it waits for;
+ * - a subscribed topic that does not exist is named in a warning, and consumed once created;
+ * - a stop finishes within its deadline even while the group waits for a crashed member's session,
+ *   and the wait was logged with what it waits for.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import type { EmbeddedBroker } from '../../../src/broker/index.js'
+import type { Logger } from '../../../src/client/index.js'
+import { baton, EXIT_CODES, type BatonApp } from '../../../src/processing/app.js'
+import { BrokersUnreachableError } from '../../../src/processing/errors.js'
+import { Condition, FaultyGroupConsumer, kafkaTimings, produce, startTestBroker } from '../../client/group-consumer/helpers.js'
+
+interface Line {
+  readonly level: string
+  readonly fields: Record<string, unknown>
+  readonly message: string
+}
+
+/** A logger that keeps every line, and pokes `condition` at each. */
+function recordingLogger(lines: Line[], condition: Condition): Logger {
+  const at =
+    (level: string) =>
+    (fields: object, message = ''): void => {
+      lines.push({ level, fields: fields as Record<string, unknown>, message })
+      condition.poke()
+    }
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger }
+  return logger
+}
+
+/** A loopback port nothing listens on (taken from the OS, then freed). */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+describe('failing loudly', () => {
+  let broker: EmbeddedBroker
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.stop()
+  })
+
+  it('rejects run() with BrokersUnreachableError and exit code 1 when no broker answers within unreachableTimeoutMs', async () => {
+    const lines: Line[] = []
+    const condition = new Condition()
+    const port = await closedPort()
+    const app = baton({
+      brokers: [`127.0.0.1:${port}`],
+      groupId: 'nobody-home',
+      logger: recordingLogger(lines, condition),
+      signals: false,
+      unreachableTimeoutMs: 1500,
+      kafka: { ...kafkaTimings(), reconnectBackoffMs: 50, reconnectBackoffMaxMs: 200 },
+    })
+    app.consume('orders', () => Promise.resolve(), { deadLetter: false })
+    const previousExitCode = process.exitCode
+    try {
+      await assert.rejects(app.run(), (error: unknown) => {
+        assert.ok(error instanceof BrokersUnreachableError, `expected BrokersUnreachableError, got ${String(error)}`)
+        assert.equal(error.code, 'PROCESSING_BROKERS_UNREACHABLE')
+        assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`))
+        return true
+      })
+      assert.equal(process.exitCode, EXIT_CODES.fatal)
+    } finally {
+      process.exitCode = previousExitCode
+    }
+    assert.equal(lines.some((l) => l.message === 'baton started'), false, 'never claims to have started')
+    assert.ok(lines.some((l) => l.level === 'error' && /no answer from the group coordinator/.test(l.message)))
+    assert.equal(app.health().ready, false)
+  })
+
+  it('warns of a subscribed topic that does not exist, by name, and consumes it once created', async () => {
+    const lines: Line[] = []
+    const condition = new Condition()
+    const handled: string[] = []
+    const app = baton({
+      brokers: broker.bootstrap,
+      groupId: 'late-topic-group',
+      logger: recordingLogger(lines, condition),
+      signals: false,
+      rebalanceTimeoutMs: 5000,
+      kafka: { ...kafkaTimings(), allowAutoTopicCreation: false },
+    })
+    app.consume(
+      'late-topic',
+      (record) => {
+        handled.push(String(record.value))
+        condition.poke()
+        return Promise.resolve()
+      },
+      { deadLetter: false },
+    )
+    try {
+      await app.start()
+      await condition.until(() => lines.some((l) => l.level === 'warn' && l.message.includes('"late-topic"') && /does not exist/.test(l.message)), 'a warning naming the missing topic')
+      const started = lines.find((l) => l.message === 'baton started')
+      assert.ok(started !== undefined)
+      assert.equal(typeof started.fields['memberId'], 'string')
+      assert.equal(started.fields['protocol'], 'cooperative')
+      await condition.until(() => app.health().ready, 'ready: in the group, which has no partitions to give')
+
+      broker.createTopic('late-topic', { partitions: 2 })
+      await produce(broker.bootstrap, 'late-topic', 2, 3)
+      await condition.until(() => handled.length === 6, 'the records of the topic created after the start')
+      const rebalanced = lines.find((l) => l.message === 'rebalanced')
+      assert.deepEqual(rebalanced?.fields['added'], ['late-topic[0]', 'late-topic[1]'])
+      assert.deepEqual(rebalanced?.fields['owned'], ['late-topic[0]', 'late-topic[1]'])
+    } finally {
+      await app.stop()
+    }
+  })
+
+  it('stops within its deadline while the group waits for a crashed member’s session, and logs what it waited for', async () => {
+    broker.createTopic('sessions', { partitions: 2 })
+    const groupId = 'pending-session-group'
+    const condition = new Condition()
+    // A member with a long session that dies without leaving: the coordinator waits for it.
+    const crashed = new FaultyGroupConsumer({ bootstrapServers: broker.bootstrap, groupId, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 60_000 })
+    crashed.subscribe(['sessions'])
+    await condition.until(() => crashed.state === 'stable', 'the soon-crashed member to join')
+    crashed.crash()
+
+    const lines: Line[] = []
+    let app: BatonApp | undefined
+    try {
+      app = baton({
+        brokers: broker.bootstrap,
+        groupId,
+        logger: recordingLogger(lines, condition),
+        signals: false,
+        rebalanceTimeoutMs: 60_000,
+        shutdownTimeoutMs: 1000,
+        kafka: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, retryBackoffMs: 50 },
+      })
+      app.consume('sessions', () => Promise.resolve(), { deadLetter: false })
+      const starting = app.start()
+      starting.catch(() => undefined)
+      await condition.until(
+        () => lines.some((l) => l.level === 'info' && /^waiting \d+ s for group "pending-session-group" to complete its rebalance/.test(l.message) && /session/.test(l.message)),
+        'a log line saying what the join waits for',
+      )
+      assert.equal(app.health().ready, false)
+      const stopAsked = performance.now()
+      let stoppedAt: number | undefined
+      const stopping = app.stop().then((result) => {
+        stoppedAt = performance.now()
+        return result
+      })
+      // The crashed member's session has more than 20 s to go: a stop that waited for it would miss this.
+      await condition.until(() => stoppedAt !== undefined, 'the stop to finish within its deadline (1 s drain + 5 s to commit and leave)', 12_000)
+      const result = await stopping
+      assert.equal(result.exitCode, EXIT_CODES.ok)
+      assert.ok((stoppedAt ?? Infinity) - stopAsked < 12_000)
+      await starting
+    } finally {
+      await app?.stop()
+      await crashed.close()
+    }
+  })
+})

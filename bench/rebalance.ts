@@ -2,10 +2,11 @@
  * Rebalance timings with baton's GroupConsumer against the embedded broker: 10 members, 60
  * partitions, records written to every partition all along.
  *
- * For each protocol (cooperative-sticky, then eager range): 9 members join and settle, then a
- * 10th joins. Reported:
+ * For each protocol (classic cooperative-sticky, classic eager range, and KIP-848 with the
+ * coordinator's uniform assignor), in the same run: 9 members join and settle, then a 10th joins.
+ * Reported:
  * - join to stable: from the 10th member's subscribe() until every member is stable in one
- *   generation and the 10th owns partitions;
+ *   generation (KIP-848: one member epoch) and the 10th owns its share (6 partitions);
  * - the longest pause of the partitions that did not move (same owner before and after): the
  *   largest gap between two deliveries of such a partition while the rebalance ran, next to the
  *   same measure over an equally long quiet stretch before it (the write interval sets the floor).
@@ -29,14 +30,21 @@ interface Member {
   loop: Promise<void>
 }
 
-const broker = await startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0 } })
+type Variant = AssignorName | 'kip848'
+
+const broker = await startBroker({
+  nodes: 1,
+  memory: true,
+  autoCreateTopics: false,
+  groups: { initialRebalanceDelayMs: 0, consumerSessionTimeoutMs: SESSION_TIMEOUT_MS, consumerHeartbeatIntervalMs: HEARTBEAT_MS },
+})
 try {
-  for (const assignor of ['cooperative-sticky', 'range'] as const) await run(broker, assignor)
+  for (const variant of ['cooperative-sticky', 'range', 'kip848'] as const) await run(broker, variant)
 } finally {
   await broker.stop()
 }
 
-async function run(broker: EmbeddedBroker, assignor: AssignorName): Promise<void> {
+async function run(broker: EmbeddedBroker, assignor: Variant): Promise<void> {
   const topic = `rebalance-${assignor}`
   broker.createTopic(topic, { partitions: PARTITIONS })
   /** Delivery times per partition. */
@@ -49,10 +57,9 @@ async function run(broker: EmbeddedBroker, assignor: AssignorName): Promise<void
       bootstrapServers: broker.bootstrap,
       groupId: `${topic}-group`,
       clientId: `member-${index}`,
-      assignors: [assignor],
+      ...(assignor === 'kip848' ? { groupProtocol: 'consumer' as const } : { assignors: [assignor], heartbeatIntervalMs: HEARTBEAT_MS }),
       autoOffsetReset: 'latest',
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
-      heartbeatIntervalMs: HEARTBEAT_MS,
       rebalanceTimeoutMs: 30_000,
       fetchMaxWaitMs: 20,
       hooks: {
@@ -83,7 +90,7 @@ async function run(broker: EmbeddedBroker, assignor: AssignorName): Promise<void
     const before = new Map(owner)
     const joinedAt = performance.now()
     const tenth = join(MEMBERS - 1)
-    await until(() => stable(members) && tenth.consumer.assignment().length > 0 && sameGeneration(members), 'the 10th member settles')
+    await until(() => stable(members) && tenth.consumer.assignment().length === PARTITIONS / MEMBERS && sameGeneration(members), 'the 10th member settles')
     const stableAt = performance.now()
     // Let deliveries after the rebalance land, so a partition's gap across it is closed.
     await new Promise((resolve) => setTimeout(resolve, 300))

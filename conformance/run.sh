@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 echo "== conformance: Debian packages (kcat, chromium, librdkafka build dependencies for every codec)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq kcat chromium libzstd-dev liblz4-dev libcurl4-openssl-dev libsasl2-dev libssl-dev >/dev/null
+apt-get install -y -qq kcat chromium openssl libzstd-dev liblz4-dev libcurl4-openssl-dev libsasl2-dev libssl-dev >/dev/null
 
 echo "== conformance: npm packages (builds librdkafka, about 90 s)"
 cd "$here"

@@ -9,9 +9,12 @@ import { Faults } from './faults.js'
 import { lazyGroupCoordinator } from './groups/broker-context.js'
 import type { BrokerContext } from './handlers/handler.js'
 import { supportedApis } from './handlers/index.js'
+import { RequestMemoryPool } from '../net/request-memory.js'
 import { BrokerNode } from './node.js'
 import { resolveOptions, type BrokerOptions } from './options.js'
 import { ConfigProblem, validateTopicConfigs } from './topic-config.js'
+import type { SecurityProtocol } from './security/options.js'
+import { saslSettingsOf, tlsServerOptionsOf } from './security/listener.js'
 import { startTransactionCoordinator } from './transactions/broker-context.js'
 import type { TransactionCoordinator } from './transactions/coordinator.js'
 
@@ -34,6 +37,8 @@ export interface EmbeddedBroker {
   readonly nodes: readonly NodeEndpoint[]
   readonly clusterId: string
   readonly faults: Faults
+  /** How clients must connect: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. */
+  readonly securityProtocol: SecurityProtocol
   /** Creates a topic directly (no request); throws BrokerError if Kafka would refuse it. */
   createTopic(name: string, options?: CreateTopicOptions): TopicInfo
   /** The topic's id and leaders, or undefined. */
@@ -57,7 +62,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     throw error
   }
   const stopping = new AbortController()
-  const groups = lazyGroupCoordinator(resolved, stopping.signal)
+  const sasl = saslSettingsOf(resolved.sasl)
+  const groups = lazyGroupCoordinator(resolved, stopping.signal, cluster)
   let transactions: TransactionCoordinator
   try {
     // Started with the broker: transactions decided or left open before a restart are finished now.
@@ -74,7 +80,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     groups,
     transactions: () => transactions,
     supportedApis: supportedApis(),
+    ...(sasl === undefined ? {} : { sasl }),
   }
+  const tls = tlsServerOptionsOf(resolved.tls)
   const nodes: BrokerNode[] = []
   const nodeOf = (nodeId: number): BrokerNode => {
     const node = nodes[nodeId]
@@ -88,7 +96,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       transactions.moveCoordinator(transactionalId, nodeId)
     },
   })
-  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults))
+  const memoryPool = new RequestMemoryPool(resolved.queuedMaxRequestBytes)
+  for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults, memoryPool, tls))
   try {
     for (const node of nodes) await node.listen(resolved.port === 0 ? 0 : resolved.port + node.endpoint.nodeId)
   } catch (error) {
@@ -107,13 +116,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   }
   let stopped: Promise<void> | null = null
   const bootstrap = cluster.nodes.map((n) => `${n.host}:${n.port}`)
-  resolved.logger.info({ bootstrap, dataDir: resolved.dataDir }, 'broker started')
+  resolved.logger.info({ bootstrap, dataDir: resolved.dataDir, securityProtocol: resolved.securityProtocol }, 'broker started')
 
   return {
     bootstrap,
     nodes: cluster.nodes,
     clusterId: cluster.clusterId,
     faults,
+    securityProtocol: resolved.securityProtocol,
     createTopic(name, topicOptions = {}) {
       const partitions = topicOptions.partitions ?? resolved.defaultPartitions
       const factor = topicOptions.replicationFactor ?? Math.min(resolved.defaultReplicationFactor, cluster.nodes.length)

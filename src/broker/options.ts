@@ -5,6 +5,7 @@
 import { silentLogger, type Logger } from '../net/logger.js'
 import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
+import { securityProtocolOf, validateSasl, validateTls, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
 import type { TransactionCoordinatorOptions } from './transactions/config.js'
 
 /** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
@@ -35,6 +36,18 @@ export interface BrokerOptions {
   defaultReplicationFactor?: number
   /** Largest request frame accepted (Kafka's socket.request.max.bytes). Default 100 MiB. */
   maxRequestBytes?: number
+  /**
+   * Bytes of requests being received at once, all connections and nodes together (Kafka's
+   * queued.max.request.bytes). A connection reserves a request's announced size before reading it;
+   * past the cap, connections stop being read until requests finish. Default 100 MiB; 0 for no cap.
+   */
+  queuedMaxRequestBytes?: number
+  /**
+   * A connection that completes no request for this long, while none of its requests is being
+   * handled, is closed: silent ones and ones stalled mid-request (Kafka's connections.max.idle.ms).
+   * Default 10 minutes; 0 never closes them.
+   */
+  connectionsMaxIdleMs?: number
   /** fsync a partition's segment before acknowledging an acks=-1 produce. Default false: see the README. */
   fsync?: boolean
   /** How often retention by time and size is applied (Kafka's log.retention.check.interval.ms). Default 5 min. */
@@ -48,6 +61,10 @@ export interface BrokerOptions {
    * departure from Kafka's defaults: no initial rebalance delay, which only slows tests and demos.
    */
   groups?: GroupCoordinatorOptions
+  /** Serve TLS on every listener (PEM texts); with `ca`, clients must present a certificate (mutual TLS). */
+  tls?: BrokerTlsOptions
+  /** Require SASL authentication on every connection before any request but ApiVersions and the handshake. */
+  sasl?: BrokerSaslOptions
   /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
   transactions?: TransactionCoordinatorOptions
 }
@@ -62,11 +79,16 @@ export interface ResolvedBrokerOptions {
   defaultPartitions: number
   defaultReplicationFactor: number
   maxRequestBytes: number
+  queuedMaxRequestBytes: number
+  connectionsMaxIdleMs: number
   fsync: boolean
   retentionCheckIntervalMs: number
   clusterId: string | null
   logger: BrokerLogger
   groups: GroupCoordinatorOptions
+  tls: BrokerTlsOptions | undefined
+  sasl: BrokerSaslOptions | undefined
+  securityProtocol: SecurityProtocol
   transactions: TransactionCoordinatorOptions
 }
 
@@ -82,6 +104,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
   const port = positiveInteger('port', options.port, 0, 0)
   const nodes = positiveInteger('nodes', options.nodes, 1)
   const host = options.host ?? '127.0.0.1'
+  validateTls(options.tls)
+  validateSasl(options.sasl)
   if (port + nodes - 1 > 65535) throw new BrokerError('BROKER_INVALID_OPTION', `ports ${port}..${port + nodes - 1} do not fit below 65536`)
   return {
     nodes,
@@ -93,11 +117,16 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     defaultPartitions: positiveInteger('defaultPartitions', options.defaultPartitions, 1),
     defaultReplicationFactor: positiveInteger('defaultReplicationFactor', options.defaultReplicationFactor, 1),
     maxRequestBytes: positiveInteger('maxRequestBytes', options.maxRequestBytes, 100 * 1024 * 1024, 64),
+    queuedMaxRequestBytes: positiveInteger('queuedMaxRequestBytes', options.queuedMaxRequestBytes, 100 * 1024 * 1024, 0),
+    connectionsMaxIdleMs: positiveInteger('connectionsMaxIdleMs', options.connectionsMaxIdleMs, 10 * 60 * 1000, 0),
     fsync: options.fsync ?? false,
     retentionCheckIntervalMs: positiveInteger('retentionCheckIntervalMs', options.retentionCheckIntervalMs, 5 * 60 * 1000),
     clusterId: options.clusterId ?? null,
     logger: options.logger ?? silentLogger,
     groups: options.groups ?? {},
+    tls: options.tls,
+    sasl: options.sasl,
+    securityProtocol: securityProtocolOf(options.tls, options.sasl),
     transactions: options.transactions ?? {},
   }
 }

@@ -59,10 +59,13 @@ export {
   type MemberSubscription,
   type RebalanceProtocol,
 } from './membership/index.js'
+export type { GroupProtocol, MembershipState } from './membership/group-membership.js'
+export type { ServerAssignorName } from './membership/kip848/options.js'
 export {
   Admin,
   type ConfigEntry,
   type ConfigResource,
+  type ConsumerGroupDescription,
   type GroupDescription,
   type GroupListing,
   type GroupOffset,
@@ -70,6 +73,7 @@ export {
   type OffsetSpec,
   type PartitionOffset,
 } from './admin/admin.js'
+export { describeGroupLag, type ConsumerGroupView, type GroupMemberView, type PartitionLagView } from './admin/consumer-group-lag.js'
 export { Cluster, type BrokerInfo, type CoordinatorType, type PartitionInfo, type TopicInfo } from './cluster.js'
 export type { ClientConfig } from './config.js'
 export {

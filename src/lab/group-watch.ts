@@ -5,7 +5,7 @@
  * time from the change to that moment is what the table reports as the rebalance's duration.
  * A cooperative rebalance (two generations, KIP-429) counts as one change, as a user sees it.
  */
-import type { MemberState } from '../client/index.js'
+import type { MembershipState as MemberState } from '../client/index.js'
 import type { EffectSink } from './effects.js'
 import type { LabConsumer, OwnershipListener } from './members/lab-consumer.js'
 import type { ObservationRecorder, RebalanceSpan } from './observation.js'

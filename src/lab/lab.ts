@@ -59,7 +59,11 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
   try {
     let bootstrap: readonly string[]
     if (config.brokers === null) {
-      broker = await startBroker({ autoCreateTopics: false })
+      // KIP-848 members (baton-848) get the lab's short session and heartbeat from the coordinator.
+      broker = await startBroker({
+        autoCreateTopics: false,
+        groups: { consumerSessionTimeoutMs: config.timeouts.sessionTimeoutMs, consumerHeartbeatIntervalMs: config.timeouts.heartbeatIntervalMs },
+      })
       bootstrap = broker.bootstrap
       progress.info(`embedded broker listening on ${bootstrap.join(',')}`)
     } else {

@@ -8,7 +8,7 @@
  * consecutive failure. A request that times out closes the connection, as Kafka's clients do: the
  * broker answers in order, so a response that never comes blocks every later one.
  */
-import { connect as netConnect, type Socket } from 'node:net'
+import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { DecodeError } from '../protocol/errors/base.js'
@@ -57,6 +57,7 @@ export class Connection {
   private readonly maxInFlight: number
   private state: State = 'idle'
   private socket: Socket | null = null
+  private reauthTimer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | null = null
   private nextCorrelationId = 0
   private readonly inFlight = new Map<number, Pending>()
@@ -199,7 +200,8 @@ export class Connection {
       const tlsOption = this.options.tls
       const useTls = tlsOption !== undefined && tlsOption !== false
       const socket: Socket = useTls
-        ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ...(tlsOption === true ? {} : tlsOption) })
+        ? // SNI takes host names only (RFC 6066); an IP address is still checked against the certificate.
+          tlsConnect({ host: this.host, port: this.port, ...(isIP(this.host) === 0 ? { servername: this.host } : {}), ...(tlsOption === true ? {} : tlsOption) })
         : netConnect({ host: this.host, port: this.port })
       const timer = setTimeout(() => {
         socket.destroy()
@@ -208,7 +210,8 @@ export class Connection {
       const onError = (error: Error): void => {
         clearTimeout(timer)
         socket.destroy()
-        reject(this.error('NET_CONNECT_FAILED', `could not connect: ${error.message}`, error))
+        const tlsProblem = useTls ? tlsFailure(error) : null
+        reject(tlsProblem !== null ? this.error('NET_TLS_FAILED', tlsProblem, error) : this.error('NET_CONNECT_FAILED', `could not connect: ${error.message}`, error))
       }
       socket.once('error', onError)
       socket.once(useTls ? 'secureConnect' : 'connect', () => {
@@ -235,7 +238,10 @@ export class Connection {
       for (const frame of frames) this.onFrame(socket, frame)
     })
     socket.on('error', (error) => {
-      failure ??= { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
+      // With TLS 1.3 the broker checks a client certificate after the client's handshake is done,
+      // so a refusal (mutual TLS) arrives as an alert on the open socket.
+      const tlsProblem = 'encrypted' in socket ? tlsFailure(error) : null
+      failure ??= tlsProblem !== null ? { code: 'NET_TLS_FAILED', message: tlsProblem, cause: error } : { code: 'NET_CONNECTION_LOST', message: `connection failed: ${error.message}`, cause: error }
     })
     socket.on('close', () => {
       const { code, message, cause } = failure ?? { code: 'NET_CONNECTION_LOST' as const, message: 'the broker closed the connection', cause: undefined }
@@ -304,7 +310,30 @@ export class Connection {
     const send: HandshakeSend = (api, version, body) => this.enqueue(api, version, body, {})
     const versions = await negotiateApiVersions(send, this.label)
     this.versions = versions
-    if (this.options.sasl !== undefined) await authenticate(send, versions, this.label, this.options.sasl)
+    if (this.options.sasl !== undefined) this.scheduleReauthentication(await authenticate(send, versions, this.label, this.options.sasl))
+  }
+
+  /**
+   * KIP-368: a broker that reported a session lifetime closes the connection once it ends, so
+   * authenticate again on the same connection before that, at 85-95% of it as Kafka's clients do.
+   * Requests keep flowing meanwhile; the broker answers them in order around the exchange.
+   */
+  private scheduleReauthentication(lifetimeMs: number): void {
+    clearTimeout(this.reauthTimer)
+    const sasl = this.options.sasl
+    const socket = this.socket
+    if (lifetimeMs <= 0 || sasl === undefined || socket === null) return
+    const random = this.options.random ?? Math.random
+    this.reauthTimer = setTimeout(() => {
+      if (this.socket !== socket || this.versions === null) return
+      const send: HandshakeSend = (api, version, body) => this.enqueue(api, version, body, {})
+      authenticate(send, this.versions, this.label, sasl).then(
+        (next) => this.scheduleReauthentication(next),
+        (error: unknown) => this.destroyWith(socket, 'NET_CONNECTION_LOST', 're-authentication failed; the connection will authenticate anew', error),
+      )
+    }, lifetimeMs * (0.85 + 0.1 * random()))
+    this.reauthTimer.unref()
+    socket.once('close', () => clearTimeout(this.reauthTimer))
   }
 
   private enqueue<Req, ReqInit, Res, ResInit>(
@@ -422,4 +451,19 @@ function decodeResponseBody(api: ApiSpec, version: number, frame: Buffer): unkno
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Node's codes for a certificate the client does not trust or cannot match to the host. */
+const UNTRUSTED = /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME)/
+
+/** A TLS handshake failure explained with what to do, or null for an error that is not about TLS. */
+function tlsFailure(error: Error): string | null {
+  const code = (error as NodeJS.ErrnoException).code ?? ''
+  if (UNTRUSTED.test(code)) {
+    return `TLS handshake failed: the broker's certificate is not trusted (${code}: ${error.message}); give the CA that signed it as tls.ca (--tls-ca), or check the broker's address matches its certificate`
+  }
+  if (code.startsWith('ERR_SSL_') || /alert|handshake/i.test(error.message)) {
+    return `TLS handshake failed (${code || error.message}); if the broker requires client certificates (mutual TLS), give tls.cert and tls.key (--tls-cert, --tls-key) signed by a CA it trusts`
+  }
+  return null
 }

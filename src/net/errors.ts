@@ -11,6 +11,7 @@ export type NetworkErrorCode =
   | 'NET_REQUEST_TIMEOUT'
   | 'NET_CLOSED'
   | 'NET_PROTOCOL'
+  | 'NET_TLS_FAILED'
 
 /** Where an error happened: the broker's address and, once known, its node id. */
 export interface NetworkErrorContext {
@@ -32,7 +33,8 @@ export class NetworkError extends BatonError {
     const what = context.api === undefined ? `broker ${context.broker}` : `${context.api} to broker ${context.broker}`
     super(code, `${what}: ${message}`, options)
     // Closing is the user's decision and a protocol violation will repeat, so neither is worth a retry.
-    this.retriable = code !== 'NET_CLOSED' && code !== 'NET_PROTOCOL'
+    // A TLS handshake refused for trust or certificate reasons fails the same way every time.
+    this.retriable = code !== 'NET_CLOSED' && code !== 'NET_PROTOCOL' && code !== 'NET_TLS_FAILED'
     this.broker = context.broker
     this.api = context.api
   }

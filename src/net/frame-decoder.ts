@@ -25,15 +25,26 @@ export class FrameTooLargeError extends BatonError {
   }
 }
 
+/** Asked for a frame's size before its body is read; false holds the frame back until `push` is called again. */
+export type FrameReservation = (size: number) => boolean
+
 export class FrameDecoder {
   private chunks: Buffer[] = []
   private buffered = 0
   /** Size of the frame being assembled, or -1 while its size prefix is incomplete. */
   private expected = -1
   private readonly maxFrameBytes: number
+  private readonly reserve: FrameReservation | undefined
+  private held = false
 
-  constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+  constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, reserve?: FrameReservation) {
     this.maxFrameBytes = maxFrameBytes
+    this.reserve = reserve
+  }
+
+  /** True when the last `push` stopped at a frame whose reservation was refused; push again (an empty chunk will do) to retry. */
+  get waitingForReservation(): boolean {
+    return this.held
   }
 
   /** Bytes received that do not yet form a whole frame. */
@@ -46,14 +57,21 @@ export class FrameDecoder {
    * Throws `FrameTooLargeError` for a negative or oversized size; the stream is then unusable.
    */
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk)
-    this.buffered += chunk.length
+    if (chunk.length > 0) {
+      this.chunks.push(chunk)
+      this.buffered += chunk.length
+    }
+    this.held = false
     const frames: Buffer[] = []
     for (;;) {
       if (this.expected < 0) {
         if (this.buffered < 4) break
         const size = this.peekSize()
         if (size < 0 || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes)
+        if (this.reserve !== undefined && !this.reserve(size)) {
+          this.held = true
+          break
+        }
         this.expected = size
         this.take(4)
       }

@@ -37,7 +37,11 @@ export async function negotiateApiVersions(send: HandshakeSend, broker: string):
   return brokerVersionsFrom(response.apiKeys)
 }
 
-export async function authenticate(send: HandshakeSend, versions: BrokerVersions, broker: string, sasl: SaslOptions): Promise<void> {
+/**
+ * Runs one SASL exchange on the connection. Resolves with the session lifetime the broker reported
+ * (KIP-368, SaslAuthenticate v1+), in milliseconds; 0 when the session does not expire.
+ */
+export async function authenticate(send: HandshakeSend, versions: BrokerVersions, broker: string, sasl: SaslOptions): Promise<number> {
   const versionOf = (api: ApiSpec): number => {
     const result = negotiateVersion(api, versions)
     if (!result.ok) throw new UnsupportedVersionError(api.name, broker, result.reason)
@@ -51,8 +55,10 @@ export async function authenticate(send: HandshakeSend, versions: BrokerVersions
   if (handshake.errorCode !== 0) throw kafkaError(handshake.errorCode, { api: 'SaslHandshake', broker })
   const authVersion = versionOf(SaslAuthenticate)
   let outgoing: Buffer | null = session.initial()
+  let lifetimeMs = 0
   while (outgoing !== null) {
     const response = await send(SaslAuthenticate, authVersion, { authBytes: outgoing })
+    lifetimeMs = Number(response.sessionLifetimeMs)
     if (response.errorCode !== 0) {
       throw new SaslError(
         'SASL_AUTHENTICATION_FAILED',
@@ -62,4 +68,5 @@ export async function authenticate(send: HandshakeSend, versions: BrokerVersions
     }
     outgoing = session.next(response.authBytes)
   }
+  return lifetimeMs
 }

@@ -8,15 +8,21 @@
  * and sends nothing, or stalls mid-frame, costs only its own socket.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import { BatonError } from '../protocol/errors/base.js'
 import type { Logger } from './logger.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError } from './frame-decoder.js'
+import { RequestMemoryPool } from './request-memory.js'
 
 /** What a handler learns about the connection a frame came from. */
 export interface ConnectionInfo {
   readonly id: number
   /** `host:port` of the peer, for log lines. */
   readonly remote: string
+  /** The peer's IP address (IPv4-mapped IPv6 addresses in their IPv4 form). */
+  readonly remoteAddress: string
+  /** Ends the connection once the response to the request being handled is written (Kafka does this after a failed authentication). */
+  closeAfterResponse(): void
 }
 
 /**
@@ -34,10 +40,21 @@ export interface KafkaServerOptions {
   logger: ServerLogger
   /** Largest request frame accepted; Kafka's socket.request.max.bytes, 100 MiB by default. */
   maxFrameBytes?: number
-  /** Closes connections that stay silent this long; Kafka's connections.max.idle.ms (10 min). 0 disables. */
+  /**
+   * Closes a connection that completes no request for this long while none of its requests is being
+   * handled: silent ones, and ones that stall or trickle mid-request. Kafka's connections.max.idle.ms
+   * (10 min). 0 disables.
+   */
   idleTimeoutMs?: number
+  /** Bytes of requests being received, shared by every server of a broker (queued.max.request.bytes); unbounded when absent. */
+  memoryPool?: RequestMemoryPool
   /** Extra fields on every log line (e.g. the node id). */
   logFields?: object
+  /**
+   * Serve TLS instead of plain TCP (node:tls server options: key, cert, and for mutual TLS ca with
+   * requestCert and rejectUnauthorized). A failed handshake costs only that connection, with a log line.
+   */
+  tls?: TlsOptions
 }
 
 /** Why a connection was closed by the server; carried in the log line. */
@@ -48,6 +65,7 @@ export class ConnectionClosedError extends BatonError {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
+const EMPTY = Buffer.alloc(0)
 /** Requests queued on one connection before the server stops reading from it, and where it resumes. */
 const PAUSE_READING_AT = 64
 const RESUME_READING_AT = 16
@@ -56,7 +74,7 @@ export class KafkaServer {
   /** The current listener; replaced on resumeAccepting, since a closed net.Server waits for its connections. */
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
-  private readonly options: Required<KafkaServerOptions>
+  private readonly options: Required<Omit<KafkaServerOptions, 'tls'>> & Pick<KafkaServerOptions, 'tls'>
   private nextConnectionId = 1
   private boundPort = 0
   private boundHost = ''
@@ -67,13 +85,23 @@ export class KafkaServer {
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
       logFields: {},
+      memoryPool: new RequestMemoryPool(0),
       ...options,
     }
   }
 
   /** Starts listening; port 0 picks an ephemeral port. Resolves with the bound port. */
   async listen(port: number, host: string): Promise<number> {
-    const server = createServer((socket) => this.accept(socket))
+    const tls = this.options.tls
+    const server: Server = tls === undefined ? createServer((socket) => this.accept(socket)) : createTlsServer(tls, (socket) => this.accept(socket))
+    if (tls !== undefined) {
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        this.options.logger.info(
+          { ...this.options.logFields, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, err: error.message },
+          'TLS handshake failed; the client must trust this broker\'s certificate (and present one signed by its CA when mutual TLS is on)',
+        )
+      })
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen({ port, host, exclusive: true }, () => {
@@ -137,23 +165,61 @@ export class KafkaServer {
       socket.destroy()
       return
     }
-    const connection: ConnectionInfo = { id: this.nextConnectionId++, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }
+    const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+    let closeRequested = false
+    const connection: ConnectionInfo = {
+      id: this.nextConnectionId++,
+      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      remoteAddress,
+      closeAfterResponse: () => {
+        closeRequested = true
+      },
+    }
     const fields = { ...this.options.logFields, connection: connection.id, remote: connection.remote }
     const logger = this.options.logger
-    const decoder = new FrameDecoder(this.options.maxFrameBytes)
+    const pool = this.options.memoryPool
+    // Bytes this connection has reserved: frames being received, queued or handled.
+    let held = 0
+    const decoder = new FrameDecoder(this.options.maxFrameBytes, (size) => {
+      if (!pool.tryReserve(size)) return false
+      held += size
+      return true
+    })
+    const release = (bytes: number): void => {
+      held -= bytes
+      pool.release(bytes)
+    }
+    let cancelMemoryWait: (() => void) | undefined
     this.sockets.add(socket)
     socket.setNoDelay(true)
-    if (this.options.idleTimeoutMs > 0) {
-      socket.setTimeout(this.options.idleTimeoutMs, () => {
-        logger.info(fields, `closing connection idle for ${this.options.idleTimeoutMs} ms`)
-        socket.destroy()
-      })
-    }
 
     // Frames wait here while an earlier one of the same connection is being handled.
     const queue: Buffer[] = []
     let busy = false
     let dead = false
+    // Reading stops while too many requests wait, and while the next one waits for memory.
+    let queueFull = false
+    const updateReading = (): void => {
+      if (dead) return
+      const stop = queueFull || cancelMemoryWait !== undefined
+      if (stop && !socket.isPaused()) socket.pause()
+      else if (!stop && socket.isPaused()) socket.resume()
+    }
+
+    // The idle clock restarts whenever a request completes or its handling ends; it never
+    // closes a connection whose request is being handled (a long poll, a parked JoinGroup).
+    const idleMs = this.options.idleTimeoutMs
+    const idle = idleMs > 0
+      ? setTimeout(function onIdle(this: void) {
+          if (busy) {
+            idle?.refresh()
+            return
+          }
+          close(`no complete request in ${idleMs} ms (connections.max.idle.ms)`)
+        }, idleMs)
+      : undefined
+    idle?.unref()
+    const touch = (): void => void idle?.refresh()
 
     const close = (reason: string, error?: unknown): void => {
       if (dead) return
@@ -177,12 +243,25 @@ export class KafkaServer {
       busy = true
       while (queue.length > 0 && !dead) {
         const frame = queue.shift()!
-        if (socket.isPaused() && queue.length <= RESUME_READING_AT) socket.resume()
+        if (queueFull && queue.length <= RESUME_READING_AT) {
+          queueFull = false
+          updateReading()
+        }
         let response: Buffer | null
         try {
           response = await this.options.handler(frame, connection)
         } catch (error) {
           close('request could not be handled', error)
+          return
+        } finally {
+          if (!dead) release(frame.length)
+          touch()
+        }
+        if (closeRequested) {
+          dead = true
+          logger.info(fields, 'closing connection after its response, as Kafka does')
+          if (response !== null && !socket.destroyed) socket.end(response)
+          else socket.destroy()
           return
         }
         if (response === null || dead || socket.destroyed) continue
@@ -191,7 +270,7 @@ export class KafkaServer {
       busy = false
     }
 
-    socket.on('data', (chunk: Buffer) => {
+    const receive = (chunk: Buffer): void => {
       if (dead) return
       let frames: Buffer[]
       try {
@@ -200,15 +279,34 @@ export class KafkaServer {
         close(error instanceof FrameTooLargeError ? 'frame size out of bounds' : 'unreadable frame', error)
         return
       }
+      if (decoder.waitingForReservation && cancelMemoryWait === undefined) {
+        cancelMemoryWait = pool.whenReleased(() => {
+          cancelMemoryWait = undefined
+          receive(EMPTY)
+          updateReading()
+        })
+        updateReading()
+      }
       if (frames.length === 0) return
+      touch()
       queue.push(...frames)
-      if (queue.length >= PAUSE_READING_AT) socket.pause()
+      if (queue.length >= PAUSE_READING_AT) {
+        queueFull = true
+        updateReading()
+      }
       if (!busy) void drain()
-    })
+    }
+    socket.on('data', receive)
     socket.on('error', (error) => logger.debug({ ...fields, err: error.message }, 'socket error'))
     socket.on('close', () => {
       dead = true
       queue.length = 0
+      if (idle !== undefined) clearTimeout(idle)
+      cancelMemoryWait?.()
+      cancelMemoryWait = undefined
+      // Everything this connection reserved goes back: the frame being received and any not yet handled.
+      pool.release(held)
+      held = 0
       this.sockets.delete(socket)
       if (decoder.pendingBytes > 0) logger.debug({ ...fields, pendingBytes: decoder.pendingBytes }, 'peer closed mid-request')
     })

@@ -30,7 +30,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [13, { min: 0, max: 5 }], // LeaveGroup
   [14, { min: 0, max: 5 }], // SyncGroup
   [15, { min: 0, max: 5 }], // DescribeGroups
-  [16, { min: 0, max: 4 }], // ListGroups
+  [16, { min: 0, max: 5 }], // ListGroups (v5 reports classic or consumer, KIP-848)
   [17, { min: 1, max: 1 }], // SaslHandshake
   [18, { min: 0, max: 4 }], // ApiVersions
   [19, { min: 2, max: 7 }], // CreateTopics
@@ -44,7 +44,10 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [32, { min: 1, max: 4 }], // DescribeConfigs
   [36, { min: 0, max: 2 }], // SaslAuthenticate
   [37, { min: 0, max: 3 }], // CreatePartitions
+  [42, { min: 0, max: 2 }], // DeleteGroups
   [60, { min: 0, max: 1 }], // DescribeCluster
+  [68, { min: 0, max: 1 }], // ConsumerGroupHeartbeat (KIP-848; v1 adds the subscription regex)
+  [69, { min: 0, max: 0 }], // ConsumerGroupDescribe (KIP-848)
 ])
 
 /** What the broker said it supports, keyed by api key. */

@@ -98,7 +98,7 @@ export class BatonApp {
     // connection until started.
     this.builtIn =
       options.consumer === undefined
-        ? builtInConsumer(options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, options.kafka ?? {}, this.logger)
+        ? builtInConsumer(options.brokers ?? [], this.config.groupId, this.config.rebalanceTimeoutMs, options.groupProtocol === undefined ? (options.kafka ?? {}) : { ...options.kafka, groupProtocol: options.groupProtocol }, this.logger)
         : undefined
     this.metricsRegistry = options.metrics?.registry
     this.metrics = options.metrics === undefined ? undefined : new ProcessingMetrics(options.metrics.registry, options.metrics.prefix)

@@ -27,6 +27,13 @@ export interface BatonOptions {
    * Groups with no committed offset start at the earliest record unless `autoOffsetReset` says otherwise.
    */
   readonly kafka?: KafkaClientOptions
+  /**
+   * The consumer group protocol of the built-in consumer. `'classic'` (default): JoinGroup/SyncGroup
+   * with cooperative-sticky. `'consumer'`: KIP-848 (Apache Kafka 4.0+): the coordinator assigns and
+   * moves partitions one by one, each only after its owner's `onRevoke` hand-off has committed.
+   * The hand-off guarantees are the same under both.
+   */
+  readonly groupProtocol?: 'classic' | 'consumer'
   /** Used for dead letters and `ctx.produce`. Default: baton's Kafka producer. One passed in is not closed by `stop()`. */
   readonly producer?: ProducerPort
   /** Handler calls running at once across all partitions. Default 100. */
@@ -128,6 +135,7 @@ export const APP_OPTION_NAMES = [
   'metrics',
   'signals',
   'exit',
+  'groupProtocol',
 ] as const satisfies readonly (keyof BatonOptions | 'exit')[]
 const appComplete: Exclude<keyof BatonOptions, (typeof APP_OPTION_NAMES)[number]> extends never ? true : never = true
 void appComplete
@@ -166,6 +174,12 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
   }
   if (options.kafka !== undefined && (typeof options.kafka !== 'object' || options.kafka === null)) {
     throw new ConfigError('kafka', `must be an object of Kafka client options, got ${JSON.stringify(options.kafka)}`)
+  }
+  if (options.groupProtocol !== undefined && options.groupProtocol !== 'classic' && options.groupProtocol !== 'consumer') {
+    throw new ConfigError('groupProtocol', `must be 'classic' or 'consumer' (KIP-848), not ${JSON.stringify(options.groupProtocol)}`)
+  }
+  if (options.groupProtocol !== undefined && options.kafka?.groupProtocol !== undefined && options.kafka.groupProtocol !== options.groupProtocol) {
+    throw new ConfigError('groupProtocol', `is ${JSON.stringify(options.groupProtocol)} but kafka.groupProtocol is ${JSON.stringify(options.kafka.groupProtocol)}; set one of them`)
   }
   const concurrency = positiveInteger('concurrency', options.concurrency, 100)
   const rebalanceTimeoutMs = positiveInteger('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000)

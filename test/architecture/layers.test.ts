@@ -17,13 +17,14 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   broker: ['protocol', 'net'],
   processing: ['client'],
   lab: ['processing', 'client', 'broker'],
-  cli: ['lab', 'processing', 'client', 'broker', 'net', 'protocol'],
+  console: ['client'],
+  cli: ['lab', 'processing', 'client', 'broker', 'net', 'protocol', 'console'],
   testing: ['processing', 'broker', 'client'],
   '': ['processing', 'client', 'protocol', 'broker', 'net', 'lab'],
 }
 
 /** Layers that must go through the public entries of the layers they use. */
-const THROUGH_ENTRIES = new Set(['processing', 'lab', 'cli'])
+const THROUGH_ENTRIES = new Set(['processing', 'lab', 'cli', 'console'])
 
 interface Violation {
   readonly file: string

@@ -55,7 +55,7 @@ describe('parked fetches', () => {
     cluster = new Cluster(options, new MemoryStorage())
     cluster.createTopic('idle', 1, 1, {})
     stopping = new AbortController()
-    const groups = lazyGroupCoordinator(options, stopping.signal)
+    const groups = lazyGroupCoordinator(options, stopping.signal, cluster)
     const transactions = startTransactionCoordinator(cluster, options, groups, stopping.signal)
     ctx = { cluster, options, stopping: stopping.signal, groups, transactions: () => transactions, supportedApis: [], node: cluster.nodes[0]!, version: VERSION, clientId: 'test' }
     warnings.length = 0

@@ -87,7 +87,7 @@ describe('lab run on the embedded broker', () => {
         consumers: 2,
         script: 'join@500ms,leave@1200ms',
         seed: 7,
-        strategies: ['naive', 'commit-on-revoke', 'baton'],
+        strategies: ['naive', 'commit-on-revoke', 'baton', 'baton-848'],
         outDir: out,
         strategyDeadlineMs: STRATEGY_DEADLINE_MS,
       },
@@ -98,7 +98,7 @@ describe('lab run on the embedded broker', () => {
     assert.equal(results.configuration.script, 'join@500ms,leave@1200ms')
     assert.deepEqual(
       results.strategies.map((s) => s.strategy),
-      ['naive', 'commit-on-revoke', 'baton'],
+      ['naive', 'commit-on-revoke', 'baton', 'baton-848'],
     )
     for (const s of results.strategies) {
       assert.equal(s.timedOut, false, explain(s, progress))
@@ -112,9 +112,11 @@ describe('lab run on the embedded broker', () => {
     assert.equal(naive.duplicates.length, naive.duplicated)
     const baton = byName(results, 'baton')
     assert.equal(baton.duplicated, 0, explain(baton, progress))
+    const baton848 = byName(results, 'baton-848')
+    assert.equal(baton848.duplicated, 0, explain(baton848, progress))
     const html = await readFile(join(out, 'index.html'), 'utf8')
     assert.ok(html.includes('<table id="results">'))
-    assert.equal((html.match(/<svg /g) ?? []).length, 3)
+    assert.equal((html.match(/<svg /g) ?? []).length, 4)
   })
 
   it('a crash: baton loses nothing, and its only duplicates are the crashed member\'s in-flight records', { timeout: 60_000 }, async () => {

@@ -71,7 +71,7 @@ describe('TLS connections', { skip: material === null ? 'openssl is not availabl
   it('refuses a certificate it cannot verify', async () => {
     const connection = new Connection({ host: 'localhost', port, tls: true })
     try {
-      await assert.rejects(connection.connect(), (e: unknown) => e instanceof NetworkError && e.code === 'NET_CONNECT_FAILED')
+      await assert.rejects(connection.connect(), (e: unknown) => e instanceof NetworkError && e.code === 'NET_TLS_FAILED' && !e.retriable)
     } finally {
       await connection.close()
     }

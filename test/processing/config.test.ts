@@ -31,6 +31,12 @@ describe('configuration', () => {
     configError(() => baton({ groupId: 'g', brokers: ['localhost'], logger: silentLogger }), 'brokers', /host:port/)
   })
 
+  it('takes groupProtocol classic or consumer, and refuses anything else or a conflicting kafka.groupProtocol', () => {
+    configError(() => baton({ ...base, groupProtocol: 'eager' as 'classic' }), 'groupProtocol', /'classic' or 'consumer'/)
+    configError(() => baton({ ...base, groupProtocol: 'consumer', kafka: { groupProtocol: 'classic' } }), 'groupProtocol', /set one of them/)
+    assert.doesNotThrow(() => baton({ ...base, groupProtocol: 'consumer' }))
+  })
+
   it('refuses a drain deadline that is not below the rebalance timeout, and says how to fix it', () => {
     configError(() => baton({ ...base, drainTimeoutMs: 60_000, rebalanceTimeoutMs: 60_000 }), 'drainTimeoutMs', /below rebalanceTimeoutMs \(60000\).*lower drainTimeoutMs or raise rebalanceTimeoutMs/)
   })

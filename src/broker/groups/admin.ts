@@ -3,6 +3,7 @@
  * way to remove them.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
+import type { ConsumerGroupState } from './consumer/group.js'
 import type { CoordinatorState } from './membership.js'
 import { EMPTY_BYTES } from './member.js'
 import { parseGroupState, type GroupState } from './state.js'
@@ -19,7 +20,7 @@ export interface DescribedMember {
 export interface DescribedGroup {
   readonly groupId: string
   readonly errorCode: number
-  readonly state: GroupState
+  readonly state: GroupState | ConsumerGroupState
   readonly protocolType: string
   /** The chosen protocol, reported only for a stable group, as Kafka does. */
   readonly protocol: string
@@ -29,9 +30,9 @@ export interface DescribedGroup {
 export interface ListedGroup {
   readonly groupId: string
   readonly protocolType: string
-  readonly state: GroupState
-  /** KIP-848's group types; every group here uses the classic protocol. */
-  readonly groupType: 'classic'
+  readonly state: GroupState | ConsumerGroupState
+  /** KIP-848's group types: "classic" (JoinGroup/SyncGroup) or "consumer" (ConsumerGroupHeartbeat). */
+  readonly groupType: 'classic' | 'consumer'
 }
 
 const E = KafkaErrorCode

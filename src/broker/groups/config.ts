@@ -24,6 +24,10 @@ export interface GroupCoordinatorOptions {
   offsetMetadataMaxBytes?: number
   /** offsets.topic.num.partitions: the hash space coordinators are chosen from (Kafka: 50). */
   offsetsTopicPartitions?: number
+  /** group.consumer.session.timeout.ms: how long a KIP-848 member may go without a heartbeat (Kafka: 45000). */
+  consumerSessionTimeoutMs?: number
+  /** group.consumer.heartbeat.interval.ms: the interval KIP-848 members are told to heartbeat at (Kafka: 5000). */
+  consumerHeartbeatIntervalMs?: number
   /** Clock and timers; tests pass a ManualScheduler. */
   scheduler?: Scheduler
 }
@@ -36,6 +40,8 @@ export interface GroupCoordinatorConfig {
   readonly newMemberJoinTimeoutMs: number
   readonly offsetMetadataMaxBytes: number
   readonly offsetsTopicPartitions: number
+  readonly consumerSessionTimeoutMs: number
+  readonly consumerHeartbeatIntervalMs: number
   readonly scheduler: Scheduler
 }
 
@@ -53,7 +59,17 @@ export function resolveGroupOptions(options: GroupCoordinatorOptions = {}): Grou
   if (maxSessionTimeoutMs < minSessionTimeoutMs) {
     throw new BrokerError('BROKER_INVALID_OPTION', `groups.maxSessionTimeoutMs (${maxSessionTimeoutMs}) is below groups.minSessionTimeoutMs (${minSessionTimeoutMs})`)
   }
+  const consumerSessionTimeoutMs = integer('consumerSessionTimeoutMs', options.consumerSessionTimeoutMs, 45_000, 1)
+  const consumerHeartbeatIntervalMs = integer('consumerHeartbeatIntervalMs', options.consumerHeartbeatIntervalMs, 5000, 1)
+  if (consumerHeartbeatIntervalMs >= consumerSessionTimeoutMs) {
+    throw new BrokerError(
+      'BROKER_INVALID_OPTION',
+      `groups.consumerHeartbeatIntervalMs (${consumerHeartbeatIntervalMs}) must be below groups.consumerSessionTimeoutMs (${consumerSessionTimeoutMs}); a third of it is usual`,
+    )
+  }
   return {
+    consumerSessionTimeoutMs,
+    consumerHeartbeatIntervalMs,
     initialRebalanceDelayMs: integer('initialRebalanceDelayMs', options.initialRebalanceDelayMs, 3000, 0),
     minSessionTimeoutMs,
     maxSessionTimeoutMs,

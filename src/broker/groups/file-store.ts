@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { crc32c } from '../../protocol/records/index.js'
 import { BrokerError } from '../errors.js'
 import type { BrokerLogger } from '../options.js'
+import type { StoredConsumerGroup } from './consumer/persist.js'
 import type { GroupStore, LoadedGroups, StoredGroup, StoredOffset } from './store.js'
 
 const FILE = 'groups.log'
@@ -25,6 +26,8 @@ type Entry =
   | { k: 'offset-delete'; g: string; t: string; p: number }
   | { k: 'group'; v: JsonGroup }
   | { k: 'group-delete'; g: string }
+  | { k: 'consumer-group'; v: StoredConsumerGroup }
+  | { k: 'consumer-group-delete'; g: string }
 
 interface JsonGroup extends Omit<StoredGroup, 'members'> {
   members: (Omit<StoredGroup['members'][number], 'metadata' | 'assignment'> & { metadata: string; assignment: string })[]
@@ -71,6 +74,7 @@ export class FileGroupStore implements GroupStore {
   load(): LoadedGroups {
     const groups = new Map<string, StoredGroup>()
     const offsets = new Map<string, StoredOffset>()
+    const consumerGroups = new Map<string, StoredConsumerGroup>()
     for (const entry of this.replay()) {
       switch (entry.k) {
         case 'offset':
@@ -90,13 +94,20 @@ export class FileGroupStore implements GroupStore {
         case 'group':
           groups.set(entry.v.groupId, fromJson(entry.v))
           break
+        case 'consumer-group':
+          consumerGroups.set(entry.v.groupId, entry.v)
+          break
+        case 'consumer-group-delete':
+          consumerGroups.delete(entry.g)
+          break
         case 'group-delete':
           groups.delete(entry.g)
+          consumerGroups.delete(entry.g)
           for (const [key, o] of offsets) if (o.groupId === entry.g) offsets.delete(key)
           break
       }
     }
-    const loaded = { groups: [...groups.values()], offsets: [...offsets.values()] }
+    const loaded = { groups: [...groups.values()], offsets: [...offsets.values()], consumerGroups: [...consumerGroups.values()] }
     this.compact(loaded)
     this.fd = openSync(this.path, 'a')
     return loaded
@@ -104,6 +115,14 @@ export class FileGroupStore implements GroupStore {
 
   saveGroup(group: StoredGroup): void {
     this.append({ k: 'group', v: toJson(group) })
+  }
+
+  saveConsumerGroup(group: StoredConsumerGroup): void {
+    this.append({ k: 'consumer-group', v: group })
+  }
+
+  deleteConsumerGroup(groupId: string): void {
+    this.append({ k: 'consumer-group-delete', g: groupId })
   }
 
   saveOffset(o: StoredOffset): void {
@@ -170,6 +189,7 @@ export class FileGroupStore implements GroupStore {
   private compact(loaded: LoadedGroups): void {
     const parts: Buffer[] = []
     for (const group of loaded.groups) parts.push(frame({ k: 'group', v: toJson(group) }))
+    for (const group of loaded.consumerGroups ?? []) parts.push(frame({ k: 'consumer-group', v: group }))
     for (const o of loaded.offsets) {
       parts.push(frame({ k: 'offset', g: o.groupId, t: o.topic, p: o.partition, o: o.offset.toString(), e: o.leaderEpoch, m: o.metadata, ts: o.commitTimestamp }))
     }

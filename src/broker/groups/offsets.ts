@@ -8,6 +8,8 @@
  * older generation gets ILLEGAL_GENERATION.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
+import type { ConsumerGroup } from './consumer/group.js'
+import { validateConsumerCommit, validateConsumerFetch } from './consumer/offsets.js'
 import { ClassicGroup, CONSUMER_PROTOCOL_TYPE } from './group.js'
 import { validateCurrentMember, type CoordinatorState, type Membership } from './membership.js'
 
@@ -28,6 +30,14 @@ export interface CommitRequest {
   readonly memberId: string
   readonly groupInstanceId: string | null
   readonly offsets: readonly OffsetToCommit[]
+  /** The OffsetCommit version: consumer-group members must use v9+ (default: the newest). */
+  readonly apiVersion?: number
+}
+
+/** OffsetFetch v9+ names the member asking and its epoch (consumer groups check them). */
+export interface FetchingMember {
+  readonly memberId: string | null
+  readonly memberEpoch: number
 }
 
 export interface FetchedOffset {
@@ -62,15 +72,39 @@ export class Offsets {
   private readonly state: CoordinatorState
   private readonly membership: Membership
 
-  constructor(state: CoordinatorState, membership: Membership) {
+  private readonly consumerGroups: ReadonlyMap<string, ConsumerGroup>
+
+  constructor(state: CoordinatorState, membership: Membership, consumerGroups: ReadonlyMap<string, ConsumerGroup>) {
     this.state = state
     this.membership = membership
+    this.consumerGroups = consumerGroups
+  }
+
+  /** Commits to a consumer group (KIP-848): member epochs instead of generations. */
+  private commitToConsumerGroup(group: ConsumerGroup, req: CommitRequest): number[] {
+    const invalid = validateConsumerCommit(group, req.memberId, req.generationId, req.apiVersion ?? Infinity)
+    if (invalid !== null) return req.offsets.map(() => invalid)
+    return this.store(group, req)
+  }
+
+  private store(group: ClassicGroup | ConsumerGroup, req: CommitRequest): number[] {
+    const { config } = this.state
+    const now = config.scheduler.now()
+    return req.offsets.map((o) => {
+      if (o.metadata !== null && Buffer.byteLength(o.metadata) > config.offsetMetadataMaxBytes) return E.OFFSET_METADATA_TOO_LARGE
+      const committed = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: o.commitTimestamp >= 0 ? o.commitTimestamp : now }
+      group.setOffset(o.topic, o.partition, committed)
+      this.state.store.saveOffset({ groupId: req.groupId, topic: o.topic, partition: o.partition, ...committed })
+      return E.NONE
+    })
   }
 
   /** One error code per offset, in request order. */
   commit(req: CommitRequest): number[] {
     const all = (code: number): number[] => req.offsets.map(() => code)
     const { groups, config } = this.state
+    const consumerGroup = this.consumerGroups.get(req.groupId)
+    if (consumerGroup !== undefined) return this.commitToConsumerGroup(consumerGroup, req)
     let group = groups.get(req.groupId)
     if (group === undefined) {
       // Without a generation the client manages partitions itself: the group is created just
@@ -85,19 +119,17 @@ export class Offsets {
     const member = group.members.get(req.memberId)
     // A commit shows the member is alive, as a heartbeat would.
     if (member !== undefined) this.membership.scheduleSession(group, member, member.sessionTimeoutMs)
-    const now = config.scheduler.now()
-    return req.offsets.map((o) => {
-      if (o.metadata !== null && Buffer.byteLength(o.metadata) > config.offsetMetadataMaxBytes) return E.OFFSET_METADATA_TOO_LARGE
-      const committed = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: o.commitTimestamp >= 0 ? o.commitTimestamp : now }
-      group.setOffset(o.topic, o.partition, committed)
-      this.state.store.saveOffset({ groupId: req.groupId, topic: o.topic, partition: o.partition, ...committed })
-      return E.NONE
-    })
+    return this.store(group, req)
   }
 
   /** Offsets of the listed partitions, or of every partition with one when `topics` is null. */
-  fetch(groupId: string, topics: readonly TopicPartitions[] | null): { errorCode: number; topics: FetchedTopic[] } {
-    const group = this.state.groups.get(groupId)
+  fetch(groupId: string, topics: readonly TopicPartitions[] | null, asking: FetchingMember = { memberId: null, memberEpoch: -1 }): { errorCode: number; topics: FetchedTopic[] } {
+    const consumerGroup = this.consumerGroups.get(groupId)
+    if (consumerGroup !== undefined) {
+      const invalid = validateConsumerFetch(consumerGroup, asking.memberId, asking.memberEpoch)
+      if (invalid !== null) return { errorCode: invalid, topics: [] }
+    }
+    const group = consumerGroup ?? this.state.groups.get(groupId)
     if (topics === null) {
       if (group === undefined) return { errorCode: E.NONE, topics: [] }
       const all = [...group.offsets].map(([topic, partitions]) => ({
@@ -118,13 +150,15 @@ export class Offsets {
   }
 
   delete(groupId: string, topics: readonly TopicPartitions[]): DeleteOffsetsResult {
-    const group = this.state.groups.get(groupId)
-    if (group === undefined || group.is('Dead')) return { errorCode: E.GROUP_ID_NOT_FOUND, topics: [] }
+    const consumerGroup = this.consumerGroups.get(groupId)
+    const group = consumerGroup ?? this.state.groups.get(groupId)
+    if (group === undefined || (group instanceof ClassicGroup && group.is('Dead'))) return { errorCode: E.GROUP_ID_NOT_FOUND, topics: [] }
     // Offsets of a live group may go only for topics none of its consumers subscribe to.
-    const live = !group.is('Empty')
-    if (live && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return { errorCode: E.NON_EMPTY_GROUP, topics: [] }
+    const live = group instanceof ClassicGroup ? !group.is('Empty') : !group.isEmpty
+    if (live && group instanceof ClassicGroup && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return { errorCode: E.NON_EMPTY_GROUP, topics: [] }
+    const subscribed = group instanceof ClassicGroup ? (topic: string) => group.isSubscribedTo(topic) : (topic: string) => group.subscribedPartitions.has(topic)
     const result = topics.map(({ topic, partitions }) => {
-      const refused = live && group.isSubscribedTo(topic)
+      const refused = live && subscribed(topic)
       return {
         topic,
         partitions: partitions.map((partition) => {

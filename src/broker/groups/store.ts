@@ -3,6 +3,7 @@
  * Kafka's __consumer_offsets, the durable form is a log of the latest value per key: an offset per
  * (group, topic, partition), a metadata record per group, and tombstones that delete either.
  */
+import type { StoredConsumerGroup } from './consumer/persist.js'
 import type { CommittedOffset } from './group.js'
 
 export interface StoredMember {
@@ -36,12 +37,17 @@ export interface StoredOffset extends CommittedOffset {
 export interface LoadedGroups {
   readonly groups: readonly StoredGroup[]
   readonly offsets: readonly StoredOffset[]
+  /** KIP-848 groups (type "consumer"); absent from stores written before they existed. */
+  readonly consumerGroups?: readonly StoredConsumerGroup[]
 }
 
 export interface GroupStore {
   readonly persistent: boolean
   load(): LoadedGroups
   saveGroup(group: StoredGroup): void
+  saveConsumerGroup(group: StoredConsumerGroup): void
+  /** Removes a consumer group's metadata only; its offsets stay with the group id (a change of group type). */
+  deleteConsumerGroup(groupId: string): void
   saveOffset(offset: StoredOffset): void
   deleteOffset(groupId: string, topic: string, partition: number): void
   /** Removes the group's metadata and every offset it committed. */
@@ -56,6 +62,8 @@ export class MemoryGroupStore implements GroupStore {
     return { groups: [], offsets: [] }
   }
   saveGroup(): void {}
+  saveConsumerGroup(): void {}
+  deleteConsumerGroup(): void {}
   saveOffset(): void {}
   deleteOffset(): void {}
   deleteGroup(): void {}

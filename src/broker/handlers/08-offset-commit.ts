@@ -1,5 +1,6 @@
 /**
- * OffsetCommit, v0-9, for classic groups, with Kafka's generation fencing (see groups/offsets.ts).
+ * OffsetCommit, v0-9, with Kafka's fencing (see groups/offsets.ts): generations for classic groups,
+ * member epochs for consumer groups (KIP-848, v9+; STALE_MEMBER_EPOCH for another epoch).
  * v0 has no generation (a group-less commit); v1 lets the client set each commit's timestamp;
  * v7+ carries group.instance.id. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
  * Leaves out: the retention time of v2-4 (offsets never expire here).
@@ -41,6 +42,7 @@ export default defineHandler({
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,
       offsets,
+      apiVersion: ctx.version,
     })
     const byPartition = new Map(offsets.map((o, i) => [partitionKey(o), errors[i]!]))
     return {

@@ -1,6 +1,7 @@
 /**
  * DescribeGroups, v0-5. An unknown group is reported as Dead with no error, as Kafka does before
- * v6. Member metadata, assignments and the protocol are given only for a Stable group. v3+ reports
+ * v6. A consumer group (KIP-848) is reported with its members and their assignments in the
+ * classic consumer protocol's bytes (groups/consumer/describe.ts). Member metadata, assignments and the protocol are given only for a Stable group. v3+ reports
  * authorized operations when asked; with no ACLs here, every group operation is allowed.
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'

@@ -1,7 +1,7 @@
 /**
  * ListGroups, v0-5: the groups this node coordinates (clients ask every node and merge, as with
- * Kafka). v4+ filters by state (case-insensitive, KIP-518), v5+ by type; every group here is
- * "classic".
+ * Kafka). v4+ filters by state (case-insensitive, KIP-518), v5+ by type and reports it: "classic"
+ * or "consumer" (KIP-848).
  */
 import { ListGroups } from '../../protocol/generated/index.js'
 import { coordinatesHere, groupCoordinatorOf } from '../groups/broker-context.js'

@@ -11,6 +11,7 @@ import type { Cluster, NodeEndpoint, Partition, Topic } from '../cluster.js'
 import type { GroupCoordinator } from '../groups/coordinator.js'
 import type { TransactionCoordinator } from '../transactions/coordinator.js'
 import type { ResolvedBrokerOptions } from '../options.js'
+import type { ConnectionAuth, SaslSettings } from '../security/connection-auth.js'
 
 /** State shared by every node of one broker process. */
 export interface BrokerContext {
@@ -24,6 +25,18 @@ export interface BrokerContext {
   readonly transactions: () => TransactionCoordinator
   /** The [apiKey, minVersion, maxVersion] triples ApiVersions advertises. */
   readonly supportedApis: readonly { apiKey: number; minVersion: number; maxVersion: number }[]
+  /** SASL on the listeners; absent when clients need not authenticate. */
+  readonly sasl?: SaslSettings
+}
+
+/** The client connection a request came on. */
+export interface ClientConnection {
+  /** The peer's address as Kafka reports a member's host ("/127.0.0.1"). */
+  readonly clientHost: string
+  /** Its SASL state; null when SASL is off. */
+  readonly auth: ConnectionAuth | null
+  /** Closes the connection once this request's response is written. */
+  closeAfterResponse(): void
 }
 
 export interface RequestContext extends BrokerContext {
@@ -31,6 +44,8 @@ export interface RequestContext extends BrokerContext {
   readonly node: NodeEndpoint
   readonly version: number
   readonly clientId: string | null
+  /** Absent only in tests that call a handler directly. */
+  readonly connection?: ClientConnection
 }
 
 export interface Handler<Req, ReqInit, Res, ResInit> {
@@ -38,6 +53,11 @@ export interface Handler<Req, ReqInit, Res, ResInit> {
   /** Versions served; ApiVersions advertises this range intersected with the spec's stable versions. */
   readonly minVersion: number
   readonly maxVersion: number
+  /**
+   * Advertise versions the spec snapshot still marks unstable, because Apache Kafka has since
+   * released them and clients use them (ConsumerGroupHeartbeat v1, stable in Kafka 4.0).
+   */
+  readonly advertiseUnstable?: boolean
   /** The response, or null when the request takes none (Produce with acks=0). */
   handle(request: Req, ctx: RequestContext): ResInit | null | Promise<ResInit | null>
   errorResponse(request: Req, errorCode: number, ctx: RequestContext): ResInit | null

@@ -15,12 +15,14 @@ import leaveGroup from './13-leave-group.js'
 import syncGroup from './14-sync-group.js'
 import describeGroups from './15-describe-groups.js'
 import listGroups from './16-list-groups.js'
+import saslHandshake from './17-sasl-handshake.js'
 import apiVersions from './18-api-versions.js'
 import createTopics from './19-create-topics.js'
 import deleteTopics from './20-delete-topics.js'
 import deleteRecords from './21-delete-records.js'
 import initProducerId from './22-init-producer-id.js'
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
+import saslAuthenticate from './36-sasl-authenticate.js'
 import addPartitionsToTxn from './24-add-partitions-to-txn.js'
 import addOffsetsToTxn from './25-add-offsets-to-txn.js'
 import endTxn from './26-end-txn.js'
@@ -33,6 +35,8 @@ import describeCluster from './60-describe-cluster.js'
 import describeProducers from './61-describe-producers.js'
 import describeTransactions from './65-describe-transactions.js'
 import listTransactions from './66-list-transactions.js'
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
+import consumerGroupDescribe from './69-consumer-group-describe.js'
 import type { AnyHandler } from './handler.js'
 
 const ALL: readonly AnyHandler[] = [
@@ -49,6 +53,7 @@ const ALL: readonly AnyHandler[] = [
   syncGroup,
   describeGroups,
   listGroups,
+  saslHandshake,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -60,6 +65,7 @@ const ALL: readonly AnyHandler[] = [
   endTxn,
   txnOffsetCommit,
   describeConfigs,
+  saslAuthenticate,
   createPartitions,
   deleteGroups,
   offsetDelete,
@@ -67,13 +73,15 @@ const ALL: readonly AnyHandler[] = [
   describeProducers,
   describeTransactions,
   listTransactions,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ]
 
 export const HANDLERS: ReadonlyMap<number, AnyHandler> = new Map(ALL.map((h) => [h.api.apiKey, h]))
 
 /** What ApiVersions advertises: each handler's range, capped at the spec's newest stable version. */
 export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.api.maxStableVersion) })).sort(
+  return ALL.map((h) => ({ apiKey: h.api.apiKey, minVersion: Math.max(h.minVersion, h.api.minVersion), maxVersion: Math.min(h.maxVersion, h.advertiseUnstable === true ? h.api.maxVersion : h.api.maxStableVersion) })).sort(
     (a, b) => a.apiKey - b.apiKey,
   )
 }

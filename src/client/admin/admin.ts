@@ -6,8 +6,10 @@
  */
 import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
 import {
+  ConsumerGroupDescribe,
   CreatePartitions,
   CreateTopics,
+  DeleteGroups,
   DeleteRecords,
   DeleteTopics,
   DescribeCluster,
@@ -15,6 +17,7 @@ import {
   DescribeGroups,
   ListGroups,
   ListOffsets,
+  OffsetCommit,
   OffsetFetch,
 } from '../../protocol/generated/index.js'
 import { Cluster, type BrokerInfo } from '../cluster.js'
@@ -58,6 +61,25 @@ export interface GroupListing {
   groupId: string
   protocolType: string
   state: string
+  /** 'classic' or 'consumer' (KIP-848) from brokers that say (ListGroups v5); '' from older ones. */
+  type: string
+}
+
+/** A KIP-848 consumer group as ConsumerGroupDescribe reports it. */
+export interface ConsumerGroupDescription {
+  groupId: string
+  state: string
+  groupEpoch: number
+  assignmentEpoch: number
+  assignor: string
+  members: Array<{
+    memberId: string
+    instanceId: string | null
+    memberEpoch: number
+    clientId: string
+    clientHost: string
+    assignment: Array<{ topic: string; partitions: number[] }>
+  }>
 }
 
 export interface GroupDescription {
@@ -222,7 +244,7 @@ export class Admin {
         const connection = this.cluster.connectionTo(nodeId)
         const response = await connection.request(ListGroups, {})
         if (response.errorCode !== 0) throw kafkaError(response.errorCode, { api: 'ListGroups', broker: nodeId })
-        return response.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState }))
+        return response.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState, type: g.groupType }))
       }),
     )
     return lists.flat()
@@ -244,6 +266,79 @@ export class Admin {
       }
     }
     return descriptions
+  }
+
+  /**
+   * A KIP-848 consumer group's description, or null when the group is not one (a classic group, or
+   * a broker without ConsumerGroupDescribe): then describeGroups() is the way.
+   */
+  async describeConsumerGroup(groupId: string): Promise<ConsumerGroupDescription | null> {
+    const response = await this.toCoordinator(
+      groupId,
+      async (c) => (c.supports(ConsumerGroupDescribe) ? c.request(ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false }) : null),
+      (r) => r?.groups[0]?.errorCode ?? 0,
+    )
+    const g = response?.groups[0]
+    if (g === undefined) return null
+    if (g.errorCode === KafkaErrorCode.GROUP_ID_NOT_FOUND) return null
+    if (g.errorCode !== 0) throw kafkaError(g.errorCode, { api: 'ConsumerGroupDescribe', groupId, errorMessage: g.errorMessage })
+    return {
+      groupId: g.groupId,
+      state: g.groupState,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignor: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions] })),
+      })),
+    }
+  }
+
+  /** Deletes groups that have no members; rejects with the first group's KafkaError (e.g. NON_EMPTY_GROUP). */
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const response = await this.toCoordinator(groupId, (c) => c.request(DeleteGroups, { groupsNames: [groupId] }), (r) => r.results[0]?.errorCode ?? 0)
+      for (const r of response.results) {
+        if (r.errorCode !== 0) throw kafkaError(r.errorCode, { api: 'DeleteGroups', groupId: r.groupId })
+      }
+    }
+  }
+
+  /**
+   * Sets a group's committed offsets from outside the group (generation -1, no member), as Kafka's
+   * alterConsumerGroupOffsets does; the coordinator refuses it while the group has members.
+   */
+  async alterGroupOffsets(groupId: string, offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>()
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic)
+      if (list === undefined) byTopic.set(o.topic, (list = []))
+      list.push(o)
+    }
+    const response = await this.toCoordinator(
+      groupId,
+      (c) =>
+        c.request(OffsetCommit, {
+          groupId,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          topics: [...byTopic].map(([name, list]) => ({
+            name,
+            partitions: list.map((o) => ({ partitionIndex: o.partition, committedOffset: o.offset, committedMetadata: null })),
+          })),
+        }),
+      (r) => r.topics[0]?.partitions[0]?.errorCode ?? 0,
+    )
+    for (const t of response.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) throw kafkaError(p.errorCode, { api: 'OffsetCommit', groupId, topic: t.name, partition: p.partitionIndex })
+      }
+    }
   }
 
   /** A group's committed offsets, for the given topics' partitions or (when omitted) all it has. */

@@ -3,7 +3,9 @@ import { rangeAssignor } from '../membership/assignors/range.js'
 import { roundRobinAssignor } from '../membership/assignors/round-robin.js'
 import { cooperativeStickyAssignor, stickyAssignor } from '../membership/assignors/sticky.js'
 import type { PartitionAssignor } from '../membership/assignors/types.js'
+import type { GroupProtocol } from '../membership/group-membership.js'
 import type { RebalanceHooks } from '../membership/hooks.js'
+import type { ServerAssignorName } from '../membership/kip848/options.js'
 import type { GroupTransport } from '../membership/transport.js'
 import { ConfigError } from '../errors.js'
 import type { ConsumerConfig } from './consumer.js'
@@ -12,6 +14,14 @@ export type AssignorName = 'cooperative-sticky' | 'sticky' | 'range' | 'roundrob
 
 export interface GroupConsumerConfig extends ConsumerConfig {
   groupId: string
+  /**
+   * The group protocol. `'classic'` (default): JoinGroup/SyncGroup, the members assign
+   * (`assignors`). `'consumer'`: KIP-848 (Apache Kafka 4.0+), the coordinator assigns
+   * (`serverAssignor`) and hands partitions over one by one, a member never stopping the others.
+   */
+  groupProtocol?: GroupProtocol
+  /** With `groupProtocol: 'consumer'`: the coordinator's assignor, `'uniform'` (Kafka's default) or `'range'`. */
+  serverAssignor?: ServerAssignorName
   /**
    * Partition assignors by name (or your own), preferred first. Default `['cooperative-sticky']`
    * (KIP-429: only the partitions that move are revoked). Eager ones (`range`, `roundrobin`,
@@ -76,4 +86,17 @@ export function resolveAssignors(config: GroupConsumerConfig): PartitionAssignor
     if (assignor === undefined) throw new ConfigError('assignors', `unknown assignor ${JSON.stringify(a)}; use one of ${Object.keys(BY_NAME).join(', ')}`)
     return assignor
   })
+}
+/** @throws ConfigError for options that belong to the other protocol. */
+export function resolveGroupProtocol(config: GroupConsumerConfig): GroupProtocol {
+  const protocol = config.groupProtocol ?? 'classic'
+  if (protocol !== 'classic' && protocol !== 'consumer') throw new ConfigError('groupProtocol', `must be 'classic' or 'consumer', got ${JSON.stringify(protocol)}`)
+  if (protocol === 'consumer') {
+    if (config.assignors !== undefined) throw new ConfigError('assignors', "the coordinator assigns under groupProtocol 'consumer'; choose its assignor with serverAssignor ('uniform' or 'range')")
+    if (config.heartbeatIntervalMs !== undefined) throw new ConfigError('heartbeatIntervalMs', "under groupProtocol 'consumer' the coordinator sets the heartbeat interval (group.consumer.heartbeat.interval.ms)")
+    if (config.maxPollIntervalMs !== undefined) throw new ConfigError('maxPollIntervalMs', "is not supported with groupProtocol 'consumer' yet; leave it out")
+  } else if (config.serverAssignor !== undefined) {
+    throw new ConfigError('serverAssignor', "applies to groupProtocol 'consumer' only; the classic protocol uses assignors")
+  }
+  return protocol
 }

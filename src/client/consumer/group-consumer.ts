@@ -21,13 +21,14 @@ import { ClusterGroupTransport, ClusterMetadataSource } from '../membership/clus
 import type { CommitOffset } from '../membership/commit.js'
 import type { CommittedOffset } from '../membership/committed.js'
 import type { RebalanceHook } from '../membership/hooks.js'
+import type { GroupMembership, MembershipState, MembershipStateListener } from '../membership/group-membership.js'
+import { ConsumerGroupMember } from '../membership/kip848/member.js'
 import { GroupMember } from '../membership/member.js'
-import type { MemberState, StateListener } from '../membership/state.js'
 import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
 import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
 import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
-import { resolveAssignors, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
+import { resolveAssignors, resolveGroupProtocol, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
 import { MembershipError } from '../membership/errors.js'
 import { resolveLogger } from '../config.js'
 import { warnOf } from '../../net/logger.js'
@@ -64,7 +65,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   /** The fetching consumer underneath; its assignment follows the member's. */
   private readonly consumer: Consumer
   private readonly transport: ClosableGroupTransport
-  private readonly member: GroupMember
+  private readonly member: GroupMembership
   private readonly hooks: GroupConsumerConfig['hooks']
   private readonly report: (error: BatonError) => void
   private readonly pollTickMs: number | undefined
@@ -81,7 +82,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   /** @throws ConfigError naming a wrong option. */
   constructor(config: GroupConsumerConfig) {
-    const assignors = resolveAssignors(config)
+    const protocol = resolveGroupProtocol(config)
+    const assignors = protocol === 'classic' ? resolveAssignors(config) : []
     this.groupId = config.groupId
     this.groupInstanceId = config.groupInstanceId ?? null
     this.hooks = config.hooks
@@ -96,29 +98,37 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     // Waiting in the iterator counts as polling; a tick at a third of the interval keeps it alive.
     this.pollTickMs = config.maxPollIntervalMs === undefined ? undefined : Math.max(1, Math.floor(config.maxPollIntervalMs / 3))
     try {
-      this.member = new GroupMember({
+      const hooks = {
+        onAssign: (groups: TopicPartitions[]) => this.assigned(flatten(groups)),
+        onRevoke: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onRevoke),
+        onLost: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onLost),
+      }
+      const shared = {
         groupId: config.groupId,
         transport: this.transport,
         metadata: new ClusterMetadataSource(this.consumer.cluster),
-        assignors,
         rebalanceTimeoutMs,
         ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
         ...(config.rackId === undefined ? {} : { rackId: config.rackId }),
         ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
-        ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
-        ...(config.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: config.maxPollIntervalMs }),
-        ...(config.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: config.metadataMaxAgeMs }),
         ...(config.retryBackoffMs === undefined ? {} : { retryBackoffMs: config.retryBackoffMs }),
-        hooks: {
-          onAssign: (groups) => this.assigned(flatten(groups)),
-          onRevoke: (groups) => this.released(groups, this.hooks?.onRevoke),
-          onLost: (groups) => this.released(groups, this.hooks?.onLost),
-        },
-        logger,
-      })
+        hooks,
+      }
+      this.member =
+        protocol === 'consumer'
+          ? new ConsumerGroupMember({ ...shared, onError: this.report, ...(config.serverAssignor === undefined ? {} : { serverAssignor: config.serverAssignor }) })
+          : new GroupMember({
+              ...shared,
+              logger,
+              assignors,
+              ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+              ...(config.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: config.maxPollIntervalMs }),
+              ...(config.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: config.metadataMaxAgeMs }),
+            })
     } catch (error) {
       // The membership checks its own options (ConfigError naming the option); nothing may stay open.
       this.consumer.close().catch(() => undefined)
+      if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
       throw error
     }
     if (crash !== undefined) {
@@ -140,7 +150,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     })
   }
 
-  get state(): MemberState {
+  get state(): MembershipState {
     return this.member.state
   }
 
@@ -188,6 +198,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         )
       case 'syncing':
         return `the assignment of group ${JSON.stringify(this.groupId)} from its leader (SyncGroup)`
+      case 'reconciling':
+        return 'the rebalance hooks: partitions the coordinator moved being drained, committed and acknowledged (KIP-848)'
       case 'assigning':
       case 'revoking':
         return 'the rebalance hooks: revoked partitions being drained and committed'
@@ -197,7 +209,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     }
   }
 
-  onStateChange(listener: StateListener): () => void {
+  onStateChange(listener: MembershipStateListener): () => void {
     return this.member.onStateChange(listener)
   }
 

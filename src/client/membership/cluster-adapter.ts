@@ -95,6 +95,13 @@ export class ClusterMetadataSource implements GroupMetadataSource {
     return counts
   }
 
+  async topicNamesById(): Promise<Map<string, string>> {
+    const response = await this.cluster.fetchMetadata(null)
+    const names = new Map<string, string>()
+    for (const t of response.topics) if (t.name !== null && t.errorCode === 0) names.set(t.topicId, t.name)
+    return names
+  }
+
   async listTopics(): Promise<string[]> {
     const response = await this.cluster.fetchMetadata(null)
     return response.topics.filter((t) => t.name !== null && !t.isInternal && t.errorCode === 0).map((t) => t.name!)

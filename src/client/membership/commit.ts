@@ -112,10 +112,11 @@ export async function commitOffsets(
     }
     if (failure === undefined) break
     const action = groupErrorAction(failure.errorCode)
-    if (action === 'rejoin' || action === 'unknown-member' || action === 'illegal-generation' || action === 'fenced') {
+    if (action === 'rejoin' || action === 'unknown-member' || action === 'illegal-generation' || action === 'fenced' || action === 'fenced-epoch' || action === 'stale-epoch') {
       const held = ctx.holds(identity)
-      // A late refusal says nothing about a membership the member has since moved on from.
-      if (held) ctx.outcome(action, failure.errorCode)
+      // A late refusal says nothing about a membership the member has since moved on from. A stale
+      // epoch (KIP-848) says only that the member's next heartbeat brings a newer one.
+      if (held && action !== 'stale-epoch') ctx.outcome(action, failure.errorCode)
       const refusal = new CommitFailedError(
         'GROUP_COMMIT_REBALANCE',
         `the commit for generation ${identity.generationId} was refused because the group has rebalanced (${failure.errorName}); ` +
@@ -123,7 +124,7 @@ export async function commitOffsets(
         failure,
       )
       // Refusals that end the membership are final; one that a rebalance caused is resent after it.
-      if (action === 'rejoin' || (action === 'illegal-generation' && !held)) identity = refusal
+      if (action === 'rejoin' || action === 'stale-epoch' || (action === 'illegal-generation' && !held)) identity = refusal
       else throw refusal
       continue
     }

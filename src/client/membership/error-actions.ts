@@ -14,6 +14,10 @@ export type GroupErrorAction =
   | 'illegal-generation'
   /** Another member took this group.instance.id (KIP-345): ownership is lost, and this member must stop. */
   | 'fenced'
+  /** KIP-848: the member's epoch is fenced (FENCED_MEMBER_EPOCH): ownership is lost, rejoin with epoch 0. */
+  | 'fenced-epoch'
+  /** KIP-848: a commit carried an epoch the member has since left (STALE_MEMBER_EPOCH): resend under the next one. */
+  | 'stale-epoch'
   /** The coordinator moved or is unavailable: look it up again and retry. */
   | 'coordinator'
   /** A transient failure: retry after a backoff. */
@@ -33,6 +37,10 @@ export function groupErrorAction(errorCode: number): GroupErrorAction {
       return 'illegal-generation'
     case KafkaErrorCode.FENCED_INSTANCE_ID:
       return 'fenced'
+    case KafkaErrorCode.FENCED_MEMBER_EPOCH:
+      return 'fenced-epoch'
+    case KafkaErrorCode.STALE_MEMBER_EPOCH:
+      return 'stale-epoch'
     case KafkaErrorCode.NOT_COORDINATOR:
     case KafkaErrorCode.COORDINATOR_NOT_AVAILABLE:
       return 'coordinator'

@@ -176,6 +176,10 @@ function failureFor(errorCode: number, api: string, groupId: string, transport: 
     case 'illegal-generation':
     case 'fenced':
       return { kind: action }
+    // KIP-848 codes; a classic coordinator does not send them, and retrying the join is harmless.
+    case 'fenced-epoch':
+    case 'stale-epoch':
+      return { kind: 'retry' }
     case 'fatal':
       return { kind: 'fatal', error: kafkaError(errorCode, { api, groupId }) }
   }

@@ -427,11 +427,16 @@ export class GroupMember {
       case 'rejoin':
         this.requestRejoin('the coordinator started a rebalance')
         break
+      case 'stale-epoch':
+        // KIP-848 only; a classic coordinator never answers it.
+        this.requestRejoin('the coordinator reported a stale member epoch')
+        break
+      case 'fenced-epoch':
       case 'unknown-member':
       case 'illegal-generation':
       case 'session-expired':
       case 'fenced':
-        this.lostReason ??= action
+        this.lostReason ??= action === 'fenced-epoch' ? 'illegal-generation' : action
         this.heartbeat.stop()
         this.waker.wake()
         break

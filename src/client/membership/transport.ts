@@ -22,6 +22,8 @@ export interface GroupMetadataSource {
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>
   /** Every topic name in the cluster (internal topics excluded), for pattern subscriptions. */
   listTopics(): Promise<string[]>
+  /** Topic id → name for every topic in the cluster; KIP-848 assignments name topics by id. */
+  topicNamesById?(): Promise<Map<string, string>>
 }
 
 /** Clock and timers, injected so tests control time instead of sleeping. */

@@ -7,10 +7,10 @@
  * plain-client strategies drive the same port themselves. So the strategies differ only in what
  * they do with records and rebalances, never in the client underneath.
  */
-import { errorLogger, partitionKey, type GroupConsumer, type MemberState } from '../../client/index.js'
+import { errorLogger, partitionKey, type GroupConsumer, type MembershipState as MemberState } from '../../client/index.js'
 import { GroupConsumerPort, type ConsumerEvents, type ConsumerPort, type OffsetToCommit, type TopicPartition } from '../../processing/index.js'
 
-export type RebalanceProtocolChoice = 'eager' | 'cooperative'
+export type RebalanceProtocolChoice = 'eager' | 'cooperative' | 'kip848'
 
 /** What the lab watches: who owns what, for the timeline and the rebalance timings. */
 export interface OwnershipListener {
@@ -22,7 +22,11 @@ export interface LabConsumerOptions {
   consumerId: string
   bootstrap: readonly string[]
   groupId: string
-  /** eager: range assignor, every partition revoked at each rebalance; cooperative: cooperative-sticky (KIP-429). */
+  /**
+   * eager: range assignor, every partition revoked at each rebalance; cooperative: cooperative-sticky
+   * (KIP-429); kip848: the consumer group protocol (the coordinator assigns; its heartbeat interval
+   * is the broker's, so `heartbeatIntervalMs` is not used).
+   */
   protocol: RebalanceProtocolChoice
   sessionTimeoutMs: number
   rebalanceTimeoutMs: number
@@ -47,10 +51,11 @@ export class LabConsumer implements ConsumerPort {
       bootstrapServers: options.bootstrap,
       clientId: options.consumerId,
       groupId: options.groupId,
-      assignors: [options.protocol === 'eager' ? 'range' : 'cooperative-sticky'],
+      ...(options.protocol === 'kip848'
+        ? { groupProtocol: 'consumer' as const }
+        : { assignors: [options.protocol === 'eager' ? ('range' as const) : ('cooperative-sticky' as const)], heartbeatIntervalMs: options.heartbeatIntervalMs }),
       sessionTimeoutMs: options.sessionTimeoutMs,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-      heartbeatIntervalMs: options.heartbeatIntervalMs,
       // The lab's topic is written before any consumer starts: every group reads it from the start.
       autoOffsetReset: 'earliest',
       fetchMaxWaitMs: 100,

@@ -8,51 +8,64 @@
  */
 import { baton as createApp, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
-import type { Strategy } from './types.js'
+import type { MemberContext, LabMember, Strategy } from './types.js'
 
 export const batonStrategy: Strategy = {
   name: 'baton',
   summary: 'baton defaults: drain in-flight work, commit, then release (cooperative-sticky)',
-  createMember: (context) => {
-    const consumer = new LabConsumer({
-      consumerId: context.consumerId,
-      bootstrap: context.bootstrap,
-      groupId: context.groupId,
-      protocol: 'cooperative',
-      sessionTimeoutMs: context.timeouts.sessionTimeoutMs,
-      rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
-      heartbeatIntervalMs: context.timeouts.heartbeatIntervalMs,
-      ownership: context.ownership,
-      onError: context.onError,
-    })
-    const app = createApp({
-      groupId: context.groupId,
-      consumer,
-      drainTimeoutMs: context.timeouts.drainTimeoutMs,
-      rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
-      commitIntervalMs: context.timeouts.commitIntervalMs,
-      logger: labLogger(context.onError),
-      signals: false,
-    })
-    // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
-    app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
-      deadLetter: false,
-    })
-    let stopped: Promise<void> | undefined
-    const stop = (): Promise<void> => (stopped ??= app.stop().then(() => undefined))
-    return {
-      consumerId: context.consumerId,
-      consumer,
-      start: () => app.start(),
-      stop,
-      crash: () => {
-        consumer.crash()
-        // The process is gone: its handlers' effects are already void (the sink knows), and the
-        // app is wound down only so that this process releases its timers; its commits are refused.
-        void stop()
-      },
-    }
-  },
+  createMember: (context) => batonMember(context, 'cooperative'),
+}
+
+/**
+ * `baton-848`: the same framework and hand-off on the consumer group protocol of KIP-848: the
+ * coordinator assigns, and a partition moves to its next owner only once this member's heartbeat
+ * shows it released, which happens after onRevoke has drained and committed.
+ */
+export const baton848Strategy: Strategy = {
+  name: 'baton-848',
+  summary: 'baton defaults on KIP-848: the coordinator moves partitions one owner at a time, after the hand-off commit',
+  createMember: (context) => batonMember(context, 'kip848'),
+}
+
+function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848'): LabMember {
+  const consumer = new LabConsumer({
+    consumerId: context.consumerId,
+    bootstrap: context.bootstrap,
+    groupId: context.groupId,
+    protocol,
+    sessionTimeoutMs: context.timeouts.sessionTimeoutMs,
+    rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
+    heartbeatIntervalMs: context.timeouts.heartbeatIntervalMs,
+    ownership: context.ownership,
+    onError: context.onError,
+  })
+  const app = createApp({
+    groupId: context.groupId,
+    consumer,
+    drainTimeoutMs: context.timeouts.drainTimeoutMs,
+    rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
+    commitIntervalMs: context.timeouts.commitIntervalMs,
+    logger: labLogger(context.onError),
+    signals: false,
+  })
+  // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
+  app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
+    deadLetter: false,
+  })
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> => (stopped ??= app.stop().then(() => undefined))
+  return {
+    consumerId: context.consumerId,
+    consumer,
+    start: () => app.start(),
+    stop,
+    crash: () => {
+      consumer.crash()
+      // The process is gone: its handlers' effects are already void (the sink knows), and the
+      // app is wound down only so that this process releases its timers; its commits are refused.
+      void stop()
+    },
+  }
 }
 
 /**

@@ -42,6 +42,8 @@ export const KAFKA_OPTION_NAMES = [
   'sessionTimeoutMs',
   'heartbeatIntervalMs',
   'maxPollIntervalMs',
+  'groupProtocol',
+  'serverAssignor',
 ] as const satisfies readonly (keyof KafkaClientOptions)[]
 // Fails to compile when KafkaClientOptions gains a key the list lacks.
 const complete: Exclude<keyof KafkaClientOptions, (typeof KAFKA_OPTION_NAMES)[number]> extends never ? true : never = true

@@ -1,5 +1,5 @@
 /** Errors of store mode; branch on the class or its `code`. */
-import { BatonError } from '../../protocol/errors/base.js'
+import { BatonError } from '../../client/index.js'
 
 /**
  * The database refused this member's write for a partition: another member claimed the partition

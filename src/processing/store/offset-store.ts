@@ -20,7 +20,7 @@
  * one frozen after it is cut off by the idle-in-transaction timeout.
  */
 import { randomUUID } from 'node:crypto'
-import { ConfigError } from '../../protocol/errors/base.js'
+import { ConfigError } from '../../client/index.js'
 import type { TopicPartition } from '../consumer-port.js'
 import { StoreFencedError } from './errors.js'
 import { toBigInt, type SqlDatabase, type SqlTransaction } from './sql.js'

@@ -10,7 +10,7 @@ import { CommitFailedError } from '../../../src/client/membership/errors.js'
 import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
 import { PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer-errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
-import { Condition, FaultyGroupConsumer, groupTimings } from './helpers.js'
+import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings } from './helpers.js'
 
 export interface Member {
   readonly name: string
@@ -39,7 +39,7 @@ export class Fleet {
   ) {}
 
   /** Starts a member that handles each batch, then commits; with `commitOnRevoke`, it also commits in onRevoke. */
-  start(name: string, options: Partial<GroupConsumerConfig> & { commitOnRevoke?: boolean } = {}): Member {
+  start(name: string, options: Partial<GroupConsumerConfig> & { commitOnRevoke?: boolean; beforeRevoke?: () => Promise<void> } = {}): Member {
     const hooks: string[] = []
     const record = (hook: string, ps: TopicPartitions[]): void => void hooks.push(`${hook}:${flatten(ps).map((tp) => tp.partition).join(',')}`)
     const consumer: FaultyGroupConsumer = new FaultyGroupConsumer({
@@ -47,7 +47,7 @@ export class Fleet {
       clientId: name,
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
-      ...groupTimings(),
+      ...(options.groupProtocol === 'consumer' ? consumerProtocolTimings() : groupTimings()),
       logger: errorLogger((e) => this.errors.push(e)),
       ...options,
       hooks: {
@@ -64,6 +64,7 @@ export class Fleet {
         onRevoke: async (ps) => {
           if (consumer.dead) return
           record('revoke', ps)
+          await options.beforeRevoke?.()
           if (options.commitOnRevoke === true) await consumer.commit()
           for (const { partition } of flatten(ps)) this.owners.delete(partition)
           this.condition.poke()

@@ -7,7 +7,7 @@ import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig, t
 import { Producer } from '../../../src/client/producer/producer.js'
 import { NetworkError } from '../../../src/net/errors.js'
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
-import { Heartbeat } from '../../../src/protocol/generated/index.js'
+import { ConsumerGroupHeartbeat, Heartbeat } from '../../../src/protocol/generated/index.js'
 
 export const SESSION_TIMEOUT_MS = 1_500
 export const HEARTBEAT_MS = 100
@@ -15,7 +15,17 @@ export const REBALANCE_TIMEOUT_MS = 5_000
 export const WAIT_MS = 15_000
 
 export function startTestBroker(nodes = 1): Promise<EmbeddedBroker> {
-  return startBroker({ nodes, memory: true, autoCreateTopics: false, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500 } })
+  return startBroker({
+    nodes,
+    memory: true,
+    autoCreateTopics: false,
+    groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500, consumerSessionTimeoutMs: SESSION_TIMEOUT_MS, consumerHeartbeatIntervalMs: HEARTBEAT_MS },
+  })
+}
+
+/** The same timings for KIP-848 members: the coordinator sets the heartbeat interval (startTestBroker does). */
+export function consumerProtocolTimings(): Pick<GroupConsumerConfig, 'sessionTimeoutMs' | 'rebalanceTimeoutMs' | 'fetchMaxWaitMs' | 'retryBackoffMs'> {
+  return { sessionTimeoutMs: SESSION_TIMEOUT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS, fetchMaxWaitMs: 50, retryBackoffMs: 50 }
 }
 
 /** The timings every test consumer uses: a crash is noticed within a couple of seconds. */
@@ -57,7 +67,7 @@ export class FaultyTransport implements ClosableGroupTransport {
       await new Promise<void>((resolve) => stalled.push(resolve))
       throw new NetworkError('NET_CONNECTION_LOST', { broker: 'stalled', api: api.name }, 'the test held this request and dropped it')
     }
-    if (api.apiKey === Heartbeat.apiKey) this.heartbeats++
+    if (api.apiKey === Heartbeat.apiKey || api.apiKey === ConsumerGroupHeartbeat.apiKey) this.heartbeats++
     return this.inner.send(api, body)
   }
 

@@ -1,5 +1,6 @@
 /**
- * The duplicate-on-rebalance scenario with baton's defaults on the embedded broker: 3 apps
+ * The duplicate-on-rebalance scenario with baton's defaults on the embedded broker, under the
+ * classic protocol (cooperative-sticky) and under KIP-848 (groupProtocol 'consumer'): 3 apps
  * process 6 partitions with a slow handler (500 ms scaled down to 5 ms), a 4th joins, then one
  * leaves, then one crashes (no commit, no LeaveGroup).
  * Invariants: no record is lost; the graceful changes (join, leave) repeat nothing; every
@@ -18,7 +19,7 @@ const PER_PARTITION = 150
 const HANDLER_MS = 5
 const TOTAL = PARTITIONS * PER_PARTITION
 
-describe('duplicate-on-rebalance with baton defaults', () => {
+for (const protocol of ['classic', 'consumer'] as const) describe(`duplicate-on-rebalance with baton defaults, ${protocol} protocol`, () => {
   let broker: EmbeddedBroker
   let g: Group | undefined
 
@@ -32,9 +33,10 @@ describe('duplicate-on-rebalance with baton defaults', () => {
   })
 
   it('a 4th app joins, one leaves, one crashes: nothing lost, duplicates only from the crashed app', async () => {
-    broker.createTopic('scenario', { partitions: PARTITIONS })
-    await produce(broker.bootstrap, 'scenario', PARTITIONS, PER_PARTITION)
-    g = new Group(broker, 'scenario', 'scenario-group')
+    const topic = `scenario-${protocol}`
+    broker.createTopic(topic, { partitions: PARTITIONS })
+    await produce(broker.bootstrap, topic, PARTITIONS, PER_PARTITION)
+    g = new Group(broker, topic, `${topic}-group`, protocol)
     const group = g
     /** Records each app started, by partition:offset, so in-flight work at the crash can be counted. */
     const started = new Map<string, Set<string>>()
@@ -68,7 +70,7 @@ describe('duplicate-on-rebalance with baton defaults', () => {
 
     const { duplicates, missing } = group.tally(PARTITIONS, PER_PARTITION)
     console.log(
-      `scenario: ${TOTAL} records, ${group.handled.size} handled, ${missing.length} lost, ${duplicatesBeforeCrash} duplicates before the crash, ` +
+      `scenario (${protocol}): ${TOTAL} records, ${group.handled.size} handled, ${missing.length} lost, ${duplicatesBeforeCrash} duplicates before the crash, ` +
         `${duplicates.length} duplicates in all; at the crash b had ${inFlight.length} in flight and ${uncommitted.length} done but not committed`,
     )
     assert.deepEqual(missing, [], 'nothing lost')

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import diagnostics from 'node:diagnostics_channel'
 import { describe, it } from 'node:test'
-import type { MemberState } from '../../../src/client/membership/state.js'
+import type { MembershipState as MemberState } from '../../../src/client/membership/group-membership.js'
 import { CHANNELS, type RevokingEvent } from '../../../src/processing/instrumentation.js'
 import type { RunResult } from '../../../src/processing/app.js'
 import { JoinGroup, SyncGroup } from '../../../src/protocol/generated/index.js'

@@ -14,7 +14,7 @@ import { CHANNELS, type CommittedEvent, type LostEvent, type RevokedEvent } from
 import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import type { GroupConsumer } from '../../../src/client/consumer/group-consumer.js'
-import { Condition, ConsumerFaults, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import { Condition, ConsumerFaults, consumerProtocolTimings, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
 
 export interface RunningApp {
   readonly name: string
@@ -41,6 +41,7 @@ export class Group {
     private readonly broker: EmbeddedBroker,
     readonly topic: string,
     readonly groupId: string,
+    readonly groupProtocol: 'classic' | 'consumer' = 'classic',
   ) {
     this.listen(CHANNELS.revoked, this.revoked)
     this.listen(CHANNELS.lost, this.lost)
@@ -74,7 +75,7 @@ export class Group {
       clientId: name,
       groupId: this.groupId,
       autoOffsetReset: 'earliest',
-      ...groupTimings(),
+      ...(this.groupProtocol === 'consumer' ? { groupProtocol: 'consumer' as const, ...consumerProtocolTimings() } : groupTimings()),
       faults: faults.options,
     })
     const app = baton({

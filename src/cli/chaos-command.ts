@@ -1,0 +1,88 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CHAOS_DEFAULTS, resolveChaosConfig, runChaos, summaryLines, writeChaosReport, type ChaosMode } from '../lab/index.js'
+import { integerOption } from './parse.js'
+import { exitWithStartupError } from './startup-error.js'
+
+interface ChaosFlags {
+  changes: number
+  seed?: number
+  mode: ChaosMode | 'both'
+  partitions: number
+  rate: number
+  gapMin: number
+  gapMax: number
+  maxMembers: number
+  session: number
+  heartbeat: number
+  brokerRestarts: number
+  brokers?: string[]
+  out?: string
+}
+
+const brokerList = (value: string): string[] => {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (items.length === 0) throw new InvalidArgumentError('--brokers needs at least one host:port')
+  return items
+}
+
+/**
+ * `baton chaos`: consumer processes running the framework are started, SIGTERMed and SIGKILLed on
+ * a seeded schedule, with broker restarts in between (embedded broker only); every record is
+ * accounted for, and the report says what explains each duplicate. Exit code 1 when a record was
+ * lost or a duplicate has no SIGKILL or session loss behind it.
+ */
+export function registerChaosCommand(program: Command): void {
+  program
+    .command('chaos')
+    .description('start, SIGTERM and SIGKILL consumer processes on a seeded schedule and account for every record')
+    .option('--changes <n>', 'membership changes (start, SIGTERM, SIGKILL)', integerOption('--changes', 1, 1_000_000), CHAOS_DEFAULTS.changes)
+    .option('--seed <n>', 'seed of the schedule and handler times (random when absent; printed for a replay)', integerOption('--seed', 0, 0xffffffff))
+    .addOption(new Option('--mode <mode>', 'partition: in order per partition; key: per key; both: one run of each').choices(['partition', 'key', 'both']).default('both'))
+    .option('--partitions <n>', 'partitions of the chaos topic', integerOption('--partitions', 1, 1000), CHAOS_DEFAULTS.partitions)
+    .option('--rate <n>', 'records written per second during the changes', integerOption('--rate', 1, 100_000), CHAOS_DEFAULTS.recordsPerSecond)
+    .option('--gap-min <ms>', 'shortest time between two changes', integerOption('--gap-min', 0, 600_000), CHAOS_DEFAULTS.gapMinMs)
+    .option('--gap-max <ms>', 'longest time between two changes', integerOption('--gap-max', 0, 600_000), CHAOS_DEFAULTS.gapMaxMs)
+    .option('--max-members <n>', 'most consumer processes at once', integerOption('--max-members', 2, 64), CHAOS_DEFAULTS.maxMembers)
+    .option('--session <ms>', "the members' session timeout", integerOption('--session', 100, 600_000), CHAOS_DEFAULTS.sessionTimeoutMs)
+    .option('--heartbeat <ms>', "the members' heartbeat interval", integerOption('--heartbeat', 10, 600_000), CHAOS_DEFAULTS.heartbeatIntervalMs)
+    .option('--broker-restarts <n>', 'broker SIGKILLs and restarts, spread over the run (embedded broker only)', integerOption('--broker-restarts', 0, 10_000), CHAOS_DEFAULTS.brokerRestarts)
+    .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of an embedded broker process', brokerList)
+    .option('--out <dir>', 'where the event files and report.txt / report.json go (default: a new folder under the temp dir)')
+    .action(async (flags: ChaosFlags) => {
+      const seed = flags.seed ?? Math.floor(Math.random() * 0xffffffff)
+      const out = flags.out ?? join(tmpdir(), `baton-chaos-${seed}`)
+      const modes: ChaosMode[] = flags.mode === 'both' ? ['partition', 'key'] : [flags.mode]
+      let failed = false
+      for (const mode of modes) {
+        const config = (() => {
+          try {
+            return resolveChaosConfig({
+              outDir: join(out, mode),
+              changes: flags.changes,
+              seed,
+              mode,
+              partitions: flags.partitions,
+              recordsPerSecond: flags.rate,
+              gapMinMs: flags.gapMin,
+              gapMaxMs: flags.gapMax,
+              maxMembers: flags.maxMembers,
+              sessionTimeoutMs: flags.session,
+              heartbeatIntervalMs: flags.heartbeat,
+              brokerRestarts: flags.brokerRestarts,
+              brokers: flags.brokers,
+            })
+          } catch (error) {
+            return exitWithStartupError('baton chaos', error)
+          }
+        })()
+        const result = await runChaos(config, (line) => console.log(line))
+        const report = writeChaosReport(result)
+        console.log(summaryLines(result).map((l) => `  ${l}`).join('\n'))
+        console.log(`  report: ${report}`)
+        failed ||= result.failures.length > 0
+      }
+      process.exitCode = failed ? 1 : 0
+    })
+}

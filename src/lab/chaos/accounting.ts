@@ -1,0 +1,111 @@
+/**
+ * Accounts for every record of a chaos run from the members' effect lines: a record is lost when no
+ * member ever had its effect, duplicated when more than one did (or one did twice).
+ *
+ * Each effect beyond a record's first must be explained by something that happened between an
+ * earlier effect of that record and it, to the member that had the earlier one:
+ *   - `sigkill`: the member was SIGKILLed (it could not commit what it had done);
+ *   - `session-loss`: the member lost the partition (onLost: session expired, fenced), which
+ *     commits nothing by design;
+ *   - `commit-failed`: a graceful revocation whose commit failed (reported, but not one of the
+ *     causes at-least-once may blame).
+ * A duplicate no such event explains is the hand-off failing its promise.
+ */
+import type { MemberEvent } from './events.js'
+
+export type Explanation = 'sigkill' | 'session-loss' | 'commit-failed' | 'unexplained'
+
+export interface EffectSeen {
+  readonly member: string
+  readonly t: number
+  readonly offset: number
+}
+
+export interface DuplicateRecord {
+  readonly id: number
+  readonly partition: number
+  /** Every effect of the record, in time order. */
+  readonly effects: readonly EffectSeen[]
+  /** The worst explanation among its extra effects (unexplained beats commit-failed beats the rest). */
+  readonly explanation: Explanation
+  /** What explains each extra effect, e.g. "m3 SIGKILLed at +12.4 s". */
+  readonly because: readonly string[]
+}
+
+export interface ChaosAccount {
+  readonly produced: number
+  readonly processed: number
+  readonly lost: readonly number[]
+  readonly duplicates: readonly DuplicateRecord[]
+  readonly extraEffects: number
+  readonly byExplanation: Readonly<Record<Explanation, number>>
+}
+
+export interface AccountingInput {
+  /** Ids of every record the broker acknowledged. */
+  readonly produced: ReadonlySet<number>
+  /** Each member's events, by member name. */
+  readonly events: ReadonlyMap<string, readonly MemberEvent[]>
+  /** When each SIGKILLed member was sent the signal (ms since the epoch). */
+  readonly killedAt: ReadonlyMap<string, number>
+  /** Times in `because` are shown relative to this. */
+  readonly startedAt: number
+}
+
+const RANK: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 1, unexplained: 2 }
+
+export function account(input: AccountingInput): ChaosAccount {
+  const effects = new Map<number, { partition: number; seen: EffectSeen[] }>()
+  const losses = new Map<string, { t: number; ps: readonly number[]; commitFailed: boolean }[]>()
+  for (const [member, list] of input.events) {
+    const endings: { t: number; ps: readonly number[]; commitFailed: boolean }[] = []
+    for (const event of list) {
+      if (event.e === 'effect') {
+        let entry = effects.get(event.id)
+        if (entry === undefined) effects.set(event.id, (entry = { partition: event.p, seen: [] }))
+        entry.seen.push({ member, t: event.t, offset: event.o })
+      } else if (event.e === 'lost') endings.push({ t: event.t, ps: event.ps, commitFailed: false })
+      else if (event.e === 'revoked' && event.commitFailed) endings.push({ t: event.t, ps: event.ps, commitFailed: true })
+    }
+    losses.set(member, endings)
+  }
+  const at = (t: number): string => `+${((t - input.startedAt) / 1000).toFixed(1)} s`
+
+  const explain = (earlier: EffectSeen, later: EffectSeen, partition: number): [Explanation, string] => {
+    const killed = input.killedAt.get(earlier.member)
+    if (killed !== undefined && killed <= later.t) return ['sigkill', `${earlier.member} SIGKILLed at ${at(killed)}`]
+    for (const ending of losses.get(earlier.member) ?? []) {
+      if (ending.t < earlier.t || ending.t > later.t || !ending.ps.includes(partition)) continue
+      return ending.commitFailed
+        ? ['commit-failed', `${earlier.member}'s commit on revoking partition ${partition} failed at ${at(ending.t)}`]
+        : ['session-loss', `${earlier.member} lost partition ${partition} at ${at(ending.t)}`]
+    }
+    return ['unexplained', `nothing explains ${later.member} redoing what ${earlier.member} did at ${at(earlier.t)}`]
+  }
+
+  const duplicates: DuplicateRecord[] = []
+  const byExplanation: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 0, unexplained: 0 }
+  let extraEffects = 0
+  for (const [id, { partition, seen }] of effects) {
+    if (seen.length < 2) continue
+    seen.sort((a, b) => a.t - b.t)
+    extraEffects += seen.length - 1
+    let worst: Explanation | undefined
+    const because: string[] = []
+    for (let i = 1; i < seen.length; i++) {
+      // The best explanation any earlier effect offers for this one.
+      let best: [Explanation, string] | undefined
+      for (let j = 0; j < i; j++) {
+        const candidate = explain(seen[j]!, seen[i]!, partition)
+        if (best === undefined || RANK[candidate[0]] < RANK[best[0]]) best = candidate
+      }
+      because.push(best![1])
+      if (worst === undefined || RANK[best![0]] > RANK[worst]) worst = best![0]
+    }
+    byExplanation[worst!]++
+    duplicates.push({ id, partition, effects: seen, explanation: worst!, because })
+  }
+  duplicates.sort((a, b) => a.id - b.id)
+  const lost = [...input.produced].filter((id) => !effects.has(id)).sort((a, b) => a - b)
+  return { produced: input.produced.size, processed: effects.size, lost, duplicates, extraEffects, byExplanation }
+}

@@ -1,0 +1,46 @@
+/**
+ * The chaos report: `report.json` (everything, for tools) and `report.txt` (for people): the
+ * figures, every change with its time, every duplicate with what explains it, and every loss.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ChaosResult } from './run.js'
+
+export function summaryLines(result: ChaosResult): string[] {
+  const { account: a, config } = result
+  const by = a.byExplanation
+  return [
+    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')} membership changes ` +
+      `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs) and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
+    `records: ${a.produced} acknowledged, ${a.processed} processed, ${a.lost.length} lost` + (result.unacknowledgedSends > 0 ? ` (${result.unacknowledgedSends} sends never acknowledged, not counted)` : ''),
+    `duplicated records: ${a.duplicates.length} (${a.extraEffects} extra effects): ${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss, ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`,
+    `session losses (onLost): ${result.sessionLosses}`,
+    result.failures.length === 0 ? 'PASSED' : `FAILED: ${result.failures.join('; ')}`,
+    `replay with: baton chaos --seed ${config.seed} --mode ${config.mode} --changes ${config.changes}`,
+  ]
+}
+
+/** Changes of one kind that happened (not skipped), after the group formed. */
+function count(result: ChaosResult, action: string): number {
+  return result.changes.filter((c) => c.n > 0 && c.action === action && !(c.note ?? '').startsWith('skipped')).length
+}
+
+/** Writes both files into the run's folder; returns the text report's path. */
+export function writeChaosReport(result: ChaosResult): string {
+  const { account: a } = result
+  const lines = [...summaryLines(result), '', 'changes:']
+  for (const c of result.changes) {
+    lines.push(`  ${String(c.n).padStart(4)}  +${(c.atMs / 1000).toFixed(1).padStart(7)} s  ${c.action}${c.member === undefined ? '' : ` ${c.member}`}${c.note === undefined ? '' : `  (${c.note})`}`)
+  }
+  lines.push('', `duplicated records (${a.duplicates.length}):`)
+  for (const d of a.duplicates) {
+    const effects = d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')
+    lines.push(`  id ${d.id} partition ${d.partition}: ${effects}; ${d.explanation}: ${d.because.join('; ')}`)
+  }
+  lines.push('', `lost records (${a.lost.length}):${a.lost.length === 0 ? ' none' : ''}`)
+  if (a.lost.length > 0) lines.push(`  ${a.lost.join(', ')}`)
+  const text = join(result.config.outDir, 'report.txt')
+  writeFileSync(text, lines.join('\n') + '\n')
+  writeFileSync(join(result.config.outDir, 'report.json'), JSON.stringify(result, null, 1) + '\n')
+  return text
+}

@@ -1,0 +1,252 @@
+/**
+ * One chaos run: a broker (a `baton broker --data` child process, or the cluster given with
+ * `brokers`), records written at a steady rate, member processes started, SIGTERMed and SIGKILLed
+ * on the seeded schedule with broker restarts in between, then a drain, a graceful stop of every
+ * member, and the accounting of every record (accounting.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Admin, Producer } from '../../client/index.js'
+import { LabError } from '../errors.js'
+import { account, type ChaosAccount } from './accounting.js'
+import { BrokerProcess } from './broker-process.js'
+import { allowsExplainedDuplicates, type ChaosConfig } from './config.js'
+import { EventReader, type MemberEvent } from './events.js'
+import { MemberProcess } from './members.js'
+import { pickAction, planSchedule, type ChangeAction } from './schedule.js'
+
+export interface ChangeRecord {
+  /** 0 for the members started before the first change. */
+  readonly n: number
+  /** Milliseconds since the run started. */
+  readonly atMs: number
+  readonly action: ChangeAction | 'final-sigterm' | 'final-sigkill'
+  readonly member: string | undefined
+  readonly note: string | undefined
+}
+
+export interface ChaosResult {
+  readonly config: ChaosConfig
+  readonly topic: string
+  readonly changes: readonly ChangeRecord[]
+  readonly account: ChaosAccount
+  /** Sends the broker never acknowledged (not counted as produced). */
+  readonly unacknowledgedSends: number
+  /** onLost calls, summed over members. */
+  readonly sessionLosses: number
+  readonly durationMs: number
+  readonly failures: readonly string[]
+}
+
+const PRODUCE_TICK_MS = 50
+const STOP_GRACE_MS = 30_000
+const GROUP_FORM_TIMEOUT_MS = 120_000
+
+export async function runChaos(config: ChaosConfig, progress: (line: string) => void = () => undefined): Promise<ChaosResult> {
+  mkdirSync(config.outDir, { recursive: true })
+  const startedAt = Date.now()
+  const since = (): number => Date.now() - startedAt
+  const topic = `chaos-${config.mode}-${config.seed}`
+  progress(`chaos run: seed ${config.seed}, ${config.mode} mode, ${config.changes} changes, topic ${topic}, files in ${config.outDir}`)
+
+  const brokerLog: string[] = []
+  const broker = config.brokers === undefined ? await BrokerProcess.start({ dataDir: join(config.outDir, 'broker-data'), stderr: (line) => brokerLog.push(line) }) : undefined
+  const bootstrap = broker?.bootstrap ?? [...config.brokers!]
+  const members: MemberProcess[] = []
+  const readers = new Map<string, EventReader>()
+  const events = new Map<string, MemberEvent[]>()
+  const killedAt = new Map<string, number>()
+  const changes: ChangeRecord[] = []
+  const acked = new Set<number>()
+  let unacknowledgedSends = 0
+  const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'chaos-producer', lingerMs: 5 })
+  let producing = true
+  let producerLoop: Promise<void> = Promise.resolve()
+
+  const note = (n: number, action: ChangeRecord['action'], member: string | undefined, text?: string): void => {
+    changes.push({ n, atMs: since(), action, member, note: text })
+    progress(`  ${String(n).padStart(4)} +${(since() / 1000).toFixed(1)} s ${action}${member === undefined ? '' : ` ${member}`}${text === undefined ? '' : ` (${text})`}`)
+  }
+  const readEvents = (): void => {
+    for (const [name, reader] of readers) events.get(name)!.push(...reader.readNew())
+  }
+  const startMember = (n: number): void => {
+    const name = `m${members.length + 1}`
+    const member = MemberProcess.start(config.outDir, {
+      name,
+      brokers: bootstrap,
+      topic,
+      groupId: topic,
+      mode: config.mode,
+      seed: config.seed,
+      handlerMaxMs: config.handlerMaxMs,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+    })
+    members.push(member)
+    readers.set(name, new EventReader(member.eventsFile))
+    events.set(name, [])
+    note(n, 'start', name)
+  }
+  const running = (): MemberProcess[] => members.filter((m) => m.running)
+  /** Running and not told to stop: the members the group can count on. */
+  const staying = (): MemberProcess[] => members.filter((m) => m.running && !m.stopping)
+
+  try {
+    const admin = new Admin({ bootstrapServers: bootstrap })
+    try {
+      await admin.createTopics([{ name: topic, partitions: config.partitions, replicationFactor: 1 }])
+    } finally {
+      await admin.close()
+    }
+    producerLoop = produceSteadily(producer, topic, config, () => producing, acked, () => unacknowledgedSends++)
+
+    const plan = planSchedule(config)
+    for (let i = 0; i < Math.min(2, config.maxMembers); i++) startMember(0)
+    // The changes start once the group has formed: before that they would only hit processes still loading.
+    const formedBy = Date.now() + GROUP_FORM_TIMEOUT_MS
+    for (;;) {
+      readEvents()
+      const owned = new Set<number>()
+      for (const m of running()) for (const p of ownedPartitions(events.get(m.name)!)) owned.add(p)
+      if (owned.size === config.partitions) break
+      if (Date.now() > formedBy) throw new LabError(`the group did not form within ${GROUP_FORM_TIMEOUT_MS / 1000} s; see the member logs in ${config.outDir}`)
+      await sleep(100)
+    }
+    note(0, 'start', undefined, 'the group owns every partition; changes begin')
+    let n = 0
+    for (const change of plan) {
+      await sleep(change.gapMs)
+      readEvents()
+      n++
+      if (change.kind === 'broker-restart') {
+        if (broker === undefined) {
+          note(n, 'broker-restart', undefined, 'skipped: the run is against --brokers')
+          continue
+        }
+        // Members being stopped finish their hand-off first: a commit refused because the broker is
+        // down is a different failure from the one a restart is meant to test.
+        await Promise.race([Promise.all(members.filter((m) => m.running && m.stopping).map((m) => m.exited)), sleep(STOP_GRACE_MS)])
+        const killed = performance.now()
+        await broker.kill('SIGKILL')
+        await sleep(config.brokerDownMs)
+        await broker.restart()
+        note(n, 'broker-restart', undefined, `SIGKILL, listening again ${Math.round(performance.now() - killed)} ms later`)
+        continue
+      }
+      // Only members that are up (loaded) count, and are hit: stopping a process still loading its
+      // modules tests nothing, and on a slow machine the group would otherwise never form. Members
+      // that own partitions are hit first.
+      const up = staying().filter((m) => events.get(m.name)!.length > 0)
+      const allowed: ChangeAction[] = []
+      if (running().length < config.maxMembers) allowed.push('start')
+      if (up.length > config.minMembers) allowed.push('sigterm', 'sigkill')
+      const action = pickAction(change.actionRoll, allowed)
+      if (action === undefined) {
+        note(n, 'start', undefined, `skipped: ${running().length} members running, ${up.length} up`)
+        continue
+      }
+      if (action === 'start') {
+        startMember(n)
+        continue
+      }
+      const owning = up.filter((m) => ownedPartitions(events.get(m.name)!).size > 0)
+      const candidates = owning.length > 0 ? owning : up
+      const target = candidates[Math.floor(change.targetRoll * candidates.length)]!
+      if (action === 'sigkill') killedAt.set(target.name, Date.now())
+      target.signal(action === 'sigkill' ? 'SIGKILL' : 'SIGTERM')
+      note(n, action, target.name)
+    }
+
+    producing = false
+    await producerLoop
+    await producer.flush()
+    if (staying().length === 0) startMember(n)
+    progress(`  drain: ${acked.size} records acknowledged; waiting for every one to take effect (giving up after ${config.drainTimeoutMs / 1000} s without progress)`)
+    // The drain gives up only after drainTimeoutMs without progress: a slow machine is not a loss.
+    const done = new Set<number>()
+    let progressAt = Date.now()
+    for (;;) {
+      readEvents()
+      const before = done.size
+      for (const list of events.values()) for (const e of list) if (e.e === 'effect') done.add(e.id)
+      if (done.size > before) progressAt = Date.now()
+      if ([...acked].every((id) => done.has(id)) || Date.now() - progressAt > config.drainTimeoutMs) break
+      await sleep(250)
+    }
+
+    for (const member of running()) {
+      member.signal('SIGTERM')
+      note(n, 'final-sigterm', member.name)
+    }
+    for (const member of members) {
+      const exited = await Promise.race([member.exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)])
+      if (exited) continue
+      killedAt.set(member.name, Date.now())
+      member.signal('SIGKILL')
+      note(n, 'final-sigkill', member.name, `did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM`)
+      await member.exited
+    }
+    readEvents()
+  } finally {
+    producing = false
+    await producerLoop
+    await producer.close().catch(() => undefined)
+    for (const member of members) member.signal('SIGKILL')
+    await Promise.all(members.map((m) => m.exited))
+    await broker?.stop()
+    if (brokerLog.length > 0) writeFileSync(join(config.outDir, 'broker.log'), brokerLog.join('\n') + '\n')
+  }
+
+  const result = account({ produced: acked, events, killedAt, startedAt })
+  const sessionLosses = [...events.values()].reduce((sum, list) => sum + list.filter((e) => e.e === 'lost').length, 0)
+  return { config, topic, changes, account: result, unacknowledgedSends, sessionLosses, durationMs: since(), failures: failuresOf(config, result) }
+}
+
+/** The partitions the member's events leave it owning: assigned, and not revoked or lost since. */
+function ownedPartitions(list: readonly MemberEvent[]): Set<number> {
+  const owned = new Set<number>()
+  for (const e of list) {
+    if (e.e === 'assigned') for (const p of e.ps) owned.add(p)
+    else if (e.e === 'revoked' || e.e === 'lost') for (const p of e.ps) owned.delete(p)
+  }
+  return owned
+}
+
+/** What makes a run fail: any loss, and any duplicate a SIGKILL or a session loss does not explain. */
+function failuresOf(config: ChaosConfig, result: ChaosAccount): string[] {
+  const failures: string[] = []
+  if (result.lost.length > 0) failures.push(`${result.lost.length} records lost (first ids: ${result.lost.slice(0, 10).join(', ')})`)
+  const unexplained = result.byExplanation.unexplained + result.byExplanation['commit-failed']
+  if (unexplained > 0) failures.push(`${unexplained} duplicated records not explained by a SIGKILL or a session loss`)
+  if (!allowsExplainedDuplicates(config.delivery) && result.duplicates.length > 0) failures.push(`${result.duplicates.length} duplicated records in ${config.delivery} mode`)
+  return failures
+}
+
+/** Writes `recordsPerSecond` records a second until `going()` turns false; each acknowledged id goes into `acked`. */
+async function produceSteadily(producer: Producer, topic: string, config: ChaosConfig, going: () => boolean, acked: Set<number>, failed: () => void): Promise<void> {
+  let next = 0
+  let owed = 0
+  const pending = new Set<Promise<void>>()
+  while (going()) {
+    owed += (config.recordsPerSecond * PRODUCE_TICK_MS) / 1000
+    for (; owed >= 1; owed--) {
+      const id = next++
+      const send = producer
+        .send({
+          topic,
+          value: String(id),
+          ...(config.mode === 'key' ? { key: `k${id % 64}` } : { key: null, partition: id % config.partitions }),
+        })
+        .then(
+          () => void acked.add(id),
+          () => failed(),
+        )
+        .finally(() => pending.delete(send))
+      pending.add(send)
+    }
+    await sleep(PRODUCE_TICK_MS)
+  }
+  await Promise.all(pending)
+}

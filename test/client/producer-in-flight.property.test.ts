@@ -8,7 +8,9 @@
  *
  * Found with it: a batch whose answer was lost (dropped connection) and whose resend then met
  * OUT_OF_ORDER_SEQUENCE_NUMBER was resent under a bumped epoch and written twice; and a bump made
- * while another partition had a batch in doubt did the same.
+ * while another partition had a batch in doubt did the same; and a batch in doubt whose resend met an
+ * error (MESSAGE_TOO_LARGE, then split; or a retriable one, then UNKNOWN_PRODUCER_ID) lost its doubt
+ * and was resent in halves or under a new producer id, and written twice.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'

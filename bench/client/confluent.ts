@@ -1,10 +1,13 @@
 /**
  * @confluentinc/kafka-javascript (librdkafka) as a benchmark peer. It needs a native build and
  * Debian packages, so it lives in the conformance suite's own node_modules (`npm run
- * test:conformance` installs it); when it is not there, the benchmark leaves it out.
+ * test:conformance` installs it); when it is not there, or was built for another Node, the
+ * benchmark leaves it out and says why.
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // The few parts of the library the benchmark uses; its own types live in the conformance folder.
@@ -29,13 +32,34 @@ interface RdKafka {
 
 const conformancePackage = fileURLToPath(new URL('../../conformance/package.json', import.meta.url))
 
-export function loadConfluent(): RdKafka | null {
+/** Why the peer cannot run on this Node, or null when it can. */
+export function confluentUnavailable(): string | null {
   const location = fileURLToPath(new URL('../../conformance/node_modules/@confluentinc/kafka-javascript', import.meta.url))
-  if (!existsSync(location)) return null
-  return createRequire(conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
+  if (!existsSync(location) && buildForThisNode() === null) return '@confluentinc/kafka-javascript is not installed: run npm run test:conformance once'
+  try {
+    loadConfluent()
+    return null
+  } catch (error) {
+    // A native addon is built for one Node ABI; the conformance install builds it for the Node that ran npm.
+    return `@confluentinc/kafka-javascript does not load on Node ${process.versions.node} (${(error as Error).message.split('\n')[0]}); its addon was built for another Node: run bash bench/client/build-confluent.sh ${process.versions.node.split('.')[0]}`
+  }
 }
 
-export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number): Promise<void> {
+/**
+ * A build of the addon for another Node than the one that installed the conformance suite, if one
+ * was made: `<node cache>/<major>/confluent/node_modules/@confluentinc/kafka-javascript`.
+ */
+function buildForThisNode(): string | null {
+  const cache = process.env.BATON_NODE_CACHE ?? join(homedir(), '.cache', 'baton-node')
+  const folder = join(cache, process.versions.node.split('.')[0]!, 'confluent')
+  return existsSync(join(folder, 'node_modules', '@confluentinc', 'kafka-javascript', 'build', 'Release', 'confluent-kafka-javascript.node')) ? join(folder, 'package.json') : null
+}
+
+export function loadConfluent(): RdKafka {
+  return createRequire(buildForThisNode() ?? conformancePackage)('@confluentinc/kafka-javascript') as RdKafka
+}
+
+export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topic: string, count: number, size: number, partitions: number): Promise<void> {
   const producer = new kafka.HighLevelProducer({
     'bootstrap.servers': bootstrap.join(','),
     'linger.ms': 5,
@@ -48,7 +72,7 @@ export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topi
   await new Promise<void>((resolve, reject) => {
     let acknowledged = 0
     for (let i = 0; i < count; i++) {
-      producer.produce(topic, i % 4, value, null, Date.now(), (err) => {
+      producer.produce(topic, i % partitions, value, null, Date.now(), (err) => {
         if (err) return reject(new Error(`delivery failed: ${JSON.stringify(err)}`))
         if (++acknowledged === count) resolve()
       })
@@ -57,13 +81,13 @@ export async function confluentProduce(kafka: RdKafka, bootstrap: string[], topi
   await new Promise<void>((resolve) => producer.disconnect(resolve))
 }
 
-export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topic: string, count: number): Promise<void> {
+export async function confluentConsume(kafka: RdKafka, bootstrap: string[], topic: string, count: number, partitions: number): Promise<void> {
   const consumer = new kafka.KafkaConsumer(
     { 'bootstrap.servers': bootstrap.join(','), 'group.id': `bench-${process.pid}`, 'enable.auto.commit': false },
     { 'auto.offset.reset': 'earliest' },
   )
   await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
-  consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })))
+  consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })))
   // Batches of up to 10 000 messages per call: the library's fastest read path, not its per-message events.
   let seen = 0
   while (seen < count) {

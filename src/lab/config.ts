@@ -59,14 +59,12 @@ export const LAB_DEFAULTS = {
  */
 const SESSION_TIMEOUT_MS = 6000
 
-export function labTimeouts(handlerMs: number): LabTimeouts {
+export function labTimeouts(): LabTimeouts {
   return {
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: 500,
     rebalanceTimeoutMs: 10_000,
     drainTimeoutMs: 5000,
-    // The framework commits every 5 s by default; scaled like the handler time (500 ms -> handlerMs).
-    commitIntervalMs: Math.min(5000, Math.max(100, Math.round((5000 * handlerMs) / 500))),
   }
 }
 
@@ -95,7 +93,7 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
   const outDir = options.outDir ?? LAB_DEFAULTS.outDir
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
   const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(handlerMs), strategyDeadlineMs }
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(), strategyDeadlineMs }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */

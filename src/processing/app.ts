@@ -317,6 +317,7 @@ export class BatonApp {
     } catch (closeError) {
       result = { reason, exitCode: EXIT_CODES.fatal, aborted: 0, error: error ?? (closeError as Error), uncommitted: [] }
     }
+    await this.closeDeliveries()
     // A producer passed in is the caller's to close; it may serve more than this app.
     await this.closeOwnProducer()
     this.state = 'stopped'
@@ -404,6 +405,17 @@ export class BatonApp {
   private requireConsumer(): ConsumerPort {
     // resolveAppConfig has checked that brokers are given when no consumer is.
     return this.options.consumer ?? (this.builtIn as GroupConsumerPort)
+  }
+
+  /** The deliveries' own resources (a transactional producer, a database pool's claims), after the last commit. */
+  private async closeDeliveries(): Promise<void> {
+    for (const delivery of this.processor?.deliveriesInUse ?? []) {
+      try {
+        await delivery.close?.()
+      } catch (error) {
+        this.logger.warn({ err: error, delivery: delivery.mode }, 'closing the delivery failed')
+      }
+    }
   }
 
   private async closeOwnProducer(): Promise<void> {

@@ -47,7 +47,12 @@ export interface BatonOptions {
   readonly rebalanceTimeoutMs?: number
   /** How long a graceful stop waits for in-flight handlers. Default: `drainTimeoutMs`. */
   readonly shutdownTimeoutMs?: number
-  /** How often done offsets are committed while running. Default 5000. */
+  /**
+   * 0 (default): commit as work completes, one commit in flight at a time, the next carrying
+   * everything finished meanwhile, so a crash redoes only about one commit round trip of work.
+   * A positive number: commit every this many ms instead (fewer commit requests, more redone after
+   * a crash). Commits also happen on revoke and stop either way.
+   */
   readonly commitIntervalMs?: number
   /** Records queued per partition before its fetching pauses (it resumes at half). Default 1000. */
   readonly maxQueuedPerPartition?: number
@@ -96,7 +101,19 @@ export interface ConsumeOptions<V = Buffer | null> {
   readonly deserialize?: (value: Buffer | null, record: FetchedRecord) => V
   /** Extra middleware, outermost first, run inside dead letters and retries, around the handler. */
   readonly middleware?: readonly Middleware[]
+  /**
+   * What a crash may cost, the table in the processing README: `'at-least-once'` (default):
+   * offsets are committed to the group after the work, so a crash redoes the work since the last
+   * commit.
+   */
+  readonly delivery?: DeliveryOption
 }
+
+/** The `delivery` option of `consume()`, as users write it. */
+export type DeliveryOption = 'at-least-once'
+
+/** The delivery mode of a route, with its settings resolved. */
+export type ResolvedDelivery = { readonly mode: 'at-least-once' }
 
 export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'ordering'> {
   /** Most records per handler call. Default 100. */
@@ -148,7 +165,7 @@ const APP_KEYS_ELSEWHERE: Readonly<Record<string, string>> = {
   autoOffsetReset: 'set it as kafka.autoOffsetReset',
 }
 
-const CONSUME_OPTION_NAMES = ['ordering', 'retries', 'deadLetter', 'deserialize', 'middleware'] as const
+const CONSUME_OPTION_NAMES = ['ordering', 'retries', 'deadLetter', 'deserialize', 'middleware', 'delivery'] as const
 const CONSUME_RENAMED: Readonly<Record<string, string>> = {
   concurrency: "the mode is called ordering now ('partition' or 'key'); the number of handlers running at once is baton({ concurrency })",
 }
@@ -158,6 +175,7 @@ export interface ResolvedTopicConfig {
   readonly batchSize: number | undefined
   readonly retry: RetryOptions | undefined
   readonly deadLetterTopic: string | undefined
+  readonly delivery: ResolvedDelivery
 }
 
 export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
@@ -192,7 +210,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
     )
   }
   const shutdownTimeoutMs = positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, drainTimeoutMs)
-  const commitIntervalMs = positiveInteger('commitIntervalMs', options.commitIntervalMs, 5000)
+  const commitIntervalMs = options.commitIntervalMs === undefined ? 0 : nonNegativeInteger('commitIntervalMs', options.commitIntervalMs)
   const maxQueuedPerPartition = positiveInteger('maxQueuedPerPartition', options.maxQueuedPerPartition, 1000)
   const livenessTimeoutMs = positiveInteger('livenessTimeoutMs', options.livenessTimeoutMs, rebalanceTimeoutMs)
   const unreachableTimeoutMs = positiveInteger('unreachableTimeoutMs', options.unreachableTimeoutMs, 60_000)
@@ -245,7 +263,12 @@ export function resolveTopicConfig(
   if (options.middleware !== undefined && (!Array.isArray(options.middleware) || options.middleware.some((m) => typeof m !== 'function'))) {
     throw new ConfigError(`${where}.middleware`, 'must be an array of functions (next) => (work, ctx) => Promise<void>')
   }
-  return { mode, batchSize, retry, deadLetterTopic }
+  return { mode, batchSize, retry, deadLetterTopic, delivery: resolveDelivery(where, options.delivery) }
+}
+
+function resolveDelivery(where: string, delivery: ConsumeOptions['delivery']): ResolvedDelivery {
+  if (delivery === undefined || delivery === 'at-least-once') return { mode: 'at-least-once' }
+  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once', not ${JSON.stringify(delivery)}`)
 }
 
 function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryOptions | undefined {

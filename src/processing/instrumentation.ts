@@ -12,6 +12,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { OffsetToCommit, TopicPartition } from './consumer-port.js'
+import type { CommitReason } from './delivery/types.js'
 
 export const CHANNELS = {
   assigned: 'baton:processing:assigned',
@@ -55,7 +56,7 @@ export interface LostEvent {
 export interface CommittedEvent {
   readonly groupId: string
   readonly offsets: readonly OffsetToCommit[]
-  readonly reason: 'interval' | 'rebalance' | 'shutdown'
+  readonly reason: CommitReason
 }
 
 export interface RecordFailedEvent extends TopicPartition {

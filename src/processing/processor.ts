@@ -6,9 +6,12 @@
  * The hand-off on revocation and loss is described once, in README.md ("The hand-off"): `handOff`
  * carries out its five steps, `lost` the short form.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
 import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
+import { AtLeastOnceDelivery } from './delivery/at-least-once.js'
+import type { CommitReason, Delivery } from './delivery/types.js'
 import { BrokersUnreachableError, CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
@@ -41,6 +44,8 @@ export interface ProcessorOptions {
   readonly brokers?: string
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
+  /** How each route's done work is made durable. Default: at-least-once, commits to the group. */
+  readonly deliveryFor?: (route: Route) => Delivery
 }
 
 export interface HandOffResult {
@@ -56,7 +61,8 @@ export const CLOSE_GRACE_MS = 5000
 /** A group step that takes longer than this is logged, with what it waits for, and again at this interval. */
 export const WAIT_LOG_MS = 5000
 
-type CommitReason = 'interval' | 'rebalance' | 'shutdown'
+/** After a commit made as work completed failed, the next one waits this long: a broker that is down is not asked again at every completion. */
+const COMPLETION_COMMIT_BACKOFF_MS = 1000
 
 export interface Health {
   /**
@@ -102,9 +108,15 @@ export class Processor {
   private waitLoggedAt = 0
   /** Bytes of metadata a commit may carry per partition; lowered when the broker allows less. */
   private metadataBudget = DEFAULT_METADATA_BYTES
+  private readonly defaultDelivery: Delivery
+  private readonly deliveries = new Map<Route, Delivery>()
+  /** Commits as work completes: one in flight at a time; completions meanwhile ask for the next. */
+  private completionCommitRunning = false
+  private completionCommitWanted = false
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
+    this.defaultDelivery = new AtLeastOnceDelivery(options.consumer)
   }
 
   /**
@@ -128,8 +140,10 @@ export class Processor {
       this.rejectStart = reject
     })
     await this.options.consumer.start(subscriptionOf(this.options.routes), events)
-    this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
-    this.commitTimer.unref()
+    if (this.options.config.commitIntervalMs > 0) {
+      this.commitTimer = setInterval(() => void this.commitOwned('interval'), this.options.config.commitIntervalMs)
+      this.commitTimer.unref()
+    }
     this.progressTimer = setInterval(() => this.sampleProgress(), Math.min(1000, Math.max(1, this.options.config.livenessTimeoutMs >> 2)))
     this.progressTimer.unref()
     if (this.options.consumer.status === undefined) {
@@ -243,15 +257,42 @@ export class Processor {
     this.workers.clear()
   }
 
-  /** Commits what is done on every owned partition; rejections are logged, not thrown. */
-  async commitOwned(reason: CommitReason = 'interval'): Promise<void> {
+  /** Commits what is done on every owned partition; rejections are logged, not thrown. Resolves false when the commit failed. */
+  async commitOwned(reason: CommitReason = 'interval'): Promise<boolean> {
     try {
       await this.commit(() => [...this.workers.values()], reason)
+      return true
     } catch (error) {
       // A stale generation means a rebalance is under way; its revocation commits for us.
-      if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error }, 'interval commit skipped: the group is rebalancing')
-      else this.options.logger.warn({ err: error }, 'commit failed; it is retried at the next interval')
+      if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error, reason }, 'commit skipped: the group is rebalancing')
+      else this.options.logger.warn({ err: error, reason }, reason === 'interval' ? 'commit failed; it is retried at the next interval' : 'commit failed; it is retried as work completes')
+      return false
     }
+  }
+
+  /**
+   * Commit as work completes (`commitIntervalMs: 0`, the default): at most one commit in flight,
+   * and the next one, asked for by any completion meanwhile, carries everything finished since.
+   * After a crash only the records finished within about one commit round trip run again.
+   */
+  private requestCommit(): void {
+    if (this.options.config.commitIntervalMs > 0 || this.stopping) return
+    if (this.completionCommitRunning) {
+      this.completionCommitWanted = true
+      return
+    }
+    this.completionCommitRunning = true
+    // The next turn, so that a burst of completions in this one goes in a single commit.
+    setImmediate(() => void this.commitAsCompleted())
+  }
+
+  private async commitAsCompleted(): Promise<void> {
+    do {
+      this.completionCommitWanted = false
+      if (this.stopping) break
+      if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+    } while (this.completionCommitWanted)
+    this.completionCommitRunning = false
   }
 
   /**
@@ -302,25 +343,31 @@ export class Processor {
     return [...this.workers.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  private assign(assigned: readonly AssignedPartition[]): Promise<void> {
+  private async assign(assigned: readonly AssignedPartition[]): Promise<void> {
     this.options.metrics?.rebalances.inc({ kind: 'assign' })
     const partitions = assigned.map(({ topic, partition }) => ({ topic, partition }))
     const firstJoin = !this.joined
     this.joined = true
     this.joinWaiter?.()
     this.joinWaiter = undefined
-    if (this.stopping) return Promise.resolve()
-    for (const tp of assigned) {
-      const route = routeFor(this.options.routes, tp.topic)
+    if (this.stopping) return
+    for (const [route, tps] of this.byRoute(assigned)) {
       if (route === undefined) {
-        this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
+        for (const tp of tps) this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
         continue
       }
-      const existing = this.workers.get(partitionKey(tp))
-      if (existing !== undefined && existing.state === 'active') continue
-      // What the previous owner finished above its commit point (key mode), so as not to run it twice.
-      const done = tp.committed === null ? [] : decodeDoneRanges(tp.committed.offset, tp.committed.metadata)
-      this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
+      const fresh = tps.filter((tp) => this.workers.get(partitionKey(tp))?.state !== 'active')
+      const delivery = this.deliveryOf(route)
+      // A delivery that keeps its own offsets says where each partition starts.
+      const starts = delivery.assigned === undefined || fresh.length === 0 ? fresh : await delivery.assigned(fresh)
+      for (const tp of starts) {
+        const fetchedFrom = fresh.find((f) => f.topic === tp.topic && f.partition === tp.partition)?.committed?.offset
+        // What the previous owner finished above its commit point (key mode), so as not to run it
+        // twice, and what a delivery's own offsets put past the group's.
+        const done = tp.committed === null ? [] : [...decodeDoneRanges(tp.committed.offset, tp.committed.metadata)]
+        if (fetchedFrom !== undefined && tp.committed !== null && tp.committed.offset > fetchedFrom) done.unshift([fetchedFrom, tp.committed.offset])
+        this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
+      }
     }
     // One line per rebalance: what went, what came, what is owned now (the first join is the app's "started" line).
     if (!firstJoin) {
@@ -339,7 +386,32 @@ export class Processor {
     this.revokedSinceAssign = []
     this.lostSinceAssign = []
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
-    return Promise.resolve()
+  }
+
+  /** Partitions grouped by the route that handles them (undefined: no route does). */
+  private byRoute<T extends TopicPartition>(partitions: readonly T[]): Map<Route | undefined, T[]> {
+    const groups = new Map<Route | undefined, T[]>()
+    for (const tp of partitions) {
+      const route = routeFor(this.options.routes, tp.topic)
+      const group = groups.get(route)
+      if (group === undefined) groups.set(route, [tp])
+      else group.push(tp)
+    }
+    return groups
+  }
+
+  private deliveryOf(route: Route): Delivery {
+    let delivery = this.deliveries.get(route)
+    if (delivery === undefined) {
+      delivery = this.options.deliveryFor?.(route) ?? this.defaultDelivery
+      this.deliveries.set(route, delivery)
+    }
+    return delivery
+  }
+
+  /** Every delivery in use, once each (routes may share one). */
+  get deliveriesInUse(): Delivery[] {
+    return [...new Set(this.deliveries.values())]
   }
 
   private route(batch: FetchedBatch): void {
@@ -437,7 +509,7 @@ export class Processor {
     return { aborted, commitError, uncommitted }
   }
 
-  private lose(partitions: readonly TopicPartition[]): Promise<void> {
+  private async lose(partitions: readonly TopicPartition[]): Promise<void> {
     const startedAt = performance.now()
     let aborted = 0
     for (const tp of partitions) {
@@ -457,7 +529,15 @@ export class Processor {
     this.lostSinceAssign.push(...partitions)
     this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
     publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    return Promise.resolve()
+    for (const [route, tps] of this.byRoute(partitions)) {
+      const delivery = route === undefined ? undefined : this.deliveryOf(route)
+      if (delivery?.lost === undefined) continue
+      try {
+        await delivery.lost(tps)
+      } catch (error) {
+        this.options.logger.warn({ err: error, lost: describe(tps), delivery: delivery.mode }, 'the delivery failed to let go of lost partitions')
+      }
+    }
   }
 
   /**
@@ -471,7 +551,7 @@ export class Processor {
       for (;;) {
         if (offsets.length === 0) return offsets
         try {
-          await this.options.consumer.commit(offsets)
+          await this.deliver(offsets, reason)
           break
         } catch (error) {
           // The broker allows less metadata than baton writes: nothing was stored. Commit again with
@@ -501,6 +581,25 @@ export class Processor {
     })
     this.commits = run.catch(() => undefined)
     return run
+  }
+
+  /** Each delivery commits its routes' offsets; all of them at once. */
+  private async deliver(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
+    const groups = this.byRoute(offsets)
+    if (groups.size === 1) {
+      const [route] = groups.keys()
+      await (route === undefined ? this.defaultDelivery : this.deliveryOf(route)).commit(offsets, reason)
+      return
+    }
+    const byDelivery = new Map<Delivery, OffsetToCommit[]>()
+    for (const [route, group] of groups) {
+      const delivery = route === undefined ? this.defaultDelivery : this.deliveryOf(route)
+      byDelivery.set(delivery, [...(byDelivery.get(delivery) ?? []), ...group])
+    }
+    const results = await Promise.allSettled([...byDelivery].map(([delivery, group]) => delivery.commit(group, reason)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    // What the other deliveries stored is committed again next time, which changes nothing.
+    if (failed !== undefined) throw failed.reason
   }
 
   /** A worker of this partition is being handed off (revoking or closed, and not yet replaced). */
@@ -540,6 +639,7 @@ export class Processor {
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
           this.settledCount++
+          if (outcome === 'done') this.requestCommit()
           metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
           metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
           if (outcome === 'failed') {

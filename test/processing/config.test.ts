@@ -47,7 +47,8 @@ describe('configuration', () => {
 
   it('rejects non-integer and non-positive numbers', () => {
     configError(() => baton({ ...base, concurrency: 0 }), 'concurrency', /positive integer, got 0/)
-    configError(() => baton({ ...base, commitIntervalMs: 1.5 }), 'commitIntervalMs', /positive integer/)
+    configError(() => baton({ ...base, commitIntervalMs: 1.5 }), 'commitIntervalMs', /integer of 0 or more/)
+    configError(() => baton({ ...base, commitIntervalMs: -1 }), 'commitIntervalMs', /integer of 0 or more/)
   })
 
   it('checks each consume() option by name', () => {

@@ -44,7 +44,6 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
     consumer,
     drainTimeoutMs: context.timeouts.drainTimeoutMs,
     rebalanceTimeoutMs: context.timeouts.rebalanceTimeoutMs,
-    commitIntervalMs: context.timeouts.commitIntervalMs,
     logger: labLogger(context.onError),
     signals: false,
   })

@@ -13,8 +13,6 @@ export interface LabTimeouts {
   readonly rebalanceTimeoutMs: number
   /** baton's drain deadline on revocation; below the rebalance timeout. */
   readonly drainTimeoutMs: number
-  /** baton's commit interval, scaled like the handler time from the framework's 5 s default. */
-  readonly commitIntervalMs: number
 }
 
 export interface MemberContext {

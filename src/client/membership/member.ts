@@ -19,14 +19,14 @@
 import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
-import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset, type Resend } from './commit.js'
-import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
+import { commitIdentity, type CommitContext, type CommitOffset, type Resend } from './commit.js'
+import type { CommittedOffset } from './committed.js'
 import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './error-actions.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
-import { runHook, type RebalanceHook } from './hooks.js'
 import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
+import { awaitResend, commitAndWait, commitInBackground, committedOffsets, driveMember, notResent, releaseOwned, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from './member-core.js'
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
 import { PartitionSet, type TopicPartition, type TopicPartitions } from './topic-partitions.js'
@@ -50,7 +50,7 @@ export class GroupMember {
   private readonly metadataWatch: MetadataWatch
   private readonly pollWatch: PollWatch
 
-  private subscription: readonly string[] | RegExp | undefined
+  private subscription: Subscription | undefined
   private memberIdValue = ''
   private generation = -1
   private leader = false
@@ -129,10 +129,7 @@ export class GroupMember {
 
   /** Joins the group with these topics, or with every topic whose name matches the pattern. Changing it later triggers a rebalance. */
   subscribe(topics: readonly string[] | RegExp): void {
-    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
-      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
-    }
-    this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
+    this.subscription = takeSubscription(topics, { closed: this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal', failure: this.failure })
     if (this.loop === undefined) {
       this.loop = this.run()
       this.metadataWatch.start()
@@ -164,21 +161,13 @@ export class GroupMember {
    * member has owned without a break since the call; never for others, which may have moved.
    * @throws CommitFailedError
    */
-  async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
-    await commitOffsets(this.commitContext(), offsets, { retryUntil })
+  commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
+    return commitAndWait(this.o, this.commitContext(), offsets, options)
   }
 
   /** Commits once, without retrying or waiting out a rebalance; the outcome goes to `callback` (null on success). */
   commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitOffsets(this.commitContext(), offsets).then(
-      () => callback?.(null),
-      (err: unknown) => {
-        const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
-        if (callback) callback(error)
-        else this.o.report(error)
-      },
-    )
+    commitInBackground(this.o, this.commitContext(), offsets, callback)
   }
 
   /**
@@ -186,12 +175,7 @@ export class GroupMember {
    * transactions still committing offsets (KIP-447) unless `requireStable` is false.
    */
   committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
-      requireStable: options.requireStable ?? true,
-      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
-      retryBackoffMs: this.o.retryBackoffMs,
-      timers: this.o.timers,
-    })
+    return committedOffsets(this.o, partitions, options)
   }
 
   /** Topics of the group that did not exist at the last assignment (known to the leader, which assigns). */
@@ -228,41 +212,42 @@ export class GroupMember {
     await this.loop
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
-          await this.handleLost()
-          continue
-        }
-        switch (this.sm.state) {
-          case 'unjoined':
-          case 'revoking':
-            this.sm.transitionTo('joining')
-            break
-          case 'joining':
-            await this.join()
-            break
-          case 'syncing':
-            await this.sync()
-            break
-          case 'assigning':
-            await this.reconcile()
-            break
-          case 'stable':
-            await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
-            if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
-            break
-          case 'lost':
-          case 'leaving':
-          case 'closed':
-            throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
-        }
-      }
-    } catch (err) {
-      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
+  private run(): Promise<void> {
+    return driveMember({
+      stopped: () => this.closing || this.sm.state === 'fatal',
+      lost: () => this.lostReason !== undefined && this.sm.state !== 'unjoined',
+      handleLost: () => this.handleLost(),
+      step: () => this.step(),
+      fail: (error) => this.fail(error),
+      shutdown: () => this.shutdown(),
+    })
+  }
+
+  private async step(): Promise<void> {
+    switch (this.sm.state) {
+      case 'unjoined':
+      case 'revoking':
+        this.sm.transitionTo('joining')
+        break
+      case 'joining':
+        await this.join()
+        break
+      case 'syncing':
+        await this.sync()
+        break
+      case 'assigning':
+        await this.reconcile()
+        break
+      case 'stable':
+        await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
+        if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
+        break
+      case 'lost':
+      case 'leaving':
+      case 'closed':
+      case 'fatal':
+        throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
     }
-    await this.shutdown()
   }
 
   private async join(): Promise<void> {
@@ -409,11 +394,7 @@ export class GroupMember {
     }
     const lost = this.lostReason !== undefined
     this.sm.transitionTo('leaving')
-    const owned = this.owned.toGroups()
-    if (owned.length > 0) {
-      const hook = lost ? 'onLost' : 'onRevoke'
-      await this.runUserHook(hook, owned)
-    }
+    await releaseOwned(this.o, this.owned.toGroups(), lost)
     this.owned = new PartitionSet()
     if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
       await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
@@ -453,9 +434,8 @@ export class GroupMember {
   }
 
   /** Runs a user hook, awaited and bounded by the rebalance timeout. */
-  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
-    const hook: RebalanceHook | undefined = this.o.hooks[name]
-    return runHook(name, hook, partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
+  private runUserHook(name: MemberHookName, partitions: TopicPartitions[]): Promise<void> {
+    return runMemberHook(this.o, name, partitions)
   }
 
   private identity(): HeartbeatIdentity {
@@ -505,31 +485,25 @@ export class GroupMember {
     until: number,
     refusal: CommitFailedError,
   ): Promise<Resend | CommitFailedError> {
-    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
-    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent('the partitions this member owns changed meanwhile'))
+    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent(refusal, 'the partitions this member owns changed meanwhile'))
     const state = this.sm.state
     const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.rejoinReason !== undefined && this.lostReason === undefined)
-    if (!underWay || this.closing) return Promise.resolve(notResent(`no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
-    return new Promise((resolve) => {
-      const finish = (result: Resend | CommitFailedError): void => {
-        off()
-        this.o.timers.clearTimeout(timer)
-        resolve(result)
-      }
-      const off = this.sm.onChange((to) => {
-        if (to === 'joining' || to === 'syncing') return
-        if (to !== 'assigning') return finish(notResent(`the member went to ${to} before the rebalance completed`))
-        const identity = this.commitIdentity()
-        if (identity instanceof CommitFailedError) return finish(identity)
-        if (this.owned !== ownedWhenAsked) return finish(notResent('the partitions this member owns changed meanwhile'))
-        const kept = offsets.filter((o) => ownedWhenAsked.has(o))
-        finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
-      })
-      const timer = this.o.timers.setTimeout(
-        () => finish(notResent(`the rebalance did not complete within the commit's timeout`)),
-        Math.max(0, until - this.o.timers.now()),
-      )
-    })
+    if (!underWay || this.closing) return Promise.resolve(notResent(refusal, `no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
+    return awaitResend(
+      this.o.timers,
+      until,
+      () => notResent(refusal, `the rebalance did not complete within the commit's timeout`),
+      (finish) =>
+        this.sm.onChange((to) => {
+          if (to === 'joining' || to === 'syncing') return
+          if (to !== 'assigning') return finish(notResent(refusal, `the member went to ${to} before the rebalance completed`))
+          const identity = this.commitIdentity()
+          if (identity instanceof CommitFailedError) return finish(identity)
+          if (this.owned !== ownedWhenAsked) return finish(notResent(refusal, 'the partitions this member owns changed meanwhile'))
+          const kept = offsets.filter((o) => ownedWhenAsked.has(o))
+          finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
+        }),
+    )
   }
 
   private pollExpired(): void {

@@ -24,12 +24,12 @@ import { BatonError } from '../../../protocol/errors/base.js'
 import { kafkaError, KafkaErrorCode } from '../../../protocol/errors/kafka-errors.js'
 import type { ConsumerGroupHeartbeatRequestInit, ConsumerGroupHeartbeatResponse } from '../../../protocol/generated/index.js'
 import { UnsupportedVersionError } from '../../../net/errors.js'
-import { commitOffsets, type CommitContext, type CommitOffset, type Resend } from '../commit.js'
-import { fetchCommittedOffsets, type CommittedOffset } from '../committed.js'
+import type { CommitContext, CommitOffset, Resend } from '../commit.js'
+import type { CommittedOffset } from '../committed.js'
 import { CommitFailedError, MembershipError } from '../errors.js'
 import { groupErrorAction, type GroupErrorAction } from '../error-actions.js'
 import type { HeartbeatIdentity } from '../heartbeat.js'
-import { runHook } from '../hooks.js'
+import { awaitResend, commitAndWait, commitInBackground, committedOffsets, driveMember, notResent, releaseOwned, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from '../member-core.js'
 import { partitionKey as keyOf, PartitionSet, type TopicPartition, type TopicPartitions } from '../topic-partitions.js'
 import { Waker } from '../waker.js'
 import { FATAL_REMEDY } from './remedies.js'
@@ -48,7 +48,7 @@ export class ConsumerGroupMember {
   private readonly heartbeat: ConsumerHeartbeater
   private readonly waker: Waker
 
-  private subscription: readonly string[] | RegExp | undefined
+  private subscription: Subscription | undefined
   /** KIP-848: the member chooses its id, once, and keeps it for life (rejoins included). */
   private memberIdValue: string = randomUUID()
   private epoch = 0
@@ -120,10 +120,7 @@ export class ConsumerGroupMember {
   }
 
   subscribe(topics: readonly string[] | RegExp): void {
-    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
-      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
-    }
-    this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
+    this.subscription = takeSubscription(topics, { closed: this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal', failure: this.failure })
     if (this.loop === undefined) this.loop = this.run()
     else this.heartbeat.now()
   }
@@ -143,29 +140,16 @@ export class ConsumerGroupMember {
   }
 
   /** @throws CommitFailedError */
-  async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
-    await commitOffsets(this.commitContext(), offsets, { retryUntil })
+  commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
+    return commitAndWait(this.o, this.commitContext(), offsets, options)
   }
 
   commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitOffsets(this.commitContext(), offsets).then(
-      () => callback?.(null),
-      (err: unknown) => {
-        const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
-        if (callback) callback(error)
-        else this.o.report(error)
-      },
-    )
+    commitInBackground(this.o, this.commitContext(), offsets, callback)
   }
 
   committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
-      requireStable: options.requireStable ?? true,
-      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
-      retryBackoffMs: this.o.retryBackoffMs,
-      timers: this.o.timers,
-    })
+    return committedOffsets(this.o, partitions, options)
   }
 
   /** Revokes what it owns (onRevoke), leaves the group (epoch -1; -2 for a static member, which keeps its assignment for a while) and stops. */
@@ -179,35 +163,35 @@ export class ConsumerGroupMember {
     await this.loop
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
-          await this.handleLost()
-          continue
-        }
-        switch (this.sm.state) {
-          case 'unjoined':
-            await this.resolvePattern()
-            this.sm.transitionTo('joining')
-            this.heartbeat.start()
-            break
-          case 'joining':
-          case 'stable':
-            await this.waker.until(() => this.pending !== undefined || this.lostReason !== undefined || this.closing || this.failed)
-            if (this.pending !== undefined && this.lostReason === undefined && !this.closing && !this.failed) this.sm.transitionTo('reconciling')
-            break
-          case 'reconciling':
-            await this.reconcile()
-            break
-          default:
-            throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
-        }
-      }
-    } catch (err) {
-      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
+  private run(): Promise<void> {
+    return driveMember({
+      stopped: () => this.closing || this.sm.state === 'fatal',
+      lost: () => this.lostReason !== undefined && this.sm.state !== 'unjoined',
+      handleLost: () => this.handleLost(),
+      step: () => this.step(),
+      fail: (error) => this.fail(error),
+      shutdown: () => this.shutdown(),
+    })
+  }
+
+  private async step(): Promise<void> {
+    switch (this.sm.state) {
+      case 'unjoined':
+        await this.resolvePattern()
+        this.sm.transitionTo('joining')
+        this.heartbeat.start()
+        break
+      case 'joining':
+      case 'stable':
+        await this.waker.until(() => this.pending !== undefined || this.lostReason !== undefined || this.closing || this.failed)
+        if (this.pending !== undefined && this.lostReason === undefined && !this.closing && !this.failed) this.sm.transitionTo('reconciling')
+        break
+      case 'reconciling':
+        await this.reconcile()
+        break
+      default:
+        throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
     }
-    await this.shutdown()
   }
 
   /**
@@ -259,8 +243,7 @@ export class ConsumerGroupMember {
     }
     const lost = this.lostReason !== undefined
     this.sm.transitionTo('leaving')
-    const owned = this.owned.toGroups()
-    if (owned.length > 0) await this.runUserHook(lost ? 'onLost' : 'onRevoke', owned)
+    await releaseOwned(this.o, this.owned.toGroups(), lost)
     this.setOwned(new PartitionSet())
     if (this.epoch > 0 && !lost) {
       this.leaveEpoch = this.o.groupInstanceId === null ? -1 : -2
@@ -410,8 +393,8 @@ export class ConsumerGroupMember {
     }
   }
 
-  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
-    return runHook(name, this.o.hooks[name], partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
+  private runUserHook(name: MemberHookName, partitions: TopicPartitions[]): Promise<void> {
+    return runMemberHook(this.o, name, partitions)
   }
 
   private identity(): HeartbeatIdentity {
@@ -456,7 +439,6 @@ export class ConsumerGroupMember {
     until: number,
     refusal: CommitFailedError,
   ): Promise<Resend | CommitFailedError> {
-    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
     const settle = (): Resend | CommitFailedError => {
       const identity = this.commitIdentity()
       if (identity instanceof CommitFailedError) return identity
@@ -467,18 +449,18 @@ export class ConsumerGroupMember {
       return { identity, offsets: offsets.filter(heldThroughout), dropped: offsets.filter((o) => !heldThroughout(o)) }
     }
     if (this.epoch !== epochWhenAsked) return Promise.resolve(settle())
-    if (this.closing && this.sm.state !== 'leaving') return Promise.resolve(notResent('the member is closing'))
-    return new Promise((resolve) => {
-      const finish = (result: Resend | CommitFailedError): void => {
-        this.epochListeners.delete(onEpoch)
-        this.o.timers.clearTimeout(timer)
-        resolve(result)
-      }
-      const onEpoch = (): void => finish(settle())
-      this.epochListeners.add(onEpoch)
-      this.heartbeat.now()
-      const timer = this.o.timers.setTimeout(() => finish(notResent('no newer member epoch arrived within the commit\'s timeout')), Math.max(0, until - this.o.timers.now()))
-    })
+    if (this.closing && this.sm.state !== 'leaving') return Promise.resolve(notResent(refusal, 'the member is closing'))
+    return awaitResend(
+      this.o.timers,
+      until,
+      () => notResent(refusal, "no newer member epoch arrived within the commit's timeout"),
+      (finish) => {
+        const onEpoch = (): void => finish(settle())
+        this.epochListeners.add(onEpoch)
+        this.heartbeat.now()
+        return () => this.epochListeners.delete(onEpoch)
+      },
+    )
   }
 }
 

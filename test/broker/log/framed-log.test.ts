@@ -14,8 +14,8 @@ import { FramedLog, frameRecord } from '../../../src/broker/log/framed-log.js'
 import { silentLogger } from '../../../src/broker/options.js'
 import { FileTransactionStore } from '../../../src/broker/transactions/file-store.js'
 import type { StoredTransaction } from '../../../src/broker/transactions/store.js'
-import type { Logger } from '../../../src/net/logger.js'
 import { crc32c } from '../../../src/protocol/records/index.js'
+import { recordingLogger, type LogLine } from '../../helpers/logging.js'
 
 /** The layout written out by hand, independently of the module under test. */
 function handFramed(value: unknown): Buffer {
@@ -24,12 +24,6 @@ function handFramed(value: unknown): Buffer {
   header.writeUInt32BE(payload.length, 0)
   header.writeUInt32BE(crc32c(payload), 4)
   return Buffer.concat([header, payload])
-}
-
-function warnings(): { logger: Logger; seen: { fields: object; message: string | undefined }[] } {
-  const seen: { fields: object; message: string | undefined }[] = []
-  const logger: Logger = { ...silentLogger, warn: (fields, message) => void seen.push({ fields, message }), child: () => logger }
-  return { logger, seen }
 }
 
 const transaction = (id: string, state: StoredTransaction['state'], epoch: number): StoredTransaction => ({
@@ -112,8 +106,8 @@ describe('framed state log', () => {
     it(`keeps the records before a ${reason} and says what it dropped`, () => {
       const kept = handFramed({ n: 1 })
       writeFileSync(join(dir, 'state.log'), Buffer.concat([kept, tail]))
-      const { logger, seen } = warnings()
-      const log = new FramedLog<{ n: number }>({ dir, file: 'state.log', holds: 'test state', owner: 'test store', logger })
+      const seen: LogLine[] = []
+      const log = new FramedLog<{ n: number }>({ dir, file: 'state.log', holds: 'test state', owner: 'test store', logger: recordingLogger(seen) })
       assert.deepEqual(log.replay(), [{ n: 1 }])
       assert.equal(seen.length, 1)
       assert.deepEqual(seen[0]?.fields, { file: join(dir, 'state.log'), keptBytes: kept.length, droppedBytes: tail.length, reason })

@@ -10,7 +10,7 @@ import { OffsetOutOfRangeError } from '../../src/client/errors.js'
 import { Producer } from '../../src/client/producer/producer.js'
 import { Fetch } from '../../src/protocol/generated/index.js'
 import { encodeRecordBatch } from '../../src/protocol/records/index.js'
-import { EmbeddedCluster } from './helpers/embedded-cluster.js'
+import { EmbeddedCluster, until } from './helpers/embedded-cluster.js'
 import { take } from './helpers/take.js'
 
 const clusters: EmbeddedCluster[] = []
@@ -41,15 +41,6 @@ async function transaction(cluster: EmbeddedCluster, transactionalId: string, va
     else await producer.abortTransaction()
   } finally {
     await producer.close()
-  }
-}
-
-/** Waits until `condition` holds, checking every few milliseconds; fails naming `what` after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
 

@@ -11,7 +11,7 @@ import { Producer, type ProducerConfig } from '../../src/client/producer/produce
 import { KafkaError, KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
 import { InitProducerId, Produce } from '../../src/protocol/generated/index.js'
 import type { CompressionCodec } from '../../src/protocol/records/index.js'
-import { EmbeddedCluster } from './helpers/embedded-cluster.js'
+import { EmbeddedCluster, until } from './helpers/embedded-cluster.js'
 
 const clusters: EmbeddedCluster[] = []
 const producers: Producer[] = []
@@ -29,15 +29,6 @@ async function setup(nodes = 1, config: Partial<ProducerConfig> = {}) {
 /** Values in the partition's log, in offset order. */
 function logValues(cluster: EmbeddedCluster, topic: string, partition: number): Promise<string[]> {
   return cluster.values(topic, partition)
-}
-
-/** Waits until `condition` holds, checking every few milliseconds, up to a deadline. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
 }
 
 afterEach(async () => {

@@ -10,7 +10,7 @@ import { startBroker, type BrokerOptions, type EmbeddedBroker } from '../../../s
 import { REQUEST_CHANNEL, type RequestEvent } from '../../../src/net/diagnostics.js'
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
 import { Fetch, Produce } from '../../../src/protocol/generated/index.js'
-import { decodeRecordBatches, type DataRecordBatch } from '../../../src/protocol/records/index.js'
+import { decodeRecordBatches, type DataRecordBatch, type DecodedRecordBatch } from '../../../src/protocol/records/index.js'
 import { TestConnection } from '../../broker/helpers/connection.js'
 
 export class EmbeddedCluster {
@@ -59,9 +59,19 @@ export class EmbeddedCluster {
 
   /** The data batches of a partition, from its log start, as its leader serves them. */
   async batches(topic: string, partition: number): Promise<DataRecordBatch[]> {
+    return (await this.everyBatch(topic, partition)).filter((b): b is DataRecordBatch => !b.isControl)
+  }
+
+  /** The transaction markers of a partition, in offset order. */
+  async markers(topic: string, partition: number): Promise<string[]> {
+    return (await this.everyBatch(topic, partition)).flatMap((b) => (b.isControl ? b.records.map((r) => r.type) : []))
+  }
+
+  /** Data and control batches of a partition, from its log start (read_uncommitted). */
+  private async everyBatch(topic: string, partition: number): Promise<DecodedRecordBatch[]> {
     const connection = await this.leaderConnection(topic, partition)
     try {
-      const batches: DataRecordBatch[] = []
+      const batches: DecodedRecordBatch[] = []
       let offset = BigInt(this.broker.offsets(topic, partition).logStartOffset)
       const end = BigInt(this.broker.offsets(topic, partition).logEndOffset)
       while (offset < end) {
@@ -74,7 +84,7 @@ export class EmbeddedCluster {
         const records = fetched.responses[0]?.partitions[0]?.records ?? null
         if (records === null || records.length === 0) break
         for (const batch of decodeRecordBatches(records).batches) {
-          if (!batch.isControl) batches.push(batch)
+          batches.push(batch)
           offset = batch.lastOffset + 1n
         }
       }
@@ -99,5 +109,14 @@ export class EmbeddedCluster {
   async close(): Promise<void> {
     diagnostics.unsubscribe(REQUEST_CHANNEL, this.listen)
     await this.broker.stop()
+  }
+}
+
+/** Waits until `condition` holds, checking every few milliseconds; fails naming `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }

@@ -20,16 +20,15 @@ import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
 import { commitIdentity, type CommitContext, type CommitOffset, type Resend } from './commit.js'
-import type { CommittedOffset } from './committed.js'
 import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './error-actions.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
 import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
-import { awaitResend, commitAndWait, commitInBackground, committedOffsets, driveMember, notResent, releaseOwned, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from './member-core.js'
+import { awaitResend, commitBasics, LoopedMember, notResent, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from './member-core.js'
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
-import { PartitionSet, type TopicPartition, type TopicPartitions } from './topic-partitions.js'
+import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
 import { Waker } from './waker.js'
 import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
 
@@ -40,18 +39,18 @@ export const MISSING_TOPIC_CHECK_MS = 2000
 
 type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced' | 'poll-timeout'
 
-export class GroupMember {
+export class GroupMember extends LoopedMember<MemberState> {
   readonly groupId: string
   readonly protocol: RebalanceProtocol
-  private readonly o: ResolvedMemberOptions
+  protected readonly o: ResolvedMemberOptions
   private readonly sm = new MemberStateMachine()
+  protected readonly machine = this.sm
   private readonly heartbeat: Heartbeater
-  private readonly waker: Waker
+  protected readonly waker: Waker
   private readonly metadataWatch: MetadataWatch
   private readonly pollWatch: PollWatch
 
   private subscription: Subscription | undefined
-  private memberIdValue = ''
   private generation = -1
   private leader = false
   /**
@@ -67,14 +66,11 @@ export class GroupMember {
   private assigned: TopicPartitions[] | undefined
 
   private rejoinReason: string | undefined
-  private lostReason: LostReason | undefined
-  private closing = false
-  private loop: Promise<void> | undefined
-  /** Why the member stopped for good (e.g. fenced), if it did; it then closes itself. */
-  failure: BatonError | undefined
+  protected lostReason: LostReason | undefined
 
   /** @throws RangeError for invalid options. */
   constructor(options: GroupMemberOptions) {
+    super()
     this.o = resolveMemberOptions(options)
     this.groupId = this.o.groupId
     this.protocol = this.o.protocol
@@ -95,14 +91,6 @@ export class GroupMember {
       const event: GroupStateEvent = { groupId: this.groupId, memberId: this.memberIdValue, generationId: this.generation, from, to, owned: this.owned.size }
       groupStateChannel.publish(event)
     })
-  }
-
-  get state(): MemberState {
-    return this.sm.state
-  }
-
-  get memberId(): string {
-    return this.memberIdValue
   }
 
   get generationId(): number {
@@ -129,9 +117,8 @@ export class GroupMember {
 
   /** Joins the group with these topics, or with every topic whose name matches the pattern. Changing it later triggers a rebalance. */
   subscribe(topics: readonly string[] | RegExp): void {
-    this.subscription = takeSubscription(topics, { closed: this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal', failure: this.failure })
-    if (this.loop === undefined) {
-      this.loop = this.run()
+    this.subscription = takeSubscription(topics, { closed: this.closed, failure: this.failure })
+    if (this.startLoop()) {
       this.metadataWatch.start()
       this.pollWatch.start()
     } else {
@@ -153,31 +140,6 @@ export class GroupMember {
     this.waker.wake()
   }
 
-  /**
-   * Commits offsets under the current generation and waits for the answer, for up to `timeoutMs`
-   * (default: the rebalance timeout). Transient failures are retried. A rebalance in the way (the
-   * member is joining or syncing, or the coordinator refused the commit because of the rebalance)
-   * is waited out, and the offsets are sent again under the new generation for the partitions this
-   * member has owned without a break since the call; never for others, which may have moved.
-   * @throws CommitFailedError
-   */
-  commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    return commitAndWait(this.o, this.commitContext(), offsets, options)
-  }
-
-  /** Commits once, without retrying or waiting out a rebalance; the outcome goes to `callback` (null on success). */
-  commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitInBackground(this.o, this.commitContext(), offsets, callback)
-  }
-
-  /**
-   * The group's committed offsets for these partitions: where to resume them. Waits out
-   * transactions still committing offsets (KIP-447) unless `requireStable` is false.
-   */
-  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return committedOffsets(this.o, partitions, options)
-  }
-
   /** Topics of the group that did not exist at the last assignment (known to the leader, which assigns). */
   missingTopics(): string[] {
     return [...this.partitionCounts].filter(([, count]) => count === 0).map(([topic]) => topic)
@@ -195,35 +157,13 @@ export class GroupMember {
     if (reason !== undefined) this.requestRejoin(reason)
   }
 
-  /**
-   * Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send
-   * LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). A
-   * JoinGroup in flight is waited for (the coordinator answers within the rebalance timeout).
-   */
-  async close(): Promise<void> {
-    this.closing = true
-    this.waker.wake()
+  /** The metadata and poll timers stop with the member; the loop itself leaves (see shutdown). */
+  protected override onClose(): void {
     this.metadataWatch.stop()
     this.pollWatch.stop()
-    if (this.loop === undefined) {
-      if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
-      return
-    }
-    await this.loop
   }
 
-  private run(): Promise<void> {
-    return driveMember({
-      stopped: () => this.closing || this.sm.state === 'fatal',
-      lost: () => this.lostReason !== undefined && this.sm.state !== 'unjoined',
-      handleLost: () => this.handleLost(),
-      step: () => this.step(),
-      fail: (error) => this.fail(error),
-      shutdown: () => this.shutdown(),
-    })
-  }
-
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     switch (this.sm.state) {
       case 'unjoined':
       case 'revoking':
@@ -364,7 +304,7 @@ export class GroupMember {
     this.sm.transitionTo('joining')
   }
 
-  private async handleLost(): Promise<void> {
+  protected async handleLost(): Promise<void> {
     const reason = this.lostReason
     this.sm.transitionTo('lost')
     this.heartbeat.stop()
@@ -384,23 +324,23 @@ export class GroupMember {
     else this.sm.transitionTo('joining')
   }
 
-  private async shutdown(): Promise<void> {
+  protected stopTimers(): void {
     this.heartbeat.stop()
     this.metadataWatch.stop()
     this.pollWatch.stop()
-    if (this.sm.state === 'fatal') {
-      this.sm.transitionTo('closed')
-      return
-    }
-    const lost = this.lostReason !== undefined
-    this.sm.transitionTo('leaving')
-    await releaseOwned(this.o, this.owned.toGroups(), lost)
+  }
+
+  protected ownedGroups(): TopicPartitions[] {
+    return this.owned.toGroups()
+  }
+
+  /** Static members send no LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). */
+  protected async leaveGroup(): Promise<void> {
     this.owned = new PartitionSet()
     if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
       await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
     }
     this.generation = -1
-    this.sm.transitionTo('closed')
   }
 
   private onGroupError(action: Exclude<GroupErrorAction, 'none'> | 'session-expired', errorCode: number, api: string): void {
@@ -443,13 +383,10 @@ export class GroupMember {
   }
 
   /** A commit's view of the member; `owned` is taken now, when the commit is asked for. */
-  private commitContext(): CommitContext {
+  protected commitContext(): CommitContext {
     const ownedWhenAsked = this.owned
     return {
-      transport: this.o.transport,
-      timers: this.o.timers,
-      groupId: this.groupId,
-      retryBackoffMs: this.o.retryBackoffMs,
+      ...commitBasics(this.o),
       identity: () => this.commitIdentity(),
       holds: (sentAs) =>
         this.sm.state !== 'joining' &&
@@ -519,7 +456,7 @@ export class GroupMember {
     this.waker.wake()
   }
 
-  private fail(error: BatonError): void {
+  protected fail(error: BatonError): void {
     this.failure ??= error
     if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
     this.o.report(error)

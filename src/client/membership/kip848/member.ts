@@ -25,11 +25,10 @@ import { kafkaError, KafkaErrorCode } from '../../../protocol/errors/kafka-error
 import type { ConsumerGroupHeartbeatRequestInit, ConsumerGroupHeartbeatResponse } from '../../../protocol/generated/index.js'
 import { UnsupportedVersionError } from '../../../net/errors.js'
 import type { CommitContext, CommitOffset, Resend } from '../commit.js'
-import type { CommittedOffset } from '../committed.js'
 import { CommitFailedError, MembershipError } from '../errors.js'
 import { groupErrorAction, type GroupErrorAction } from '../error-actions.js'
 import type { HeartbeatIdentity } from '../heartbeat.js'
-import { awaitResend, commitAndWait, commitInBackground, committedOffsets, driveMember, notResent, releaseOwned, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from '../member-core.js'
+import { awaitResend, commitBasics, LoopedMember, notResent, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from '../member-core.js'
 import { partitionKey as keyOf, PartitionSet, type TopicPartition, type TopicPartitions } from '../topic-partitions.js'
 import { Waker } from '../waker.js'
 import { FATAL_REMEDY } from './remedies.js'
@@ -40,17 +39,18 @@ import { ConsumerMemberStateMachine, type ConsumerMemberState, type ConsumerStat
 type LostReason = 'fenced-epoch' | 'unknown-member' | 'session-expired'
 type WireAssignment = readonly { readonly topicId: string; readonly partitions: readonly number[] }[]
 
-export class ConsumerGroupMember {
+export class ConsumerGroupMember extends LoopedMember<ConsumerMemberState> {
   readonly groupId: string
   readonly protocol = 'consumer' as const
-  private readonly o: ResolvedConsumerMemberOptions
+  protected readonly o: ResolvedConsumerMemberOptions
   private readonly sm = new ConsumerMemberStateMachine()
+  protected readonly machine = this.sm
   private readonly heartbeat: ConsumerHeartbeater
-  private readonly waker: Waker
+  protected readonly waker: Waker
 
   private subscription: Subscription | undefined
   /** KIP-848: the member chooses its id, once, and keeps it for life (rejoins included). */
-  private memberIdValue: string = randomUUID()
+  protected override memberIdValue: string = randomUUID()
   private epoch = 0
   /** Replaced, never changed in place; `ownedSince` says from which change each partition is held. */
   private owned = new PartitionSet()
@@ -63,11 +63,8 @@ export class ConsumerGroupMember {
   /** Topic names matching a pattern subscription, for coordinators without regex support (v0). */
   private patternTopics: readonly string[] = []
   private leaveEpoch: number | undefined
-  private lostReason: LostReason | undefined
-  private closing = false
-  private loop: Promise<void> | undefined
+  protected lostReason: LostReason | undefined
   private readonly epochListeners = new Set<() => void>()
-  failure: BatonError | undefined
 
   private get failed(): boolean {
     return this.failure !== undefined
@@ -75,6 +72,7 @@ export class ConsumerGroupMember {
 
   /** @throws RangeError for invalid options. */
   constructor(options: ConsumerGroupMemberOptions) {
+    super()
     this.o = resolveConsumerMemberOptions(options)
     this.groupId = this.o.groupId
     this.waker = new Waker(this.o.timers)
@@ -88,14 +86,6 @@ export class ConsumerGroupMember {
       expired: () => this.lose('session-expired'),
       unsendable: (error) => this.unsendable(error),
     })
-  }
-
-  get state(): ConsumerMemberState {
-    return this.sm.state
-  }
-
-  get memberId(): string {
-    return this.memberIdValue
   }
 
   /** The member epoch (KIP-848's counterpart of the classic generation). */
@@ -120,9 +110,8 @@ export class ConsumerGroupMember {
   }
 
   subscribe(topics: readonly string[] | RegExp): void {
-    this.subscription = takeSubscription(topics, { closed: this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal', failure: this.failure })
-    if (this.loop === undefined) this.loop = this.run()
-    else this.heartbeat.now()
+    this.subscription = takeSubscription(topics, { closed: this.closed, failure: this.failure })
+    if (!this.startLoop()) this.heartbeat.now()
   }
 
   /** No max-poll-interval under this protocol yet: liveness is the heartbeat's alone. */
@@ -139,42 +128,7 @@ export class ConsumerGroupMember {
     return Promise.resolve()
   }
 
-  /** @throws CommitFailedError */
-  commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    return commitAndWait(this.o, this.commitContext(), offsets, options)
-  }
-
-  commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitInBackground(this.o, this.commitContext(), offsets, callback)
-  }
-
-  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return committedOffsets(this.o, partitions, options)
-  }
-
-  /** Revokes what it owns (onRevoke), leaves the group (epoch -1; -2 for a static member, which keeps its assignment for a while) and stops. */
-  async close(): Promise<void> {
-    this.closing = true
-    this.waker.wake()
-    if (this.loop === undefined) {
-      if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
-      return
-    }
-    await this.loop
-  }
-
-  private run(): Promise<void> {
-    return driveMember({
-      stopped: () => this.closing || this.sm.state === 'fatal',
-      lost: () => this.lostReason !== undefined && this.sm.state !== 'unjoined',
-      handleLost: () => this.handleLost(),
-      step: () => this.step(),
-      fail: (error) => this.fail(error),
-      shutdown: () => this.shutdown(),
-    })
-  }
-
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     switch (this.sm.state) {
       case 'unjoined':
         await this.resolvePattern()
@@ -221,7 +175,7 @@ export class ConsumerGroupMember {
     if (this.lostReason === undefined && !this.closing) this.sm.transitionTo(this.pending === undefined ? 'stable' : 'reconciling')
   }
 
-  private async handleLost(): Promise<void> {
+  protected async handleLost(): Promise<void> {
     this.sm.transitionTo('lost')
     this.heartbeat.stop()
     const lost = this.owned.toGroups()
@@ -235,15 +189,16 @@ export class ConsumerGroupMember {
     this.heartbeat.start()
   }
 
-  private async shutdown(): Promise<void> {
+  protected stopTimers(): void {
     this.heartbeat.stop()
-    if (this.sm.state === 'fatal') {
-      this.sm.transitionTo('closed')
-      return
-    }
-    const lost = this.lostReason !== undefined
-    this.sm.transitionTo('leaving')
-    await releaseOwned(this.o, this.owned.toGroups(), lost)
+  }
+
+  protected ownedGroups(): TopicPartitions[] {
+    return this.owned.toGroups()
+  }
+
+  /** A leaving heartbeat: epoch -1, or -2 for a static member, which keeps its assignment for a while. */
+  protected async leaveGroup(lost: boolean): Promise<void> {
     this.setOwned(new PartitionSet())
     if (this.epoch > 0 && !lost) {
       this.leaveEpoch = this.o.groupInstanceId === null ? -1 : -2
@@ -257,7 +212,6 @@ export class ConsumerGroupMember {
       }
     }
     this.epoch = 0
-    this.sm.transitionTo('closed')
   }
 
   private request(version: number): ConsumerGroupHeartbeatRequestInit {
@@ -340,7 +294,7 @@ export class ConsumerGroupMember {
     this.fail(error)
   }
 
-  private fail(error: BatonError): void {
+  protected fail(error: BatonError): void {
     this.failure ??= error
     this.heartbeat.stop()
     if (this.sm.state !== 'fatal' && this.sm.state !== 'leaving' && this.sm.state !== 'closed') this.sm.transitionTo('fatal')
@@ -410,14 +364,11 @@ export class ConsumerGroupMember {
     return this.identity()
   }
 
-  private commitContext(): CommitContext {
+  protected commitContext(): CommitContext {
     const askedAt = new Map(this.ownedSince)
     const epochWhenAsked = this.epoch
     return {
-      transport: this.o.transport,
-      timers: this.o.timers,
-      groupId: this.groupId,
-      retryBackoffMs: this.o.retryBackoffMs,
+      ...commitBasics(this.o),
       identity: () => this.commitIdentity(),
       holds: (sentAs) => this.lostReason === undefined && this.memberIdValue === sentAs.memberId && this.epoch === sentAs.generationId,
       afterRebalance: (offsets, until, refusal) => this.afterNewEpoch(askedAt, epochWhenAsked, offsets, until, refusal),

@@ -7,22 +7,12 @@
  * session timeout is kept at its minimum; and it cannot parse the flexible versions of the group
  * APIs it advertises, so the test pins the classic ones with the client's `maxApiVersions`.
  */
-import { after, before, describe, it } from 'node:test'
-import { startMockCluster, type MockCluster } from './helpers/mock-cluster.js'
+import { describe, it } from 'node:test'
 import { runTakeoverScenario } from './helpers/takeover-scenario.js'
 
 describe("baton's group membership against librdkafka's mock cluster", () => {
-  let mock: MockCluster
-  before(async () => {
-    mock = await startMockCluster()
-  })
-  after(async () => {
-    await mock.stop()
-  })
-
   it('two members split the partitions, then one takes over at the committed offsets', async () => {
     await runTakeoverScenario({
-      bootstrap: mock.bootstrap,
       topic: 'mock-group',
       consumer: {
         groupId: 'baton-on-mock',

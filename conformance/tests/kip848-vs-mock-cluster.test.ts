@@ -5,24 +5,14 @@
  * the other takes over from the committed offsets, nothing read twice.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { startMockCluster, type MockCluster } from './helpers/mock-cluster.js'
+import { describe, it } from 'node:test'
 import { runTakeoverScenario } from './helpers/takeover-scenario.js'
 import { errorLogger } from '../../src/client/index.js'
 
 describe("baton's KIP-848 member against librdkafka's mock cluster", () => {
-  let mock: MockCluster
-  before(async () => {
-    mock = await startMockCluster()
-  })
-  after(async () => {
-    await mock.stop()
-  })
-
   it('two members split the partitions, then one takes over at the committed offsets', async () => {
     const errors: Error[] = []
     await runTakeoverScenario({
-      bootstrap: mock.bootstrap,
       topic: 'mock-kip848',
       consumer: { groupId: 'baton-kip848-on-mock', groupProtocol: 'consumer', logger: errorLogger((e) => void errors.push(e)) },
       waitMs: { firstOwner: 60_000, bothOwners: 90_000, takeover: 90_000, allRecords: 60_000 },

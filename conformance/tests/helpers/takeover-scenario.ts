@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import { CommitFailedError, GroupConsumer, Producer, type GroupConsumerConfig, type TopicPartitions } from '../../../src/client/index.js'
+import { startMockCluster } from './mock-cluster.js'
 import { until } from './until.js'
 
 const RECORDS = 800
 
 export interface TakeoverScenario {
-  bootstrap: string
   topic: string
   /** The options beyond brokers, hooks and offset reset: group id, protocol, versions, timeouts. */
   consumer: Omit<GroupConsumerConfig, 'bootstrapServers' | 'hooks' | 'autoOffsetReset'>
@@ -27,9 +27,19 @@ function ignoreRebalance(error: unknown): void {
   if (!(error instanceof CommitFailedError)) throw error
 }
 
+/** Runs the scenario on a mock cluster of its own, stopped at the end whatever happens. */
 export async function runTakeoverScenario(scenario: TakeoverScenario): Promise<void> {
+  const mock = await startMockCluster()
+  try {
+    await takeover(mock.bootstrap, scenario)
+  } finally {
+    await mock.stop()
+  }
+}
+
+async function takeover(bootstrap: string, scenario: TakeoverScenario): Promise<void> {
   const { topic, waitMs = {} } = scenario
-  const producer = new Producer({ bootstrapServers: scenario.bootstrap })
+  const producer = new Producer({ bootstrapServers: bootstrap })
   await Promise.all(Array.from({ length: RECORDS / 2 }, (_, i) => producer.send({ topic, key: `k${i}`, value: String(i) })))
   const seen = new Map<number, string[]>()
 
@@ -37,7 +47,7 @@ export async function runTakeoverScenario(scenario: TakeoverScenario): Promise<v
     const owned = new Set<number>()
     const consumer: GroupConsumer = new GroupConsumer({
       ...scenario.consumer,
-      bootstrapServers: scenario.bootstrap,
+      bootstrapServers: bootstrap,
       autoOffsetReset: 'earliest',
       hooks: {
         onAssign: (partitions) => {

@@ -70,6 +70,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Round-robin cursor over partitions, so one busy partition cannot starve the others. */
   private cursor = 0
   private current: Current | null = null
+  /** Which position each batch handed out came from, for `isStale`. */
+  private readonly handedOut = new WeakMap<ConsumerBatch, { readonly state: PartitionState; readonly generation: number }>()
 
   constructor(config: ConsumerConfig) {
     const client = resolveClientConfig(config)
@@ -136,6 +138,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.fetcher.seek(state, offset)
   }
 
+  /**
+   * Whether a batch from `batches()` was overtaken after it was handed out: its partition was
+   * seeked or unassigned since. Code that receives batches in one place and may seek in another
+   * checks this where it takes a batch in, with no await in between.
+   */
+  isStale(batch: ConsumerBatch): boolean {
+    const from = this.handedOut.get(batch)
+    if (from === undefined) return false
+    return from.state.generation !== from.generation || this.fetcher.get(from.state.topic, from.state.partition) !== from.state
+  }
+
   /** The offset of the next record the application will receive from the partition, once known. */
   position(partition: TopicPartition): bigint | null {
     return this.assigned(partition).position
@@ -187,7 +200,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const records = current.chunk.records.slice(current.index)
       current.index = current.chunk.records.length
       current.state.position = current.chunk.nextOffset
-      yield { topic: current.state.topic, partition: current.state.partition, records, highWatermark: current.chunk.highWatermark }
+      const batch: ConsumerBatch = { topic: current.state.topic, partition: current.state.partition, records, highWatermark: current.chunk.highWatermark }
+      this.handedOut.set(batch, { state: current.state, generation: current.chunk.generation })
+      yield batch
     }
   }
 

@@ -283,6 +283,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     else this.consumed.delete(key)
   }
 
+  /** Where the partitions' logs start or end now (`Consumer.offsetsFor`): a seek target known at once. */
+  offsetsFor(partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Array<TopicPartition & { offset: bigint }>> {
+    return this.consumer.offsetsFor(partitions, which)
+  }
+
   /**
    * Whether a batch from `batches()` was overtaken since it was handed out: its partition was
    * seeked, revoked or lost. For code that takes batches in one place and seeks in another.

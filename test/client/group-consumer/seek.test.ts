@@ -129,5 +129,13 @@ for (const { name, options } of protocols) {
       )
       assert.throws(() => consumer.seek({ topic: 'elsewhere', partition: 0 }, 'earliest'), PartitionNotOwnedError)
     })
+
+    it('offsetsFor tells where the log starts and ends now, a seek target known at once', async () => {
+      const topic = `seek-offsets-for-${name}`
+      const consumer = await member(topic)
+      const tp = { topic, partition: 0 }
+      assert.deepEqual(await consumer.offsetsFor([tp], 'earliest'), [{ ...tp, offset: 0n }])
+      assert.deepEqual(await consumer.offsetsFor([tp], 'latest'), [{ ...tp, offset: BigInt(RECORDS) }])
+    })
   })
 }

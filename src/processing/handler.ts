@@ -31,6 +31,7 @@ export interface Context {
   /**
    * True once the partition is being revoked or the app is stopping: no new records will be
    * dispatched, and this one should finish soon (before the drain deadline) to be committed.
+   * Also once a seek moved the partition: finish soon, processing continues from the target.
    */
   readonly revoking: boolean
   /** Aborted when `revoking` becomes true, for handlers that want an event rather than a flag. */

@@ -356,7 +356,7 @@ export class Processor {
     if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
-    // An offset is sought at once (the port throws before anything changed if it no longer owns the partition).
+    // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
     if (typeof offset === 'bigint') port.seek(tp, offset)
     const route = routeFor(this.options.routes, tp.topic) as Route
     const fetchPaused = old.fetchPaused
@@ -398,7 +398,7 @@ export class Processor {
     }
     if (!current()) return
     fresh.startAfterSeek()
-    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seeked')
+    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seek done: processing continues from the target')
     try {
       await this.commit(() => (current() ? [fresh] : []), 'seek')
     } catch (error) {

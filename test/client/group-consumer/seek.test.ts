@@ -119,6 +119,27 @@ for (const { name, options } of protocols) {
       assert.equal(consumer.isStale(after), false)
     })
 
+    it('a seek inside onAssign starts the partition there instead of at its committed offset', async () => {
+      const topic = `seek-on-assign-${name}`
+      broker.createTopic(topic, { partitions: 1 })
+      await produce(broker.bootstrap, topic, 1, RECORDS)
+      const consumer: GroupConsumer = new GroupConsumer({
+        bootstrapServers: broker.bootstrap,
+        groupId: `${topic}-group`,
+        autoOffsetReset: 'earliest',
+        ...options,
+        hooks: {
+          onAssign: (groups) => {
+            for (const g of groups) for (const partition of g.partitions) consumer.seek({ topic: g.topic, partition }, 40n)
+          },
+        },
+      })
+      consumers.push(consumer)
+      consumer.subscribe([topic])
+      const first = await next(consumer[Symbol.asyncIterator](), 'the first record')
+      assert.equal(first.offset, 40n)
+    })
+
     it('refuses a partition it does not own with PartitionNotOwnedError, saying what to do', async () => {
       const topic = `seek-not-owned-${name}`
       const consumer = await member(topic)

@@ -236,7 +236,8 @@ export class BatonApp {
   /**
    * Moves an owned partition to `offset` (`'earliest'`, `'latest'`): its running handlers settle
    * (or are aborted at `drainTimeoutMs`), records queued from before are dropped, processing goes
-   * on from the target, and the target is committed; resolves after that commit. From a handler
+   * on from the target, and the target is committed; resolves after that commit (or once the
+   * partition left this instance meanwhile: a revocation commits the target, a loss nothing). From a handler
    * of the same partition use `ctx.seek` (awaiting this there would wait for the handler itself).
    * Rejects with `PartitionNotOwnedError` for a partition this instance does not own now. The
    * README's "Seek" section has the whole rule.

@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { PartitionNotOwnedError } from '../../src/processing/errors.js'
 import { ControlledHandler, group, TP0, within, type Group } from './helpers.js'
 
 function produce(g: Group, count: number): void {
@@ -75,6 +76,20 @@ describe('seek (fake group)', () => {
     await within(seek, 5000, 'the seek')
     assert.equal(running.ctx.signal.aborted, true)
     assert.equal(g.cluster.committedOffset('orders', 0), undefined, 'nothing committed for a lost partition')
+  })
+
+  it('ctx.seek while the partition is being revoked is refused with PartitionNotOwnedError: the seek would be lost', async () => {
+    g = group()
+    produce(g, 10)
+    const handler = new ControlledHandler((offset) => offset !== 5n)
+    const a = await g.member('a', handler.for('a'))
+    await a.consumer.assign([TP0])
+    const running = await handler.started(5n)
+    const revoke = a.consumer.revoke([TP0])
+    assert.throws(() => running.ctx.seek(0n), PartitionNotOwnedError)
+    handler.finish(5n)
+    await within(revoke, 5000, 'the revocation')
+    assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'the hand-off committed what was done, as without the seek')
   })
 
   it('a seek during a seek: the last target wins', async () => {

@@ -8,7 +8,7 @@ export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } f
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'
-export type { RecordHeader, TopicPartition } from './consumer-port.js'
+export type { RecordHeader, SeekOffset, TopicPartition } from './consumer-port.js'
 export {
   ConfigError,
   StaleGenerationError,
@@ -18,6 +18,7 @@ export {
   OffsetTrackingError,
   AppStateError,
   BrokersUnreachableError,
+  PartitionNotOwnedError,
   type AbortReasonCode,
 } from './errors.js'
 export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'

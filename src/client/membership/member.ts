@@ -12,8 +12,9 @@
  * (onRevoke, under the new generation), and if it revoked any it rejoins once more so the leader
  * can hand them out.
  *
- * A commit asked for while a rebalance is under way (or refused because of one) waits for the
- * rebalance to complete and goes out under the new generation, for the partitions owned without a
+ * A commit asked for while the member rejoins goes out under the generation it holds, which the
+ * coordinator accepts until it has every member's JoinGroup. One asked for while the member syncs
+ * (or refused because of the rebalance) waits for the rebalance to complete and goes out under the new generation, for the partitions owned without a
  * break since it was asked for: see `afterRebalance` and commit.ts.
  */
 import { BatonError } from '../../protocol/errors/base.js'

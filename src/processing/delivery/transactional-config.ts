@@ -48,9 +48,6 @@ export function resolveTransactions(options: TransactionsOptions | undefined, gr
   const maxRecords = positive('transactions.maxRecords', given.maxRecords, 1000)
   const maxMs = positive('transactions.maxMs', given.maxMs, 100)
   const transactionTimeoutMs = positive('transactions.transactionTimeoutMs', given.transactionTimeoutMs, 10_000)
-  if (transactionTimeoutMs <= maxMs) {
-    throw new ConfigError('transactions.transactionTimeoutMs', `${transactionTimeoutMs} must be above transactions.maxMs (${maxMs}): a transaction must be able to outlive its batching window`)
-  }
   const instance = groupInstanceId ?? `${hostname()}-${process.pid}`
   return { transactionalId: given.transactionalId ?? `baton-${groupId}-${instance}`, maxRecords, maxMs, transactionTimeoutMs }
 }

@@ -22,12 +22,15 @@ export interface HeldWork {
   readonly outputs: readonly ProducedRecord[]
 }
 
-/** What a commit of some offsets carries: the outputs, in order, and the works they came from. */
+/** One transaction's share of a commit: the offsets it commits, the outputs they cover, in order, and the works they came from. */
 export interface CoveredOutputs {
+  readonly offsets: readonly OffsetToCommit[]
   readonly outputs: readonly ProducedRecord[]
   readonly works: ReadonlySet<HeldWork>
-  /** Input records whose outputs go in this commit. */
+  /** Input records whose outputs go in this transaction. */
   readonly records: number
+  /** False when the commit asked for needs more transactions after this one (more than `limit` records). */
+  readonly complete: boolean
 }
 
 /** A held work and when it finished. */
@@ -62,26 +65,52 @@ export class HeldOutputs {
   }
 
   /**
-   * The held works that a commit of `offsets` covers, and their outputs in input offset order per
-   * partition. Nothing is removed: `release` does that once the transaction has committed.
+   * What the next transaction of a commit of `offsets` carries: the held works those offsets cover,
+   * at most `limit` records of them (at least one work), and the offsets that cover exactly those.
+   * When the limit cuts a partition, its offset is the first record left out: every record below
+   * it is done, and its outputs are in this transaction. Works above a commit point (named in the
+   * metadata) go all together with the full offset and metadata. Nothing is removed: `release`
+   * does that once the transaction has committed, and the next call goes on from there.
    */
-  covered(offsets: readonly OffsetToCommit[]): CoveredOutputs {
+  covered(offsets: readonly OffsetToCommit[], limit = Number.POSITIVE_INFINITY): CoveredOutputs {
     const outputs: ProducedRecord[] = []
     const works = new Set<HeldWork>()
+    const commits: OffsetToCommit[] = []
     let records = 0
-    for (const commit of offsets) {
-      const held = this.byPartition.get(partitionKey(commit))
-      if (held === undefined) continue
-      const ranges = decodeDoneRanges(commit.offset, commit.metadata ?? null)
-      const taken = held.map((entry) => entry.work).filter((work) => work.offsets.every((offset) => offset < commit.offset || inRanges(offset, ranges)))
-      taken.sort((a, b) => compare(a.offsets[0] as bigint, b.offsets[0] as bigint))
-      for (const work of taken) {
-        works.add(work)
-        records += work.offsets.length
-        for (const output of work.outputs) outputs.push(output)
-      }
+    let complete = true
+    const take = (work: HeldWork): void => {
+      works.add(work)
+      records += work.offsets.length
+      for (const output of work.outputs) outputs.push(output)
     }
-    return { outputs, works, records }
+    for (const commit of offsets) {
+      if (records >= limit) {
+        complete = false
+        continue
+      }
+      const held = (this.byPartition.get(partitionKey(commit)) ?? []).map((entry) => entry.work)
+      const ranges = decodeDoneRanges(commit.offset, commit.metadata ?? null)
+      const below = held.filter((work) => work.offsets.every((offset) => offset < commit.offset)).sort(byFirstOffset)
+      const above = held.filter((work) => !below.includes(work) && work.offsets.every((offset) => offset < commit.offset || inRanges(offset, ranges))).sort(byFirstOffset)
+      let cut: bigint | undefined
+      for (const work of below) {
+        if (records > 0 && records + work.offsets.length > limit) {
+          cut = work.offsets[0]
+          break
+        }
+        take(work)
+      }
+      const aboveRecords = above.reduce((sum, work) => sum + work.offsets.length, 0)
+      if (cut === undefined && above.length > 0 && records > 0 && records + aboveRecords > limit) cut = commit.offset
+      if (cut !== undefined) {
+        commits.push({ topic: commit.topic, partition: commit.partition, offset: cut })
+        complete = false
+        continue
+      }
+      for (const work of above) take(work)
+      commits.push(commit)
+    }
+    return { offsets: commits, outputs, works, records, complete }
   }
 
   /** The works of a committed transaction are written: forget them. */
@@ -125,6 +154,8 @@ function inRanges(offset: bigint, ranges: readonly OffsetRange[]): boolean {
   return false
 }
 
-function compare(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0
+function byFirstOffset(a: HeldWork, b: HeldWork): number {
+  const x = a.offsets[0] as bigint
+  const y = b.offsets[0] as bigint
+  return x < y ? -1 : x > y ? 1 : 0
 }

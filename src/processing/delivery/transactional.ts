@@ -33,7 +33,7 @@ import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition 
 import { StaleGenerationError } from '../errors.js'
 import { publish } from '../instrumentation.js'
 import type { Logger } from '../logger.js'
-import { HeldOutputs } from './held-outputs.js'
+import { HeldOutputs, type CoveredOutputs } from './held-outputs.js'
 import type { ResolvedTransactions } from './transactional-config.js'
 import type { CommitReason, Delivery } from './types.js'
 
@@ -120,18 +120,31 @@ export class TransactionalDelivery implements Delivery {
     })
   }
 
+  /**
+   * One transaction per `maxRecords` records of the commit: all but the last commit offsets part
+   * of the way (every record below them done, their outputs in the same transaction); the last
+   * commits `offsets` as asked. A failure leaves what is not yet committed held, for the next commit.
+   */
   async commit(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
     await this.init()
-    const producer = this.producer ?? (await this.newProducer())
-    const covered = this.held.covered(offsets)
-    const event = { transactionalId: this.transactionalId, records: covered.records, outputs: covered.outputs.length, offsets }
     this.doomed = false
+    for (;;) {
+      const share = this.held.covered(offsets, this.options.settings.maxRecords)
+      await this.transact(share, reason)
+      this.held.release(share.works)
+      if (share.complete) return
+    }
+  }
+
+  private async transact(share: CoveredOutputs, reason: CommitReason): Promise<void> {
+    const producer = this.producer ?? (await this.newProducer())
+    const event = { transactionalId: this.transactionalId, records: share.records, outputs: share.outputs.length, offsets: share.offsets }
     producer.beginTransaction()
     try {
-      if (covered.outputs.length > 0) await producer.sendBatch(covered.outputs.map(toProducerRecord))
+      if (share.outputs.length > 0) await producer.sendBatch(share.outputs.map(toProducerRecord))
       publish('transaction', () => ({ ...event, phase: 'written' }))
       this.refuseIfDoomed()
-      await producer.sendOffsets(offsets.map(toTransactionOffset), this.options.groupMetadata())
+      await producer.sendOffsets(share.offsets.map(toTransactionOffset), this.options.groupMetadata())
       this.refuseIfDoomed()
       await producer.commitTransaction()
     } catch (error) {
@@ -139,7 +152,6 @@ export class TransactionalDelivery implements Delivery {
       publish('transaction', () => ({ ...event, phase: 'aborted', error }))
       throw this.explain(error, reason)
     }
-    this.held.release(covered.works)
     publish('transaction', () => ({ ...event, phase: 'committed' }))
   }
 

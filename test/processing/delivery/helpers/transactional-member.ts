@@ -9,12 +9,12 @@
  * - `stall:<n>`: print the same, then block for 2 s, during which the parent stops the
  *   process (SIGSTOP) and later continues it; the member then tries to commit.
  * Each output's value is `<input partition>:<input offset>@<member>#<transactions committed when it was handled>`.
- * Every transaction's end is printed: `committed <n>` or `aborted <n> <error code>`.
+ * Assignments of partitions are printed (`assigned <count>`), and every transaction's end: `committed <n>` or `aborted <n> <error code>`.
  */
 import diagnostics from 'node:diagnostics_channel'
 import { writeSync } from 'node:fs'
 import { baton } from '../../../../src/processing/app.js'
-import { CHANNELS, type TransactionEvent } from '../../../../src/processing/instrumentation.js'
+import { CHANNELS, type AssignedEvent, type TransactionEvent } from '../../../../src/processing/instrumentation.js'
 import { silentLogger } from '../../../../src/processing/logger.js'
 
 const [bootstrap, group, input, output, member, action] = process.argv.slice(2) as [string, string, string, string, string, string]
@@ -52,6 +52,11 @@ diagnostics.subscribe(CHANNELS.transaction, (message) => {
     const code = (event.error as { code?: unknown } | undefined)?.code
     say(`aborted ${withOutputs} ${typeof code === 'string' ? code : 'unknown'}`)
   }
+})
+
+diagnostics.subscribe(CHANNELS.assigned, (message) => {
+  const event = message as AssignedEvent
+  if (event.partitions.length > 0) say(`assigned ${event.partitions.length}`)
 })
 
 const app = baton({

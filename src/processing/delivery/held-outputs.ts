@@ -13,8 +13,8 @@
  * the order of its input records however the key lane interleaved the keys.
  */
 import { partitionKey } from '../../client/index.js'
-import type { OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
-import { decodeDoneRanges, type OffsetRange } from '../offset-metadata.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
+import { decodeDoneRanges, DEFAULT_METADATA_BYTES, encodeDoneRanges, type OffsetRange } from '../offset-metadata.js'
 
 /** One finished job: its input offsets (ascending; more than one for a batch handler) and what it produced. */
 export interface HeldWork {
@@ -41,6 +41,12 @@ interface Entry {
 
 export class HeldOutputs {
   private readonly byPartition = new Map<string, Entry[]>()
+  /**
+   * Per partition, the done ranges above the offset the last committed transaction stored: their
+   * outputs are written, so a commit cut below them must name them again, or a next owner would
+   * run them (and write their outputs) a second time.
+   */
+  private readonly durable = new Map<string, readonly OffsetRange[]>()
   private heldRecords = 0
   /** `performance.now()` when the oldest work still held finished; undefined when none is held. */
   private oldest: number | undefined
@@ -103,8 +109,16 @@ export class HeldOutputs {
       const aboveRecords = above.reduce((sum, work) => sum + work.offsets.length, 0)
       if (cut === undefined && above.length > 0 && records > 0 && records + aboveRecords > limit) cut = commit.offset
       if (cut !== undefined) {
-        commits.push({ topic: commit.topic, partition: commit.partition, offset: cut })
+        commits.push(this.cutAt(commit, cut))
         complete = false
+        continue
+      }
+      const written = this.writtenAbove(commit, commit.offset)
+      if (!written.every((range) => within(range, ranges))) {
+        // The metadata asked for leaves out ranges whose outputs are written (it was cut to its
+        // byte budget): storing it would have them run again. Store what is written instead; the
+        // done records above wait, held, for a later commit.
+        commits.push(this.cutAt(commit, commit.offset))
         continue
       }
       for (const work of above) take(work)
@@ -113,8 +127,21 @@ export class HeldOutputs {
     return { offsets: commits, outputs, works, records, complete }
   }
 
-  /** The works of a committed transaction are written: forget them. */
-  release(works: ReadonlySet<HeldWork>): void {
+  /** A commit of `commit`'s partition at `offset`, below the offset asked for, naming the ranges already written above it. */
+  private cutAt(commit: OffsetToCommit, offset: bigint): OffsetToCommit {
+    const written = this.writtenAbove(commit, offset)
+    const metadata = encodeDoneRanges(offset, written, Math.max(commit.metadata?.length ?? 0, DEFAULT_METADATA_BYTES))
+    return metadata === '' ? { topic: commit.topic, partition: commit.partition, offset } : { topic: commit.topic, partition: commit.partition, offset, metadata }
+  }
+
+  private writtenAbove(tp: TopicPartition, offset: bigint): readonly OffsetRange[] {
+    return (this.durable.get(partitionKey(tp)) ?? []).filter(([from]) => from > offset)
+  }
+
+  /** The transaction of `share` committed: its works are written, its offsets stored. */
+  release(share: Pick<CoveredOutputs, 'works' | 'offsets'>): void {
+    for (const commit of share.offsets) this.durable.set(partitionKey(commit), decodeDoneRanges(commit.offset, commit.metadata ?? null))
+    const works = share.works
     if (works.size === 0) return
     for (const [key, held] of this.byPartition) {
       const kept = held.filter((entry) => !works.has(entry.work))
@@ -125,10 +152,24 @@ export class HeldOutputs {
     this.recount()
   }
 
-  /** Partitions this member no longer owns (lost), or owns afresh (their records will run again): their outputs go. */
+  /**
+   * Partitions assigned afresh: outputs left from an earlier ownership go (those records run
+   * again), and what the group stored (the previous owner's done ranges) is what is written.
+   */
+  assigned(partitions: readonly AssignedPartition[]): void {
+    this.drop(partitions)
+    for (const tp of partitions) {
+      if (tp.committed !== null) this.durable.set(partitionKey(tp), decodeDoneRanges(tp.committed.offset, tp.committed.metadata))
+    }
+  }
+
+  /** Partitions this member no longer owns (lost): their outputs go. */
   drop(partitions: readonly TopicPartition[]): void {
     let dropped = false
-    for (const tp of partitions) dropped = this.byPartition.delete(partitionKey(tp)) || dropped
+    for (const tp of partitions) {
+      this.durable.delete(partitionKey(tp))
+      dropped = this.byPartition.delete(partitionKey(tp)) || dropped
+    }
     if (dropped) this.recount()
   }
 
@@ -152,6 +193,10 @@ function inRanges(offset: bigint, ranges: readonly OffsetRange[]): boolean {
     if (offset < to) return true
   }
   return false
+}
+
+function within([from, to]: OffsetRange, ranges: readonly OffsetRange[]): boolean {
+  return ranges.some(([a, b]) => a <= from && to <= b)
 }
 
 function byFirstOffset(a: HeldWork, b: HeldWork): number {

@@ -131,7 +131,7 @@ export class TransactionalDelivery implements Delivery {
     for (;;) {
       const share = this.held.covered(offsets, this.options.settings.maxRecords)
       await this.transact(share, reason)
-      this.held.release(share.works)
+      this.held.release(share)
       if (share.complete) return
     }
   }
@@ -156,8 +156,7 @@ export class TransactionalDelivery implements Delivery {
   }
 
   assigned(partitions: readonly AssignedPartition[]): Promise<readonly AssignedPartition[]> {
-    // Outputs left from an earlier ownership of these partitions belong to records that run again.
-    this.held.drop(partitions)
+    this.held.assigned(partitions)
     return Promise.resolve(partitions)
   }
 

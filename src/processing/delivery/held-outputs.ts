@@ -64,8 +64,9 @@ export class HeldOutputs {
   add(tp: TopicPartition, work: HeldWork, now = performance.now()): void {
     const key = partitionKey(tp)
     const entries = this.byPartition.get(key)
-    if (entries === undefined) this.byPartition.set(key, [{ work, at: now }])
-    else entries.push({ work, at: now })
+    const entry = { work, at: now }
+    if (entries === undefined) this.byPartition.set(key, [entry])
+    else insertByFirstOffset(entries, entry)
     this.heldRecords += work.offsets.length
     this.oldest ??= now
   }
@@ -94,17 +95,27 @@ export class HeldOutputs {
         complete = false
         continue
       }
-      const held = (this.byPartition.get(partitionKey(commit)) ?? []).map((entry) => entry.work)
       const ranges = decodeDoneRanges(commit.offset, commit.metadata ?? null)
-      const below = held.filter((work) => work.offsets.every((offset) => offset < commit.offset)).sort(byFirstOffset)
-      const above = held.filter((work) => !below.includes(work) && work.offsets.every((offset) => offset < commit.offset || inRanges(offset, ranges))).sort(byFirstOffset)
+      // Entries are in offset order, and every record below the commit offset is done: the works
+      // below it are a prefix, walked only as far as this transaction takes them.
+      const entries = this.byPartition.get(partitionKey(commit)) ?? []
       let cut: bigint | undefined
-      for (const work of below) {
+      let next = 0
+      for (; next < entries.length; next++) {
+        const work = (entries[next] as Entry).work
+        if ((work.offsets[0] as bigint) >= commit.offset) break
         if (records > 0 && records + work.offsets.length > limit) {
           cut = work.offsets[0]
           break
         }
         take(work)
+      }
+      const above: HeldWork[] = []
+      if (cut === undefined && ranges.length > 0) {
+        for (; next < entries.length; next++) {
+          const work = (entries[next] as Entry).work
+          if (work.offsets.every((offset) => inRanges(offset, ranges))) above.push(work)
+        }
       }
       const aboveRecords = above.reduce((sum, work) => sum + work.offsets.length, 0)
       if (cut === undefined && above.length > 0 && records > 0 && records + aboveRecords > limit) cut = commit.offset
@@ -199,8 +210,10 @@ function within([from, to]: OffsetRange, ranges: readonly OffsetRange[]): boolea
   return ranges.some(([a, b]) => a <= from && to <= b)
 }
 
-function byFirstOffset(a: HeldWork, b: HeldWork): number {
-  const x = a.offsets[0] as bigint
-  const y = b.offsets[0] as bigint
-  return x < y ? -1 : x > y ? 1 : 0
+/** Keeps `entries` in the order of their first offsets; works mostly finish in that order, so this looks from the end. */
+function insertByFirstOffset(entries: Entry[], entry: Entry): void {
+  const first = entry.work.offsets[0] as bigint
+  let at = entries.length
+  while (at > 0 && ((entries[at - 1] as Entry).work.offsets[0] as bigint) > first) at--
+  entries.splice(at, 0, entry)
 }

@@ -96,10 +96,16 @@ export class TransactionalDelivery implements Delivery {
     return this.initialised
   }
 
-  /** A record (or batch) of `tp` is done, having produced `outputs` in its successful attempt. */
-  hold(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): void {
+  /**
+   * A record (or batch) of `tp` is done, having produced `outputs` in its successful attempt.
+   * False once two transactions' worth are held: handlers that outrun the transactions would
+   * otherwise hold the whole backlog's outputs in memory.
+   */
+  hold(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean {
     this.held.add(tp, { offsets, outputs })
-    if (this.held.records >= this.options.settings.maxRecords) this.openWindow()
+    const { maxRecords } = this.options.settings
+    if (this.held.records >= maxRecords) this.openWindow()
+    return this.held.records < 2 * maxRecords
   }
 
   /**

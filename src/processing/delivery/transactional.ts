@@ -70,7 +70,6 @@ export class TransactionalDelivery implements Delivery {
   readonly mode = 'transactional'
   private readonly held = new HeldOutputs()
   private producer: TransactionalProducer | undefined
-  private initialised: Promise<void> | undefined
   /** Set when partitions were lost while a transaction was open: it must not commit. */
   private doomed = false
   private windowWaiter: { resolve: () => void; timer: NodeJS.Timeout } | undefined
@@ -91,9 +90,8 @@ export class TransactionalDelivery implements Delivery {
    * Gets the producer id for the transactional id, which fences an earlier producer with the same
    * id and ends its open transaction. The app calls this before the member joins the group.
    */
-  init(): Promise<void> {
-    this.initialised ??= this.newProducer().then(() => undefined)
-    return this.initialised
+  async init(): Promise<void> {
+    if (this.producer === undefined) await this.newProducer()
   }
 
   /**
@@ -132,13 +130,17 @@ export class TransactionalDelivery implements Delivery {
    * commits `offsets` as asked. A failure leaves what is not yet committed held, for the next commit.
    */
   async commit(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
-    await this.init()
     this.doomed = false
-    for (;;) {
-      const share = this.held.covered(offsets, this.options.settings.maxRecords)
-      await this.transact(share, reason)
-      this.held.release(share)
-      if (share.complete) return
+    try {
+      for (;;) {
+        const share = this.held.covered(offsets, this.options.settings.maxRecords)
+        await this.transact(share, reason)
+        this.held.release(share)
+        if (share.complete) return
+      }
+    } finally {
+      // A hand-off's commit is the last for its partitions here: what it could not take goes with them.
+      if (reason === 'rebalance' || reason === 'shutdown') this.held.drop(offsets)
     }
   }
 
@@ -183,8 +185,13 @@ export class TransactionalDelivery implements Delivery {
 
   private async newProducer(): Promise<TransactionalProducer> {
     const producer = this.options.createProducer()
+    try {
+      await producer.initTransactions()
+    } catch (error) {
+      await producer.close().catch(() => undefined)
+      throw error
+    }
     this.producer = producer
-    await producer.initTransactions()
     return producer
   }
 

@@ -8,6 +8,7 @@
  * - `block:<n>`: print `in-transaction <input ranges it covers, JSON>` and block the event loop (the parent SIGKILLs it);
  * - `stall:<n>`: print the same, then block for 2 s, during which the parent stops the
  *   process (SIGSTOP) and later continues it; the member then tries to commit.
+ * A last, optional argument `key` runs the route with `ordering: 'key'`.
  * Each output's value is `<input partition>:<input offset>@<member>#<transactions committed when it was handled>`.
  * Assignments of partitions are printed (`assigned <count>`), and every transaction's end: `committed <n>` or `aborted <n> <error code>`.
  */
@@ -17,7 +18,7 @@ import { baton } from '../../../../src/processing/app.js'
 import { CHANNELS, type AssignedEvent, type TransactionEvent } from '../../../../src/processing/instrumentation.js'
 import { silentLogger } from '../../../../src/processing/logger.js'
 
-const [bootstrap, group, input, output, member, action] = process.argv.slice(2) as [string, string, string, string, string, string]
+const [bootstrap, group, input, output, member, action, ordering = 'partition'] = process.argv.slice(2) as [string, string, string, string, string, string, string?]
 const [what, count] = action.split(':') as [string, string | undefined]
 const stopAt = count === undefined ? 0 : Number(count)
 
@@ -70,7 +71,7 @@ const app = baton({
 })
 app.consume(input, async (record, ctx) => {
   await ctx.produce({ topic: output, key: record.key, value: `${record.partition}:${record.offset}@${member}#${committed}` })
-}, { delivery: 'transactional', deadLetter: false })
+}, { delivery: 'transactional', deadLetter: false, ordering: ordering === 'key' ? 'key' : 'partition' })
 say('starting')
 const result = await app.run()
 say(`stopped ${result.exitCode}`)

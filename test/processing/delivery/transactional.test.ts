@@ -137,6 +137,8 @@ describe("delivery: 'transactional' on the embedded broker", () => {
     const cluster = new FakeCluster()
     const withoutBrokers = baton({ groupId: 'g', consumer: cluster.member('m'), logger: silentLogger, signals: false })
     assert.throws(() => withoutBrokers.consume('t', () => Promise.resolve(), { delivery: 'transactional' }), (e: unknown) => e instanceof ConfigError && e.option === "consume('t').delivery")
+    const fakeWithBrokers = baton({ brokers: broker.bootstrap, groupId: 'g', consumer: cluster.member('n'), logger: silentLogger, signals: false })
+    assert.throws(() => fakeWithBrokers.consume('t', () => Promise.resolve(), { delivery: 'transactional' }), (e: unknown) => e instanceof ConfigError && e.option === "consume('t').delivery" && /groupMetadata/.test(e.message))
     assert.throws(() => baton({ brokers: broker.bootstrap, groupId: 'g', transactions: { maxMs: 0 } }), (e: unknown) => e instanceof ConfigError && e.option === 'transactions.maxMs')
     assert.throws(() => baton({ brokers: broker.bootstrap, groupId: 'g', transactions: { transactionalId: '' } }), (e: unknown) => e instanceof ConfigError && e.option === 'transactions.transactionalId')
     assert.throws(() => baton({ brokers: broker.bootstrap, groupId: 'g', transactions: { maxRecord: 5 } as never }), (e: unknown) => e instanceof ConfigError && e.option === 'transactions.maxRecord')

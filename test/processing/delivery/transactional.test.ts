@@ -4,6 +4,8 @@
  *   with the group's committed offsets, each input's outputs once;
  * - one transaction carries many records, at most `maxRecords`: it starts once `maxRecords` are
  *   done, or once the oldest done record has waited `maxMs`;
+ * - on revocation the partition's work is drained and committed in a transaction before it moves:
+ *   the next owner starts there, and no input's output is written twice;
  * - a failed attempt's outputs are never written: a retry writes its own, and a record whose
  *   retries run out is dead-lettered inside the transaction, with no output of its attempts.
  */
@@ -12,15 +14,16 @@ import diagnostics from 'node:diagnostics_channel'
 import { after, before, describe, it } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
-import { Producer } from '../../../src/client/index.js'
-import { baton, type BatonAppOptions } from '../../../src/processing/app.js'
+import { KafkaError, KafkaErrorCode, Producer } from '../../../src/client/index.js'
+import { baton, type BatonApp, type BatonAppOptions } from '../../../src/processing/app.js'
 import { ConfigError } from '../../../src/processing/errors.js'
-import { CHANNELS, type TransactionEvent } from '../../../src/processing/instrumentation.js'
+import { CHANNELS, type RevokedEvent, type TransactionEvent } from '../../../src/processing/instrumentation.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { FakeCluster } from '../../../src/processing/testing/fake-consumer.js'
 import { produce } from '../../client/group-consumer/helpers.js'
 import { countByInput, readTopic, waitFor } from './helpers/outputs.js'
 
+const GROUP_MOVED_ON: readonly number[] = [KafkaErrorCode.ILLEGAL_GENERATION, KafkaErrorCode.REBALANCE_IN_PROGRESS, KafkaErrorCode.UNKNOWN_MEMBER_ID]
 const FAST = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, fetchMaxWaitMs: 50 } as const
 
 function appOptions(broker: EmbeddedBroker, groupId: string, transactions: BatonAppOptions['transactions']): BatonAppOptions {
@@ -131,6 +134,51 @@ describe("delivery: 'transactional' on the embedded broker", () => {
     assert.deepEqual(await readTopic(broker, 'fail-in.DLT', 1, 'read_committed'), ['poison'])
     // Nothing of the failed attempts was even sent: the outputs were held, not aborted.
     assert.deepEqual(await readTopic(broker, 'fail-out', 1, 'read_uncommitted'), ['ok-1#1', 'flaky#2', 'ok-2#1', 'ok-3#1'])
+  })
+
+  it('on revocation: drains, commits the transaction, then releases; the next owner starts where it ended', async () => {
+    broker.createTopic('rev-in', { partitions: 4 })
+    broker.createTopic('rev-out', { partitions: 4 })
+    await produce(broker.bootstrap, 'rev-in', 4, 50)
+    const revoked: RevokedEvent[] = []
+    const onRevoked = (message: unknown): void => {
+      const event = message as RevokedEvent
+      if (event.groupId === 'rev-group' && event.reason === 'rebalance') revoked.push(event)
+    }
+    diagnostics.subscribe(CHANNELS.revoked, onRevoked)
+    const apps = ['first', 'second'].map((name) => {
+      const app = baton(appOptions(broker, 'rev-group', { transactionalId: `rev-${name}`, maxRecords: 10, maxMs: 20 }))
+      app.consume('rev-in', async (record, ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        await ctx.produce({ topic: 'rev-out', key: record.key, value: `${record.partition}:${record.offset}@${name}` })
+      }, { delivery: 'transactional' })
+      return app
+    })
+    try {
+      await recordingTransactions('rev-first', async (events) => {
+        await (apps[0] as BatonApp).start()
+        await waitFor('the first member to commit a transaction', () => events.some((e) => e.phase === 'committed' && e.records > 0), 20_000)
+        // The second member's join revokes some of the first's partitions while their records run.
+        await (apps[1] as BatonApp).start()
+        await waitFor('a revocation of the first member', () => revoked.length > 0, 20_000)
+        const first = revoked[0] as RevokedEvent
+        assert.equal(first.commitError, undefined)
+        assert.ok(first.committed.length > 0, 'the revocation committed nothing')
+        // A transaction whose offsets carry the generation the rebalance just ended is refused and
+        // aborted; its outputs stay held and go in the next one.
+        for (const event of events.filter((e) => e.phase === 'aborted')) {
+          const cause = (event.error as Error).cause
+          assert.ok(cause instanceof KafkaError && GROUP_MOVED_ON.includes(cause.errorCode), `a transaction aborted for another reason: ${String(event.error)}`)
+        }
+      })
+      await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, 'rev-out', 4, 'read_committed')).size === 200, 30_000)
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.revoked, onRevoked)
+      await Promise.all(apps.map((app) => app.stop()))
+    }
+    const counts = countByInput(await readTopic(broker, 'rev-out', 4, 'read_committed'))
+    assert.equal(counts.size, 200)
+    assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'inputs with more than one visible output')
   })
 
   it('refuses a transactional route without the built-in client, and wrong transactions settings, at configuration', () => {

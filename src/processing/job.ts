@@ -15,6 +15,8 @@ export interface JobHost {
   readonly signal: AbortSignal
   readonly revokingSignal: AbortSignal
   readonly logger: Logger
+  /** True in transactional mode: `ctx.produce` holds the outputs for the transaction instead of sending them. */
+  readonly holdsOutputs?: boolean
   produce(record: ProducedRecord): Promise<void>
   pauseByUser(): void
   resumeByUser(): void
@@ -34,6 +36,8 @@ export class Job implements Work, Context {
   released = false
   /** `performance.now()` at its start, when the worker measures durations. */
   startedAt = 0
+  /** Transactional mode: what the current attempt produced, for the transaction once the job is done. */
+  outputs: ProducedRecord[] | undefined = undefined
 
   /**
    * A job is allocated per record, so its fields are few: records a garbage collection must copy
@@ -93,7 +97,15 @@ export class Job implements Work, Context {
   }
 
   produce(record: ProducedRecord): Promise<void> {
-    return this.host.produce(record)
+    if (this.host.holdsOutputs !== true) return this.host.produce(record)
+    // Written with the input offsets in the transaction, or never: nothing to wait for here.
+    ;(this.outputs ??= []).push(record)
+    return Promise.resolve()
+  }
+
+  /** A failed attempt's outputs go: the retry (or the dead letter) produces its own. */
+  discardOutputs(): void {
+    this.outputs = undefined
   }
 
   pause(): () => void {

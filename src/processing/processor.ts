@@ -18,7 +18,7 @@ import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
 import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
@@ -45,7 +45,7 @@ export interface ProcessorOptions {
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
   /** How each route's done work is made durable. Default: at-least-once, commits to the group. */
-  readonly deliveryFor?: (route: Route) => Delivery
+  readonly deliveryFor?: (route: Route) => Delivery | undefined
 }
 
 export interface HandOffResult {
@@ -290,7 +290,14 @@ export class Processor {
     do {
       this.completionCommitWanted = false
       if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
+      await this.batchWindows()
+      if (this.stopping) break
+      if (!(await this.commitOwned('completion'))) {
+        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+        // Workers held back by their delivery finish nothing that would ask for the next commit.
+        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
+      }
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false
   }
@@ -480,6 +487,10 @@ export class Processor {
     return delivery
   }
 
+  private async batchWindows(): Promise<void> {
+    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
+  }
+
   /** Every delivery in use, once each (routes may share one). */
   get deliveriesInUse(): Delivery[] {
     return [...new Set(this.deliveries.values())]
@@ -620,7 +631,10 @@ export class Processor {
       const workers = workersOf()
       let offsets = this.offsetsToCommit(workers)
       for (;;) {
-        if (offsets.length === 0) return offsets
+        if (offsets.length === 0) {
+          for (const worker of this.workers.values()) worker.commitTookHeldWork()
+          return offsets
+        }
         try {
           await this.deliver(offsets, reason)
           break
@@ -637,6 +651,7 @@ export class Processor {
         }
       }
       const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
+      for (const worker of this.workers.values()) worker.commitTookHeldWork()
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
@@ -703,6 +718,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
+      hold: holding(this.deliveryOf(route), tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -753,6 +769,13 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
+}
+
+/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
+function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
+  if (delivery.hold === undefined) return undefined
+  const at = { topic: tp.topic, partition: tp.partition }
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

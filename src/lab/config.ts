@@ -17,6 +17,11 @@ export interface LabOptions {
   seed?: number
   /** Bootstrap brokers of an existing cluster; absent: the embedded broker, started in this process. */
   brokers?: readonly string[]
+  /**
+   * The database of the `store` strategy: a PostgreSQL connection string (`postgres://...`).
+   * Default: PGlite in this process, so the lab needs nothing but npm.
+   */
+  store?: string
   /** Strategies to run, in this order. Default: all. */
   strategies?: readonly string[]
   /** Where index.html and results.json go. Default `lab-report`. */
@@ -36,6 +41,8 @@ export interface LabConfig {
   readonly script: readonly ScriptStep[]
   readonly seed: number
   readonly brokers: readonly string[] | null
+  /** A PostgreSQL connection string, or null for PGlite. */
+  readonly store: string | null
   readonly strategies: readonly string[]
   readonly outDir: string
   readonly timeouts: LabTimeouts
@@ -90,10 +97,14 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
       throw new LabConfigError(`--brokers must be a comma-separated list of host:port${bad === undefined ? '' : `, got "${bad}"`}; leave it out to use the embedded broker`)
     }
   }
+  const store = options.store === undefined ? null : options.store.trim()
+  if (store !== null && !/^postgres(ql)?:\/\/\S+$/.test(store)) {
+    throw new LabConfigError(`--store must be a PostgreSQL connection string (postgres://user:password@host:5432/database); leave it out to use PGlite in this process`)
+  }
   const outDir = options.outDir ?? LAB_DEFAULTS.outDir
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
   const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(), strategyDeadlineMs }
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(), strategyDeadlineMs }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */
@@ -106,9 +117,15 @@ export function describeConfig(config: LabConfig): Record<string, unknown> {
     script: formatScript(config.script),
     seed: config.seed,
     brokers: config.brokers ?? 'embedded',
+    store: config.store === null ? 'pglite' : withoutPassword(config.store),
     strategies: config.strategies,
     timeouts: config.timeouts,
   }
+}
+
+/** A connection string as a report may show it: the password, if any, replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]+:)[^@]*@/, '$1***@')
 }
 
 function integer(flag: string, value: number | undefined, fallback: number, min: number, max: number): number {

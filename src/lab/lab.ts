@@ -14,17 +14,24 @@ import { join, resolve } from 'node:path'
 import { startBroker, type EmbeddedBroker } from '../broker/index.js'
 import { Producer } from '../client/index.js'
 import { describeConfig, resolveLabConfig, type LabConfig, type LabOptions } from './config.js'
+import { judge, type ExpectedResult, type RunShape } from './expectations.js'
 import { createLabTopic, produceInput } from './members/input.js'
 import type { Observation } from './observation.js'
 import { silentProgress, type ProgressReporter } from './progress.js'
 import { renderHtmlReport } from './report-html.js'
 import { StrategyRunner, type StrategyRun } from './run-strategy.js'
-import { STRATEGIES } from './strategies/index.js'
+import { STRATEGIES, type Strategy } from './strategies/index.js'
 import { summarize, type Outcome } from './verify.js'
 import { WorkloadPlan } from './workload.js'
 
 export interface StrategyResult {
   readonly outcome: Outcome
+  /** What the strategy promises, as the table's `guarantee` column shows it. */
+  readonly guarantee: string
+  /** The result the lab expects of this strategy, and whether this run met it. */
+  readonly expected: ExpectedResult
+  /** Why this row has the duplicates it has, in a sentence. */
+  readonly explanation: string
   readonly observation: Observation
   /** Group generations the members went through (a cooperative change takes two). */
   readonly generations: number
@@ -73,7 +80,7 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
     const runId = `${config.seed}-${Date.now().toString(36)}`
     const topic = `baton-lab-${runId}`
     await prepareInput(bootstrap, topic, plan, progress)
-    const results: StrategyResult[] = []
+    const runs: { strategy: Strategy; run: StrategyRun; generations: number }[] = []
     for (const [index, name] of config.strategies.entries()) {
       const strategy = STRATEGIES.find((s) => s.name === name)
       if (strategy === undefined) continue
@@ -87,6 +94,8 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
           consumers: config.consumers,
           script: config.script,
           timeouts: config.timeouts,
+          runId,
+          store: config.store ?? undefined,
           deadlineMs: deadlineFor(config, plan),
         },
         { event: (s, at, message) => progress.event(s, at, message) },
@@ -99,10 +108,10 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
         progress.strategyFinished(summarize(runner.recorder.finish(name, config.records)))
         throw error
       }
-      const outcome = summarize(run.observation)
-      progress.strategyFinished(outcome)
-      results.push({ outcome, observation: run.observation, generations: runner.generations, errors: run.errors, timedOut: run.timedOut })
+      progress.strategyFinished(summarize(run.observation))
+      runs.push({ strategy, run, generations: runner.generations })
     }
+    const results = judged(runs, shapeOf(config))
     const lab: LabResults = {
       configuration: describeConfig(config),
       topic,
@@ -117,6 +126,28 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
   } finally {
     await broker?.stop()
   }
+}
+
+/** Each strategy's result, its expectation judged against the others of the same run (baton against naive). */
+function judged(runs: readonly { strategy: Strategy; run: StrategyRun; generations: number }[], shape: RunShape): StrategyResult[] {
+  const outcomes = runs.map((r) => summarize(r.run.observation))
+  return runs.map(({ strategy, run, generations }, i) => {
+    const outcome = outcomes[i] as Outcome
+    return {
+      outcome,
+      guarantee: strategy.guarantee,
+      expected: judge(strategy.expectation, outcome, outcomes, shape),
+      explanation: strategy.explain(outcome),
+      observation: run.observation,
+      generations,
+      errors: run.errors,
+      timedOut: run.timedOut,
+    }
+  })
+}
+
+function shapeOf(config: LabConfig): RunShape {
+  return { changes: config.script.length, crashes: config.script.filter((s) => s.action === 'crash').length }
 }
 
 async function prepareInput(bootstrap: readonly string[], topic: string, plan: WorkloadPlan, progress: ProgressReporter): Promise<void> {
@@ -153,6 +184,7 @@ async function writeReport(config: LabConfig, lab: LabResults): Promise<void> {
     observations: lab.strategies.map((s) => s.observation),
     partitions: config.partitions,
     descriptions: Object.fromEntries(STRATEGIES.map((s) => [s.name, s.summary])),
+    verdicts: Object.fromEntries(lab.strategies.map((s) => [s.outcome.strategy, { explanation: s.explanation, expected: s.expected }])),
   })
   await writeFile(join(dir, 'index.html'), html)
   await writeFile(join(dir, 'results.json'), `${JSON.stringify(resultsJson(lab), null, 2)}\n`)
@@ -165,8 +197,15 @@ export function resultsJson(lab: LabResults): Record<string, unknown> {
     topic: lab.topic,
     startedAt: lab.startedAt,
     durationMs: lab.durationMs,
+    // false when some strategy missed its expected result; strategies this run cannot judge do not count.
+    expectationsMet: lab.strategies.every((s) => s.expected.met !== false),
     strategies: lab.strategies.map((s) => ({
       ...s.outcome,
+      guarantee: s.guarantee,
+      expected: s.expected.expected,
+      expectationMet: s.expected.met,
+      judgedOn: s.expected.detail,
+      explanation: s.explanation,
       generations: s.generations,
       timedOut: s.timedOut,
       rebalanceSpans: s.observation.rebalances,

@@ -82,8 +82,8 @@ export class ObservationRecorder {
     this.rebalances.push({ cause, startMs, endMs: this.now() })
   }
 
-  crash(consumerId: string, inFlight: number): void {
-    this.crashes.push({ consumerId, atMs: this.now(), inFlight })
+  crash(consumerId: string, inFlight: number, atMs = this.now()): void {
+    this.crashes.push({ consumerId, atMs, inFlight })
   }
 
   finish(strategy: string, produced: number, startMs = 0): Observation {

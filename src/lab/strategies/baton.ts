@@ -8,12 +8,17 @@
  */
 import { baton as createApp, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
-import type { MemberContext, LabMember, Strategy } from './types.js'
+import type { Outcome } from '../verify.js'
+import { crashClause, gracefulDuplicates, plural } from './explain.js'
+import { handlerEffects, type LabMember, type MemberContext, type Strategy } from './types.js'
 
 export const batonStrategy: Strategy = {
   name: 'baton',
   summary: 'baton defaults: drain in-flight work, commit, then release (cooperative-sticky)',
-  createMember: (context) => batonMember(context, 'cooperative'),
+  guarantee: 'at-least-once, safe hand-off',
+  expectation: { kind: 'fewer-duplicates-than', strategy: 'naive' },
+  explain: (o) => explainBaton(o),
+  open: handlerEffects((context) => batonMember(context, 'cooperative')),
 }
 
 /**
@@ -24,7 +29,15 @@ export const batonStrategy: Strategy = {
 export const baton848Strategy: Strategy = {
   name: 'baton-848',
   summary: 'baton defaults on KIP-848: the coordinator moves partitions one owner at a time, after the hand-off commit',
-  createMember: (context) => batonMember(context, 'kip848'),
+  guarantee: 'at-least-once, safe hand-off',
+  expectation: { kind: 'fewer-duplicates-than', strategy: 'naive' },
+  explain: (o) => explainBaton(o),
+  open: handlerEffects((context) => batonMember(context, 'kip848')),
+}
+
+/** Graceful changes drain and commit before the partition moves; a crash commits nothing, so what it had done since its last commit runs again. */
+function explainBaton(o: Outcome): string {
+  return `The hand-off drains running records and commits before a partition moves, so graceful changes duplicate nothing (${plural(gracefulDuplicates(o), 'duplicate')} here); a crash commits nothing, and with commits sent as work completes ${crashClause(o)} (about one commit round trip of work).`
 }
 
 function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848'): LabMember {

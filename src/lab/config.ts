@@ -31,6 +31,12 @@ export interface LabOptions {
    * script, the workload and the timeouts, generously; tests set it below their own timeout.
    */
   strategyDeadlineMs?: number
+  /**
+   * The members' session timeout, which is what a crash costs before its partitions move. Default
+   * 6 s, Kafka's minimum (group.min.session.timeout.ms), which the embedded broker keeps unless
+   * this asks for less; tests running many crashes shorten it.
+   */
+  sessionTimeoutMs?: number
 }
 
 export interface LabConfig {
@@ -66,10 +72,11 @@ export const LAB_DEFAULTS = {
  */
 const SESSION_TIMEOUT_MS = 6000
 
-export function labTimeouts(): LabTimeouts {
+export function labTimeouts(sessionTimeoutMs = SESSION_TIMEOUT_MS): LabTimeouts {
   return {
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: 500,
+    sessionTimeoutMs,
+    // A third of the session at most, as Kafka recommends, so that one late heartbeat is no eviction.
+    heartbeatIntervalMs: Math.min(500, Math.floor(sessionTimeoutMs / 4)),
     rebalanceTimeoutMs: 10_000,
     drainTimeoutMs: 5000,
   }
@@ -104,7 +111,8 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
   const outDir = options.outDir ?? LAB_DEFAULTS.outDir
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
   const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(), strategyDeadlineMs }
+  const sessionTimeoutMs = integer('sessionTimeoutMs', options.sessionTimeoutMs, SESSION_TIMEOUT_MS, 1000, 300_000)
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(sessionTimeoutMs), strategyDeadlineMs }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */

@@ -69,7 +69,12 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
       // KIP-848 members (baton-848) get the lab's short session and heartbeat from the coordinator.
       broker = await startBroker({
         autoCreateTopics: false,
-        groups: { consumerSessionTimeoutMs: config.timeouts.sessionTimeoutMs, consumerHeartbeatIntervalMs: config.timeouts.heartbeatIntervalMs },
+        groups: {
+          consumerSessionTimeoutMs: config.timeouts.sessionTimeoutMs,
+          consumerHeartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
+          // Kafka's minimum (6 s) unless the run asks for a shorter session.
+          minSessionTimeoutMs: Math.min(6000, config.timeouts.sessionTimeoutMs),
+        },
       })
       bootstrap = broker.bootstrap
       progress.info(`embedded broker listening on ${bootstrap.join(',')}`)

@@ -4,7 +4,8 @@
  * lab and `baton/testing`.
  */
 export { baton, BatonApp, EXIT_CODES, SIGNAL_REPEAT_WINDOW_MS, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
-export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig } from './config.js'
+export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig, DeliveryOption } from './config.js'
+export type { TransactionsOptions } from './delivery/transactional-config.js'
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'
@@ -31,6 +32,7 @@ export {
   type CommittedEvent,
   type RecordFailedEvent,
   type DeadLetteredEvent,
+  type TransactionEvent,
 } from './instrumentation.js'
 export { silentLogger, type Logger } from './logger.js'
 export type { KafkaClientOptions } from './adapters/index.js'

@@ -11,6 +11,7 @@ import type { Logger } from './logger.js'
 import { refuseUnknownKeys } from './option-names.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
 import type { ConcurrencyMode } from './partition-worker.js'
+import type { TransactionsOptions } from './delivery/transactional-config.js'
 
 export interface BatonOptions {
   /**
@@ -70,6 +71,8 @@ export interface BatonOptions {
   readonly metrics?: { readonly registry: Registry; readonly prefix?: string }
   /** Signals that trigger a graceful stop in `app.run()`; `false` for none. Default SIGINT and SIGTERM. */
   readonly signals?: readonly NodeJS.Signals[] | false
+  /** Settings of the routes with `delivery: 'transactional'` (see `### Delivery: transactional` in the README). */
+  readonly transactions?: TransactionsOptions
 }
 
 export interface RetryConfig {
@@ -104,16 +107,18 @@ export interface ConsumeOptions<V = Buffer | null> {
   /**
    * What a crash may cost, the table in the processing README: `'at-least-once'` (default):
    * offsets are committed to the group after the work, so a crash redoes the work since the last
-   * commit.
+   * commit. `'transactional'`: what the handler produces with `ctx.produce` is written with the
+   * input offsets in one Kafka transaction, so read_committed readers see each input's outputs once,
+   * crashes included (settings under `baton({ transactions })`).
    */
   readonly delivery?: DeliveryOption
 }
 
 /** The `delivery` option of `consume()`, as users write it. */
-export type DeliveryOption = 'at-least-once'
+export type DeliveryOption = 'at-least-once' | 'transactional'
 
 /** The delivery mode of a route, with its settings resolved. */
-export type ResolvedDelivery = { readonly mode: 'at-least-once' }
+export type ResolvedDelivery = { readonly mode: 'at-least-once' } | { readonly mode: 'transactional' }
 
 export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'ordering'> {
   /** Most records per handler call. Default 100. */
@@ -153,6 +158,7 @@ export const APP_OPTION_NAMES = [
   'signals',
   'exit',
   'groupProtocol',
+  'transactions',
 ] as const satisfies readonly (keyof BatonOptions | 'exit')[]
 const appComplete: Exclude<keyof BatonOptions, (typeof APP_OPTION_NAMES)[number]> extends never ? true : never = true
 void appComplete
@@ -268,7 +274,8 @@ export function resolveTopicConfig(
 
 function resolveDelivery(where: string, delivery: ConsumeOptions['delivery']): ResolvedDelivery {
   if (delivery === undefined || delivery === 'at-least-once') return { mode: 'at-least-once' }
-  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once', not ${JSON.stringify(delivery)}`)
+  if (delivery === 'transactional') return { mode: 'transactional' }
+  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once' or 'transactional', not ${JSON.stringify(delivery)}`)
 }
 
 function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryOptions | undefined {

@@ -15,6 +15,8 @@ export interface JobHost {
   readonly signal: AbortSignal
   readonly revokingSignal: AbortSignal
   readonly logger: Logger
+  /** True in transactional mode: `ctx.produce` holds the outputs for the transaction instead of sending them. */
+  readonly holdsOutputs?: boolean
   produce(record: ProducedRecord): Promise<void>
   pauseByUser(): void
   resumeByUser(): void
@@ -24,8 +26,7 @@ export interface JobHost {
 const childLoggers = new WeakMap<Job, Logger>()
 
 export class Job implements Work, Context {
-  /** Advanced by the retry middleware. */
-  attempt = 1
+  private attemptNumber = 1
   /**
    * Set once the job's concurrency slot is given back: when it settles, or earlier when its worker
    * is closed under it, in which case whatever it does from then on counts for nothing.
@@ -33,6 +34,8 @@ export class Job implements Work, Context {
   released = false
   /** `performance.now()` at its start, when the worker measures durations. */
   startedAt = 0
+  /** Transactional mode: what the current attempt produced, for the transaction once the job is done. */
+  outputs: ProducedRecord[] | undefined = undefined
 
   /**
    * A job is allocated per record, so its fields are few: records a garbage collection must copy
@@ -47,6 +50,16 @@ export class Job implements Work, Context {
     /** Key mode's queue key, undefined for records without a key and in partition mode. */
     readonly key: string | undefined,
   ) {}
+
+  get attempt(): number {
+    return this.attemptNumber
+  }
+
+  /** Advanced by the retry middleware; a new attempt starts without the last one's outputs. */
+  set attempt(attempt: number) {
+    this.attemptNumber = attempt
+    this.outputs = undefined
+  }
 
   get records(): readonly FetchedRecord[] {
     return (this.list ??= [this.first])
@@ -92,7 +105,15 @@ export class Job implements Work, Context {
   }
 
   produce(record: ProducedRecord): Promise<void> {
-    return this.host.produce(record)
+    if (this.host.holdsOutputs !== true) return this.host.produce(record)
+    // Written with the input offsets in the transaction, or never: nothing to wait for here.
+    ;(this.outputs ??= []).push(record)
+    return Promise.resolve()
+  }
+
+  /** A failed attempt's outputs go: the retry (or the dead letter) produces its own. */
+  discardOutputs(): void {
+    this.outputs = undefined
   }
 
   pause(): () => void {

@@ -50,6 +50,8 @@ export interface PartitionWorkerOptions {
   readonly chain: Chain
   readonly logger: Logger
   readonly produce: (record: ProducedRecord) => Promise<void>
+  /** Transactional mode: receives each done job's outputs (see `Delivery.hold`); `ctx.produce` then holds them. */
+  readonly hold?: ((offsets: readonly bigint[], outputs: readonly ProducedRecord[]) => void) | undefined
   readonly pause: () => void
   readonly resume: () => void
   readonly observer: WorkerObserver
@@ -71,6 +73,7 @@ export class PartitionWorker implements LaneHost {
   readonly chain: Chain
   readonly limiter: ConcurrencyLimiter
   readonly turns: EventLoopTurns
+  readonly holdsOutputs: boolean
   highWatermark: bigint | undefined
 
   private currentState: WorkerState = 'active'
@@ -94,6 +97,7 @@ export class PartitionWorker implements LaneHost {
     this.chain = options.chain
     this.limiter = options.limiter
     this.turns = options.turns
+    this.holdsOutputs = options.hold !== undefined
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
     this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.batchSize ?? 1)
@@ -237,6 +241,7 @@ export class PartitionWorker implements LaneHost {
       try {
         if (!job.isBatch) this.tracker.markDone(job.first.offset)
         else for (const record of job.records) this.tracker.markDone(record.offset)
+        this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? [])
       } catch (bug) {
         this.options.observer.internalError(bug as Error)
         return 'aborted'

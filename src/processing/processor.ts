@@ -18,7 +18,7 @@ import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
 import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
@@ -45,7 +45,7 @@ export interface ProcessorOptions {
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
   /** How each route's done work is made durable. Default: at-least-once, commits to the group. */
-  readonly deliveryFor?: (route: Route) => Delivery
+  readonly deliveryFor?: (route: Route) => Delivery | undefined
 }
 
 export interface HandOffResult {
@@ -290,6 +290,9 @@ export class Processor {
     do {
       this.completionCommitWanted = false
       if (this.stopping) break
+      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
+      await this.batchWindows()
+      if (this.stopping) break
       if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false
@@ -407,6 +410,10 @@ export class Processor {
       this.deliveries.set(route, delivery)
     }
     return delivery
+  }
+
+  private async batchWindows(): Promise<void> {
+    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
   }
 
   /** Every delivery in use, once each (routes may share one). */
@@ -632,6 +639,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
+      hold: holding(this.deliveryOf(route), tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -680,6 +688,13 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
+}
+
+/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
+function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
+  if (delivery.hold === undefined) return undefined
+  const at = { topic: tp.topic, partition: tp.partition }
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs)
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

@@ -10,7 +10,7 @@
  * One delivery serves every route that chose its mode; the processor calls it with the offsets of
  * those routes' partitions only.
  */
-import type { AssignedPartition, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
 
 export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
 
@@ -37,4 +37,11 @@ export interface Delivery {
   lost?(partitions: readonly TopicPartition[]): Promise<void>
   /** The app stopped; called once, after the last commit. */
   close?(): Promise<void>
+  /**
+   * Set by a delivery that writes handlers' outputs itself (transactional): `ctx.produce` then
+   * holds a record's outputs, dropped when an attempt fails, and hands them here once it is done.
+   */
+  hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): void
+  /** Resolves when a commit made as work completes should go (a delivery that batches its commits). */
+  batchWindow?(): Promise<void>
 }

@@ -6,7 +6,7 @@
  * The lab changes nothing but timings: the group's timeouts (short, so a crash costs seconds), the
  * drain deadline under them, and the commit interval scaled like the handler time.
  */
-import { baton as createApp, type Logger } from '../../processing/index.js'
+import { baton as createApp, type BatonApp, type BatonOptions, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
 import type { Outcome } from '../verify.js'
 import { crashClause, gracefulDuplicates, plural } from './explain.js'
@@ -40,7 +40,17 @@ function explainBaton(o: Outcome): string {
   return `The hand-off drains running records and commits before a partition moves, so graceful changes duplicate nothing (${plural(gracefulDuplicates(o), 'duplicate')} here); a crash commits nothing, and with commits sent as work completes ${crashClause(o)} (about one commit round trip of work).`
 }
 
-function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848'): LabMember {
+/** What a baton-based strategy adds to the app every baton member runs: its options and its route. */
+export interface BatonMemberShape {
+  readonly protocol: 'cooperative' | 'kip848'
+  /** Options beyond the lab's timings (a delivery mode's settings, `brokers` for its producer). */
+  readonly options?: Partial<BatonOptions>
+  /** Declares the route on the app; default: the lab's handler, at-least-once. */
+  readonly consume?: (app: BatonApp, context: MemberContext) => void
+}
+
+export function batonMember(context: MemberContext, shape: BatonMemberShape | 'cooperative' | 'kip848'): LabMember {
+  const { protocol, options = {}, consume = atLeastOnce } = typeof shape === 'string' ? { protocol: shape } : shape
   const consumer = new LabConsumer({
     consumerId: context.consumerId,
     bootstrap: context.bootstrap,
@@ -53,6 +63,7 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
     onError: context.onError,
   })
   const app = createApp({
+    ...options,
     groupId: context.groupId,
     consumer,
     drainTimeoutMs: context.timeouts.drainTimeoutMs,
@@ -60,10 +71,7 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
     logger: labLogger(context.onError),
     signals: false,
   })
-  // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
-  app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
-    deadLetter: false,
-  })
+  consume(app, context)
   let stopped: Promise<void> | undefined
   const stop = (): Promise<void> => (stopped ??= app.stop().then(() => undefined))
   return {
@@ -78,6 +86,14 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
       void stop()
     },
   }
+}
+
+/** The handler every at-least-once strategy runs: the work, then its effect, written at once. */
+function atLeastOnce(app: BatonApp, context: MemberContext): void {
+  // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
+  app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
+    deadLetter: false,
+  })
 }
 
 /**

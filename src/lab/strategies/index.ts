@@ -5,6 +5,7 @@
 import { baton848Strategy, batonStrategy } from './baton.js'
 import { commitOnRevoke } from './commit-on-revoke.js'
 import { naive } from './naive.js'
+import { transactionalStrategy } from './transactional.js'
 import type { Strategy } from './types.js'
 
 export const STRATEGIES: readonly Strategy[] = [
@@ -12,6 +13,7 @@ export const STRATEGIES: readonly Strategy[] = [
   commitOnRevoke,
   batonStrategy,
   baton848Strategy,
+  transactionalStrategy,
 ]
 
 export const STRATEGY_NAMES: readonly string[] = STRATEGIES.map((s) => s.name)

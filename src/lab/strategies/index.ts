@@ -5,6 +5,7 @@
 import { baton848Strategy, batonStrategy } from './baton.js'
 import { commitOnRevoke } from './commit-on-revoke.js'
 import { naive } from './naive.js'
+import { storeStrategy } from './store.js'
 import { transactionalStrategy } from './transactional.js'
 import type { Strategy } from './types.js'
 
@@ -14,6 +15,7 @@ export const STRATEGIES: readonly Strategy[] = [
   batonStrategy,
   baton848Strategy,
   transactionalStrategy,
+  storeStrategy,
 ]
 
 export const STRATEGY_NAMES: readonly string[] = STRATEGIES.map((s) => s.name)

@@ -32,6 +32,11 @@ import { GroupConsumer } from '../src/client/consumer/group-consumer.js'
 import { Producer } from '../src/client/producer/producer.js'
 import { baton } from '../src/processing/app.js'
 import type { BatonOptions, ConsumeOptions } from '../src/processing/config.js'
+import { pgliteDatabase } from '../src/processing/store/pglite.js'
+import { postgresDatabase } from '../src/processing/store/postgres.js'
+import type { SqlDatabase } from '../src/processing/store/sql.js'
+import { PGlite } from '@electric-sql/pglite'
+import pg from 'pg'
 import { silentLogger } from '../src/processing/logger.js'
 
 const TOPIC = 'bench-processing'
@@ -214,8 +219,54 @@ function modesToRun(): ModeRun[] {
     { name: 'at-least-once', options: () => ({}), consume: { deadLetter: false } },
     // No outputs: the no-op handler produces nothing, so each transaction carries only the offsets.
     { name: 'transactional', options: (groupId) => ({ transactions: { transactionalId: groupId } }), consume: { deadLetter: false, delivery: 'transactional' } },
+    storeMode('store (PGlite)', () => {
+      const db = new PGlite()
+      return Promise.resolve({ database: pgliteDatabase(db), close: () => db.close() })
+    }),
   ]
+  const postgresUrl = process.env.BATON_TEST_POSTGRES
+  if (postgresUrl === undefined) console.log('store (PostgreSQL): skipped; set BATON_TEST_POSTGRES to a connection string to include it')
+  else modes.push(storeMode('store (PostgreSQL)', () => postgresDatabaseFor(postgresUrl)))
   return modes
+}
+
+/** Store mode on a database opened before the rounds; each round's group has its own offset rows. */
+function storeMode(name: string, open: () => Promise<{ database: SqlDatabase; close: () => Promise<void> }>): ModeRun {
+  let opened: { database: SqlDatabase; close: () => Promise<void> } | undefined
+  return {
+    name,
+    options: () => {
+      if (opened === undefined) throw new Error(`${name}: the database was not opened`)
+      return { store: { database: opened.database } }
+    },
+    consume: { deadLetter: false, delivery: 'store' },
+    open: async () => {
+      opened = await open()
+    },
+    close: async () => {
+      await opened?.close()
+    },
+  }
+}
+
+/** A database of the bench's own on the server at `url`, dropped afterwards; a connection per partition. */
+async function postgresDatabaseFor(url: string): Promise<{ database: SqlDatabase; close: () => Promise<void> }> {
+  const name = `baton_bench_${process.pid}_${Date.now()}`
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  const target = new URL(url)
+  target.pathname = `/${name}`
+  const pool = new pg.Pool({ connectionString: target.toString(), max: PARTITIONS + 2 })
+  pool.on('error', () => undefined)
+  return {
+    database: postgresDatabase(pool),
+    close: async () => {
+      await pool.end()
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await admin.end()
+    },
+  }
 }
 
 /** Each mode with a no-op handler, at-least-once first in each round, the others as a share of it. */

@@ -11,6 +11,7 @@ interface LabFlags {
   seed: number
   brokers?: string[]
   store?: string
+  oneAtATime?: boolean
   strategies: string[]
   out: string
 }
@@ -49,6 +50,7 @@ export function registerLabCommand(program: Command): void {
     .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of the embedded broker', list('--brokers'))
     .option('--store <url>', 'PostgreSQL for the store strategy (postgres://user:password@host:5432/db); default: PGlite in this process')
     .option('--strategies <names>', `strategies to run, in order (${STRATEGY_NAMES.join(', ')})`, list('--strategies'), [...STRATEGY_NAMES])
+    .option('--one-at-a-time', 'run the strategies one after another instead of side by side (slower; no strategy shares the machine with another)')
     .option('--out <dir>', 'where to write index.html and results.json', LAB_DEFAULTS.outDir)
     .action(async (flags: LabFlags) => {
       const progress = new TerminalProgress(process.stdout)
@@ -63,6 +65,7 @@ export function registerLabCommand(program: Command): void {
             seed: flags.seed,
             ...(flags.brokers === undefined ? {} : { brokers: flags.brokers }),
             ...(flags.store === undefined ? {} : { store: flags.store }),
+            sideBySide: flags.oneAtATime !== true,
             strategies: flags.strategies,
             outDir: flags.out,
           },
@@ -77,7 +80,8 @@ export function registerLabCommand(program: Command): void {
           console.log(`${' '.repeat(17)}${r.explanation}`)
         }
         console.log('')
-        console.log('Counted from the effects the handlers wrote, record by record:')
+        console.log('Counted record by record from the effects where a user sees them (what the handler did; for transactional, the')
+        console.log('output topic read with read_committed; for store, the rows in the database):')
         for (const [term, meaning] of LEGEND) console.log(`  ${term.padEnd(18)}  ${meaning}`)
         for (const r of results.strategies.filter((r) => r.timedOut)) {
           console.log(`warning: ${r.outcome.strategy} hit its deadline with ${r.outcome.lost} records unprocessed; try fewer --records or a shorter --script`)

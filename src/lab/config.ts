@@ -37,6 +37,11 @@ export interface LabOptions {
    * this asks for less; tests running many crashes shorten it.
    */
   sessionTimeoutMs?: number
+  /**
+   * Run the strategies side by side, each with its own group over the same topic (default), or one
+   * after another (`false`, `--one-at-a-time`), where no strategy shares the machine with another.
+   */
+  sideBySide?: boolean
 }
 
 export interface LabConfig {
@@ -53,6 +58,7 @@ export interface LabConfig {
   readonly outDir: string
   readonly timeouts: LabTimeouts
   readonly strategyDeadlineMs: number | undefined
+  readonly sideBySide: boolean
 }
 
 export const LAB_DEFAULTS = {
@@ -112,7 +118,7 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
   const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
   const sessionTimeoutMs = integer('sessionTimeoutMs', options.sessionTimeoutMs, SESSION_TIMEOUT_MS, 1000, 300_000)
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(sessionTimeoutMs), strategyDeadlineMs }
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(sessionTimeoutMs), strategyDeadlineMs, sideBySide: options.sideBySide ?? true }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */
@@ -127,6 +133,7 @@ export function describeConfig(config: LabConfig): Record<string, unknown> {
     brokers: config.brokers ?? 'embedded',
     store: config.store === null ? 'pglite' : withoutPassword(config.store),
     strategies: config.strategies,
+    sideBySide: config.sideBySide,
     timeouts: config.timeouts,
   }
 }

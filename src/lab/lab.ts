@@ -85,16 +85,14 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
     const runId = `${config.seed}-${Date.now().toString(36)}`
     const topic = `baton-lab-${runId}`
     await prepareInput(bootstrap, topic, plan, progress)
-    const runs: { strategy: Strategy; run: StrategyRun; generations: number }[] = []
-    for (const [index, name] of config.strategies.entries()) {
-      const strategy = STRATEGIES.find((s) => s.name === name)
-      if (strategy === undefined) continue
+    const chosen = config.strategies.flatMap((name) => STRATEGIES.filter((s) => s.name === name))
+    const runOne = async (strategy: Strategy, index: number): Promise<{ strategy: Strategy; run: StrategyRun; generations: number }> => {
       const runner = new StrategyRunner(
         strategy,
         {
           bootstrap,
           topic,
-          groupId: `baton-lab-${runId}-${name}`,
+          groupId: `baton-lab-${runId}-${strategy.name}`,
           plan,
           consumers: config.consumers,
           script: config.script,
@@ -105,16 +103,27 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
         },
         { event: (s, at, message) => progress.event(s, at, message) },
       )
-      progress.strategyStarted(name, index, config.strategies.length, () => runner.status())
-      let run: StrategyRun
+      progress.strategyStarted(strategy.name, index, chosen.length, () => runner.status())
       try {
-        run = await runner.run()
+        const run = await runner.run()
+        progress.strategyFinished(summarize(run.observation))
+        return { strategy, run, generations: runner.generations }
       } catch (error) {
-        progress.strategyFinished(summarize(runner.recorder.finish(name, config.records)))
+        progress.strategyFinished(summarize(runner.recorder.finish(strategy.name, config.records)))
         throw error
       }
-      progress.strategyFinished(summarize(run.observation))
-      runs.push({ strategy, run, generations: runner.generations })
+    }
+    let runs: { strategy: Strategy; run: StrategyRun; generations: number }[]
+    if (config.sideBySide) {
+      // Every strategy at once, each with its own group over the same topic: the lab takes as long
+      // as its slowest strategy (store on PGlite, whose one connection serves a transaction at a time).
+      const settled = await Promise.allSettled(chosen.map((strategy, index) => runOne(strategy, index)))
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      runs = settled.map((r) => (r as PromiseFulfilledResult<{ strategy: Strategy; run: StrategyRun; generations: number }>).value)
+    } else {
+      runs = []
+      for (const [index, strategy] of chosen.entries()) runs.push(await runOne(strategy, index))
     }
     const results = judged(runs, shapeOf(config))
     const lab: LabResults = {

@@ -17,7 +17,7 @@ import { runLab, type StrategyResult } from '../../src/lab/lab.js'
 import type { MembershipAction } from '../../src/lab/script.js'
 
 const AT_LEAST_ONCE = ['baton']
-const EXACTLY_ONCE = ['transactional']
+const EXACTLY_ONCE = ['transactional', 'store']
 const CONSUMERS = 2
 const MAX_MEMBERS = 4
 // Short sessions so that a crash costs two seconds, not Kafka's minimum of six.

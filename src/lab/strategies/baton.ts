@@ -37,7 +37,7 @@ export const baton848Strategy: Strategy = {
 
 /** Graceful changes drain and commit before the partition moves; a crash commits nothing, so what it had done since its last commit runs again. */
 function explainBaton(o: Outcome): string {
-  return `The hand-off drains running records and commits before a partition moves, so graceful changes duplicate nothing (${plural(gracefulDuplicates(o), 'duplicate')} here); a crash commits nothing, and with commits sent as work completes ${crashClause(o)} (about one commit round trip of work).`
+  return `The hand-off drains running records and commits before a partition moves, so graceful changes duplicate nothing (${plural(gracefulDuplicates(o), 'duplicate')} here); a crash commits nothing, but commits go out as work completes, so little is done and uncommitted when it strikes: ${crashClause(o)}.`
 }
 
 /** What a baton-based strategy adds to the app every baton member runs: its options and its route. */

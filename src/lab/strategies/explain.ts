@@ -10,6 +10,8 @@ export function gracefulDuplicates(o: Outcome): number {
 
 /** How an at-least-once row's crash shows: records done but not committed, run again by the next owner. */
 export function crashClause(o: Outcome): string {
-  if (o.inFlightAtCrash === 0 && o.duplicatedAfterCrash === 0) return 'the run had no crash, or the crashed member had nothing uncommitted'
-  return `the crash cost ${plural(o.duplicatedAfterCrash, 'duplicate')}: its member had ${plural(o.inFlightAtCrash, 'record')} started or done but not committed, and the next owner ran the done ones again`
+  if (o.crashes === 0) return 'the run had no crash'
+  if (o.inFlightAtCrash === 0) return 'the crash found nothing started and uncommitted, so it duplicated nothing'
+  if (o.duplicatedAfterCrash === 0) return `the crash duplicated nothing: none of the ${plural(o.inFlightAtCrash, 'record')} its member had started and not committed had taken effect yet`
+  return `the crash cost ${plural(o.duplicatedAfterCrash, 'duplicate')}: of the ${plural(o.inFlightAtCrash, 'record')} its member had started and not committed, ${o.duplicatedAfterCrash} had taken effect and ran again on the next owner`
 }

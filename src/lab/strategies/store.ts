@@ -26,9 +26,9 @@ export const storeStrategy: Strategy = {
 
 function explainStore(o: Outcome): string {
   const crash =
-    o.inFlightAtCrash > 0
-      ? `the crashed member's open transaction, holding ${plural(o.inFlightAtCrash, 'record')} past its stored offset, rolled back, and the next owner started from that offset`
-      : 'a crash rolls back the member\'s open transaction, and the next owner starts from the offset stored with the last committed rows'
+    o.crashes === 0
+      ? 'a crash would roll back the member\'s open transaction, and the next owner would start from the offset stored with the last committed rows'
+      : `the crashed member's open transaction (${plural(o.inFlightAtCrash, 'record')} past its stored offset) rolled back, and the next owner started from the offset stored with the last committed rows`
   return `Each row is committed with the partition's offset in one database transaction, or not at all; ${crash}: ${plural(o.duplicated, 'duplicate')}.`
 }
 

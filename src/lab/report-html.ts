@@ -3,7 +3,7 @@
  * results table and, per strategy, a timeline: one row per partition, coloured by the member that
  * owned it, with duplicate effects marked where they happened.
  */
-import type { ExpectedResult } from './expectations.js'
+import { verdict, type ExpectedResult } from './expectations.js'
 import type { Observation } from './observation.js'
 import { COLUMNS, LEGEND } from './table.js'
 import type { Outcome } from './verify.js'
@@ -71,11 +71,20 @@ export interface HtmlReportInput {
   verdicts?: Readonly<Record<string, { readonly explanation: string; readonly expected: ExpectedResult }>>
 }
 
+/** The run's expected results in one line, at the top of the page. */
+function verdictLine(input: HtmlReportInput): string {
+  const judged = input.outcomes.flatMap((o) => {
+    const v = input.verdicts?.[o.strategy]
+    return v === undefined ? [] : [{ strategy: o.strategy, result: v.expected }]
+  })
+  return judged.length === 0 ? '' : `<p id="verdict">${escape(verdict(judged))}</p>`
+}
+
 function verdictOf(input: HtmlReportInput, strategy: string): string {
   const v = input.verdicts?.[strategy]
   if (v === undefined) return ''
   const met = v.expected.met === null ? 'not judged' : v.expected.met ? 'met' : 'NOT met'
-  return `<p class="why">${escape(v.explanation)}</p><p class="expected${v.expected.met === false ? ' missed' : ''}">Expected: ${escape(v.expected.expected)}. <strong>${met}</strong> (${escape(v.expected.detail)}).</p>`
+  return `<p class="expected${v.expected.met === false ? ' missed' : ''}">Expected: ${escape(v.expected.expected)}. <strong>${met}</strong> (${escape(v.expected.detail)}).</p>`
 }
 
 export function renderHtmlReport(input: HtmlReportInput): string {
@@ -95,6 +104,7 @@ dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-
 .expected{font-size:13px}.missed{color:#b00}.dupkey{background:#d62728}.rbkey{background:#000;opacity:.12}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
 </style></head><body>
 <h1>${escape(input.title)}</h1>
+${verdictLine(input)}
 <table id="results"><thead><tr>${COLUMNS.map((c) => `<th>${escape(c.title)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>
 <dl class="legend">${LEGEND.map(([term, meaning]) => `<dt>${escape(term)}</dt><dd>${escape(meaning)}</dd>`).join('')}</dl>

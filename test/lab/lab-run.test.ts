@@ -134,6 +134,7 @@ describe('lab run on the embedded broker', () => {
     assert.ok(html.includes('<table id="results">'))
     assert.equal((html.match(/<svg /g) ?? []).length, 4)
     assert.ok(html.includes('Why each row has the duplicates it has'))
+    assert.match(html, /<p id="verdict">expected results: all met/)
     assert.ok(html.includes(naive.explanation.replace(/'/g, '&#39;')), 'the report carries the sentence results.json has')
   })
 

@@ -86,23 +86,28 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
     const topic = `baton-lab-${runId}`
     await prepareInput(bootstrap, topic, plan, progress)
     const chosen = config.strategies.flatMap((name) => STRATEGIES.filter((s) => s.name === name))
-    const runOne = async (strategy: Strategy, index: number): Promise<{ strategy: Strategy; run: StrategyRun; generations: number }> => {
-      const runner = new StrategyRunner(
-        strategy,
-        {
-          bootstrap,
-          topic,
-          groupId: `baton-lab-${runId}-${strategy.name}`,
-          plan,
-          consumers: config.consumers,
-          script: config.script,
-          timeouts: config.timeouts,
-          runId,
-          store: config.store ?? undefined,
-          deadlineMs: deadlineFor(config, plan),
-        },
-        { event: (s, at, message) => progress.event(s, at, message) },
-      )
+    const runners = chosen.map(
+      (strategy) =>
+        new StrategyRunner(
+          strategy,
+          {
+            bootstrap,
+            topic,
+            groupId: `baton-lab-${runId}-${strategy.name}`,
+            plan,
+            consumers: config.consumers,
+            script: config.script,
+            timeouts: config.timeouts,
+            runId,
+            store: config.store ?? undefined,
+            deadlineMs: deadlineFor(config, plan),
+          },
+          { event: (s, at, message) => progress.event(s, at, message) },
+        ),
+    )
+    type Ran = { strategy: Strategy; run: StrategyRun; generations: number }
+    const runOne = async (runner: StrategyRunner, index: number): Promise<Ran> => {
+      const strategy = chosen[index] as Strategy
       progress.strategyStarted(strategy.name, index, chosen.length, () => runner.status())
       try {
         const run = await runner.run()
@@ -113,17 +118,24 @@ export async function runLab(options: LabOptions = {}, io: RunLabIo = {}): Promi
         throw error
       }
     }
-    let runs: { strategy: Strategy; run: StrategyRun; generations: number }[]
+    let runs: Ran[]
     if (config.sideBySide) {
       // Every strategy at once, each with its own group over the same topic: the lab takes as long
-      // as its slowest strategy (store on PGlite, whose one connection serves a transaction at a time).
-      const settled = await Promise.allSettled(chosen.map((strategy, index) => runOne(strategy, index)))
+      // as its slowest strategy (store on PGlite, whose one connection serves a transaction at a
+      // time). What they share is opened first, all of it, before any member starts.
+      const opened = await Promise.allSettled(runners.map((r) => r.open()))
+      const notOpened = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (notOpened !== undefined) {
+        await Promise.allSettled(runners.map((r) => r.close()))
+        throw notOpened.reason
+      }
+      const settled = await Promise.allSettled(runners.map((runner, index) => runOne(runner, index)))
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
-      runs = settled.map((r) => (r as PromiseFulfilledResult<{ strategy: Strategy; run: StrategyRun; generations: number }>).value)
+      runs = settled.map((r) => (r as PromiseFulfilledResult<Ran>).value)
     } else {
       runs = []
-      for (const [index, strategy] of chosen.entries()) runs.push(await runOne(strategy, index))
+      for (const [index, runner] of runners.entries()) runs.push(await runOne(runner, index))
     }
     const results = judged(runs, shapeOf(config))
     const lab: LabResults = {

@@ -52,10 +52,15 @@ export class ObservationRecorder {
   readonly ownership: OwnershipSpan[] = []
   readonly rebalances: RebalanceSpan[] = []
   readonly crashes: CrashRecord[] = []
-  private readonly origin: number
+  private origin: number
 
   constructor(private readonly clock: () => number = () => performance.now()) {
     this.origin = clock()
+  }
+
+  /** Times count from now: the run starts once the strategy's shared resources are open. */
+  restart(): void {
+    this.origin = this.clock()
   }
 
   now(): number {

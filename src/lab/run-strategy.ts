@@ -88,19 +88,29 @@ export class StrategyRunner {
     }
   }
 
+  /**
+   * Opens what the strategy's members share (an output topic and its reader, a database). `run`
+   * does it if it was not done; the lab does it for every strategy before any starts, so that one
+   * opening (PGlite compiling its WebAssembly) does not stall another's members mid-rebalance.
+   */
+  async open(): Promise<void> {
+    this.session ??= await this.strategy.open({
+      bootstrap: this.scenario.bootstrap,
+      topic: this.scenario.topic,
+      groupId: this.scenario.groupId,
+      runId: this.scenario.runId,
+      partitions: this.scenario.plan.workload.partitions,
+      timeouts: this.scenario.timeouts,
+      sink: this.sink,
+      store: this.scenario.store,
+      onError: (error) => this.countError(error),
+    })
+  }
+
   async run(): Promise<StrategyRun> {
     try {
-      this.session = await this.strategy.open({
-        bootstrap: this.scenario.bootstrap,
-        topic: this.scenario.topic,
-        groupId: this.scenario.groupId,
-        runId: this.scenario.runId,
-        partitions: this.scenario.plan.workload.partitions,
-        timeouts: this.scenario.timeouts,
-        sink: this.sink,
-        store: this.scenario.store,
-        onError: (error) => this.countError(error),
-      })
+      await this.open()
+      this.recorder.restart()
       this.watch.begin('initial')
       await Promise.all(Array.from({ length: this.scenario.consumers }, () => this.add().start()))
       for (const step of this.scenario.script) {
@@ -125,6 +135,11 @@ export class StrategyRunner {
       await this.closeSession().catch(() => undefined)
       throw error
     }
+  }
+
+  /** Releases what `open` took, for a runner that will not run (another strategy failed to open). */
+  async close(): Promise<void> {
+    await this.closeSession()
   }
 
   private async closeSession(): Promise<void> {

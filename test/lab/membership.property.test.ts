@@ -74,7 +74,7 @@ describe('membership scripts against every delivery mode', () => {
           if (EXACTLY_ONCE.includes(s.outcome.strategy)) assert.equal(s.outcome.duplicated, 0, describeRun(script, s))
         }
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
     )
   })
 })

@@ -35,7 +35,8 @@ const script = (value: string): string => {
 
 /**
  * `baton lab` (what `npm start` runs): the duplicate-on-rebalance scenario on the embedded broker,
- * each strategy in turn, verified record by record; prints the table and writes the report.
+ * every strategy side by side (or one after another), verified record by record; prints the table,
+ * why each row has its duplicates and whether the expected results were met, and writes the report.
  */
 export function registerLabCommand(program: Command): void {
   program

@@ -1,8 +1,9 @@
 /**
  * The lab end to end: a broker (embedded, in this process, unless `brokers` names a cluster), one
- * fresh topic with the workload written to it, then each strategy in turn through the same
- * scenario, each verified record by record from its effects, and the results written as a
- * self-contained HTML page and a JSON file.
+ * fresh topic with the workload written to it, then every strategy through the same scenario (side
+ * by side, each in a group of its own, or one after another), each verified record by record from
+ * its effects where a user sees them, each judged against the result the lab expects of it, and
+ * the results written as a self-contained HTML page and a JSON file.
  *
  * ```ts
  * const results = await runLab({ records: 600, script: 'join@1s,leave@2s' })

@@ -18,12 +18,30 @@ export interface LabDatabase {
   close(): Promise<void>
 }
 
+/**
+ * One PGlite for the process, made on first use and kept: starting one (compiling PostgreSQL's
+ * WebAssembly, creating its cluster in memory) takes seconds, and runs name their tables after
+ * themselves and drop them, so lab runs in one process (tests) share it. It holds nothing that
+ * keeps the process alive.
+ */
+let sharedPGlite: Promise<SqlDatabase> | undefined
+
+async function startPGlite(): Promise<SqlDatabase> {
+  const { PGlite } = await load(() => import('@electric-sql/pglite'), '@electric-sql/pglite')
+  const db = new PGlite()
+  await db.waitReady
+  return pgliteDatabase(db)
+}
+
 /** Opens PGlite (no url) or a pool on the PostgreSQL server at `url`, with a connection per partition a member may hold. */
 export async function openLabDatabase(url: string | undefined, connections: number): Promise<LabDatabase> {
   if (url === undefined) {
-    const { PGlite } = await load(() => import('@electric-sql/pglite'), '@electric-sql/pglite')
-    const db = new PGlite()
-    return { database: pgliteDatabase(db), description: 'PGlite in this process', close: () => db.close() }
+    if (sharedPGlite === undefined) {
+      sharedPGlite = startPGlite()
+      // A failed start (the package missing) is not kept: the next run tries again.
+      sharedPGlite.catch(() => (sharedPGlite = undefined))
+    }
+    return { database: await sharedPGlite, description: 'PGlite in this process', close: () => Promise.resolve() }
   }
   const pg = (await load(() => import('pg'), 'pg')).default
   const pool = new pg.Pool({ connectionString: url, max: connections })

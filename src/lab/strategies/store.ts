@@ -71,6 +71,8 @@ async function openStore(run: RunContext): Promise<StrategySession> {
     close: async () => {
       try {
         await rows.close()
+        // The run's figures are in results.json; a PostgreSQL database given with --store keeps no litter.
+        await lab.database.query(`DROP TABLE IF EXISTS ${rows.table}, ${offsets}`)
       } finally {
         await lab.close()
       }

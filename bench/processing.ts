@@ -19,7 +19,11 @@
  * the same round. Target: transactional at least 50 %. Store mode runs on PGlite in this process,
  * and on PostgreSQL when BATON_TEST_POSTGRES names a server (a database is created and dropped).
  *
- *   npx tsx bench/processing.ts --modes-only [--mode-records N] [--mode-rounds N]   (default 200 000, 3)
+ * Store mode writes a savepoint per record, so it reads fewer records (`--store-records`) than the
+ * Kafka modes (`--mode-records`), enough for a run of seconds either way; records/s compare.
+ *
+ *   npx tsx bench/processing.ts --modes-only [--mode-records N] [--store-records N] [--mode-rounds N]
+ *                                            (default 1 000 000, 50 000, 3)
  */
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
@@ -48,13 +52,15 @@ const args = parseArgs({
     rounds: { type: 'string', default: '9' },
     broker: { type: 'boolean', default: false },
     'modes-only': { type: 'boolean', default: false },
-    'mode-records': { type: 'string', default: '200000' },
+    'mode-records': { type: 'string', default: '1000000' },
+    'store-records': { type: 'string', default: '50000' },
     'mode-rounds': { type: 'string', default: '3' },
   },
 })
 const TOTAL = Number(args.positionals[0] ?? 1_000_000)
 const ROUNDS = Number(args.values.rounds)
 const MODE_TOTAL = Number(args.values['mode-records'])
+const STORE_TOTAL = Math.min(MODE_TOTAL, Number(args.values['store-records']))
 const MODE_ROUNDS = Number(args.values['mode-rounds'])
 const SELF = fileURLToPath(import.meta.url)
 
@@ -207,6 +213,8 @@ async function frameworkRun(bootstrap: string[], groupId: string): Promise<Run> 
 /** A delivery mode as the bench runs it: the app's options for it, and what to release afterwards. */
 interface ModeRun {
   readonly name: string
+  /** Records read in a run, from the beginning of the topic. */
+  readonly records: number
   readonly options: (groupId: string) => Partial<BatonOptions>
   readonly consume: ConsumeOptions
   /** Called once before the rounds (a database to open) and once after them. */
@@ -216,9 +224,9 @@ interface ModeRun {
 
 function modesToRun(): ModeRun[] {
   const modes: ModeRun[] = [
-    { name: 'at-least-once', options: () => ({}), consume: { deadLetter: false } },
+    { name: 'at-least-once', records: MODE_TOTAL, options: () => ({}), consume: { deadLetter: false } },
     // No outputs: the no-op handler produces nothing, so each transaction carries only the offsets.
-    { name: 'transactional', options: (groupId) => ({ transactions: { transactionalId: groupId } }), consume: { deadLetter: false, delivery: 'transactional' } },
+    { name: 'transactional', records: MODE_TOTAL, options: (groupId) => ({ transactions: { transactionalId: groupId } }), consume: { deadLetter: false, delivery: 'transactional' } },
     storeMode('store (PGlite)', () => {
       const db = new PGlite()
       return Promise.resolve({ database: pgliteDatabase(db), close: () => db.close() })
@@ -235,6 +243,7 @@ function storeMode(name: string, open: () => Promise<{ database: SqlDatabase; cl
   let opened: { database: SqlDatabase; close: () => Promise<void> } | undefined
   return {
     name,
+    records: STORE_TOTAL,
     options: () => {
       if (opened === undefined) throw new Error(`${name}: the database was not opened`)
       return { store: { database: opened.database } }
@@ -276,7 +285,7 @@ async function deliveryModes(bootstrap: string[]): Promise<void> {
   for (const mode of modes) await mode.open?.()
   try {
     console.log('')
-    console.log(`delivery modes: ${MODE_TOTAL} records (${PARTITIONS} partitions), no-op handler, ${MODE_ROUNDS} rounds; from the first record to the stop's final commit`)
+    console.log(`delivery modes: ${modes.map((m) => `${m.name} ${m.records.toLocaleString('en')}`).join(', ')} records (${PARTITIONS} partitions), no-op handler, ${MODE_ROUNDS} rounds; from the first record to the stop's final commit`)
     console.log(`round  ${modes.map((m) => m.name.padStart(22)).join('  ')}`)
     const runs = new Map<string, Run[]>(modes.map((m) => [m.name, []]))
     for (let round = 1; round <= MODE_ROUNDS; round++) {
@@ -302,7 +311,7 @@ async function deliveryModes(bootstrap: string[]): Promise<void> {
 
 /** baton() in one mode with a no-op handler, timed from the first record to the end of the stop (its final commit included). */
 async function modeRun(bootstrap: string[], groupId: string, mode: ModeRun): Promise<Run> {
-  const stopwatch = new Stopwatch(MODE_TOTAL)
+  const stopwatch = new Stopwatch(mode.records)
   let seen = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
@@ -311,7 +320,7 @@ async function modeRun(bootstrap: string[], groupId: string, mode: ModeRun): Pro
     MODES_TOPIC,
     () => {
       if (seen === 0) stopwatch.start()
-      if (++seen === MODE_TOTAL) done()
+      if (++seen === mode.records) done()
       return Promise.resolve()
     },
     mode.consume,

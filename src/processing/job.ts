@@ -28,7 +28,8 @@ export interface JobHost {
 const childLoggers = new WeakMap<Job, Logger>()
 
 export class Job implements Work, Context {
-  private attemptNumber = 1
+  /** Advanced by the retry middleware. */
+  attempt = 1
   /**
    * Set once the job's concurrency slot is given back: when it settles, or earlier when its worker
    * is closed under it, in which case whatever it does from then on counts for nothing.
@@ -54,16 +55,6 @@ export class Job implements Work, Context {
     /** Key mode's queue key, undefined for records without a key and in partition mode. */
     readonly key: string | undefined,
   ) {}
-
-  get attempt(): number {
-    return this.attemptNumber
-  }
-
-  /** Advanced by the retry middleware; a new attempt starts without the last one's outputs. */
-  set attempt(attempt: number) {
-    this.attemptNumber = attempt
-    this.outputs = undefined
-  }
 
   get records(): readonly FetchedRecord[] {
     return (this.list ??= [this.first])

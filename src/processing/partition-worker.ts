@@ -51,7 +51,7 @@ export interface PartitionWorkerOptions {
   readonly logger: Logger
   readonly produce: (record: ProducedRecord) => Promise<void>
   /** Transactional mode: receives each done job's outputs (see `Delivery.hold`); `ctx.produce` then holds them. */
-  readonly hold?: ((offsets: readonly bigint[], outputs: readonly ProducedRecord[]) => void) | undefined
+  readonly hold?: ((offsets: readonly bigint[], outputs: readonly ProducedRecord[]) => boolean) | undefined
   readonly pause: () => void
   readonly resume: () => void
   readonly observer: WorkerObserver
@@ -84,6 +84,7 @@ export class PartitionWorker implements LaneHost {
   private readonly revokingController = new AbortController()
   private paused = false
   private pausedByUser = false
+  private heldBack = false
   private readonly idleWaiters: (() => void)[] = []
   private readonly timed: boolean
   /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
@@ -123,7 +124,19 @@ export class PartitionWorker implements LaneHost {
 
   /** Active and not paused by the application: the lanes start records only while this holds. */
   get dispatching(): boolean {
-    return this.state === 'active' && !this.pausedByUser
+    return this.state === 'active' && !this.pausedByUser && !this.heldBack
+  }
+
+  /** The delivery holds enough done work (transactional mode): nothing starts until a commit takes it. */
+  get isHeldBack(): boolean {
+    return this.heldBack
+  }
+
+  /** A commit went through: a worker held back by its delivery starts records again. */
+  commitTookHeldWork(): void {
+    if (!this.heldBack) return
+    this.heldBack = false
+    this.lane.pump()
   }
 
   /**
@@ -241,7 +254,7 @@ export class PartitionWorker implements LaneHost {
       try {
         if (!job.isBatch) this.tracker.markDone(job.first.offset)
         else for (const record of job.records) this.tracker.markDone(record.offset)
-        this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? [])
+        if (this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? []) === false) this.heldBack = true
       } catch (bug) {
         this.options.observer.internalError(bug as Error)
         return 'aborted'

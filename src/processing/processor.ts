@@ -293,7 +293,11 @@ export class Processor {
       // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
       await this.batchWindows()
       if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+      if (!(await this.commitOwned('completion'))) {
+        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+        // Workers held back by their delivery finish nothing that would ask for the next commit.
+        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
+      }
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false
   }
@@ -562,7 +566,10 @@ export class Processor {
       const workers = workersOf()
       let offsets = this.offsetsToCommit(workers)
       for (;;) {
-        if (offsets.length === 0) return offsets
+        if (offsets.length === 0) {
+          for (const worker of this.workers.values()) worker.commitTookHeldWork()
+          return offsets
+        }
         try {
           await this.deliver(offsets, reason)
           break
@@ -579,6 +586,7 @@ export class Processor {
         }
       }
       const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
+      for (const worker of this.workers.values()) worker.commitTookHeldWork()
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
@@ -700,7 +708,7 @@ export class Processor {
 function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
   if (delivery.hold === undefined) return undefined
   const at = { topic: tp.topic, partition: tp.partition }
-  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs)
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

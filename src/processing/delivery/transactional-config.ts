@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os'
 import { ConfigError } from '../errors.js'
+import type { ConsumerPort } from '../consumer-port.js'
 import { refuseUnknownKeys } from '../option-names.js'
 
 export interface TransactionsOptions {
@@ -48,17 +49,20 @@ export function resolveTransactions(options: TransactionsOptions | undefined, gr
   const maxRecords = positive('transactions.maxRecords', given.maxRecords, 1000)
   const maxMs = positive('transactions.maxMs', given.maxMs, 100)
   const transactionTimeoutMs = positive('transactions.transactionTimeoutMs', given.transactionTimeoutMs, 10_000)
-  if (transactionTimeoutMs <= maxMs) {
-    throw new ConfigError('transactions.transactionTimeoutMs', `${transactionTimeoutMs} must be above transactions.maxMs (${maxMs}): a transaction must be able to outlive its batching window`)
-  }
   const instance = groupInstanceId ?? `${hostname()}-${process.pid}`
   return { transactionalId: given.transactionalId ?? `baton-${groupId}-${instance}`, maxRecords, maxMs, transactionTimeoutMs }
 }
 
-/** A transactional route needs baton's own client: its producer is built from `brokers`. */
-export function requireTransactionalSupport(where: string, options: { readonly brokers?: string | readonly string[] }): void {
+/**
+ * A transactional route needs baton's own client: its producer is built from `brokers`, and the
+ * consumer must tell its group metadata (generation, member id) for the transaction's offsets.
+ */
+export function requireTransactionalSupport(where: string, options: { readonly brokers?: string | readonly string[]; readonly consumer?: ConsumerPort }): void {
   if (options.brokers === undefined || String(options.brokers).trim() === '') {
     throw new ConfigError(`${where}.delivery`, "'transactional' writes its outputs with baton's own transactional producer, which needs `brokers` on baton()")
+  }
+  if (options.consumer !== undefined && typeof options.consumer.groupMetadata !== 'function') {
+    throw new ConfigError(`${where}.delivery`, "'transactional' needs a consumer that reports its group metadata (groupMetadata()) for the transaction's offsets; leave `consumer` out to use baton's own")
   }
 }
 

@@ -33,7 +33,7 @@ import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition 
 import { StaleGenerationError } from '../errors.js'
 import { publish } from '../instrumentation.js'
 import type { Logger } from '../logger.js'
-import { HeldOutputs } from './held-outputs.js'
+import { HeldOutputs, type CoveredOutputs } from './held-outputs.js'
 import type { ResolvedTransactions } from './transactional-config.js'
 import type { CommitReason, Delivery } from './types.js'
 
@@ -70,7 +70,6 @@ export class TransactionalDelivery implements Delivery {
   readonly mode = 'transactional'
   private readonly held = new HeldOutputs()
   private producer: TransactionalProducer | undefined
-  private initialised: Promise<void> | undefined
   /** Set when partitions were lost while a transaction was open: it must not commit. */
   private doomed = false
   private windowWaiter: { resolve: () => void; timer: NodeJS.Timeout } | undefined
@@ -91,15 +90,20 @@ export class TransactionalDelivery implements Delivery {
    * Gets the producer id for the transactional id, which fences an earlier producer with the same
    * id and ends its open transaction. The app calls this before the member joins the group.
    */
-  init(): Promise<void> {
-    this.initialised ??= this.newProducer().then(() => undefined)
-    return this.initialised
+  async init(): Promise<void> {
+    if (this.producer === undefined) await this.newProducer()
   }
 
-  /** A record (or batch) of `tp` is done, having produced `outputs` in its successful attempt. */
-  hold(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): void {
+  /**
+   * A record (or batch) of `tp` is done, having produced `outputs` in its successful attempt.
+   * False once two transactions' worth are held: handlers that outrun the transactions would
+   * otherwise hold the whole backlog's outputs in memory.
+   */
+  hold(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean {
     this.held.add(tp, { offsets, outputs })
-    if (this.held.records >= this.options.settings.maxRecords) this.openWindow()
+    const { maxRecords } = this.options.settings
+    if (this.held.records >= maxRecords) this.openWindow()
+    return this.held.records < 2 * maxRecords
   }
 
   /**
@@ -120,18 +124,35 @@ export class TransactionalDelivery implements Delivery {
     })
   }
 
+  /**
+   * One transaction per `maxRecords` records of the commit: all but the last commit offsets part
+   * of the way (every record below them done, their outputs in the same transaction); the last
+   * commits `offsets` as asked. A failure leaves what is not yet committed held, for the next commit.
+   */
   async commit(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
-    await this.init()
-    const producer = this.producer ?? (await this.newProducer())
-    const covered = this.held.covered(offsets)
-    const event = { transactionalId: this.transactionalId, records: covered.records, outputs: covered.outputs.length, offsets }
     this.doomed = false
+    try {
+      for (;;) {
+        const share = this.held.covered(offsets, this.options.settings.maxRecords)
+        await this.transact(share, reason)
+        this.held.release(share)
+        if (share.complete) return
+      }
+    } finally {
+      // A hand-off's commit is the last for its partitions here: what it could not take goes with them.
+      if (reason === 'rebalance' || reason === 'shutdown') this.held.drop(offsets)
+    }
+  }
+
+  private async transact(share: CoveredOutputs, reason: CommitReason): Promise<void> {
+    const producer = this.producer ?? (await this.newProducer())
+    const event = { transactionalId: this.transactionalId, records: share.records, outputs: share.outputs.length, offsets: share.offsets }
     producer.beginTransaction()
     try {
-      if (covered.outputs.length > 0) await producer.sendBatch(covered.outputs.map(toProducerRecord))
+      if (share.outputs.length > 0) await producer.sendBatch(share.outputs.map(toProducerRecord))
       publish('transaction', () => ({ ...event, phase: 'written' }))
       this.refuseIfDoomed()
-      await producer.sendOffsets(offsets.map(toTransactionOffset), this.options.groupMetadata())
+      await producer.sendOffsets(share.offsets.map(toTransactionOffset), this.options.groupMetadata())
       this.refuseIfDoomed()
       await producer.commitTransaction()
     } catch (error) {
@@ -139,13 +160,11 @@ export class TransactionalDelivery implements Delivery {
       publish('transaction', () => ({ ...event, phase: 'aborted', error }))
       throw this.explain(error, reason)
     }
-    this.held.release(covered.works)
     publish('transaction', () => ({ ...event, phase: 'committed' }))
   }
 
   assigned(partitions: readonly AssignedPartition[]): Promise<readonly AssignedPartition[]> {
-    // Outputs left from an earlier ownership of these partitions belong to records that run again.
-    this.held.drop(partitions)
+    this.held.assigned(partitions)
     return Promise.resolve(partitions)
   }
 
@@ -166,8 +185,13 @@ export class TransactionalDelivery implements Delivery {
 
   private async newProducer(): Promise<TransactionalProducer> {
     const producer = this.options.createProducer()
+    try {
+      await producer.initTransactions()
+    } catch (error) {
+      await producer.close().catch(() => undefined)
+      throw error
+    }
     this.producer = producer
-    await producer.initTransactions()
     return producer
   }
 

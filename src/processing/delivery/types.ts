@@ -45,8 +45,10 @@ export interface Delivery {
   /**
    * Set by a delivery that writes handlers' outputs itself (transactional): `ctx.produce` then
    * holds a record's outputs, dropped when an attempt fails, and hands them here once it is done.
+   * Returns false when the delivery holds enough: the processor then starts no more records of
+   * the partition until its next commit has gone through.
    */
-  hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): void
+  hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean
   /** Resolves when a commit made as work completes should go (a delivery that batches its commits). */
   batchWindow?(): Promise<void>
 }

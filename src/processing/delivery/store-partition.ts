@@ -99,18 +99,18 @@ export class PartitionTransactions {
     try {
       this.refuseIfFailed()
       const open = await this.ensureOpen()
-      await this.statement(open, 'SAVEPOINT baton_record')
-      const scope = handlerScope(open)
+      // The savepoint is taken at the attempt's first query, and never released: the next one
+      // shadows it, and a rollback goes to the latest. A handler that writes nothing costs no
+      // statement; one that writes costs one more, not two.
+      const scope = handlerScope(open, () => this.statement(open, 'SAVEPOINT baton_record'))
       if (ctx instanceof Job) ctx.storeTx = scope.tx
       try {
         await attempt(work, ctx)
       } catch (error) {
-        scope.end()
-        await this.statement(open, 'ROLLBACK TO SAVEPOINT baton_record')
+        if (scope.end()) await this.statement(open, 'ROLLBACK TO SAVEPOINT baton_record')
         throw error
       }
       scope.end()
-      await this.statement(open, 'RELEASE SAVEPOINT baton_record')
       const last = work.records[work.records.length - 1]
       if (last !== undefined && last.offset + 1n > this.written) this.written = last.offset + 1n
       open.records += work.records.length
@@ -267,20 +267,25 @@ export class PartitionTransactions {
 /**
  * What a handler gets as `ctx.tx`: the transaction, usable only while its attempt runs. A query
  * after that (a forgotten promise, a timer) is refused instead of landing in a later record's
- * savepoint or, once the transaction ended, on a pooled connection outside any transaction.
+ * savepoint or, once the transaction ended, on a pooled connection outside any transaction. The
+ * attempt's savepoint is taken before its first query; `end` says whether one was.
  */
-function handlerScope(open: OpenTransaction): { readonly tx: SqlTransaction; end(): void } {
+function handlerScope(open: OpenTransaction, takeSavepoint: () => Promise<void>): { readonly tx: SqlTransaction; end(): boolean } {
   let active = true
+  let savepoint: Promise<void> | undefined
   return {
     tx: {
-      query(text, values) {
-        if (!active) return Promise.reject(new StoreModeRequiredError("was used after the handler's promise settled"))
-        if (open.ended) return Promise.reject(new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again"))
+      async query(text, values) {
+        if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
+        if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
+        await (savepoint ??= takeSavepoint())
+        if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
         return open.tx.query(text, values)
       },
     },
     end() {
       active = false
+      return savepoint !== undefined
     },
   }
 }

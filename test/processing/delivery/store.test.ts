@@ -136,6 +136,59 @@ for (const kind of kinds) {
       assert.equal(String(dead[0]?.headers?.find((h) => h.key === DLT_HEADERS.sourceOffset)?.value), '5')
     })
 
+    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
+      const { g, db } = await setUp()
+      for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const stall = deferred()
+      const reached = deferred()
+      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
+        await insertEffect('a', ctx, record)
+        if (record.offset === 5n) {
+          reached.resolve()
+          await stall.promise
+        }
+      }
+      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0])
+      await within(reached.promise, 10_000, 'offset 5 running')
+      // (PGlite has one connection, which the open transaction holds: only PostgreSQL can look meanwhile.)
+      if (db.second !== undefined) assert.equal(await storedOffset(db.second, GROUP, 0), -1n, 'nothing committed yet: one open transaction')
+      const revoked = a.consumer.revoke([TP0])
+      stall.resolve()
+      await revoked
+      assert.equal(await storedOffset(db.database, GROUP, 0), 6n, 'the drained record and those before it, stored before the release')
+      assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'and committed to Kafka before the release')
+      const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
+      await b.consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 20n, 'the next owner stores the rest')
+      assert.deepEqual(await exactlyOnce(db.database, 20n), { missing: [], duplicated: [], extra: [] })
+    })
+
+    it('on loss: rolls the open transaction back at once; the next owner redoes its records', async () => {
+      const { g, db } = await setUp()
+      for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const reached = deferred()
+      const never = deferred()
+      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
+        await insertEffect('a', ctx, record)
+        if (record.offset === 3n) {
+          reached.resolve()
+          await never.promise
+        }
+      }
+      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0])
+      await within(reached.promise, 10_000, 'offset 3 running')
+      await a.consumer.lose([TP0])
+      const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
+      await b.consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'the next owner stores the partition')
+      never.resolve()
+      assert.deepEqual(await exactlyOnce(db.database, 10n), { missing: [], duplicated: [], extra: [] })
+      const aRows = await db.database.query("SELECT count(*) AS n FROM effects WHERE member = 'a'")
+      assert.equal(Number(aRows.rows[0]?.n), 0, "none of the lost member's rows")
+    })
+
     it('refuses a zombie: none of its rows become visible, and the partition holds each record once', async () => {
       const { g, db } = await setUp()
       for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })

@@ -28,6 +28,8 @@ export interface PartitionTransactionsOptions {
   readonly maxMs: number
   /** A transaction committed: the partition's offset in the database is now `offset`. */
   stored(offset: bigint): void
+  /** A commit was refused: another member claimed the partition since (this member is a zombie for it). */
+  fenced(error: StoreFencedError): void
   /** A transaction failed other than by fencing: the app must stop (nothing is lost, the records are redone). */
   broken(error: StoreTransactionError): void
 }
@@ -93,11 +95,12 @@ export class PartitionTransactions {
    * dead letters follow); a failure of the transaction itself aborts the work, undone.
    */
   async run(work: Work, ctx: Context, attempt: Step): Promise<void> {
-    this.refuseIfFailed()
+    // An abort, not the failure itself: the record must not take the retry and dead-letter path.
+    if (this.failure !== undefined) throw this.aborted()
     const release = await this.lock.acquire()
     let full: boolean
     try {
-      this.refuseIfFailed()
+      if (this.failure !== undefined) throw this.aborted()
       const open = await this.ensureOpen()
       // The savepoint is taken at the attempt's first query, and never released: the next one
       // shadows it, and a rollback goes to the latest. A handler that writes nothing costs no
@@ -225,7 +228,9 @@ export class PartitionTransactions {
     } catch (error) {
       if (error instanceof RollbackRequested) return
       if (error instanceof StoreFencedError) {
-        this.failure ??= error
+        if (this.failure !== undefined) return
+        this.failure = error
+        this.options.fenced(error)
         return
       }
       if (this.failure !== undefined) return

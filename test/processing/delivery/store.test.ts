@@ -202,7 +202,7 @@ for (const kind of kinds) {
         }
       }
       const { logger, errors } = recordingLogger()
-      const zombie = await g.member('zombie', zombieHandler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 1 }, logger })
+      const zombie = await g.member('zombie', zombieHandler, { delivery: 'store', retries: false }, { store: { database: db.database, maxRecords: 1 }, logger })
       await zombie.consumer.assign([TP0])
       await within(reached.promise, 10_000, 'the zombie in the middle of offset 5')
       // Its generation ends without its knowing (paused past its session): the group gives the partition to another member.
@@ -215,6 +215,8 @@ for (const kind of kinds) {
       await claimed
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 20n, 'the owner stores the partition')
       await until(() => Promise.resolve(errors.some((e) => e instanceof StoreFencedError)), 'the zombie told it was fenced')
+      await until(() => Promise.resolve(zombie.app.health().queued === 0 && zombie.app.health().inFlight === 0), 'the zombie done with its queue')
+      assert.deepEqual(g.producer.sent, [], 'the fenced zombie aborted its remaining records instead of dead-lettering them')
       assert.deepEqual(await exactlyOnce(db.database, 20n), { missing: [], duplicated: [], extra: [] })
       const zombieRows = await db.database.query("SELECT record_offset FROM effects WHERE member = 'zombie' ORDER BY record_offset")
       const last = zombieRows.rows.map((r) => Number(r.record_offset)).at(-1) ?? -1

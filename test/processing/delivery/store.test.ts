@@ -254,6 +254,42 @@ for (const kind of kinds) {
   })
 }
 
+describe("delivery: 'store' with batch handlers, on PGlite", () => {
+  it("a batch's rows commit with the offset after its last record; ctx.tx after the handler settled is refused", async () => {
+    const g = group('orders', 1)
+    const db = await kinds[0]!.open()
+    try {
+      await createEffects(db.database)
+      for (let i = 0; i < 30; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const { baton } = await import('../../../src/processing/app.js')
+      const consumer = g.cluster.member('batcher')
+      const late = deferred<unknown>()
+      let kept: Context | undefined
+      const app = baton({ groupId: GROUP, consumer, logger: silentLogger, signals: false, store: { database: db.database } })
+      app.consumeBatch(
+        'orders',
+        async (records, ctx) => {
+          for (const record of records) await insertEffect('batcher', ctx, record)
+          kept ??= ctx
+        },
+        { delivery: 'store', maxRecords: 7, deadLetter: false },
+      )
+      await app.start()
+      await consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 30n, 'all batches stored')
+      assert.deepEqual(await exactlyOnce(db.database, 30n), { missing: [], duplicated: [], extra: [] })
+      kept!.tx.query('SELECT 1').then(
+        () => late.resolve(undefined),
+        (error: unknown) => late.resolve(error),
+      )
+      assert.ok((await within(late.promise)) instanceof StoreModeRequiredError)
+      await app.stop()
+    } finally {
+      await db.close()
+    }
+  })
+})
+
 describe("delivery: 'store' configuration", () => {
   it('needs the database, refuses key ordering, and ctx.tx in another mode is a typed error', async () => {
     const g = group('orders', 1)

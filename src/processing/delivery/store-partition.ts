@@ -109,6 +109,9 @@ export class PartitionTransactions {
       if (ctx instanceof Job) ctx.storeTx = scope.tx
       try {
         await attempt(work, ctx)
+        // A statement that failed leaves PostgreSQL's transaction unusable until a rollback, even
+        // when the handler caught the error: the attempt fails with it.
+        if (scope.failedQuery !== undefined) throw scope.failedQuery instanceof Error ? scope.failedQuery : new Error('a query of ctx.tx failed', { cause: scope.failedQuery })
       } catch (error) {
         if (scope.end()) await this.statement(open, 'ROLLBACK TO SAVEPOINT baton_record')
         throw error
@@ -275,22 +278,29 @@ export class PartitionTransactions {
  * savepoint or, once the transaction ended, on a pooled connection outside any transaction. The
  * attempt's savepoint is taken before its first query; `end` says whether one was.
  */
-function handlerScope(open: OpenTransaction, takeSavepoint: () => Promise<void>): { readonly tx: SqlTransaction; end(): boolean } {
+function handlerScope(open: OpenTransaction, takeSavepoint: () => Promise<void>): { readonly tx: SqlTransaction; readonly failedQuery: unknown; end(): boolean } {
   let active = true
   let savepoint: Promise<void> | undefined
-  return {
+  const scope = {
+    failedQuery: undefined as unknown,
     tx: {
-      async query(text, values) {
+      async query(text: string, values?: readonly unknown[]) {
         if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
         if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
         await (savepoint ??= takeSavepoint())
         if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
-        return open.tx.query(text, values)
+        try {
+          return await open.tx.query(text, values)
+        } catch (error) {
+          scope.failedQuery ??= error
+          throw error
+        }
       },
-    },
+    } satisfies SqlTransaction,
     end() {
       active = false
       return savepoint !== undefined
     },
   }
+  return scope
 }

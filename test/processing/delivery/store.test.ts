@@ -117,6 +117,7 @@ for (const kind of kinds) {
       const { g, db } = await setUp()
       for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
       let failedOnce = false
+      let swallowed = false
       const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
         await insertEffect('a', ctx, record)
         if (record.offset === 3n && !failedOnce) {
@@ -124,12 +125,17 @@ for (const kind of kinds) {
           throw new Error('transient')
         }
         if (record.offset === 5n) throw new Error('poison')
+        if (record.offset === 7n && !swallowed) {
+          swallowed = true
+          // A failed statement the handler catches still fails the attempt: the transaction could not go on.
+          await ctx.tx.query('INSERT INTO no_such_table VALUES (1)').catch(() => undefined)
+        }
       }
       const a = await g.member('a', handler, { delivery: 'store', retries: { retries: 2, initialBackoffMs: 1, maxBackoffMs: 1 } }, { store: { database: db.database } })
       await a.consumer.assign([TP0])
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'all ten records stored')
       const counts = await exactlyOnce(db.database, 10n)
-      assert.deepEqual(counts.duplicated, [], 'the failed attempt of offset 3 left no row')
+      assert.deepEqual(counts.duplicated, [], 'the failed attempts of offsets 3 and 7 left no row')
       assert.deepEqual(counts.missing, [5n], 'the poison record left no row of its three attempts')
       const dead = g.producer.sent.filter((r) => r.topic === 'orders.DLT')
       assert.equal(dead.length, 1)

@@ -288,7 +288,9 @@ function handlerScope(open: OpenTransaction, takeSavepoint: () => Promise<void>)
         if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
         if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
         await (savepoint ??= takeSavepoint())
+        // Checked again after the wait: the transaction may have ended meanwhile (the partition lost).
         if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
+        if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
         try {
           return await open.tx.query(text, values)
         } catch (error) {

@@ -20,6 +20,7 @@ import type { ConsumedRecord, Context } from '../../../src/processing/handler.js
 import type { Logger } from '../../../src/processing/logger.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { StoreFencedError, StoreModeRequiredError } from '../../../src/processing/store/errors.js'
+import type { SqlTransaction } from '../../../src/processing/store/sql.js'
 import { deferred, group, TP0, within, type Group } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
 import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset } from './store-helpers.js'
@@ -193,6 +194,18 @@ for (const kind of kinds) {
       assert.deepEqual(await exactlyOnce(db.database, 10n), { missing: [], duplicated: [], extra: [] })
       const aRows = await db.database.query("SELECT count(*) AS n FROM effects WHERE member = 'a'")
       assert.equal(Number(aRows.rows[0]?.n), 0, "none of the lost member's rows")
+    })
+
+    it('a statement on a transaction that has ended is refused, never run on its own (outside any transaction)', async () => {
+      const { db } = await setUp()
+      let kept: SqlTransaction | undefined
+      await db.database.transaction(async (tx) => {
+        kept = tx
+        await tx.query("INSERT INTO effects VALUES ('inside', 'orders', 0, 1, 0)")
+      }, 60_000)
+      await assert.rejects(kept!.query("INSERT INTO effects VALUES ('after', 'orders', 0, 2, 0)"))
+      const rows = await db.database.query('SELECT member FROM effects ORDER BY record_offset')
+      assert.deepEqual(rows.rows.map((r) => r.member), ['inside'])
     })
 
     it('refuses a zombie: none of its rows become visible, and the partition holds each record once', async () => {

@@ -5,28 +5,13 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { startBroker, type BrokerLogger, type EmbeddedBroker } from '../../src/broker/index.js'
+import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
 import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
 import { decodeResponse } from '../../src/protocol/frame.js'
 import { ApiVersions, Metadata, Produce } from '../../src/protocol/generated/index.js'
 import { TestConnection, within } from './helpers/connection.js'
 import { batchOf } from './helpers/records.js'
-
-interface Line {
-  level: string
-  fields: object
-  message: string | undefined
-}
-
-function recordingLogger(lines: Line[]): BrokerLogger {
-  const at =
-    (level: string) =>
-    (fields: object, message?: string): void => {
-      lines.push({ level, fields, message })
-    }
-  const logger: BrokerLogger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error'), child: () => logger }
-  return logger
-}
+import { recordingLogger, type LogLine } from '../helpers/logging.js'
 
 /** A request header by hand: key, version, correlation id, client id; then `body`. */
 function handMade(apiKey: number, version: number, correlationId: number, body = Buffer.alloc(0)): Buffer {
@@ -41,7 +26,7 @@ function handMade(apiKey: number, version: number, correlationId: number, body =
 
 describe('bad input', () => {
   let broker: EmbeddedBroker
-  const lines: Line[] = []
+  const lines: LogLine[] = []
   let healthy: TestConnection
 
   before(async () => {

@@ -4,90 +4,41 @@
  * Against the embedded broker, but for a lagging broker's stale answer, which only a mock gives.
  */
 import assert from 'node:assert/strict'
-import diagnostics from 'node:diagnostics_channel'
-import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
-import { startBroker, type EmbeddedBroker } from '../../src/broker/index.js'
+import type { EmbeddedBroker } from '../../src/broker/index.js'
 import { Cluster } from '../../src/client/cluster.js'
 import { resolveClientConfig, type ClientConfig } from '../../src/client/config.js'
 import { ConfigError, MetadataError } from '../../src/client/errors.js'
 import { ClusterMetadataSource } from '../../src/client/membership/cluster-adapter.js'
-import { REQUEST_CHANNEL, type RequestEvent } from '../../src/net/diagnostics.js'
 import { DescribeGroups, FindCoordinator, Metadata } from '../../src/protocol/generated/index.js'
+import { EmbeddedCluster, until } from './helpers/embedded-cluster.js'
 import { MockCluster } from './helpers/mock-cluster.js'
+import { closedPort } from '../helpers/logging.js'
 
 const clusters: Cluster[] = []
-const brokers: EmbeddedBroker[] = []
+const brokers: EmbeddedCluster[] = []
 const mocks: MockCluster[] = []
 
 /** An embedded broker with topic `t` (3 partitions) and a client cluster over it, after `bootstrapPrefix`. */
-async function setup(nodes = 3, bootstrapPrefix: string[] = [], options: Partial<ClientConfig> = {}): Promise<{ broker: EmbeddedBroker; cluster: Cluster }> {
-  const broker = await startBroker({ nodes, memory: true, autoCreateTopics: false })
-  brokers.push(broker)
+async function setup(nodes = 3, bootstrapPrefix: string[] = [], options: Partial<ClientConfig> = {}): Promise<{ broker: EmbeddedBroker; sent: EmbeddedCluster; cluster: Cluster }> {
+  const sent = await EmbeddedCluster.start(nodes)
+  brokers.push(sent)
+  const broker = sent.broker
   broker.createTopic('t', { partitions: 3 })
   const cluster = new Cluster(resolveClientConfig({ bootstrapServers: [...bootstrapPrefix, ...broker.bootstrap], retryBackoffMs: 5, retryBackoffMaxMs: 20, reconnectBackoffMs: 5, ...options }))
   clusters.push(cluster)
-  return { broker, cluster }
-}
-
-interface RequestCount {
-  readonly count: number
-  /** Resolves once `n` requests were counted; rejects after `ms`. */
-  reached(n: number, ms?: number): Promise<void>
-  stop(): void
-}
-
-/** Counts the requests of one API this process sends to `broker`, from the client's request events. */
-function countRequests(broker: EmbeddedBroker, api: { apiKey: number }): RequestCount {
-  const ports = broker.bootstrap.map((address) => address.slice(address.lastIndexOf(':')))
-  let count = 0
-  let waiter: { n: number; resolve: () => void } | undefined
-  const listener = (message: unknown): void => {
-    const event = message as RequestEvent
-    if (event.apiKey !== api.apiKey || !ports.some((port) => event.broker.includes(port))) return
-    count++
-    if (waiter !== undefined && count >= waiter.n) waiter.resolve()
-  }
-  diagnostics.subscribe(REQUEST_CHANNEL, listener)
-  return {
-    get count() {
-      return count
-    },
-    reached(n, ms = 5000) {
-      if (count >= n) return Promise.resolve()
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${count} of ${n} requests within ${ms} ms`)), ms)
-        waiter = {
-          n,
-          resolve: () => {
-            clearTimeout(timer)
-            resolve()
-          },
-        }
-      })
-    },
-    stop: () => diagnostics.unsubscribe(REQUEST_CHANNEL, listener),
-  }
-}
-
-/** A port nothing listens on: bind one, note it, close it. */
-async function deadPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  return { broker, sent, cluster }
 }
 
 afterEach(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.close()))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
+  await Promise.all(brokers.splice(0).map((b) => b.close()))
   await Promise.all(mocks.splice(0).map((m) => m.close()))
 })
 
 describe('Cluster metadata', () => {
   it('bootstraps past an unreachable address and learns brokers and leaders', async () => {
-    const { broker, cluster } = await setup(3, [`127.0.0.1:${await deadPort()}`])
+    const { broker, cluster } = await setup(3, [`127.0.0.1:${await closedPort()}`])
     await cluster.refresh(['t'])
     assert.equal(cluster.brokers.size, 3)
     assert.deepEqual(
@@ -97,21 +48,18 @@ describe('Cluster metadata', () => {
   })
 
   it('fails with a retriable MetadataError naming the addresses when no broker answers', async () => {
-    const cluster = new Cluster(resolveClientConfig({ bootstrapServers: `127.0.0.1:${await deadPort()}` }))
+    const cluster = new Cluster(resolveClientConfig({ bootstrapServers: `127.0.0.1:${await closedPort()}` }))
     clusters.push(cluster)
     await assert.rejects(cluster.refresh(), (e: unknown) => e instanceof MetadataError && e.retriable && e.message.includes('127.0.0.1'))
   })
 
   it('shares one Metadata request between concurrent refreshes', async () => {
-    const { broker, cluster } = await setup()
+    const { sent, cluster } = await setup()
     await cluster.refresh(['t'])
-    const metadata = countRequests(broker, Metadata)
-    try {
-      await Promise.all(Array.from({ length: 10 }, () => cluster.refresh()))
-      assert.ok(metadata.count >= 1 && metadata.count <= 2, `${metadata.count} Metadata requests`)
-    } finally {
-      metadata.stop()
-    }
+    const before = sent.requests(Metadata).length
+    await Promise.all(Array.from({ length: 10 }, () => cluster.refresh()))
+    const count = sent.requests(Metadata).length - before
+    assert.ok(count >= 1 && count <= 2, `${count} Metadata requests`)
   })
 
   // A lagging broker's stale answer is something the embedded broker cannot be made to give: a mock.
@@ -143,32 +91,23 @@ describe('Cluster metadata', () => {
   })
 
   it('refreshes metadata on the metadataMaxAgeMs interval', async () => {
-    const { broker, cluster } = await setup(1, [], { metadataMaxAgeMs: 50 })
-    const metadata = countRequests(broker, Metadata)
-    try {
-      await cluster.connect()
-      await metadata.reached(4)
-    } finally {
-      metadata.stop()
-    }
+    const { sent, cluster } = await setup(1, [], { metadataMaxAgeMs: 50 })
+    await cluster.connect()
+    await until(() => sent.requests(Metadata).length >= 4, 'four Metadata requests')
   })
 
   it('caches coordinators until invalidated, and lists topics for assignors', async () => {
-    const { broker, cluster } = await setup()
+    const { sent, cluster } = await setup()
     await cluster.refresh()
-    const findCoordinator = countRequests(broker, FindCoordinator)
-    try {
-      const first = await cluster.coordinator('group', 'g')
-      const response = await cluster.connectionTo(first).request(DescribeGroups, () => ({ groups: ['g'] }))
-      assert.equal(response.groups[0]?.groupId, 'g')
-      assert.equal(await cluster.coordinator('group', 'g'), first)
-      assert.equal(findCoordinator.count, 1)
-      cluster.invalidateCoordinator('group', 'g')
-      assert.equal(await cluster.coordinator('group', 'g'), first)
-      assert.equal(findCoordinator.count, 2)
-    } finally {
-      findCoordinator.stop()
-    }
+    const before = sent.requests(FindCoordinator).length
+    const first = await cluster.coordinator('group', 'g')
+    const response = await cluster.connectionTo(first).request(DescribeGroups, () => ({ groups: ['g'] }))
+    assert.equal(response.groups[0]?.groupId, 'g')
+    assert.equal(await cluster.coordinator('group', 'g'), first)
+    assert.equal(sent.requests(FindCoordinator).length - before, 1)
+    cluster.invalidateCoordinator('group', 'g')
+    assert.equal(await cluster.coordinator('group', 'g'), first)
+    assert.equal(sent.requests(FindCoordinator).length - before, 2)
     const source = new ClusterMetadataSource(cluster)
     assert.deepEqual(await source.partitionCounts(['t', 'missing']), new Map([['t', 3]]))
     assert.deepEqual(await source.listTopics(), ['t'])

@@ -9,30 +9,28 @@ import { InvalidRecordError } from '../../src/client/errors.js'
 import { Producer, type ProducerConfig } from '../../src/client/producer/producer.js'
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, type RequestEvent, type ResponseEvent } from '../../src/net/diagnostics.js'
 import { StickyPartitioner } from '../../src/client/producer/sticky-partitioner.js'
-import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
-import { Produce, type ProduceRequest } from '../../src/protocol/generated/index.js'
-import { decodeRecordBatches, type DataRecordBatch } from '../../src/protocol/records/index.js'
-import { MockCluster } from './helpers/mock-cluster.js'
+import { Produce } from '../../src/protocol/generated/index.js'
+import { encodeRecordBatch, type DataRecordBatch } from '../../src/protocol/records/index.js'
+import { EmbeddedCluster } from './helpers/embedded-cluster.js'
 
-const clusters: MockCluster[] = []
+const clusters: EmbeddedCluster[] = []
 const producers: Producer[] = []
 
-async function setup(config: Partial<ProducerConfig> = {}) {
-  const cluster = await MockCluster.start(1)
+async function setup(config: Partial<ProducerConfig> = {}, topicConfigs: Record<string, string> = {}) {
+  const cluster = await EmbeddedCluster.start(1)
   clusters.push(cluster)
-  cluster.createTopic('t', 3)
+  cluster.broker.createTopic('t', { partitions: 3, configs: topicConfigs })
   const producer = new Producer({ bootstrapServers: cluster.bootstrap, retryBackoffMs: 5, retryBackoffMaxMs: 20, ...config })
   producers.push(producer)
   return { cluster, producer }
 }
 
-function logBatches(cluster: MockCluster, partition: number): DataRecordBatch[] {
-  const bytes = Buffer.concat(cluster.partition('t', partition).log.map((b) => b.bytes))
-  return decodeRecordBatches(bytes).batches as DataRecordBatch[]
+function logBatches(cluster: EmbeddedCluster, partition: number): Promise<DataRecordBatch[]> {
+  return cluster.batches('t', partition)
 }
 
-function logValues(cluster: MockCluster, partition: number): string[] {
-  return logBatches(cluster, partition).flatMap((b) => b.records.map((r) => r.value?.toString() ?? ''))
+function logValues(cluster: EmbeddedCluster, partition: number): Promise<string[]> {
+  return cluster.values('t', partition)
 }
 
 afterEach(async () => {
@@ -54,12 +52,12 @@ describe('Producer in-flight window and batching', () => {
     diagnostics.subscribe(REQUEST_CHANNEL, sent)
     diagnostics.subscribe(RESPONSE_CHANNEL, answered)
     // Slow answers, so that the window fills while the first requests wait.
-    cluster.fault(Produce, () => new Promise((resolve) => setTimeout(() => resolve(undefined), 20)))
+    cluster.broker.faults.delay(Produce, 20)
     try {
       const values = Array.from({ length: 60 }, (_, i) => `value-${i}`)
       await Promise.all(values.map((value) => producer.send({ topic: 't', partition: 1, value })))
       assert.equal(most, 5, 'five requests of one partition were on the wire together, and no more')
-      assert.deepEqual(logValues(cluster, 1), values)
+      assert.deepEqual(await logValues(cluster, 1), values)
     } finally {
       diagnostics.unsubscribe(REQUEST_CHANNEL, sent)
       diagnostics.unsubscribe(RESPONSE_CHANNEL, answered)
@@ -67,27 +65,16 @@ describe('Producer in-flight window and batching', () => {
   })
 
   it('splits a batch the broker refuses as too large, keeps its sequence range, and writes every record once in order', async () => {
-    const { cluster, producer } = await setup({ lingerMs: 50, batchSize: 64 * 1024 })
-    let refusals = 0
-    cluster.fault(Produce, (request) => {
-      const body = request.body as ProduceRequest
-      const records = body.topicData[0]!.partitionData[0]!.records!
-      const count = (decodeRecordBatches(records).batches[0] as DataRecordBatch).records.length
-      if (count <= 4) return undefined
-      refusals++
-      return {
-        responses: body.topicData.map((t) => ({
-          name: t.name,
-          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: KafkaErrorCode.MESSAGE_TOO_LARGE, baseOffset: -1n })),
-        })),
-      }
-    })
+    // The topic takes a batch of four of these records and refuses one of five or more as too large.
+    const fourLongest = encodeRecordBatch({ records: ['record-12', 'record-13', 'record-14', 'record-15'].map((value) => ({ value, timestamp: Date.now() })), producerId: 1n, producerEpoch: 0, baseSequence: 0 })
+    const { cluster, producer } = await setup({ lingerMs: 50, batchSize: 64 * 1024 }, { 'max.message.bytes': String(fourLongest.length + 8) })
     const values = Array.from({ length: 16 }, (_, i) => `record-${i}`)
     const results = await Promise.all(values.map((value) => producer.send({ topic: 't', partition: 0, value })))
+    const batches = await logBatches(cluster, 0)
+    const refusals = cluster.requests(Produce).length - batches.length
     assert.ok(refusals >= 3, `the 16-record batch was refused and split (${refusals} refusals)`)
-    assert.deepEqual(logValues(cluster, 0), values)
+    assert.deepEqual(await logValues(cluster, 0), values)
     assert.deepEqual(results.map((r) => r.offset), values.map((_, i) => BigInt(i)))
-    const batches = logBatches(cluster, 0)
     assert.ok(batches.length >= 4)
     // The halves carry consecutive sequences: no gap, no epoch bump needed.
     let expected = 0
@@ -102,19 +89,20 @@ describe('Producer in-flight window and batching', () => {
     const records = Array.from({ length: 50 }, (_, i) => ({ topic: 't', partition: i % 3, value: `v${i}` }))
     const results = await producer.sendBatch(records)
     assert.equal(results.length, 50)
+    const logs = await Promise.all([0, 1, 2].map((p) => logValues(cluster, p)))
     results.forEach((r, i) => {
       assert.equal(r.partition, i % 3)
-      assert.equal(logValues(cluster, r.partition)[Number(r.offset)], `v${i}`)
+      assert.equal(logs[r.partition]![Number(r.offset)], `v${i}`)
     })
     await assert.rejects(producer.sendBatch([{ topic: 't', value: 'fine' }, { topic: 't', value: 42 as unknown as string }]), InvalidRecordError)
-    const written = [0, 1, 2].reduce((n, p) => n + logValues(cluster, p).length, 0)
+    const written = (await Promise.all([0, 1, 2].map((p) => logValues(cluster, p)))).reduce((n, values) => n + values.length, 0)
     assert.equal(written, 50, 'nothing of the refused call was sent')
     assert.deepEqual(await producer.sendBatch([]), [])
   })
 
   it('sendBatch waits for metadata of a topic it has not seen, like send()', async () => {
     const { cluster, producer } = await setup({ lingerMs: 1 })
-    cluster.createTopic('late', 2)
+    cluster.broker.createTopic('late', { partitions: 2 })
     const results = await producer.sendBatch([{ topic: 'late', partition: 1, value: 'a' }, { topic: 'late', partition: 1, value: 'b' }])
     assert.deepEqual(results.map((r) => r.offset), [0n, 1n])
   })

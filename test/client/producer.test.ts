@@ -1,31 +1,34 @@
+/**
+ * The producer against the embedded broker: batching, partitioning, idempotence and its epoch
+ * bumps, retries and their limits, compression, back-pressure and shutdown. The broker's fault
+ * controls script the failures (errors by API, held responses, dropped connections, moved leaders).
+ */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { BufferFullError, ClientClosedError, ConfigError, DeliveryTimeoutError, InvalidRecordError } from '../../src/client/errors.js'
 import { partitionForKey } from '../../src/client/producer/murmur2.js'
 import { Producer, type ProducerConfig } from '../../src/client/producer/producer.js'
 import { KafkaError, KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
-import { InitProducerId, Produce, type ProduceRequest } from '../../src/protocol/generated/index.js'
-import { decodeRecordBatches, type CompressionCodec, type DataRecordBatch } from '../../src/protocol/records/index.js'
-import { CLOSE, HANG } from '../net/helpers/fake-server.js'
-import { MockCluster } from './helpers/mock-cluster.js'
+import { InitProducerId, Produce } from '../../src/protocol/generated/index.js'
+import type { CompressionCodec } from '../../src/protocol/records/index.js'
+import { EmbeddedCluster, until } from './helpers/embedded-cluster.js'
 
-const clusters: MockCluster[] = []
+const clusters: EmbeddedCluster[] = []
 const producers: Producer[] = []
 
 async function setup(nodes = 1, config: Partial<ProducerConfig> = {}) {
-  const cluster = await MockCluster.start(nodes)
+  const cluster = await EmbeddedCluster.start(nodes)
   clusters.push(cluster)
-  cluster.createTopic('t', 3)
+  // Partition p led by node p % nodes, as a fresh topic's leaders are spread.
+  cluster.broker.createTopic('t', { partitions: 3, replicationFactor: 1 })
   const producer = new Producer({ bootstrapServers: cluster.bootstrap, retryBackoffMs: 5, retryBackoffMaxMs: 20, ...config })
   producers.push(producer)
   return { cluster, producer }
 }
 
 /** Values in the partition's log, in offset order. */
-function logValues(cluster: MockCluster, topic: string, partition: number): string[] {
-  const part = cluster.partition(topic, partition)
-  const bytes = Buffer.concat(part.log.map((b) => b.bytes))
-  return decodeRecordBatches(bytes).batches.flatMap((b) => (b as DataRecordBatch).records.map((r) => r.value?.toString() ?? ''))
+function logValues(cluster: EmbeddedCluster, topic: string, partition: number): Promise<string[]> {
+  return cluster.values(topic, partition)
 }
 
 afterEach(async () => {
@@ -44,7 +47,7 @@ describe('Producer', () => {
     assert.ok(results.every((r) => r.topic === 't' && r.partition === 1))
     assert.ok(cluster.requests(Produce).length < 10, `expected batching, saw ${cluster.requests(Produce).length} Produce requests`)
     assert.deepEqual(
-      logValues(cluster, 't', 1),
+      await logValues(cluster, 't', 1),
       results.map((_, i) => `v${i}`),
     )
   })
@@ -62,17 +65,19 @@ describe('Producer', () => {
     await producer.send({ topic: 't', partition: 0, value: 'a' })
     await producer.send({ topic: 't', partition: 0, value: 'b' })
     assert.equal(cluster.requests(InitProducerId).length, 1)
-    const state = [...cluster.partition('t', 0).producers.values()][0]
-    assert.equal(state?.nextSequence, 2)
+    // The broker holds sequences 0 and 1 of one producer: the next it expects is 2.
+    const batches = await cluster.batches('t', 0)
+    assert.equal(new Set(batches.map((b) => b.producerId)).size, 1)
+    assert.equal(batches.at(-1)!.baseSequence + batches.at(-1)!.records.length, 2)
   })
 
   it('retries after a leader move without duplicates or reordering', async () => {
     const { cluster, producer } = await setup(3, { lingerMs: 1 })
     const first = await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ topic: 't', partition: 0, value: `a${i}` })))
-    cluster.moveLeader('t', 0, 2)
+    cluster.broker.faults.moveLeader('t', 0, 2)
     const second = await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ topic: 't', partition: 0, value: `b${i}` })))
-    assert.deepEqual(logValues(cluster, 't', 0), [...first.map((_, i) => `a${i}`), ...second.map((_, i) => `b${i}`)])
-    assert.ok(cluster.requests(Produce).some((r) => r.connection > 0))
+    assert.deepEqual(await logValues(cluster, 't', 0), [...first.map((_, i) => `a${i}`), ...second.map((_, i) => `b${i}`)])
+    assert.ok(cluster.requests(Produce).some((r) => cluster.sentTo(r, 2)))
     assert.deepEqual(
       second.map((r) => r.offset),
       Array.from({ length: 10 }, (_, i) => BigInt(10 + i)),
@@ -81,55 +86,27 @@ describe('Producer', () => {
 
   it('writes once when the connection drops after the broker appended (duplicate sequence)', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0 })
-    let dropped = false
-    cluster.fault(Produce, (request) => {
-      if (dropped) return undefined
-      dropped = true
-      // Let the broker append, then lose the response: the producer cannot know it was written.
-      const body = request.body as ProduceRequest
-      for (const t of body.topicData) for (const p of t.partitionData) cluster.append(t.name, p.index, p.records!)
-      const part = cluster.partition('t', 0)
-      part.producers.set(producerIdOf(p0(body)), { epoch: 0, nextSequence: 1, lastSequence: 0, lastBaseOffset: 0n })
-      return CLOSE
-    })
+    // The broker appends, then holds the response; the connection drops before it leaves, so the
+    // producer cannot know the batch was written.
+    cluster.broker.faults.delay(Produce, 60_000, { count: 1 })
+    void until(() => cluster.broker.offsets('t', 0).logEndOffset === 1, 'the append').then(() => cluster.broker.faults.dropConnections(0))
     const result = await producer.send({ topic: 't', partition: 0, value: 'once' })
     assert.equal(result.offset, 0n)
-    assert.deepEqual(logValues(cluster, 't', 0), ['once'])
+    assert.deepEqual(await logValues(cluster, 't', 0), ['once'])
     assert.equal(cluster.requests(Produce).length, 2)
   })
 
   it('retries retriable error codes and keeps order across several batches', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0, batchSize: 200 })
-    let failures = 3
-    cluster.fault(Produce, (request) => {
-      if (failures-- <= 0) return undefined
-      const body = request.body as ProduceRequest
-      return {
-        responses: body.topicData.map((t) => ({
-          name: t.name,
-          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: KafkaErrorCode.NOT_ENOUGH_REPLICAS, baseOffset: -1n })),
-        })),
-      }
-    })
+    cluster.broker.faults.failNext(Produce, KafkaErrorCode.NOT_ENOUGH_REPLICAS, { count: 3 })
     const values = Array.from({ length: 30 }, (_, i) => `value-${i}`)
     await Promise.all(values.map((value) => producer.send({ topic: 't', partition: 2, value })))
-    assert.deepEqual(logValues(cluster, 't', 2), values)
+    assert.deepEqual(await logValues(cluster, 't', 2), values)
   })
 
   it('surfaces a fatal error as a KafkaError naming topic, partition and broker, and keeps working', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0 })
-    let fail = true
-    cluster.fault(Produce, (request) => {
-      if (!fail) return undefined
-      fail = false
-      const body = request.body as ProduceRequest
-      return {
-        responses: body.topicData.map((t) => ({
-          name: t.name,
-          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: KafkaErrorCode.MESSAGE_TOO_LARGE, baseOffset: -1n })),
-        })),
-      }
-    })
+    cluster.broker.faults.failNext(Produce, KafkaErrorCode.MESSAGE_TOO_LARGE)
     await assert.rejects(producer.send({ topic: 't', partition: 0, value: 'big' }), (e: unknown) => {
       assert.ok(e instanceof KafkaError)
       assert.equal(e.errorCode, KafkaErrorCode.MESSAGE_TOO_LARGE)
@@ -145,53 +122,18 @@ describe('Producer', () => {
     assert.equal(cluster.requests(InitProducerId).length, 2)
   })
 
-  it('OUT_OF_ORDER_SEQUENCE on the oldest batch bumps the epoch (KIP-360) and resends it, written once and in order', async () => {
-    const { cluster, producer } = await setup(1, { lingerMs: 0 })
-    await producer.send({ topic: 't', partition: 0, value: 'first' })
-    let fail = true
-    cluster.fault(Produce, (request) => {
-      if (!fail) return undefined
-      fail = false
-      return errorResponse(request.body as ProduceRequest, KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
-    })
-    // The broker refused the batch (it lost this producer's sequence state): not written, so resent.
-    const resent = await producer.send({ topic: 't', partition: 0, value: 'resent' })
-    assert.equal(resent.offset, 1n)
-    await producer.send({ topic: 't', partition: 0, value: 'second' })
-    const inits = cluster.requests(InitProducerId)
-    assert.equal(inits.length, 2)
-    // The bump keeps the producer id and asks for the next epoch.
-    const bump = inits[1]!.body as { producerId: bigint; producerEpoch: number }
-    assert.equal(bump.producerEpoch, 0)
-    assert.ok(bump.producerId >= 0n)
-    assert.deepEqual(logValues(cluster, 't', 0), ['first', 'resent', 'second'])
-  })
-
   it('UNKNOWN_PRODUCER_ID bumps the epoch and resends the batch', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0 })
-    let fail = true
-    cluster.fault(Produce, (request) => {
-      if (!fail) return undefined
-      fail = false
-      return errorResponse(request.body as ProduceRequest, KafkaErrorCode.UNKNOWN_PRODUCER_ID)
-    })
+    cluster.broker.faults.failNext(Produce, KafkaErrorCode.UNKNOWN_PRODUCER_ID)
     const result = await producer.send({ topic: 't', partition: 0, value: 'kept' })
     assert.equal(result.offset, 0n)
     assert.equal(cluster.requests(InitProducerId).length, 2)
-    assert.deepEqual(logValues(cluster, 't', 0), ['kept'])
+    assert.deepEqual(await logValues(cluster, 't', 0), ['kept'])
   })
 
   it('fails with DeliveryTimeoutError when retries run out of time', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0, deliveryTimeoutMs: 300, requestTimeoutMs: 200 })
-    cluster.fault(Produce, (request) => {
-      const body = request.body as ProduceRequest
-      return {
-        responses: body.topicData.map((t) => ({
-          name: t.name,
-          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: KafkaErrorCode.NOT_ENOUGH_REPLICAS, baseOffset: -1n })),
-        })),
-      }
-    })
+    cluster.broker.faults.failNext(Produce, KafkaErrorCode.NOT_ENOUGH_REPLICAS, { count: Number.MAX_SAFE_INTEGER })
     await assert.rejects(producer.send({ topic: 't', partition: 0, value: 'x' }), (e: unknown) => e instanceof DeliveryTimeoutError && e.cause instanceof KafkaError)
   })
 
@@ -200,11 +142,10 @@ describe('Producer', () => {
       const { cluster, producer } = await setup(1, { compression, lingerMs: 5 })
       const values = Array.from({ length: 100 }, (_, i) => `record ${i} `.repeat(5))
       await Promise.all(values.map((value) => producer.send({ topic: 't', partition: 0, value, key: `k${i(value)}`, headers: { h: 'v' } })))
-      const batches = cluster.partition('t', 0).log
+      const batches = await cluster.batches('t', 0)
       assert.ok(batches.length >= 1)
-      const decoded = decodeRecordBatches(Buffer.concat(batches.map((b) => b.bytes))).batches
-      assert.ok(decoded.every((b) => b.compression === compression))
-      assert.deepEqual(logValues(cluster, 't', 0), values)
+      assert.ok(batches.every((b) => b.compression === compression))
+      assert.deepEqual(await logValues(cluster, 't', 0), values)
     })
   }
 
@@ -213,21 +154,18 @@ describe('Producer', () => {
     const result = await producer.send({ topic: 't', partition: 0, value: 'fire' })
     assert.equal(result.offset, -1n)
     await producer.flush()
-    await cluster.nodes[0]!.waitFor((r) => r.apiName === 'Produce')
+    await until(() => cluster.broker.offsets('t', 0).logEndOffset === 1, 'the record to arrive')
   })
 
   it('rejects at once when the buffer is full and maxBlockMs is 0, and waits otherwise', async () => {
     const { cluster, producer } = await setup(1, { bufferMemory: 1024, maxBlockMs: 0, lingerMs: 0 })
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    cluster.fault(Produce, async () => {
-      await gate
-      return undefined
-    })
+    // The first batch's answer is held, so its bytes stay in the buffer.
+    const release = cluster.broker.faults.delay(Produce, 60_000)
     const big = 'x'.repeat(700)
     const first = producer.send({ topic: 't', partition: 0, value: big })
     await assert.rejects(producer.send({ topic: 't', partition: 0, value: big }), BufferFullError)
     release()
+    cluster.broker.faults.dropConnections(0)
     await first
   })
 
@@ -271,40 +209,18 @@ describe('Producer', () => {
     const pending = producer.send({ topic: 't', partition: 0, value: 'last' })
     await producer.close()
     assert.equal((await pending).offset, 0n)
-    assert.deepEqual(logValues(cluster, 't', 0), ['last'])
+    assert.deepEqual(await logValues(cluster, 't', 0), ['last'])
     await assert.rejects(producer.send({ topic: 't', value: 'late' }), ClientClosedError)
   })
 
   it('a request that hangs times out and is retried on a new connection', async () => {
     const { cluster, producer } = await setup(1, { lingerMs: 0, requestTimeoutMs: 150, reconnectBackoffMs: 5 })
-    let hang = true
-    cluster.fault(Produce, () => {
-      if (!hang) return undefined
-      hang = false
-      return HANG
-    })
+    cluster.broker.faults.delay(Produce, 60_000, { count: 1 })
     const result = await producer.send({ topic: 't', partition: 0, value: 'x' })
     assert.equal(result.offset, 0n)
-    assert.deepEqual(logValues(cluster, 't', 0), ['x'])
+    assert.deepEqual(await logValues(cluster, 't', 0), ['x'])
   })
 })
-
-function errorResponse(body: ProduceRequest, errorCode: number) {
-  return {
-    responses: body.topicData.map((t) => ({
-      name: t.name,
-      partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1n })),
-    })),
-  }
-}
-
-function p0(body: ProduceRequest) {
-  return body.topicData[0]!.partitionData[0]!
-}
-
-function producerIdOf(partition: { records: Buffer | null }): bigint {
-  return partition.records!.readBigInt64BE(43)
-}
 
 function i(value: string): number {
   return value.length

@@ -1,9 +1,10 @@
 /**
- * The transactional producer's request flow and error handling, against a scripted coordinator:
- * partitions are added (batched) before their first record, EndTxn goes out only after every
- * record is acknowledged, offsets carry the group's generation (KIP-447), retriable coordinator
- * errors are retried, abortable errors abort (bumping the epoch when sequences are in doubt), and
- * a fenced producer refuses every later call with the same error.
+ * The transactional producer against the embedded broker's transaction coordinator: a transaction
+ * that throws is aborted and the producer goes on, an empty one sends no EndTxn, retriable
+ * coordinator errors are retried and a moved coordinator is followed, offsets refused because the
+ * group moved on make the transaction abortable without an epoch bump, a fenced producer refuses
+ * every later call with the same error, and misuse is refused saying what to do. The request flow
+ * itself is checked against a scripted coordinator in transactional-producer-requests.test.ts.
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
@@ -11,21 +12,30 @@ import { ConfigError } from '../../src/client/errors.js'
 import { Producer, type ProducerConfig } from '../../src/client/producer/producer.js'
 import { ProducerFencedError, TransactionAbortableError, TransactionStateError } from '../../src/client/producer/transaction-errors.js'
 import { KafkaErrorCode } from '../../src/protocol/errors/kafka-errors.js'
-import { EndTxn, FindCoordinator, InitProducerId, Produce, TxnOffsetCommit } from '../../src/protocol/generated/index.js'
-import { MockCluster } from './helpers/mock-cluster.js'
-import { MockTxnCoordinator } from './helpers/txn-coordinator.js'
+import { EndTxn, FindCoordinator, InitProducerId, TxnOffsetCommit } from '../../src/protocol/generated/index.js'
+import { EmbeddedCluster } from './helpers/embedded-cluster.js'
 
-const clusters: MockCluster[] = []
+const clusters: EmbeddedCluster[] = []
 const producers: Producer[] = []
 
 async function setup(config: Partial<ProducerConfig> = {}, nodes = 1) {
-  const cluster = await MockCluster.start(nodes)
+  const cluster = await EmbeddedCluster.start(nodes)
   clusters.push(cluster)
-  cluster.createTopic('t', 3)
-  const coordinator = new MockTxnCoordinator(cluster)
+  cluster.broker.createTopic('t', { partitions: 3 })
+  cluster.broker.createTopic('in', { partitions: 1 })
   const producer = new Producer({ bootstrapServers: cluster.bootstrap, transactionalId: 'tx-1', retryBackoffMs: 5, retryBackoffMaxMs: 20, maxBlockMs: 5_000, ...config })
   producers.push(producer)
-  return { cluster, coordinator, producer }
+  return { cluster, producer }
+}
+
+/** Waits for the marker that ends the latest transaction on partition `partition` of 't', and says which it is. */
+async function lastMarker(cluster: EmbeddedCluster, partition: number, count: number): Promise<string | undefined> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const markers = await cluster.markers('t', partition)
+    if (markers.length >= count || Date.now() > deadline) return markers.at(-1)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }
 
 afterEach(async () => {
@@ -36,42 +46,8 @@ afterEach(async () => {
 const GROUP = { groupId: 'g1', generationId: 3, memberId: 'member-a', groupInstanceId: 'instance-a' }
 
 describe('transactional producer', () => {
-  it('adds partitions in one request before their records, and ends the transaction after the acknowledgements', async () => {
-    const { coordinator, producer, cluster } = await setup({ transactionTimeoutMs: 30_000 })
-    await producer.initTransactions()
-    await producer.cluster.waitForTopics(['t'])
-    const init = cluster.requests(InitProducerId)[0]!.body as { transactionalId: string; transactionTimeoutMs: number }
-    assert.equal(init.transactionalId, 'tx-1')
-    assert.equal(init.transactionTimeoutMs, 30_000)
-    producer.beginTransaction()
-    assert.equal(producer.transactionState, 'in-transaction')
-    const sent = await Promise.all([0, 1, 0, 1].map((partition, i) => producer.send({ topic: 't', partition, value: `v${i}` })))
-    await producer.commitTransaction()
-    assert.equal(producer.transactionState, 'ready')
-    assert.deepEqual(
-      sent.map((s) => s.partition),
-      [0, 1, 0, 1],
-    )
-    const journal = coordinator.journal.filter((e) => e !== 'find-coordinator')
-    assert.equal(journal[0], 'init tx-1 pid=5000 epoch=0')
-    assert.equal(journal[1], 'add t-0,t-1', 'both partitions in one AddPartitionsToTxn, before any record')
-    assert.deepEqual(journal.slice(2, -1).sort(), ['produce t-0 txn=tx-1 epoch=0', 'produce t-1 txn=tx-1 epoch=0'])
-    assert.equal(journal.at(-1), 'end commit')
-  })
-
-  it('commits offsets with the group metadata (KIP-447) through AddOffsetsToTxn and TxnOffsetCommit', async () => {
-    const { coordinator, producer } = await setup()
-    await producer.transaction(async (tx) => {
-      await tx.send({ topic: 't', partition: 2, value: 'out' })
-      await tx.sendOffsets([{ topic: 'in', partition: 0, offset: 42n }], GROUP)
-    })
-    const journal = coordinator.journal.filter((e) => e !== 'find-coordinator')
-    assert.deepEqual(journal.slice(1), ['add t-2', 'produce t-2 txn=tx-1 epoch=0', 'add-offsets g1', 'offsets g1 gen=3 member=member-a instance=instance-a', 'end commit'])
-    assert.equal(coordinator.offsets.get('g1/in-0'), 42n)
-  })
-
   it('transaction() aborts when the work throws, rethrows, and the producer goes on', async () => {
-    const { coordinator, producer } = await setup()
+    const { cluster, producer } = await setup()
     const failure = new Error('transform failed')
     await assert.rejects(
       producer.transaction(async (tx) => {
@@ -80,12 +56,12 @@ describe('transactional producer', () => {
       }),
       (error) => error === failure,
     )
-    assert.equal(coordinator.journal.at(-1), 'end abort')
+    assert.equal(await lastMarker(cluster, 0, 1), 'abort')
     assert.equal(producer.transactionState, 'ready')
     await producer.transaction(async (tx) => {
       await tx.send({ topic: 't', partition: 0, value: 'kept' })
     })
-    assert.equal(coordinator.journal.at(-1), 'end commit')
+    assert.equal(await lastMarker(cluster, 0, 2), 'commit')
   })
 
   it('sends no EndTxn for a transaction that wrote nothing', async () => {
@@ -99,18 +75,18 @@ describe('transactional producer', () => {
   })
 
   it('retries CONCURRENT_TRANSACTIONS and COORDINATOR_LOAD_IN_PROGRESS, and follows a coordinator that moved', async () => {
-    const { coordinator, producer, cluster } = await setup({}, 2)
-    coordinator.failNext(InitProducerId, KafkaErrorCode.CONCURRENT_TRANSACTIONS, 3)
-    coordinator.failNext(InitProducerId, KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 1)
+    const { producer, cluster } = await setup({}, 2)
+    cluster.broker.faults.failNext(InitProducerId, KafkaErrorCode.CONCURRENT_TRANSACTIONS, { count: 3 })
+    cluster.broker.faults.failNext(InitProducerId, KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS, { count: 1 })
     await producer.initTransactions()
     assert.equal(cluster.requests(InitProducerId).length, 5)
     producer.beginTransaction()
     await producer.send({ topic: 't', partition: 0, value: 'v' })
     const lookups = cluster.requests(FindCoordinator).length
-    coordinator.coordinatorNode = 1
+    cluster.broker.faults.moveTransactionCoordinator('tx-1', cluster.sentTo(cluster.requests(InitProducerId).at(-1)!, 0) ? 1 : 0)
     await producer.commitTransaction()
     assert.ok(cluster.requests(FindCoordinator).length > lookups, 'NOT_COORDINATOR made the producer look the coordinator up again')
-    assert.equal(coordinator.journal.at(-1), 'end commit')
+    assert.equal(await lastMarker(cluster, 0, 1), 'commit')
   })
 
   it('is fenced for good by PRODUCER_FENCED: every later call fails with ProducerFencedError', async () => {
@@ -132,32 +108,11 @@ describe('transactional producer', () => {
     })
   })
 
-  it('a record that fails makes the transaction abortable; the abort bumps the epoch (KIP-360) and the next one commits', async () => {
-    const { coordinator, producer, cluster } = await setup()
-    await producer.initTransactions()
-    producer.beginTransaction()
-    coordinator.failNext(Produce, KafkaErrorCode.INVALID_RECORD)
-    await assert.rejects(producer.send({ topic: 't', partition: 0, value: 'lost' }))
-    await assert.rejects(producer.commitTransaction(), TransactionAbortableError)
-    assert.equal(producer.transactionState, 'abortable-error')
-    await assert.rejects(producer.send({ topic: 't', partition: 0, value: 'refused' }), TransactionAbortableError)
-    await producer.abortTransaction()
-    const bump = cluster.requests(InitProducerId).at(-1)!.body as { producerId: bigint; producerEpoch: number }
-    assert.deepEqual([bump.producerId, bump.producerEpoch], [5000n, 0])
-    assert.ok(coordinator.journal.includes('end abort'))
-    assert.equal(coordinator.journal.at(-1), 'init tx-1 pid=5000 epoch=1 (bump from 0)')
-    await producer.transaction(async (tx) => {
-      await tx.send({ topic: 't', partition: 0, value: 'retried' })
-    })
-    assert.ok(coordinator.journal.includes('produce t-0 txn=tx-1 epoch=1'))
-    assert.equal(coordinator.journal.at(-1), 'end commit')
-  })
-
   it('offsets refused because the group moved on make the transaction abortable, without an epoch bump', async () => {
-    const { coordinator, producer, cluster } = await setup()
+    const { producer, cluster } = await setup()
     await producer.initTransactions()
     producer.beginTransaction()
-    coordinator.failNext(TxnOffsetCommit, KafkaErrorCode.ILLEGAL_GENERATION)
+    cluster.broker.faults.failNext(TxnOffsetCommit, KafkaErrorCode.ILLEGAL_GENERATION)
     await assert.rejects(producer.sendOffsets([{ topic: 'in', partition: 0, offset: 1n }], GROUP), (error) => {
       assert.ok(error instanceof TransactionAbortableError)
       assert.match(error.message, /ILLEGAL_GENERATION|generation/i)

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { resolveChaosConfig, type ChaosMode } from '../../src/lab/chaos/config.js'
-import { summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
+import { count, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
 import { runChaos } from '../../src/lab/chaos/run.js'
 
 const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
@@ -30,6 +30,8 @@ describe(`chaos (seed ${SEED})`, () => {
       const actions = result.changes.map((c) => c.action)
       assert.ok(actions.includes('broker-restart'), 'the broker was restarted')
       assert.ok(actions.includes('sigkill') || actions.includes('sigterm'), 'members were stopped')
+      const made = count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')
+      assert.equal(made, config.changes, 'every scheduled membership change was made, none skipped')
       assert.ok(result.account.produced > 0, 'records were written')
       assert.deepEqual(result.account.lost, [], `no record lost (report: ${report})`)
       const unexplained = result.account.duplicates.filter((d) => d.explanation !== 'sigkill' && d.explanation !== 'session-loss')

@@ -5,20 +5,9 @@
  */
 import { KafkaErrorCode } from '../../protocol/errors/kafka-errors.js'
 import { DescribeTransactions } from '../../protocol/generated/index.js'
-import { describeTransaction } from '../transactions/admin.js'
+import { describeTransaction, undescribedTransaction } from '../transactions/admin.js'
 import { transactionCoordinatorOf, transactionsHere } from '../transactions/broker-context.js'
 import { defineHandler } from './handler.js'
-
-const failed = (transactionalId: string, errorCode: number) => ({
-  errorCode,
-  transactionalId,
-  transactionState: '',
-  transactionTimeoutMs: 0,
-  transactionStartTimeMs: -1n,
-  producerId: -1n,
-  producerEpoch: -1,
-  topics: [],
-})
 
 export default defineHandler({
   api: DescribeTransactions,
@@ -27,8 +16,8 @@ export default defineHandler({
   handle: (request, ctx) => ({
     throttleTimeMs: 0,
     transactionStates: request.transactionalIds.map((id) =>
-      transactionsHere(ctx, id) ? describeTransaction(transactionCoordinatorOf(ctx).transactions, id) : failed(id, KafkaErrorCode.NOT_COORDINATOR),
+      transactionsHere(ctx, id) ? describeTransaction(transactionCoordinatorOf(ctx).transactions, id) : undescribedTransaction(id, KafkaErrorCode.NOT_COORDINATOR),
     ),
   }),
-  errorResponse: (request, errorCode) => ({ throttleTimeMs: 0, transactionStates: request.transactionalIds.map((id) => failed(id, errorCode)) }),
+  errorResponse: (request, errorCode) => ({ throttleTimeMs: 0, transactionStates: request.transactionalIds.map((id) => undescribedTransaction(id, errorCode)) }),
 })

@@ -34,24 +34,13 @@ export default defineHandler({
     throttleTimeMs: 0,
     groups: request.groupIds.map((groupId) => {
       if (!coordinatesHere(ctx, groupId)) return failed(groupId, KafkaErrorCode.NOT_COORDINATOR)
-      const g = groupCoordinatorOf(ctx).describeConsumerGroup(groupId)
+      const { state, members, ...group } = groupCoordinatorOf(ctx).describeConsumerGroup(groupId)
       return {
-        errorCode: g.errorCode,
-        errorMessage: g.errorMessage,
-        groupId,
-        groupState: g.state,
-        groupEpoch: g.groupEpoch,
-        assignmentEpoch: g.assignmentEpoch,
-        assignorName: g.assignorName,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          instanceId: m.instanceId,
-          rackId: m.rackId,
-          memberEpoch: m.memberEpoch,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
+        ...group,
+        groupState: state,
+        members: members.map((m) => ({
+          ...m,
           subscribedTopicNames: [...m.subscribedTopicNames],
-          subscribedTopicRegex: m.subscribedTopicRegex,
           assignment: topicPartitions(ctx, m.assignment),
           targetAssignment: topicPartitions(ctx, m.targetAssignment),
         })),

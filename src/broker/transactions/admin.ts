@@ -17,20 +17,23 @@ export interface DescribedTransaction {
   readonly topics: { topic: string; partitions: number[] }[]
 }
 
+/** The answer for a transactional id that cannot be described, with why. */
+export function undescribedTransaction(transactionalId: string, errorCode: number): DescribedTransaction {
+  return {
+    errorCode,
+    transactionalId,
+    transactionState: '',
+    transactionTimeoutMs: 0,
+    transactionStartTimeMs: -1n,
+    producerId: -1n,
+    producerEpoch: -1,
+    topics: [],
+  }
+}
+
 export function describeTransaction(transactions: ReadonlyMap<string, TransactionMetadata>, transactionalId: string): DescribedTransaction {
   const txn = transactions.get(transactionalId)
-  if (txn === undefined) {
-    return {
-      errorCode: KafkaErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
-      transactionalId,
-      transactionState: '',
-      transactionTimeoutMs: 0,
-      transactionStartTimeMs: -1n,
-      producerId: -1n,
-      producerEpoch: -1,
-      topics: [],
-    }
-  }
+  if (txn === undefined) return undescribedTransaction(transactionalId, KafkaErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
   const topics = new Map<string, number[]>()
   for (const { topic, partition } of txn.partitions.values()) {
     const list = topics.get(topic)

@@ -7,7 +7,7 @@
  * with `GROUP_COMMIT_REBALANCE` and are never resent, since the partitions may belong to someone
  * else by now. A refusal that a rebalance the member takes part in caused (REBALANCE_IN_PROGRESS
  * while the coordinator completes it, ILLEGAL_GENERATION once it has bumped the generation, or a
- * commit asked for while the member is joining or syncing, when no generation accepts commits) is
+ * commit asked for while the member syncs, when no generation accepts commits) is
  * different: the member keeps its partitions through a cooperative rebalance (KIP-429) until it
  * revokes them, after the rebalance. So `commit` (not `commitAsync`) waits for the rebalance to
  * complete and sends the offsets again under the new generation, Kafka's documented remedy, but
@@ -183,8 +183,9 @@ async function sendOnce(ctx: CommitContext, identity: HeartbeatIdentity, offsets
  */
 function afterTransient(ctx: CommitContext, sentAs: HeartbeatIdentity, retryUntil: number | undefined): 'retry' | 'rebalanced' | 'give-up' {
   if (retryUntil === undefined || ctx.timers.now() >= retryUntil) return 'give-up'
-  const now = ctx.identity()
-  if (now instanceof CommitFailedError || now.generationId !== sentAs.generationId || now.memberId !== sentAs.memberId) return 'rebalanced'
+  // A member rejoining still commits under the generation it holds, but a retry could reach the
+  // coordinator after the rebalance completed: wait for it instead, and resend under the new one.
+  if (ctx.identity() instanceof CommitFailedError || !ctx.holds(sentAs)) return 'rebalanced'
   return 'retry'
 }
 
@@ -202,17 +203,23 @@ function delay(timers: Timers, ms: number): Promise<void> {
 }
 
 /**
- * The identity a commit goes out under, or why there is none: during a rebalance the old generation
- * is about to end and the new one has not started; outside the group there is no generation at all.
- * `identity` is undefined once the member knows its membership is lost.
+ * The identity a commit goes out under, or why there is none. While a member rejoins (`joining`,
+ * its JoinGroup not yet answered), the coordinator is preparing the rebalance and still accepts
+ * commits under the generation the member holds, as Kafka's does: a stop or a revocation then
+ * commits at once instead of waiting for the rebalance, which can take a crashed member's whole
+ * session timeout. Once the join is answered (`syncing`) the new generation accepts none until
+ * SyncGroup completes. Outside the group there is no generation at all. `identity` is undefined
+ * once the member knows its membership is lost.
  */
 export function commitIdentity(state: MemberState, identity: HeartbeatIdentity | undefined): HeartbeatIdentity | CommitFailedError {
-  if (state === 'joining' || state === 'syncing') {
+  const rejoiningWithGeneration = state === 'joining' && identity !== undefined && identity.generationId >= 0
+  if (state === 'syncing' || (state === 'joining' && !rejoiningWithGeneration)) {
     return new CommitFailedError(
       'GROUP_COMMIT_REBALANCE',
       'the group is rebalancing, so no generation accepts commits until it completes; commit() waits for that, commitAsync() does not',
     )
   }
+  if (rejoiningWithGeneration) return identity
   if (!hasValidGeneration(state) || identity === undefined || identity.generationId < 0) {
     return new CommitFailedError(
       'GROUP_COMMIT_NOT_MEMBER',

@@ -12,24 +12,24 @@
  * (onRevoke, under the new generation), and if it revoked any it rejoins once more so the leader
  * can hand them out.
  *
- * A commit asked for while a rebalance is under way (or refused because of one) waits for the
- * rebalance to complete and goes out under the new generation, for the partitions owned without a
+ * A commit asked for while the member rejoins goes out under the generation it holds, which the
+ * coordinator accepts until it has every member's JoinGroup. One asked for while the member syncs
+ * (or refused because of the rebalance) waits for the rebalance to complete and goes out under the new generation, for the partitions owned without a
  * break since it was asked for: see `afterRebalance` and commit.ts.
  */
 import { BatonError } from '../../protocol/errors/base.js'
 import { kafkaError } from '../../protocol/errors/kafka-errors.js'
 import type { AssignorMemberState, RebalanceProtocol } from './assignors/types.js'
-import { commitIdentity, commitOffsets, type CommitContext, type CommitOffset, type Resend } from './commit.js'
-import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
+import { commitIdentity, type CommitContext, type CommitOffset, type Resend } from './commit.js'
 import { groupStateChannel, type GroupStateEvent } from './diagnostics.js'
 import { CommitFailedError, fencedMessage, MembershipError } from './errors.js'
 import type { GroupErrorAction } from './error-actions.js'
 import { Heartbeater, type HeartbeatIdentity } from './heartbeat.js'
-import { runHook, type RebalanceHook } from './hooks.js'
 import { joinGroup, leaveGroup, syncGroup, type JoinOutcome, type SyncOutcome } from './member-requests.js'
+import { awaitResend, commitBasics, LoopedMember, notResent, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from './member-core.js'
 import { resolveMemberOptions, type GroupMemberOptions, type ResolvedMemberOptions } from './member-options.js'
 import { MemberStateMachine, type MemberState, type StateListener } from './state.js'
-import { PartitionSet, type TopicPartition, type TopicPartitions } from './topic-partitions.js'
+import { PartitionSet, type TopicPartitions } from './topic-partitions.js'
 import { Waker } from './waker.js'
 import { metadataChange, MetadataWatch, PollWatch, resolveTopics } from './watches.js'
 
@@ -40,18 +40,18 @@ export const MISSING_TOPIC_CHECK_MS = 2000
 
 type LostReason = 'unknown-member' | 'illegal-generation' | 'session-expired' | 'fenced' | 'poll-timeout'
 
-export class GroupMember {
+export class GroupMember extends LoopedMember<MemberState> {
   readonly groupId: string
   readonly protocol: RebalanceProtocol
-  private readonly o: ResolvedMemberOptions
+  protected readonly o: ResolvedMemberOptions
   private readonly sm = new MemberStateMachine()
+  protected readonly machine = this.sm
   private readonly heartbeat: Heartbeater
-  private readonly waker: Waker
+  protected readonly waker: Waker
   private readonly metadataWatch: MetadataWatch
   private readonly pollWatch: PollWatch
 
-  private subscription: readonly string[] | RegExp | undefined
-  private memberIdValue = ''
+  private subscription: Subscription | undefined
   private generation = -1
   private leader = false
   /**
@@ -67,14 +67,11 @@ export class GroupMember {
   private assigned: TopicPartitions[] | undefined
 
   private rejoinReason: string | undefined
-  private lostReason: LostReason | undefined
-  private closing = false
-  private loop: Promise<void> | undefined
-  /** Why the member stopped for good (e.g. fenced), if it did; it then closes itself. */
-  failure: BatonError | undefined
+  protected lostReason: LostReason | undefined
 
   /** @throws RangeError for invalid options. */
   constructor(options: GroupMemberOptions) {
+    super()
     this.o = resolveMemberOptions(options)
     this.groupId = this.o.groupId
     this.protocol = this.o.protocol
@@ -95,14 +92,6 @@ export class GroupMember {
       const event: GroupStateEvent = { groupId: this.groupId, memberId: this.memberIdValue, generationId: this.generation, from, to, owned: this.owned.size }
       groupStateChannel.publish(event)
     })
-  }
-
-  get state(): MemberState {
-    return this.sm.state
-  }
-
-  get memberId(): string {
-    return this.memberIdValue
   }
 
   get generationId(): number {
@@ -129,12 +118,8 @@ export class GroupMember {
 
   /** Joins the group with these topics, or with every topic whose name matches the pattern. Changing it later triggers a rebalance. */
   subscribe(topics: readonly string[] | RegExp): void {
-    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
-      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
-    }
-    this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
-    if (this.loop === undefined) {
-      this.loop = this.run()
+    this.subscription = takeSubscription(topics, { closed: this.closed, failure: this.failure })
+    if (this.startLoop()) {
       this.metadataWatch.start()
       this.pollWatch.start()
     } else {
@@ -156,44 +141,6 @@ export class GroupMember {
     this.waker.wake()
   }
 
-  /**
-   * Commits offsets under the current generation and waits for the answer, for up to `timeoutMs`
-   * (default: the rebalance timeout). Transient failures are retried. A rebalance in the way (the
-   * member is joining or syncing, or the coordinator refused the commit because of the rebalance)
-   * is waited out, and the offsets are sent again under the new generation for the partitions this
-   * member has owned without a break since the call; never for others, which may have moved.
-   * @throws CommitFailedError
-   */
-  async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
-    await commitOffsets(this.commitContext(), offsets, { retryUntil })
-  }
-
-  /** Commits once, without retrying or waiting out a rebalance; the outcome goes to `callback` (null on success). */
-  commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitOffsets(this.commitContext(), offsets).then(
-      () => callback?.(null),
-      (err: unknown) => {
-        const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
-        if (callback) callback(error)
-        else this.o.report(error)
-      },
-    )
-  }
-
-  /**
-   * The group's committed offsets for these partitions: where to resume them. Waits out
-   * transactions still committing offsets (KIP-447) unless `requireStable` is false.
-   */
-  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
-      requireStable: options.requireStable ?? true,
-      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
-      retryBackoffMs: this.o.retryBackoffMs,
-      timers: this.o.timers,
-    })
-  }
-
   /** Topics of the group that did not exist at the last assignment (known to the leader, which assigns). */
   missingTopics(): string[] {
     return [...this.partitionCounts].filter(([, count]) => count === 0).map(([topic]) => topic)
@@ -211,58 +158,37 @@ export class GroupMember {
     if (reason !== undefined) this.requestRejoin(reason)
   }
 
-  /**
-   * Revokes owned partitions (onRevoke), leaves the group, and stops. Static members do not send
-   * LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). A
-   * JoinGroup in flight is waited for (the coordinator answers within the rebalance timeout).
-   */
-  async close(): Promise<void> {
-    this.closing = true
-    this.waker.wake()
+  /** The metadata and poll timers stop with the member; the loop itself leaves (see shutdown). */
+  protected override onClose(): void {
     this.metadataWatch.stop()
     this.pollWatch.stop()
-    if (this.loop === undefined) {
-      if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
-      return
-    }
-    await this.loop
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
-          await this.handleLost()
-          continue
-        }
-        switch (this.sm.state) {
-          case 'unjoined':
-          case 'revoking':
-            this.sm.transitionTo('joining')
-            break
-          case 'joining':
-            await this.join()
-            break
-          case 'syncing':
-            await this.sync()
-            break
-          case 'assigning':
-            await this.reconcile()
-            break
-          case 'stable':
-            await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
-            if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
-            break
-          case 'lost':
-          case 'leaving':
-          case 'closed':
-            throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
-        }
-      }
-    } catch (err) {
-      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
+  protected async step(): Promise<void> {
+    switch (this.sm.state) {
+      case 'unjoined':
+      case 'revoking':
+        this.sm.transitionTo('joining')
+        break
+      case 'joining':
+        await this.join()
+        break
+      case 'syncing':
+        await this.sync()
+        break
+      case 'assigning':
+        await this.reconcile()
+        break
+      case 'stable':
+        await this.waker.until(() => this.rejoinReason !== undefined || this.lostReason !== undefined || this.closing)
+        if (!this.closing && this.lostReason === undefined) await this.prepareRejoin()
+        break
+      case 'lost':
+      case 'leaving':
+      case 'closed':
+      case 'fatal':
+        throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
     }
-    await this.shutdown()
   }
 
   private async join(): Promise<void> {
@@ -379,7 +305,7 @@ export class GroupMember {
     this.sm.transitionTo('joining')
   }
 
-  private async handleLost(): Promise<void> {
+  protected async handleLost(): Promise<void> {
     const reason = this.lostReason
     this.sm.transitionTo('lost')
     this.heartbeat.stop()
@@ -399,27 +325,23 @@ export class GroupMember {
     else this.sm.transitionTo('joining')
   }
 
-  private async shutdown(): Promise<void> {
+  protected stopTimers(): void {
     this.heartbeat.stop()
     this.metadataWatch.stop()
     this.pollWatch.stop()
-    if (this.sm.state === 'fatal') {
-      this.sm.transitionTo('closed')
-      return
-    }
-    const lost = this.lostReason !== undefined
-    this.sm.transitionTo('leaving')
-    const owned = this.owned.toGroups()
-    if (owned.length > 0) {
-      const hook = lost ? 'onLost' : 'onRevoke'
-      await this.runUserHook(hook, owned)
-    }
+  }
+
+  protected ownedGroups(): TopicPartitions[] {
+    return this.owned.toGroups()
+  }
+
+  /** Static members send no LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). */
+  protected async leaveGroup(): Promise<void> {
     this.owned = new PartitionSet()
     if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
       await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
     }
     this.generation = -1
-    this.sm.transitionTo('closed')
   }
 
   private onGroupError(action: Exclude<GroupErrorAction, 'none'> | 'session-expired', errorCode: number, api: string): void {
@@ -453,9 +375,8 @@ export class GroupMember {
   }
 
   /** Runs a user hook, awaited and bounded by the rebalance timeout. */
-  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
-    const hook: RebalanceHook | undefined = this.o.hooks[name]
-    return runHook(name, hook, partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
+  private runUserHook(name: MemberHookName, partitions: TopicPartitions[]): Promise<void> {
+    return runMemberHook(this.o, name, partitions)
   }
 
   private identity(): HeartbeatIdentity {
@@ -463,13 +384,10 @@ export class GroupMember {
   }
 
   /** A commit's view of the member; `owned` is taken now, when the commit is asked for. */
-  private commitContext(): CommitContext {
+  protected commitContext(): CommitContext {
     const ownedWhenAsked = this.owned
     return {
-      transport: this.o.transport,
-      timers: this.o.timers,
-      groupId: this.groupId,
-      retryBackoffMs: this.o.retryBackoffMs,
+      ...commitBasics(this.o),
       identity: () => this.commitIdentity(),
       holds: (sentAs) =>
         this.sm.state !== 'joining' &&
@@ -505,31 +423,25 @@ export class GroupMember {
     until: number,
     refusal: CommitFailedError,
   ): Promise<Resend | CommitFailedError> {
-    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
-    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent('the partitions this member owns changed meanwhile'))
+    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent(refusal, 'the partitions this member owns changed meanwhile'))
     const state = this.sm.state
     const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.rejoinReason !== undefined && this.lostReason === undefined)
-    if (!underWay || this.closing) return Promise.resolve(notResent(`no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
-    return new Promise((resolve) => {
-      const finish = (result: Resend | CommitFailedError): void => {
-        off()
-        this.o.timers.clearTimeout(timer)
-        resolve(result)
-      }
-      const off = this.sm.onChange((to) => {
-        if (to === 'joining' || to === 'syncing') return
-        if (to !== 'assigning') return finish(notResent(`the member went to ${to} before the rebalance completed`))
-        const identity = this.commitIdentity()
-        if (identity instanceof CommitFailedError) return finish(identity)
-        if (this.owned !== ownedWhenAsked) return finish(notResent('the partitions this member owns changed meanwhile'))
-        const kept = offsets.filter((o) => ownedWhenAsked.has(o))
-        finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
-      })
-      const timer = this.o.timers.setTimeout(
-        () => finish(notResent(`the rebalance did not complete within the commit's timeout`)),
-        Math.max(0, until - this.o.timers.now()),
-      )
-    })
+    if (!underWay || this.closing) return Promise.resolve(notResent(refusal, `no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
+    return awaitResend(
+      this.o.timers,
+      until,
+      () => notResent(refusal, `the rebalance did not complete within the commit's timeout`),
+      (finish) =>
+        this.sm.onChange((to) => {
+          if (to === 'joining' || to === 'syncing') return
+          if (to !== 'assigning') return finish(notResent(refusal, `the member went to ${to} before the rebalance completed`))
+          const identity = this.commitIdentity()
+          if (identity instanceof CommitFailedError) return finish(identity)
+          if (this.owned !== ownedWhenAsked) return finish(notResent(refusal, 'the partitions this member owns changed meanwhile'))
+          const kept = offsets.filter((o) => ownedWhenAsked.has(o))
+          finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
+        }),
+    )
   }
 
   private pollExpired(): void {
@@ -545,7 +457,7 @@ export class GroupMember {
     this.waker.wake()
   }
 
-  private fail(error: BatonError): void {
+  protected fail(error: BatonError): void {
     this.failure ??= error
     if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
     this.o.report(error)

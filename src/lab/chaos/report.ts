@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ChaosResult } from './run.js'
+import { DRAIN_START, type ChaosResult } from './run.js'
 
 export function summaryLines(result: ChaosResult): string[] {
   const { account: a, config } = result
@@ -20,9 +20,10 @@ export function summaryLines(result: ChaosResult): string[] {
   ]
 }
 
-/** Changes of one kind that happened (not skipped), after the group formed. */
-function count(result: ChaosResult, action: string): number {
-  return result.changes.filter((c) => c.n > 0 && c.action === action && !(c.note ?? '').startsWith('skipped')).length
+/** Changes of one kind that the schedule made (not skipped, not the drain's start) after the group formed. */
+export function count(result: ChaosResult, action: string): number {
+  const unscheduled = (note: string | undefined): boolean => note !== undefined && (note.startsWith('skipped') || note.startsWith(DRAIN_START))
+  return result.changes.filter((c) => c.n > 0 && c.action === action && !unscheduled(c.note)).length
 }
 
 /** Writes both files into the run's folder; returns the text report's path. */

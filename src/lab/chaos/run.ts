@@ -39,9 +39,14 @@ export interface ChaosResult {
   readonly failures: readonly string[]
 }
 
+/** How the note of a member started for the drain (none was left running) begins. */
+export const DRAIN_START = 'for the drain'
+
 const PRODUCE_TICK_MS = 50
 const STOP_GRACE_MS = 30_000
 const GROUP_FORM_TIMEOUT_MS = 120_000
+/** How long a change may wait for the group to allow one (members still loading) before the run fails. */
+const CHANGE_WAIT_TIMEOUT_MS = 180_000
 
 export async function runChaos(config: ChaosConfig, progress: (line: string) => void = () => undefined): Promise<ChaosResult> {
   mkdirSync(config.outDir, { recursive: true })
@@ -71,7 +76,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
   const readEvents = (): void => {
     for (const [name, reader] of readers) events.get(name)!.push(...reader.readNew())
   }
-  const startMember = (n: number): void => {
+  const startMember = (n: number, why?: string): void => {
     const name = `m${members.length + 1}`
     const member = MemberProcess.start(config.outDir, {
       name,
@@ -87,11 +92,29 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     members.push(member)
     readers.set(name, new EventReader(member.eventsFile))
     events.set(name, [])
-    note(n, 'start', name)
+    note(n, 'start', name, why)
   }
   const running = (): MemberProcess[] => members.filter((m) => m.running)
   /** Running and not told to stop: the members the group can count on. */
   const staying = (): MemberProcess[] => members.filter((m) => m.running && !m.stopping)
+  /** The action the roll picks among those the group allows now, waiting until one is allowed. */
+  const allowedChange = async (roll: number, n: number): Promise<{ action: ChangeAction; up: MemberProcess[] }> => {
+    let waitingSince: number | undefined
+    for (;;) {
+      readEvents()
+      const up = staying().filter((m) => events.get(m.name)!.length > 0)
+      const allowed: ChangeAction[] = []
+      if (running().length < config.maxMembers) allowed.push('start')
+      if (up.length > config.minMembers) allowed.push('sigterm', 'sigkill')
+      const action = pickAction(roll, allowed)
+      if (action !== undefined) return { action, up }
+      if (waitingSince === undefined) waitingSince = Date.now()
+      else if (Date.now() - waitingSince > CHANGE_WAIT_TIMEOUT_MS) {
+        throw new LabError(`change ${n}: no membership change was possible for ${CHANGE_WAIT_TIMEOUT_MS / 1000} s (${running().length} members running, ${up.length} of them up); see the member logs in ${config.outDir}`)
+      }
+      await sleep(100)
+    }
+  }
 
   try {
     const admin = new Admin({ bootstrapServers: bootstrap })
@@ -136,17 +159,10 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
         continue
       }
       // Only members that are up (loaded) count, and are hit: stopping a process still loading its
-      // modules tests nothing, and on a slow machine the group would otherwise never form. Members
-      // that own partitions are hit first.
-      const up = staying().filter((m) => events.get(m.name)!.length > 0)
-      const allowed: ChangeAction[] = []
-      if (running().length < config.maxMembers) allowed.push('start')
-      if (up.length > config.minMembers) allowed.push('sigterm', 'sigkill')
-      const action = pickAction(change.actionRoll, allowed)
-      if (action === undefined) {
-        note(n, 'start', undefined, `skipped: ${running().length} members running, ${up.length} up`)
-        continue
-      }
+      // modules tests nothing. When no change is allowed yet (every slot taken by members still
+      // loading), the change waits for one rather than being skipped, so a run makes the changes it
+      // was asked for however slowly the machine starts processes.
+      const { action, up } = await allowedChange(change.actionRoll, n)
       if (action === 'start') {
         startMember(n)
         continue
@@ -162,7 +178,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     producing = false
     await producerLoop
     await producer.flush()
-    if (staying().length === 0) startMember(n)
+    if (staying().length === 0) startMember(n, `${DRAIN_START}: no member was left running`)
     progress(`  drain: ${acked.size} records acknowledged; waiting for every one to take effect (giving up after ${config.drainTimeoutMs / 1000} s without progress)`)
     // The drain gives up only after drainTimeoutMs without progress: a slow machine is not a loss.
     const done = new Set<number>()

@@ -10,7 +10,8 @@ import { CommitFailedError } from '../../../src/client/membership/errors.js'
 import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
 import { PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer-errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
-import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings } from './helpers.js'
+import { after, before } from 'node:test'
+import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings, produce, startTestBroker } from './helpers.js'
 
 export interface Member {
   readonly name: string
@@ -154,5 +155,36 @@ export class Fleet {
     } finally {
       await admin.close()
     }
+  }
+}
+
+/**
+ * For a describe block whose tests each run a fleet on a topic of their own: one broker started
+ * before the block's tests, and every fleet and the broker closed after them. Each topic has
+ * `partitions` partitions holding `perPartition` records when its fleet is handed out.
+ */
+export function fleetsOnOneBroker(partitions: number, perPartition: number): { broker: () => EmbeddedBroker; fleet: (name: string) => Promise<Fleet> } {
+  let broker: EmbeddedBroker | undefined
+  const fleets: Fleet[] = []
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await Promise.all(fleets.map((f) => f.closeAll()))
+    await broker?.stop()
+  })
+  const started = (): EmbeddedBroker => {
+    if (broker === undefined) throw new Error('the broker starts in the describe block\'s before hook')
+    return broker
+  }
+  return {
+    broker: started,
+    fleet: async (name) => {
+      started().createTopic(name, { partitions })
+      await produce(started().bootstrap, name, partitions, perPartition)
+      const f = new Fleet(started(), name, `${name}-group`)
+      fleets.push(f)
+      return f
+    },
   }
 }

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { ConfigError } from '../../../src/client/errors.js'
 import { GroupConsumer } from '../../../src/client/consumer/group-consumer.js'
-import { Fleet } from './fleet.js'
+import { Fleet, fleetsOnOneBroker } from './fleet.js'
 import { produce, startTestBroker } from './helpers.js'
 
 const PARTITIONS = 6
@@ -18,25 +18,7 @@ const PER_PARTITION = 40
 const all = PARTITIONS * PER_PARTITION
 
 describe("GroupConsumer with groupProtocol 'consumer' (KIP-848) against the embedded broker", () => {
-  let broker: EmbeddedBroker
-  const fleets: Fleet[] = []
-
-  before(async () => {
-    broker = await startTestBroker()
-  })
-
-  after(async () => {
-    await Promise.all(fleets.map((f) => f.closeAll()))
-    await broker.stop()
-  })
-
-  async function fleet(name: string): Promise<Fleet> {
-    broker.createTopic(name, { partitions: PARTITIONS })
-    await produce(broker.bootstrap, name, PARTITIONS, PER_PARTITION)
-    const f = new Fleet(broker, name, `${name}-group`)
-    fleets.push(f)
-    return f
-  }
+  const { broker: started, fleet } = fleetsOnOneBroker(PARTITIONS, PER_PARTITION)
 
   it('members split the topic incrementally, never dropping to zero, and a graceful leave hands over at the commit: nothing handled twice', async () => {
     const f = await fleet('kip848-split')
@@ -55,7 +37,7 @@ describe("GroupConsumer with groupProtocol 'consumer' (KIP-848) against the embe
     await f.condition.until(() => f.handledCount() === all, 'everything written so far is handled')
     await f.close(c)
     await f.condition.until(() => f.stable(a, b) && f.owned(a).length + f.owned(b).length === PARTITIONS, 'a and b take c back')
-    await produce(broker.bootstrap, f.topic, PARTITIONS, PER_PARTITION, PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, PER_PARTITION, PER_PARTITION)
     await f.condition.until(() => f.handledCount() === 2 * all, 'the new records are handled')
     await f.closeAll()
     assert.deepEqual(f.violations, [])
@@ -91,8 +73,8 @@ describe("GroupConsumer with groupProtocol 'consumer' (KIP-848) against the embe
   })
 
   it('refuses options of the other protocol with a ConfigError naming them', () => {
-    assert.throws(() => new GroupConsumer({ bootstrapServers: broker.bootstrap, groupId: 'x', groupProtocol: 'consumer', assignors: ['range'] }), (e: unknown) => e instanceof ConfigError && /serverAssignor/.test(e.message))
-    assert.throws(() => new GroupConsumer({ bootstrapServers: broker.bootstrap, groupId: 'x', serverAssignor: 'range' }), ConfigError)
+    assert.throws(() => new GroupConsumer({ bootstrapServers: started().bootstrap, groupId: 'x', groupProtocol: 'consumer', assignors: ['range'] }), (e: unknown) => e instanceof ConfigError && /serverAssignor/.test(e.message))
+    assert.throws(() => new GroupConsumer({ bootstrapServers: started().bootstrap, groupId: 'x', serverAssignor: 'range' }), ConfigError)
   })
 })
 

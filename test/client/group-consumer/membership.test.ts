@@ -6,36 +6,17 @@
  * commit). The committed offset after each path is where the next owner must resume.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import type { EmbeddedBroker } from '../../../src/broker/index.js'
+import { describe, it } from 'node:test'
 import { GroupConsumer, PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer.js'
 import { CommitFailedError, MembershipError } from '../../../src/client/membership/errors.js'
-import { Fleet } from './fleet.js'
+import { Fleet, fleetsOnOneBroker } from './fleet.js'
 import { Condition, groupTimings, produce, startTestBroker, WAIT_MS } from './helpers.js'
 
 const PARTITIONS = 6
 const PER_PARTITION = 40
 
 describe('GroupConsumer against the embedded broker', () => {
-  let broker: EmbeddedBroker
-  const fleets: Fleet[] = []
-
-  before(async () => {
-    broker = await startTestBroker()
-  })
-
-  after(async () => {
-    await Promise.all(fleets.map((f) => f.closeAll()))
-    await broker.stop()
-  })
-
-  async function fleet(name: string): Promise<Fleet> {
-    broker.createTopic(name, { partitions: PARTITIONS })
-    await produce(broker.bootstrap, name, PARTITIONS, PER_PARTITION)
-    const f = new Fleet(broker, name, `${name}-group`)
-    fleets.push(f)
-    return f
-  }
+  const { broker: started, fleet } = fleetsOnOneBroker(PARTITIONS, PER_PARTITION)
 
   const all = PARTITIONS * PER_PARTITION
 
@@ -54,11 +35,11 @@ describe('GroupConsumer against the embedded broker', () => {
       const revokes = m.hooks.filter((h) => h.startsWith('revoke:'))
       assert.ok(revokes.every((h) => h.split(':')[1]!.split(',').length <= 1), `${m.name} revoked one partition at most: ${revokes.join(' ')}`)
     }
-    await produce(broker.bootstrap, f.topic, PARTITIONS, PER_PARTITION, PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, PER_PARTITION, PER_PARTITION)
     await f.condition.until(() => f.handledCount() === 2 * all, 'the new records are handled')
     await f.close(c)
     await f.condition.until(() => f.stable(a, b) && f.owned(a).length + f.owned(b).length === PARTITIONS, 'a and b take c back')
-    await produce(broker.bootstrap, f.topic, PARTITIONS, 10, 2 * PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, 10, 2 * PER_PARTITION)
     await f.condition.until(() => f.handledCount() === 2 * all + PARTITIONS * 10, 'records after the leave are handled')
     await f.closeAll()
     const { duplicates, missing } = f.tally(PARTITIONS, 2 * PER_PARTITION + 10)
@@ -79,7 +60,7 @@ describe('GroupConsumer against the embedded broker', () => {
     await f.condition.until(() => f.handledCount() === all, 'everything is handled')
     await f.close(a)
     await f.condition.until(() => f.stable(b) && f.owned(b).length === PARTITIONS, 'b takes over')
-    await produce(broker.bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
     await f.condition.until(() => f.handledCount() === all + PARTITIONS * 5, 'records after the leave are handled')
     await f.closeAll()
     const { duplicates, missing } = f.tally(PARTITIONS, PER_PARTITION + 5)
@@ -99,7 +80,7 @@ describe('GroupConsumer against the embedded broker', () => {
     const crashed = f.owned(a)
     const committedBefore = await f.committed()
     f.crash(a)
-    await produce(broker.bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
     await f.condition.until(() => f.stable(b) && f.owned(b).length === PARTITIONS, 'b takes over after the session timeout')
     await f.condition.until(() => f.handledCount() === all + PARTITIONS * 5, 'records after the crash are handled')
     await f.closeAll()
@@ -126,7 +107,7 @@ describe('GroupConsumer against the embedded broker', () => {
     await f.condition.until(() => f.stable(b) && f.owned(b).length === PARTITIONS, 'b takes everything')
     a.consumer.unstall()
     await f.condition.until(() => f.stable(a, b) && f.owned(a).length === 3 && f.owned(b).length === 3, 'a rejoins and gets its share back')
-    await produce(broker.bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
+    await produce(started().bootstrap, f.topic, PARTITIONS, 5, PER_PARTITION)
     await f.condition.until(() => f.handledCount() === all + PARTITIONS * 5, 'new records are handled')
     await f.closeAll()
     const { duplicates, missing } = f.tally(PARTITIONS, PER_PARTITION + 5)
@@ -178,12 +159,12 @@ describe('GroupConsumer against the embedded broker', () => {
   })
 
   it('commits only for owned partitions and fails typed on a rebalance; pause holds a partition back until resume', async () => {
-    broker.createTopic('api', { partitions: 2 })
-    await produce(broker.bootstrap, 'api', 2, 3)
+    started().createTopic('api', { partitions: 2 })
+    await produce(started().bootstrap, 'api', 2, 3)
     const condition = new Condition()
     let assigned = 0
     const consumer = new GroupConsumer({
-      bootstrapServers: broker.bootstrap,
+      bootstrapServers: started().bootstrap,
       groupId: 'api-group',
       autoOffsetReset: 'earliest',
       ...groupTimings(),
@@ -211,7 +192,7 @@ describe('GroupConsumer against the embedded broker', () => {
       assert.equal(consumer.position({ topic: 'api', partition: 1 }), 1n)
       // Another member joining moves the group on; a commit under the old generation is refused, typed.
       const generation = consumer.generationId
-      const other = new GroupConsumer({ bootstrapServers: broker.bootstrap, groupId: 'api-group', ...groupTimings(), assignors: ['cooperative-sticky'] })
+      const other = new GroupConsumer({ bootstrapServers: started().bootstrap, groupId: 'api-group', ...groupTimings(), assignors: ['cooperative-sticky'] })
       try {
         other.subscribe(['api'])
         await condition.until(() => consumer.generationId > generation || consumer.state !== 'stable', 'the group starts rebalancing', WAIT_MS)

@@ -1,29 +1,15 @@
 /**
- * A small in-memory Kafka cluster for client tests, built from scripted fake servers: several
- * nodes, partition leaders that tests can move, idempotent-producer sequence checks, long-polling
- * fetches, and a hook per API to inject errors, hang or drop connections deterministically.
- * It models only what the client's tests observe; the embedded broker is the real implementation.
+ * A scripted stand-in for a cluster, for the few client tests the embedded broker cannot serve:
+ * those that read the body of each request the client sent (`requests(api)`: what a Fetch asked
+ * for while a partition was paused, what InitProducerId asked for on an epoch bump, the
+ * transactional request flow in txn-coordinator.ts), and one that needs a broker answering with
+ * stale metadata (an older leader epoch), which a real broker never does on purpose. It keeps no
+ * broker rules beyond what those tests touch: metadata, appends and long-polling fetches, a moved
+ * leader, and a hook per API. Every other client test runs on the embedded broker
+ * (embedded-cluster.ts), which is the real implementation.
  */
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
-import {
-  CreatePartitions,
-  CreateTopics,
-  DeleteRecords,
-  DeleteTopics,
-  DescribeCluster,
-  DescribeConfigs,
-  DescribeGroups,
-  Fetch,
-  FindCoordinator,
-  InitProducerId,
-  ListGroups,
-  ListOffsets,
-  Metadata,
-  OffsetFetch,
-  Produce,
-  type FetchRequest,
-  type ProduceRequest,
-} from '../../../src/protocol/generated/index.js'
+import { Fetch, FindCoordinator, InitProducerId, Metadata, Produce, type FetchRequest, type ProduceRequest } from '../../../src/protocol/generated/index.js'
 import { RecordBatchView } from '../../../src/protocol/records/index.js'
 import { FakeServer, type HandlerResult, type ReceivedRequest } from '../../net/helpers/fake-server.js'
 
@@ -34,22 +20,12 @@ export interface StoredBatch {
   readonly maxTimestamp: number
 }
 
-interface ProducerState {
-  epoch: number
-  nextSequence: number
-  lastSequence: number
-  lastBaseOffset: bigint
-}
-
 export interface MockPartition {
   leader: number
   leaderEpoch: number
   log: StoredBatch[]
   logStart: bigint
   logEnd: bigint
-  /** What read_committed fetches report as aborted (tests set it). */
-  aborted: Array<{ producerId: bigint; firstOffset: bigint }>
-  producers: Map<bigint, ProducerState>
 }
 
 /** Returns a response body to answer instead of the mock, or undefined to let the mock answer. */
@@ -58,7 +34,6 @@ export type Fault = (request: ReceivedRequest, nodeId: number) => HandlerResult 
 export class MockCluster {
   readonly nodes: FakeServer[] = []
   readonly topics = new Map<string, MockPartition[]>()
-  readonly configs = new Map<string, Record<string, string>>()
   private readonly faults = new Map<number, Fault>()
   private nextProducerId = 1000n
   private appendWaiters: Array<() => void> = []
@@ -83,8 +58,6 @@ export class MockCluster {
         log: [],
         logStart: 0n,
         logEnd: 0n,
-        aborted: [],
-        producers: new Map(),
       })),
     )
   }
@@ -145,89 +118,11 @@ export class MockCluster {
     wrap(Metadata, (request) => this.metadata(request.body.topics?.map((t) => t.name ?? '') ?? null))
     wrap(Produce, (request) => this.produce(nodeId, request.body, request.version))
     wrap(Fetch, (request) => this.fetch(nodeId, request.body))
-    wrap(ListOffsets, (request) => ({
-      topics: request.body.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => {
-          const part = this.topics.get(t.name)?.[p.partitionIndex]
-          if (part === undefined) return { partitionIndex: p.partitionIndex, errorCode: 3 }
-          if (part.leader !== nodeId) return { partitionIndex: p.partitionIndex, errorCode: 6 }
-          let offset = part.logEnd
-          if (p.timestamp === -2n) offset = part.logStart
-          else if (p.timestamp >= 0n) offset = part.log.find((b) => BigInt(b.maxTimestamp) >= p.timestamp)?.baseOffset ?? -1n
-          return { partitionIndex: p.partitionIndex, errorCode: 0, offset, timestamp: -1n, leaderEpoch: part.leaderEpoch }
-        }),
-      })),
-    }))
     wrap(InitProducerId, (request) => {
       if (request.body.producerId >= 0n) return { throttleTimeMs: 0, errorCode: 0, producerId: request.body.producerId, producerEpoch: request.body.producerEpoch + 1 }
       return { throttleTimeMs: 0, errorCode: 0, producerId: this.nextProducerId++, producerEpoch: 0 }
     })
     wrap(FindCoordinator, () => ({ errorCode: 0, nodeId: 0, host: this.nodes[0]!.host, port: this.nodes[0]!.port }))
-    wrap(CreateTopics, (request) => ({
-      topics: request.body.topics.map((t) => {
-        if (this.topics.has(t.name)) return { name: t.name, errorCode: 36, errorMessage: `Topic '${t.name}' already exists.` }
-        if (!request.body.validateOnly) this.createTopic(t.name, t.numPartitions === -1 ? 1 : t.numPartitions)
-        return { name: t.name, errorCode: 0, numPartitions: t.numPartitions, replicationFactor: 1 }
-      }),
-    }))
-    wrap(DeleteTopics, (request) => ({
-      responses: request.body.topicNames.map((name) => ({ name, errorCode: this.topics.delete(name) ? 0 : 3 })),
-    }))
-    wrap(CreatePartitions, (request) => ({
-      throttleTimeMs: 0,
-      results: request.body.topics.map((t) => {
-        const partitions = this.topics.get(t.name)
-        if (partitions === undefined) return { name: t.name, errorCode: 3 }
-        if (t.count <= partitions.length) return { name: t.name, errorCode: 37, errorMessage: 'must increase' }
-        const grown = new MockCluster()
-        grown.nodes.push(...this.nodes)
-        grown.createTopic(t.name, t.count)
-        partitions.push(...grown.topics.get(t.name)!.slice(partitions.length))
-        return { name: t.name, errorCode: 0 }
-      }),
-    }))
-    wrap(DeleteRecords, (request) => ({
-      throttleTimeMs: 0,
-      topics: request.body.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => {
-          const part = this.partition(t.name, p.partitionIndex)
-          const target = p.offset === -1n ? part.logEnd : p.offset
-          if (target > part.logEnd) return { partitionIndex: p.partitionIndex, errorCode: 1, lowWatermark: -1n }
-          part.logStart = target
-          part.log = part.log.filter((b) => b.lastOffset >= target)
-          return { partitionIndex: p.partitionIndex, errorCode: 0, lowWatermark: target }
-        }),
-      })),
-    }))
-    wrap(DescribeConfigs, (request) => ({
-      throttleTimeMs: 0,
-      results: request.body.resources.map((r) => ({
-        errorCode: 0,
-        resourceType: r.resourceType,
-        resourceName: r.resourceName,
-        configs: Object.entries(this.configs.get(r.resourceName) ?? {}).map(([name, value]) => ({ name, value, readOnly: false, isSensitive: false })),
-      })),
-    }))
-    wrap(DescribeCluster, () => ({
-      throttleTimeMs: 0,
-      errorCode: 0,
-      clusterId: 'mock-cluster',
-      controllerId: 0,
-      brokers: this.nodes.map((n, i) => ({ brokerId: i, host: n.host, port: n.port })),
-    }))
-    wrap(ListGroups, () => ({ errorCode: 0, groups: nodeId === 0 ? [{ groupId: 'g1', protocolType: 'consumer', groupState: 'Empty' }] : [] }))
-    wrap(DescribeGroups, (request) => ({
-      groups: request.body.groups.map((groupId) => ({ errorCode: 0, groupId, groupState: 'Empty', protocolType: 'consumer', protocolData: '', members: [] })),
-    }))
-    wrap(OffsetFetch, (request) => ({
-      errorCode: 0,
-      topics: (request.body.topics ?? []).map((t) => ({
-        name: t.name,
-        partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: 42n, metadata: '', errorCode: 0 })),
-      })),
-    }))
   }
 
   private metadata(names: string[] | null) {
@@ -266,22 +161,7 @@ export class MockCluster {
           if (part.leader !== nodeId) {
             return { ...fail(6), ...(version >= 10 ? { currentLeader: { leaderId: part.leader, leaderEpoch: part.leaderEpoch } } : {}) }
           }
-          const view = RecordBatchView.at(pd.records!, 0, { verifyCrc: true })
-          const pid = view.producerId
-          if (pid >= 0n) {
-            const state = part.producers.get(pid)
-            const seq = view.baseSequence
-            if (state !== undefined && view.producerEpoch < state.epoch) return fail(47)
-            if (state !== undefined && view.producerEpoch === state.epoch) {
-              if (seq === state.lastSequence) return { index: pd.index, errorCode: 0, baseOffset: state.lastBaseOffset }
-              if (seq !== state.nextSequence) return fail(45)
-            } else if (seq !== 0) {
-              return fail(45)
-            }
-            const baseOffset = this.append(t.name, pd.index, pd.records!)
-            part.producers.set(pid, { epoch: view.producerEpoch, nextSequence: seq + view.recordCount, lastSequence: seq, lastBaseOffset: baseOffset })
-            return { index: pd.index, errorCode: 0, baseOffset }
-          }
+          RecordBatchView.at(pd.records!, 0, { verifyCrc: true })
           return { index: pd.index, errorCode: 0, baseOffset: this.append(t.name, pd.index, pd.records!) }
         }),
       })),
@@ -308,14 +188,13 @@ export class MockCluster {
             size += batch.bytes.length
           }
           total += size
-          const aborted = body.isolationLevel === 1 ? part.aborted.filter((a) => a.firstOffset < part.logEnd) : null
           return {
             partitionIndex: fp.partition,
             errorCode: 0,
             highWatermark: part.logEnd,
             lastStableOffset: part.logEnd,
             logStartOffset: part.logStart,
-            abortedTransactions: aborted,
+            abortedTransactions: null,
             records: Buffer.concat(chunks),
           }
         }),

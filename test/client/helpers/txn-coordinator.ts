@@ -2,8 +2,13 @@
  * A scripted transaction coordinator on top of the client tests' MockCluster: InitProducerId with a
  * transactional id (allocate, bump the epoch, fence older epochs), AddPartitionsToTxn,
  * AddOffsetsToTxn, TxnOffsetCommit and EndTxn, with a journal of what happened in order and a way
- * to fail the next requests of an API with a given error code. Enough to test the client's request
- * flow and error handling deterministically; the embedded broker is the real implementation.
+ * to fail the next requests of an API with a given error code.
+ *
+ * It remains for one reason: the journal records what each request carried (which partitions went
+ * in one AddPartitionsToTxn, the group metadata of a TxnOffsetCommit, the producer id and epoch of
+ * an InitProducerId), and that is what transactional-producer-requests.test.ts asserts; the
+ * embedded broker, the real coordinator, keeps no such record for a test. Everything else about
+ * the transactional producer runs against the embedded broker.
  */
 import type { ApiSpec } from '../../../src/protocol/codec-runtime.js'
 import { AddOffsetsToTxn, AddPartitionsToTxn, EndTxn, FindCoordinator, InitProducerId, Produce, TxnOffsetCommit } from '../../../src/protocol/generated/index.js'

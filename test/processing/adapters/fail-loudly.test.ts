@@ -8,40 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
-import type { Logger } from '../../../src/client/index.js'
 import { baton, EXIT_CODES, type BatonApp } from '../../../src/processing/app.js'
 import { BrokersUnreachableError } from '../../../src/processing/errors.js'
+import { closedPort, recordingLogger, type LogLine } from '../../helpers/logging.js'
 import { Condition, FaultyGroupConsumer, kafkaTimings, produce, startTestBroker } from '../../client/group-consumer/helpers.js'
-
-interface Line {
-  readonly level: string
-  readonly fields: Record<string, unknown>
-  readonly message: string
-}
-
-/** A logger that keeps every line, and pokes `condition` at each. */
-function recordingLogger(lines: Line[], condition: Condition): Logger {
-  const at =
-    (level: string) =>
-    (fields: object, message = ''): void => {
-      lines.push({ level, fields: fields as Record<string, unknown>, message })
-      condition.poke()
-    }
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger }
-  return logger
-}
-
-/** A loopback port nothing listens on (taken from the OS, then freed). */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 describe('failing loudly', () => {
   let broker: EmbeddedBroker
@@ -53,13 +24,13 @@ describe('failing loudly', () => {
   })
 
   it('rejects run() with BrokersUnreachableError and exit code 1 when no broker answers within unreachableTimeoutMs', async () => {
-    const lines: Line[] = []
+    const lines: LogLine[] = []
     const condition = new Condition()
     const port = await closedPort()
     const app = baton({
       brokers: [`127.0.0.1:${port}`],
       groupId: 'nobody-home',
-      logger: recordingLogger(lines, condition),
+      logger: recordingLogger(lines, () => condition.poke()),
       signals: false,
       unreachableTimeoutMs: 1500,
       kafka: { ...kafkaTimings(), reconnectBackoffMs: 50, reconnectBackoffMaxMs: 200 },
@@ -83,13 +54,13 @@ describe('failing loudly', () => {
   })
 
   it('warns of a subscribed topic that does not exist, by name, and consumes it once created', async () => {
-    const lines: Line[] = []
+    const lines: LogLine[] = []
     const condition = new Condition()
     const handled: string[] = []
     const app = baton({
       brokers: broker.bootstrap,
       groupId: 'late-topic-group',
-      logger: recordingLogger(lines, condition),
+      logger: recordingLogger(lines, () => condition.poke()),
       signals: false,
       rebalanceTimeoutMs: 5000,
       kafka: { ...kafkaTimings(), allowAutoTopicCreation: false },
@@ -133,13 +104,13 @@ describe('failing loudly', () => {
     await condition.until(() => crashed.state === 'stable', 'the soon-crashed member to join')
     crashed.crash()
 
-    const lines: Line[] = []
+    const lines: LogLine[] = []
     let app: BatonApp | undefined
     try {
       app = baton({
         brokers: broker.bootstrap,
         groupId,
-        logger: recordingLogger(lines, condition),
+        logger: recordingLogger(lines, () => condition.poke()),
         signals: false,
         rebalanceTimeoutMs: 60_000,
         shutdownTimeoutMs: 1000,

@@ -24,12 +24,11 @@ import { BatonError } from '../../../protocol/errors/base.js'
 import { kafkaError, KafkaErrorCode } from '../../../protocol/errors/kafka-errors.js'
 import type { ConsumerGroupHeartbeatRequestInit, ConsumerGroupHeartbeatResponse } from '../../../protocol/generated/index.js'
 import { UnsupportedVersionError } from '../../../net/errors.js'
-import { commitOffsets, type CommitContext, type CommitOffset, type Resend } from '../commit.js'
-import { fetchCommittedOffsets, type CommittedOffset } from '../committed.js'
+import type { CommitContext, CommitOffset, Resend } from '../commit.js'
 import { CommitFailedError, MembershipError } from '../errors.js'
 import { groupErrorAction, type GroupErrorAction } from '../error-actions.js'
 import type { HeartbeatIdentity } from '../heartbeat.js'
-import { runHook } from '../hooks.js'
+import { awaitResend, commitBasics, LoopedMember, notResent, runMemberHook, takeSubscription, type MemberHookName, type Subscription } from '../member-core.js'
 import { partitionKey as keyOf, PartitionSet, type TopicPartition, type TopicPartitions } from '../topic-partitions.js'
 import { Waker } from '../waker.js'
 import { FATAL_REMEDY } from './remedies.js'
@@ -40,17 +39,18 @@ import { ConsumerMemberStateMachine, type ConsumerMemberState, type ConsumerStat
 type LostReason = 'fenced-epoch' | 'unknown-member' | 'session-expired'
 type WireAssignment = readonly { readonly topicId: string; readonly partitions: readonly number[] }[]
 
-export class ConsumerGroupMember {
+export class ConsumerGroupMember extends LoopedMember<ConsumerMemberState> {
   readonly groupId: string
   readonly protocol = 'consumer' as const
-  private readonly o: ResolvedConsumerMemberOptions
+  protected readonly o: ResolvedConsumerMemberOptions
   private readonly sm = new ConsumerMemberStateMachine()
+  protected readonly machine = this.sm
   private readonly heartbeat: ConsumerHeartbeater
-  private readonly waker: Waker
+  protected readonly waker: Waker
 
-  private subscription: readonly string[] | RegExp | undefined
+  private subscription: Subscription | undefined
   /** KIP-848: the member chooses its id, once, and keeps it for life (rejoins included). */
-  private memberIdValue: string = randomUUID()
+  protected override memberIdValue: string = randomUUID()
   private epoch = 0
   /** Replaced, never changed in place; `ownedSince` says from which change each partition is held. */
   private owned = new PartitionSet()
@@ -63,11 +63,8 @@ export class ConsumerGroupMember {
   /** Topic names matching a pattern subscription, for coordinators without regex support (v0). */
   private patternTopics: readonly string[] = []
   private leaveEpoch: number | undefined
-  private lostReason: LostReason | undefined
-  private closing = false
-  private loop: Promise<void> | undefined
+  protected lostReason: LostReason | undefined
   private readonly epochListeners = new Set<() => void>()
-  failure: BatonError | undefined
 
   private get failed(): boolean {
     return this.failure !== undefined
@@ -75,6 +72,7 @@ export class ConsumerGroupMember {
 
   /** @throws RangeError for invalid options. */
   constructor(options: ConsumerGroupMemberOptions) {
+    super()
     this.o = resolveConsumerMemberOptions(options)
     this.groupId = this.o.groupId
     this.waker = new Waker(this.o.timers)
@@ -88,14 +86,6 @@ export class ConsumerGroupMember {
       expired: () => this.lose('session-expired'),
       unsendable: (error) => this.unsendable(error),
     })
-  }
-
-  get state(): ConsumerMemberState {
-    return this.sm.state
-  }
-
-  get memberId(): string {
-    return this.memberIdValue
   }
 
   /** The member epoch (KIP-848's counterpart of the classic generation). */
@@ -120,12 +110,8 @@ export class ConsumerGroupMember {
   }
 
   subscribe(topics: readonly string[] | RegExp): void {
-    if (this.closing || this.sm.state === 'closed' || this.sm.state === 'fatal') {
-      throw new MembershipError('GROUP_CLOSED', 'this group member is closed; create a new one to join again', { cause: this.failure })
-    }
-    this.subscription = topics instanceof RegExp ? new RegExp(topics.source, topics.flags.replace(/[gy]/g, '')) : [...topics]
-    if (this.loop === undefined) this.loop = this.run()
-    else this.heartbeat.now()
+    this.subscription = takeSubscription(topics, { closed: this.closed, failure: this.failure })
+    if (!this.startLoop()) this.heartbeat.now()
   }
 
   /** No max-poll-interval under this protocol yet: liveness is the heartbeat's alone. */
@@ -142,72 +128,24 @@ export class ConsumerGroupMember {
     return Promise.resolve()
   }
 
-  /** @throws CommitFailedError */
-  async commit(offsets: readonly CommitOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
-    const retryUntil = this.o.timers.now() + (options.timeoutMs ?? this.o.rebalanceTimeoutMs)
-    await commitOffsets(this.commitContext(), offsets, { retryUntil })
-  }
-
-  commitAsync(offsets: readonly CommitOffset[], callback?: (error: CommitFailedError | null) => void): void {
-    commitOffsets(this.commitContext(), offsets).then(
-      () => callback?.(null),
-      (err: unknown) => {
-        const error = err instanceof CommitFailedError ? err : new CommitFailedError('GROUP_COMMIT_FAILED', 'the offset commit failed', undefined, err)
-        if (callback) callback(error)
-        else this.o.report(error)
-      },
-    )
-  }
-
-  committed(partitions: readonly TopicPartition[], options: { requireStable?: boolean; timeoutMs?: number } = {}): Promise<CommittedOffset[]> {
-    return fetchCommittedOffsets(this.o.transport, this.groupId, partitions, {
-      requireStable: options.requireStable ?? true,
-      timeoutMs: options.timeoutMs ?? this.o.rebalanceTimeoutMs,
-      retryBackoffMs: this.o.retryBackoffMs,
-      timers: this.o.timers,
-    })
-  }
-
-  /** Revokes what it owns (onRevoke), leaves the group (epoch -1; -2 for a static member, which keeps its assignment for a while) and stops. */
-  async close(): Promise<void> {
-    this.closing = true
-    this.waker.wake()
-    if (this.loop === undefined) {
-      if (this.sm.state === 'unjoined') this.sm.transitionTo('closed')
-      return
+  protected async step(): Promise<void> {
+    switch (this.sm.state) {
+      case 'unjoined':
+        await this.resolvePattern()
+        this.sm.transitionTo('joining')
+        this.heartbeat.start()
+        break
+      case 'joining':
+      case 'stable':
+        await this.waker.until(() => this.pending !== undefined || this.lostReason !== undefined || this.closing || this.failed)
+        if (this.pending !== undefined && this.lostReason === undefined && !this.closing && !this.failed) this.sm.transitionTo('reconciling')
+        break
+      case 'reconciling':
+        await this.reconcile()
+        break
+      default:
+        throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
     }
-    await this.loop
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (!this.closing && this.sm.state !== 'fatal') {
-        if (this.lostReason !== undefined && this.sm.state !== 'unjoined') {
-          await this.handleLost()
-          continue
-        }
-        switch (this.sm.state) {
-          case 'unjoined':
-            await this.resolvePattern()
-            this.sm.transitionTo('joining')
-            this.heartbeat.start()
-            break
-          case 'joining':
-          case 'stable':
-            await this.waker.until(() => this.pending !== undefined || this.lostReason !== undefined || this.closing || this.failed)
-            if (this.pending !== undefined && this.lostReason === undefined && !this.closing && !this.failed) this.sm.transitionTo('reconciling')
-            break
-          case 'reconciling':
-            await this.reconcile()
-            break
-          default:
-            throw new MembershipError('GROUP_FATAL', `group member loop reached state ${this.sm.state} unexpectedly`)
-        }
-      }
-    } catch (err) {
-      this.fail(err instanceof BatonError ? err : new MembershipError('GROUP_FATAL', 'group membership failed', { cause: err }))
-    }
-    await this.shutdown()
   }
 
   /**
@@ -237,7 +175,7 @@ export class ConsumerGroupMember {
     if (this.lostReason === undefined && !this.closing) this.sm.transitionTo(this.pending === undefined ? 'stable' : 'reconciling')
   }
 
-  private async handleLost(): Promise<void> {
+  protected async handleLost(): Promise<void> {
     this.sm.transitionTo('lost')
     this.heartbeat.stop()
     const lost = this.owned.toGroups()
@@ -251,16 +189,16 @@ export class ConsumerGroupMember {
     this.heartbeat.start()
   }
 
-  private async shutdown(): Promise<void> {
+  protected stopTimers(): void {
     this.heartbeat.stop()
-    if (this.sm.state === 'fatal') {
-      this.sm.transitionTo('closed')
-      return
-    }
-    const lost = this.lostReason !== undefined
-    this.sm.transitionTo('leaving')
-    const owned = this.owned.toGroups()
-    if (owned.length > 0) await this.runUserHook(lost ? 'onLost' : 'onRevoke', owned)
+  }
+
+  protected ownedGroups(): TopicPartitions[] {
+    return this.owned.toGroups()
+  }
+
+  /** A leaving heartbeat: epoch -1, or -2 for a static member, which keeps its assignment for a while. */
+  protected async leaveGroup(lost: boolean): Promise<void> {
     this.setOwned(new PartitionSet())
     if (this.epoch > 0 && !lost) {
       this.leaveEpoch = this.o.groupInstanceId === null ? -1 : -2
@@ -274,7 +212,6 @@ export class ConsumerGroupMember {
       }
     }
     this.epoch = 0
-    this.sm.transitionTo('closed')
   }
 
   private request(version: number): ConsumerGroupHeartbeatRequestInit {
@@ -357,7 +294,7 @@ export class ConsumerGroupMember {
     this.fail(error)
   }
 
-  private fail(error: BatonError): void {
+  protected fail(error: BatonError): void {
     this.failure ??= error
     this.heartbeat.stop()
     if (this.sm.state !== 'fatal' && this.sm.state !== 'leaving' && this.sm.state !== 'closed') this.sm.transitionTo('fatal')
@@ -410,8 +347,8 @@ export class ConsumerGroupMember {
     }
   }
 
-  private runUserHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartitions[]): Promise<void> {
-    return runHook(name, this.o.hooks[name], partitions, this.o.rebalanceTimeoutMs, this.o.timers, this.o.report)
+  private runUserHook(name: MemberHookName, partitions: TopicPartitions[]): Promise<void> {
+    return runMemberHook(this.o, name, partitions)
   }
 
   private identity(): HeartbeatIdentity {
@@ -427,14 +364,11 @@ export class ConsumerGroupMember {
     return this.identity()
   }
 
-  private commitContext(): CommitContext {
+  protected commitContext(): CommitContext {
     const askedAt = new Map(this.ownedSince)
     const epochWhenAsked = this.epoch
     return {
-      transport: this.o.transport,
-      timers: this.o.timers,
-      groupId: this.groupId,
-      retryBackoffMs: this.o.retryBackoffMs,
+      ...commitBasics(this.o),
       identity: () => this.commitIdentity(),
       holds: (sentAs) => this.lostReason === undefined && this.memberIdValue === sentAs.memberId && this.epoch === sentAs.generationId,
       afterRebalance: (offsets, until, refusal) => this.afterNewEpoch(askedAt, epochWhenAsked, offsets, until, refusal),
@@ -456,7 +390,6 @@ export class ConsumerGroupMember {
     until: number,
     refusal: CommitFailedError,
   ): Promise<Resend | CommitFailedError> {
-    const notResent = (why: string): CommitFailedError => new CommitFailedError('GROUP_COMMIT_REBALANCE', `${refusal.message}; not sent again: ${why}`, refusal.kafkaError, refusal)
     const settle = (): Resend | CommitFailedError => {
       const identity = this.commitIdentity()
       if (identity instanceof CommitFailedError) return identity
@@ -467,18 +400,18 @@ export class ConsumerGroupMember {
       return { identity, offsets: offsets.filter(heldThroughout), dropped: offsets.filter((o) => !heldThroughout(o)) }
     }
     if (this.epoch !== epochWhenAsked) return Promise.resolve(settle())
-    if (this.closing && this.sm.state !== 'leaving') return Promise.resolve(notResent('the member is closing'))
-    return new Promise((resolve) => {
-      const finish = (result: Resend | CommitFailedError): void => {
-        this.epochListeners.delete(onEpoch)
-        this.o.timers.clearTimeout(timer)
-        resolve(result)
-      }
-      const onEpoch = (): void => finish(settle())
-      this.epochListeners.add(onEpoch)
-      this.heartbeat.now()
-      const timer = this.o.timers.setTimeout(() => finish(notResent('no newer member epoch arrived within the commit\'s timeout')), Math.max(0, until - this.o.timers.now()))
-    })
+    if (this.closing && this.sm.state !== 'leaving') return Promise.resolve(notResent(refusal, 'the member is closing'))
+    return awaitResend(
+      this.o.timers,
+      until,
+      () => notResent(refusal, "no newer member epoch arrived within the commit's timeout"),
+      (finish) => {
+        const onEpoch = (): void => finish(settle())
+        this.epochListeners.add(onEpoch)
+        this.heartbeat.now()
+        return () => this.epochListeners.delete(onEpoch)
+      },
+    )
   }
 }
 

@@ -175,7 +175,7 @@ export class BatonApp {
     const store = this.config.store
     if (store !== undefined && [...this.routes.values()].some((r) => r.config.delivery.mode === 'store')) {
       this.storeDelivery = new StoreDelivery({
-        store: new OffsetStore({ database: store.database, ...(store.table === undefined ? {} : { table: store.table }) }),
+        store: new OffsetStore({ database: store.database, idleTimeoutMs: store.idleTimeoutMs, ...(store.table === undefined ? {} : { table: store.table }) }),
         groupId: this.config.groupId,
         consumer,
         maxRecords: store.maxRecords,

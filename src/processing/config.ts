@@ -88,6 +88,12 @@ export interface StoreOptions {
   readonly maxRecords?: number
   /** Longest a database transaction stays open collecting records before it commits. Default 100 ms. */
   readonly maxMs?: number
+  /**
+   * PostgreSQL ends a transaction whose connection sits idle this long inside it (a member frozen
+   * mid-transaction, or a handler waiting on something else between two queries); the app then
+   * stops and the records are redone. Default 60 000 ms.
+   */
+  readonly idleTimeoutMs?: number
 }
 
 export interface ResolvedStoreConfig {
@@ -95,6 +101,7 @@ export interface ResolvedStoreConfig {
   readonly table: string | undefined
   readonly maxRecords: number
   readonly maxMs: number
+  readonly idleTimeoutMs: number
 }
 
 export interface RetryConfig {
@@ -269,7 +276,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
 function resolveStore(store: StoreOptions | undefined): ResolvedStoreConfig | undefined {
   if (store === undefined) return undefined
   if (typeof store !== 'object' || store === null) throw new ConfigError('store', "must be an object such as { database: postgresDatabase(pool) }")
-  refuseUnknownKeys('store', store, ['database', 'table', 'maxRecords', 'maxMs'], {})
+  refuseUnknownKeys('store', store, ['database', 'table', 'maxRecords', 'maxMs', 'idleTimeoutMs'], {})
   const db = store.database as Partial<SqlDatabase> | undefined
   if (typeof db !== 'object' || db === null || typeof db.transaction !== 'function' || typeof db.query !== 'function') {
     throw new ConfigError('store.database', "must be a database from pgliteDatabase(db) or postgresDatabase(pool) (import them from 'baton')")
@@ -280,6 +287,7 @@ function resolveStore(store: StoreOptions | undefined): ResolvedStoreConfig | un
     table: store.table,
     maxRecords: positiveInteger('store.maxRecords', store.maxRecords, 500),
     maxMs: positiveInteger('store.maxMs', store.maxMs, 100),
+    idleTimeoutMs: positiveInteger('store.idleTimeoutMs', store.idleTimeoutMs, 60_000),
   }
 }
 

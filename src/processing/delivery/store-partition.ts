@@ -28,6 +28,8 @@ export interface PartitionTransactionsOptions {
   readonly maxMs: number
   /** A transaction committed: the partition's offset in the database is now `offset`. */
   stored(offset: bigint): void
+  /** A commit was refused: another member claimed the partition since (this member is a zombie for it). */
+  fenced(error: StoreFencedError): void
   /** A transaction failed other than by fencing: the app must stop (nothing is lost, the records are redone). */
   broken(error: StoreTransactionError): void
 }
@@ -93,24 +95,28 @@ export class PartitionTransactions {
    * dead letters follow); a failure of the transaction itself aborts the work, undone.
    */
   async run(work: Work, ctx: Context, attempt: Step): Promise<void> {
-    this.refuseIfFailed()
+    // An abort, not the failure itself: the record must not take the retry and dead-letter path.
+    if (this.failure !== undefined) throw this.aborted()
     const release = await this.lock.acquire()
     let full: boolean
     try {
-      this.refuseIfFailed()
+      if (this.failure !== undefined) throw this.aborted()
       const open = await this.ensureOpen()
-      await this.statement(open, 'SAVEPOINT baton_record')
-      const scope = handlerScope(open)
+      // The savepoint is taken at the attempt's first query, and never released: the next one
+      // shadows it, and a rollback goes to the latest. A handler that writes nothing costs no
+      // statement; one that writes costs one more, not two.
+      const scope = handlerScope(open, () => this.statement(open, 'SAVEPOINT baton_record'))
       if (ctx instanceof Job) ctx.storeTx = scope.tx
       try {
         await attempt(work, ctx)
+        // A statement that failed leaves PostgreSQL's transaction unusable until a rollback, even
+        // when the handler caught the error: the attempt fails with it.
+        if (scope.failedQuery !== undefined) throw scope.failedQuery instanceof Error ? scope.failedQuery : new Error('a query of ctx.tx failed', { cause: scope.failedQuery })
       } catch (error) {
-        scope.end()
-        await this.statement(open, 'ROLLBACK TO SAVEPOINT baton_record')
+        if (scope.end()) await this.statement(open, 'ROLLBACK TO SAVEPOINT baton_record')
         throw error
       }
       scope.end()
-      await this.statement(open, 'RELEASE SAVEPOINT baton_record')
       const last = work.records[work.records.length - 1]
       if (last !== undefined && last.offset + 1n > this.written) this.written = last.offset + 1n
       open.records += work.records.length
@@ -225,7 +231,9 @@ export class PartitionTransactions {
     } catch (error) {
       if (error instanceof RollbackRequested) return
       if (error instanceof StoreFencedError) {
-        this.failure ??= error
+        if (this.failure !== undefined) return
+        this.failure = error
+        this.options.fenced(error)
         return
       }
       if (this.failure !== undefined) return
@@ -267,20 +275,34 @@ export class PartitionTransactions {
 /**
  * What a handler gets as `ctx.tx`: the transaction, usable only while its attempt runs. A query
  * after that (a forgotten promise, a timer) is refused instead of landing in a later record's
- * savepoint or, once the transaction ended, on a pooled connection outside any transaction.
+ * savepoint or, once the transaction ended, on a pooled connection outside any transaction. The
+ * attempt's savepoint is taken before its first query; `end` says whether one was.
  */
-function handlerScope(open: OpenTransaction): { readonly tx: SqlTransaction; end(): void } {
+function handlerScope(open: OpenTransaction, takeSavepoint: () => Promise<void>): { readonly tx: SqlTransaction; readonly failedQuery: unknown; end(): boolean } {
   let active = true
-  return {
+  let savepoint: Promise<void> | undefined
+  const scope = {
+    failedQuery: undefined as unknown,
     tx: {
-      query(text, values) {
-        if (!active) return Promise.reject(new StoreModeRequiredError("was used after the handler's promise settled"))
-        if (open.ended) return Promise.reject(new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again"))
-        return open.tx.query(text, values)
+      async query(text: string, values?: readonly unknown[]) {
+        if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
+        if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
+        await (savepoint ??= takeSavepoint())
+        // Checked again after the wait: the transaction may have ended meanwhile (the partition lost).
+        if (!active) throw new StoreModeRequiredError("was used after the handler's promise settled")
+        if (open.ended) throw new ProcessingAbortedError('PROCESSING_STORE_UNAVAILABLE', "the record's database transaction ended; the record will be processed again")
+        try {
+          return await open.tx.query(text, values)
+        } catch (error) {
+          scope.failedQuery ??= error
+          throw error
+        }
       },
-    },
+    } satisfies SqlTransaction,
     end() {
       active = false
+      return savepoint !== undefined
     },
   }
+  return scope
 }

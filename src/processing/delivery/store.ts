@@ -161,6 +161,9 @@ export class StoreDelivery implements Delivery {
         this.toKafka.set(key, { topic: claim.topic, partition: claim.partition, offset })
         void this.commitToKafka()
       },
+      fenced: (error: StoreFencedError) => {
+        this.options.logger.warn({ err: error, topic: claim.topic, partition: claim.partition }, 'store mode: this member is fenced for the partition; its open transaction was rolled back and its records are left to the owner')
+      },
       broken: (error: StoreTransactionError) => {
         this.options.logger.error({ err: error, topic: claim.topic, partition: claim.partition }, error.message)
         this.options.onFatal(error)

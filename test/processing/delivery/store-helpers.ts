@@ -22,14 +22,17 @@ export function effectHandler(member: string): RecordHandler {
 }
 
 /** The effects of a partition as `offset -> times`, in offset order. */
-export async function effectCounts(database: SqlDatabase, partition = 0): Promise<Map<bigint, number>> {
-  const result = await database.query('SELECT record_offset, count(*) AS n FROM effects WHERE partition = $1 GROUP BY record_offset ORDER BY record_offset', [partition])
+export async function effectCounts(database: SqlDatabase, partition = 0, topic?: string): Promise<Map<bigint, number>> {
+  const result = await database.query(
+    'SELECT record_offset, count(*) AS n FROM effects WHERE partition = $1 AND ($2::text IS NULL OR topic = $2) GROUP BY record_offset ORDER BY record_offset',
+    [partition, topic ?? null],
+  )
   return new Map(result.rows.map((r) => [BigInt(String(r.record_offset)), Number(r.n)]))
 }
 
 /** Asserts-friendly summary: which offsets are missing or duplicated among [0, end). */
-export async function exactlyOnce(database: SqlDatabase, end: bigint, partition = 0): Promise<{ missing: bigint[]; duplicated: bigint[]; extra: bigint[] }> {
-  const counts = await effectCounts(database, partition)
+export async function exactlyOnce(database: SqlDatabase, end: bigint, partition = 0, topic?: string): Promise<{ missing: bigint[]; duplicated: bigint[]; extra: bigint[] }> {
+  const counts = await effectCounts(database, partition, topic)
   const missing: bigint[] = []
   const duplicated: bigint[] = []
   for (let o = 0n; o < end; o++) {

@@ -20,6 +20,7 @@ import type { ConsumedRecord, Context } from '../../../src/processing/handler.js
 import type { Logger } from '../../../src/processing/logger.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { StoreFencedError, StoreModeRequiredError } from '../../../src/processing/store/errors.js'
+import type { SqlTransaction } from '../../../src/processing/store/sql.js'
 import { deferred, group, TP0, within, type Group } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
 import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset } from './store-helpers.js'
@@ -117,6 +118,7 @@ for (const kind of kinds) {
       const { g, db } = await setUp()
       for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
       let failedOnce = false
+      let swallowed = false
       const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
         await insertEffect('a', ctx, record)
         if (record.offset === 3n && !failedOnce) {
@@ -124,16 +126,86 @@ for (const kind of kinds) {
           throw new Error('transient')
         }
         if (record.offset === 5n) throw new Error('poison')
+        if (record.offset === 7n && !swallowed) {
+          swallowed = true
+          // A failed statement the handler catches still fails the attempt: the transaction could not go on.
+          await ctx.tx.query('INSERT INTO no_such_table VALUES (1)').catch(() => undefined)
+        }
       }
       const a = await g.member('a', handler, { delivery: 'store', retries: { retries: 2, initialBackoffMs: 1, maxBackoffMs: 1 } }, { store: { database: db.database } })
       await a.consumer.assign([TP0])
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'all ten records stored')
       const counts = await exactlyOnce(db.database, 10n)
-      assert.deepEqual(counts.duplicated, [], 'the failed attempt of offset 3 left no row')
+      assert.deepEqual(counts.duplicated, [], 'the failed attempts of offsets 3 and 7 left no row')
       assert.deepEqual(counts.missing, [5n], 'the poison record left no row of its three attempts')
       const dead = g.producer.sent.filter((r) => r.topic === 'orders.DLT')
       assert.equal(dead.length, 1)
       assert.equal(String(dead[0]?.headers?.find((h) => h.key === DLT_HEADERS.sourceOffset)?.value), '5')
+    })
+
+    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
+      const { g, db } = await setUp()
+      for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const stall = deferred()
+      const reached = deferred()
+      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
+        await insertEffect('a', ctx, record)
+        if (record.offset === 5n) {
+          reached.resolve()
+          await stall.promise
+        }
+      }
+      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0])
+      await within(reached.promise, 10_000, 'offset 5 running')
+      // (PGlite has one connection, which the open transaction holds: only PostgreSQL can look meanwhile.)
+      if (db.second !== undefined) assert.equal(await storedOffset(db.second, GROUP, 0), -1n, 'nothing committed yet: one open transaction')
+      const revoked = a.consumer.revoke([TP0])
+      stall.resolve()
+      await revoked
+      assert.equal(await storedOffset(db.database, GROUP, 0), 6n, 'the drained record and those before it, stored before the release')
+      assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'and committed to Kafka before the release')
+      const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
+      await b.consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 20n, 'the next owner stores the rest')
+      assert.deepEqual(await exactlyOnce(db.database, 20n), { missing: [], duplicated: [], extra: [] })
+    })
+
+    it('on loss: rolls the open transaction back at once; the next owner redoes its records', async () => {
+      const { g, db } = await setUp()
+      for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const reached = deferred()
+      const never = deferred()
+      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
+        await insertEffect('a', ctx, record)
+        if (record.offset === 3n) {
+          reached.resolve()
+          await never.promise
+        }
+      }
+      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0])
+      await within(reached.promise, 10_000, 'offset 3 running')
+      await a.consumer.lose([TP0])
+      const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
+      await b.consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'the next owner stores the partition')
+      never.resolve()
+      assert.deepEqual(await exactlyOnce(db.database, 10n), { missing: [], duplicated: [], extra: [] })
+      const aRows = await db.database.query("SELECT count(*) AS n FROM effects WHERE member = 'a'")
+      assert.equal(Number(aRows.rows[0]?.n), 0, "none of the lost member's rows")
+    })
+
+    it('a statement on a transaction that has ended is refused, never run on its own (outside any transaction)', async () => {
+      const { db } = await setUp()
+      let kept: SqlTransaction | undefined
+      await db.database.transaction(async (tx) => {
+        kept = tx
+        await tx.query("INSERT INTO effects VALUES ('inside', 'orders', 0, 1, 0)")
+      }, 60_000)
+      await assert.rejects(kept!.query("INSERT INTO effects VALUES ('after', 'orders', 0, 2, 0)"))
+      const rows = await db.database.query('SELECT member FROM effects ORDER BY record_offset')
+      assert.deepEqual(rows.rows.map((r) => r.member), ['inside'])
     })
 
     it('refuses a zombie: none of its rows become visible, and the partition holds each record once', async () => {
@@ -149,7 +221,7 @@ for (const kind of kinds) {
         }
       }
       const { logger, errors } = recordingLogger()
-      const zombie = await g.member('zombie', zombieHandler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 1 }, logger })
+      const zombie = await g.member('zombie', zombieHandler, { delivery: 'store', retries: false }, { store: { database: db.database, maxRecords: 1 }, logger })
       await zombie.consumer.assign([TP0])
       await within(reached.promise, 10_000, 'the zombie in the middle of offset 5')
       // Its generation ends without its knowing (paused past its session): the group gives the partition to another member.
@@ -162,6 +234,8 @@ for (const kind of kinds) {
       await claimed
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 20n, 'the owner stores the partition')
       await until(() => Promise.resolve(errors.some((e) => e instanceof StoreFencedError)), 'the zombie told it was fenced')
+      await until(() => Promise.resolve(zombie.app.health().queued === 0 && zombie.app.health().inFlight === 0), 'the zombie done with its queue')
+      assert.deepEqual(g.producer.sent, [], 'the fenced zombie aborted its remaining records instead of dead-lettering them')
       assert.deepEqual(await exactlyOnce(db.database, 20n), { missing: [], duplicated: [], extra: [] })
       const zombieRows = await db.database.query("SELECT record_offset FROM effects WHERE member = 'zombie' ORDER BY record_offset")
       const last = zombieRows.rows.map((r) => Number(r.record_offset)).at(-1) ?? -1
@@ -198,6 +272,42 @@ for (const kind of kinds) {
     })
   })
 }
+
+describe("delivery: 'store' with batch handlers, on PGlite", () => {
+  it("a batch's rows commit with the offset after its last record; ctx.tx after the handler settled is refused", async () => {
+    const g = group('orders', 1)
+    const db = await kinds[0]!.open()
+    try {
+      await createEffects(db.database)
+      for (let i = 0; i < 30; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const { baton } = await import('../../../src/processing/app.js')
+      const consumer = g.cluster.member('batcher')
+      const late = deferred<unknown>()
+      let kept: Context | undefined
+      const app = baton({ groupId: GROUP, consumer, logger: silentLogger, signals: false, store: { database: db.database } })
+      app.consumeBatch(
+        'orders',
+        async (records, ctx) => {
+          for (const record of records) await insertEffect('batcher', ctx, record)
+          kept ??= ctx
+        },
+        { delivery: 'store', maxRecords: 7, deadLetter: false },
+      )
+      await app.start()
+      await consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 30n, 'all batches stored')
+      assert.deepEqual(await exactlyOnce(db.database, 30n), { missing: [], duplicated: [], extra: [] })
+      kept!.tx.query('SELECT 1').then(
+        () => late.resolve(undefined),
+        (error: unknown) => late.resolve(error),
+      )
+      assert.ok((await within(late.promise)) instanceof StoreModeRequiredError)
+      await app.stop()
+    } finally {
+      await db.close()
+    }
+  })
+})
 
 describe("delivery: 'store' configuration", () => {
   it('needs the database, refuses key ordering, and ctx.tx in another mode is a typed error', async () => {

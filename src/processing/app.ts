@@ -25,12 +25,16 @@ import { AppStateError, ConfigError, DeserializationError, PartitionNotOwnedErro
 import { compose, thenRecover, type BatchHandler, type Chain, type ConsumedRecord, type Middleware, type RecordHandler, type Recover, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { Job } from './job.js'
-import { builtInConsumer, builtInProducer } from './adapters/built-in.js'
+import { builtInConsumer, builtInProducer, builtInTransactionalProducer } from './adapters/built-in.js'
+import { requireTransactionalSupport, resolveTransactions, type ResolvedTransactions } from './delivery/transactional-config.js'
+import { TransactionalDelivery } from './delivery/transactional.js'
 import type { GroupConsumerPort } from './adapters/consumer.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
 import { retryAfterFailure, type RetryObserver } from './retry.js'
 import { patternKey } from './subscription.js'
+import { StoreDelivery } from './delivery/store.js'
+import { OffsetStore } from './store/offset-store.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
 export const EXIT_CODES = {
@@ -88,11 +92,16 @@ export class BatonApp {
   private stopping: Promise<RunResult> | undefined
   private readonly finished: Promise<RunResult>
   private finish!: (result: RunResult) => void
+  /** Store mode's delivery, shared by every `delivery: 'store'` route; made at start. */
+  private storeDelivery: StoreDelivery | undefined
   /** baton's own consumer, built (and its `kafka` options checked) by `baton()`, when none is passed in. */
   private readonly builtIn: GroupConsumerPort | undefined
+  /** `transactions` settings, resolved at `baton()` so that a wrong one fails there. */
+  private readonly transactions: ResolvedTransactions
 
   constructor(private readonly options: BatonAppOptions) {
     this.config = resolveAppConfig(options)
+    this.transactions = resolveTransactions(options.transactions, this.config.groupId, options.kafka?.groupInstanceId ?? undefined)
     this.logger = options.logger ?? defaultLogger()
     // Built now, so that a wrong kafka.* option fails here rather than at run(). It opens no
     // connection until started.
@@ -117,7 +126,7 @@ export class BatonApp {
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
     // A job holds its record directly; reading `records` would build a list just to index it.
     const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
-    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config, options.middleware, inner) })
     return this
   }
 
@@ -126,7 +135,7 @@ export class BatonApp {
     const { topic, pattern, config } = this.addRoute(subscription, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
-    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config, options.middleware, inner) })
     return this
   }
 
@@ -160,8 +169,21 @@ export class BatonApp {
           `pass \`producer\`, or set deadLetter: false to skip failed records`,
       )
     }
+    const transactional = this.transactionalDelivery(consumer)
     this.state = 'starting'
     const send = this.send.bind(this)
+    const store = this.config.store
+    if (store !== undefined && [...this.routes.values()].some((r) => r.config.delivery.mode === 'store')) {
+      this.storeDelivery = new StoreDelivery({
+        store: new OffsetStore({ database: store.database, idleTimeoutMs: store.idleTimeoutMs, ...(store.table === undefined ? {} : { table: store.table }) }),
+        groupId: this.config.groupId,
+        consumer,
+        maxRecords: store.maxRecords,
+        maxMs: store.maxMs,
+        logger: this.logger,
+        onFatal: (error) => void this.shutdown('fatal', error),
+      })
+    }
     this.processor = new Processor({
       config: this.config,
       consumer,
@@ -171,8 +193,11 @@ export class BatonApp {
       produce: send,
       onFatal: (error) => void this.shutdown('fatal', error),
       brokers: this.options.consumer === undefined ? String(this.options.brokers) : undefined,
+      deliveryFor: (route) => (route.config.delivery.mode === 'transactional' ? transactional : route.config.delivery.mode === 'store' ? this.storeDelivery : undefined),
     })
     try {
+      // Before joining: a restarted member fences its predecessor's open transaction first.
+      await transactional?.init()
       await this.processor.start()
     } catch (error) {
       this.state = 'stopped'
@@ -199,6 +224,7 @@ export class BatonApp {
   }
 
   private async failedStart(error: Error): Promise<RunResult> {
+    await this.closeDeliveries()
     await this.closeOwnProducer()
     const result: RunResult = { reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error, uncommitted: [] }
     this.logger.error({ err: error }, 'baton could not start')
@@ -357,6 +383,10 @@ export class BatonApp {
       }
     }
     const config = resolveTopicConfig(topic as string, handler, options, batch)
+    if (config.delivery.mode === 'transactional') requireTransactionalSupport(where, this.options)
+    if (config.delivery.mode === 'store' && this.config.store === undefined) {
+      throw new ConfigError(`${where}.delivery`, "'store' needs the database: pass baton({ store: { database: postgresDatabase(pool) } }) (or pgliteDatabase(db)), both exported by 'baton'")
+    }
     const key = pattern === undefined ? topic : patternKey(pattern)
     if (this.routes.has(key as string)) throw new ConfigError(where, 'this topic already has a handler; one handler per topic')
     return { topic: topic as string, pattern: pattern === undefined ? undefined : new RegExp(pattern.source), config }
@@ -371,8 +401,7 @@ export class BatonApp {
    */
   private buildChain(
     topic: string,
-    retryOptions: Route['config']['retry'],
-    deadLetterTopic: string | undefined,
+    { retry: retryOptions, deadLetterTopic, delivery }: Route['config'],
     topicMiddleware: readonly Middleware[] | undefined,
     inner: Step,
   ): Chain {
@@ -396,7 +425,7 @@ export class BatonApp {
       logger.error({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset) }, 'record failed and dead letters are off: skipped')
       metrics?.deadLettered.inc({ topic }, work.records.length)
     }
-    const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record) => this.send(record) }, deadLetterObserver)
+    const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record, ctx) => ctx.produce(record) }, deadLetterObserver)
     const retryObserver: RetryObserver = {
       attemptFailed(work, ctx, error, willRetry) {
         // The last failure is logged once, by the dead-letter or skip step that deals with it.
@@ -406,7 +435,9 @@ export class BatonApp {
         }
       },
     }
-    const attempt = compose([...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+    const composed = compose([...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+    // Store mode: every attempt (retries included) runs in a savepoint of the partition's database transaction.
+    const attempt: Step = delivery.mode === 'store' ? (work, ctx) => (this.storeDelivery as StoreDelivery).wrap(composed)(work, ctx) : composed
     const retrying = retryAfterFailure(retryOptions ?? { retries: 0, initialBackoffMs: 0, maxBackoffMs: 0 }, retryObserver, attempt)
     return { attempt, recover: thenRecover(retrying, last) }
   }
@@ -416,6 +447,22 @@ export class BatonApp {
       return Promise.reject(new ConfigError('producer', 'ctx.produce needs a producer: pass `producer` or `brokers` to baton()'))
     }
     return this.producer.send(record)
+  }
+
+  /** The transactional routes' delivery, when there are any: one transactional producer for the process. */
+  private transactionalDelivery(consumer: ConsumerPort): TransactionalDelivery | undefined {
+    if (![...this.routes.values()].some((r) => r.config.delivery.mode === 'transactional')) return undefined
+    const groupMetadata = consumer.groupMetadata?.bind(consumer)
+    if (groupMetadata === undefined) {
+      throw new ConfigError('consumer', "delivery: 'transactional' needs a consumer that reports its group metadata (groupMetadata()); use baton's built-in consumer (brokers)")
+    }
+    const settings = this.transactions
+    return new TransactionalDelivery({
+      settings,
+      createProducer: () => builtInTransactionalProducer(this.options.brokers ?? [], this.options.kafka ?? {}, this.logger, settings),
+      groupMetadata,
+      logger: this.logger,
+    })
   }
 
   private requireConsumer(): ConsumerPort {

@@ -11,7 +11,7 @@
  * - after `onAssign`, fetched batches of a partition start at its committed offset and arrive in
  *   offset order.
  */
-import type { TopicPartition } from '../client/index.js'
+import type { ConsumerGroupMetadata, TopicPartition } from '../client/index.js'
 
 export type { TopicPartition }
 
@@ -143,6 +143,8 @@ export interface ConsumerPort {
   close(options?: { readonly timeoutMs?: number }): Promise<void>
   /** The membership's state, when the consumer has one to tell. */
   status?(): ConsumerStatus
+  /** The group, generation and member id now, for a transaction's offsets (KIP-447); the transactional delivery needs it. */
+  groupMetadata?(): ConsumerGroupMetadata
 }
 
 /** A seek's target: an offset, or the partition's first offset or the one after its last record. */

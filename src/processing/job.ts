@@ -7,6 +7,8 @@
 import type { FetchedRecord, ProducedRecord, SeekOffset } from './consumer-port.js'
 import type { Context, Work } from './handler.js'
 import type { Logger } from './logger.js'
+import { StoreModeRequiredError } from './store/errors.js'
+import type { SqlTransaction } from './store/sql.js'
 
 /** What a job reads from its partition's worker. */
 export interface JobHost {
@@ -15,6 +17,8 @@ export interface JobHost {
   readonly signal: AbortSignal
   readonly revokingSignal: AbortSignal
   readonly logger: Logger
+  /** True in transactional mode: `ctx.produce` holds the outputs for the transaction instead of sending them. */
+  readonly holdsOutputs?: boolean
   produce(record: ProducedRecord): Promise<void>
   pauseByUser(): void
   resumeByUser(): void
@@ -34,6 +38,10 @@ export class Job implements Work, Context {
   released = false
   /** `performance.now()` at its start, when the worker measures durations. */
   startedAt = 0
+  /** Transactional mode: what the current attempt produced, for the transaction once the job is done. */
+  outputs: ProducedRecord[] | undefined = undefined
+  /** Store mode: the record's database transaction while an attempt runs (`ctx.tx`). */
+  storeTx: SqlTransaction | undefined = undefined
 
   /**
    * A job is allocated per record, so its fields are few: records a garbage collection must copy
@@ -92,8 +100,21 @@ export class Job implements Work, Context {
     return logger
   }
 
+  get tx(): SqlTransaction {
+    if (this.storeTx === undefined) throw new StoreModeRequiredError("is not available: this route's delivery is not 'store'")
+    return this.storeTx
+  }
+
   produce(record: ProducedRecord): Promise<void> {
-    return this.host.produce(record)
+    if (this.host.holdsOutputs !== true) return this.host.produce(record)
+    // Written with the input offsets in the transaction, or never: nothing to wait for here.
+    ;(this.outputs ??= []).push(record)
+    return Promise.resolve()
+  }
+
+  /** A failed attempt's outputs go: the retry (or the dead letter) produces its own. */
+  discardOutputs(): void {
+    this.outputs = undefined
   }
 
   pause(): () => void {

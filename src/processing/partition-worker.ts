@@ -57,6 +57,8 @@ export interface PartitionWorkerOptions {
   readonly chain: Chain
   readonly logger: Logger
   readonly produce: (record: ProducedRecord) => Promise<void>
+  /** Transactional mode: receives each done job's outputs (see `Delivery.hold`); `ctx.produce` then holds them. */
+  readonly hold?: ((offsets: readonly bigint[], outputs: readonly ProducedRecord[]) => boolean) | undefined
   readonly pause: () => void
   readonly resume: () => void
   readonly observer: WorkerObserver
@@ -86,6 +88,7 @@ export class PartitionWorker implements LaneHost {
   readonly chain: Chain
   readonly limiter: ConcurrencyLimiter
   readonly turns: EventLoopTurns
+  readonly holdsOutputs: boolean
   highWatermark: bigint | undefined
 
   private currentState: WorkerState = 'active'
@@ -96,6 +99,7 @@ export class PartitionWorker implements LaneHost {
   private readonly revokingController = new AbortController()
   private paused = false
   private pausedByUser = false
+  private heldBack = false
   private readonly idleWaiters: (() => void)[] = []
   /** The worker this one replaced at a seek, until its handlers settled. */
   private predecessor: PartitionWorker | undefined
@@ -113,6 +117,7 @@ export class PartitionWorker implements LaneHost {
     this.chain = options.chain
     this.limiter = options.limiter
     this.turns = options.turns
+    this.holdsOutputs = options.hold !== undefined
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
     this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.batchSize ?? 1)
@@ -143,7 +148,19 @@ export class PartitionWorker implements LaneHost {
 
   /** Active and not paused by the application: the lanes start records only while this holds. */
   get dispatching(): boolean {
-    return this.state === 'active' && !this.pausedByUser && this.predecessor === undefined
+    return this.state === 'active' && !this.pausedByUser && this.predecessor === undefined && !this.heldBack
+  }
+
+  /** The delivery holds enough done work (transactional mode): nothing starts until a commit takes it. */
+  get isHeldBack(): boolean {
+    return this.heldBack
+  }
+
+  /** A commit went through: a worker held back by its delivery starts records again. */
+  commitTookHeldWork(): void {
+    if (!this.heldBack) return
+    this.heldBack = false
+    this.lane.pump()
   }
 
   /**
@@ -301,6 +318,7 @@ export class PartitionWorker implements LaneHost {
       try {
         if (!job.isBatch) this.tracker.markDone(job.first.offset)
         else for (const record of job.records) this.tracker.markDone(record.offset)
+        if (this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? []) === false) this.heldBack = true
       } catch (bug) {
         this.options.observer.internalError(bug as Error)
         return 'aborted'

@@ -18,7 +18,7 @@ import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
 import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
@@ -45,7 +45,7 @@ export interface ProcessorOptions {
   /** Delay before work that failed outside retries and dead letters runs again. Default 1000 ms. */
   readonly redispatchDelayMs?: number
   /** How each route's done work is made durable. Default: at-least-once, commits to the group. */
-  readonly deliveryFor?: (route: Route) => Delivery
+  readonly deliveryFor?: (route: Route) => Delivery | undefined
 }
 
 export interface HandOffResult {
@@ -290,7 +290,14 @@ export class Processor {
     do {
       this.completionCommitWanted = false
       if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
+      await this.batchWindows()
+      if (this.stopping) break
+      if (!(await this.commitOwned('completion'))) {
+        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+        // Workers held back by their delivery finish nothing that would ask for the next commit.
+        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
+      }
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false
   }
@@ -356,9 +363,19 @@ export class Processor {
     if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const mode = this.deliveryOf(route).mode
+    if (mode !== 'at-least-once') {
+      // A transactional or store route's position lives with its outputs (held, or in the
+      // application's database); moving it alone would write them twice or skip them.
+      throw new ConfigError(
+        'seek',
+        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
+          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
+      )
+    }
     // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
     if (typeof offset === 'bigint') port.seek(tp, offset)
-    const route = routeFor(this.options.routes, tp.topic) as Route
     const fetchPaused = old.fetchPaused
     old.beginRevoke()
     const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
@@ -432,11 +449,12 @@ export class Processor {
       // A delivery that keeps its own offsets says where each partition starts.
       const starts = delivery.assigned === undefined || fresh.length === 0 ? fresh : await delivery.assigned(fresh)
       for (const tp of starts) {
-        const fetchedFrom = fresh.find((f) => f.topic === tp.topic && f.partition === tp.partition)?.committed?.offset
+        // Nothing committed to the group: fetching starts at the reset position, at or above 0.
+        const fetchedFrom = fresh.find((f) => f.topic === tp.topic && f.partition === tp.partition)?.committed?.offset ?? 0n
         // What the previous owner finished above its commit point (key mode), so as not to run it
         // twice, and what a delivery's own offsets put past the group's.
         const done = tp.committed === null ? [] : [...decodeDoneRanges(tp.committed.offset, tp.committed.metadata)]
-        if (fetchedFrom !== undefined && tp.committed !== null && tp.committed.offset > fetchedFrom) done.unshift([fetchedFrom, tp.committed.offset])
+        if (tp.committed !== null && tp.committed.offset > fetchedFrom) done.unshift([fetchedFrom, tp.committed.offset])
         this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
       }
     }
@@ -478,6 +496,10 @@ export class Processor {
       this.deliveries.set(route, delivery)
     }
     return delivery
+  }
+
+  private async batchWindows(): Promise<void> {
+    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
   }
 
   /** Every delivery in use, once each (routes may share one). */
@@ -569,6 +591,7 @@ export class Processor {
       worker.close()
       if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
     }
+    await this.tellDeliveries(workers, 'released')
     const durationMs = performance.now() - startedAt
     this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
     if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
@@ -600,13 +623,17 @@ export class Processor {
     this.lostSinceAssign.push(...partitions)
     this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
     publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    for (const [route, tps] of this.byRoute(partitions)) {
+    await this.tellDeliveries(partitions, 'lost')
+  }
+
+  /** Partitions left this member (lost, or released after their hand-off): each delivery lets go of what it holds for them. */
+  private async tellDeliveries(partitions: readonly TopicPartition[], what: 'lost' | 'released'): Promise<void> {
+    for (const [route, tps] of this.byRoute(partitions.map(({ topic, partition }) => ({ topic, partition })))) {
       const delivery = route === undefined ? undefined : this.deliveryOf(route)
-      if (delivery?.lost === undefined) continue
       try {
-        await delivery.lost(tps)
+        await (what === 'lost' ? delivery?.lost?.(tps) : delivery?.released?.(tps))
       } catch (error) {
-        this.options.logger.warn({ err: error, lost: describe(tps), delivery: delivery.mode }, 'the delivery failed to let go of lost partitions')
+        this.options.logger.warn({ err: error, partitions: describe(tps), delivery: delivery?.mode }, `the delivery failed to let go of ${what} partitions`)
       }
     }
   }
@@ -620,7 +647,10 @@ export class Processor {
       const workers = workersOf()
       let offsets = this.offsetsToCommit(workers)
       for (;;) {
-        if (offsets.length === 0) return offsets
+        if (offsets.length === 0) {
+          for (const worker of this.workers.values()) worker.commitTookHeldWork()
+          return offsets
+        }
         try {
           await this.deliver(offsets, reason)
           break
@@ -637,6 +667,7 @@ export class Processor {
         }
       }
       const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
+      for (const worker of this.workers.values()) worker.commitTookHeldWork()
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
@@ -703,6 +734,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
+      hold: holding(this.deliveryOf(route), tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -753,6 +785,13 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
+}
+
+/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
+function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
+  if (delivery.hold === undefined) return undefined
+  const at = { topic: tp.topic, partition: tp.partition }
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

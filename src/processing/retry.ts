@@ -66,6 +66,8 @@ export function retryAfterFailure(options: RetryOptions, observer: RetryObserver
         await invoke(next, work, ctx)
         return
       } catch (failure) {
+        // The failed attempt's outputs are not the record's (transactional mode holds them).
+        if (ctx instanceof Job) ctx.discardOutputs()
         error = failure
       }
     }

@@ -17,6 +17,7 @@ import {
   KafkaErrorCode,
   PartitionNotOwnedError,
   partitionKey,
+  type ConsumerGroupMetadata,
   type GroupConsumerBatch,
   type GroupConsumerConfig,
   type TopicPartitions,
@@ -102,6 +103,10 @@ export class GroupConsumerPort implements ConsumerPort {
       await this.pump
     })()
     return this.closing
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    return this.consumer.groupMetadata()
   }
 
   status(): ConsumerStatus {

@@ -10,7 +10,7 @@
  * One delivery serves every route that chose its mode; the processor calls it with the offsets of
  * those routes' partitions only.
  */
-import type { AssignedPartition, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
 
 export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
 
@@ -33,8 +33,22 @@ export interface Delivery {
    * then skipped as done. Default: as the group committed them.
    */
   assigned?(partitions: readonly AssignedPartition[]): Promise<readonly AssignedPartition[]>
+  /**
+   * Partitions of this delivery's routes left this member after their hand-off's commit (revoked,
+   * or the app stopping): let go of what is still held for them.
+   */
+  released?(partitions: readonly TopicPartition[]): Promise<void>
   /** Partitions of this delivery's routes were lost: abandon what is open for them. */
   lost?(partitions: readonly TopicPartition[]): Promise<void>
   /** The app stopped; called once, after the last commit. */
   close?(): Promise<void>
+  /**
+   * Set by a delivery that writes handlers' outputs itself (transactional): `ctx.produce` then
+   * holds a record's outputs, dropped when an attempt fails, and hands them here once it is done.
+   * Returns false when the delivery holds enough: the processor then starts no more records of
+   * the partition until its next commit has gone through.
+   */
+  hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean
+  /** Resolves when a commit made as work completes should go (a delivery that batches its commits). */
+  batchWindow?(): Promise<void>
 }

@@ -4,8 +4,12 @@
  * lab and `baton/testing`.
  */
 export { baton, BatonApp, EXIT_CODES, SIGNAL_REPEAT_WINDOW_MS, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
-export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig, DeliveryOption } from './config.js'
+export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig, DeliveryOption, StoreOptions } from './config.js'
 export type { TransactionsOptions } from './delivery/transactional-config.js'
+export { pgliteDatabase, type PGliteLike, type PGliteQueryable } from './store/pglite.js'
+export { postgresDatabase, type PgPoolLike, type PgClientLike } from './store/postgres.js'
+export type { SqlDatabase, SqlTransaction, SqlResult, SqlRow } from './store/sql.js'
+export { StoreFencedError, StoreModeRequiredError, StoreTransactionError } from './store/errors.js'
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'

@@ -33,6 +33,8 @@ import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
 import { retryAfterFailure, type RetryObserver } from './retry.js'
 import { patternKey } from './subscription.js'
+import { StoreDelivery } from './delivery/store.js'
+import { OffsetStore } from './store/offset-store.js'
 
 /** `app.run()`'s exit codes, also set as `process.exitCode`. */
 export const EXIT_CODES = {
@@ -90,6 +92,8 @@ export class BatonApp {
   private stopping: Promise<RunResult> | undefined
   private readonly finished: Promise<RunResult>
   private finish!: (result: RunResult) => void
+  /** Store mode's delivery, shared by every `delivery: 'store'` route; made at start. */
+  private storeDelivery: StoreDelivery | undefined
   /** baton's own consumer, built (and its `kafka` options checked) by `baton()`, when none is passed in. */
   private readonly builtIn: GroupConsumerPort | undefined
   /** `transactions` settings, resolved at `baton()` so that a wrong one fails there. */
@@ -122,7 +126,7 @@ export class BatonApp {
     // Deserialization runs inside the chain so that its failures take the dead-letter path.
     // A job holds its record directly; reading `records` would build a list just to index it.
     const inner: Step = (work, ctx) => handler(deserialize(work instanceof Job ? work.first : (work.records[0] as FetchedRecord)), ctx)
-    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config, options.middleware, inner) })
     return this
   }
 
@@ -131,7 +135,7 @@ export class BatonApp {
     const { topic, pattern, config } = this.addRoute(subscription, handler, options, true)
     const deserialize = deserializer(options)
     const inner: Step = (work, ctx) => handler(work.records.map(deserialize), ctx)
-    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config.retry, config.deadLetterTopic, options.middleware, inner) })
+    this.routes.set(pattern === undefined ? topic : patternKey(pattern), { topic, pattern, config, chain: this.buildChain(topic, config, options.middleware, inner) })
     return this
   }
 
@@ -168,6 +172,18 @@ export class BatonApp {
     const transactional = this.transactionalDelivery(consumer)
     this.state = 'starting'
     const send = this.send.bind(this)
+    const store = this.config.store
+    if (store !== undefined && [...this.routes.values()].some((r) => r.config.delivery.mode === 'store')) {
+      this.storeDelivery = new StoreDelivery({
+        store: new OffsetStore({ database: store.database, idleTimeoutMs: store.idleTimeoutMs, ...(store.table === undefined ? {} : { table: store.table }) }),
+        groupId: this.config.groupId,
+        consumer,
+        maxRecords: store.maxRecords,
+        maxMs: store.maxMs,
+        logger: this.logger,
+        onFatal: (error) => void this.shutdown('fatal', error),
+      })
+    }
     this.processor = new Processor({
       config: this.config,
       consumer,
@@ -177,7 +193,7 @@ export class BatonApp {
       produce: send,
       onFatal: (error) => void this.shutdown('fatal', error),
       brokers: this.options.consumer === undefined ? String(this.options.brokers) : undefined,
-      deliveryFor: (route) => (route.config.delivery.mode === 'transactional' ? transactional : undefined),
+      deliveryFor: (route) => (route.config.delivery.mode === 'transactional' ? transactional : route.config.delivery.mode === 'store' ? this.storeDelivery : undefined),
     })
     try {
       // Before joining: a restarted member fences its predecessor's open transaction first.
@@ -368,6 +384,9 @@ export class BatonApp {
     }
     const config = resolveTopicConfig(topic as string, handler, options, batch)
     if (config.delivery.mode === 'transactional') requireTransactionalSupport(where, this.options)
+    if (config.delivery.mode === 'store' && this.config.store === undefined) {
+      throw new ConfigError(`${where}.delivery`, "'store' needs the database: pass baton({ store: { database: postgresDatabase(pool) } }) (or pgliteDatabase(db)), both exported by 'baton'")
+    }
     const key = pattern === undefined ? topic : patternKey(pattern)
     if (this.routes.has(key as string)) throw new ConfigError(where, 'this topic already has a handler; one handler per topic')
     return { topic: topic as string, pattern: pattern === undefined ? undefined : new RegExp(pattern.source), config }
@@ -382,8 +401,7 @@ export class BatonApp {
    */
   private buildChain(
     topic: string,
-    retryOptions: Route['config']['retry'],
-    deadLetterTopic: string | undefined,
+    { retry: retryOptions, deadLetterTopic, delivery }: Route['config'],
     topicMiddleware: readonly Middleware[] | undefined,
     inner: Step,
   ): Chain {
@@ -417,7 +435,9 @@ export class BatonApp {
         }
       },
     }
-    const attempt = compose([...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+    const composed = compose([...this.appMiddleware, ...(topicMiddleware ?? [])], inner)
+    // Store mode: every attempt (retries included) runs in a savepoint of the partition's database transaction.
+    const attempt: Step = delivery.mode === 'store' ? (work, ctx) => (this.storeDelivery as StoreDelivery).wrap(composed)(work, ctx) : composed
     const retrying = retryAfterFailure(retryOptions ?? { retries: 0, initialBackoffMs: 0, maxBackoffMs: 0 }, retryObserver, attempt)
     return { attempt, recover: thenRecover(retrying, last) }
   }

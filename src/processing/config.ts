@@ -10,6 +10,7 @@ import type { Middleware } from './handler.js'
 import type { Logger } from './logger.js'
 import { refuseUnknownKeys } from './option-names.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
+import type { SqlDatabase } from './store/sql.js'
 import type { ConcurrencyMode } from './partition-worker.js'
 import type { TransactionsOptions } from './delivery/transactional-config.js'
 
@@ -73,6 +74,34 @@ export interface BatonOptions {
   readonly signals?: readonly NodeJS.Signals[] | false
   /** Settings of the routes with `delivery: 'transactional'` (see `### Delivery: transactional` in the README). */
   readonly transactions?: TransactionsOptions
+  /** The database of `delivery: 'store'` routes (see "Delivery: store" in the processing README). */
+  readonly store?: StoreOptions
+}
+
+/** Store mode's settings: where the effects and the offsets go, and how many records share a transaction. */
+export interface StoreOptions {
+  /** `pgliteDatabase(db)` or `postgresDatabase(pool)`, over the application's own PGlite database or `pg` pool. */
+  readonly database: SqlDatabase
+  /** The offsets table, created if missing. Default `baton_offsets`. */
+  readonly table?: string
+  /** Most records per database transaction. Default 500. */
+  readonly maxRecords?: number
+  /** Longest a database transaction stays open collecting records before it commits. Default 100 ms. */
+  readonly maxMs?: number
+  /**
+   * PostgreSQL ends a transaction whose connection sits idle this long inside it (a member frozen
+   * mid-transaction, or a handler waiting on something else between two queries); the app then
+   * stops and the records are redone. Default 60 000 ms.
+   */
+  readonly idleTimeoutMs?: number
+}
+
+export interface ResolvedStoreConfig {
+  readonly database: SqlDatabase
+  readonly table: string | undefined
+  readonly maxRecords: number
+  readonly maxMs: number
+  readonly idleTimeoutMs: number
 }
 
 export interface RetryConfig {
@@ -109,16 +138,18 @@ export interface ConsumeOptions<V = Buffer | null> {
    * offsets are committed to the group after the work, so a crash redoes the work since the last
    * commit. `'transactional'`: what the handler produces with `ctx.produce` is written with the
    * input offsets in one Kafka transaction, so read_committed readers see each input's outputs once,
-   * crashes included (settings under `baton({ transactions })`).
+   * crashes included (settings under `baton({ transactions })`). `'store'`: the handler writes
+   * through `ctx.tx`, a transaction on the database of `baton({ store })`, which commits with the
+   * partition's offset: each record's effects exactly once, crashes included.
    */
   readonly delivery?: DeliveryOption
 }
 
 /** The `delivery` option of `consume()`, as users write it. */
-export type DeliveryOption = 'at-least-once' | 'transactional'
+export type DeliveryOption = 'at-least-once' | 'transactional' | 'store'
 
 /** The delivery mode of a route, with its settings resolved. */
-export type ResolvedDelivery = { readonly mode: 'at-least-once' } | { readonly mode: 'transactional' }
+export type ResolvedDelivery = { readonly mode: 'at-least-once' } | { readonly mode: 'transactional' } | { readonly mode: 'store' }
 
 export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'ordering'> {
   /** Most records per handler call. Default 100. */
@@ -136,6 +167,7 @@ export interface ResolvedAppConfig {
   readonly livenessTimeoutMs: number
   readonly unreachableTimeoutMs: number
   readonly signals: readonly NodeJS.Signals[]
+  readonly store: ResolvedStoreConfig | undefined
 }
 
 /** Every key `baton()` accepts (the app's own `exit` included). */
@@ -159,6 +191,7 @@ export const APP_OPTION_NAMES = [
   'exit',
   'groupProtocol',
   'transactions',
+  'store',
 ] as const satisfies readonly (keyof BatonOptions | 'exit')[]
 const appComplete: Exclude<keyof BatonOptions, (typeof APP_OPTION_NAMES)[number]> extends never ? true : never = true
 void appComplete
@@ -224,6 +257,7 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
     throw new ConfigError('signals', 'must be an array of signal names such as ["SIGINT", "SIGTERM"], or false')
   }
   const signals = options.signals === false ? [] : (options.signals ?? ['SIGINT', 'SIGTERM'])
+  const store = resolveStore(options.store)
   return {
     groupId: options.groupId,
     concurrency,
@@ -235,6 +269,25 @@ export function resolveAppConfig(options: BatonOptions): ResolvedAppConfig {
     livenessTimeoutMs,
     unreachableTimeoutMs,
     signals,
+    store,
+  }
+}
+
+function resolveStore(store: StoreOptions | undefined): ResolvedStoreConfig | undefined {
+  if (store === undefined) return undefined
+  if (typeof store !== 'object' || store === null) throw new ConfigError('store', "must be an object such as { database: postgresDatabase(pool) }")
+  refuseUnknownKeys('store', store, ['database', 'table', 'maxRecords', 'maxMs', 'idleTimeoutMs'], {})
+  const db = store.database as Partial<SqlDatabase> | undefined
+  if (typeof db !== 'object' || db === null || typeof db.transaction !== 'function' || typeof db.query !== 'function') {
+    throw new ConfigError('store.database', "must be a database from pgliteDatabase(db) or postgresDatabase(pool) (import them from 'baton')")
+  }
+  if (store.table !== undefined && typeof store.table !== 'string') throw new ConfigError('store.table', 'must be a table name')
+  return {
+    database: store.database,
+    table: store.table,
+    maxRecords: positiveInteger('store.maxRecords', store.maxRecords, 500),
+    maxMs: positiveInteger('store.maxMs', store.maxMs, 100),
+    idleTimeoutMs: positiveInteger('store.idleTimeoutMs', store.idleTimeoutMs, 60_000),
   }
 }
 
@@ -269,13 +322,20 @@ export function resolveTopicConfig(
   if (options.middleware !== undefined && (!Array.isArray(options.middleware) || options.middleware.some((m) => typeof m !== 'function'))) {
     throw new ConfigError(`${where}.middleware`, 'must be an array of functions (next) => (work, ctx) => Promise<void>')
   }
-  return { mode, batchSize, retry, deadLetterTopic, delivery: resolveDelivery(where, options.delivery) }
+  return { mode, batchSize, retry, deadLetterTopic, delivery: resolveDelivery(where, options.delivery, mode) }
 }
 
-function resolveDelivery(where: string, delivery: ConsumeOptions['delivery']): ResolvedDelivery {
+function resolveDelivery(where: string, delivery: ConsumeOptions['delivery'], ordering: ConcurrencyMode): ResolvedDelivery {
   if (delivery === undefined || delivery === 'at-least-once') return { mode: 'at-least-once' }
   if (delivery === 'transactional') return { mode: 'transactional' }
-  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once' or 'transactional', not ${JSON.stringify(delivery)}`)
+  if (delivery === 'store') {
+    // A partition's records share one database transaction, whose savepoints nest: one record at a time.
+    if (ordering === 'key') {
+      throw new ConfigError(`${where}.ordering`, "'key' is not available with delivery: 'store', which runs a partition's records one at a time in its database transaction; use ordering: 'partition' (the default) and more partitions for parallelism")
+    }
+    return { mode: 'store' }
+  }
+  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once', 'transactional' or 'store', not ${JSON.stringify(delivery)}`)
 }
 
 function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryOptions | undefined {

@@ -62,6 +62,7 @@ export type AbortReasonCode =
   | 'PROCESSING_PARTITION_LOST'
   | 'PROCESSING_FORCED_STOP'
   | 'PROCESSING_RETRY_ABANDONED'
+  | 'PROCESSING_STORE_UNAVAILABLE'
 
 /**
  * The reason given to a handler's `ctx.signal` when it is aborted, and the error of work given up on

@@ -3,6 +3,7 @@
  */
 import type { FetchedRecord, ProducedRecord, RecordHeader, SeekOffset } from './consumer-port.js'
 import type { Logger } from './logger.js'
+import type { SqlTransaction } from './store/sql.js'
 
 /** A fetched record as a handler receives it, with its value deserialized. */
 export interface ConsumedRecord<V = Buffer | null> {
@@ -39,6 +40,13 @@ export interface Context {
   /** 1 on the first attempt, then 2, 3, ... on retries. */
   readonly attempt: number
   readonly log: Logger
+  /**
+   * Store mode (`delivery: 'store'`): the record's transaction on the application's database. Its
+   * writes commit together with the partition's offset, or not at all; a handler that throws has
+   * them rolled back (a savepoint per attempt). Usable only until the handler's promise settles.
+   * In other modes reading it throws `StoreModeRequiredError`.
+   */
+  readonly tx: SqlTransaction
   /** Produce a record through the app's producer. */
   produce(record: ProducedRecord): Promise<void>
   /**

@@ -7,6 +7,8 @@
 import type { FetchedRecord, ProducedRecord, SeekOffset } from './consumer-port.js'
 import type { Context, Work } from './handler.js'
 import type { Logger } from './logger.js'
+import { StoreModeRequiredError } from './store/errors.js'
+import type { SqlTransaction } from './store/sql.js'
 
 /** What a job reads from its partition's worker. */
 export interface JobHost {
@@ -38,6 +40,8 @@ export class Job implements Work, Context {
   startedAt = 0
   /** Transactional mode: what the current attempt produced, for the transaction once the job is done. */
   outputs: ProducedRecord[] | undefined = undefined
+  /** Store mode: the record's database transaction while an attempt runs (`ctx.tx`). */
+  storeTx: SqlTransaction | undefined = undefined
 
   /**
    * A job is allocated per record, so its fields are few: records a garbage collection must copy
@@ -94,6 +98,11 @@ export class Job implements Work, Context {
       childLoggers.set(this, logger)
     }
     return logger
+  }
+
+  get tx(): SqlTransaction {
+    if (this.storeTx === undefined) throw new StoreModeRequiredError("is not available: this route's delivery is not 'store'")
+    return this.storeTx
   }
 
   produce(record: ProducedRecord): Promise<void> {

@@ -363,9 +363,19 @@ export class Processor {
     if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const mode = this.deliveryOf(route).mode
+    if (mode !== 'at-least-once') {
+      // A transactional or store route's position lives with its outputs (held, or in the
+      // application's database); moving it alone would write them twice or skip them.
+      throw new ConfigError(
+        'seek',
+        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
+          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
+      )
+    }
     // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
     if (typeof offset === 'bigint') port.seek(tp, offset)
-    const route = routeFor(this.options.routes, tp.topic) as Route
     const fetchPaused = old.fetchPaused
     old.beginRevoke()
     const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
@@ -440,11 +450,12 @@ export class Processor {
       // A delivery that keeps its own offsets says where each partition starts.
       const starts = delivery.assigned === undefined || fresh.length === 0 ? fresh : await delivery.assigned(fresh)
       for (const tp of starts) {
-        const fetchedFrom = fresh.find((f) => f.topic === tp.topic && f.partition === tp.partition)?.committed?.offset
+        // Nothing committed to the group: fetching starts at the reset position, at or above 0.
+        const fetchedFrom = fresh.find((f) => f.topic === tp.topic && f.partition === tp.partition)?.committed?.offset ?? 0n
         // What the previous owner finished above its commit point (key mode), so as not to run it
         // twice, and what a delivery's own offsets put past the group's.
         const done = tp.committed === null ? [] : [...decodeDoneRanges(tp.committed.offset, tp.committed.metadata)]
-        if (fetchedFrom !== undefined && tp.committed !== null && tp.committed.offset > fetchedFrom) done.unshift([fetchedFrom, tp.committed.offset])
+        if (tp.committed !== null && tp.committed.offset > fetchedFrom) done.unshift([fetchedFrom, tp.committed.offset])
         this.workers.set(partitionKey(tp), this.createWorker(tp, route, done))
       }
     }
@@ -581,6 +592,7 @@ export class Processor {
       worker.close()
       if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
     }
+    await this.tellDeliveries(workers, 'released')
     const durationMs = performance.now() - startedAt
     this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
     if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
@@ -612,13 +624,17 @@ export class Processor {
     this.lostSinceAssign.push(...partitions)
     this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
     publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    for (const [route, tps] of this.byRoute(partitions)) {
+    await this.tellDeliveries(partitions, 'lost')
+  }
+
+  /** Partitions left this member (lost, or released after their hand-off): each delivery lets go of what it holds for them. */
+  private async tellDeliveries(partitions: readonly TopicPartition[], what: 'lost' | 'released'): Promise<void> {
+    for (const [route, tps] of this.byRoute(partitions.map(({ topic, partition }) => ({ topic, partition })))) {
       const delivery = route === undefined ? undefined : this.deliveryOf(route)
-      if (delivery?.lost === undefined) continue
       try {
-        await delivery.lost(tps)
+        await (what === 'lost' ? delivery?.lost?.(tps) : delivery?.released?.(tps))
       } catch (error) {
-        this.options.logger.warn({ err: error, lost: describe(tps), delivery: delivery.mode }, 'the delivery failed to let go of lost partitions')
+        this.options.logger.warn({ err: error, partitions: describe(tps), delivery: delivery?.mode }, `the delivery failed to let go of ${what} partitions`)
       }
     }
   }

@@ -33,6 +33,11 @@ export interface Delivery {
    * then skipped as done. Default: as the group committed them.
    */
   assigned?(partitions: readonly AssignedPartition[]): Promise<readonly AssignedPartition[]>
+  /**
+   * Partitions of this delivery's routes left this member after their hand-off's commit (revoked,
+   * or the app stopping): let go of what is still held for them.
+   */
+  released?(partitions: readonly TopicPartition[]): Promise<void>
   /** Partitions of this delivery's routes were lost: abandon what is open for them. */
   lost?(partitions: readonly TopicPartition[]): Promise<void>
   /** The app stopped; called once, after the last commit. */

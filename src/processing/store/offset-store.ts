@@ -113,22 +113,26 @@ export class OffsetStore {
    * Runs `work` and moves the partition's stored offset from `claim`'s (or the last commit's) to
    * `nextOffset`, in one transaction. Resolves with the claim to use for the next commit. Throws
    * StoreFencedError, with everything rolled back, when the claim is no longer the partition's.
+   * `nextOffset` may be a function of `work`'s result, for a transaction that learns how far it
+   * got only once its work is done (store mode's batches).
    */
-  async commit<T>(claim: PartitionClaim, nextOffset: bigint, work: (tx: SqlTransaction) => Promise<T>): Promise<{ claim: PartitionClaim; result: T }> {
+  async commit<T>(claim: PartitionClaim, nextOffset: bigint | ((result: T) => bigint), work: (tx: SqlTransaction) => Promise<T>): Promise<{ claim: PartitionClaim; result: T }> {
     const expected = claim.nextOffset ?? -1n
+    let stored = typeof nextOffset === 'bigint' ? nextOffset : -1n
     const result = await this.database.transaction(async (tx) => {
       const value = await work(tx)
+      if (typeof nextOffset === 'function') stored = nextOffset(value)
       const updated = await tx.query(
         `UPDATE ${this.table} SET next_offset = $1, updated_at = now()
          WHERE group_id = $2 AND topic = $3 AND partition = $4 AND owner_token = $5 AND next_offset = $6`,
-        [nextOffset.toString(), claim.groupId, claim.topic, claim.partition, claim.token, expected.toString()],
+        [stored.toString(), claim.groupId, claim.topic, claim.partition, claim.token, expected.toString()],
       )
       if (updated.affected !== 1) {
         throw new StoreFencedError(claim.topic, claim.partition, `its claim of generation ${claim.generation} is no longer the partition's (another member claimed it, or wrote past offset ${expected})`)
       }
       return value
     }, this.idleTimeoutMs)
-    return { claim: { ...claim, nextOffset }, result }
+    return { claim: { ...claim, nextOffset: stored }, result }
   }
 
   /** The stored next offsets of a group (for tools and tests); partitions with none are absent. */

@@ -34,12 +34,24 @@ export function postgresDatabase(pool: PgPoolLike): SqlDatabase {
         broken = error
       }
       client.on('error', onError)
+      // Once `fn` has settled the transaction object refuses statements: one issued later (a
+      // handler still running) would otherwise run after COMMIT or ROLLBACK, outside any
+      // transaction, on a connection back in the pool, and commit on its own.
+      let ended = false
+      const tx: SqlTransaction = {
+        query: (text, values) =>
+          ended ? Promise.reject(new Error('store mode: this database transaction has ended; the statement was not run')) : run(client, text, values),
+      }
       try {
         await run(client, 'BEGIN')
         // SET LOCAL takes no bind parameters; the value is an integer we formatted ourselves.
         await run(client, `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(idleTimeoutMs))}`)
-        const tx: SqlTransaction = { query: (text, values) => run(client, text, values) }
-        const result = await fn(tx)
+        let result: T
+        try {
+          result = await fn(tx)
+        } finally {
+          ended = true
+        }
         await run(client, 'COMMIT')
         return result
       } catch (error) {

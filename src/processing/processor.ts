@@ -380,7 +380,6 @@ export class Processor {
     old.beginRevoke()
     const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
     this.workers.set(key, fresh)
-    this.deliveryOf(route).seeked?.(tp, offset)
     if (typeof offset === 'bigint') fresh.positionAt(offset)
     // The old queue, full or not, is gone: fetching of the partition goes on.
     if (fetchPaused) port.resume([tp])
@@ -724,8 +723,7 @@ export class Processor {
   private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
     const metrics = this.options.metrics
     const logger = this.options.logger
-    // The hold closure reads `worker`; it is only called once the worker is built.
-    const worker: PartitionWorker = new PartitionWorker({
+    return new PartitionWorker({
       topic: tp.topic,
       partition: tp.partition,
       mode: route.config.mode,
@@ -736,8 +734,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
-      // A worker replaced by a seek holds nothing more: its records run again from the target.
-      hold: holding(this.deliveryOf(route), tp, () => this.workers.get(partitionKey(tp)) === worker),
+      hold: holding(this.deliveryOf(route), tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -768,7 +765,6 @@ export class Processor {
         },
       },
     })
-    return worker
   }
 
   /**
@@ -792,10 +788,10 @@ export class Processor {
 }
 
 /** A delivery that writes outputs itself gets each done job's; undefined for the others. */
-function holding(delivery: Delivery, tp: TopicPartition, current: () => boolean): PartitionWorkerOptions['hold'] {
+function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
   if (delivery.hold === undefined) return undefined
   const at = { topic: tp.topic, partition: tp.partition }
-  return (offsets, outputs) => (current() ? (delivery.hold?.(at, offsets, outputs) ?? true) : true)
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

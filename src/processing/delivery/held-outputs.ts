@@ -174,18 +174,6 @@ export class HeldOutputs {
     }
   }
 
-  /** A seek back to `offset` (undefined: the start): the works there or later run again, their outputs go. */
-  dropFrom(tp: TopicPartition, offset: bigint | undefined): void {
-    const key = partitionKey(tp)
-    const entries = this.byPartition.get(key)
-    if (entries === undefined) return
-    const kept = offset === undefined ? [] : entries.filter((entry) => (entry.work.offsets[0] as bigint) < offset)
-    if (kept.length === entries.length) return
-    if (kept.length === 0) this.byPartition.delete(key)
-    else this.byPartition.set(key, kept)
-    this.recount()
-  }
-
   /** Partitions this member no longer owns (lost): their outputs go. */
   drop(partitions: readonly TopicPartition[]): void {
     let dropped = false

@@ -29,7 +29,7 @@ import {
   type TransactionOffset,
   type TransactionState,
 } from '../../client/index.js'
-import type { AssignedPartition, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
 import { StaleGenerationError } from '../errors.js'
 import { publish } from '../instrumentation.js'
 import type { Logger } from '../logger.js'
@@ -167,11 +167,6 @@ export class TransactionalDelivery implements Delivery {
   assigned(partitions: readonly AssignedPartition[]): Promise<readonly AssignedPartition[]> {
     this.held.assigned(partitions)
     return Promise.resolve(partitions)
-  }
-
-  seeked(tp: TopicPartition, offset: SeekOffset): void {
-    // 'latest' skips ahead: what is held is below it, done, and committed with the seek's position.
-    if (offset !== 'latest') this.held.dropFrom(tp, offset === 'earliest' ? undefined : offset)
   }
 
   lost(partitions: readonly TopicPartition[]): Promise<void> {

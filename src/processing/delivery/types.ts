@@ -10,7 +10,7 @@
  * One delivery serves every route that chose its mode; the processor calls it with the offsets of
  * those routes' partitions only.
  */
-import type { AssignedPartition, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
 
 export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
 
@@ -49,8 +49,6 @@ export interface Delivery {
    * the partition until its next commit has gone through.
    */
   hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean
-  /** The application moved `tp` to `offset` (a seek): what the delivery holds for records there or later runs again. */
-  seeked?(tp: TopicPartition, offset: SeekOffset): void
   /** Resolves when a commit made as work completes should go (a delivery that batches its commits). */
   batchWindow?(): Promise<void>
 }

@@ -197,31 +197,6 @@ describe("delivery: 'transactional' on the embedded broker", () => {
     })
   }
 
-  it('a seek back drops what the replaced worker held from the target on: each record’s output once, from its run after the seek', async () => {
-    broker.createTopic('seek-in', { partitions: 1 })
-    broker.createTopic('seek-out', { partitions: 1 })
-    await produce(broker.bootstrap, 'seek-in', 1, 10)
-    let sought = false
-    const app = baton(appOptions(broker, 'seek-group', { transactionalId: 'seek-tx', maxMs: 20 }))
-    app.consume('seek-in', async (record, ctx) => {
-      const pass = sought ? 2 : 1
-      await ctx.produce({ topic: 'seek-out', value: `${record.partition}:${record.offset}@${pass}` })
-      if (record.offset === 6n && !sought) {
-        sought = true
-        ctx.seek(3n)
-      }
-    }, { delivery: 'transactional' })
-    await app.start()
-    try {
-      await waitFor('the seek to have been made', () => sought, 20_000)
-      await waitFor('ten outputs to be written', async () => (await readTopic(broker, 'seek-out', 1, 'read_committed')).length >= 10, 20_000)
-    } finally {
-      await app.stop()
-    }
-    const outputs = await readTopic(broker, 'seek-out', 1, 'read_committed')
-    assert.deepEqual(outputs, ['0:0@1', '0:1@1', '0:2@1', '0:3@2', '0:4@2', '0:5@2', '0:6@2', '0:7@2', '0:8@2', '0:9@2'])
-  })
-
   it('refuses a transactional route without the built-in client, and wrong transactions settings, at configuration', () => {
     const cluster = new FakeCluster()
     const withoutBrokers = baton({ groupId: 'g', consumer: cluster.member('m'), logger: silentLogger, signals: false })

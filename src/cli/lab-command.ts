@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { LAB_DEFAULTS, LabConfigError, parseScript, renderTable, runLab, STRATEGIES, STRATEGY_NAMES, LEGEND, TerminalProgress } from '../lab/index.js'
+import { LAB_DEFAULTS, LabConfigError, parseScript, renderTable, runLab, STRATEGIES, STRATEGY_NAMES, LEGEND, TerminalProgress, verdict } from '../lab/index.js'
 import { integerOption } from './parse.js'
 
 interface LabFlags {
@@ -10,6 +10,8 @@ interface LabFlags {
   script: string
   seed: number
   brokers?: string[]
+  store?: string
+  oneAtATime?: boolean
   strategies: string[]
   out: string
 }
@@ -33,7 +35,8 @@ const script = (value: string): string => {
 
 /**
  * `baton lab` (what `npm start` runs): the duplicate-on-rebalance scenario on the embedded broker,
- * each strategy in turn, verified record by record; prints the table and writes the report.
+ * every strategy side by side (or one after another), verified record by record; prints the table,
+ * why each row has its duplicates and whether the expected results were met, and writes the report.
  */
 export function registerLabCommand(program: Command): void {
   program
@@ -46,7 +49,9 @@ export function registerLabCommand(program: Command): void {
     .option('--script <steps>', 'membership changes after the start, e.g. "join@2s,leave@4s,crash@6s" ("" for none)', script, LAB_DEFAULTS.script)
     .option('--seed <n>', 'seed of the handler times, for a repeatable run', integerOption('--seed', 0, 0xffffffff), LAB_DEFAULTS.seed)
     .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of the embedded broker', list('--brokers'))
+    .option('--store <url>', 'PostgreSQL for the store strategy (postgres://user:password@host:5432/db); default: PGlite in this process')
     .option('--strategies <names>', `strategies to run, in order (${STRATEGY_NAMES.join(', ')})`, list('--strategies'), [...STRATEGY_NAMES])
+    .option('--one-at-a-time', 'run the strategies one after another instead of side by side (slower; no strategy shares the machine with another)')
     .option('--out <dir>', 'where to write index.html and results.json', LAB_DEFAULTS.outDir)
     .action(async (flags: LabFlags) => {
       const progress = new TerminalProgress(process.stdout)
@@ -60,6 +65,8 @@ export function registerLabCommand(program: Command): void {
             script: flags.script,
             seed: flags.seed,
             ...(flags.brokers === undefined ? {} : { brokers: flags.brokers }),
+            ...(flags.store === undefined ? {} : { store: flags.store }),
+            sideBySide: flags.oneAtATime !== true,
             strategies: flags.strategies,
             outDir: flags.out,
           },
@@ -68,13 +75,20 @@ export function registerLabCommand(program: Command): void {
         console.log('')
         console.log(renderTable(results.outcomes))
         console.log('')
-        for (const s of STRATEGIES.filter((s) => flags.strategies.includes(s.name))) console.log(`${s.name.padEnd(16)} ${s.summary}`)
+        for (const r of results.strategies) {
+          const summary = STRATEGIES.find((s) => s.name === r.outcome.strategy)?.summary ?? ''
+          console.log(`${r.outcome.strategy.padEnd(16)} ${summary}`)
+          console.log(`${' '.repeat(17)}${r.explanation}`)
+        }
         console.log('')
-        console.log('Counted from the effects the handlers wrote, record by record:')
+        console.log('Counted record by record from the effects where a user sees them (what the handler did; for transactional, the')
+        console.log('output topic read with read_committed; for store, the rows in the database):')
         for (const [term, meaning] of LEGEND) console.log(`  ${term.padEnd(18)}  ${meaning}`)
         for (const r of results.strategies.filter((r) => r.timedOut)) {
           console.log(`warning: ${r.outcome.strategy} hit its deadline with ${r.outcome.lost} records unprocessed; try fewer --records or a shorter --script`)
         }
+        console.log('')
+        console.log(verdict(results.strategies.map((r) => ({ strategy: r.outcome.strategy, result: r.expected }))))
         if (results.reportDir !== undefined) console.log(`\nreport: ${results.reportDir}/index.html and results.json`)
       } catch (error) {
         if (error instanceof LabConfigError) {

@@ -17,6 +17,11 @@ export interface LabOptions {
   seed?: number
   /** Bootstrap brokers of an existing cluster; absent: the embedded broker, started in this process. */
   brokers?: readonly string[]
+  /**
+   * The database of the `store` strategy: a PostgreSQL connection string (`postgres://...`).
+   * Default: PGlite in this process, so the lab needs nothing but npm.
+   */
+  store?: string
   /** Strategies to run, in this order. Default: all. */
   strategies?: readonly string[]
   /** Where index.html and results.json go. Default `lab-report`. */
@@ -26,6 +31,17 @@ export interface LabOptions {
    * script, the workload and the timeouts, generously; tests set it below their own timeout.
    */
   strategyDeadlineMs?: number
+  /**
+   * The members' session timeout, which is what a crash costs before its partitions move. Default
+   * 6 s, Kafka's minimum (group.min.session.timeout.ms), which the embedded broker keeps unless
+   * this asks for less; tests running many crashes shorten it.
+   */
+  sessionTimeoutMs?: number
+  /**
+   * Run the strategies side by side, each with its own group over the same topic (default), or one
+   * after another (`false`, `--one-at-a-time`), where no strategy shares the machine with another.
+   */
+  sideBySide?: boolean
 }
 
 export interface LabConfig {
@@ -36,10 +52,13 @@ export interface LabConfig {
   readonly script: readonly ScriptStep[]
   readonly seed: number
   readonly brokers: readonly string[] | null
+  /** A PostgreSQL connection string, or null for PGlite. */
+  readonly store: string | null
   readonly strategies: readonly string[]
   readonly outDir: string
   readonly timeouts: LabTimeouts
   readonly strategyDeadlineMs: number | undefined
+  readonly sideBySide: boolean
 }
 
 export const LAB_DEFAULTS = {
@@ -59,10 +78,11 @@ export const LAB_DEFAULTS = {
  */
 const SESSION_TIMEOUT_MS = 6000
 
-export function labTimeouts(): LabTimeouts {
+export function labTimeouts(sessionTimeoutMs = SESSION_TIMEOUT_MS): LabTimeouts {
   return {
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: 500,
+    sessionTimeoutMs,
+    // A third of the session at most, as Kafka recommends, so that one late heartbeat is no eviction.
+    heartbeatIntervalMs: Math.min(500, Math.floor(sessionTimeoutMs / 4)),
     rebalanceTimeoutMs: 10_000,
     drainTimeoutMs: 5000,
   }
@@ -90,10 +110,15 @@ export function resolveLabConfig(options: LabOptions = {}): LabConfig {
       throw new LabConfigError(`--brokers must be a comma-separated list of host:port${bad === undefined ? '' : `, got "${bad}"`}; leave it out to use the embedded broker`)
     }
   }
+  const store = options.store === undefined ? null : options.store.trim()
+  if (store !== null && !/^postgres(ql)?:\/\/\S+$/.test(store)) {
+    throw new LabConfigError(`--store must be a PostgreSQL connection string (postgres://user:password@host:5432/database); leave it out to use PGlite in this process`)
+  }
   const outDir = options.outDir ?? LAB_DEFAULTS.outDir
   if (outDir.trim() === '') throw new LabConfigError('--out must name a directory')
   const strategyDeadlineMs = options.strategyDeadlineMs === undefined ? undefined : integer('strategyDeadlineMs', options.strategyDeadlineMs, 0, 1000, 3_600_000)
-  return { records, partitions, handlerMs, consumers, script, seed, brokers, strategies: [...strategies], outDir, timeouts: labTimeouts(), strategyDeadlineMs }
+  const sessionTimeoutMs = integer('sessionTimeoutMs', options.sessionTimeoutMs, SESSION_TIMEOUT_MS, 1000, 300_000)
+  return { records, partitions, handlerMs, consumers, script, seed, brokers, store, strategies: [...strategies], outDir, timeouts: labTimeouts(sessionTimeoutMs), strategyDeadlineMs, sideBySide: options.sideBySide ?? true }
 }
 
 /** The configuration as results.json and the report show it: enough to run the same lab again. */
@@ -106,9 +131,16 @@ export function describeConfig(config: LabConfig): Record<string, unknown> {
     script: formatScript(config.script),
     seed: config.seed,
     brokers: config.brokers ?? 'embedded',
+    store: config.store === null ? 'pglite' : withoutPassword(config.store),
     strategies: config.strategies,
+    sideBySide: config.sideBySide,
     timeouts: config.timeouts,
   }
+}
+
+/** A connection string as a report may show it: the password, if any, replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]+:)[^@]*@/, '$1***@')
 }
 
 function integer(flag: string, value: number | undefined, fallback: number, min: number, max: number): number {

@@ -3,6 +3,11 @@
  * when its work completes, and only then; work that is aborted, or that was running in a member
  * when it crashed, has no effect (a killed process writes nothing more).
  *
+ * `handle` is the work and its effect in one: what the at-least-once strategies run. An
+ * exactly-once strategy runs `work` in its handler, writes the effect where it becomes visible only
+ * with the commit (a transaction's output, a database row), and reads it back from there into
+ * `observe`: the lab counts effects where a user would see them.
+ *
  * It also keeps, per member and partition, the records the member started since it was last
  * assigned the partition, so that a crash can say how many records were in flight: started or
  * finished, but not yet covered by a commit of that member.
@@ -16,7 +21,7 @@ interface PartitionWork {
 }
 
 export class EffectSink {
-  private readonly work = new Map<string, Map<number, PartitionWork>>()
+  private readonly startedBy = new Map<string, Map<number, PartitionWork>>()
   private readonly crashed = new Set<string>()
   private readonly processedIds = new Set<number>()
   private readonly listeners = new Set<() => void>()
@@ -58,34 +63,51 @@ export class EffectSink {
    * signal's reason if aborted first (the framework then treats the record as not done).
    */
   async handle(consumerId: string, partition: number, offset: bigint, value: Buffer | null, signal?: AbortSignal): Promise<void> {
-    const id = WorkloadPlan.decode(value)
-    if (id === undefined) return
-    this.workOf(consumerId).get(partition)?.started.add(offset)
-    await pause(this.plan.durationOf(id), signal)
-    if (this.crashed.has(consumerId)) return
-    this.recorder.effect(id, partition, Number(offset), consumerId)
-    this.effects++
-    this.processedIds.add(id)
-    for (const listener of this.listeners) listener()
+    const id = await this.work(consumerId, partition, offset, value, signal)
+    if (id !== undefined) this.observe(id, partition, offset, consumerId)
   }
 
   /**
-   * The member died: from now on its work has no effect. Returns how many records it had in flight
-   * on the partitions it owned: started, and at or past its last commit for that partition.
+   * The work without its effect: resolves with the record's id once done, or undefined when the
+   * value is not the lab's or the member crashed meanwhile (a dead process does nothing more).
    */
-  crash(consumerId: string, owned: readonly number[], committed: (partition: number) => bigint | undefined): number {
+  async work(consumerId: string, partition: number, offset: bigint, value: Buffer | null, signal?: AbortSignal): Promise<number | undefined> {
+    const id = WorkloadPlan.decode(value)
+    if (id === undefined || this.crashed.has(consumerId)) return undefined
+    this.workOf(consumerId).get(partition)?.started.add(offset)
+    await pause(this.plan.durationOf(id), signal)
+    return this.crashed.has(consumerId) ? undefined : id
+  }
+
+  /** An effect became visible: written by `handle`, or read back where an exactly-once strategy writes it. */
+  observe(recordId: number, partition: number, offset: bigint, consumerId: string): void {
+    this.recorder.effect(recordId, partition, Number(offset), consumerId)
+    this.effects++
+    this.processedIds.add(recordId)
+    for (const listener of this.listeners) listener()
+  }
+
+  /** The member died: from now on its work has no effect. */
+  crash(consumerId: string): void {
     this.crashed.add(consumerId)
+  }
+
+  /**
+   * How many records a crashed member had in flight on the partitions it owned: started, and at
+   * or past where its progress was last made durable for that partition.
+   */
+  inFlight(consumerId: string, owned: readonly number[], committed: ReadonlyMap<number, bigint | undefined>): number {
     let inFlight = 0
     for (const p of owned) {
-      const from = committed(p)
+      const from = committed.get(p)
       for (const offset of this.workOf(consumerId).get(p)?.started ?? []) if (from === undefined || offset >= from) inFlight++
     }
     return inFlight
   }
 
   private workOf(consumerId: string): Map<number, PartitionWork> {
-    let byPartition = this.work.get(consumerId)
-    if (byPartition === undefined) this.work.set(consumerId, (byPartition = new Map<number, PartitionWork>()))
+    let byPartition = this.startedBy.get(consumerId)
+    if (byPartition === undefined) this.startedBy.set(consumerId, (byPartition = new Map<number, PartitionWork>()))
     return byPartition
   }
 }

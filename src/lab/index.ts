@@ -4,6 +4,7 @@
  */
 export { LAB_DEFAULTS } from './config.js'
 export { LabConfigError } from './errors.js'
+export { verdict, type ExpectedResult } from './expectations.js'
 export { runLab } from './lab.js'
 export { TerminalProgress } from './progress.js'
 export { parseScript } from './script.js'

@@ -52,10 +52,15 @@ export class ObservationRecorder {
   readonly ownership: OwnershipSpan[] = []
   readonly rebalances: RebalanceSpan[] = []
   readonly crashes: CrashRecord[] = []
-  private readonly origin: number
+  private origin: number
 
   constructor(private readonly clock: () => number = () => performance.now()) {
     this.origin = clock()
+  }
+
+  /** Times count from now: the run starts once the strategy's shared resources are open. */
+  restart(): void {
+    this.origin = this.clock()
   }
 
   now(): number {
@@ -82,8 +87,8 @@ export class ObservationRecorder {
     this.rebalances.push({ cause, startMs, endMs: this.now() })
   }
 
-  crash(consumerId: string, inFlight: number): void {
-    this.crashes.push({ consumerId, atMs: this.now(), inFlight })
+  crash(consumerId: string, inFlight: number, atMs = this.now()): void {
+    this.crashes.push({ consumerId, atMs, inFlight })
   }
 
   finish(strategy: string, produced: number, startMs = 0): Observation {

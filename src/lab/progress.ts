@@ -1,7 +1,7 @@
 /**
- * What the lab prints while it runs. On a terminal: one status line per strategy, redrawn in
- * place, with events printed above it. Elsewhere (CI logs, pipes): plain lines only, a status line
- * every few seconds, so logs stay readable.
+ * What the lab prints while it runs. On a terminal: a status line per running strategy, redrawn
+ * in place, with events printed above them. Elsewhere (CI logs, pipes): plain lines only, the
+ * status lines every few seconds, so logs stay readable.
  */
 import type { RunStatus } from './run-strategy.js'
 import type { Outcome } from './verify.js'
@@ -29,7 +29,10 @@ export function renderStatus(s: RunStatus): string {
 
 export class TerminalProgress implements ProgressReporter {
   private timer: NodeJS.Timeout | undefined
-  private status: (() => RunStatus) | undefined
+  /** The strategies running now, in table order: one status line each. */
+  private readonly running = new Map<string, { readonly index: number; readonly status: () => RunStatus }>()
+  /** Status lines on screen below the last plain line (terminal only). */
+  private drawn = 0
   private lastPlainAt = 0
 
   constructor(
@@ -44,11 +47,12 @@ export class TerminalProgress implements ProgressReporter {
 
   strategyStarted(name: string, index: number, total: number, status: () => RunStatus): void {
     this.line(`[${index + 1}/${total}] ${name}`)
-    this.status = status
-    this.lastPlainAt = 0
-    this.timer = setInterval(() => this.tick(), this.interactive ? 200 : 1000)
+    if (this.running.size === 0) this.lastPlainAt = 0
+    this.running.set(name, { index, status })
+    this.timer ??= setInterval(() => this.tick(), this.interactive ? 200 : 1000)
     this.timer.unref()
-    this.tick()
+    // In a log, the first interval prints every strategy started by then, rather than one block per start.
+    if (this.interactive) this.tick()
   }
 
   event(strategy: string, atMs: number, message: string): void {
@@ -56,33 +60,54 @@ export class TerminalProgress implements ProgressReporter {
   }
 
   strategyFinished(outcome: Outcome): void {
-    clearInterval(this.timer)
-    const status = this.status?.()
-    this.status = undefined
-    if (this.interactive) this.out.write('\r\x1b[2K')
-    if (status !== undefined) this.out.write(`${renderStatus(status)}\n`)
-    const dup = outcome.duplicated === 0 ? 'no duplicates' : `${outcome.duplicated} records duplicated`
-    this.line(`  done: ${outcome.processed}/${outcome.produced} processed, ${outcome.lost} lost, ${dup}`)
+    const entry = this.running.get(outcome.strategy)
+    this.running.delete(outcome.strategy)
+    if (this.running.size === 0) {
+      clearInterval(this.timer)
+      this.timer = undefined
+    }
+    const dup = outcome.duplicated === 0 ? 'no duplicates' : `${outcome.duplicated} record${outcome.duplicated === 1 ? '' : 's'} duplicated`
+    const last = entry === undefined ? [] : [renderStatus(entry.status())]
+    this.line(...last, `  done: ${outcome.strategy}: ${outcome.processed}/${outcome.produced} processed, ${outcome.lost} lost, ${dup}`)
+  }
+
+  private statuses(): string[] {
+    return [...this.running.values()].sort((a, b) => a.index - b.index).map((r) => renderStatus(r.status()))
   }
 
   private tick(): void {
-    const status = this.status?.()
-    if (status === undefined) return
+    if (this.running.size === 0) return
     if (this.interactive) {
-      this.out.write(`\r\x1b[2K${renderStatus(status)}`)
+      this.clear()
+      this.draw()
       return
     }
-    if (status.elapsedMs - this.lastPlainAt >= this.plainEveryMs || this.lastPlainAt === 0) {
-      this.lastPlainAt = Math.max(1, status.elapsedMs)
-      this.out.write(`${renderStatus(status)}\n`)
+    const elapsed = Math.max(...[...this.running.values()].map((r) => r.status().elapsedMs))
+    if (elapsed - this.lastPlainAt >= this.plainEveryMs || this.lastPlainAt === 0) {
+      this.lastPlainAt = Math.max(1, elapsed)
+      for (const status of this.statuses()) this.out.write(`${status}\n`)
     }
   }
 
-  /** A line of its own; on a terminal the status line is cleared first and redrawn on the next tick. */
-  private line(text: string): void {
-    if (this.interactive && this.status !== undefined) this.out.write('\r\x1b[2K')
-    this.out.write(`${text}\n`)
-    if (this.interactive && this.status !== undefined) this.tick()
+  /** Removes the status lines from the screen (terminal only). */
+  private clear(): void {
+    if (this.drawn === 0) return
+    this.out.write(`\r\x1b[2K${'\x1b[1A\x1b[2K'.repeat(this.drawn - 1)}`)
+    this.drawn = 0
+  }
+
+  private draw(): void {
+    const lines = this.statuses()
+    if (lines.length === 0) return
+    this.out.write(lines.join('\n'))
+    this.drawn = lines.length
+  }
+
+  /** Lines of their own; on a terminal the status lines are cleared first and drawn again below them. */
+  private line(...texts: string[]): void {
+    if (this.interactive) this.clear()
+    for (const text of texts) this.out.write(`${text}\n`)
+    if (this.interactive) this.draw()
   }
 }
 

@@ -3,6 +3,7 @@
  * results table and, per strategy, a timeline: one row per partition, coloured by the member that
  * owned it, with duplicate effects marked where they happened.
  */
+import { verdict, type ExpectedResult } from './expectations.js'
 import type { Observation } from './observation.js'
 import { COLUMNS, LEGEND } from './table.js'
 import type { Outcome } from './verify.js'
@@ -66,13 +67,32 @@ export interface HtmlReportInput {
   partitions: number
   /** One line per strategy saying what it does on a rebalance. */
   descriptions?: Readonly<Record<string, string>>
+  /** Per strategy: why its row has the duplicates it has, and its expected result judged. */
+  verdicts?: Readonly<Record<string, { readonly explanation: string; readonly expected: ExpectedResult }>>
+}
+
+/** The run's expected results in one line, at the top of the page. */
+function verdictLine(input: HtmlReportInput): string {
+  const judged = input.outcomes.flatMap((o) => {
+    const v = input.verdicts?.[o.strategy]
+    return v === undefined ? [] : [{ strategy: o.strategy, result: v.expected }]
+  })
+  return judged.length === 0 ? '' : `<p id="verdict">${escape(verdict(judged))}</p>`
+}
+
+function verdictOf(input: HtmlReportInput, strategy: string): string {
+  const v = input.verdicts?.[strategy]
+  if (v === undefined) return ''
+  const met = v.expected.met === null ? 'not judged' : v.expected.met ? 'met' : 'NOT met'
+  return `<p class="expected${v.expected.met === false ? ' missed' : ''}">Expected: ${escape(v.expected.expected)}. <strong>${met}</strong> (${escape(v.expected.detail)}).</p>`
 }
 
 export function renderHtmlReport(input: HtmlReportInput): string {
   const rows = input.outcomes.map((o) =>
-    COLUMNS.map((c, i) => `<td${i > 0 ? ' class="n"' : ''}${c.bad?.(o) === true ? ' data-bad' : ''}>${escape(c.value(o))}</td>`).join(''),
+    COLUMNS.map((c, i) => `<td${i > 1 ? ' class="n"' : ''}${c.bad?.(o) === true ? ' data-bad' : ''}>${escape(c.value(o))}</td>`).join(''),
   )
-  const sections = input.observations.map((o) => `<section><h2>${escape(o.strategy)}</h2>${input.descriptions?.[o.strategy] === undefined ? '' : `<p>${escape(input.descriptions[o.strategy] ?? '')}</p>`}${timeline(o, input.partitions)}</section>`).join('\n')
+  const sections = input.observations.map((o) => `<section><h2>${escape(o.strategy)}</h2>${input.descriptions?.[o.strategy] === undefined ? '' : `<p>${escape(input.descriptions[o.strategy] ?? '')}</p>`}${verdictOf(input, o.strategy)}${timeline(o, input.partitions)}</section>`).join('\n')
+  const why = input.verdicts === undefined ? '' : `<h2>Why each row has the duplicates it has</h2><dl class="legend">${input.outcomes.map((o) => (input.verdicts?.[o.strategy] === undefined ? '' : `<dt>${escape(o.strategy)}</dt><dd>${escape(input.verdicts[o.strategy]?.explanation ?? '')}</dd>`)).join('')}</dl>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
 <style>
@@ -81,12 +101,14 @@ td,th{border:1px solid #ccc;padding:4px 8px}td:first-child{white-space:nowrap}td
 .label{font:11px monospace;fill:#555}.rb{fill:#000;opacity:.12}.dup{stroke:#d62728;stroke-width:2}.crash{stroke:#000;stroke-dasharray:4 3}
 .key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px}dl.legend dd{margin:0}
-.dupkey{background:#d62728}.rbkey{background:#000;opacity:.12}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
+.expected{font-size:13px}.missed{color:#b00}.dupkey{background:#d62728}.rbkey{background:#000;opacity:.12}.crashkey{border-left:2px dashed #000;width:0}pre{background:#f6f6f6;padding:8px}
 </style></head><body>
 <h1>${escape(input.title)}</h1>
+${verdictLine(input)}
 <table id="results"><thead><tr>${COLUMNS.map((c) => `<th>${escape(c.title)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>
 <dl class="legend">${LEGEND.map(([term, meaning]) => `<dt>${escape(term)}</dt><dd>${escape(meaning)}</dd>`).join('')}</dl>
+${why}
 ${sections}
 <h2>Configuration</h2><pre>${escape(JSON.stringify(input.configuration, null, 2))}</pre>
 </body></html>

@@ -9,7 +9,7 @@ import { EffectSink } from './effects.js'
 import { GroupWatch } from './group-watch.js'
 import { ObservationRecorder, type Observation } from './observation.js'
 import type { ScriptStep } from './script.js'
-import type { LabMember, LabTimeouts, Strategy } from './strategies/types.js'
+import type { LabMember, LabTimeouts, Strategy, StrategySession } from './strategies/types.js'
 import type { WorkloadPlan } from './workload.js'
 import { BatonError } from '../client/index.js'
 
@@ -22,6 +22,10 @@ export interface Scenario {
   readonly consumers: number
   readonly script: readonly ScriptStep[]
   readonly timeouts: LabTimeouts
+  /** The lab run's id, for names a strategy creates (an output topic, a table). */
+  readonly runId: string
+  /** `--store`: a PostgreSQL connection string, or undefined for PGlite in this process. */
+  readonly store: string | undefined
   /** Give up waiting for the last records after this long (ms from the start); they count as lost. */
   readonly deadlineMs: number
 }
@@ -58,6 +62,7 @@ export class StrategyRunner {
   private readonly departed: LabMember[] = []
   private readonly departures: Promise<void>[] = []
   private readonly errors: Record<string, number> = {}
+  private session: StrategySession | undefined
   private nextMember = 1
   /** Members still in the group when the work was done, for the last status line. */
   private membersAtEnd: number | undefined
@@ -83,8 +88,29 @@ export class StrategyRunner {
     }
   }
 
+  /**
+   * Opens what the strategy's members share (an output topic and its reader, a database). `run`
+   * does it if it was not done; the lab does it for every strategy before any starts, so that one
+   * opening (PGlite compiling its WebAssembly) does not stall another's members mid-rebalance.
+   */
+  async open(): Promise<void> {
+    this.session ??= await this.strategy.open({
+      bootstrap: this.scenario.bootstrap,
+      topic: this.scenario.topic,
+      groupId: this.scenario.groupId,
+      runId: this.scenario.runId,
+      partitions: this.scenario.plan.workload.partitions,
+      timeouts: this.scenario.timeouts,
+      sink: this.sink,
+      store: this.scenario.store,
+      onError: (error) => this.countError(error),
+    })
+  }
+
   async run(): Promise<StrategyRun> {
     try {
+      await this.open()
+      this.recorder.restart()
       this.watch.begin('initial')
       await Promise.all(Array.from({ length: this.scenario.consumers }, () => this.add().start()))
       for (const step of this.scenario.script) {
@@ -98,6 +124,7 @@ export class StrategyRunner {
       const done = await this.untilDone()
       this.membersAtEnd = this.watch.memberCount
       await this.stopAll()
+      await this.closeSession()
       return {
         observation: this.recorder.finish(this.strategy.name, this.scenario.plan.workload.records),
         errors: this.errors,
@@ -105,8 +132,20 @@ export class StrategyRunner {
       }
     } catch (error) {
       await this.stopAll().catch(() => undefined)
+      await this.closeSession().catch(() => undefined)
       throw error
     }
+  }
+
+  /** Releases what `open` took, for a runner that will not run (another strategy failed to open). */
+  async close(): Promise<void> {
+    await this.closeSession()
+  }
+
+  private async closeSession(): Promise<void> {
+    const session = this.session
+    this.session = undefined
+    await session?.close()
   }
 
   /** Generations the members went through: the coordinator's count of rebalances. */
@@ -117,7 +156,8 @@ export class StrategyRunner {
   /** A new member, watched from before it joins, so the change it brings is not missed. */
   private add(): LabMember {
     const consumerId = `consumer-${this.nextMember++}`
-    const member = this.strategy.createMember({
+    if (this.session === undefined) throw new Error('a member was added before the strategy was opened')
+    const member = this.session.createMember({
       consumerId,
       bootstrap: this.scenario.bootstrap,
       topic: this.scenario.topic,
@@ -153,13 +193,27 @@ export class StrategyRunner {
       return
     }
     const owned = member.consumer.owned()
-    const topic = this.scenario.topic
-    const inFlight = this.sink.crash(member.consumerId, owned, (partition) => member.consumer.committedOffset({ topic, partition }))
+    const crashedAt = this.recorder.now()
+    this.sink.crash(member.consumerId)
     member.crash()
-    this.recorder.crash(member.consumerId, inFlight)
     this.watch.remove(member.consumerId)
     this.watch.begin('crash')
+    // Where its progress was durable is read after the crash: a dead member commits nothing more.
+    const inFlight = this.sink.inFlight(member.consumerId, owned, await this.committedOf(member, owned))
+    this.recorder.crash(member.consumerId, inFlight, crashedAt)
     this.note(`crash: ${member.consumerId} dies with ${inFlight} records in flight; the coordinator notices after the ${this.scenario.timeouts.sessionTimeoutMs} ms session timeout`)
+  }
+
+  private async committedOf(member: LabMember, partitions: readonly number[]): Promise<Map<number, bigint | undefined>> {
+    const committed = new Map<number, bigint | undefined>()
+    for (const partition of partitions) {
+      try {
+        committed.set(partition, member.committedOffset === undefined ? member.consumer.committedOffset({ topic: this.scenario.topic, partition }) : await member.committedOffset(partition))
+      } catch (error) {
+        this.countError(error)
+      }
+    }
+    return committed
   }
 
   /**

@@ -1,5 +1,8 @@
 /** The lab's terminal table: one row per strategy, the columns a reader compares. */
+import { STRATEGIES } from './strategies/index.js'
 import type { Outcome } from './verify.js'
+
+const guaranteeOf = (strategy: string): string => STRATEGIES.find((s) => s.name === strategy)?.guarantee ?? '-'
 
 export interface Column {
   readonly title: string
@@ -11,6 +14,7 @@ export interface Column {
 /** The columns of the terminal table and of the report's table, in order. */
 export const COLUMNS: readonly Column[] = [
   { title: 'strategy', value: (o) => o.strategy },
+  { title: 'guarantee', value: (o) => guaranteeOf(o.strategy) },
   { title: 'produced', value: (o) => String(o.produced) },
   { title: 'processed', value: (o) => String(o.processed) },
   { title: 'lost', value: (o) => String(o.lost), bad: (o) => o.lost > 0 },
@@ -30,13 +34,14 @@ export function renderTable(outcomes: readonly Outcome[]): string {
   const rows = outcomes.map((o) => COLUMNS.map((c) => c.value(o)))
   const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
+    cells.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
   return [line(COLUMNS.map((c) => c.title)), rule, ...rows.map(line)].join('\n')
 }
 
 /** What the less obvious columns mean, for the terminal and the report. */
 export const LEGEND: readonly (readonly [string, string])[] = [
+  ['guarantee', 'what the strategy promises: at-least-once may run a record twice, exactly-once shows each effect once, crashes included'],
   ['duplicated', 'records whose effect happened more than once (+ the extra effects)'],
   ['dup. graceful', 'of those, the ones no crash explains: what a safe hand-off prevents'],
   ['dup. by crash', 'records that took effect in a member before it crashed and again after'],

@@ -16,6 +16,8 @@ export interface Outcome {
   extraEffects: number
   /** Duplicated records with an effect by a member that crashed: the duplicates no hand-off can prevent. */
   duplicatedAfterCrash: number
+  /** Members the script crashed. */
+  crashes: number
   /** Records in flight on crashed members when they died. */
   inFlightAtCrash: number
   rebalances: number
@@ -54,6 +56,7 @@ export function summarize(observation: Observation, produced = observation.produ
     duplicated,
     extraEffects,
     duplicatedAfterCrash,
+    crashes: observation.crashes.length,
     inFlightAtCrash: observation.crashes.reduce((sum, c) => sum + c.inFlight, 0),
     rebalances: observation.rebalances.length,
     rebalanceMs: observation.rebalances.map((r) => r.endMs - r.startMs),

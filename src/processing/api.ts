@@ -5,6 +5,7 @@
  */
 export { baton, BatonApp, EXIT_CODES, SIGNAL_REPEAT_WINDOW_MS, type BatonAppOptions, type RunResult, type StopReason } from './app.js'
 export type { BatonOptions, ConsumeOptions, BatchConsumeOptions, RetryConfig, DeliveryOption, StoreOptions } from './config.js'
+export type { TransactionsOptions } from './delivery/transactional-config.js'
 export { pgliteDatabase, type PGliteLike, type PGliteQueryable } from './store/pglite.js'
 export { postgresDatabase, type PgPoolLike, type PgClientLike } from './store/postgres.js'
 export type { SqlDatabase, SqlTransaction, SqlResult, SqlRow } from './store/sql.js'
@@ -12,7 +13,7 @@ export { StoreFencedError, StoreModeRequiredError, StoreTransactionError } from 
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'
-export type { RecordHeader, TopicPartition } from './consumer-port.js'
+export type { RecordHeader, SeekOffset, TopicPartition } from './consumer-port.js'
 export {
   ConfigError,
   StaleGenerationError,
@@ -22,6 +23,7 @@ export {
   OffsetTrackingError,
   AppStateError,
   BrokersUnreachableError,
+  PartitionNotOwnedError,
   type AbortReasonCode,
 } from './errors.js'
 export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'
@@ -35,6 +37,7 @@ export {
   type CommittedEvent,
   type RecordFailedEvent,
   type DeadLetteredEvent,
+  type TransactionEvent,
 } from './instrumentation.js'
 export { silentLogger, type Logger } from './logger.js'
 export type { KafkaClientOptions } from './adapters/index.js'

@@ -19,13 +19,15 @@ import {
   type ConsumeOptions,
   type ResolvedAppConfig,
 } from './config.js'
-import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, TopicPartition } from './consumer-port.js'
+import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, SeekOffset, TopicPartition } from './consumer-port.js'
 import { deadLetterFailure, type DeadLetterObserver } from './dead-letter.js'
-import { AppStateError, ConfigError, DeserializationError } from './errors.js'
+import { AppStateError, ConfigError, DeserializationError, PartitionNotOwnedError } from './errors.js'
 import { compose, thenRecover, type BatchHandler, type Chain, type ConsumedRecord, type Middleware, type RecordHandler, type Recover, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { Job } from './job.js'
-import { builtInConsumer, builtInProducer } from './adapters/built-in.js'
+import { builtInConsumer, builtInProducer, builtInTransactionalProducer } from './adapters/built-in.js'
+import { requireTransactionalSupport, resolveTransactions, type ResolvedTransactions } from './delivery/transactional-config.js'
+import { TransactionalDelivery } from './delivery/transactional.js'
 import type { GroupConsumerPort } from './adapters/consumer.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Processor, type Health, type Route } from './processor.js'
@@ -94,9 +96,12 @@ export class BatonApp {
   private storeDelivery: StoreDelivery | undefined
   /** baton's own consumer, built (and its `kafka` options checked) by `baton()`, when none is passed in. */
   private readonly builtIn: GroupConsumerPort | undefined
+  /** `transactions` settings, resolved at `baton()` so that a wrong one fails there. */
+  private readonly transactions: ResolvedTransactions
 
   constructor(private readonly options: BatonAppOptions) {
     this.config = resolveAppConfig(options)
+    this.transactions = resolveTransactions(options.transactions, this.config.groupId, options.kafka?.groupInstanceId ?? undefined)
     this.logger = options.logger ?? defaultLogger()
     // Built now, so that a wrong kafka.* option fails here rather than at run(). It opens no
     // connection until started.
@@ -164,6 +169,7 @@ export class BatonApp {
           `pass \`producer\`, or set deadLetter: false to skip failed records`,
       )
     }
+    const transactional = this.transactionalDelivery(consumer)
     this.state = 'starting'
     const send = this.send.bind(this)
     const store = this.config.store
@@ -187,9 +193,11 @@ export class BatonApp {
       produce: send,
       onFatal: (error) => void this.shutdown('fatal', error),
       brokers: this.options.consumer === undefined ? String(this.options.brokers) : undefined,
-      deliveryFor: (route) => (route.config.delivery.mode === 'store' ? this.storeDelivery : undefined),
+      deliveryFor: (route) => (route.config.delivery.mode === 'transactional' ? transactional : route.config.delivery.mode === 'store' ? this.storeDelivery : undefined),
     })
     try {
+      // Before joining: a restarted member fences its predecessor's open transaction first.
+      await transactional?.init()
       await this.processor.start()
     } catch (error) {
       this.state = 'stopped'
@@ -216,6 +224,7 @@ export class BatonApp {
   }
 
   private async failedStart(error: Error): Promise<RunResult> {
+    await this.closeDeliveries()
     await this.closeOwnProducer()
     const result: RunResult = { reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error, uncommitted: [] }
     this.logger.error({ err: error }, 'baton could not start')
@@ -248,6 +257,22 @@ export class BatonApp {
   /** Owned partitions paused by the application. */
   paused(): TopicPartition[] {
     return this.processor?.paused() ?? []
+  }
+
+  /**
+   * Moves an owned partition to `offset` (`'earliest'`, `'latest'`): its running handlers settle
+   * (or are aborted at `drainTimeoutMs`), records queued from before are dropped, processing goes
+   * on from the target, and the target is committed; resolves after that commit (or once the
+   * partition left this instance meanwhile: a revocation commits the target, a loss nothing). From a handler
+   * of the same partition use `ctx.seek` (awaiting this there would wait for the handler itself).
+   * Rejects with `PartitionNotOwnedError` for a partition this instance does not own now. The
+   * README's "Seek" section has the whole rule.
+   */
+  async seek(partition: TopicPartition, offset: SeekOffset): Promise<void> {
+    if (this.processor === undefined) {
+      throw new PartitionNotOwnedError(partition.topic, partition.partition, 'seek', 'start the app and seek partitions once they are assigned')
+    }
+    await this.processor.seek(partition, offset)
   }
 
   /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */
@@ -358,6 +383,7 @@ export class BatonApp {
       }
     }
     const config = resolveTopicConfig(topic as string, handler, options, batch)
+    if (config.delivery.mode === 'transactional') requireTransactionalSupport(where, this.options)
     if (config.delivery.mode === 'store' && this.config.store === undefined) {
       throw new ConfigError(`${where}.delivery`, "'store' needs the database: pass baton({ store: { database: postgresDatabase(pool) } }) (or pgliteDatabase(db)), both exported by 'baton'")
     }
@@ -399,7 +425,7 @@ export class BatonApp {
       logger.error({ err: error, topic, partition: work.partition, offset: String(work.records[0]?.offset) }, 'record failed and dead letters are off: skipped')
       metrics?.deadLettered.inc({ topic }, work.records.length)
     }
-    const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record) => this.send(record) }, deadLetterObserver)
+    const last: Recover = deadLetterTopic === undefined ? skip : deadLetterFailure({ topic: deadLetterTopic, send: (record, ctx) => ctx.produce(record) }, deadLetterObserver)
     const retryObserver: RetryObserver = {
       attemptFailed(work, ctx, error, willRetry) {
         // The last failure is logged once, by the dead-letter or skip step that deals with it.
@@ -421,6 +447,22 @@ export class BatonApp {
       return Promise.reject(new ConfigError('producer', 'ctx.produce needs a producer: pass `producer` or `brokers` to baton()'))
     }
     return this.producer.send(record)
+  }
+
+  /** The transactional routes' delivery, when there are any: one transactional producer for the process. */
+  private transactionalDelivery(consumer: ConsumerPort): TransactionalDelivery | undefined {
+    if (![...this.routes.values()].some((r) => r.config.delivery.mode === 'transactional')) return undefined
+    const groupMetadata = consumer.groupMetadata?.bind(consumer)
+    if (groupMetadata === undefined) {
+      throw new ConfigError('consumer', "delivery: 'transactional' needs a consumer that reports its group metadata (groupMetadata()); use baton's built-in consumer (brokers)")
+    }
+    const settings = this.transactions
+    return new TransactionalDelivery({
+      settings,
+      createProducer: () => builtInTransactionalProducer(this.options.brokers ?? [], this.options.kafka ?? {}, this.logger, settings),
+      groupMetadata,
+      logger: this.logger,
+    })
   }
 
   private requireConsumer(): ConsumerPort {

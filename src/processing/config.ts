@@ -12,6 +12,7 @@ import { refuseUnknownKeys } from './option-names.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js'
 import type { SqlDatabase } from './store/sql.js'
 import type { ConcurrencyMode } from './partition-worker.js'
+import type { TransactionsOptions } from './delivery/transactional-config.js'
 
 export interface BatonOptions {
   /**
@@ -71,6 +72,8 @@ export interface BatonOptions {
   readonly metrics?: { readonly registry: Registry; readonly prefix?: string }
   /** Signals that trigger a graceful stop in `app.run()`; `false` for none. Default SIGINT and SIGTERM. */
   readonly signals?: readonly NodeJS.Signals[] | false
+  /** Settings of the routes with `delivery: 'transactional'` (see `### Delivery: transactional` in the README). */
+  readonly transactions?: TransactionsOptions
   /** The database of `delivery: 'store'` routes (see "Delivery: store" in the processing README). */
   readonly store?: StoreOptions
 }
@@ -133,18 +136,20 @@ export interface ConsumeOptions<V = Buffer | null> {
   /**
    * What a crash may cost, the table in the processing README: `'at-least-once'` (default):
    * offsets are committed to the group after the work, so a crash redoes the work since the last
-   * commit. `'store'`: the handler writes through `ctx.tx`, a transaction on the database of
-   * `baton({ store })`, which commits with the partition's offset: each record's effects exactly
-   * once, crashes included.
+   * commit. `'transactional'`: what the handler produces with `ctx.produce` is written with the
+   * input offsets in one Kafka transaction, so read_committed readers see each input's outputs once,
+   * crashes included (settings under `baton({ transactions })`). `'store'`: the handler writes
+   * through `ctx.tx`, a transaction on the database of `baton({ store })`, which commits with the
+   * partition's offset: each record's effects exactly once, crashes included.
    */
   readonly delivery?: DeliveryOption
 }
 
 /** The `delivery` option of `consume()`, as users write it. */
-export type DeliveryOption = 'at-least-once' | 'store'
+export type DeliveryOption = 'at-least-once' | 'transactional' | 'store'
 
 /** The delivery mode of a route, with its settings resolved. */
-export type ResolvedDelivery = { readonly mode: 'at-least-once' } | { readonly mode: 'store' }
+export type ResolvedDelivery = { readonly mode: 'at-least-once' } | { readonly mode: 'transactional' } | { readonly mode: 'store' }
 
 export interface BatchConsumeOptions<V = Buffer | null> extends Omit<ConsumeOptions<V>, 'ordering'> {
   /** Most records per handler call. Default 100. */
@@ -185,6 +190,7 @@ export const APP_OPTION_NAMES = [
   'signals',
   'exit',
   'groupProtocol',
+  'transactions',
   'store',
 ] as const satisfies readonly (keyof BatonOptions | 'exit')[]
 const appComplete: Exclude<keyof BatonOptions, (typeof APP_OPTION_NAMES)[number]> extends never ? true : never = true
@@ -321,6 +327,7 @@ export function resolveTopicConfig(
 
 function resolveDelivery(where: string, delivery: ConsumeOptions['delivery'], ordering: ConcurrencyMode): ResolvedDelivery {
   if (delivery === undefined || delivery === 'at-least-once') return { mode: 'at-least-once' }
+  if (delivery === 'transactional') return { mode: 'transactional' }
   if (delivery === 'store') {
     // A partition's records share one database transaction, whose savepoints nest: one record at a time.
     if (ordering === 'key') {
@@ -328,7 +335,7 @@ function resolveDelivery(where: string, delivery: ConsumeOptions['delivery'], or
     }
     return { mode: 'store' }
   }
-  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once' or 'store', not ${JSON.stringify(delivery)}`)
+  throw new ConfigError(`${where}.delivery`, `must be 'at-least-once', 'transactional' or 'store', not ${JSON.stringify(delivery)}`)
 }
 
 function resolveRetry(where: string, retries: ConsumeOptions['retries']): RetryOptions | undefined {

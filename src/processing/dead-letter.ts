@@ -25,7 +25,8 @@ export const DLT_HEADERS = {
 
 export interface DeadLetterOptions {
   readonly topic: string
-  readonly send: (record: ProducedRecord) => Promise<void>
+  /** Produces a dead letter; `ctx.produce` puts it in the record's transaction in transactional mode. */
+  readonly send: (record: ProducedRecord, ctx: Context) => Promise<void>
   /** Delay between attempts to produce to the dead-letter topic. Default 1000 ms. */
   readonly produceRetryMs?: number
 }
@@ -47,7 +48,7 @@ export function deadLetterFailure(options: DeadLetterOptions, observer?: DeadLet
     for (const record of deadLetterRecords(work, ctx, error, options.topic)) {
       for (;;) {
         try {
-          await options.send(record)
+          await options.send(record, ctx)
           break
         } catch (produceError) {
           observer?.deadLetterProduceFailed(work, ctx, produceError, options.topic)

@@ -22,6 +22,7 @@ export const CHANNELS = {
   committed: 'baton:processing:committed',
   recordFailed: 'baton:processing:record-failed',
   deadLettered: 'baton:processing:dead-lettered',
+  transaction: 'baton:processing:transaction',
 } as const
 
 export interface AssignedEvent {
@@ -74,6 +75,21 @@ export interface DeadLetteredEvent extends TopicPartition {
   readonly error: unknown
 }
 
+/**
+ * A transaction of the `transactional` delivery: `written` once its outputs are acknowledged
+ * (still invisible to read_committed readers), then `committed` or `aborted`.
+ */
+export interface TransactionEvent {
+  readonly transactionalId: string
+  readonly phase: 'written' | 'committed' | 'aborted'
+  /** Input records whose outputs the transaction carries. */
+  readonly records: number
+  readonly outputs: number
+  readonly offsets: readonly OffsetToCommit[]
+  /** Why it was aborted. */
+  readonly error?: unknown
+}
+
 const channels = {
   assigned: diagnostics.channel(CHANNELS.assigned),
   revoking: diagnostics.channel(CHANNELS.revoking),
@@ -82,6 +98,7 @@ const channels = {
   committed: diagnostics.channel(CHANNELS.committed),
   recordFailed: diagnostics.channel(CHANNELS.recordFailed),
   deadLettered: diagnostics.channel(CHANNELS.deadLettered),
+  transaction: diagnostics.channel(CHANNELS.transaction),
 }
 
 export function publish<K extends keyof typeof channels>(name: K, build: () => object): void {

@@ -4,7 +4,7 @@
  * every record, so it carries only what differs per record and reads the rest from its partition's
  * worker.
  */
-import type { FetchedRecord, ProducedRecord } from './consumer-port.js'
+import type { FetchedRecord, ProducedRecord, SeekOffset } from './consumer-port.js'
 import type { Context, Work } from './handler.js'
 import type { Logger } from './logger.js'
 import { StoreModeRequiredError } from './store/errors.js'
@@ -17,9 +17,12 @@ export interface JobHost {
   readonly signal: AbortSignal
   readonly revokingSignal: AbortSignal
   readonly logger: Logger
+  /** True in transactional mode: `ctx.produce` holds the outputs for the transaction instead of sending them. */
+  readonly holdsOutputs?: boolean
   produce(record: ProducedRecord): Promise<void>
   pauseByUser(): void
   resumeByUser(): void
+  seekByUser(offset: SeekOffset): void
 }
 
 /** Most handlers never log; their jobs carry no field for a child logger. */
@@ -35,6 +38,8 @@ export class Job implements Work, Context {
   released = false
   /** `performance.now()` at its start, when the worker measures durations. */
   startedAt = 0
+  /** Transactional mode: what the current attempt produced, for the transaction once the job is done. */
+  outputs: ProducedRecord[] | undefined = undefined
   /** Store mode: the record's database transaction while an attempt runs (`ctx.tx`). */
   storeTx: SqlTransaction | undefined = undefined
 
@@ -101,12 +106,24 @@ export class Job implements Work, Context {
   }
 
   produce(record: ProducedRecord): Promise<void> {
-    return this.host.produce(record)
+    if (this.host.holdsOutputs !== true) return this.host.produce(record)
+    // Written with the input offsets in the transaction, or never: nothing to wait for here.
+    ;(this.outputs ??= []).push(record)
+    return Promise.resolve()
+  }
+
+  /** A failed attempt's outputs go: the retry (or the dead letter) produces its own. */
+  discardOutputs(): void {
+    this.outputs = undefined
   }
 
   pause(): () => void {
     const host = this.host
     host.pauseByUser()
     return () => host.resumeByUser()
+  }
+
+  seek(offset: SeekOffset): void {
+    this.host.seekByUser(offset)
   }
 }

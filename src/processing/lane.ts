@@ -60,6 +60,8 @@ export interface LaneHost extends JobHost {
  */
 export async function recoverJob(host: LaneHost, job: Job, error: unknown): Promise<unknown> {
   if (job.released) return error
+  // The failed attempt's outputs are not the record's (transactional mode); recovering produces its own.
+  job.discardOutputs()
   try {
     await host.chain.recover(job, job, error)
     return undefined

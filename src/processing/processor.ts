@@ -7,18 +7,18 @@
  * carries out its five steps, `lost` the short form.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
-import { partitionKey } from '../client/index.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
+import { PartitionNotOwnedError, partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import { AtLeastOnceDelivery } from './delivery/at-least-once.js'
 import type { CommitReason, Delivery } from './delivery/types.js'
-import { BrokersUnreachableError, CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { AppStateError, BrokersUnreachableError, CommitMetadataTooLargeError, ConfigError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
 import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
 import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
@@ -290,7 +290,14 @@ export class Processor {
     do {
       this.completionCommitWanted = false
       if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
+      await this.batchWindows()
+      if (this.stopping) break
+      if (!(await this.commitOwned('completion'))) {
+        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
+        // Workers held back by their delivery finish nothing that would ask for the next commit.
+        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
+      }
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false
   }
@@ -333,6 +340,77 @@ export class Processor {
   /** Owned partitions the application paused. */
   paused(): TopicPartition[] {
     return [...this.workers.values()].filter((w) => w.state === 'active' && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  /**
+   * The application's seek (`app.seek`, `ctx.seek`; README "Seek"). At once: the partition's
+   * worker stops as on a revocation (nothing more starts, its queue is dropped, `ctx.revoking`
+   * for its running handlers) and a new worker starting at the target takes its place. Then the
+   * old handlers get `drainTimeoutMs` to settle (they are aborted after it), the new worker starts
+   * and its position, the target, is committed. Resolves after that commit (a failed one is
+   * logged and retried with the next). Throws `PartitionNotOwnedError` for a partition not owned,
+   * or being revoked.
+   */
+  seek(tp: TopicPartition, offset: SeekOffset): Promise<void> {
+    const key = partitionKey(tp)
+    const old = this.workers.get(key)
+    if (this.stopping) throw new AppStateError(`cannot seek ${tp.topic}[${tp.partition}]: the app is stopping`)
+    if (old === undefined || old.state !== 'active') {
+      throw new PartitionNotOwnedError(tp.topic, tp.partition, 'seek', 'seek a partition this instance owns now: from its handler with ctx.seek(), or after it was assigned')
+    }
+    const port = this.options.consumer
+    if (port.seek === undefined) throw new ConfigError('consumer', 'the consumer passed to baton() has no seek(); implement ConsumerPort.seek to seek partitions')
+    if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
+      throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
+    }
+    // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
+    if (typeof offset === 'bigint') port.seek(tp, offset)
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const fetchPaused = old.fetchPaused
+    old.beginRevoke()
+    const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
+    this.workers.set(key, fresh)
+    if (typeof offset === 'bigint') fresh.positionAt(offset)
+    // The old queue, full or not, is gone: fetching of the partition goes on.
+    if (fetchPaused) port.resume([tp])
+    return this.completeSeek(fresh, tp, offset)
+  }
+
+  private async completeSeek(fresh: PartitionWorker, tp: TopicPartition, offset: SeekOffset): Promise<void> {
+    const current = (): boolean => this.workers.get(partitionKey(tp)) === fresh && fresh.state === 'active'
+    let target = typeof offset === 'bigint' ? offset : undefined
+    if (typeof offset !== 'bigint') {
+      // The log's start or end as an offset, so that the new position is committed at once.
+      try {
+        target = await this.options.consumer.offsetOf?.(tp, offset)
+      } catch (error) {
+        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, `could not look up the ${offset} offset; seeking there without it, committed once records arrive`)
+      }
+      if (!current()) return
+      try {
+        this.options.consumer.seek?.(tp, target ?? offset)
+      } catch (error) {
+        // The consumer let go of the partition meanwhile: its hand-off is under way.
+        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, 'seek abandoned: the partition is being revoked')
+        return
+      }
+      fresh.positionAt(target)
+    }
+    const { drainTimeoutMs } = this.options.config
+    let aborted = 0
+    if (!(await settlesWithin(fresh.predecessorsIdle(), drainTimeoutMs))) {
+      aborted = fresh.abortPredecessors(
+        new ProcessingAbortedError('PROCESSING_DRAIN_TIMEOUT', `${tp.topic}[${tp.partition}] was seeked and its handlers from before did not settle within drainTimeoutMs (${drainTimeoutMs} ms)`),
+      )
+    }
+    if (!current()) return
+    fresh.startAfterSeek()
+    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seek done: processing continues from the target')
+    try {
+      await this.commit(() => (current() ? [fresh] : []), 'seek')
+    } catch (error) {
+      this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, "the seek's commit failed; the next commit carries the new position")
+    }
   }
 
   private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
@@ -408,6 +486,10 @@ export class Processor {
       this.deliveries.set(route, delivery)
     }
     return delivery
+  }
+
+  private async batchWindows(): Promise<void> {
+    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
   }
 
   /** Every delivery in use, once each (routes may share one). */
@@ -555,7 +637,10 @@ export class Processor {
       const workers = workersOf()
       let offsets = this.offsetsToCommit(workers)
       for (;;) {
-        if (offsets.length === 0) return offsets
+        if (offsets.length === 0) {
+          for (const worker of this.workers.values()) worker.commitTookHeldWork()
+          return offsets
+        }
         try {
           await this.deliver(offsets, reason)
           break
@@ -572,6 +657,7 @@ export class Processor {
         }
       }
       const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
+      for (const worker of this.workers.values()) worker.commitTookHeldWork()
       for (const worker of workers) {
         const committed = byPartition.get(partitionKey(worker))
         if (committed === undefined) continue
@@ -624,7 +710,7 @@ export class Processor {
     return offsets
   }
 
-  private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[]): PartitionWorker {
+  private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
     const metrics = this.options.metrics
     const logger = this.options.logger
     return new PartitionWorker({
@@ -638,10 +724,13 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
+      hold: holding(this.deliveryOf(route), tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
       doneByPreviousOwner,
+      seek: (offset) => void this.seek(tp, offset).catch((error: unknown) => logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, 'ctx.seek failed')),
+      ...(afterSeek === undefined ? {} : { afterSeek }),
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
           this.settledCount++
@@ -686,6 +775,13 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
+}
+
+/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
+function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
+  if (delivery.hold === undefined) return undefined
+  const at = { topic: tp.topic, partition: tp.partition }
+  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
 }
 
 /** True if `promise` settled within `ms`; the timer is cleared either way. */

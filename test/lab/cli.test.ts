@@ -27,6 +27,12 @@ describe('baton lab flags', () => {
     assert.match(r.stderr, /"explode@3s" is not ACTION@TIME/)
   })
 
+  it('rejects a --store that is not a PostgreSQL connection string, saying what to pass', () => {
+    const r = lab('--store', 'sqlite://lab.db')
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /--store must be a PostgreSQL connection string \(postgres:\/\/user:password@host:5432\/database\); leave it out to use PGlite/)
+  })
+
   it('rejects an unknown strategy and lists the known ones', () => {
     const r = lab('--strategies', 'naive,magic')
     assert.equal(r.status, 2)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { LAB_DEFAULTS, resolveLabConfig } from '../../src/lab/config.js'
+import { describeConfig, LAB_DEFAULTS, resolveLabConfig } from '../../src/lab/config.js'
 import { LabConfigError } from '../../src/lab/errors.js'
 import { STRATEGY_NAMES } from '../../src/lab/strategies/index.js'
 import { WorkloadPlan } from '../../src/lab/workload.js'
@@ -42,6 +42,24 @@ describe('lab configuration', () => {
 
   it('accepts a cluster to run against instead of the embedded broker', () => {
     assert.deepEqual(resolveLabConfig({ brokers: ['kafka-1:9092', ' kafka-2:9092 '] }).brokers, ['kafka-1:9092', 'kafka-2:9092'])
+  })
+
+  it('store: PGlite by default, a PostgreSQL connection string with --store, whose password the report never shows', () => {
+    assert.equal(resolveLabConfig().store, null)
+    assert.equal(describeConfig(resolveLabConfig()).store, 'pglite')
+    const config = resolveLabConfig({ store: 'postgres://lab:secret@db.example:5432/lab' })
+    assert.equal(config.store, 'postgres://lab:secret@db.example:5432/lab')
+    assert.equal(describeConfig(config).store, 'postgres://lab:***@db.example:5432/lab')
+    rejects({ store: 'mysql://db/lab' }, '--store must be a PostgreSQL connection string')
+  })
+
+  it('runs the strategies side by side unless asked to run them one at a time; a shorter session for tests', () => {
+    assert.equal(resolveLabConfig().sideBySide, true)
+    assert.equal(resolveLabConfig({ sideBySide: false }).sideBySide, false)
+    const short = resolveLabConfig({ sessionTimeoutMs: 2000 }).timeouts
+    assert.equal(short.sessionTimeoutMs, 2000)
+    assert.ok(short.heartbeatIntervalMs * 3 <= short.sessionTimeoutMs)
+    rejects({ sessionTimeoutMs: 10 }, 'sessionTimeoutMs')
   })
 })
 

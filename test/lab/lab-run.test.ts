@@ -28,10 +28,16 @@ interface StrategyJson {
   recoveredErrors: Record<string, number>
   crashes: { consumerId: string; inFlight: number }[]
   duplicates: { recordId: number; by: string[] }[]
+  guarantee: string
+  expected: string
+  expectationMet: boolean | null
+  judgedOn: string
+  explanation: string
 }
 
 interface ResultsJson {
   configuration: { seed: number; script: string; records: number; strategies: string[] }
+  expectationsMet: boolean
   strategies: StrategyJson[]
 }
 
@@ -114,9 +120,22 @@ describe('lab run on the embedded broker', () => {
     assert.equal(baton.duplicated, 0, explain(baton, progress))
     const baton848 = byName(results, 'baton-848')
     assert.equal(baton848.duplicated, 0, explain(baton848, progress))
+    // What results.json promises a reader: each strategy's expected result, judged.
+    assert.equal(naive.expectationMet, true, naive.judgedOn)
+    assert.match(naive.expected, /duplicates/)
+    assert.equal(baton.expectationMet, true, baton.judgedOn)
+    assert.match(baton.expected, /fewer duplicated records than naive/)
+    assert.equal(results.expectationsMet, true)
+    for (const s of results.strategies) {
+      assert.match(s.guarantee, /at-least-once/)
+      assert.ok(s.explanation.length > 40, `${s.strategy} explains its duplicates`)
+    }
     const html = await readFile(join(out, 'index.html'), 'utf8')
     assert.ok(html.includes('<table id="results">'))
     assert.equal((html.match(/<svg /g) ?? []).length, 4)
+    assert.ok(html.includes('Why each row has the duplicates it has'))
+    assert.match(html, /<p id="verdict">expected results: all met/)
+    assert.ok(html.includes(naive.explanation.replace(/'/g, '&#39;')), 'the report carries the sentence results.json has')
   })
 
   it('a crash: baton loses nothing, and its only duplicates are the crashed member\'s in-flight records', { timeout: 60_000 }, async () => {

@@ -7,7 +7,7 @@
  * plain-client strategies drive the same port themselves. So the strategies differ only in what
  * they do with records and rebalances, never in the client underneath.
  */
-import { errorLogger, partitionKey, type GroupConsumer, type MembershipState as MemberState } from '../../client/index.js'
+import { ConsumerCrashedError, errorLogger, partitionKey, type ConsumerGroupMetadata, type GroupConsumer, type MembershipState as MemberState } from '../../client/index.js'
 import { GroupConsumerPort, type ConsumerEvents, type ConsumerPort, type OffsetToCommit, type TopicPartition } from '../../processing/index.js'
 
 export type RebalanceProtocolChoice = 'eager' | 'cooperative' | 'kip848'
@@ -102,6 +102,15 @@ export class LabConsumer implements ConsumerPort {
   async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     await this.port.commit(offsets)
     for (const o of offsets) this.committed.set(partitionKey(o), o.offset)
+  }
+
+  /**
+   * The group, generation and member id, which a transaction's offsets carry (KIP-447). A crashed
+   * member has none to give: its process is gone, so any transaction it had open is never committed.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    if (this.crashed) throw new ConsumerCrashedError()
+    return this.port.groupMetadata()
   }
 
   /** Leaves the group gracefully (revoked partitions go through `onRevoke` first); after a crash, only releases what is left in this process. */

@@ -6,14 +6,19 @@
  * The lab changes nothing but timings: the group's timeouts (short, so a crash costs seconds), the
  * drain deadline under them, and the commit interval scaled like the handler time.
  */
-import { baton as createApp, type Logger } from '../../processing/index.js'
+import { baton as createApp, type BatonApp, type BatonOptions, type Logger } from '../../processing/index.js'
 import { LabConsumer } from '../members/lab-consumer.js'
-import type { MemberContext, LabMember, Strategy } from './types.js'
+import type { Outcome } from '../verify.js'
+import { crashClause, gracefulDuplicates, plural } from './explain.js'
+import { handlerEffects, type LabMember, type MemberContext, type Strategy } from './types.js'
 
 export const batonStrategy: Strategy = {
   name: 'baton',
   summary: 'baton defaults: drain in-flight work, commit, then release (cooperative-sticky)',
-  createMember: (context) => batonMember(context, 'cooperative'),
+  guarantee: 'at-least-once, safe hand-off',
+  expectation: { kind: 'fewer-duplicates-than', strategy: 'naive' },
+  explain: (o) => explainBaton(o),
+  open: handlerEffects((context) => batonMember(context, 'cooperative')),
 }
 
 /**
@@ -24,10 +29,28 @@ export const batonStrategy: Strategy = {
 export const baton848Strategy: Strategy = {
   name: 'baton-848',
   summary: 'baton defaults on KIP-848: the coordinator moves partitions one owner at a time, after the hand-off commit',
-  createMember: (context) => batonMember(context, 'kip848'),
+  guarantee: 'at-least-once, safe hand-off',
+  expectation: { kind: 'fewer-duplicates-than', strategy: 'naive' },
+  explain: (o) => explainBaton(o),
+  open: handlerEffects((context) => batonMember(context, 'kip848')),
 }
 
-function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848'): LabMember {
+/** Graceful changes drain and commit before the partition moves; a crash commits nothing, so what it had done since its last commit runs again. */
+function explainBaton(o: Outcome): string {
+  return `The hand-off drains running records and commits before a partition moves, so graceful changes duplicate nothing (${plural(gracefulDuplicates(o), 'duplicate')} here); a crash commits nothing, but commits go out as work completes, so little is done and uncommitted when it strikes: ${crashClause(o)}.`
+}
+
+/** What a baton-based strategy adds to the app every baton member runs: its options and its route. */
+export interface BatonMemberShape {
+  readonly protocol: 'cooperative' | 'kip848'
+  /** Options beyond the lab's timings (a delivery mode's settings, `brokers` for its producer). */
+  readonly options?: Partial<BatonOptions>
+  /** Declares the route on the app; default: the lab's handler, at-least-once. */
+  readonly consume?: (app: BatonApp, context: MemberContext) => void
+}
+
+export function batonMember(context: MemberContext, shape: BatonMemberShape | 'cooperative' | 'kip848'): LabMember {
+  const { protocol, options = {}, consume = atLeastOnce } = typeof shape === 'string' ? { protocol: shape } : shape
   const consumer = new LabConsumer({
     consumerId: context.consumerId,
     bootstrap: context.bootstrap,
@@ -40,6 +63,7 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
     onError: context.onError,
   })
   const app = createApp({
+    ...options,
     groupId: context.groupId,
     consumer,
     drainTimeoutMs: context.timeouts.drainTimeoutMs,
@@ -47,10 +71,7 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
     logger: labLogger(context.onError),
     signals: false,
   })
-  // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
-  app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
-    deadLetter: false,
-  })
+  consume(app, context)
   let stopped: Promise<void> | undefined
   const stop = (): Promise<void> => (stopped ??= app.stop().then(() => undefined))
   return {
@@ -65,6 +86,14 @@ function batonMember(context: MemberContext, protocol: 'cooperative' | 'kip848')
       void stop()
     },
   }
+}
+
+/** The handler every at-least-once strategy runs: the work, then its effect, written at once. */
+function atLeastOnce(app: BatonApp, context: MemberContext): void {
+  // The lab's records never fail, so there is nothing to dead-letter and no producer to give.
+  app.consume(context.topic, (record, ctx) => context.sink.handle(context.consumerId, record.partition, record.offset, record.value, ctx.signal), {
+    deadLetter: false,
+  })
 }
 
 /**

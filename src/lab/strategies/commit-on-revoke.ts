@@ -9,13 +9,18 @@
  * (only moved partitions, only their in-flight record), but not none.
  */
 import { StaleGenerationError } from '../../processing/index.js'
+import { crashClause, gracefulDuplicates, plural } from './explain.js'
 import { plainMember } from './plain-consumer.js'
-import type { Strategy } from './types.js'
+import { handlerEffects, type Strategy } from './types.js'
 
 export const commitOnRevoke: Strategy = {
   name: 'commit-on-revoke',
   summary: 'cooperative-sticky, synchronous commit in the revoke hook, in-flight work not awaited',
-  createMember: (context) =>
+  guarantee: 'at-least-once',
+  expectation: { kind: 'no-loss' },
+  explain: (o) =>
+    `The revoke hook commits what is finished but does not wait for the record still running, which takes effect after the next owner started from it: ${plural(gracefulDuplicates(o), 'duplicate')} from the graceful changes; ${crashClause(o)}.`,
+  open: handlerEffects((context) =>
     plainMember(context, {
       protocol: 'cooperative',
       onRevoke: async (revoked, consumer) => {
@@ -29,4 +34,5 @@ export const commitOnRevoke: Strategy = {
         }
       },
     }),
+  ),
 }

@@ -5,6 +5,8 @@
 import { baton848Strategy, batonStrategy } from './baton.js'
 import { commitOnRevoke } from './commit-on-revoke.js'
 import { naive } from './naive.js'
+import { storeStrategy } from './store.js'
+import { transactionalStrategy } from './transactional.js'
 import type { Strategy } from './types.js'
 
 export const STRATEGIES: readonly Strategy[] = [
@@ -12,11 +14,10 @@ export const STRATEGIES: readonly Strategy[] = [
   commitOnRevoke,
   batonStrategy,
   baton848Strategy,
-  // Slot: `transactional` (consume-transform-produce in Kafka transactions, KIP-447 fencing) and
-  // `store` (effect and offset in one database transaction) arrive with the delivery modes of later
-  // issues. Each is a module here exporting a Strategy, listed after `baton`.
+  transactionalStrategy,
+  storeStrategy,
 ]
 
 export const STRATEGY_NAMES: readonly string[] = STRATEGIES.map((s) => s.name)
 
-export type { LabMember, LabTimeouts, MemberContext, Strategy } from './types.js'
+export type { LabMember, LabTimeouts, MemberContext, RunContext, Strategy, StrategySession } from './types.js'

@@ -7,11 +7,16 @@
  * its commit is refused (the generation is gone), so the partition's next owner starts from the
  * previous commit and handles that record again. One duplicate per busy partition per rebalance.
  */
+import { crashClause, gracefulDuplicates, plural } from './explain.js'
 import { plainMember } from './plain-consumer.js'
-import type { Strategy } from './types.js'
+import { handlerEffects, type Strategy } from './types.js'
 
 export const naive: Strategy = {
   name: 'naive',
   summary: 'eager rebalancing, commit after each record, no revoke hook',
-  createMember: (context) => plainMember(context, { protocol: 'eager' }),
+  guarantee: 'at-least-once',
+  expectation: { kind: 'duplicates' },
+  explain: (o) =>
+    `Each change revokes every partition while its record is still being handled; the handler finishes, its commit is refused, and the next owner handles the record again: ${plural(gracefulDuplicates(o), 'duplicate')} from the graceful changes; ${crashClause(o)}.`,
+  open: handlerEffects((context) => plainMember(context, { protocol: 'eager' })),
 }

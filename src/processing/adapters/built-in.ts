@@ -5,7 +5,7 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import { ConfigError, type ClientConfig, type Logger } from '../../client/index.js'
+import { ConfigError, Producer, type ClientConfig, type Logger } from '../../client/index.js'
 import { refuseUnknownKeys } from '../option-names.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
@@ -68,11 +68,25 @@ export function builtInConsumer(brokers: string | readonly string[], groupId: st
 
 /** The producer shares the connection settings (client id, TLS, SASL, timeouts) of the consumer. */
 export function builtInProducer(brokers: string | readonly string[], kafka: KafkaClientOptions, logger: Logger): ClientProducerPort {
+  return underKafka(() => new ClientProducerPort(sharedConfig(brokers, kafka, logger)))
+}
+
+/** The transactional delivery's producer: the same connection settings, one transactional id per process. */
+export function builtInTransactionalProducer(
+  brokers: string | readonly string[],
+  kafka: KafkaClientOptions,
+  logger: Logger,
+  transaction: { readonly transactionalId: string; readonly transactionTimeoutMs: number },
+): Producer {
+  return underKafka(() => new Producer({ ...sharedConfig(brokers, kafka, logger), transactionalId: transaction.transactionalId, transactionTimeoutMs: transaction.transactionTimeoutMs }))
+}
+
+function sharedConfig(brokers: string | readonly string[], kafka: KafkaClientOptions, logger: Logger): ClientConfig {
   const shared: ClientConfig = { bootstrapServers: brokers, logger }
   for (const key of ['clientId', 'tls', 'sasl', 'connectTimeoutMs', 'requestTimeoutMs', 'retryBackoffMs', 'retryBackoffMaxMs', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
     if (kafka[key] !== undefined) Object.assign(shared, { [key]: kafka[key] })
   }
-  return underKafka(() => new ClientProducerPort(shared))
+  return shared
 }
 
 /** The client names its own options; under `baton()` they are `kafka.<name>` (and `brokers`). */

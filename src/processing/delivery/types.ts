@@ -10,12 +10,12 @@
  * One delivery serves every route that chose its mode; the processor calls it with the offsets of
  * those routes' partitions only.
  */
-import type { AssignedPartition, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
 
 export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
 
-/** Why a commit is made: a handler finished, the interval came round, a revocation, or the stop. */
-export type CommitReason = 'completion' | 'interval' | 'rebalance' | 'shutdown'
+/** Why a commit is made: a handler finished, the interval came round, a revocation, the stop, or a seek's new position. */
+export type CommitReason = 'completion' | 'interval' | 'rebalance' | 'shutdown' | 'seek'
 
 export interface Delivery {
   readonly mode: DeliveryMode
@@ -42,4 +42,13 @@ export interface Delivery {
   lost?(partitions: readonly TopicPartition[]): Promise<void>
   /** The app stopped; called once, after the last commit. */
   close?(): Promise<void>
+  /**
+   * Set by a delivery that writes handlers' outputs itself (transactional): `ctx.produce` then
+   * holds a record's outputs, dropped when an attempt fails, and hands them here once it is done.
+   * Returns false when the delivery holds enough: the processor then starts no more records of
+   * the partition until its next commit has gone through.
+   */
+  hold?(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean
+  /** Resolves when a commit made as work completes should go (a delivery that batches its commits). */
+  batchWindow?(): Promise<void>
 }

@@ -141,29 +141,6 @@ export class PartitionTransactions {
     this.refuseIfFailed()
   }
 
-  /**
-   * A seek's commit: the partition's offset becomes `offset` exactly, lower or higher, with what
-   * the open transaction holds (a rewind then redoes those records after a crash, as it asked).
-   */
-  async seekTo(offset: bigint): Promise<void> {
-    const release = await this.lock.acquire()
-    try {
-      this.refuseIfFailed()
-      this.wanted = offset
-      this.written = offset
-      const open = this.open
-      if (open !== undefined) {
-        this.end(open, true)
-        await open.done
-      } else if (offset !== this.claim.nextOffset) {
-        await this.settle(this.options.store.commit(this.claim, offset, () => Promise.resolve()))
-      }
-      this.refuseIfFailed()
-    } finally {
-      release()
-    }
-  }
-
   /** Commits what the partition holds now: the open transaction, or the offset alone when only it moved. */
   async flush(): Promise<void> {
     const release = await this.lock.acquire()

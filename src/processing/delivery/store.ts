@@ -107,13 +107,8 @@ export class StoreDelivery implements Delivery {
   }
 
   async commit(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
-    const now = reason === 'rebalance' || reason === 'shutdown' || reason === 'seek'
-    // A seek sets the offset, backwards included; the other commits only move it forwards.
-    const store = (p: PartitionTransactions, o: OffsetToCommit): Promise<void> => (reason === 'seek' ? p.seekTo(o.offset) : p.storeUpTo(o.offset, now))
-    const work = offsets.map((o) => {
-      const partition = this.partitions.get(partitionKey(o))
-      return partition === undefined ? Promise.resolve() : store(partition, o)
-    })
+    const now = reason === 'rebalance' || reason === 'shutdown'
+    const work = offsets.map((o) => this.partitions.get(partitionKey(o))?.storeUpTo(o.offset, now) ?? Promise.resolve())
     const results = await Promise.allSettled(work)
     // The group sees the final position before the partitions move (its generation is still valid).
     if (now) await this.flushToKafka()

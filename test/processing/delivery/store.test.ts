@@ -207,38 +207,6 @@ for (const kind of kinds) {
       assert.deepEqual(rows.rows.map((r) => r.member), ['inside'])
     })
 
-    it("a seek sets the database's offset (a rewind too): after a crash the next owner resumes from the target", async () => {
-      const { g, db } = await setUp()
-      for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const dying = killable(db.database)
-      let rewound = false
-      const reached = deferred()
-      const never = deferred()
-      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
-        await insertEffect('first', ctx, record)
-        if (rewound && record.offset === 6n) {
-          reached.resolve()
-          await never.promise
-        }
-      }
-      const first = await g.member('first', handler, { delivery: 'store' }, { store: { database: dying.database, maxMs: 20 } })
-      await first.consumer.assign([TP0])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'all ten stored')
-      rewound = true
-      await first.app.seek(TP0, 4n)
-      assert.equal(g.cluster.committedOffset('orders', 0), 4n, 'the group got the target too')
-      await within(reached.promise, 10_000, 'the rewound records running')
-      // Crash in the middle of the rewind's transaction (4 and 5 written, 6 running): the database still says 4.
-      first.consumer.crash()
-      dying.kill()
-      never.resolve()
-      const next = await g.member('next', effectHandler('next'), { delivery: 'store' }, { store: { database: db.database } })
-      await next.consumer.assign([TP0])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'the next owner storing the rest')
-      const rows = await db.database.query("SELECT record_offset FROM effects WHERE member = 'next' ORDER BY record_offset")
-      assert.deepEqual(rows.rows.map((r) => Number(r.record_offset)), [4, 5, 6, 7, 8, 9], 'the next owner resumed at the target')
-    })
-
     it('refuses a zombie: none of its rows become visible, and the partition holds each record once', async () => {
       const { g, db } = await setUp()
       for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })

@@ -363,9 +363,17 @@ export class Processor {
     if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const { mode } = route.config.delivery
+    if (mode !== 'at-least-once') {
+      // Those modes keep the position with the work (a transaction's offsets, the database's), which a rewind would not move.
+      throw new ConfigError(
+        `consume('${route.topic}').delivery`,
+        `seek is available with delivery: 'at-least-once' only for now; ${tp.topic}[${tp.partition}] is consumed with delivery: '${mode}', whose stored position a seek would not move. Seek routes with 'at-least-once', or stop the app and move the offsets where the mode keeps them`,
+      )
+    }
     // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
     if (typeof offset === 'bigint') port.seek(tp, offset)
-    const route = routeFor(this.options.routes, tp.topic) as Route
     const fetchPaused = old.fetchPaused
     old.beginRevoke()
     const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })

@@ -364,12 +364,14 @@ export class Processor {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
     const route = routeFor(this.options.routes, tp.topic) as Route
-    const { mode } = route.config.delivery
+    const mode = this.deliveryOf(route).mode
     if (mode !== 'at-least-once') {
-      // Those modes keep the position with the work (a transaction's offsets, the database's), which a rewind would not move.
+      // A transactional or store route's position lives with its outputs (held, or in the
+      // application's database); moving it alone would write them twice or skip them.
       throw new ConfigError(
-        `consume('${route.topic}').delivery`,
-        `seek is available with delivery: 'at-least-once' only for now; ${tp.topic}[${tp.partition}] is consumed with delivery: '${mode}', whose stored position a seek would not move. Seek routes with 'at-least-once', or stop the app and move the offsets where the mode keeps them`,
+        'seek',
+        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
+          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
       )
     }
     // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).

@@ -148,7 +148,7 @@ describe('seek on the embedded broker', () => {
     const a = await g.start('a', () => Promise.resolve(), {}, { delivery: 'transactional', deadLetter: false })
     await assert.rejects(
       a.app.seek({ topic: g.topic, partition: 0 }, 0n),
-      (error: unknown) => error instanceof ConfigError && error.option === "consume('seek-transactional').delivery",
+      (error: unknown) => error instanceof ConfigError && error.option === 'seek',
     )
   })
 })

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { PartitionNotOwnedError } from '../../../src/processing/errors.js'
+import { ConfigError, PartitionNotOwnedError } from '../../../src/processing/errors.js'
 import { aborted, Gate, Group, suiteBroker } from './harness.js'
 import { produce } from '../../client/group-consumer/helpers.js'
 
@@ -141,5 +141,14 @@ describe('seek on the embedded broker', () => {
       (error: unknown) => error instanceof PartitionNotOwnedError && error.code === 'GROUP_PARTITION_NOT_OWNED' && /ctx\.seek\(\)/.test(error.message),
     )
     await assert.rejects(a.app.seek({ topic: 'other', partition: 0 }, 'latest'), PartitionNotOwnedError)
+  })
+
+  it("refuses routes whose delivery keeps the position with the work (transactional), naming the option", async () => {
+    const g = await group('seek-transactional', 1, 1)
+    const a = await g.start('a', () => Promise.resolve(), {}, { delivery: 'transactional', deadLetter: false })
+    await assert.rejects(
+      a.app.seek({ topic: g.topic, partition: 0 }, 0n),
+      (error: unknown) => error instanceof ConfigError && error.option === 'seek',
+    )
   })
 })

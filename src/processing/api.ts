@@ -13,7 +13,7 @@ export { StoreFencedError, StoreModeRequiredError, StoreTransactionError } from 
 export type { ConsumedRecord, Context, RecordHandler, BatchHandler, Middleware, Step, Work } from './handler.js'
 export { compose } from './handler.js'
 export type { Health } from './processor.js'
-export type { RecordHeader, TopicPartition } from './consumer-port.js'
+export type { RecordHeader, SeekOffset, TopicPartition } from './consumer-port.js'
 export {
   ConfigError,
   StaleGenerationError,
@@ -23,6 +23,7 @@ export {
   OffsetTrackingError,
   AppStateError,
   BrokersUnreachableError,
+  PartitionNotOwnedError,
   type AbortReasonCode,
 } from './errors.js'
 export { retry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js'

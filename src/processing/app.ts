@@ -19,9 +19,9 @@ import {
   type ConsumeOptions,
   type ResolvedAppConfig,
 } from './config.js'
-import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, TopicPartition } from './consumer-port.js'
+import type { ConsumerPort, FetchedRecord, OffsetToCommit, ProducedRecord, ProducerPort, SeekOffset, TopicPartition } from './consumer-port.js'
 import { deadLetterFailure, type DeadLetterObserver } from './dead-letter.js'
-import { AppStateError, ConfigError, DeserializationError } from './errors.js'
+import { AppStateError, ConfigError, DeserializationError, PartitionNotOwnedError } from './errors.js'
 import { compose, thenRecover, type BatchHandler, type Chain, type ConsumedRecord, type Middleware, type RecordHandler, type Recover, type Step } from './handler.js'
 import { ProcessingMetrics, publish } from './instrumentation.js'
 import { Job } from './job.js'
@@ -257,6 +257,22 @@ export class BatonApp {
   /** Owned partitions paused by the application. */
   paused(): TopicPartition[] {
     return this.processor?.paused() ?? []
+  }
+
+  /**
+   * Moves an owned partition to `offset` (`'earliest'`, `'latest'`): its running handlers settle
+   * (or are aborted at `drainTimeoutMs`), records queued from before are dropped, processing goes
+   * on from the target, and the target is committed; resolves after that commit (or once the
+   * partition left this instance meanwhile: a revocation commits the target, a loss nothing). From a handler
+   * of the same partition use `ctx.seek` (awaiting this there would wait for the handler itself).
+   * Rejects with `PartitionNotOwnedError` for a partition this instance does not own now. The
+   * README's "Seek" section has the whole rule.
+   */
+  async seek(partition: TopicPartition, offset: SeekOffset): Promise<void> {
+    if (this.processor === undefined) {
+      throw new PartitionNotOwnedError(partition.topic, partition.partition, 'seek', 'start the app and seek partitions once they are assigned')
+    }
+    await this.processor.seek(partition, offset)
   }
 
   /** Graceful stop: stop fetching, drain up to `shutdownTimeoutMs`, commit, leave the group. */

@@ -118,6 +118,18 @@ export interface ConsumerPort {
   pause(partitions: readonly TopicPartition[]): void
   resume(partitions: readonly TopicPartition[]): void
   /**
+   * Moves an owned partition's fetching to `offset` ('earliest'/'latest': the log's start or end,
+   * looked up by the consumer). Once it returns, `onBatch` delivers no record of the partition
+   * fetched before, and the next batch starts at the target. Throws for a partition the consumer
+   * does not own (any more). Optional: without it, `app.seek` and `ctx.seek` are refused.
+   */
+  seek?(partition: TopicPartition, offset: SeekOffset): void
+  /**
+   * Where a partition's log starts ('earliest') or ends ('latest') now, so that a seek there has an
+   * offset to commit at once. Optional: without it such a seek commits once records arrive.
+   */
+  offsetOf?(partition: TopicPartition, which: 'earliest' | 'latest'): Promise<bigint>
+  /**
    * Commit with the current generation; rejects with `StaleGenerationError` when it is stale.
    * Retriable failures (coordinator moving or loading) are retried by the consumer itself: a
    * rejection during a revocation means the records since the last commit will be redone.
@@ -134,6 +146,9 @@ export interface ConsumerPort {
   /** The group, generation and member id now, for a transaction's offsets (KIP-447); the transactional delivery needs it. */
   groupMetadata?(): ConsumerGroupMetadata
 }
+
+/** A seek's target: an offset, or the partition's first offset or the one after its last record. */
+export type SeekOffset = bigint | 'earliest' | 'latest'
 
 export interface ProducedRecord {
   readonly topic: string

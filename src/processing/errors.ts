@@ -7,6 +7,9 @@ import { BatonError } from '../client/index.js'
 /** A `baton()` or `app.consume()` option is invalid (the same class the client throws for its options). */
 export { ConfigError } from '../client/index.js'
 
+/** `app.seek` or `ctx.seek` of a partition this instance does not own now (the same class the client's `GroupConsumer` throws). */
+export { PartitionNotOwnedError } from '../client/index.js'
+
 /**
  * The consumer port rejected a commit because this member's generation is no longer current: the
  * group rebalanced (or is rebalancing) and the partitions may already belong to another member.

@@ -1,7 +1,7 @@
 /**
  * What user code sees: the record, the context, handlers and middleware.
  */
-import type { FetchedRecord, ProducedRecord, RecordHeader } from './consumer-port.js'
+import type { FetchedRecord, ProducedRecord, RecordHeader, SeekOffset } from './consumer-port.js'
 import type { Logger } from './logger.js'
 import type { SqlTransaction } from './store/sql.js'
 
@@ -32,6 +32,7 @@ export interface Context {
   /**
    * True once the partition is being revoked or the app is stopping: no new records will be
    * dispatched, and this one should finish soon (before the drain deadline) to be committed.
+   * Also once a seek moved the partition: finish soon, processing continues from the target.
    */
   readonly revoking: boolean
   /** Aborted when `revoking` becomes true, for handlers that want an event rather than a flag. */
@@ -53,6 +54,14 @@ export interface Context {
    * returned function, or `app.resume`, is called. As KafkaJS's `pause()` in `eachMessage`.
    */
   pause(): () => void
+  /**
+   * Moves this partition to `offset` (`'earliest'`, `'latest'`): once this handler and the others
+   * running on the partition have settled, processing continues from there, and the target is
+   * committed. Records of the partition queued meanwhile are dropped; nothing of this record is
+   * retried. The README's "Seek" section has the whole rule. As KafkaJS's `seek` in `eachMessage`.
+   * @throws PartitionNotOwnedError when the partition is being revoked (the seek would be lost).
+   */
+  seek(offset: SeekOffset): void
 }
 
 export type RecordHandler<V = Buffer | null> = (record: ConsumedRecord<V>, ctx: Context) => Promise<void>

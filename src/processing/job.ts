@@ -4,7 +4,7 @@
  * every record, so it carries only what differs per record and reads the rest from its partition's
  * worker.
  */
-import type { FetchedRecord, ProducedRecord } from './consumer-port.js'
+import type { FetchedRecord, ProducedRecord, SeekOffset } from './consumer-port.js'
 import type { Context, Work } from './handler.js'
 import type { Logger } from './logger.js'
 import { StoreModeRequiredError } from './store/errors.js'
@@ -22,6 +22,7 @@ export interface JobHost {
   produce(record: ProducedRecord): Promise<void>
   pauseByUser(): void
   resumeByUser(): void
+  seekByUser(offset: SeekOffset): void
 }
 
 /** Most handlers never log; their jobs carry no field for a child logger. */
@@ -120,5 +121,9 @@ export class Job implements Work, Context {
     const host = this.host
     host.pauseByUser()
     return () => host.resumeByUser()
+  }
+
+  seek(offset: SeekOffset): void {
+    this.host.seekByUser(offset)
   }
 }

@@ -6,10 +6,17 @@
  *
  * States: `active` (dispatching) → `revoking` (no new dispatch; in-flight work may finish and is
  * still marked done) → `closed` (aborted or handed off; results arriving now are ignored).
+ *
+ * A seek ends a worker too: the processor stops the old one as a revocation does and puts a new
+ * worker, whose tracker starts at the target, in its place. The new one holds the old one as its
+ * predecessor until the old one's handlers have settled: it dispatches nothing before (so records
+ * of a partition, or of a key, never run alongside those from before the seek), and its `idle`,
+ * `close` and `inFlight` include the predecessor's, so a hand-off during the seek still drains and
+ * aborts everything the partition runs.
  */
 import { setMaxListeners } from 'node:events'
-import type { FetchedBatch, FetchedRecord, OffsetToCommit, ProducedRecord } from './consumer-port.js'
-import { ProcessingAbortedError } from './errors.js'
+import type { FetchedBatch, FetchedRecord, OffsetToCommit, ProducedRecord, SeekOffset } from './consumer-port.js'
+import { AppStateError, ProcessingAbortedError } from './errors.js'
 import type { Chain, Work } from './handler.js'
 import { InOrderLane } from './in-order-lane.js'
 import type { Job } from './job.js'
@@ -62,6 +69,14 @@ export interface PartitionWorkerOptions {
    * (from the commit's metadata): they are marked done as they arrive and never dispatched.
    */
   readonly doneByPreviousOwner?: readonly OffsetRange[]
+  /** `ctx.seek`: the processor's seek of this partition (whichever worker is current then). */
+  readonly seek?: (offset: SeekOffset) => void
+  /** Set for a worker that replaces another after a seek: see the header. */
+  readonly afterSeek?: {
+    readonly predecessor: PartitionWorker
+    /** The application's pause carries over a seek; it ends with the ownership. */
+    readonly pausedByUser: boolean
+  }
 }
 
 export class PartitionWorker implements LaneHost {
@@ -86,6 +101,10 @@ export class PartitionWorker implements LaneHost {
   private pausedByUser = false
   private heldBack = false
   private readonly idleWaiters: (() => void)[] = []
+  /** The worker this one replaced at a seek, until its handlers settled. */
+  private predecessor: PartitionWorker | undefined
+  /** After a seek: batches are dropped until the target is known (`positionAt`). */
+  private awaitingPosition = false
   private readonly timed: boolean
   /** What remains of `doneByPreviousOwner` ahead of the fetch position. */
   private skipRanges: readonly OffsetRange[]
@@ -102,6 +121,11 @@ export class PartitionWorker implements LaneHost {
     this.timed = options.observer.measuresDuration ?? true
     this.skipRanges = options.doneByPreviousOwner ?? []
     this.lane = options.mode === 'key' ? new KeyLane(this) : new InOrderLane(this, options.batchSize ?? 1)
+    if (options.afterSeek !== undefined) {
+      this.predecessor = options.afterSeek.predecessor
+      this.pausedByUser = options.afterSeek.pausedByUser
+      this.awaitingPosition = true
+    }
     // Every handler of the partition shares these signals and may pass them on (setTimeout, fetch),
     // each use adding a listener that it removes when done. Up to `capacity` handlers run at once,
     // so Node's warning at 11 listeners would fire on the documented use; the bound stays, a few
@@ -124,7 +148,7 @@ export class PartitionWorker implements LaneHost {
 
   /** Active and not paused by the application: the lanes start records only while this holds. */
   get dispatching(): boolean {
-    return this.state === 'active' && !this.pausedByUser && !this.heldBack
+    return this.state === 'active' && !this.pausedByUser && this.predecessor === undefined && !this.heldBack
   }
 
   /** The delivery holds enough done work (transactional mode): nothing starts until a commit takes it. */
@@ -158,8 +182,9 @@ export class PartitionWorker implements LaneHost {
     return this.pausedByUser
   }
 
+  /** Handlers running, the predecessor's included. */
   get inFlight(): number {
-    return this.lane.inFlight
+    return this.lane.inFlight + (this.predecessor?.inFlight ?? 0)
   }
 
   get queued(): number {
@@ -186,7 +211,7 @@ export class PartitionWorker implements LaneHost {
 
   /** Takes a fetched batch. Records arriving after dispatch stopped are not registered, so they stay uncommitted. */
   enqueue(batch: FetchedBatch): void {
-    if (this.currentState !== 'active') return
+    if (this.currentState !== 'active' || this.awaitingPosition) return
     this.highWatermark = batch.highWatermark
     let records = this.tracker.receive(batch.records, batch.nextOffset)
     if (this.skipRanges.length > 0) records = this.withoutDoneByPreviousOwner(records)
@@ -208,10 +233,11 @@ export class PartitionWorker implements LaneHost {
     this.revokingController.abort()
   }
 
-  /** Resolves once no handler of this worker is running (at once if none is). */
-  idle(): Promise<void> {
-    if (this.lane.inFlight === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  /** Resolves once no handler of this worker (or of its predecessor) is running (at once if none is). */
+  async idle(): Promise<void> {
+    await this.predecessor?.idle()
+    if (this.lane.inFlight === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
 
   /**
@@ -220,6 +246,7 @@ export class PartitionWorker implements LaneHost {
    * ignores its signal must not hold a slot forever.
    */
   close(reason?: ProcessingAbortedError): void {
+    this.predecessor?.close(reason)
     if (this.currentState === 'closed') return
     if (this.currentState === 'active') this.beginRevoke()
     this.currentState = 'closed'
@@ -227,6 +254,43 @@ export class PartitionWorker implements LaneHost {
     if (this.lane.inFlight > 0) this.abortController.abort(reason ?? new ProcessingAbortedError('PROCESSING_FORCED_STOP', 'the worker was closed'))
     this.lane.releaseAll()
     this.notifyIdle()
+  }
+
+  // ---- seek: see the header ----
+
+  /** `ctx.seek`, through the processor. */
+  seekByUser(offset: SeekOffset): void {
+    if (this.options.seek === undefined) throw new AppStateError(`ctx.seek is not available for ${this.topic}[${this.partition}] here: this worker was made without a processor`)
+    this.options.seek(offset)
+  }
+
+  /** The seek's target is known (undefined: from the first batch that arrives): batches are taken from now on. */
+  positionAt(offset: bigint | undefined): void {
+    this.awaitingPosition = false
+    if (offset !== undefined) this.tracker.advanceTo(offset)
+  }
+
+  /** The handlers from before the seek, of every predecessor; settles when they have. */
+  predecessorsIdle(): Promise<void> {
+    return this.predecessor?.idle() ?? Promise.resolve()
+  }
+
+  /** Aborts what the predecessors still run (the seek's drain deadline passed); returns how many. */
+  abortPredecessors(reason: ProcessingAbortedError): number {
+    const aborted = this.predecessor?.inFlight ?? 0
+    this.predecessor?.close(reason)
+    return aborted
+  }
+
+  /** The predecessors have settled: records from the target on may start. */
+  startAfterSeek(): void {
+    this.predecessor = undefined
+    this.lane.pump()
+  }
+
+  /** Fetching of the partition was paused because this worker's queue was full. */
+  get fetchPaused(): boolean {
+    return this.paused
   }
 
   // ---- LaneHost: for the lanes ----

@@ -7,12 +7,12 @@
  * carries out its five steps, `lost` the short form.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, TopicPartition } from './consumer-port.js'
-import { partitionKey } from '../client/index.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
+import { PartitionNotOwnedError, partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import { AtLeastOnceDelivery } from './delivery/at-least-once.js'
 import type { CommitReason, Delivery } from './delivery/types.js'
-import { BrokersUnreachableError, CommitMetadataTooLargeError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { AppStateError, BrokersUnreachableError, CommitMetadataTooLargeError, ConfigError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
@@ -342,6 +342,77 @@ export class Processor {
     return [...this.workers.values()].filter((w) => w.state === 'active' && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
   }
 
+  /**
+   * The application's seek (`app.seek`, `ctx.seek`; README "Seek"). At once: the partition's
+   * worker stops as on a revocation (nothing more starts, its queue is dropped, `ctx.revoking`
+   * for its running handlers) and a new worker starting at the target takes its place. Then the
+   * old handlers get `drainTimeoutMs` to settle (they are aborted after it), the new worker starts
+   * and its position, the target, is committed. Resolves after that commit (a failed one is
+   * logged and retried with the next). Throws `PartitionNotOwnedError` for a partition not owned,
+   * or being revoked.
+   */
+  seek(tp: TopicPartition, offset: SeekOffset): Promise<void> {
+    const key = partitionKey(tp)
+    const old = this.workers.get(key)
+    if (this.stopping) throw new AppStateError(`cannot seek ${tp.topic}[${tp.partition}]: the app is stopping`)
+    if (old === undefined || old.state !== 'active') {
+      throw new PartitionNotOwnedError(tp.topic, tp.partition, 'seek', 'seek a partition this instance owns now: from its handler with ctx.seek(), or after it was assigned')
+    }
+    const port = this.options.consumer
+    if (port.seek === undefined) throw new ConfigError('consumer', 'the consumer passed to baton() has no seek(); implement ConsumerPort.seek to seek partitions')
+    if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
+      throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
+    }
+    // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
+    if (typeof offset === 'bigint') port.seek(tp, offset)
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const fetchPaused = old.fetchPaused
+    old.beginRevoke()
+    const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
+    this.workers.set(key, fresh)
+    if (typeof offset === 'bigint') fresh.positionAt(offset)
+    // The old queue, full or not, is gone: fetching of the partition goes on.
+    if (fetchPaused) port.resume([tp])
+    return this.completeSeek(fresh, tp, offset)
+  }
+
+  private async completeSeek(fresh: PartitionWorker, tp: TopicPartition, offset: SeekOffset): Promise<void> {
+    const current = (): boolean => this.workers.get(partitionKey(tp)) === fresh && fresh.state === 'active'
+    let target = typeof offset === 'bigint' ? offset : undefined
+    if (typeof offset !== 'bigint') {
+      // The log's start or end as an offset, so that the new position is committed at once.
+      try {
+        target = await this.options.consumer.offsetOf?.(tp, offset)
+      } catch (error) {
+        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, `could not look up the ${offset} offset; seeking there without it, committed once records arrive`)
+      }
+      if (!current()) return
+      try {
+        this.options.consumer.seek?.(tp, target ?? offset)
+      } catch (error) {
+        // The consumer let go of the partition meanwhile: its hand-off is under way.
+        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, 'seek abandoned: the partition is being revoked')
+        return
+      }
+      fresh.positionAt(target)
+    }
+    const { drainTimeoutMs } = this.options.config
+    let aborted = 0
+    if (!(await settlesWithin(fresh.predecessorsIdle(), drainTimeoutMs))) {
+      aborted = fresh.abortPredecessors(
+        new ProcessingAbortedError('PROCESSING_DRAIN_TIMEOUT', `${tp.topic}[${tp.partition}] was seeked and its handlers from before did not settle within drainTimeoutMs (${drainTimeoutMs} ms)`),
+      )
+    }
+    if (!current()) return
+    fresh.startAfterSeek()
+    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seek done: processing continues from the target')
+    try {
+      await this.commit(() => (current() ? [fresh] : []), 'seek')
+    } catch (error) {
+      this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, "the seek's commit failed; the next commit carries the new position")
+    }
+  }
+
   private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
     return partitions.map((tp) => this.workers.get(partitionKey(tp))).filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
   }
@@ -639,7 +710,7 @@ export class Processor {
     return offsets
   }
 
-  private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[]): PartitionWorker {
+  private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
     const metrics = this.options.metrics
     const logger = this.options.logger
     return new PartitionWorker({
@@ -658,6 +729,8 @@ export class Processor {
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
       doneByPreviousOwner,
+      seek: (offset) => void this.seek(tp, offset).catch((error: unknown) => logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, 'ctx.seek failed')),
+      ...(afterSeek === undefined ? {} : { afterSeek }),
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
           this.settledCount++

@@ -77,6 +77,6 @@ export function retryAfterFailure(options: RetryOptions, observer: RetryObserver
 function abandoned(work: Work): ProcessingAbortedError {
   return new ProcessingAbortedError(
     'PROCESSING_RETRY_ABANDONED',
-    `retries of ${work.topic}[${work.partition}] stopped: the partition is being revoked; its next owner processes the record again`,
+    `retries of ${work.topic}[${work.partition}] stopped: the partition is being revoked (its next owner processes the record again) or was moved by a seek (it continues from the seek's target)`,
   )
 }

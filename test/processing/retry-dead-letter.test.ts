@@ -264,6 +264,6 @@ describe('retry backoff', () => {
 
 /** A job over `work`'s first record, with the given signals, as a partition worker would make it. */
 function jobOf(work: Work, signal: AbortSignal, revokingSignal: AbortSignal): Job {
-  const host = { topic: work.topic, partition: work.partition, signal, revokingSignal, logger: silentLogger, produce: () => Promise.resolve(), pauseByUser() {}, resumeByUser() {} }
+  const host = { topic: work.topic, partition: work.partition, signal, revokingSignal, logger: silentLogger, produce: () => Promise.resolve(), pauseByUser() {}, resumeByUser() {}, seekByUser() {} }
   return new Job(host, work.records[0] as FetchedRecord, undefined, undefined)
 }

@@ -9,6 +9,8 @@
 import { Cluster } from '../cluster.js'
 import { enumOption, intOption, boolOption, resolveClientConfig, type ClientConfig } from '../config.js'
 import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
+import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
+import { ListOffsets } from '../../protocol/generated/index.js'
 import { Fetcher, type BufferedChunk, type OffsetResetPolicy, type PartitionState } from './fetcher.js'
 import type { TopicPartition } from '../../protocol/topic-partition.js'
 import type { ConsumerRecord } from './records.js'
@@ -70,6 +72,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Round-robin cursor over partitions, so one busy partition cannot starve the others. */
   private cursor = 0
   private current: Current | null = null
+  private readonly readCommitted: boolean
+  /** Which position each batch handed out came from, for `isStale`. */
+  private readonly handedOut = new WeakMap<ConsumerBatch, { readonly state: PartitionState; readonly generation: number }>()
 
   constructor(config: ConsumerConfig) {
     const client = resolveClientConfig(config)
@@ -90,6 +95,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       throw new ConfigError('maxPartitionFetchBytes', `must not exceed fetchMaxBytes (${options.maxBytes}), got ${options.maxPartitionBytes}`)
     }
     this.cluster = new Cluster(client)
+    this.readCommitted = options.readCommitted
     this.fetcher = new Fetcher(this.cluster, options)
     this.fetcher.onData = () => this.notify()
   }
@@ -134,6 +140,54 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const state = this.assigned(partition)
     if (typeof offset === 'bigint' && offset < 0n) throw new InvalidRecordError(`offset must be non-negative, got ${offset}`)
     this.fetcher.seek(state, offset)
+  }
+
+  /**
+   * Whether a batch from `batches()` was overtaken after it was handed out: its partition was
+   * seeked or unassigned since. Code that receives batches in one place and may seek in another
+   * checks this where it takes a batch in, with no await in between.
+   */
+  isStale(batch: ConsumerBatch): boolean {
+    const from = this.handedOut.get(batch)
+    if (from === undefined) return false
+    return from.state.generation !== from.generation || this.fetcher.get(from.state.topic, from.state.partition) !== from.state
+  }
+
+  /**
+   * Where the partitions' logs start ('earliest') or end ('latest': the offset the next record
+   * written will get; under read_committed the last stable offset), as their leaders answer now.
+   * For a seek whose target must be known at once, to be committed.
+   */
+  async offsetsFor(partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Array<TopicPartition & { offset: bigint }>> {
+    if (this.closed) throw new ClientClosedError('The consumer')
+    await this.cluster.waitForTopics([...new Set(partitions.map((p) => p.topic))])
+    const byLeader = new Map<number, TopicPartition[]>()
+    for (const p of partitions) {
+      const leader = this.cluster.leaderOf(p.topic, p.partition)
+      if (leader === undefined) throw kafkaError(KafkaErrorCode.LEADER_NOT_AVAILABLE, { api: 'ListOffsets', topic: p.topic, partition: p.partition })
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), p])
+    }
+    const timestamp = which === 'earliest' ? -2n : -1n
+    const answers = await Promise.all(
+      [...byLeader].map(async ([leader, list]) => {
+        const topics = [...new Set(list.map((p) => p.topic))].map((name) => ({
+          name,
+          partitions: list.filter((p) => p.topic === name).map((p) => ({ partitionIndex: p.partition, timestamp })),
+        }))
+        const response = await this.cluster.connectionTo(leader).request(ListOffsets, (version) => ({
+          replicaId: -1,
+          ...(version >= 2 ? { isolationLevel: this.readCommitted ? 1 : 0 } : {}),
+          topics,
+        }))
+        return response.topics.flatMap((t) =>
+          t.partitions.map((p) => {
+            if (p.errorCode !== 0) throw kafkaError(p.errorCode, { api: 'ListOffsets', topic: t.name, partition: p.partitionIndex, broker: leader })
+            return { topic: t.name, partition: p.partitionIndex, offset: p.offset }
+          }),
+        )
+      }),
+    )
+    return answers.flat()
   }
 
   /** The offset of the next record the application will receive from the partition, once known. */
@@ -187,7 +241,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const records = current.chunk.records.slice(current.index)
       current.index = current.chunk.records.length
       current.state.position = current.chunk.nextOffset
-      yield { topic: current.state.topic, partition: current.state.partition, records, highWatermark: current.chunk.highWatermark }
+      const batch: ConsumerBatch = { topic: current.state.topic, partition: current.state.partition, records, highWatermark: current.chunk.highWatermark }
+      this.handedOut.set(batch, { state: current.state, generation: current.chunk.generation })
+      yield batch
     }
   }
 

@@ -2,18 +2,19 @@
 import { BatonError } from '../../protocol/errors/base.js'
 
 /**
- * An offset was to be committed (or a partition paused) for a partition this member does not own
- * now: committing it could overwrite the progress of the member that does.
+ * An offset was to be committed (or a partition paused or seeked) for a partition this member does
+ * not own now: committing it could overwrite the progress of the member that does, and a seek would
+ * move nothing. The framework throws it too, for `app.seek` and `ctx.seek`.
  */
 export class PartitionNotOwnedError extends BatonError {
   readonly topic: string
   readonly partition: number
 
-  constructor(topic: string, partition: number, what: string) {
+  /** `remedy` says what to do instead; by default, what a commit should have done. */
+  constructor(topic: string, partition: number, what: string, remedy = 'commit only offsets of records received since the last assignment') {
     super(
       'GROUP_PARTITION_NOT_OWNED',
-      `cannot ${what} ${topic}[${partition}]: this member does not own it now (it was never assigned, or was revoked or lost); ` +
-        'commit only offsets of records received since the last assignment',
+      `cannot ${what} ${topic}[${partition}]: this member does not own it now (it was never assigned, or is being revoked, or was revoked or lost); ${remedy}`,
     )
     this.topic = topic
     this.partition = partition

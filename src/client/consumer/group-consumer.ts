@@ -25,7 +25,7 @@ import type { GroupMembership, MembershipState, MembershipStateListener } from '
 import { ConsumerGroupMember } from '../membership/kip848/member.js'
 import { GroupMember } from '../membership/member.js'
 import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
-import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type TopicPartition } from './consumer.js'
+import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type StartOffset, type TopicPartition } from './consumer.js'
 import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
 import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
 import { resolveAssignors, resolveGroupProtocol, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
@@ -52,6 +52,14 @@ interface Owned {
   revoking: boolean
   /** Held paused until the user's onAssign has settled. */
   held: boolean
+  /** Seeks so far: what a batch or record handed out before a seek is recognised by. */
+  seeks: number
+}
+
+/** Where a batch handed out came from, for `isStale`. */
+interface HandedOut {
+  readonly entry: Owned
+  readonly seeks: number
 }
 
 interface Consumed {
@@ -74,7 +82,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private readonly consumed = new Map<string, Consumed>()
   private inner: AsyncGenerator<ConsumerBatch, void, undefined> | undefined
   /** The rest of a batch the record iterator is working through. */
-  private pending: { batch: GroupConsumerBatch; key: string; index: number } | undefined
+  private pending: { batch: GroupConsumerBatch; key: string; index: number; from: HandedOut } | undefined
+  private readonly handedOut = new WeakMap<GroupConsumerBatch, HandedOut>()
   private failure: BatonError | undefined
   private closing: Promise<void> | undefined
   /** Set once `faults.crash` fired: the connections closing. */
@@ -252,6 +261,43 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 
   /**
+   * Moves an owned partition: the next records handed out start at `offset` ('earliest' and
+   * 'latest' are looked up from the partition's leader by the next fetch). Nothing fetched before
+   * the seek is handed out after it, not even the rest of a batch the record iterator was in;
+   * a batch `batches()` handed out already is not recalled (`isStale` tells). With an offset,
+   * `position` and the default `commit()` move there at once; with 'earliest'/'latest', `position`
+   * once the leader has answered, the default `commit()` once records from there are handed out. Call it from `onAssign` to start a partition elsewhere than
+   * its committed offset. A seek lasts until the partition is revoked: commit the new position if
+   * its next owner should start there too.
+   * @throws PartitionNotOwnedError for a partition not owned now, or being revoked.
+   */
+  seek(partition: TopicPartition, offset: StartOffset): void {
+    const key = partitionKey(partition)
+    const entry = this.owned.get(key)
+    if (entry === undefined || entry.revoking) {
+      throw new PartitionNotOwnedError(partition.topic, partition.partition, 'seek', 'seek only partitions in assignment(), for example from the onAssign hook')
+    }
+    this.consumer.seek(partition, offset)
+    entry.seeks++
+    if (typeof offset === 'bigint') this.consumed.set(key, { offset, leaderEpoch: -1 })
+    else this.consumed.delete(key)
+  }
+
+  /** Where the partitions' logs start or end now (`Consumer.offsetsFor`): a seek target known at once. */
+  offsetsFor(partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Array<TopicPartition & { offset: bigint }>> {
+    return this.consumer.offsetsFor(partitions, which)
+  }
+
+  /**
+   * Whether a batch from `batches()` was overtaken since it was handed out: its partition was
+   * seeked, revoked or lost. For code that takes batches in one place and seeks in another.
+   */
+  isStale(batch: GroupConsumerBatch): boolean {
+    const from = this.handedOut.get(batch)
+    return from !== undefined && !this.isCurrent(from)
+  }
+
+  /**
    * Commits under the current generation: the given offsets (the next offset to read, per
    * partition), or by default where the application has got to on every owned partition.
    * A rebalance under way is waited out: the offsets then go under the new generation for the
@@ -282,9 +328,18 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return resumed === undefined ? undefined : { ...resumed }
   }
 
-  /** The next offset the application will be handed for an owned partition, once it has been handed some. */
+  /**
+   * The next offset the application will be handed for an owned partition: after the last record
+   * handed out or, before any since the assignment or the last seek, where fetching starts once
+   * known ('earliest' and 'latest' are known once the leader has answered).
+   */
   position(partition: TopicPartition): bigint | undefined {
-    return this.consumed.get(partitionKey(partition))?.offset
+    const key = partitionKey(partition)
+    const consumed = this.consumed.get(key)
+    if (consumed !== undefined) return consumed.offset
+    const entry = this.owned.get(key)
+    if (entry === undefined || entry.revoking) return undefined
+    return this.consumer.position(partition) ?? undefined
   }
 
   /**
@@ -303,11 +358,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
     for (;;) {
       let pending = this.pending
-      // Checked before every record: a revocation mid-batch stops the rest of it at once.
-      if (pending === undefined || pending.index >= pending.batch.records.length || this.owned.get(pending.key)?.revoking !== false) {
+      // Checked before every record: a revocation or a seek mid-batch stops the rest of it at once.
+      if (pending === undefined || pending.index >= pending.batch.records.length || !this.isCurrent(pending.from)) {
         const batch = await this.nextBatch()
         if (batch === undefined) return
-        pending = this.pending = { batch, key: partitionKey(batch), index: 0 }
+        pending = this.pending = { batch, key: partitionKey(batch), index: 0, from: this.handedOut.get(batch)! }
       }
       const { batch } = pending
       const record = batch.records[pending.index++]!
@@ -371,13 +426,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       const key = partitionKey(batch)
       const entry = this.owned.get(key)
       // Fetched before the partition was revoked: its next owner reads these records from the commit.
-      if (entry === undefined || entry.revoking) continue
+      // Or overtaken by a seek while it came up from the fetcher.
+      if (entry === undefined || entry.revoking || this.consumer.isStale(batch)) continue
       const last = batch.records.at(-1)
       if (last === undefined) continue
       const position = this.consumer.assignment().some((tp) => partitionKey(tp) === key) ? this.consumer.position(batch) : null
       const nextOffset = position !== null && position > last.offset ? position : last.offset + 1n
       this.consumed.set(key, { offset: nextOffset, leaderEpoch: last.leaderEpoch })
-      return { ...batch, nextOffset }
+      const handed: GroupConsumerBatch = { ...batch, nextOffset }
+      this.handedOut.set(handed, { entry, seeks: entry.seeks })
+      return handed
     }
   }
 
@@ -406,7 +464,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       const added = new Map<string, Owned>(
         partitions.map((tp) => {
           const resumedFrom = start.get(partitionKey(tp)) ?? { topic: tp.topic, partition: tp.partition, offset: null, metadata: null, leaderEpoch: -1 }
-          return [partitionKey(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true }]
+          return [partitionKey(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true, seeks: 0 }]
         }),
       )
       const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(partitionKey(o))).map(({ topic, partition }) => ({ topic, partition }))
@@ -479,6 +537,12 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   private failedWith(): BatonError | undefined {
     return this.failure
+  }
+
+  /** The partition is still owned by the same assignment, not being revoked, and not seeked since. */
+  private isCurrent(from: HandedOut): boolean {
+    const { entry } = from
+    return this.owned.get(partitionKey(entry)) === entry && !entry.revoking && entry.seeks === from.seeks
   }
 
   private requireOwned(tp: TopicPartition, what: string): void {

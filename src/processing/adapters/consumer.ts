@@ -13,6 +13,7 @@
 import {
   CommitFailedError,
   GroupConsumer,
+  KafkaError,
   KafkaErrorCode,
   PartitionNotOwnedError,
   partitionKey,
@@ -21,7 +22,7 @@ import {
   type GroupConsumerConfig,
   type TopicPartitions,
 } from '../../client/index.js'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, ConsumerStatus, FetchedBatch, OffsetToCommit, TopicPartition } from '../consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, ConsumerStatus, FetchedBatch, OffsetToCommit, SeekOffset, TopicPartition } from '../consumer-port.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 /** The group consumer's options without the hooks, which the port supplies. */
@@ -68,6 +69,17 @@ export class GroupConsumerPort implements ConsumerPort {
     if (owned.length > 0) this.consumer.resume(owned)
   }
 
+  /** `GroupConsumer.seek`; it throws `PartitionNotOwnedError` for a partition it no longer owns. */
+  seek(partition: TopicPartition, offset: SeekOffset): void {
+    this.consumer.seek({ topic: partition.topic, partition: partition.partition }, offset)
+  }
+
+  async offsetOf(partition: TopicPartition, which: 'earliest' | 'latest'): Promise<bigint> {
+    const [found] = await this.consumer.offsetsFor([{ topic: partition.topic, partition: partition.partition }], which)
+    if (found === undefined) throw new KafkaError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'ListOffsets', topic: partition.topic, partition: partition.partition })
+    return found.offset
+  }
+
   async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     try {
       await this.consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })))
@@ -108,7 +120,8 @@ export class GroupConsumerPort implements ConsumerPort {
    */
   private async deliver(events: ConsumerEvents): Promise<void> {
     try {
-      for await (const batch of this.consumer.batches()) events.onBatch(toFetched(batch))
+      // A batch overtaken by a seek on its way here is dropped: checked with no await before onBatch.
+      for await (const batch of this.consumer.batches()) if (!this.consumer.isStale(batch)) events.onBatch(toFetched(batch))
     } catch (error) {
       if (this.closing === undefined) events.onFatal(error instanceof Error ? error : new Error(String(error)))
     }

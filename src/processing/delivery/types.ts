@@ -14,8 +14,8 @@ import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition 
 
 export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
 
-/** Why a commit is made: a handler finished, the interval came round, a revocation, or the stop. */
-export type CommitReason = 'completion' | 'interval' | 'rebalance' | 'shutdown'
+/** Why a commit is made: a handler finished, the interval came round, a revocation, the stop, or a seek's new position. */
+export type CommitReason = 'completion' | 'interval' | 'rebalance' | 'shutdown' | 'seek'
 
 export interface Delivery {
   readonly mode: DeliveryMode

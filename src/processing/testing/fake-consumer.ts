@@ -20,9 +20,10 @@ import type {
   ProducedRecord,
   ProducerPort,
   RecordHeader,
+  SeekOffset,
   TopicPartition,
 } from '../consumer-port.js'
-import { partitionKey } from '../../client/index.js'
+import { PartitionNotOwnedError, partitionKey } from '../../client/index.js'
 import { CommitMetadataTooLargeError, StaleGenerationError } from '../errors.js'
 
 export type HistoryEntry =
@@ -260,6 +261,18 @@ export class FakeConsumer implements ConsumerPort {
     for (const tp of partitions) this.paused.delete(partitionKey(tp))
     this.cluster.record({ type: 'resumed', member: this.id, partitions })
     this.scheduleDelivery()
+  }
+
+  /** Fetching of an owned partition goes on from `offset`; what was delivered before stays delivered. */
+  seek(tp: TopicPartition, offset: SeekOffset): void {
+    const owned = this.owned.get(partitionKey(tp))
+    if (owned === undefined) throw new PartitionNotOwnedError(tp.topic, tp.partition, 'seek', `the fake consumer ${this.id} was not assigned it`)
+    owned.position = offset === 'earliest' ? 0n : offset === 'latest' ? this.cluster.log(tp).end : offset
+    this.scheduleDelivery()
+  }
+
+  offsetOf(tp: TopicPartition, which: 'earliest' | 'latest'): Promise<bigint> {
+    return Promise.resolve(which === 'earliest' ? 0n : this.cluster.log(tp).end)
   }
 
   commit(offsets: readonly OffsetToCommit[]): Promise<void> {

@@ -15,11 +15,10 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { DLT_HEADERS } from '../../../src/processing/dead-letter.js'
-import { ConfigError } from '../../../src/processing/errors.js'
 import type { ConsumedRecord, Context } from '../../../src/processing/handler.js'
 import type { Logger } from '../../../src/processing/logger.js'
 import { silentLogger } from '../../../src/processing/logger.js'
-import { StoreFencedError, StoreModeRequiredError } from '../../../src/processing/store/errors.js'
+import { StoreFencedError } from '../../../src/processing/store/errors.js'
 import type { SqlTransaction } from '../../../src/processing/store/sql.js'
 import { deferred, group, TP0, within, type Group } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
@@ -74,36 +73,36 @@ for (const kind of kinds) {
 
     it('writes each record once with its offset; the group starts from the store and Kafka follows it', async () => {
       const { g, db } = await setUp(2)
-      for (let i = 0; i < 120; i++) {
+      for (let i = 0; i < 50; i++) {
         g.cluster.produce('orders', 0, { value: `a${i}` })
         g.cluster.produce('orders', 1, { value: `b${i}` })
       }
       const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database }, commitIntervalMs: 0 })
       await a.consumer.assign([TP0, TP1])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 120n && (await storedOffset(db.database, GROUP, 1)) === 120n, 'both partitions stored')
-      assert.deepEqual(await exactlyOnce(db.database, 120n, 0), { missing: [], duplicated: [], extra: [] })
-      assert.deepEqual(await exactlyOnce(db.database, 120n, 1), { missing: [], duplicated: [], extra: [] })
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 50n && (await storedOffset(db.database, GROUP, 1)) === 50n, 'both partitions stored')
+      assert.deepEqual(await exactlyOnce(db.database, 50n, 0), { missing: [], duplicated: [], extra: [] })
+      assert.deepEqual(await exactlyOnce(db.database, 50n, 1), { missing: [], duplicated: [], extra: [] })
       await a.app.stop()
-      assert.equal(g.cluster.committedOffset('orders', 0), 120n, 'Kafka got the offsets the database holds')
-      assert.equal(g.cluster.committedOffset('orders', 1), 120n)
+      assert.equal(g.cluster.committedOffset('orders', 0), 50n, 'Kafka got the offsets the database holds')
+      assert.equal(g.cluster.committedOffset('orders', 1), 50n)
 
       // The store is ahead of Kafka (say Kafka's commit was lost): a new member starts at the store's offset.
-      await db.database.query('UPDATE baton_offsets SET next_offset = 125 WHERE partition = 0')
+      await db.database.query('UPDATE baton_offsets SET next_offset = 55 WHERE partition = 0')
       for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `c${i}` })
       const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
       await b.consumer.assign([TP0])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 130n, 'the new records stored')
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 60n, 'the new records stored')
       const written = await db.database.query("SELECT record_offset FROM effects WHERE member = 'b' ORDER BY record_offset")
-      assert.deepEqual(written.rows.map((r) => Number(r.record_offset)), [125, 126, 127, 128, 129], 'records below the store offset were skipped as done')
+      assert.deepEqual(written.rows.map((r) => Number(r.record_offset)), [55, 56, 57, 58, 59], 'records below the store offset were skipped as done')
     })
 
     it('batches: a transaction commits at maxRecords, and at maxMs when fewer records come', async () => {
       const { g, db } = await setUp(2)
-      for (let i = 0; i < 100; i++) g.cluster.produce('orders', 0, { value: `a${i}` })
-      const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database, maxRecords: 25, maxMs: 600_000 } })
+      for (let i = 0; i < 60; i++) g.cluster.produce('orders', 0, { value: `a${i}` })
+      const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database, maxRecords: 15, maxMs: 600_000 } })
       await a.consumer.assign([TP0, TP1])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 100n, 'four full transactions')
-      assert.equal(await distinctTransactions(db, 0), 4, '100 records in transactions of 25')
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 60n, 'four full transactions')
+      assert.equal(await distinctTransactions(db, 0), 4, '60 records in transactions of 15')
 
       // Three records on the other partition never fill a transaction: its age commits them.
       await a.app.stop()
@@ -272,69 +271,3 @@ for (const kind of kinds) {
     })
   })
 }
-
-describe("delivery: 'store' with batch handlers, on PGlite", () => {
-  it("a batch's rows commit with the offset after its last record; ctx.tx after the handler settled is refused", async () => {
-    const g = group('orders', 1)
-    const db = await kinds[0]!.open()
-    try {
-      await createEffects(db.database)
-      for (let i = 0; i < 30; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const { baton } = await import('../../../src/processing/app.js')
-      const consumer = g.cluster.member('batcher')
-      const late = deferred<unknown>()
-      let kept: Context | undefined
-      const app = baton({ groupId: GROUP, consumer, logger: silentLogger, signals: false, store: { database: db.database } })
-      app.consumeBatch(
-        'orders',
-        async (records, ctx) => {
-          for (const record of records) await insertEffect('batcher', ctx, record)
-          kept ??= ctx
-        },
-        { delivery: 'store', maxRecords: 7, deadLetter: false },
-      )
-      await app.start()
-      await consumer.assign([TP0])
-      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 30n, 'all batches stored')
-      assert.deepEqual(await exactlyOnce(db.database, 30n), { missing: [], duplicated: [], extra: [] })
-      kept!.tx.query('SELECT 1').then(
-        () => late.resolve(undefined),
-        (error: unknown) => late.resolve(error),
-      )
-      assert.ok((await within(late.promise)) instanceof StoreModeRequiredError)
-      await app.stop()
-    } finally {
-      await db.close()
-    }
-  })
-})
-
-describe("delivery: 'store' configuration", () => {
-  it('needs the database, refuses key ordering, and ctx.tx in another mode is a typed error', async () => {
-    const g = group('orders', 1)
-    const { baton } = await import('../../../src/processing/app.js')
-    const app = baton({ groupId: 'g', consumer: g.cluster.member('x'), logger: silentLogger, signals: false })
-    assert.throws(() => app.consume('orders', async () => {}, { delivery: 'store' }), (e: Error) => e instanceof ConfigError && /baton\(\{ store/.test(e.message))
-    const db = await kinds[0]!.open()
-    try {
-      const withStore = baton({ groupId: 'g', consumer: g.cluster.member('y'), logger: silentLogger, signals: false, store: { database: db.database } })
-      assert.throws(() => withStore.consume('orders', async () => {}, { delivery: 'store', ordering: 'key' }), /ordering/)
-      g.cluster.produce('orders', 0, { value: 'v' })
-      const seen = deferred<unknown>()
-      const plain = await g.member('z', (_record, ctx) => {
-        try {
-          void ctx.tx
-          seen.resolve(undefined)
-        } catch (error) {
-          seen.resolve(error)
-        }
-        return Promise.resolve()
-      })
-      await plain.consumer.assign([TP0])
-      assert.ok((await within(seen.promise)) instanceof StoreModeRequiredError)
-      await g.close()
-    } finally {
-      await db.close()
-    }
-  })
-})

@@ -48,7 +48,7 @@ async function recordingTransactions<T>(transactionalId: string, run: (events: T
 describe("delivery: 'transactional' on the embedded broker", () => {
   let broker: EmbeddedBroker
   before(async () => {
-    broker = await startBroker({ nodes: 1, memory: true, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500 } })
+    broker = await startBroker({ nodes: 1, memory: true, groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500, consumerSessionTimeoutMs: 3_000, consumerHeartbeatIntervalMs: 300 } })
   })
   after(async () => {
     await broker.stop()
@@ -136,50 +136,55 @@ describe("delivery: 'transactional' on the embedded broker", () => {
     assert.deepEqual(await readTopic(broker, 'fail-out', 1, 'read_uncommitted'), ['ok-1#1', 'flaky#2', 'ok-2#1', 'ok-3#1'])
   })
 
-  it('on revocation: drains, commits the transaction, then releases; the next owner starts where it ended', async () => {
-    broker.createTopic('rev-in', { partitions: 4 })
-    broker.createTopic('rev-out', { partitions: 4 })
-    await produce(broker.bootstrap, 'rev-in', 4, 50)
-    const revoked: RevokedEvent[] = []
-    const onRevoked = (message: unknown): void => {
-      const event = message as RevokedEvent
-      if (event.groupId === 'rev-group' && event.reason === 'rebalance') revoked.push(event)
-    }
-    diagnostics.subscribe(CHANNELS.revoked, onRevoked)
-    const apps = ['first', 'second'].map((name) => {
-      const app = baton(appOptions(broker, 'rev-group', { transactionalId: `rev-${name}`, maxRecords: 10, maxMs: 20 }))
-      app.consume('rev-in', async (record, ctx) => {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-        await ctx.produce({ topic: 'rev-out', key: record.key, value: `${record.partition}:${record.offset}@${name}` })
-      }, { delivery: 'transactional' })
-      return app
-    })
-    try {
-      await recordingTransactions('rev-first', async (events) => {
-        await (apps[0] as BatonApp).start()
-        await waitFor('the first member to commit a transaction', () => events.some((e) => e.phase === 'committed' && e.records > 0), 20_000)
-        // The second member's join revokes some of the first's partitions while their records run.
-        await (apps[1] as BatonApp).start()
-        await waitFor('a revocation of the first member', () => revoked.length > 0, 20_000)
-        const first = revoked[0] as RevokedEvent
-        assert.equal(first.commitError, undefined)
-        assert.ok(first.committed.length > 0, 'the revocation committed nothing')
-        // A transaction whose offsets carry the generation the rebalance just ended is refused and
-        // aborted; its outputs stay held and go in the next one.
-        for (const event of events.filter((e) => e.phase === 'aborted')) {
-          const cause = (event.error as Error).cause
-          assert.ok(cause instanceof KafkaError && GROUP_MOVED_ON.includes(cause.errorCode), `a transaction aborted for another reason: ${String(event.error)}`)
-        }
+  for (const groupProtocol of ['classic', 'consumer'] as const) {
+    it(`on revocation (${groupProtocol} protocol): drains, commits the transaction, then releases; the next owner starts where it ended`, async () => {
+      const p = groupProtocol
+      broker.createTopic(`rev-in-${p}`, { partitions: 4 })
+      broker.createTopic(`rev-out-${p}`, { partitions: 4 })
+      await produce(broker.bootstrap, `rev-in-${p}`, 4, 50)
+      const revoked: RevokedEvent[] = []
+      const onRevoked = (message: unknown): void => {
+        const event = message as RevokedEvent
+        if (event.groupId === `rev-group-${p}` && event.reason === 'rebalance') revoked.push(event)
+      }
+      diagnostics.subscribe(CHANNELS.revoked, onRevoked)
+      const apps = ['first', 'second'].map((name) => {
+        // Under KIP-848 the coordinator sets the session and heartbeat (the broker's consumer* settings).
+        const options = appOptions(broker, `rev-group-${p}`, { transactionalId: `rev-${p}-${name}`, maxRecords: 10, maxMs: 20 })
+        const app = baton(groupProtocol === 'classic' ? options : { ...options, groupProtocol, kafka: { fetchMaxWaitMs: 50 } })
+        app.consume(`rev-in-${p}`, async (record, ctx) => {
+          await new Promise((resolve) => setTimeout(resolve, 10))
+          await ctx.produce({ topic: `rev-out-${p}`, key: record.key, value: `${record.partition}:${record.offset}@${name}` })
+        }, { delivery: 'transactional' })
+        return app
       })
-      await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, 'rev-out', 4, 'read_committed')).size === 200, 30_000)
-    } finally {
-      diagnostics.unsubscribe(CHANNELS.revoked, onRevoked)
-      await Promise.all(apps.map((app) => app.stop()))
-    }
-    const counts = countByInput(await readTopic(broker, 'rev-out', 4, 'read_committed'))
-    assert.equal(counts.size, 200)
-    assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'inputs with more than one visible output')
-  })
+      try {
+        await recordingTransactions(`rev-${p}-first`, async (events) => {
+          await (apps[0] as BatonApp).start()
+          await waitFor('the first member to commit a transaction', () => events.some((e) => e.phase === 'committed' && e.records > 0), 20_000)
+          // The second member's join revokes some of the first's partitions while their records run.
+          await (apps[1] as BatonApp).start()
+          await waitFor('a revocation of the first member', () => revoked.length > 0, 20_000)
+          const first = revoked[0] as RevokedEvent
+          assert.equal(first.commitError, undefined)
+          assert.ok(first.committed.length > 0, 'the revocation committed nothing')
+          // A transaction whose offsets carry the generation the rebalance just ended is refused and
+          // aborted; its outputs stay held and go in the next one.
+          for (const event of events.filter((e) => e.phase === 'aborted')) {
+            const cause = (event.error as Error).cause
+            assert.ok(cause instanceof KafkaError && GROUP_MOVED_ON.includes(cause.errorCode), `a transaction aborted for another reason: ${String(event.error)}`)
+          }
+        })
+        await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `rev-out-${p}`, 4, 'read_committed')).size === 200, 30_000)
+      } finally {
+        diagnostics.unsubscribe(CHANNELS.revoked, onRevoked)
+        await Promise.all(apps.map((app) => app.stop()))
+      }
+      const counts = countByInput(await readTopic(broker, `rev-out-${p}`, 4, 'read_committed'))
+      assert.equal(counts.size, 200)
+      assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'inputs with more than one visible output')
+    })
+  }
 
   it('refuses a transactional route without the built-in client, and wrong transactions settings, at configuration', () => {
     const cluster = new FakeCluster()

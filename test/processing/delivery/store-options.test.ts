@@ -1,0 +1,91 @@
+/**
+ * Store mode's options and edges, on PGlite: batch handlers (a batch's rows commit with the offset
+ * after its last record), `ctx.tx` refused once its handler settled or in another mode, and the
+ * configuration errors (no database, key ordering).
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError } from '../../../src/processing/errors.js'
+import type { Context } from '../../../src/processing/handler.js'
+import { silentLogger } from '../../../src/processing/logger.js'
+import { StoreModeRequiredError } from '../../../src/processing/store/errors.js'
+import { deferred, group, TP0, within } from '../helpers.js'
+import { kinds } from '../store/databases.js'
+import { createEffects, exactlyOnce, insertEffect, storedOffset } from './store-helpers.js'
+
+const GROUP = 'test-group'
+
+async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe("delivery: 'store' with batch handlers, on PGlite", () => {
+  it("a batch's rows commit with the offset after its last record; ctx.tx after the handler settled is refused", async () => {
+    const g = group('orders', 1)
+    const db = await kinds[0]!.open()
+    try {
+      await createEffects(db.database)
+      for (let i = 0; i < 30; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const { baton } = await import('../../../src/processing/app.js')
+      const consumer = g.cluster.member('batcher')
+      const late = deferred<unknown>()
+      let kept: Context | undefined
+      const app = baton({ groupId: GROUP, consumer, logger: silentLogger, signals: false, store: { database: db.database } })
+      app.consumeBatch(
+        'orders',
+        async (records, ctx) => {
+          for (const record of records) await insertEffect('batcher', ctx, record)
+          kept ??= ctx
+        },
+        { delivery: 'store', maxRecords: 7, deadLetter: false },
+      )
+      await app.start()
+      await consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 30n, 'all batches stored')
+      assert.deepEqual(await exactlyOnce(db.database, 30n), { missing: [], duplicated: [], extra: [] })
+      kept!.tx.query('SELECT 1').then(
+        () => late.resolve(undefined),
+        (error: unknown) => late.resolve(error),
+      )
+      assert.ok((await within(late.promise)) instanceof StoreModeRequiredError)
+      await app.stop()
+    } finally {
+      await db.close()
+    }
+  })
+})
+
+describe("delivery: 'store' configuration", () => {
+  it('needs the database, refuses key ordering, and ctx.tx in another mode is a typed error', async () => {
+    const g = group('orders', 1)
+    const { baton } = await import('../../../src/processing/app.js')
+    const app = baton({ groupId: 'g', consumer: g.cluster.member('x'), logger: silentLogger, signals: false })
+    assert.throws(() => app.consume('orders', async () => {}, { delivery: 'store' }), (e: Error) => e instanceof ConfigError && /baton\(\{ store/.test(e.message))
+    const db = await kinds[0]!.open()
+    try {
+      const withStore = baton({ groupId: 'g', consumer: g.cluster.member('y'), logger: silentLogger, signals: false, store: { database: db.database } })
+      assert.throws(() => withStore.consume('orders', async () => {}, { delivery: 'store', ordering: 'key' }), /ordering/)
+      g.cluster.produce('orders', 0, { value: 'v' })
+      const seen = deferred<unknown>()
+      const plain = await g.member('z', (_record, ctx) => {
+        try {
+          void ctx.tx
+          seen.resolve(undefined)
+        } catch (error) {
+          seen.resolve(error)
+        }
+        return Promise.resolve()
+      })
+      await plain.consumer.assign([TP0])
+      assert.ok((await within(seen.promise)) instanceof StoreModeRequiredError)
+      await g.close()
+    } finally {
+      await db.close()
+    }
+  })
+})

@@ -111,15 +111,15 @@ export class StoreDelivery implements Delivery {
     const work = offsets.map((o) => this.partitions.get(partitionKey(o))?.storeUpTo(o.offset, now) ?? Promise.resolve())
     const results = await Promise.allSettled(work)
     // The group sees the final position before the partitions move (its generation is still valid).
-    if (now) {
-      await this.commitToKafka()
-      if (this.toKafka.size > 0) await this.commitToKafka()
-    }
+    if (now) await this.flushToKafka()
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) throw failed.reason
   }
 
   async released(partitions: readonly TopicPartition[]): Promise<void> {
+    // Still inside the revocation, under a valid generation: the group gets the database's last
+    // offsets even when the hand-off had nothing left to store (a background commit carried them).
+    await this.flushToKafka()
     await this.letGo(partitions)
   }
 
@@ -172,6 +172,12 @@ export class StoreDelivery implements Delivery {
     return partition
   }
 
+  /** Waits for the Kafka commit in flight, then commits what is still pending. */
+  private async flushToKafka(): Promise<void> {
+    await this.commitToKafka()
+    if (this.toKafka.size > 0) await this.commitToKafka()
+  }
+
   /** Commits to Kafka what the database holds, one commit in flight; failures only delay it (lag tools see it later). */
   private commitToKafka(): Promise<void> {
     this.kafkaRun ??= this.runKafkaCommits().finally(() => (this.kafkaRun = undefined))
@@ -185,6 +191,11 @@ export class StoreDelivery implements Delivery {
       try {
         await this.options.consumer.commit(offsets)
       } catch (error) {
+        // Kept for the next try (the next store commit, or the revocation), unless newer ones came.
+        for (const o of offsets) {
+          const key = partitionKey(o)
+          if (this.partitions.has(key) && !this.toKafka.has(key)) this.toKafka.set(key, o)
+        }
         this.options.logger.debug({ err: error }, "store mode: committing the database's offsets to Kafka failed; the next commit carries them")
         return
       }

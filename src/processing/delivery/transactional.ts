@@ -108,13 +108,14 @@ export class TransactionalDelivery implements Delivery {
 
   /**
    * Resolves when a commit made as work completes should go: `maxRecords` records are done, or
-   * the oldest done one has waited `maxMs`.
+   * the oldest done one has waited `maxMs`. At once when nothing is held: the completion was
+   * another delivery's (an at-least-once route of the same app), which need not wait.
    */
   batchWindow(): Promise<void> {
     const { maxRecords, maxMs } = this.options.settings
-    if (this.held.records >= maxRecords || this.closed) return Promise.resolve()
     const oldest = this.held.oldestAt
-    const waitMs = oldest === undefined ? maxMs : Math.max(0, oldest + maxMs - performance.now())
+    if (oldest === undefined || this.held.records >= maxRecords || this.closed) return Promise.resolve()
+    const waitMs = Math.max(0, oldest + maxMs - performance.now())
     if (waitMs === 0) return Promise.resolve()
     this.openWindow()
     return new Promise((resolve) => {

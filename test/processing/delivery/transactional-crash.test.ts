@@ -6,6 +6,9 @@
  *   read_committed readers of the output topic see each input's output exactly once, nothing lost,
  *   once the other member has taken over (the dead transaction is aborted by its timeout, and the
  *   new owner's offset fetch waits for that);
+ * - a member restarted with its predecessor's transactional id aborts the predecessor's open
+ *   transaction when its producer initialises, before it joins: its work goes on at once instead of
+ *   after the transaction timeout;
  * - a zombie: a member stopped (SIGSTOP) mid-transaction past its session timeout, continued
  *   (SIGCONT) after the group moved on, tries to commit and is refused; none of its transaction's
  *   outputs ever becomes visible, the new owner's are.
@@ -51,9 +54,9 @@ class Member {
     this.exited = once(child, 'exit')
   }
 
-  static start(broker: EmbeddedBroker, group: string, name: string, action: string, ordering: 'partition' | 'key' = 'partition'): Member {
+  static start(broker: EmbeddedBroker, group: string, name: string, action: string, ordering: 'partition' | 'key' = 'partition', env: Record<string, string> = {}): Member {
     const args = ['--import', 'tsx', MEMBER, broker.bootstrap.join(','), group, `${group}-in`, `${group}-out`, name, action, ordering]
-    return new Member(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
+    return new Member(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
   }
 
   /** The first line (printed already or to come) starting with `prefix`. */
@@ -125,6 +128,28 @@ describe('transactional delivery with members as processes', () => {
     // The kill did hit an open transaction with outputs written: they are in the log, never visible.
     const committed = new Set(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed'))
     assert.ok(uncommittedAtKill.some((v) => !committed.has(v)), 'the killed transaction had no outputs written')
+  })
+
+  it('a member restarted with the same transactional id fences its predecessor’s open transaction at once, not after its timeout', async () => {
+    const group = 'restarted'
+    topics(group)
+    // A timeout far beyond the test: only the restarted member's initialisation can end the transaction in time.
+    const env = { BATON_TEST_TRANSACTIONAL_ID: 'restarted-0', BATON_TEST_TRANSACTION_TIMEOUT_MS: '120000' }
+    const before = Member.start(broker, group, 'before', 'block:2', 'partition', env)
+    members.push(before)
+    await before.line('assigned', 30_000)
+    await produce(broker.bootstrap, `${group}-in`, PARTITIONS, PER_PARTITION)
+    await before.line('in-transaction', 60_000)
+    before.child.kill('SIGKILL')
+    await before.exited
+    const startedAt = Date.now()
+    const after = Member.start(broker, group, 'after', 'run', 'partition', env)
+    members.push(after)
+    await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed')).size === INPUTS, 60_000)
+    assert.ok(Date.now() - startedAt < 60_000)
+    await after.stop()
+    const counts = countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed'))
+    assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'inputs with more than one visible output')
   })
 
   it('a zombie (SIGSTOP past its session, SIGCONT) is refused: its open transaction’s outputs never become visible', async () => {

@@ -8,7 +8,8 @@
  * - `block:<n>`: print `in-transaction <input ranges it covers, JSON>` and block the event loop (the parent SIGKILLs it);
  * - `stall:<n>`: print the same, then block for 2 s, during which the parent stops the
  *   process (SIGSTOP) and later continues it; the member then tries to commit.
- * A last, optional argument `key` runs the route with `ordering: 'key'`.
+ * A last, optional argument `key` runs the route with `ordering: 'key'`. The environment may set
+ * the transactional id (BATON_TEST_TRANSACTIONAL_ID) and timeout (BATON_TEST_TRANSACTION_TIMEOUT_MS).
  * Each output's value is `<input partition>:<input offset>@<member>#<transactions committed when it was handled>`.
  * Assignments of partitions are printed (`assigned <count>`), and every transaction's end: `committed <n>` or `aborted <n> <error code>`.
  */
@@ -67,7 +68,12 @@ const app = baton({
   rebalanceTimeoutMs: 6_000,
   drainTimeoutMs: 2_000,
   kafka: { clientId: member, sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, fetchMaxWaitMs: 100, isolationLevel: 'read_committed' },
-  transactions: { maxRecords: 20, maxMs: 50, transactionTimeoutMs: 4_000 },
+  transactions: {
+    maxRecords: 20,
+    maxMs: 50,
+    transactionTimeoutMs: Number(process.env.BATON_TEST_TRANSACTION_TIMEOUT_MS ?? 4_000),
+    ...(process.env.BATON_TEST_TRANSACTIONAL_ID === undefined ? {} : { transactionalId: process.env.BATON_TEST_TRANSACTIONAL_ID }),
+  },
 })
 app.consume(input, async (record, ctx) => {
   await ctx.produce({ topic: output, key: record.key, value: `${record.partition}:${record.offset}@${member}#${committed}` })

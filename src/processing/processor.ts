@@ -363,9 +363,19 @@ export class Processor {
     if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
       throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
     }
+    const route = routeFor(this.options.routes, tp.topic) as Route
+    const mode = this.deliveryOf(route).mode
+    if (mode !== 'at-least-once') {
+      // A transactional or store route's position lives with its outputs (held, or in the
+      // application's database); moving it alone would write them twice or skip them.
+      throw new ConfigError(
+        'seek',
+        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
+          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
+      )
+    }
     // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
     if (typeof offset === 'bigint') port.seek(tp, offset)
-    const route = routeFor(this.options.routes, tp.topic) as Route
     const fetchPaused = old.fetchPaused
     old.beginRevoke()
     const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })

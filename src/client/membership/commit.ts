@@ -183,9 +183,10 @@ async function sendOnce(ctx: CommitContext, identity: HeartbeatIdentity, offsets
  */
 function afterTransient(ctx: CommitContext, sentAs: HeartbeatIdentity, retryUntil: number | undefined): 'retry' | 'rebalanced' | 'give-up' {
   if (retryUntil === undefined || ctx.timers.now() >= retryUntil) return 'give-up'
-  // A member rejoining still commits under the generation it holds, but a retry could reach the
-  // coordinator after the rebalance completed: wait for it instead, and resend under the new one.
-  if (ctx.identity() instanceof CommitFailedError || !ctx.holds(sentAs)) return 'rebalanced'
+  // A member rejoining still commits under the generation it holds: retry under it. Should the
+  // rebalance complete first, the refusal that brings is resent under the new generation.
+  const now = ctx.identity()
+  if (now instanceof CommitFailedError || now.generationId !== sentAs.generationId || now.memberId !== sentAs.memberId) return 'rebalanced'
   return 'retry'
 }
 

@@ -60,6 +60,12 @@ export class GroupMember extends LoopedMember<MemberState> {
    * the partitions stayed this member's throughout.
    */
   private owned = new PartitionSet()
+  /**
+   * Counts the times a partition left `owned` (revoked, lost, given up on leaving). A commit asked
+   * for when it read n may be resent under a later generation while it still reads n: nothing the
+   * member owned then has left it since, so no one else can have committed for those partitions.
+   */
+  private ownershipBreaks = 0
   private assignorState: AssignorMemberState = { generationId: -1, assigned: [] }
   private joinedTopics: readonly string[] = []
   private partitionCounts = new Map<string, number>()
@@ -283,6 +289,7 @@ export class GroupMember extends LoopedMember<MemberState> {
       if (revoked.size > 0) {
         await this.runUserHook('onRevoke', revoked.toGroups())
         this.owned = this.owned.minus(revoked)
+        this.ownershipBreaks++
         // KIP-429: the revoked partitions were withheld from everyone; a follow-up rebalance hands them out.
         this.requestRejoin('revoked partitions for a cooperative rebalance')
       }
@@ -299,6 +306,7 @@ export class GroupMember extends LoopedMember<MemberState> {
       this.sm.transitionTo('revoking')
       const all = this.owned.toGroups()
       if (all.length > 0) await this.runUserHook('onRevoke', all)
+      if (all.length > 0) this.ownershipBreaks++
       this.owned = new PartitionSet()
       return
     }
@@ -310,6 +318,7 @@ export class GroupMember extends LoopedMember<MemberState> {
     this.sm.transitionTo('lost')
     this.heartbeat.stop()
     const lost = this.owned.toGroups()
+    if (lost.length > 0) this.ownershipBreaks++
     this.owned = new PartitionSet()
     this.assignorState = { generationId: -1, assigned: [] }
     this.generation = -1
@@ -337,6 +346,7 @@ export class GroupMember extends LoopedMember<MemberState> {
 
   /** Static members send no LeaveGroup, so that a restart within the session timeout keeps their partitions (KIP-345). */
   protected async leaveGroup(): Promise<void> {
+    if (this.owned.size > 0) this.ownershipBreaks++
     this.owned = new PartitionSet()
     if (this.memberIdValue !== '' && this.o.groupInstanceId === null) {
       await leaveGroup(this.o.transport, this.groupId, this.memberIdValue, this.o.report)
@@ -386,6 +396,7 @@ export class GroupMember extends LoopedMember<MemberState> {
   /** A commit's view of the member; `owned` is taken now, when the commit is asked for. */
   protected commitContext(): CommitContext {
     const ownedWhenAsked = this.owned
+    const breaksWhenAsked = this.ownershipBreaks
     return {
       ...commitBasics(this.o),
       identity: () => this.commitIdentity(),
@@ -395,7 +406,7 @@ export class GroupMember extends LoopedMember<MemberState> {
         this.lostReason === undefined &&
         this.memberIdValue === sentAs.memberId &&
         this.generation === sentAs.generationId,
-      afterRebalance: (offsets, until, refusal) => this.afterRebalance(ownedWhenAsked, offsets, until, refusal),
+      afterRebalance: (offsets, until, refusal) => this.afterRebalance(ownedWhenAsked, breaksWhenAsked, offsets, until, refusal),
       outcome: (action, errorCode) => this.onGroupError(action, errorCode, 'OffsetCommit'),
     }
   }
@@ -405,41 +416,57 @@ export class GroupMember extends LoopedMember<MemberState> {
   }
 
   /**
-   * For a commit that a rebalance got in the way of: resolves when the member next reaches
-   * `assigning`, the moment its SyncGroup has been answered and before any partition is revoked or
-   * assigned, with the identity of the new generation and the offsets to send under it. A
-   * partition goes into the new generation's commit only if the member has owned it without a
-   * break since the commit was asked for (`owned` is still the set seen then): under the
-   * cooperative protocol it is then still this member's until its onRevoke settles (KIP-429), and
-   * no one else can have committed for it. Nothing is resent if ownership changed (eager revoke,
-   * lost), if the member is leaving, lost or failed, or when `until` passes.
+   * For a commit that a rebalance got in the way of: resolves with a generation to resend it under
+   * and the offsets to send: at once if the rebalance has completed already; otherwise when the
+   * member next rejoins holding a generation (which the coordinator accepts until every member has
+   * rejoined) or reaches `assigning` (its SyncGroup answered, before any partition is revoked or
+   * assigned). A partition goes into the resend only if the member has owned it without a break
+   * since the commit was asked for (no partition has left `owned` since, `ownershipBreaks`): under
+   * the cooperative protocol it is then still this member's until its onRevoke settles (KIP-429),
+   * and no one else can have committed for it. Nothing is resent if ownership broke (a revocation,
+   * a loss), if the member is closing, lost or failed, or when `until` passes.
    *
    * Waiting is only possible while the loop itself goes on with the rebalance (joining, syncing,
    * or stable with a rejoin due); in a hook it would wait for itself, so it fails at once.
    */
   private afterRebalance(
     ownedWhenAsked: PartitionSet,
+    breaksWhenAsked: number,
     offsets: readonly CommitOffset[],
     until: number,
     refusal: CommitFailedError,
   ): Promise<Resend | CommitFailedError> {
-    if (this.owned !== ownedWhenAsked) return Promise.resolve(notResent(refusal, 'the partitions this member owns changed meanwhile'))
+    const changed = (): CommitFailedError => notResent(refusal, 'a partition this member owned when the commit was asked for has left it meanwhile')
+    const resend = (identity: HeartbeatIdentity): Resend => ({
+      identity,
+      offsets: offsets.filter((o) => ownedWhenAsked.has(o)),
+      dropped: offsets.filter((o) => !ownedWhenAsked.has(o)),
+    })
+    if (this.ownershipBreaks !== breaksWhenAsked) return Promise.resolve(changed())
+    if (this.closing) return Promise.resolve(notResent(refusal, 'the member is closing'))
     const state = this.sm.state
-    const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.rejoinReason !== undefined && this.lostReason === undefined)
-    if (!underWay || this.closing) return Promise.resolve(notResent(refusal, `no rebalance this commit can wait for (state ${state}${this.closing ? ', closing' : ''})`))
+    const rejoinDue = this.rejoinReason !== undefined || this.lostReason !== undefined
+    if ((state === 'stable' || state === 'assigning') && !rejoinDue) {
+      // The rebalance that refused the commit has completed already: resend under its generation.
+      const identity = this.commitIdentity()
+      return Promise.resolve(identity instanceof CommitFailedError ? identity : resend(identity))
+    }
+    const underWay = state === 'joining' || state === 'syncing' || (state === 'stable' && this.lostReason === undefined)
+    if (!underWay) return Promise.resolve(notResent(refusal, `no rebalance this commit can wait for (state ${state})`))
     return awaitResend(
       this.o.timers,
       until,
       () => notResent(refusal, `the rebalance did not complete within the commit's timeout`),
       (finish) =>
         this.sm.onChange((to) => {
-          if (to === 'joining' || to === 'syncing') return
-          if (to !== 'assigning') return finish(notResent(refusal, `the member went to ${to} before the rebalance completed`))
+          if (to === 'syncing') return
+          if (to !== 'joining' && to !== 'assigning') return finish(notResent(refusal, `the member went to ${to} before the rebalance completed`))
+          if (this.ownershipBreaks !== breaksWhenAsked) return finish(changed())
           const identity = this.commitIdentity()
-          if (identity instanceof CommitFailedError) return finish(identity)
-          if (this.owned !== ownedWhenAsked) return finish(notResent(refusal, 'the partitions this member owns changed meanwhile'))
-          const kept = offsets.filter((o) => ownedWhenAsked.has(o))
-          finish({ identity, offsets: kept, dropped: offsets.filter((o) => !ownedWhenAsked.has(o)) })
+          // Rejoining, the member commits under the generation it holds, which the coordinator
+          // accepts until every member has rejoined; without one it waits for the next.
+          if (identity instanceof CommitFailedError) return to === 'joining' ? undefined : finish(identity)
+          finish(resend(identity))
         }),
     )
   }

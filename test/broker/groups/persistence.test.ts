@@ -4,10 +4,9 @@
  * deleted, and a torn last record costs only that record.
  */
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js'
 import { FileGroupStore } from '../../../src/broker/groups/file-store.js'
 import { startBroker } from '../../../src/broker/index.js'
@@ -17,19 +16,13 @@ import { DeleteGroups, DescribeGroups, Heartbeat, OffsetCommit, OffsetFetch } fr
 import { TestConnection } from '../helpers/connection.js'
 import { harness, stableGroup } from './helpers/harness.js'
 import { joinNew, syncAs } from './helpers/wire.js'
+import { tempDirPerTest } from '../../helpers/temp-dir.js'
 
 describe('group state on disk', () => {
-  let dir: string
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'baton-groups-'))
-  })
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const dir = tempDirPerTest('baton-groups-')
 
   it('brings offsets and a stable group back after a broker restart', async () => {
-    let broker = await startBroker({ dataDir: dir })
+    let broker = await startBroker({ dataDir: dir() })
     broker.createTopic('t', { partitions: 1 })
     let conn = await TestConnection.open(broker.bootstrap[0]!)
     const joined = await joinNew(conn, { groupId: 'kept', sessionTimeoutMs: 30_000 })
@@ -43,7 +36,7 @@ describe('group state on disk', () => {
     await conn.close()
     await broker.stop()
 
-    broker = await startBroker({ dataDir: dir })
+    broker = await startBroker({ dataDir: dir() })
     conn = await TestConnection.open(broker.bootstrap[0]!)
     try {
       const fetched = await conn.request(OffsetFetch, 8, { groups: [{ groupId: 'kept', topics: null }, { groupId: 'doomed', topics: null }] })
@@ -69,11 +62,11 @@ describe('group state on disk', () => {
   })
 
   it('compacts the log on open and cuts a torn last record', () => {
-    const open = () => new GroupCoordinator({ initialRebalanceDelayMs: 0, store: new FileGroupStore(dir, silentLogger) })
+    const open = () => new GroupCoordinator({ initialRebalanceDelayMs: 0, store: new FileGroupStore(dir(), silentLogger) })
     const first = open()
     for (let i = 0; i < 50; i++) first.commitOffsets({ groupId: 's', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: BigInt(i), leaderEpoch: -1, metadata: null, commitTimestamp: 1 }] })
     first.close()
-    const file = join(dir, 'groups.log')
+    const file = join(dir(), 'groups.log')
     const before = statSync(file).size
     appendFileSync(file, Buffer.from([0, 0, 0, 40, 1, 2, 3]))
 
@@ -85,10 +78,10 @@ describe('group state on disk', () => {
   })
 
   it('restores a group whose members then fail to show up, and evicts them after their session', async () => {
-    const { coordinator: original } = harness({ store: new FileGroupStore(dir, silentLogger) })
+    const { coordinator: original } = harness({ store: new FileGroupStore(dir(), silentLogger) })
     const { members, generation } = await stableGroup(original, 2)
     original.close()
-    const { coordinator, clock } = harness({ store: new FileGroupStore(dir, silentLogger) })
+    const { coordinator, clock } = harness({ store: new FileGroupStore(dir(), silentLogger) })
     try {
       assert.equal(coordinator.groupState('g'), 'Stable')
       assert.equal(coordinator.generationOf('g'), generation)

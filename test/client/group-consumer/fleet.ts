@@ -10,8 +10,7 @@ import { CommitFailedError } from '../../../src/client/membership/errors.js'
 import { flatten, type TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
 import { PartitionNotOwnedError } from '../../../src/client/consumer/group-consumer-errors.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
-import { after, before } from 'node:test'
-import { Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings, produce, startTestBroker } from './helpers.js'
+import { brokerPerSuite, Condition, consumerProtocolTimings, FaultyGroupConsumer, groupTimings } from './helpers.js'
 
 export interface Member {
   readonly name: string
@@ -164,27 +163,9 @@ export class Fleet {
  * `partitions` partitions holding `perPartition` records when its fleet is handed out.
  */
 export function fleetsOnOneBroker(partitions: number, perPartition: number): { broker: () => EmbeddedBroker; fleet: (name: string) => Promise<Fleet> } {
-  let broker: EmbeddedBroker | undefined
-  const fleets: Fleet[] = []
-  before(async () => {
-    broker = await startTestBroker()
-  })
-  after(async () => {
-    await Promise.all(fleets.map((f) => f.closeAll()))
-    await broker?.stop()
-  })
-  const started = (): EmbeddedBroker => {
-    if (broker === undefined) throw new Error('the broker starts in the describe block\'s before hook')
-    return broker
-  }
-  return {
-    broker: started,
-    fleet: async (name) => {
-      started().createTopic(name, { partitions })
-      await produce(started().bootstrap, name, partitions, perPartition)
-      const f = new Fleet(started(), name, `${name}-group`)
-      fleets.push(f)
-      return f
-    },
-  }
+  const suite = brokerPerSuite(
+    (broker, topic) => new Fleet(broker, topic, `${topic}-group`),
+    (fleet) => fleet.closeAll(),
+  )
+  return { broker: suite.broker, fleet: (name) => suite.topic(name, partitions, perPartition) }
 }

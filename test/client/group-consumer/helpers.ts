@@ -2,6 +2,7 @@
  * Shared by the group consumer tests: an embedded broker with short group timeouts, a consumer
  * whose coordinator traffic can be cut (crash) or held (stall), and a condition to wait on.
  */
+import { after, before } from 'node:test'
 import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig, type GroupConsumerFaults } from '../../../src/client/consumer/group-consumer.js'
 import { Producer } from '../../../src/client/producer/producer.js'
@@ -186,5 +187,40 @@ export async function produce(bootstrap: readonly string[], topic: string, parti
     await Promise.all(sends)
   } finally {
     await producer.close()
+  }
+}
+
+/**
+ * For a `describe` body whose tests each read a topic of their own: one broker (startTestBroker)
+ * started before the tests, and `topic(name, …)` creates a topic holding `perPartition` records per
+ * partition and hands back what `open` builds on it; all of those are closed after the tests, then
+ * the broker.
+ */
+export function brokerPerSuite<T>(
+  open: (broker: EmbeddedBroker, topic: string) => T,
+  close: (opened: T) => Promise<void>,
+): { broker: () => EmbeddedBroker; topic: (name: string, partitions: number, perPartition: number) => Promise<T> } {
+  let started: EmbeddedBroker | undefined
+  const opened: T[] = []
+  before(async () => {
+    started = await startTestBroker()
+  })
+  after(async () => {
+    await Promise.all(opened.map(close))
+    await started?.stop()
+  })
+  const broker = (): EmbeddedBroker => {
+    if (started === undefined) throw new Error('the suite broker is used before its before() hook ran')
+    return started
+  }
+  return {
+    broker,
+    topic: async (name, partitions, perPartition) => {
+      broker().createTopic(name, { partitions })
+      await produce(broker().bootstrap, name, partitions, perPartition)
+      const made = open(broker(), name)
+      opened.push(made)
+      return made
+    },
   }
 }

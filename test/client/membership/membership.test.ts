@@ -255,7 +255,6 @@ describe('offset commits', () => {
   for (const [name, errorCode] of [
     ['ILLEGAL_GENERATION', KafkaErrorCode.ILLEGAL_GENERATION],
     ['REBALANCE_IN_PROGRESS', KafkaErrorCode.REBALANCE_IN_PROGRESS],
-    ['COORDINATOR_LOAD_IN_PROGRESS', KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS],
   ] as const) {
     it(`a commit refused with ${name} while the member rebalances is not taken as lost; it goes out again under the new generation`, async () => {
       const { a } = await stableGroupOfTwo()
@@ -308,6 +307,39 @@ describe('offset commits', () => {
     assert.ok(outcome.error instanceof CommitFailedError)
     assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
     assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+  })
+
+  it('a commit failed transiently while the member rejoins is retried, and stored once, under a generation the coordinator accepts', async () => {
+    const { a } = await stableGroupOfTwo()
+    const before = a.member.generationId
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
+    a.member.requestRejoin('test')
+    await waitForState(a.member, 'joining')
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.equal(outcome.error, undefined)
+    const generations = (h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch)
+    assert.equal(generations[0], before)
+    assert.ok(generations.every((g) => g === before || g === a.member.generationId), `only the held and the new generation: ${generations.join(', ')}`)
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 12n]])
+    assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
+  })
+
+  it('a commit refused after the rebalance completed is resent at once under the new generation when the member kept its partitions', async () => {
+    const { a } = await stableGroupOfTwo()
+    const before = a.member.generationId
+    const partition = a.member.assignment()[0]!.partitions[0]!
+    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
+    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 13n }]))
+    a.member.requestRejoin('test')
+    await eventually(h.timers, () => a.member.state === 'stable' && a.member.generationId > before)
+    release()
+    await eventually(h.timers, () => outcome.settled)
+    assert.equal(outcome.error, undefined)
+    assert.deepEqual((h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch), [before, a.member.generationId])
+    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 13n]])
   })
 
   it('commitAsync does not wait out a rebalance: refused because of one, it fails at once and is not resent', async () => {

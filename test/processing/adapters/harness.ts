@@ -4,7 +4,6 @@
  * are collected per group.
  */
 import diagnostics from 'node:diagnostics_channel'
-import { after, before } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Admin } from '../../../src/client/admin/admin.js'
 import type { RecordHandler } from '../../../src/processing/handler.js'
@@ -14,7 +13,7 @@ import { CHANNELS, type CommittedEvent, type LostEvent, type RevokedEvent } from
 import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import type { GroupConsumer } from '../../../src/client/consumer/group-consumer.js'
-import { Condition, ConsumerFaults, consumerProtocolTimings, groupTimings, produce, REBALANCE_TIMEOUT_MS, startTestBroker } from '../../client/group-consumer/helpers.js'
+import { brokerPerSuite, Condition, ConsumerFaults, consumerProtocolTimings, groupTimings, REBALANCE_TIMEOUT_MS } from '../../client/group-consumer/helpers.js'
 
 export interface RunningApp {
   readonly name: string
@@ -180,27 +179,9 @@ export interface SuiteBroker {
 
 /** For a `describe` body: one embedded broker for its tests, with every group's apps stopped after them. */
 export function suiteBroker(): SuiteBroker {
-  let started: EmbeddedBroker | undefined
-  const groups: Group[] = []
-  before(async () => {
-    started = await startTestBroker()
-  })
-  after(async () => {
-    await Promise.all(groups.map((g) => g.close()))
-    await started?.stop()
-  })
-  const broker = (): EmbeddedBroker => {
-    if (started === undefined) throw new Error('the suite broker is used before its before() hook ran')
-    return started
-  }
-  return {
-    broker,
-    group: async (topic, partitions, perPartition) => {
-      broker().createTopic(topic, { partitions })
-      await produce(broker().bootstrap, topic, partitions, perPartition)
-      const g = new Group(broker(), topic, `${topic}-group`)
-      groups.push(g)
-      return g
-    },
-  }
+  const suite = brokerPerSuite(
+    (broker, topic) => new Group(broker, topic, `${topic}-group`),
+    (group) => group.close(),
+  )
+  return { broker: suite.broker, group: suite.topic }
 }

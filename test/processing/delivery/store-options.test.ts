@@ -89,3 +89,38 @@ describe("delivery: 'store' configuration", () => {
     }
   })
 })
+
+describe("delivery: 'store' and seek", () => {
+  it('a seek of a store route is refused with a ConfigError saying how to move its position instead, and processing goes on', async () => {
+    const g = group('orders', 1)
+    const db = await kinds[0]!.open()
+    try {
+      await createEffects(db.database)
+      for (let i = 0; i < 5; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const { baton } = await import('../../../src/processing/app.js')
+      const consumer = g.cluster.member('seeker')
+      const app = baton({ groupId: GROUP, consumer, logger: silentLogger, signals: false, store: { database: db.database } })
+      app.consume(
+        'orders',
+        async (record, ctx) => {
+          await insertEffect('seeker', ctx, record)
+        },
+        { delivery: 'store', deadLetter: false },
+      )
+      await app.start()
+      await consumer.assign([TP0])
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 5n, 'the first records stored')
+      await assert.rejects(
+        app.seek(TP0, 0n),
+        (e: unknown) => e instanceof ConfigError && e.message.includes("delivery 'store'"),
+      )
+      g.cluster.produce('orders', 0, { value: 'v5' })
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 6n, 'the next record stored after the refused seek')
+      assert.deepEqual(await exactlyOnce(db.database, 6n), { missing: [], duplicated: [], extra: [] })
+      await app.stop()
+    } finally {
+      await db.close()
+      await g.close()
+    }
+  })
+})

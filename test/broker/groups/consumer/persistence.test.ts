@@ -5,26 +5,18 @@
  * is removed one session timeout after the restart. The server assignor chosen is kept too.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { FileGroupStore } from '../../../../src/broker/groups/file-store.js'
 import { silentLogger } from '../../../../src/broker/options.js'
 import { KafkaErrorCode as E } from '../../../../src/protocol/errors/kafka-errors.js'
 import { consumerHarness, SESSION_MS, TestMember } from './helpers.js'
+import { tempDirPerTest } from '../../../helpers/temp-dir.js'
 
 describe('consumer groups on disk', () => {
-  let dir: string
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'baton-consumer-groups-'))
-  })
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const dir = tempDirPerTest('baton-consumer-groups-')
 
   it('brings the group, its epochs, assignments and offsets back; an absent member leaves after a session', () => {
-    const first = consumerHarness({ store: new FileGroupStore(dir, silentLogger) })
+    const first = consumerHarness({ store: new FileGroupStore(dir(), silentLogger) })
     const a = new TestMember(first, 'a', { serverAssignor: 'range' })
     const b = new TestMember(first, 'b', { serverAssignor: 'range' })
     a.join()
@@ -36,7 +28,7 @@ describe('consumer groups on disk', () => {
     const before = first.coordinator.describeConsumerGroup('g')
     first.coordinator.close()
 
-    const second = consumerHarness({ store: new FileGroupStore(dir, silentLogger) })
+    const second = consumerHarness({ store: new FileGroupStore(dir(), silentLogger) })
     const after = second.coordinator.describeConsumerGroup('g')
     assert.equal(after.groupEpoch, before.groupEpoch)
     assert.equal(after.assignorName, 'range')
@@ -59,14 +51,14 @@ describe('consumer groups on disk', () => {
     second.coordinator.close()
 
     // A deleted (empty) consumer group stays deleted.
-    const third = consumerHarness({ store: new FileGroupStore(dir, silentLogger) })
+    const third = consumerHarness({ store: new FileGroupStore(dir(), silentLogger) })
     const a3 = new TestMember(third, 'a')
     a3.epoch = a2.epoch
     a3.owned = a2.owned
     a3.beat({ memberEpoch: -1 })
     assert.equal(third.coordinator.deleteGroup('g'), E.NONE)
     third.coordinator.close()
-    const fourth = consumerHarness({ store: new FileGroupStore(dir, silentLogger) })
+    const fourth = consumerHarness({ store: new FileGroupStore(dir(), silentLogger) })
     assert.equal(fourth.coordinator.groupType('g'), undefined)
     fourth.coordinator.close()
   })

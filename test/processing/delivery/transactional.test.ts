@@ -21,6 +21,7 @@ import { CHANNELS, type RevokedEvent, type TransactionEvent } from '../../../src
 import { silentLogger } from '../../../src/processing/logger.js'
 import { FakeCluster } from '../../../src/processing/testing/fake-consumer.js'
 import { produce } from '../../client/group-consumer/helpers.js'
+import { deferred } from '../helpers.js'
 import { countByInput, readTopic, waitFor } from './helpers/outputs.js'
 
 const GROUP_MOVED_ON: readonly number[] = [KafkaErrorCode.ILLEGAL_GENERATION, KafkaErrorCode.REBALANCE_IN_PROGRESS, KafkaErrorCode.UNKNOWN_MEMBER_ID]
@@ -43,6 +44,11 @@ async function recordingTransactions<T>(transactionalId: string, run: (events: T
   } finally {
     diagnostics.unsubscribe(CHANNELS.transaction, listener)
   }
+}
+
+function untilRevokedOr(revoking: AbortSignal, other: Promise<void>): Promise<void> {
+  if (revoking.aborted) return Promise.resolve()
+  return Promise.race([other, new Promise<void>((resolve) => revoking.addEventListener('abort', () => resolve(), { once: true }))])
 }
 
 describe("delivery: 'transactional' on the embedded broker", () => {
@@ -142,6 +148,7 @@ describe("delivery: 'transactional' on the embedded broker", () => {
       broker.createTopic(`rev-in-${p}`, { partitions: 4 })
       broker.createTopic(`rev-out-${p}`, { partitions: 4 })
       await produce(broker.bootstrap, `rev-in-${p}`, 4, 50)
+      const secondStarted = deferred()
       const revoked: RevokedEvent[] = []
       const onRevoked = (message: unknown): void => {
         const event = message as RevokedEvent
@@ -154,6 +161,9 @@ describe("delivery: 'transactional' on the embedded broker", () => {
         const app = baton(groupProtocol === 'classic' ? options : { ...options, groupProtocol, kafka: { fetchMaxWaitMs: 50 } })
         app.consume(`rev-in-${p}`, async (record, ctx) => {
           await new Promise((resolve) => setTimeout(resolve, 10))
+          // The first member's records from offset 5 on wait for the second member (or for their
+          // partition's revocation), so that the revocation finds work under way to drain and commit.
+          if (name === 'first' && record.offset >= 5n) await untilRevokedOr(ctx.revokingSignal, secondStarted.promise)
           await ctx.produce({ topic: `rev-out-${p}`, key: record.key, value: `${record.partition}:${record.offset}@${name}` })
         }, { delivery: 'transactional' })
         return app
@@ -164,6 +174,7 @@ describe("delivery: 'transactional' on the embedded broker", () => {
           await waitFor('the first member to commit a transaction', () => events.some((e) => e.phase === 'committed' && e.records > 0), 20_000)
           // The second member's join revokes some of the first's partitions while their records run.
           await (apps[1] as BatonApp).start()
+          secondStarted.resolve()
           await waitFor('a revocation of the first member', () => revoked.length > 0, 20_000)
           const first = revoked[0] as RevokedEvent
           assert.equal(first.commitError, undefined)

@@ -28,7 +28,9 @@ function explainStore(o: Outcome): string {
   const crash =
     o.crashes === 0
       ? 'a crash would roll back the member\'s open transaction, and the next owner would start from the offset stored with the last committed rows'
-      : `the crashed member's open transaction (${plural(o.inFlightAtCrash, 'record')} past its stored offset) rolled back, and the next owner started from the offset stored with the last committed rows`
+      : o.inFlightAtCrash === 0
+        ? 'the crash caught its member with nothing past its stored offset (on PGlite, partitions wait their turn for the one connection), so it had nothing to roll back'
+        : `the crashed member's open transaction (${plural(o.inFlightAtCrash, 'record')} past its stored offset) rolled back, and the next owner started from the offset stored with the last committed rows`
   return `Each row is committed with the partition's offset in one database transaction, or not at all; ${crash}: ${plural(o.duplicated, 'duplicate')}.`
 }
 

@@ -31,7 +31,9 @@ function explainTransactional(o: Outcome): string {
   const crash =
     o.crashes === 0
       ? 'a crash would abort the member\'s open transaction, so only the next owner\'s redo would become visible'
-      : `the crashed member's ${plural(o.inFlightAtCrash, 'record')} started since its last commit had their outputs in no committed transaction, so only the next owner's redo became visible`
+      : o.inFlightAtCrash === 0
+        ? 'the crash caught its member with nothing started since its last commit, so it had no outputs to hide'
+        : `the crashed member's ${plural(o.inFlightAtCrash, 'record')} started since its last commit had their outputs in no committed transaction, so only the next owner's redo became visible`
   return `Outputs become visible to read_committed readers only with the transaction that commits the input offsets; ${crash}: ${plural(o.duplicated, 'duplicate')}.`
 }
 

@@ -12,18 +12,11 @@ import { Admin, Producer } from '../../../src/client/index.js'
 import { baton } from '../../../src/processing/app.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { pgliteDatabase } from '../../../src/processing/store/pglite.js'
-import { createEffects, effectHandler, exactlyOnce, storedOffset } from './store-helpers.js'
+import { createEffects, effectHandler, exactlyOnce, storedOffset, until } from './store-helpers.js'
 
 const TOPIC = 'ledger'
 const GROUP = 'ledger-writers'
 
-async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 describe('store mode on the embedded broker, with PGlite', () => {
   let broker: EmbeddedBroker
@@ -49,7 +42,7 @@ describe('store mode on the embedded broker, with PGlite', () => {
     app.consume(TOPIC, effectHandler(member), { delivery: 'store' })
     await app.start()
     try {
-      await until(async () => (await storedOffset(database, GROUP, 0)) === perPartition && (await storedOffset(database, GROUP, 1)) === perPartition, `${member} storing both partitions`)
+      await until(async () => (await storedOffset(database, GROUP, 0)) === perPartition && (await storedOffset(database, GROUP, 1)) === perPartition, `${member} storing both partitions`, 30_000)
     } finally {
       const result = await app.stop()
       assert.equal(result.exitCode, 0)

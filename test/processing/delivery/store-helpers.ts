@@ -77,3 +77,13 @@ export function killable(database: SqlDatabase): { readonly database: SqlDatabas
     },
   }
 }
+
+/** Polls `check` until it holds (bounded): the database is where store mode's progress shows. */
+export async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

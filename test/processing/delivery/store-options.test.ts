@@ -11,18 +11,10 @@ import { silentLogger } from '../../../src/processing/logger.js'
 import { StoreModeRequiredError } from '../../../src/processing/store/errors.js'
 import { deferred, group, TP0, within } from '../helpers.js'
 import { kinds } from '../store/databases.js'
-import { createEffects, exactlyOnce, insertEffect, storedOffset } from './store-helpers.js'
+import { createEffects, exactlyOnce, insertEffect, storedOffset, until } from './store-helpers.js'
 
 const GROUP = 'test-group'
 
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe("delivery: 'store' with batch handlers, on PGlite", () => {
   it("a batch's rows commit with the offset after its last record; ctx.tx after the handler settled is refused", async () => {

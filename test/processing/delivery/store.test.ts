@@ -22,20 +22,11 @@ import { StoreFencedError } from '../../../src/processing/store/errors.js'
 import type { SqlTransaction } from '../../../src/processing/store/sql.js'
 import { deferred, group, TP0, within, type Group } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
-import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset } from './store-helpers.js'
+import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset, until } from './store-helpers.js'
 
 const TP1 = { topic: 'orders', partition: 1 }
 const GROUP = 'test-group'
 
-/** Polls `check` until it holds (bounded): the database is where store mode's progress shows. */
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** A logger that keeps the errors logged with warn/error, to see what a member was told. */
 function recordingLogger(): { logger: Logger; errors: unknown[] } {

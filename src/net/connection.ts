@@ -440,11 +440,13 @@ export class Connection {
 
 /**
  * Decodes a response body, ignoring bytes after it. Kafka's own clients read responses this way, and
- * some brokers (librdkafka's mock cluster) append a stray byte to flexible responses; requiring
- * the exact end would make such a broker unusable for no gain.
+ * some brokers (librdkafka's mock cluster) append a stray byte to flexible responses, or send a
+ * null for non-nullable bytes beside an error code; failing on either would make such a broker
+ * unusable for no gain.
  */
 function decodeResponseBody(api: ApiSpec, version: number, frame: Buffer): unknown {
   const reader = new Reader(frame)
+  reader.nullBytesAsEmpty = true
   ResponseHeaderCodec.decode(reader, responseHeaderVersion(api, version))
   return api.response.decode(reader, version)
 }

@@ -96,6 +96,18 @@ describe('strings, bytes and arrays', () => {
     assert.equal(new Reader(Buffer.from([0x00])).arrayLength(true, 'topics'), null)
   })
 
+  it('reads a null sent for non-nullable bytes as empty only when told to (responses from brokers that send one)', () => {
+    const lenient = (bytes: number[]): Reader => {
+      const reader = new Reader(Buffer.from(bytes))
+      reader.nullBytesAsEmpty = true
+      return reader
+    }
+    assert.deepEqual(lenient([0xff, 0xff, 0xff, 0xff]).bytes(), Buffer.alloc(0))
+    assert.deepEqual(lenient([0x00]).compactBytes(), Buffer.alloc(0))
+    assertDecodeError(() => lenient([0xff, 0xff, 0xff, 0xfe]).bytes(), 'DECODE_NEGATIVE_LENGTH')
+    assertDecodeError(() => new Reader(Buffer.from([0x00])).compactBytes(), 'DECODE_NEGATIVE_LENGTH')
+  })
+
   it('reports trailing bytes', () => {
     const r = new Reader(Buffer.from([0, 1, 2]))
     r.int16()

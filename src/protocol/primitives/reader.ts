@@ -11,6 +11,12 @@ export class Reader {
   readonly buffer: Buffer
   offset: number
   private readonly end: number
+  /**
+   * Read a null where the spec allows none (non-nullable bytes) as empty instead of failing. Only
+   * for responses: librdkafka's mock cluster answers an errored SyncGroup with a null assignment,
+   * which Kafka's brokers never send; the error code beside it is what the client acts on.
+   */
+  nullBytesAsEmpty = false
 
   constructor(buffer: Buffer, offset = 0, end = buffer.length) {
     this.buffer = buffer
@@ -207,6 +213,7 @@ export class Reader {
 
   bytes(): Buffer {
     const size = this.int32()
+    if (size === -1 && this.nullBytesAsEmpty) return Buffer.alloc(0)
     if (size < 0) this.negative('non-nullable bytes', size)
     return this.raw(size)
   }
@@ -220,6 +227,7 @@ export class Reader {
 
   compactBytes(): Buffer {
     const size = this.uvarint() - 1
+    if (size === -1 && this.nullBytesAsEmpty) return Buffer.alloc(0)
     if (size < 0) this.negative('non-nullable compact bytes', size)
     return this.raw(size, 'compact bytes')
   }

@@ -17,26 +17,31 @@ function produce(g: Group, count: number): void {
 
 describe('seek (fake group)', () => {
   let g: Group | undefined
+
+  /** Member a owns orders[0] (10 records), the handler of offset 5 running until the test finishes it. */
+  async function ownerRunning5(): Promise<{ grp: Group; handler: ControlledHandler; a: Awaited<ReturnType<Group['member']>>; running: Awaited<ReturnType<ControlledHandler['started']>> }> {
+    g = group()
+    produce(g, 10)
+    const handler = new ControlledHandler((offset) => offset !== 5n)
+    const a = await g.member('a', handler.for('a'))
+    await a.consumer.assign([TP0])
+    return { grp: g, handler, a, running: await handler.started(5n) }
+  }
   afterEach(async () => {
     await g?.close()
     g = undefined
   })
 
   it("a revocation during the seek's drain lets the running handler finish and commits the target: the next owner starts there", async () => {
-    g = group()
-    produce(g, 10)
-    const handler = new ControlledHandler((offset) => offset !== 5n)
-    const a = await g.member('a', handler.for('a'))
-    await a.consumer.assign([TP0])
-    const running = await handler.started(5n)
+    const { grp, handler, a, running } = await ownerRunning5()
     const seek = a.app.seek(TP0, 2n)
     assert.equal(running.ctx.revoking, true, 'the handler from before the seek is told to finish')
     const revoke = a.consumer.revoke([TP0])
     handler.finish(5n)
     await within(revoke, 5000, 'the revocation')
     await within(seek, 5000, 'the seek')
-    assert.equal(g.cluster.committedOffset('orders', 0), 2n, 'the revocation committed the target')
-    const b = await g.member('b', handler.for('b'))
+    assert.equal(grp.cluster.committedOffset('orders', 0), 2n, 'the revocation committed the target')
+    const b = await grp.member('b', handler.for('b'))
     await b.consumer.assign([TP0])
     const first = await handler.call((c) => c.member === 'b')
     assert.equal(first.offset, 2n, 'b starts at the target')
@@ -65,47 +70,32 @@ describe('seek (fake group)', () => {
   })
 
   it('a loss during the drain aborts the handlers from before and commits nothing', async () => {
-    g = group()
-    produce(g, 10)
-    const handler = new ControlledHandler((offset) => offset !== 5n)
-    const a = await g.member('a', handler.for('a'))
-    await a.consumer.assign([TP0])
-    const running = await handler.started(5n)
+    const { grp, a, running } = await ownerRunning5()
     const seek = a.app.seek(TP0, 2n)
     await a.consumer.lose([TP0])
     await within(seek, 5000, 'the seek')
     assert.equal(running.ctx.signal.aborted, true)
-    assert.equal(g.cluster.committedOffset('orders', 0), undefined, 'nothing committed for a lost partition')
+    assert.equal(grp.cluster.committedOffset('orders', 0), undefined, 'nothing committed for a lost partition')
   })
 
   it('ctx.seek while the partition is being revoked is refused with PartitionNotOwnedError: the seek would be lost', async () => {
-    g = group()
-    produce(g, 10)
-    const handler = new ControlledHandler((offset) => offset !== 5n)
-    const a = await g.member('a', handler.for('a'))
-    await a.consumer.assign([TP0])
-    const running = await handler.started(5n)
+    const { grp, handler, a, running } = await ownerRunning5()
     const revoke = a.consumer.revoke([TP0])
     assert.throws(() => running.ctx.seek(0n), PartitionNotOwnedError)
     handler.finish(5n)
     await within(revoke, 5000, 'the revocation')
-    assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'the hand-off committed what was done, as without the seek')
+    assert.equal(grp.cluster.committedOffset('orders', 0), 6n, 'the hand-off committed what was done, as without the seek')
   })
 
   it('a seek during a seek: the last target wins', async () => {
-    g = group()
-    produce(g, 10)
-    const handler = new ControlledHandler((offset) => offset !== 5n)
-    const a = await g.member('a', handler.for('a'))
-    await a.consumer.assign([TP0])
-    await handler.started(5n)
+    const { grp, handler, a } = await ownerRunning5()
     const first = a.app.seek(TP0, 2n)
     const second = a.app.seek(TP0, 7n)
     handler.finish(5n)
     await within(Promise.all([first, second]), 5000, 'both seeks')
     await handler.started(9n)
     assert.deepEqual(handler.calls.map((c) => c.offset), [0n, 1n, 2n, 3n, 4n, 5n, 7n, 8n, 9n])
-    assert.equal(g.cluster.committedOffset('orders', 0), 7n)
+    assert.equal(grp.cluster.committedOffset('orders', 0), 7n)
   })
 
   it("'latest' skips the backlog and is committed as the log's end; the application's pause outlasts the seek", async () => {

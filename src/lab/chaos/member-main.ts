@@ -41,7 +41,8 @@ diagnostics.subscribe(CHANNELS.lost, (m) => events.write({ e: 'lost', t: Date.no
 const app = baton({
   groupId: settings.groupId,
   brokers: settings.brokers,
-  logger: pino({ level: 'warn', base: { member: settings.name } }, pino.destination(2)),
+  // BATON_CHAOS_LOG_LEVEL=debug shows each commit and rebalance step when a run needs explaining.
+  logger: pino({ level: process.env.BATON_CHAOS_LOG_LEVEL ?? 'info', base: { member: settings.name } }, pino.destination(2)),
   rebalanceTimeoutMs: 20_000,
   drainTimeoutMs: 5_000,
   commitIntervalMs: 1_000,

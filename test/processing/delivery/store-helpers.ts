@@ -71,6 +71,7 @@ export function killable(database: SqlDatabase): { readonly database: SqlDatabas
               return result
             }, idleTimeoutMs),
       query: (text, values) => (dead ? refuse() : database.query(text, values)),
+      waiting: () => database.waiting?.() ?? 0,
     },
     kill() {
       dead = true

@@ -104,6 +104,20 @@ for (const kind of kinds) {
       assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
     })
 
+    it('on one connection (PGlite): a partition whose records pause commits at once while another waits for the connection, not at maxMs', { skip: kind.name === 'pglite' ? undefined : 'a pool serves both transactions at once', timeout: 20_000 }, async () => {
+      const { g, db } = await setUp(2)
+      for (let i = 0; i < 3; i++) {
+        g.cluster.produce('orders', 0, { value: `a${i}` })
+        g.cluster.produce('orders', 1, { value: `b${i}` })
+      }
+      const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0, TP1])
+      // Neither bound is reached: only the commit on a pause frees the connection for the other partition.
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 3n && (await storedOffset(db.database, GROUP, 1)) === 3n, 'both partitions stored', 10_000)
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 0), { missing: [], duplicated: [], extra: [] })
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
+    })
+
     it("rolls a failing attempt's rows back; the retry's stay, and a record that keeps failing is dead-lettered with no rows", async () => {
       const { g, db } = await setUp()
       for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })

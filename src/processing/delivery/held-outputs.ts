@@ -60,6 +60,8 @@ export class HeldOutputs {
    */
   private readonly durable = new Map<string, readonly OffsetRange[]>()
   private readonly bare = new Map<string, Bare>()
+  /** Each caller's partition object keeps its key: `add` runs once per record. */
+  private readonly keys = new WeakMap<TopicPartition, string>()
   private heldRecords = 0
   private bareRecords = 0
   /** `performance.now()` when the oldest work still held finished; undefined when none is held. */
@@ -80,25 +82,39 @@ export class HeldOutputs {
     return this.oldest
   }
 
-  add(tp: TopicPartition, work: HeldWork, now = performance.now()): void {
-    const key = partitionKey(tp)
-    this.oldest ??= now
+  add(tp: TopicPartition, work: HeldWork, at?: number): void {
+    const key = this.keyOf(tp)
     if (work.outputs.length === 0) {
+      // Once per record: no clock reading and no allocation unless the partition had none counted.
       const end = (work.offsets[work.offsets.length - 1] as bigint) + 1n
       const bare = this.bare.get(key)
-      if (bare === undefined) this.bare.set(key, { count: work.offsets.length, end, at: now })
-      else {
+      if (bare === undefined) {
+        const now = at ?? performance.now()
+        this.bare.set(key, { count: work.offsets.length, end, at: now })
+        this.oldest ??= now
+      } else {
         bare.count += work.offsets.length
         if (end > bare.end) bare.end = end
       }
       this.bareRecords += work.offsets.length
       return
     }
+    const now = at ?? performance.now()
+    this.oldest ??= now
     const entries = this.byPartition.get(key)
     const entry = { work, at: now }
     if (entries === undefined) this.byPartition.set(key, [entry])
     else insertByFirstOffset(entries, entry)
     this.heldRecords += work.offsets.length
+  }
+
+  private keyOf(tp: TopicPartition): string {
+    let key = this.keys.get(tp)
+    if (key === undefined) {
+      key = partitionKey(tp)
+      this.keys.set(tp, key)
+    }
+    return key
   }
 
   /**

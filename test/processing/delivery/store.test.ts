@@ -8,9 +8,9 @@
  * share a transaction, up to `maxRecords`, or `maxMs` after it opened.
  *
  * The crash here is simulated in process (the member's database dies under its open transaction,
- * its consumer vanishes without a callback): PGlite is one process with one connection, so it
- * cannot be shared by separate member processes. `store-kill.test.ts` kills real member
- * processes with SIGKILL against PostgreSQL.
+ * its consumer vanishes without a callback). `store-kill.test.ts` kills real member processes
+ * with SIGKILL, against PostgreSQL and against a file-backed PGlite that the next member process
+ * recovers.
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'

@@ -80,8 +80,9 @@ describe('membership scripts against every delivery mode', () => {
             seed,
             strategies: [...AT_LEAST_ONCE, ...EXACTLY_ONCE],
             sessionTimeoutMs: SESSION_TIMEOUT_MS,
-            // Well past what a run takes (seconds): missing records at this point count as lost.
-            strategyDeadlineMs: 15_000,
+            // Far past what a run takes (seconds), so a slow machine is no failure: records still
+            // missing then count as lost.
+            strategyDeadlineMs: 30_000,
           },
           { writeReport: false },
         )

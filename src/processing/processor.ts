@@ -295,8 +295,12 @@ export class Processor {
       if (this.stopping) break
       if (!(await this.commitOwned('completion'))) {
         await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
-        // Workers held back by their delivery finish nothing that would ask for the next commit.
-        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
+        // Try again while the failed commit's work is still not committed: no completion may come
+        // to ask (the partition's last records, or workers held back by their delivery), and a
+        // commit refused by a rebalance is accepted under the next generation. A transactional
+        // route's outputs stay invisible until then.
+        const workers = [...this.workers.values()]
+        if (workers.some((w) => w.isHeldBack) || this.offsetsToCommit(workers).length > 0) this.completionCommitWanted = true
       }
     } while (this.completionCommitWanted)
     this.completionCommitRunning = false

@@ -21,6 +21,8 @@ export interface SentRequest {
   readonly body: unknown
   /** The client id of the member's transport. */
   readonly from: string
+  /** When it was sent (and, with no socket in between, handled), on the test's clock. */
+  readonly at: number
 }
 
 type Matcher = (body: unknown, from: string) => boolean
@@ -54,7 +56,10 @@ export class BrokerWire {
   private correlationId = 0
   private transports = 0
 
-  constructor(private readonly connection: InProcessConnection) {}
+  constructor(
+    private readonly connection: InProcessConnection,
+    private readonly clock: { now(): number },
+  ) {}
 
   /** A transport for one member; its requests are logged under its own client id. */
   transport(): MemberTransport {
@@ -150,7 +155,7 @@ export class BrokerWire {
   private ruleFor(apiKey: number, frame: Buffer, version: number, from: string): Rule | undefined {
     const { api, body } = decodeRequestHeader(frame)
     const decoded = decodeRequestBody(api!, version, body)
-    this.log.push({ api: api!.name, version, body: decoded, from })
+    this.log.push({ api: api!.name, version, body: decoded, from, at: this.clock.now() })
     const rule = this.rules.find((r) => r.apiKey === apiKey && r.remaining > 0 && r.matches(decoded, from))
     if (rule !== undefined) rule.remaining--
     return rule

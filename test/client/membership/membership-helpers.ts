@@ -53,7 +53,7 @@ export class Harness {
     // Sessions of a second keep the tests short; Kafka's minimum (6 s) would refuse them.
     const broker = await startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { scheduler: timers, minSessionTimeoutMs: 100 } })
     broker.createTopic('orders', { partitions: 4 })
-    return new Harness(broker, timers, new BrokerWire(broker.connectInProcess()))
+    return new Harness(broker, timers, new BrokerWire(broker.connectInProcess(), timers))
   }
 
   member(options: Partial<GroupMemberOptions> = {}): { member: GroupMember; calls: HookCall[]; transport: MemberTransport } {

@@ -11,9 +11,10 @@ import { decodeSubscription } from '../../../src/client/membership/consumer-prot
 import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/membership/errors.js'
 import type { GroupMemberOptions } from '../../../src/client/membership/member.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequest, type OffsetCommitRequest } from '../../../src/protocol/generated/index.js'
+import { Heartbeat, OffsetCommit, OffsetFetch, SyncGroup, type JoinGroupRequest, type OffsetCommitRequest } from '../../../src/protocol/generated/index.js'
+import type { TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
 import { settle } from './fake-timers.js'
-import { eventually, GROUP, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
+import { eventually, GROUP, Harness, HEARTBEAT_MS, labels, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
 
 let h: Harness
 beforeEach(async () => {
@@ -248,6 +249,44 @@ describe('losing membership', () => {
     assert.ok(lostAt > 0, 'onLost was called')
     assert.ok(lostAt <= lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
     assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
+  })
+})
+
+describe('the session deadline', () => {
+  it('counts from when the SyncGroup was sent, not answered: a member that dies at once gives its partitions up before the coordinator hands them on', async () => {
+    const owners = new Map<string, string>()
+    const violations: string[] = []
+    let lostAt = -1
+    const track = (name: string) => ({
+      onAssign: (ps: TopicPartitions[]) => {
+        for (const key of labels(ps)) {
+          if (owners.has(key)) violations.push(`${key} assigned to ${name} while ${owners.get(key)} owns it`)
+          owners.set(key, name)
+        }
+      },
+      onRevoke: (ps: TopicPartitions[]) => void labels(ps).forEach((key) => owners.delete(key)),
+      onLost: (ps: TopicPartitions[]) => {
+        lostAt = h.timers.now()
+        labels(ps).forEach((key) => owners.delete(key))
+      },
+    })
+    const a = h.member({ assignors: [rangeAssignor], hooks: track('a') })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    // a's next SyncGroup is answered when it arrives, but the answer takes 300 ms to come back.
+    const sync = h.wire.hold(SyncGroup, { matches: (_, from) => from === a.transport.clientId, limit: 1 })
+    const b = h.member({ assignors: [rangeAssignor], hooks: track('b') })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => sync.held === 1)
+    const syncSentAt = h.wire.log.findLast((l) => l.api === 'SyncGroup' && l.from === a.transport.clientId)!.at
+    await h.timers.advance(300)
+    // The answer arrives, and a's process dies right after reading it: no heartbeat ever gets through.
+    a.transport.crash()
+    sync.release()
+    await eventually(h.timers, () => b.member.state === 'stable' && labels(b.member.assignment()).length === 4, 50)
+    assert.ok(lostAt >= 0, 'a gave its partitions up')
+    assert.ok(lostAt <= syncSentAt + SESSION_MS, `a gave up at ${lostAt - syncSentAt} ms after its SyncGroup went out; the coordinator may evict it from ${SESSION_MS} ms`)
+    assert.deepEqual(violations, [], 'no partition had two owners')
   })
 })
 

@@ -6,19 +6,21 @@
  * The hand-off on revocation and loss is described once, in README.md ("The hand-off"): `handOff`
  * carries out its five steps, `lost` the short form.
  */
-import { setTimeout as delay } from 'node:timers/promises'
 import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
-import { PartitionNotOwnedError, partitionKey } from '../client/index.js'
+import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
-import { AtLeastOnceDelivery } from './delivery/at-least-once.js'
 import type { CommitReason, Delivery } from './delivery/types.js'
-import { AppStateError, BrokersUnreachableError, CommitMetadataTooLargeError, ConfigError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { BrokersUnreachableError, ProcessingAbortedError } from './errors.js'
+import { Committer } from './committer.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
-import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
+import { decodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { RouteDeliveries } from './route-deliveries.js'
+import { seekPartition, type SeekHost } from './seek.js'
+import { describePartitions as describe, settlesWithin } from './settles-within.js'
 import { routeFor, subscriptionOf } from './subscription.js'
 
 export interface Route {
@@ -61,9 +63,6 @@ export const CLOSE_GRACE_MS = 5000
 /** A group step that takes longer than this is logged, with what it waits for, and again at this interval. */
 export const WAIT_LOG_MS = 5000
 
-/** After a commit made as work completed failed, the next one waits this long: a broker that is down is not asked again at every completion. */
-const COMPLETION_COMMIT_BACKOFF_MS = 1000
-
 export interface Health {
   /**
    * Connected, in the group and assigned (possibly nothing, when the group has more members than
@@ -86,7 +85,7 @@ export class Processor {
   private readonly limiter: ConcurrencyLimiter
   private readonly turns = new EventLoopTurns()
   private readonly handOffs = new Set<Promise<HandOffResult>>()
-  private commits: Promise<unknown> = Promise.resolve()
+  private readonly committer: Committer
   private commitTimer: NodeJS.Timeout | undefined
   private stopping = false
   /**
@@ -106,17 +105,45 @@ export class Processor {
   /** Since when the group has been in a step that is not stable; undefined while stable. */
   private waitingSince: number | undefined
   private waitLoggedAt = 0
-  /** Bytes of metadata a commit may carry per partition; lowered when the broker allows less. */
-  private metadataBudget = DEFAULT_METADATA_BYTES
-  private readonly defaultDelivery: Delivery
-  private readonly deliveries = new Map<Route, Delivery>()
-  /** Commits as work completes: one in flight at a time; completions meanwhile ask for the next. */
-  private completionCommitRunning = false
-  private completionCommitWanted = false
+  private readonly deliveries: RouteDeliveries<Route>
+  /** What a seek needs of this processor (seek.ts). */
+  private readonly seekHost: SeekHost
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
-    this.defaultDelivery = new AtLeastOnceDelivery(options.consumer)
+    this.deliveries = new RouteDeliveries({
+      routes: options.routes,
+      consumer: options.consumer,
+      logger: options.logger,
+      ...(options.deliveryFor === undefined ? {} : { deliveryFor: options.deliveryFor }),
+    })
+    this.committer = new Committer({
+      groupId: options.config.groupId,
+      commitIntervalMs: options.config.commitIntervalMs,
+      logger: options.logger,
+      isStopping: () => this.stopping,
+      deliver: (offsets, reason) => this.deliveries.commit(offsets, reason),
+      batchWindows: () => this.deliveries.batchWindows(),
+      workers: () => this.workers.values(),
+      stored: (worker, committed) => {
+        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
+        this.updateLag(worker)
+      },
+    })
+    this.seekHost = {
+      consumer: options.consumer,
+      logger: options.logger,
+      drainTimeoutMs: options.config.drainTimeoutMs,
+      isStopping: () => this.stopping,
+      worker: (tp) => this.workers.get(partitionKey(tp)),
+      deliveryMode: (tp) => this.deliveries.of(routeFor(options.routes, tp.topic)).mode,
+      replace: (tp, old) => {
+        const fresh = this.createWorker(tp, routeFor(options.routes, tp.topic)!, [], { predecessor: old, pausedByUser: old.isPausedByUser })
+        this.workers.set(partitionKey(tp), fresh)
+        return fresh
+      },
+      commit: (workersOf) => this.committer.commit(workersOf, 'seek'),
+    }
   }
 
   /**
@@ -258,48 +285,8 @@ export class Processor {
   }
 
   /** Commits what is done on every owned partition; rejections are logged, not thrown. Resolves false when the commit failed. */
-  async commitOwned(reason: CommitReason = 'interval'): Promise<boolean> {
-    try {
-      await this.commit(() => [...this.workers.values()], reason)
-      return true
-    } catch (error) {
-      // A stale generation means a rebalance is under way; its revocation commits for us.
-      if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error, reason }, 'commit skipped: the group is rebalancing')
-      else this.options.logger.warn({ err: error, reason }, reason === 'interval' ? 'commit failed; it is retried at the next interval' : 'commit failed; it is retried as work completes')
-      return false
-    }
-  }
-
-  /**
-   * Commit as work completes (`commitIntervalMs: 0`, the default): at most one commit in flight,
-   * and the next one, asked for by any completion meanwhile, carries everything finished since.
-   * After a crash only the records finished within about one commit round trip run again.
-   */
-  private requestCommit(): void {
-    if (this.options.config.commitIntervalMs > 0 || this.stopping) return
-    if (this.completionCommitRunning) {
-      this.completionCommitWanted = true
-      return
-    }
-    this.completionCommitRunning = true
-    // The next turn, so that a burst of completions in this one goes in a single commit.
-    setImmediate(() => void this.commitAsCompleted())
-  }
-
-  private async commitAsCompleted(): Promise<void> {
-    do {
-      this.completionCommitWanted = false
-      if (this.stopping) break
-      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
-      await this.batchWindows()
-      if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) {
-        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
-        // Workers held back by their delivery finish nothing that would ask for the next commit.
-        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
-      }
-    } while (this.completionCommitWanted)
-    this.completionCommitRunning = false
+  commitOwned(reason: CommitReason = 'interval'): Promise<boolean> {
+    return this.committer.commitAll(reason)
   }
 
   /**
@@ -342,85 +329,9 @@ export class Processor {
     return [...this.workers.values()].filter((w) => w.state === 'active' && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  /**
-   * The application's seek (`app.seek`, `ctx.seek`; README "Seek"). At once: the partition's
-   * worker stops as on a revocation (nothing more starts, its queue is dropped, `ctx.revoking`
-   * for its running handlers) and a new worker starting at the target takes its place. Then the
-   * old handlers get `drainTimeoutMs` to settle (they are aborted after it), the new worker starts
-   * and its position, the target, is committed. Resolves after that commit (a failed one is
-   * logged and retried with the next). Throws `PartitionNotOwnedError` for a partition not owned,
-   * or being revoked.
-   */
+  /** The application's seek (`app.seek`, `ctx.seek`): see seek.ts. Throws `PartitionNotOwnedError` for a partition not owned, or being revoked. */
   seek(tp: TopicPartition, offset: SeekOffset): Promise<void> {
-    const key = partitionKey(tp)
-    const old = this.workers.get(key)
-    if (this.stopping) throw new AppStateError(`cannot seek ${tp.topic}[${tp.partition}]: the app is stopping`)
-    if (old === undefined || old.state !== 'active') {
-      throw new PartitionNotOwnedError(tp.topic, tp.partition, 'seek', 'seek a partition this instance owns now: from its handler with ctx.seek(), or after it was assigned')
-    }
-    const port = this.options.consumer
-    if (port.seek === undefined) throw new ConfigError('consumer', 'the consumer passed to baton() has no seek(); implement ConsumerPort.seek to seek partitions')
-    if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
-      throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
-    }
-    const route = routeFor(this.options.routes, tp.topic) as Route
-    const mode = this.deliveryOf(route).mode
-    if (mode !== 'at-least-once') {
-      // A transactional or store route's position lives with its outputs (held, or in the
-      // application's database); moving it alone would write them twice or skip them.
-      throw new ConfigError(
-        'seek',
-        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
-          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
-      )
-    }
-    // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
-    if (typeof offset === 'bigint') port.seek(tp, offset)
-    const fetchPaused = old.fetchPaused
-    old.beginRevoke()
-    const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
-    this.workers.set(key, fresh)
-    if (typeof offset === 'bigint') fresh.positionAt(offset)
-    // The old queue, full or not, is gone: fetching of the partition goes on.
-    if (fetchPaused) port.resume([tp])
-    return this.completeSeek(fresh, tp, offset)
-  }
-
-  private async completeSeek(fresh: PartitionWorker, tp: TopicPartition, offset: SeekOffset): Promise<void> {
-    const current = (): boolean => this.workers.get(partitionKey(tp)) === fresh && fresh.state === 'active'
-    let target = typeof offset === 'bigint' ? offset : undefined
-    if (typeof offset !== 'bigint') {
-      // The log's start or end as an offset, so that the new position is committed at once.
-      try {
-        target = await this.options.consumer.offsetOf?.(tp, offset)
-      } catch (error) {
-        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, `could not look up the ${offset} offset; seeking there without it, committed once records arrive`)
-      }
-      if (!current()) return
-      try {
-        this.options.consumer.seek?.(tp, target ?? offset)
-      } catch (error) {
-        // The consumer let go of the partition meanwhile: its hand-off is under way.
-        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, 'seek abandoned: the partition is being revoked')
-        return
-      }
-      fresh.positionAt(target)
-    }
-    const { drainTimeoutMs } = this.options.config
-    let aborted = 0
-    if (!(await settlesWithin(fresh.predecessorsIdle(), drainTimeoutMs))) {
-      aborted = fresh.abortPredecessors(
-        new ProcessingAbortedError('PROCESSING_DRAIN_TIMEOUT', `${tp.topic}[${tp.partition}] was seeked and its handlers from before did not settle within drainTimeoutMs (${drainTimeoutMs} ms)`),
-      )
-    }
-    if (!current()) return
-    fresh.startAfterSeek()
-    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seek done: processing continues from the target')
-    try {
-      await this.commit(() => (current() ? [fresh] : []), 'seek')
-    } catch (error) {
-      this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, "the seek's commit failed; the next commit carries the new position")
-    }
+    return seekPartition(this.seekHost, tp, offset)
   }
 
   private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
@@ -439,13 +350,13 @@ export class Processor {
     this.joinWaiter?.()
     this.joinWaiter = undefined
     if (this.stopping) return
-    for (const [route, tps] of this.byRoute(assigned)) {
+    for (const [route, tps] of this.deliveries.byRoute(assigned)) {
       if (route === undefined) {
         for (const tp of tps) this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
         continue
       }
       const fresh = tps.filter((tp) => this.workers.get(partitionKey(tp))?.state !== 'active')
-      const delivery = this.deliveryOf(route)
+      const delivery = this.deliveries.of(route)
       // A delivery that keeps its own offsets says where each partition starts.
       const starts = delivery.assigned === undefined || fresh.length === 0 ? fresh : await delivery.assigned(fresh)
       for (const tp of starts) {
@@ -477,34 +388,9 @@ export class Processor {
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
   }
 
-  /** Partitions grouped by the route that handles them (undefined: no route does). */
-  private byRoute<T extends TopicPartition>(partitions: readonly T[]): Map<Route | undefined, T[]> {
-    const groups = new Map<Route | undefined, T[]>()
-    for (const tp of partitions) {
-      const route = routeFor(this.options.routes, tp.topic)
-      const group = groups.get(route)
-      if (group === undefined) groups.set(route, [tp])
-      else group.push(tp)
-    }
-    return groups
-  }
-
-  private deliveryOf(route: Route): Delivery {
-    let delivery = this.deliveries.get(route)
-    if (delivery === undefined) {
-      delivery = this.options.deliveryFor?.(route) ?? this.defaultDelivery
-      this.deliveries.set(route, delivery)
-    }
-    return delivery
-  }
-
-  private async batchWindows(): Promise<void> {
-    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
-  }
-
   /** Every delivery in use, once each (routes may share one). */
   get deliveriesInUse(): Delivery[] {
-    return [...new Set(this.deliveries.values())]
+    return this.deliveries.inUse
   }
 
   private route(batch: FetchedBatch): void {
@@ -560,10 +446,10 @@ export class Processor {
     let commitError: Error | undefined
     // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
     const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
-    const wanted = this.offsetsToCommit(stillOwned())
+    const wanted = this.committer.offsetsToCommit(stillOwned())
     let uncommitted: readonly OffsetToCommit[] = []
     try {
-      const commit = this.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
+      const commit = this.committer.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
       if (stopDeadline === undefined) committed = await commit
       else {
         // A stop does not wait past its deadline for a commit the group holds up (a rebalance waiting on a crashed member).
@@ -591,7 +477,7 @@ export class Processor {
       worker.close()
       if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
     }
-    await this.tellDeliveries(workers, 'released')
+    await this.deliveries.letGo(workers, 'released')
     const durationMs = performance.now() - startedAt
     this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
     if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
@@ -623,101 +509,13 @@ export class Processor {
     this.lostSinceAssign.push(...partitions)
     this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
     publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    await this.tellDeliveries(partitions, 'lost')
-  }
-
-  /** Partitions left this member (lost, or released after their hand-off): each delivery lets go of what it holds for them. */
-  private async tellDeliveries(partitions: readonly TopicPartition[], what: 'lost' | 'released'): Promise<void> {
-    for (const [route, tps] of this.byRoute(partitions.map(({ topic, partition }) => ({ topic, partition })))) {
-      const delivery = route === undefined ? undefined : this.deliveryOf(route)
-      try {
-        await (what === 'lost' ? delivery?.lost?.(tps) : delivery?.released?.(tps))
-      } catch (error) {
-        this.options.logger.warn({ err: error, partitions: describe(tps), delivery: delivery?.mode }, `the delivery failed to let go of ${what} partitions`)
-      }
-    }
-  }
-
-  /**
-   * Commits one after another, so an older offset never lands after a newer one. The offsets are
-   * read when the commit's turn comes, not when it is asked for.
-   */
-  private commit(workersOf: () => PartitionWorker[], reason: CommitReason): Promise<OffsetToCommit[]> {
-    const run = this.commits.then(async () => {
-      const workers = workersOf()
-      let offsets = this.offsetsToCommit(workers)
-      for (;;) {
-        if (offsets.length === 0) {
-          for (const worker of this.workers.values()) worker.commitTookHeldWork()
-          return offsets
-        }
-        try {
-          await this.deliver(offsets, reason)
-          break
-        } catch (error) {
-          // The broker allows less metadata than baton writes: nothing was stored. Commit again with
-          // less; records then noted no more are simply redone by a next owner.
-          if (!(error instanceof CommitMetadataTooLargeError) || this.metadataBudget === 0) throw error
-          this.metadataBudget = this.metadataBudget > 256 ? this.metadataBudget >> 2 : 0
-          this.options.logger.warn(
-            { err: error, metadataBytes: this.metadataBudget },
-            "the broker refused the commit's metadata as too large; committing with less. Raise the broker's offset.metadata.max.bytes (Kafka's default is 4096) to keep key mode free of duplicates on rebalances",
-          )
-          offsets = this.offsetsToCommit(workers)
-        }
-      }
-      const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
-      for (const worker of this.workers.values()) worker.commitTookHeldWork()
-      for (const worker of workers) {
-        const committed = byPartition.get(partitionKey(worker))
-        if (committed === undefined) continue
-        worker.markCommitted(committed)
-        // A partition given away while the commit was on the wire has no series any more.
-        if (this.workers.get(partitionKey(worker)) !== worker) continue
-        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
-        this.updateLag(worker)
-      }
-      this.options.logger.debug({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`), reason }, 'committed')
-      publish('committed', () => ({ groupId: this.options.config.groupId, offsets, reason }))
-      return offsets
-    })
-    this.commits = run.catch(() => undefined)
-    return run
-  }
-
-  /** Each delivery commits its routes' offsets; all of them at once. */
-  private async deliver(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
-    const groups = this.byRoute(offsets)
-    if (groups.size === 1) {
-      const [route] = groups.keys()
-      await (route === undefined ? this.defaultDelivery : this.deliveryOf(route)).commit(offsets, reason)
-      return
-    }
-    const byDelivery = new Map<Delivery, OffsetToCommit[]>()
-    for (const [route, group] of groups) {
-      const delivery = route === undefined ? this.defaultDelivery : this.deliveryOf(route)
-      byDelivery.set(delivery, [...(byDelivery.get(delivery) ?? []), ...group])
-    }
-    const results = await Promise.allSettled([...byDelivery].map(([delivery, group]) => delivery.commit(group, reason)))
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    // What the other deliveries stored is committed again next time, which changes nothing.
-    if (failed !== undefined) throw failed.reason
+    await this.deliveries.letGo(partitions, 'lost')
   }
 
   /** A worker of this partition is being handed off (revoking or closed, and not yet replaced). */
   private handingOff(tp: TopicPartition): boolean {
     const worker = this.workers.get(partitionKey(tp))
     return worker !== undefined && worker.state !== 'active'
-  }
-
-  /** What each worker has done and not yet committed, with the records done above it as metadata. */
-  private offsetsToCommit(workers: readonly PartitionWorker[]): OffsetToCommit[] {
-    const offsets: OffsetToCommit[] = []
-    for (const worker of workers) {
-      const offset = worker.toCommit(this.metadataBudget)
-      if (offset !== undefined) offsets.push(offset)
-    }
-    return offsets
   }
 
   private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
@@ -734,7 +532,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
-      hold: holding(this.deliveryOf(route), tp),
+      hold: this.deliveries.hold(route, tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -744,7 +542,7 @@ export class Processor {
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
           this.settledCount++
-          if (outcome === 'done') this.requestCommit()
+          if (outcome === 'done') this.committer.workCompleted()
           metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
           metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
           if (outcome === 'failed') {
@@ -785,30 +583,6 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
-}
-
-/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
-function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
-  if (delivery.hold === undefined) return undefined
-  const at = { topic: tp.topic, partition: tp.partition }
-  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
-}
-
-/** True if `promise` settled within `ms`; the timer is cleared either way. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true as const), deadline])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function describe(partitions: readonly TopicPartition[]): string[] {
-  return partitions.map((tp) => `${tp.topic}[${tp.partition}]`)
 }
 
 function describeOffset(o: OffsetToCommit): string {

@@ -3,10 +3,10 @@
  * commits on an interval, and carries out the hand-off when the consumer revokes or loses
  * partitions.
  *
- * The hand-off on revocation and loss is described once, in README.md ("The hand-off"): `handOff`
- * carries out its five steps, `lost` the short form.
+ * The hand-off on revocation and loss is described once, in README.md ("The hand-off"), and
+ * carried out in hand-off.ts; a seek's small hand-off in seek.ts; the commits in committer.ts.
  */
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
 import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
 import type { CommitReason, Delivery } from './delivery/types.js'
@@ -22,6 +22,7 @@ import { RouteDeliveries } from './route-deliveries.js'
 import { seekPartition, type SeekHost } from './seek.js'
 import { describePartitions as describe, settlesWithin } from './settles-within.js'
 import { routeFor, subscriptionOf } from './subscription.js'
+import { HandOffs, type HandOffResult } from './hand-off.js'
 
 export interface Route {
   /** The topic's name, or for a pattern route the pattern as written (`/^orders-/`). */
@@ -50,13 +51,7 @@ export interface ProcessorOptions {
   readonly deliveryFor?: (route: Route) => Delivery | undefined
 }
 
-export interface HandOffResult {
-  /** Handlers aborted at the deadline; their records will be processed again. */
-  readonly aborted: number
-  readonly commitError: Error | undefined
-  /** Offsets done but not committed (the commit failed or the deadline passed): their records will be processed again. */
-  readonly uncommitted: readonly OffsetToCommit[]
-}
+export type { HandOffResult } from './hand-off.js'
 
 /** After the drain, how long a stop may take to commit and leave the group before it gives up on them. */
 export const CLOSE_GRACE_MS = 5000
@@ -84,7 +79,7 @@ export class Processor {
   private readonly workers = new Map<string, PartitionWorker>()
   private readonly limiter: ConcurrencyLimiter
   private readonly turns = new EventLoopTurns()
-  private readonly handOffs = new Set<Promise<HandOffResult>>()
+  private readonly handOffs: HandOffs
   private readonly committer: Committer
   private commitTimer: NodeJS.Timeout | undefined
   private stopping = false
@@ -144,6 +139,16 @@ export class Processor {
       },
       commit: (workersOf) => this.committer.commit(workersOf, 'seek'),
     }
+    this.handOffs = new HandOffs({
+      groupId: options.config.groupId,
+      logger: options.logger,
+      metrics: options.metrics,
+      committer: this.committer,
+      deliveries: this.deliveries,
+      worker: (tp) => this.workers.get(partitionKey(tp)),
+      retire: (worker) => this.retire(worker),
+      owned: () => this.ownedPartitions,
+    })
   }
 
   /**
@@ -156,9 +161,9 @@ export class Processor {
     const events: ConsumerEvents = {
       onAssign: (partitions) => this.assign(partitions),
       onRevoke: async (partitions) => {
-        await this.handOff(partitions, 'rebalance', this.options.config.drainTimeoutMs)
+        await this.handOffs.revoke(partitions, 'rebalance', this.options.config.drainTimeoutMs)
       },
-      onLost: (partitions) => this.lose(partitions),
+      onLost: (partitions) => this.handOffs.lose(partitions),
       onBatch: (batch) => this.route(batch),
       onFatal: (error) => this.failWith(error, this.joined ? undefined : this.rejectStart),
     }
@@ -238,9 +243,6 @@ export class Processor {
   }
 
   private rejectStart: ((error: Error) => void) | undefined
-  /** Revoked and lost since the last assignment, for the one log line per rebalance. */
-  private revokedSinceAssign: TopicPartition[] = []
-  private lostSinceAssign: TopicPartition[] = []
 
   /**
    * Graceful stop: stop fetching, drain up to the shutdown deadline, commit, leave the group. Work
@@ -258,8 +260,8 @@ export class Processor {
     const left = (): number => Math.max(0, Math.round(deadline - performance.now()))
     const owned = [...this.workers.values()].filter((w) => w.state === 'active')
     this.options.consumer.pause(owned)
-    const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs, deadline)
-    if (!(await settlesWithin(Promise.all(this.handOffs), left()))) {
+    const result = await this.handOffs.revoke(owned, 'shutdown', this.options.config.shutdownTimeoutMs, deadline)
+    if (!(await this.handOffs.settleWithin(left()))) {
       this.options.logger.warn({ groupId: this.options.config.groupId }, 'a rebalance hand-off was still under way at the stop deadline; leaving it unfinished')
     }
     // A member that never joined, or whose consumer failed, has no partitions to hand over and no
@@ -370,12 +372,13 @@ export class Processor {
       }
     }
     // One line per rebalance: what went, what came, what is owned now (the first join is the app's "started" line).
+    const since = this.handOffs.takeSinceAssign()
     if (!firstJoin) {
       const status = this.options.consumer.status?.()
       this.options.logger.info(
         {
-          revoked: describe(this.revokedSinceAssign),
-          ...(this.lostSinceAssign.length > 0 ? { lost: describe(this.lostSinceAssign) } : {}),
+          revoked: describe(since.revoked),
+          ...(since.lost.length > 0 ? { lost: describe(since.lost) } : {}),
           added: describe(partitions),
           owned: describe(this.ownedPartitions),
           ...(status === undefined ? {} : { generationId: status.generationId }),
@@ -383,8 +386,6 @@ export class Processor {
         'rebalanced',
       )
     }
-    this.revokedSinceAssign = []
-    this.lostSinceAssign = []
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
   }
 
@@ -399,123 +400,6 @@ export class Processor {
     if (worker === undefined) return
     worker.enqueue(batch)
     this.updateLag(worker)
-  }
-
-  private handOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
-    const run = this.runHandOff(partitions, reason, deadlineMs, stopDeadline)
-    this.handOffs.add(run)
-    const forget = (): void => void this.handOffs.delete(run)
-    run.then(forget, forget)
-    return run
-  }
-
-  private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
-    const startedAt = performance.now()
-    const { groupId } = this.options.config
-    // A partition that a hand-off under way is already draining (a rebalance revoking it during the
-    // stop's hand-off) is released only after that hand-off has committed it: returning at once
-    // would let the consumer give the partition to its next owner before the commit.
-    const underWay = [...this.handOffs]
-    if (underWay.length > 0 && partitions.some((tp) => this.handingOff(tp))) await Promise.allSettled(underWay)
-    // Workers still active are this hand-off's; the others belonged to the one under way, which finished them.
-    const workers = partitions
-      .map((tp) => this.workers.get(partitionKey(tp)))
-      .filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
-    // Nothing of ours to hand over (a close after a shutdown already handed everything off).
-    if (workers.length === 0) return { aborted: 0, commitError: undefined, uncommitted: [] }
-    this.options.metrics?.rebalances.inc({ kind: 'revoke' })
-    publish('revoking', () => ({ groupId, partitions, reason }))
-    for (const worker of workers) worker.beginRevoke()
-
-    const drained = await settlesWithin(Promise.all(workers.map((w) => w.idle())), deadlineMs)
-    let aborted = 0
-    if (!drained) {
-      for (const worker of workers) {
-        aborted += worker.inFlight
-        worker.close(
-          new ProcessingAbortedError(
-            'PROCESSING_DRAIN_TIMEOUT',
-            `${worker.topic}[${worker.partition}] is being handed off and the drain deadline (${deadlineMs} ms) passed; the record will be processed again by the next owner`,
-          ),
-        )
-      }
-      this.options.logger.warn({ aborted, deadlineMs }, 'drain deadline passed; aborted the handlers still running')
-    }
-
-    let committed: OffsetToCommit[] = []
-    let commitError: Error | undefined
-    // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
-    const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
-    const wanted = this.committer.offsetsToCommit(stillOwned())
-    let uncommitted: readonly OffsetToCommit[] = []
-    try {
-      const commit = this.committer.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
-      if (stopDeadline === undefined) committed = await commit
-      else {
-        // A stop does not wait past its deadline for a commit the group holds up (a rebalance waiting on a crashed member).
-        const timeoutMs = Math.max(0, stopDeadline - performance.now() - 1000)
-        let timer: NodeJS.Timeout | undefined
-        const timedOut = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the commit did not complete within the stop deadline (${timeoutMs} ms left after the drain)`)), timeoutMs)
-        })
-        commit.catch(() => undefined)
-        try {
-          committed = await Promise.race([commit, timedOut])
-        } finally {
-          clearTimeout(timer)
-        }
-      }
-    } catch (error) {
-      commitError = error as Error
-      uncommitted = wanted
-      this.options.logger.warn(
-        { err: error, uncommitted: uncommitted.map(describeOffset) },
-        `commit on ${reason === 'rebalance' ? 'revocation' : 'stop'} failed; the records done since the last commit of these partitions will be processed again`,
-      )
-    }
-    for (const worker of workers) {
-      worker.close()
-      if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
-    }
-    await this.deliveries.letGo(workers, 'released')
-    const durationMs = performance.now() - startedAt
-    this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
-    if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
-    this.options.logger.info(
-      { revoked: describe(partitions), committed: committed.map(describeOffset), durationMs: Math.round(durationMs), aborted, reason, owned: describe(this.ownedPartitions) },
-      reason === 'rebalance' ? 'partitions revoked' : 'partitions handed off for the stop',
-    )
-    publish('revoked', () => ({ groupId, partitions, reason, durationMs, aborted, committed, commitError }))
-    return { aborted, commitError, uncommitted }
-  }
-
-  private async lose(partitions: readonly TopicPartition[]): Promise<void> {
-    const startedAt = performance.now()
-    let aborted = 0
-    for (const tp of partitions) {
-      const worker = this.workers.get(partitionKey(tp))
-      if (worker === undefined) continue
-      aborted += worker.inFlight
-      worker.close(
-        new ProcessingAbortedError(
-          'PROCESSING_PARTITION_LOST',
-          `${tp.topic}[${tp.partition}] was lost (this member's generation ended); another member may be processing it`,
-        ),
-      )
-      this.retire(worker)
-    }
-    this.options.metrics?.rebalances.inc({ kind: 'lost' })
-    this.options.metrics?.rebalanceDuration.observe({ kind: 'lost' }, (performance.now() - startedAt) / 1000)
-    this.lostSinceAssign.push(...partitions)
-    this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
-    publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    await this.deliveries.letGo(partitions, 'lost')
-  }
-
-  /** A worker of this partition is being handed off (revoking or closed, and not yet replaced). */
-  private handingOff(tp: TopicPartition): boolean {
-    const worker = this.workers.get(partitionKey(tp))
-    return worker !== undefined && worker.state !== 'active'
   }
 
   private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
@@ -583,8 +467,4 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
-}
-
-function describeOffset(o: OffsetToCommit): string {
-  return `${o.topic}[${o.partition}]@${o.offset}`
 }

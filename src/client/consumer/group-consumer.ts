@@ -6,8 +6,9 @@
  * read from the committed offsets and held paused until the user's `onAssign` settles; a revoked
  * or lost partition stops being handed out at once.
  *
- * Group requests go over a connection of their own (`ClusterGroupTransport`): JoinGroup can be held
- * by the coordinator for a whole rebalance and must not queue the fetches behind it.
+ * Group requests go over connections of their own (`ClusterGroupTransport`): JoinGroup can be held
+ * by the coordinator for a whole rebalance and must not queue the fetches, nor the member's own
+ * commits, behind it.
  */
 import type { BatonError } from '../../protocol/errors/base.js'
 import { ConfigError, ConsumerCrashedError } from '../errors.js'

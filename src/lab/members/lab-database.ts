@@ -8,7 +8,7 @@
  * committed, as anyone querying the table would.
  */
 import { LabError } from '../errors.js'
-import { pgliteDatabase, postgresDatabase, type SqlDatabase, type SqlTransaction } from '../../processing/index.js'
+import { ensureTable, pgliteDatabase, postgresDatabase, type SqlDatabase, type SqlTransaction } from '../../processing/index.js'
 import type { EffectSink } from '../effects.js'
 
 export interface LabDatabase {
@@ -113,16 +113,14 @@ export class EffectRows {
   ) {}
 
   async create(): Promise<void> {
-    await this.database.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (
-        seq bigserial PRIMARY KEY,
-        record_id integer NOT NULL,
-        input_partition integer NOT NULL,
-        input_offset bigint NOT NULL,
-        consumer_id text NOT NULL,
-        counted boolean NOT NULL DEFAULT false
-      )`,
-    )
+    await ensureTable(this.database, this.table, [
+      'seq bigserial PRIMARY KEY',
+      'record_id integer NOT NULL',
+      'input_partition integer NOT NULL',
+      'input_offset bigint NOT NULL',
+      'consumer_id text NOT NULL',
+      'counted boolean NOT NULL DEFAULT false',
+    ])
     this.schedule()
   }
 

@@ -22,6 +22,7 @@ import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { Producer } from '../../../src/client/index.js'
 import { OffsetStore } from '../../../src/processing/store/offset-store.js'
 import { postgresDatabase } from '../../../src/processing/store/postgres.js'
+import type { SqlDatabase } from '../../../src/processing/store/sql.js'
 import { postgres } from '../store/databases.js'
 import { createEffects, exactlyOnce, storedOffset } from './store-helpers.js'
 
@@ -101,6 +102,35 @@ describe('store mode: member processes killed (SIGKILL) or frozen (SIGSTOP) mid 
     return BigInt(RECORDS / 2)
   }
 
+  /** Until the two partitions' stored offsets sum to 40: some transactions committed. */
+  function firstTransactions(database: SqlDatabase, group: string, children: readonly Child[]): Promise<void> {
+    return until(async () => ((await storedOffset(database, group, 0)) ?? 0n) + ((await storedOffset(database, group, 1)) ?? 0n) >= 40n, 'the first transactions', 60_000, children)
+  }
+
+  /** Until both partitions are stored to their end, then checks that each input has exactly one row. */
+  async function everyInputOnce(database: SqlDatabase, group: string, perPartition: bigint, what: string, children: readonly Child[]): Promise<void> {
+    await until(async () => (await storedOffset(database, group, 0)) === perPartition && (await storedOffset(database, group, 1)) === perPartition, what, 90_000, children)
+    for (const p of [0, 1]) {
+      const { missing, duplicated, extra } = await exactlyOnce(database, perPartition, p, `${TOPIC}-${group}`)
+      assert.deepEqual({ missing, duplicated, extra }, { missing: [], duplicated: [], extra: [] }, `partition ${p}`)
+    }
+  }
+
+  /** How many rows `member` left for one input. */
+  async function rowsOf(database: SqlDatabase, member: string, topic: string, at: { partition: number; offset: bigint }): Promise<number> {
+    const rows = await database.query('SELECT count(*) AS n FROM effects WHERE member = $1 AND topic = $2 AND partition = $3 AND record_offset = $4', [member, topic, at.partition, at.offset.toString()])
+    return Number(rows.rows[0]?.n)
+  }
+
+  async function killAll(children: readonly Child[]): Promise<void> {
+    for (const child of children) {
+      if (child.process.exitCode === null && child.process.signalCode === null) {
+        child.process.kill('SIGKILL')
+        await once(child.process, 'exit')
+      }
+    }
+  }
+
   it('leaves each input exactly once in the rows, nothing lost', async () => {
     const GROUP = 'store-kill'
     const database = postgresDatabase(pool)
@@ -111,7 +141,7 @@ describe('store mode: member processes killed (SIGKILL) or frozen (SIGSTOP) mid 
       const doomed = startMember(bootstrap, url, GROUP, 'doomed')
       children.push(doomed)
       // Some of its transactions committed, then kill it right after a row, inside an open transaction.
-      await until(async () => ((await storedOffset(database, GROUP, 0)) ?? 0n) + ((await storedOffset(database, GROUP, 1)) ?? 0n) >= 40n, 'the first transactions', 60_000, children)
+      await firstTransactions(database, GROUP, children)
       const mid = await doomed.nextMid()
       doomed.process.kill('SIGKILL')
       await once(doomed.process, 'exit')
@@ -121,25 +151,10 @@ describe('store mode: member processes killed (SIGKILL) or frozen (SIGSTOP) mid 
 
       const survivor = startMember(bootstrap, url, GROUP, 'survivor')
       children.push(survivor)
-      await until(
-        async () => (await storedOffset(database, GROUP, 0)) === perPartition && (await storedOffset(database, GROUP, 1)) === perPartition,
-        'every record stored',
-        90_000,
-        children,
-      )
-      for (const p of [0, 1]) {
-        const { missing, duplicated, extra } = await exactlyOnce(database, perPartition, p, `${TOPIC}-${GROUP}`)
-        assert.deepEqual({ missing, duplicated, extra }, { missing: [], duplicated: [], extra: [] }, `partition ${p}`)
-      }
-      const doomedRow = await database.query("SELECT count(*) AS n FROM effects WHERE member = 'doomed' AND topic = $3 AND partition = $1 AND record_offset = $2", [killedAt.partition, killedAt.offset.toString(), `${TOPIC}-${GROUP}`])
-      assert.equal(Number(doomedRow.rows[0]?.n), 0, "the killed member's row of its open transaction never became visible")
+      await everyInputOnce(database, GROUP, perPartition, 'every record stored', children)
+      assert.equal(await rowsOf(database, 'doomed', `${TOPIC}-${GROUP}`, killedAt), 0, "the killed member's row of its open transaction never became visible")
     } finally {
-      for (const child of children) {
-        if (child.process.exitCode === null && child.process.signalCode === null) {
-          child.process.kill('SIGKILL')
-          await once(child.process, 'exit')
-        }
-      }
+      await killAll(children)
     }
   })
   it('refuses a member process paused past its session (SIGSTOP) when it wakes and commits: none of its rows of that transaction are visible', async () => {
@@ -152,7 +167,7 @@ describe('store mode: member processes killed (SIGKILL) or frozen (SIGSTOP) mid 
     try {
       const zombie = startMember(bootstrap, url, GROUP, 'zombie')
       children.push(zombie)
-      await until(async () => ((await storedOffset(database, GROUP, 0)) ?? 0n) + ((await storedOffset(database, GROUP, 1)) ?? 0n) >= 40n, 'the first transactions', 60_000, children)
+      await firstTransactions(database, GROUP, children)
       const mid = await zombie.nextMid()
       zombie.process.kill('SIGSTOP')
       const [, partition, offset] = mid.split(' ')
@@ -170,23 +185,10 @@ describe('store mode: member processes killed (SIGKILL) or frozen (SIGSTOP) mid 
       // The zombie wakes with its transaction open and tries to commit it (or learns it lost the partitions first).
       zombie.process.kill('SIGCONT')
       await until(() => Promise.resolve(/was refused and rolled back|partitions lost/.test(zombie.stderr)), 'the zombie refused or told of its loss', 30_000, children)
-      for (const p of [0, 1]) {
-        const { missing, duplicated, extra } = await exactlyOnce(database, perPartition, p, topic)
-        assert.deepEqual({ missing, duplicated, extra }, { missing: [], duplicated: [], extra: [] }, `partition ${p}`)
-      }
-      const frozenRow = await database.query("SELECT count(*) AS n FROM effects WHERE member = 'zombie' AND topic = $1 AND partition = $2 AND record_offset = $3", [
-        topic,
-        frozenAt.partition,
-        frozenAt.offset.toString(),
-      ])
-      assert.equal(Number(frozenRow.rows[0]?.n), 0, "the row of the zombie's open transaction never became visible")
+      await everyInputOnce(database, GROUP, perPartition, 'every record stored', children)
+      assert.equal(await rowsOf(database, 'zombie', topic, frozenAt), 0, "the row of the zombie's open transaction never became visible")
     } finally {
-      for (const child of children) {
-        if (child.process.exitCode === null && child.process.signalCode === null) {
-          child.process.kill('SIGKILL')
-          await once(child.process, 'exit')
-        }
-      }
+      await killAll(children)
     }
   })
 })

@@ -269,6 +269,9 @@ export class Fetcher {
         (response) => {
           if (response.errorCode !== 0) handler.failed(response.errorCode)
           else if (plan !== undefined) handler.accepted(plan, response.sessionId)
+          // An incremental request refused for its session goes again at once, as a full one; a
+          // full one refused so takes the backoff, so a broker that keeps refusing is not spun on.
+          if (isSessionError(response.errorCode) && plan?.full === false) return
           this.onFetchResponse(leader, sent, response)
         },
         (error: unknown) => {
@@ -285,8 +288,6 @@ export class Fetcher {
   }
 
   private onFetchResponse(leader: number, sent: Array<{ state: PartitionState; generation: number; offset: bigint }>, response: FetchResponse): void {
-    // The session was reset; the next request is a full one, at once.
-    if (isSessionError(response.errorCode)) return
     if (response.errorCode !== 0) {
       this.onFetchError(leader, sent, kafkaError(response.errorCode, { api: 'Fetch', broker: leader }))
       return

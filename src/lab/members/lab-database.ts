@@ -86,6 +86,11 @@ export class CrashableDatabase implements SqlDatabase {
   query(text: string, values?: readonly unknown[]): ReturnType<SqlDatabase['query']> {
     return this.crashed ? Promise.reject(new MemberCrashedError()) : this.inner.query(text, values)
   }
+
+  /** The shared database's waiters: other members' transactions included. */
+  waiting(): number {
+    return this.inner.waiting?.() ?? 0
+  }
 }
 
 /** A statement from a member the lab crashed: its process is gone, so nothing it sends arrives. */

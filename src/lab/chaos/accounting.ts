@@ -1,6 +1,8 @@
 /**
- * Accounts for every record of a chaos run from the members' effect lines: a record is lost when no
- * member ever had its effect, duplicated when more than one did (or one did twice).
+ * Accounts for every record of a chaos run from its effects: a record is lost when no member ever
+ * had its effect, duplicated when more than one did (or one did twice). In at-least-once the
+ * effects are the members' effect lines; in the exactly-once modes they are the durable outcomes
+ * (outcomes.ts), and the effect lines only count handler runs, redone ones included.
  *
  * Each effect beyond a record's first must be explained by something that happened between an
  * earlier effect of that record and it, to the member that had the earlier one:
@@ -12,6 +14,7 @@
  * A duplicate no such event explains is the hand-off failing its promise.
  */
 import type { MemberEvent } from './events.js'
+import type { Outcome } from './outcomes.js'
 
 export type Explanation = 'sigkill' | 'session-loss' | 'commit-failed' | 'unexplained'
 
@@ -39,6 +42,11 @@ export interface ChaosAccount {
   readonly duplicates: readonly DuplicateRecord[]
   readonly extraEffects: number
   readonly byExplanation: Readonly<Record<Explanation, number>>
+  /** What the effects above were counted from. */
+  readonly countedFrom: 'effect lines' | 'outcomes'
+  /** Handler runs that completed (the members' effect lines), and how many of them ran a record again. */
+  readonly handlerRuns: number
+  readonly redoneRuns: number
 }
 
 export interface AccountingInput {
@@ -50,25 +58,35 @@ export interface AccountingInput {
   readonly killedAt: ReadonlyMap<string, number>
   /** Times in `because` are shown relative to this. */
   readonly startedAt: number
+  /** The exactly-once modes' durable outcomes: when given, the effects counted are these. */
+  readonly outcomes?: readonly Outcome[]
 }
 
 const RANK: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 1, unexplained: 2 }
 
 export function account(input: AccountingInput): ChaosAccount {
   const effects = new Map<number, { partition: number; seen: EffectSeen[] }>()
+  const effect = (id: number, partition: number, seen: EffectSeen): void => {
+    let entry = effects.get(id)
+    if (entry === undefined) effects.set(id, (entry = { partition, seen: [] }))
+    entry.seen.push(seen)
+  }
+  const ran = new Set<number>()
+  let handlerRuns = 0
   const losses = new Map<string, { t: number; ps: readonly number[]; commitFailed: boolean }[]>()
   for (const [member, list] of input.events) {
     const endings: { t: number; ps: readonly number[]; commitFailed: boolean }[] = []
     for (const event of list) {
       if (event.e === 'effect') {
-        let entry = effects.get(event.id)
-        if (entry === undefined) effects.set(event.id, (entry = { partition: event.p, seen: [] }))
-        entry.seen.push({ member, t: event.t, offset: event.o })
+        handlerRuns++
+        ran.add(event.id)
+        if (input.outcomes === undefined) effect(event.id, event.p, { member, t: event.t, offset: event.o })
       } else if (event.e === 'lost') endings.push({ t: event.t, ps: event.ps, commitFailed: false })
       else if (event.e === 'revoked' && event.commitFailed) endings.push({ t: event.t, ps: event.ps, commitFailed: true })
     }
     losses.set(member, endings)
   }
+  for (const o of input.outcomes ?? []) effect(o.id, o.partition, { member: o.member, t: o.t, offset: o.offset })
   const at = (t: number): string => `+${((t - input.startedAt) / 1000).toFixed(1)} s`
 
   const explain = (earlier: EffectSeen, later: EffectSeen, partition: number): [Explanation, string] => {
@@ -107,5 +125,15 @@ export function account(input: AccountingInput): ChaosAccount {
   }
   duplicates.sort((a, b) => a.id - b.id)
   const lost = [...input.produced].filter((id) => !effects.has(id)).sort((a, b) => a - b)
-  return { produced: input.produced.size, processed: effects.size, lost, duplicates, extraEffects, byExplanation }
+  return {
+    produced: input.produced.size,
+    processed: effects.size,
+    lost,
+    duplicates,
+    extraEffects,
+    byExplanation,
+    countedFrom: input.outcomes === undefined ? 'effect lines' : 'outcomes',
+    handlerRuns,
+    redoneRuns: handlerRuns - ran.size,
+  }
 }

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { account } from '../../src/lab/chaos/accounting.js'
+import { allowsExplainedDuplicates, resolveChaosConfig } from '../../src/lab/chaos/config.js'
+import type { MemberEvent } from '../../src/lab/chaos/events.js'
+import { LabConfigError } from '../../src/lab/errors.js'
+
+const effect = (t: number, id: number, o = id): MemberEvent => ({ e: 'effect', t, id, p: 0, o })
+
+describe('chaos accounting', () => {
+  // m1 ran records 1 and 2, was SIGKILLed before committing 2; m2 ran 2 again.
+  const events = new Map<string, MemberEvent[]>([
+    ['m1', [effect(10, 1), effect(20, 2)]],
+    ['m2', [effect(40, 2), effect(50, 3)]],
+  ])
+  const killedAt = new Map([['m1', 30]])
+
+  it('at-least-once: counts the effect lines, a SIGKILL explaining the redone record', () => {
+    const a = account({ produced: new Set([1, 2, 3, 4]), events, killedAt, startedAt: 0 })
+    assert.equal(a.countedFrom, 'effect lines')
+    assert.deepEqual(a.lost, [4])
+    assert.deepEqual(
+      a.duplicates.map((d) => [d.id, d.explanation]),
+      [[2, 'sigkill']],
+    )
+    assert.deepEqual([a.handlerRuns, a.redoneRuns], [4, 1])
+  })
+
+  it('exactly-once: counts the outcomes, the redone handler run is reported apart and is no duplicate', () => {
+    const outcomes = [1, 3].map((id) => ({ id, member: id === 1 ? 'm1' : 'm2', t: id * 10, partition: 0, offset: id })).concat([{ id: 2, member: 'm2', t: 40, partition: 0, offset: 2 }])
+    const a = account({ produced: new Set([1, 2, 3]), events, killedAt, startedAt: 0, outcomes })
+    assert.equal(a.countedFrom, 'outcomes')
+    assert.deepEqual([a.processed, a.lost, a.duplicates], [3, [], []])
+    assert.deepEqual([a.handlerRuns, a.redoneRuns], [4, 1])
+  })
+
+  it('exactly-once: an outcome seen twice is a duplicate, with what happened to the member between', () => {
+    const outcomes = [
+      { id: 2, member: 'm1', t: 20, partition: 0, offset: 2 },
+      { id: 2, member: 'm2', t: 40, partition: 0, offset: 2 },
+    ]
+    const a = account({ produced: new Set([2]), events, killedAt, startedAt: 0, outcomes })
+    assert.equal(a.duplicates.length, 1)
+    assert.match(a.duplicates[0]!.because.join(), /m1 SIGKILLed/)
+  })
+})
+
+describe('chaos delivery options', () => {
+  it('allows explained duplicates in at-least-once only', () => {
+    assert.equal(allowsExplainedDuplicates('at-least-once'), true)
+    assert.equal(allowsExplainedDuplicates('transactional'), false)
+    assert.equal(allowsExplainedDuplicates('store'), false)
+  })
+
+  it('store delivery needs a PostgreSQL url and partition mode; --store needs store delivery', () => {
+    assert.throws(() => resolveChaosConfig({ outDir: '/tmp/x', delivery: 'store' }), LabConfigError)
+    assert.throws(() => resolveChaosConfig({ outDir: '/tmp/x', delivery: 'store', store: 'postgres://h/db', mode: 'key' }), LabConfigError)
+    assert.throws(() => resolveChaosConfig({ outDir: '/tmp/x', delivery: 'transactional', store: 'postgres://h/db' }), LabConfigError)
+    assert.equal(resolveChaosConfig({ outDir: '/tmp/x', delivery: 'store', store: 'postgres://h/db' }).store, 'postgres://h/db')
+  })
+})

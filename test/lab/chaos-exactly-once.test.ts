@@ -1,0 +1,76 @@
+/**
+ * Invariant: under the chaos schedule (starts, SIGTERMs, SIGKILLs of member processes) and a broker
+ * restart, the exactly-once deliveries hold: every acknowledged record has exactly one durable
+ * outcome, counted where a user sees it (`transactional`: the output topic read with
+ * read_committed; `store`: the committed rows in PostgreSQL). Handler runs may repeat after a
+ * SIGKILL; their outcomes may not.
+ *
+ * Store mode needs a PostgreSQL server the member processes share: BATON_TEST_POSTGRES (a
+ * connection string; `.ci/run` sets it). The test makes a database of its own there and drops it.
+ * Replay a failure with BATON_CHAOS_SEED=<seed>, or with the `baton chaos` line the test prints.
+ */
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it, type TestContext } from 'node:test'
+import pg from 'pg'
+import { resolveChaosConfig, type ChaosConfig } from '../../src/lab/chaos/config.js'
+import { count, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
+import { runChaos } from '../../src/lab/chaos/run.js'
+
+const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
+const postgresUrl = process.env.BATON_TEST_POSTGRES
+if (process.env.BATON_REQUIRE_POSTGRES === '1' && postgresUrl === undefined) {
+  throw new Error('BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES is not set: give a PostgreSQL connection string')
+}
+
+async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store'>): Promise<void> {
+  console.log(`chaos ${options.delivery}: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
+  const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-`))
+  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, mode: 'partition', changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
+  const result = await runChaos(config)
+  const report = writeChaosReport(result)
+  for (const line of summaryLines(result)) t.diagnostic(line)
+  const actions = result.changes.map((c) => c.action)
+  assert.ok(actions.includes('broker-restart'), 'the broker was restarted')
+  assert.ok(actions.includes('sigkill') || actions.includes('sigterm'), 'members were stopped')
+  assert.equal(count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill'), config.changes, 'every scheduled membership change was made, none skipped')
+  assert.equal(result.account.countedFrom, 'outcomes')
+  assert.ok(result.account.produced > 0, 'records were written')
+  assert.deepEqual(result.account.lost, [], `no record without an outcome (report: ${report})`)
+  assert.deepEqual(
+    result.account.duplicates.map((d) => `${d.id}: ${d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')}; ${d.because.join('; ')}`),
+    [],
+    `no outcome duplicated (report: ${report})`,
+  )
+  assert.deepEqual(result.failures, [])
+  rmSync(outDir, { recursive: true, force: true })
+}
+
+describe(`chaos, exactly-once deliveries (seed ${SEED})`, () => {
+  it('transactional: 10 changes and a broker restart, each record output exactly once to read_committed readers', async (t) => {
+    await chaosRun(t, { delivery: 'transactional', store: undefined })
+  })
+
+  it(
+    'store on PostgreSQL: 10 changes and a broker restart, each record one committed row',
+    { skip: postgresUrl === undefined ? 'set BATON_TEST_POSTGRES to a PostgreSQL connection string to run this' : false },
+    async (t) => {
+      // A database of the test's own: the members' pools, the reader and the offsets table all in it.
+      const name = `baton_chaos_${randomUUID().replaceAll('-', '')}`
+      const admin = new pg.Client({ connectionString: postgresUrl })
+      await admin.connect()
+      try {
+        await admin.query(`CREATE DATABASE ${name}`)
+        const url = new URL(postgresUrl!)
+        url.pathname = `/${name}`
+        await chaosRun(t, { delivery: 'store', store: url.toString() })
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        await admin.end()
+      }
+    },
+  )
+})

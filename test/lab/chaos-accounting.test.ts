@@ -23,7 +23,7 @@ describe('chaos accounting', () => {
       a.duplicates.map((d) => [d.id, d.explanation]),
       [[2, 'sigkill']],
     )
-    assert.deepEqual([a.handlerRuns, a.redoneRuns], [4, 1])
+    assert.deepEqual([a.handlerRuns, a.redone.runs, a.redone.byExplanation.sigkill], [4, 1, 1])
   })
 
   it('exactly-once: counts the outcomes, the redone handler run is reported apart and is no duplicate', () => {
@@ -31,7 +31,7 @@ describe('chaos accounting', () => {
     const a = account({ produced: new Set([1, 2, 3]), events, killedAt, startedAt: 0, outcomes })
     assert.equal(a.countedFrom, 'outcomes')
     assert.deepEqual([a.processed, a.lost, a.duplicates], [3, [], []])
-    assert.deepEqual([a.handlerRuns, a.redoneRuns], [4, 1])
+    assert.deepEqual([a.handlerRuns, a.redone.runs, a.redone.byExplanation.sigkill], [4, 1, 1])
   })
 
   it('exactly-once: an outcome seen twice is a duplicate, with what happened to the member between', () => {

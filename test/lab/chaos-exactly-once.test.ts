@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import pg from 'pg'
-import { resolveChaosConfig, type ChaosConfig } from '../../src/lab/chaos/config.js'
+import { resolveChaosConfig, type ChaosConfig, type ChaosMode } from '../../src/lab/chaos/config.js'
 import { count, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
 import { runChaos } from '../../src/lab/chaos/run.js'
 
@@ -26,10 +26,10 @@ if (process.env.BATON_REQUIRE_POSTGRES === '1' && postgresUrl === undefined) {
   throw new Error('BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES is not set: give a PostgreSQL connection string')
 }
 
-async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store'>): Promise<void> {
-  console.log(`chaos ${options.delivery}: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
-  const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-`))
-  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, mode: 'partition', changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
+async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode'>): Promise<void> {
+  console.log(`chaos ${options.delivery}, ${options.mode} mode: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
+  const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-${options.mode}-`))
+  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
   const result = await runChaos(config)
   const report = writeChaosReport(result)
   for (const line of summaryLines(result)) t.diagnostic(line)
@@ -50,9 +50,11 @@ async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 
 }
 
 describe(`chaos, exactly-once deliveries (seed ${SEED})`, () => {
-  it('transactional: 10 changes and a broker restart, each record output exactly once to read_committed readers', async (t) => {
-    await chaosRun(t, { delivery: 'transactional', store: undefined })
-  })
+  for (const mode of ['partition', 'key'] as ChaosMode[]) {
+    it(`transactional, ${mode} mode: 10 changes and a broker restart, each record output exactly once to read_committed readers`, async (t) => {
+      await chaosRun(t, { delivery: 'transactional', store: undefined, mode })
+    })
+  }
 
   it(
     'store on PostgreSQL: 10 changes and a broker restart, each record one committed row',
@@ -66,7 +68,7 @@ describe(`chaos, exactly-once deliveries (seed ${SEED})`, () => {
         await admin.query(`CREATE DATABASE ${name}`)
         const url = new URL(postgresUrl!)
         url.pathname = `/${name}`
-        await chaosRun(t, { delivery: 'store', store: url.toString() })
+        await chaosRun(t, { delivery: 'store', store: url.toString(), mode: 'partition' })
       } finally {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
         await admin.end()

@@ -44,9 +44,21 @@ export interface ChaosAccount {
   readonly byExplanation: Readonly<Record<Explanation, number>>
   /** What the effects above were counted from. */
   readonly countedFrom: 'effect lines' | 'outcomes'
-  /** Handler runs that completed (the members' effect lines), and how many of them ran a record again. */
+  /** Handler runs that completed (the members' effect lines). */
   readonly handlerRuns: number
-  readonly redoneRuns: number
+  /**
+   * The runs beyond a record's first, by the worst explanation of each record's repeats. In
+   * at-least-once these are the duplicates above; in the exactly-once modes, work redone whose
+   * earlier outcome never counted (expected after a SIGKILL or a session loss, not after a
+   * graceful hand-off).
+   */
+  readonly redone: {
+    readonly records: number
+    readonly runs: number
+    readonly byExplanation: Readonly<Record<Explanation, number>>
+    /** The redone records neither a SIGKILL nor a session loss explains, for the report. */
+    readonly unexplained: readonly DuplicateRecord[]
+  }
 }
 
 export interface AccountingInput {
@@ -64,29 +76,32 @@ export interface AccountingInput {
 
 const RANK: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 1, unexplained: 2 }
 
+type Effects = Map<number, { partition: number; seen: EffectSeen[] }>
+
+function addEffect(effects: Effects, id: number, partition: number, seen: EffectSeen): void {
+  let entry = effects.get(id)
+  if (entry === undefined) effects.set(id, (entry = { partition, seen: [] }))
+  entry.seen.push(seen)
+}
+
 export function account(input: AccountingInput): ChaosAccount {
-  const effects = new Map<number, { partition: number; seen: EffectSeen[] }>()
-  const effect = (id: number, partition: number, seen: EffectSeen): void => {
-    let entry = effects.get(id)
-    if (entry === undefined) effects.set(id, (entry = { partition, seen: [] }))
-    entry.seen.push(seen)
-  }
-  const ran = new Set<number>()
-  let handlerRuns = 0
+  // The members' effect lines: every handler run that completed.
+  const runs: Effects = new Map()
   const losses = new Map<string, { t: number; ps: readonly number[]; commitFailed: boolean }[]>()
   for (const [member, list] of input.events) {
     const endings: { t: number; ps: readonly number[]; commitFailed: boolean }[] = []
     for (const event of list) {
-      if (event.e === 'effect') {
-        handlerRuns++
-        ran.add(event.id)
-        if (input.outcomes === undefined) effect(event.id, event.p, { member, t: event.t, offset: event.o })
-      } else if (event.e === 'lost') endings.push({ t: event.t, ps: event.ps, commitFailed: false })
+      if (event.e === 'effect') addEffect(runs, event.id, event.p, { member, t: event.t, offset: event.o })
+      else if (event.e === 'lost') endings.push({ t: event.t, ps: event.ps, commitFailed: false })
       else if (event.e === 'revoked' && event.commitFailed) endings.push({ t: event.t, ps: event.ps, commitFailed: true })
     }
     losses.set(member, endings)
   }
-  for (const o of input.outcomes ?? []) effect(o.id, o.partition, { member: o.member, t: o.t, offset: o.offset })
+  let effects = runs
+  if (input.outcomes !== undefined) {
+    effects = new Map()
+    for (const o of input.outcomes) addEffect(effects, o.id, o.partition, { member: o.member, t: o.t, offset: o.offset })
+  }
   const at = (t: number): string => `+${((t - input.startedAt) / 1000).toFixed(1)} s`
 
   const explain = (earlier: EffectSeen, later: EffectSeen, partition: number): [Explanation, string] => {
@@ -101,39 +116,58 @@ export function account(input: AccountingInput): ChaosAccount {
     return ['unexplained', `nothing explains ${later.member} redoing what ${earlier.member} did at ${at(earlier.t)}`]
   }
 
-  const duplicates: DuplicateRecord[] = []
-  const byExplanation: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 0, unexplained: 0 }
-  let extraEffects = 0
-  for (const [id, { partition, seen }] of effects) {
-    if (seen.length < 2) continue
-    seen.sort((a, b) => a.t - b.t)
-    extraEffects += seen.length - 1
-    let worst: Explanation | undefined
-    const because: string[] = []
-    for (let i = 1; i < seen.length; i++) {
-      // The best explanation any earlier effect offers for this one.
-      let best: [Explanation, string] | undefined
-      for (let j = 0; j < i; j++) {
-        const candidate = explain(seen[j]!, seen[i]!, partition)
-        if (best === undefined || RANK[candidate[0]] < RANK[best[0]]) best = candidate
+  const repeats = (of: Effects): Repeats => {
+    const duplicates: DuplicateRecord[] = []
+    const byExplanation: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 0, unexplained: 0 }
+    let extra = 0
+    for (const [id, { partition, seen }] of of) {
+      if (seen.length < 2) continue
+      seen.sort((a, b) => a.t - b.t)
+      extra += seen.length - 1
+      let worst: Explanation | undefined
+      const because: string[] = []
+      for (let i = 1; i < seen.length; i++) {
+        // The best explanation any earlier effect offers for this one.
+        let best: [Explanation, string] | undefined
+        for (let j = 0; j < i; j++) {
+          const candidate = explain(seen[j]!, seen[i]!, partition)
+          if (best === undefined || RANK[candidate[0]] < RANK[best[0]]) best = candidate
+        }
+        because.push(best![1])
+        if (worst === undefined || RANK[best![0]] > RANK[worst]) worst = best![0]
       }
-      because.push(best![1])
-      if (worst === undefined || RANK[best![0]] > RANK[worst]) worst = best![0]
+      byExplanation[worst!]++
+      duplicates.push({ id, partition, effects: seen, explanation: worst!, because })
     }
-    byExplanation[worst!]++
-    duplicates.push({ id, partition, effects: seen, explanation: worst!, because })
+    duplicates.sort((a, b) => a.id - b.id)
+    return { duplicates, extra, byExplanation }
   }
-  duplicates.sort((a, b) => a.id - b.id)
+
+  const counted = repeats(effects)
+  const ran = effects === runs ? counted : repeats(runs)
   const lost = [...input.produced].filter((id) => !effects.has(id)).sort((a, b) => a - b)
+  let handlerRuns = 0
+  for (const { seen } of runs.values()) handlerRuns += seen.length
   return {
     produced: input.produced.size,
     processed: effects.size,
     lost,
-    duplicates,
-    extraEffects,
-    byExplanation,
+    duplicates: counted.duplicates,
+    extraEffects: counted.extra,
+    byExplanation: counted.byExplanation,
     countedFrom: input.outcomes === undefined ? 'effect lines' : 'outcomes',
     handlerRuns,
-    redoneRuns: handlerRuns - ran.size,
+    redone: {
+      records: ran.duplicates.length,
+      runs: ran.extra,
+      byExplanation: ran.byExplanation,
+      unexplained: ran.duplicates.filter((d) => d.explanation !== 'sigkill' && d.explanation !== 'session-loss'),
+    },
   }
+}
+
+interface Repeats {
+  readonly duplicates: DuplicateRecord[]
+  readonly extra: number
+  readonly byExplanation: Record<Explanation, number>
 }

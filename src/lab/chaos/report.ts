@@ -10,7 +10,7 @@ export function summaryLines(result: ChaosResult): string[] {
   const { account: a, config } = result
   const by = a.byExplanation
   const exactlyOnce = a.countedFrom === 'outcomes'
-  const explained = `${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss, ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`
+  const explained = explanations(by)
   return [
     `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')} membership changes ` +
       `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs) and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
@@ -20,7 +20,7 @@ export function summaryLines(result: ChaosResult): string[] {
     ...(exactlyOnce
       ? [
           `duplicated outcomes: ${a.duplicates.length} (must be 0${a.duplicates.length === 0 ? '' : `; ${a.extraEffects} extra outcomes: ${explained}`})`,
-          `handler runs: ${a.handlerRuns}, of which ${a.redoneRuns} ran a record again (work a SIGKILL or a session loss undid before it committed; its outcome never became visible)`,
+          `handler runs: ${a.handlerRuns}; ${a.redone.runs} ran a record again (${a.redone.records} records, their earlier outcome never counted): ${explanations(a.redone.byExplanation)}`,
         ]
       : [`duplicated records: ${a.duplicates.length} (${a.extraEffects} extra effects): ${explained}`]),
     `session losses (onLost): ${result.sessionLosses}`,
@@ -30,6 +30,10 @@ export function summaryLines(result: ChaosResult): string[] {
       (config.delivery === 'store' ? ' --store <the same PostgreSQL url>' : ''),
     ...(result.storeTables !== undefined && result.failures.length > 0 ? [`kept for a look: tables ${result.storeTables.rows} and ${result.storeTables.offsets}`] : []),
   ]
+}
+
+function explanations(by: ChaosResult['account']['byExplanation']): string {
+  return `${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss, ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`
 }
 
 /** Changes of one kind that the schedule made (not skipped, not the drain's start) after the group formed. */
@@ -49,6 +53,10 @@ export function writeChaosReport(result: ChaosResult): string {
   for (const d of a.duplicates) {
     const effects = d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')
     lines.push(`  id ${d.id} partition ${d.partition}: ${effects}; ${d.explanation}: ${d.because.join('; ')}`)
+  }
+  if (a.countedFrom === 'outcomes') {
+    lines.push('', `records run again that neither a SIGKILL nor a session loss explains (${a.redone.unexplained.length}; their outcome counted once):`)
+    for (const d of a.redone.unexplained) lines.push(`  id ${d.id} partition ${d.partition}: ${d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')}; ${d.because.join('; ')}`)
   }
   lines.push('', `lost records (${a.lost.length}):${a.lost.length === 0 ? ' none' : ''}`)
   if (a.lost.length > 0) lines.push(`  ${a.lost.join(', ')}`)

@@ -174,7 +174,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
         }
         // Members being stopped finish their hand-off first: a commit refused because the broker is
         // down is a different failure from the one a restart is meant to test.
-        await Promise.race([Promise.all(members.filter((m) => m.running && m.stopping).map((m) => m.exited)), sleep(STOP_GRACE_MS)])
+        await within(Promise.all(members.filter((m) => m.running && m.stopping).map((m) => m.exited)), STOP_GRACE_MS, undefined)
         const killed = performance.now()
         await broker.kill('SIGKILL')
         await sleep(config.brokerDownMs)
@@ -225,7 +225,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
       note(n, 'final-sigterm', member.name)
     }
     for (const member of members) {
-      const exited = await Promise.race([member.exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)])
+      const exited = await within(member.exited.then(() => true), STOP_GRACE_MS, false)
       if (exited) continue
       killedAt.set(member.name, Date.now())
       member.signal('SIGKILL')
@@ -256,6 +256,19 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
   const sessionLosses = [...events.values()].reduce((sum, list) => sum + list.filter((e) => e.e === 'lost').length, 0)
   const { account: result, failures } = accounted!
   return { config, topic, changes, account: result, unacknowledgedSends, sessionLosses, durationMs: since(), failures, outcomesFrom: outcomeSource?.description, storeTables }
+}
+
+/**
+ * `promise`'s value, or `fallback` once `ms` have passed. The timer is cleared either way: a grace
+ * period left running would keep the process (a test's, the CLI's) alive for its whole length.
+ */
+async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  const timer = new AbortController()
+  try {
+    return await Promise.race([promise, sleep(ms, fallback, { signal: timer.signal })])
+  } finally {
+    timer.abort()
+  }
 }
 
 /** The partitions the member's events leave it owning: assigned, and not revoked or lost since. */

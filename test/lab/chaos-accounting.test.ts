@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { account } from '../../src/lab/chaos/accounting.js'
 import { allowsExplainedDuplicates, resolveChaosConfig } from '../../src/lab/chaos/config.js'
 import type { MemberEvent } from '../../src/lab/chaos/events.js'
@@ -57,5 +59,14 @@ describe('chaos delivery options', () => {
     assert.throws(() => resolveChaosConfig({ outDir: '/tmp/x', delivery: 'store', store: 'postgres://h/db', mode: 'key' }), LabConfigError)
     assert.throws(() => resolveChaosConfig({ outDir: '/tmp/x', delivery: 'transactional', store: 'postgres://h/db' }), LabConfigError)
     assert.equal(resolveChaosConfig({ outDir: '/tmp/x', delivery: 'store', store: 'postgres://h/db' }).store, 'postgres://h/db')
+  })
+  it('baton chaos refuses --delivery store without --store before starting anything, saying what to give', () => {
+    const bin = fileURLToPath(new URL('../../bin/baton.js', import.meta.url))
+    const r = spawnSync(process.execPath, [bin, 'chaos', '--delivery', 'store'], { encoding: 'utf8', timeout: 20_000 })
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /store delivery needs a PostgreSQL server shared by the member processes: give its connection string with --store postgres:\/\//)
+    const unknown = spawnSync(process.execPath, [bin, 'chaos', '--delivery', 'exactly-once'], { encoding: 'utf8', timeout: 20_000 })
+    assert.notEqual(unknown.status, 0)
+    assert.match(unknown.stderr, /Allowed choices are at-least-once, transactional, store/)
   })
 })

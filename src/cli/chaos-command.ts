@@ -21,6 +21,7 @@ interface ChaosFlags {
   brokerRestarts: number
   brokers?: string[]
   out?: string
+  zombies?: boolean
 }
 
 const brokerList = (value: string): string[] => {
@@ -57,6 +58,7 @@ export function registerChaosCommand(program: Command): void {
     .option('--session <ms>', "the members' session timeout", integerOption('--session', 100, 600_000), CHAOS_DEFAULTS.sessionTimeoutMs)
     .option('--heartbeat <ms>', "the members' heartbeat interval", integerOption('--heartbeat', 10, 600_000), CHAOS_DEFAULTS.heartbeatIntervalMs)
     .option('--broker-restarts <n>', 'broker SIGKILLs and restarts, spread over the run (embedded broker only)', integerOption('--broker-restarts', 0, 10_000), CHAOS_DEFAULTS.brokerRestarts)
+    .option('--zombies', 'also freeze members (SIGSTOP) past their session timeout and wake them (SIGCONT) with their work under way')
     .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of an embedded broker process', brokerList)
     .option('--out <dir>', 'where the event files and report.txt / report.json go (default: a new folder under the temp dir)')
     .action(async (flags: ChaosFlags) => {
@@ -84,6 +86,7 @@ export function registerChaosCommand(program: Command): void {
               heartbeatIntervalMs: flags.heartbeat,
               brokerRestarts: flags.brokerRestarts,
               brokers: flags.brokers,
+              zombies: flags.zombies === true,
             })
           } catch (error) {
             return exitWithStartupError('baton chaos', error)

@@ -45,6 +45,19 @@ describe('chaos accounting', () => {
     assert.equal(a.duplicates.length, 1)
     assert.match(a.duplicates[0]!.because.join(), /m1 SIGKILLed/)
   })
+
+  it('a zombie explains what others redid while it was frozen, and what it redid once woken before it was told', () => {
+    const zombieEvents = new Map<string, MemberEvent[]>([
+      ['m1', [effect(10, 1), effect(60, 2), { e: 'lost', t: 70, ps: [0] }, effect(80, 3)]],
+      ['m2', [effect(30, 1), effect(40, 2), effect(45, 3)]],
+    ])
+    const frozen = new Map([['m1', [{ from: 20, to: 50 }]]])
+    const a = account({ produced: new Set([1, 2, 3]), events: zombieEvents, killedAt: new Map(), frozen, startedAt: 0 })
+    const by = new Map(a.duplicates.map((d) => [d.id, d.explanation]))
+    assert.equal(by.get(1), 'zombie', 'm2 redid what m1 did before it froze')
+    assert.equal(by.get(2), 'zombie', 'm1, woken, redid what m2 did, before it was told of its loss')
+    assert.equal(by.get(3), 'unexplained', 'after m1 was told, nothing explains its redoing')
+  })
 })
 
 describe('chaos delivery options', () => {

@@ -1,5 +1,6 @@
 /**
- * Invariant: under the chaos schedule (starts, SIGTERMs, SIGKILLs of member processes) and a broker
+ * Invariant: under the chaos schedule (starts, SIGTERMs, SIGKILLs of member processes, and zombies:
+ * members frozen with SIGSTOP past their session, woken with their work under way) and a broker
  * restart, the exactly-once deliveries hold: every acknowledged record has exactly one durable
  * outcome, counted where a user sees it (`transactional`: the output topic read with
  * read_committed; `store`: the committed rows in PostgreSQL). Handler runs may repeat after a
@@ -17,7 +18,7 @@ import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import pg from 'pg'
 import { resolveChaosConfig, type ChaosConfig, type ChaosMode } from '../../src/lab/chaos/config.js'
-import { count, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
+import { membershipChanges, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
 import { runChaos } from '../../src/lab/chaos/run.js'
 
 const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
@@ -29,14 +30,14 @@ if (process.env.BATON_REQUIRE_POSTGRES === '1' && postgresUrl === undefined) {
 async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode'>): Promise<void> {
   console.log(`chaos ${options.delivery}, ${options.mode} mode: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
   const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-${options.mode}-`))
-  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
+  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, zombies: true, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
   const result = await runChaos(config)
   const report = writeChaosReport(result)
   for (const line of summaryLines(result)) t.diagnostic(line)
   const actions = result.changes.map((c) => c.action)
   assert.ok(actions.includes('broker-restart'), 'the broker was restarted')
   assert.ok(actions.includes('sigkill') || actions.includes('sigterm'), 'members were stopped')
-  assert.equal(count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill'), config.changes, 'every scheduled membership change was made, none skipped')
+  assert.equal(membershipChanges(result), config.changes, 'every scheduled membership change was made, none skipped')
   assert.equal(result.account.countedFrom, 'outcomes')
   assert.ok(result.account.produced > 0, 'records were written')
   assert.deepEqual(result.account.lost, [], `no record without an outcome (report: ${report})`)
@@ -51,13 +52,13 @@ async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 
 
 describe(`chaos, exactly-once deliveries (seed ${SEED})`, () => {
   for (const mode of ['partition', 'key'] as ChaosMode[]) {
-    it(`transactional, ${mode} mode: 10 changes and a broker restart, each record output exactly once to read_committed readers`, async (t) => {
+    it(`transactional, ${mode} mode: 10 changes with zombies and a broker restart, each record output exactly once to read_committed readers`, async (t) => {
       await chaosRun(t, { delivery: 'transactional', store: undefined, mode })
     })
   }
 
   it(
-    'store on PostgreSQL: 10 changes and a broker restart, each record one committed row',
+    'store on PostgreSQL: 10 changes with zombies and a broker restart, each record one committed row',
     { skip: postgresUrl === undefined ? 'set BATON_TEST_POSTGRES to a PostgreSQL connection string to run this' : false },
     async (t) => {
       // A database of the test's own: the members' pools, the reader and the offsets table all in it.

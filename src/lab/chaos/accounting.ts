@@ -9,6 +9,8 @@
  *   - `sigkill`: the member was SIGKILLed (it could not commit what it had done);
  *   - `session-loss`: the member lost the partition (onLost: session expired, fenced), which
  *     commits nothing by design;
+ *   - `zombie`: the member was frozen (SIGSTOP) past its session after the earlier effect, or the
+ *     later effect is a woken zombie's, run before it learned it had lost the partition;
  *   - `commit-failed`: a graceful revocation whose commit failed (reported, but not one of the
  *     causes at-least-once may blame).
  * A duplicate no such event explains is the hand-off failing its promise.
@@ -16,7 +18,7 @@
 import type { MemberEvent } from './events.js'
 import type { Outcome } from './outcomes.js'
 
-export type Explanation = 'sigkill' | 'session-loss' | 'commit-failed' | 'unexplained'
+export type Explanation = 'sigkill' | 'session-loss' | 'zombie' | 'commit-failed' | 'unexplained'
 
 export interface EffectSeen {
   readonly member: string
@@ -68,13 +70,15 @@ export interface AccountingInput {
   readonly events: ReadonlyMap<string, readonly MemberEvent[]>
   /** When each SIGKILLed member was sent the signal (ms since the epoch). */
   readonly killedAt: ReadonlyMap<string, number>
+  /** When each zombie was frozen (SIGSTOP) and woken (SIGCONT; undefined if never). */
+  readonly frozen?: ReadonlyMap<string, readonly { readonly from: number; readonly to: number | undefined }[]>
   /** Times in `because` are shown relative to this. */
   readonly startedAt: number
   /** The exactly-once modes' durable outcomes: when given, the effects counted are these. */
   readonly outcomes?: readonly Outcome[]
 }
 
-const RANK: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 1, unexplained: 2 }
+const RANK: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, zombie: 0, 'commit-failed': 1, unexplained: 2 }
 
 type Effects = Map<number, { partition: number; seen: EffectSeen[] }>
 
@@ -104,9 +108,19 @@ export function account(input: AccountingInput): ChaosAccount {
   }
   const at = (t: number): string => `+${((t - input.startedAt) / 1000).toFixed(1)} s`
 
+  /** The member's own lost events, for when a woken zombie learned of its loss. */
+  const lostAt = (member: string): number[] => (input.events.get(member) ?? []).filter((e) => e.e === 'lost').map((e) => e.t)
   const explain = (earlier: EffectSeen, later: EffectSeen, partition: number): [Explanation, string] => {
     const killed = input.killedAt.get(earlier.member)
     if (killed !== undefined && killed <= later.t) return ['sigkill', `${earlier.member} SIGKILLed at ${at(killed)}`]
+    for (const freeze of input.frozen?.get(earlier.member) ?? []) {
+      if (freeze.from >= earlier.t && freeze.from <= later.t) return ['zombie', `${earlier.member} frozen (SIGSTOP) at ${at(freeze.from)}, past its session`]
+    }
+    for (const freeze of input.frozen?.get(later.member) ?? []) {
+      if (freeze.to === undefined || freeze.to > later.t) continue
+      const learned = lostAt(later.member).find((t) => t >= freeze.to!)
+      if (learned === undefined || later.t <= learned) return ['zombie', `${later.member} woken at ${at(freeze.to)} after its session expired, and not yet told`]
+    }
     for (const ending of losses.get(earlier.member) ?? []) {
       if (ending.t < earlier.t || ending.t > later.t || !ending.ps.includes(partition)) continue
       return ending.commitFailed
@@ -118,7 +132,7 @@ export function account(input: AccountingInput): ChaosAccount {
 
   const repeats = (of: Effects): Repeats => {
     const duplicates: DuplicateRecord[] = []
-    const byExplanation: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, 'commit-failed': 0, unexplained: 0 }
+    const byExplanation: Record<Explanation, number> = { sigkill: 0, 'session-loss': 0, zombie: 0, 'commit-failed': 0, unexplained: 0 }
     let extra = 0
     for (const [id, { partition, seen }] of of) {
       if (seen.length < 2) continue
@@ -161,7 +175,7 @@ export function account(input: AccountingInput): ChaosAccount {
       records: ran.duplicates.length,
       runs: ran.extra,
       byExplanation: ran.byExplanation,
-      unexplained: ran.duplicates.filter((d) => d.explanation !== 'sigkill' && d.explanation !== 'session-loss'),
+      unexplained: ran.duplicates.filter((d) => RANK[d.explanation] > 0),
     },
   }
 }

@@ -55,6 +55,13 @@ export interface ChaosConfig {
   readonly drainTimeoutMs: number
   /** Store mode's PostgreSQL server (a connection string); the run makes its own tables there. */
   readonly store: string | undefined
+  /**
+   * Zombies among the changes: a member SIGSTOPped for its session timeout and `zombieMarginMs`
+   * more (the group moves its partitions on), then woken with SIGCONT, with whatever it had under
+   * way. Off by default, so that a seed replays the changes it always made.
+   */
+  readonly zombies: boolean
+  readonly zombieMarginMs: number
   /** Against this cluster instead of an embedded broker process (no broker restart then). */
   readonly brokers: readonly string[] | undefined
   /** Folder for the members' event files, logs and the report. */
@@ -76,6 +83,8 @@ export const CHAOS_DEFAULTS: Omit<ChaosConfig, 'seed' | 'outDir' | 'brokers' | '
   heartbeatIntervalMs: 1_500,
   brokerRestarts: 1,
   brokerDownMs: 1_500,
+  zombies: false,
+  zombieMarginMs: 3_000,
   drainTimeoutMs: 120_000,
 }
 

@@ -12,8 +12,9 @@ export function summaryLines(result: ChaosResult): string[] {
   const exactlyOnce = a.countedFrom === 'outcomes'
   const explained = explanations(by)
   return [
-    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')} membership changes ` +
-      `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs) and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
+    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${membershipChanges(result)} membership changes ` +
+      `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs${config.zombies ? `, ${count(result, 'sigstop')} zombies (SIGSTOP past the session, then SIGCONT)` : ''}) ` +
+      `and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
     `records: ${a.produced} acknowledged, ${a.processed} ${exactlyOnce ? 'with an outcome' : 'processed'}, ${a.lost.length} lost` +
       (result.unacknowledgedSends > 0 ? ` (${result.unacknowledgedSends} sends never acknowledged, not counted)` : '') +
       (exactlyOnce ? ` (outcomes counted from the ${result.outcomesFrom})` : ''),
@@ -26,6 +27,7 @@ export function summaryLines(result: ChaosResult): string[] {
     `session losses (onLost): ${result.sessionLosses}`,
     result.failures.length === 0 ? 'PASSED' : `FAILED: ${result.failures.join('; ')}`,
     `replay with: baton chaos --seed ${config.seed} --mode ${config.mode} --changes ${config.changes}` +
+      (config.zombies ? ' --zombies' : '') +
       (config.delivery === 'at-least-once' ? '' : ` --delivery ${config.delivery}`) +
       (config.delivery === 'store' ? ' --store <the same PostgreSQL url>' : ''),
     ...(result.storeTables !== undefined && result.failures.length > 0 ? [`kept for a look: tables ${result.storeTables.rows} and ${result.storeTables.offsets}`] : []),
@@ -33,7 +35,12 @@ export function summaryLines(result: ChaosResult): string[] {
 }
 
 function explanations(by: ChaosResult['account']['byExplanation']): string {
-  return `${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss, ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`
+  return `${by.sigkill} after a SIGKILL, ${by['session-loss']} after a session loss,${by.zombie > 0 ? ` ${by.zombie} by or after a zombie,` : ''} ${by['commit-failed']} after a failed commit, ${by.unexplained} unexplained`
+}
+
+/** The membership changes the schedule made: starts, SIGTERMs, SIGKILLs and zombies. */
+export function membershipChanges(result: ChaosResult): number {
+  return count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill') + count(result, 'sigstop')
 }
 
 /** Changes of one kind that the schedule made (not skipped, not the drain's start) after the group formed. */
@@ -55,7 +62,7 @@ export function writeChaosReport(result: ChaosResult): string {
     lines.push(`  id ${d.id} partition ${d.partition}: ${effects}; ${d.explanation}: ${d.because.join('; ')}`)
   }
   if (a.countedFrom === 'outcomes') {
-    lines.push('', `records run again that neither a SIGKILL nor a session loss explains (${a.redone.unexplained.length}; their outcome counted once):`)
+    lines.push('', `records run again that no SIGKILL, session loss or zombie explains (${a.redone.unexplained.length}; their outcome counted once):`)
     for (const d of a.redone.unexplained) lines.push(`  id ${d.id} partition ${d.partition}: ${d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')}; ${d.because.join('; ')}`)
   }
   lines.push('', `lost records (${a.lost.length}):${a.lost.length === 0 ? ' none' : ''}`)

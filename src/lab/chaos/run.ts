@@ -26,7 +26,7 @@ export interface ChangeRecord {
   readonly n: number
   /** Milliseconds since the run started. */
   readonly atMs: number
-  readonly action: ChangeAction | 'final-sigterm' | 'final-sigkill'
+  readonly action: ChangeAction | 'sigcont' | 'final-sigterm' | 'final-sigkill'
   readonly member: string | undefined
   readonly note: string | undefined
 }
@@ -117,8 +117,11 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
     note(n, 'start', name, why)
   }
   const running = (): MemberProcess[] => members.filter((m) => m.running)
-  /** Running and not told to stop: the members the group can count on. */
-  const staying = (): MemberProcess[] => members.filter((m) => m.running && !m.stopping)
+  /** Running, not told to stop and not frozen: the members the group can count on. */
+  const staying = (): MemberProcess[] => members.filter((m) => m.running && !m.stopping && !m.frozen)
+  /** The zombies' wake-ups, each SIGCONT after its freeze. */
+  const thaws: Promise<void>[] = []
+  const frozen = new Map<string, { from: number; to: number | undefined }[]>()
   /** The action the roll picks among those the group allows now, waiting until one is allowed. */
   const allowedChange = async (roll: number, n: number): Promise<{ action: ChangeAction; up: MemberProcess[] }> => {
     let waitingSince: number | undefined
@@ -128,6 +131,8 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
       const allowed: ChangeAction[] = []
       if (running().length < config.maxMembers) allowed.push('start')
       if (up.length > config.minMembers) allowed.push('sigterm', 'sigkill')
+      // Last, so that a roll picks what it always picked where zombies are off.
+      if (config.zombies && up.length > config.minMembers) allowed.push('sigstop')
       const action = pickAction(roll, allowed)
       if (action !== undefined) return { action, up }
       if (waitingSince === undefined) waitingSince = Date.now()
@@ -194,10 +199,28 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
       const owning = up.filter((m) => ownedPartitions(events.get(m.name)!).size > 0)
       const candidates = owning.length > 0 ? owning : up
       const target = candidates[Math.floor(change.targetRoll * candidates.length)]!
+      if (action === 'sigstop') {
+        const frozenMs = config.sessionTimeoutMs + config.zombieMarginMs
+        target.signal('SIGSTOP')
+        const freeze: { from: number; to: number | undefined } = { from: Date.now(), to: undefined }
+        frozen.set(target.name, [...(frozen.get(target.name) ?? []), freeze])
+        note(n, action, target.name, `frozen for ${frozenMs / 1000} s, past its session`)
+        const at = n
+        thaws.push(
+          sleep(frozenMs).then(() => {
+            target.signal('SIGCONT')
+            freeze.to = Date.now()
+            if (target.running) note(at, 'sigcont', target.name, 'woken with what it had under way')
+          }),
+        )
+        continue
+      }
       if (action === 'sigkill') killedAt.set(target.name, Date.now())
       target.signal(action === 'sigkill' ? 'SIGKILL' : 'SIGTERM')
       note(n, action, target.name)
     }
+    // Every zombie wakes before the drain: a frozen member would hold its transaction or session open past the end.
+    await Promise.all(thaws)
 
     producing = false
     await producerLoop
@@ -238,7 +261,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
       await outcomeSource.settle(SETTLE_TIMEOUT_MS)
     }
     const outcomes: readonly Outcome[] | undefined = outcomeSource === undefined ? undefined : await outcomeSource.outcomes()
-    const result = account({ produced: acked, events, killedAt, startedAt, ...(outcomes === undefined ? {} : { outcomes }) })
+    const result = account({ produced: acked, events, killedAt, frozen, startedAt, ...(outcomes === undefined ? {} : { outcomes }) })
     accounted = { account: result, failures: failuresOf(config, result) }
   } finally {
     producing = false
@@ -290,7 +313,7 @@ function failuresOf(config: ChaosConfig, result: ChaosAccount): string[] {
     return failures
   }
   const unexplained = result.byExplanation.unexplained + result.byExplanation['commit-failed']
-  if (unexplained > 0) failures.push(`${unexplained} duplicated records not explained by a SIGKILL or a session loss`)
+  if (unexplained > 0) failures.push(`${unexplained} duplicated records not explained by a SIGKILL, a session loss or a zombie`)
   return failures
 }
 

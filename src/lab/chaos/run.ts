@@ -1,7 +1,8 @@
 /**
  * One chaos run: a broker (a `baton broker --data` child process, or the cluster given with
  * `brokers`), records written at a steady rate, member processes started, SIGTERMed and SIGKILLed
- * on the seeded schedule with broker restarts in between, then a drain, a graceful stop of every
+ * (and, with `zombies`, frozen past their session and woken) on the seeded schedule with broker
+ * restarts in between, then a drain, a graceful stop of every
  * member, and the accounting of every record (accounting.ts).
  *
  * In the exactly-once modes the drain waits for, and the accounting counts, the durable outcomes

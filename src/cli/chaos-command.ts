@@ -22,6 +22,7 @@ interface ChaosFlags {
   brokers?: string[]
   out?: string
   zombies?: boolean
+  groupProtocol: 'classic' | 'consumer'
 }
 
 const brokerList = (value: string): string[] => {
@@ -59,6 +60,7 @@ export function registerChaosCommand(program: Command): void {
     .option('--heartbeat <ms>', "the members' heartbeat interval", integerOption('--heartbeat', 10, 600_000), CHAOS_DEFAULTS.heartbeatIntervalMs)
     .option('--broker-restarts <n>', 'broker SIGKILLs and restarts, spread over the run (embedded broker only)', integerOption('--broker-restarts', 0, 10_000), CHAOS_DEFAULTS.brokerRestarts)
     .option('--zombies', 'also freeze members (SIGSTOP) past their session timeout and wake them (SIGCONT) with their work under way')
+    .addOption(new Option('--group-protocol <protocol>', "the members' group protocol: classic, or consumer (KIP-848)").choices(['classic', 'consumer']).default(CHAOS_DEFAULTS.groupProtocol))
     .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of an embedded broker process', brokerList)
     .option('--out <dir>', 'where the event files and report.txt / report.json go (default: a new folder under the temp dir)')
     .action(async (flags: ChaosFlags) => {
@@ -87,6 +89,7 @@ export function registerChaosCommand(program: Command): void {
               brokerRestarts: flags.brokerRestarts,
               brokers: flags.brokers,
               zombies: flags.zombies === true,
+              groupProtocol: flags.groupProtocol,
             })
           } catch (error) {
             return exitWithStartupError('baton chaos', error)

@@ -62,6 +62,8 @@ export interface ChaosConfig {
    */
   readonly zombies: boolean
   readonly zombieMarginMs: number
+  /** The members' group protocol: classic (JoinGroup/SyncGroup) or consumer (KIP-848). */
+  readonly groupProtocol: 'classic' | 'consumer'
   /** Against this cluster instead of an embedded broker process (no broker restart then). */
   readonly brokers: readonly string[] | undefined
   /** Folder for the members' event files, logs and the report. */
@@ -85,6 +87,7 @@ export const CHAOS_DEFAULTS: Omit<ChaosConfig, 'seed' | 'outDir' | 'brokers' | '
   brokerDownMs: 1_500,
   zombies: false,
   zombieMarginMs: 3_000,
+  groupProtocol: 'classic',
   drainTimeoutMs: 120_000,
 }
 

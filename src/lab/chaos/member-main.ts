@@ -30,6 +30,7 @@ export interface MemberSettings {
   readonly handlerMaxMs: number
   readonly sessionTimeoutMs: number
   readonly heartbeatIntervalMs: number
+  readonly groupProtocol: 'classic' | 'consumer'
   readonly delivery: DeliveryMode
   readonly partitions: number
   /** Transactional: where each input's output record goes (same partition as the input). */
@@ -65,6 +66,7 @@ const deliveryOptions: Partial<BatonOptions> =
 const app = baton({
   ...deliveryOptions,
   groupId: settings.groupId,
+  groupProtocol: settings.groupProtocol,
   brokers: settings.brokers,
   // BATON_CHAOS_LOG_LEVEL=debug shows each commit and rebalance step when a run needs explaining.
   logger: pino({ level: process.env.BATON_CHAOS_LOG_LEVEL ?? 'info', base: { member: settings.name } }, pino.destination(2)),

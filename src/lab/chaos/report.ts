@@ -12,7 +12,7 @@ export function summaryLines(result: ChaosResult): string[] {
   const exactlyOnce = a.countedFrom === 'outcomes'
   const explained = explanations(by)
   return [
-    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}: ${membershipChanges(result)} membership changes ` +
+    `seed ${config.seed}, ${config.mode} mode, ${config.delivery}${config.groupProtocol === 'consumer' ? ', KIP-848 group protocol' : ''}: ${membershipChanges(result)} membership changes ` +
       `(${count(result, 'start')} starts, ${count(result, 'sigterm')} SIGTERMs, ${count(result, 'sigkill')} SIGKILLs${config.zombies ? `, ${count(result, 'sigstop')} zombies (SIGSTOP past the session, then SIGCONT)` : ''}) ` +
       `and ${count(result, 'broker-restart')} broker restarts in ${(result.durationMs / 1000).toFixed(0)} s`,
     `records: ${a.produced} acknowledged, ${a.processed} ${exactlyOnce ? 'with an outcome' : 'processed'}, ${a.lost.length} lost` +
@@ -28,6 +28,7 @@ export function summaryLines(result: ChaosResult): string[] {
     result.failures.length === 0 ? 'PASSED' : `FAILED: ${result.failures.join('; ')}`,
     `replay with: baton chaos --seed ${config.seed} --mode ${config.mode} --changes ${config.changes}` +
       (config.zombies ? ' --zombies' : '') +
+      (config.groupProtocol === 'consumer' ? ' --group-protocol consumer' : '') +
       (config.delivery === 'at-least-once' ? '' : ` --delivery ${config.delivery}`) +
       (config.delivery === 'store' ? ' --store <the same PostgreSQL url>' : ''),
     ...(result.storeTables !== undefined && result.failures.length > 0 ? [`kept for a look: tables ${result.storeTables.rows} and ${result.storeTables.offsets}`] : []),

@@ -107,6 +107,7 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
       handlerMaxMs: config.handlerMaxMs,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      groupProtocol: config.groupProtocol,
       delivery: config.delivery,
       partitions: config.partitions,
       outputTopic,

@@ -60,7 +60,7 @@ export function registerChaosCommand(program: Command): void {
     .option('--heartbeat <ms>', "the members' heartbeat interval", integerOption('--heartbeat', 10, 600_000), CHAOS_DEFAULTS.heartbeatIntervalMs)
     .option('--broker-restarts <n>', 'broker SIGKILLs and restarts, spread over the run (embedded broker only)', integerOption('--broker-restarts', 0, 10_000), CHAOS_DEFAULTS.brokerRestarts)
     .option('--zombies', 'also freeze members (SIGSTOP) past their session timeout and wake them (SIGCONT) with their work under way')
-    .addOption(new Option('--group-protocol <protocol>', "the members' group protocol: classic, or consumer (KIP-848)").choices(['classic', 'consumer']).default(CHAOS_DEFAULTS.groupProtocol))
+    .addOption(new Option('--group-protocol <protocol>', "the members' group protocol: classic, or consumer (KIP-848: the embedded broker gets --session and --heartbeat; a --brokers cluster uses its own)").choices(['classic', 'consumer']).default(CHAOS_DEFAULTS.groupProtocol))
     .option('--brokers <host:port,...>', 'run against this Kafka cluster instead of an embedded broker process', brokerList)
     .option('--out <dir>', 'where the event files and report.txt / report.json go (default: a new folder under the temp dir)')
     .action(async (flags: ChaosFlags) => {

@@ -46,17 +46,18 @@ describe('chaos accounting', () => {
     assert.match(a.duplicates[0]!.because.join(), /m1 SIGKILLed/)
   })
 
-  it('a zombie explains what others redid while it was frozen, and what it redid once woken before it was told', () => {
+  it('a zombie explains what others redid while it was frozen, and the work it had under way when woken', () => {
     const zombieEvents = new Map<string, MemberEvent[]>([
-      ['m1', [effect(10, 1), effect(60, 2), { e: 'lost', t: 70, ps: [0] }, effect(80, 3)]],
-      ['m2', [effect(30, 1), effect(40, 2), effect(45, 3)]],
+      ['m1', [effect(10, 1), { e: 'lost', t: 55, ps: [0] }, effect(60, 2), { e: 'assigned', t: 70, ps: [0] }, effect(80, 3), effect(90, 4)]],
+      ['m2', [effect(30, 1), effect(40, 2), effect(45, 3), effect(85, 4)]],
     ])
     const frozen = new Map([['m1', [{ from: 20, to: 50 }]]])
-    const a = account({ produced: new Set([1, 2, 3]), events: zombieEvents, killedAt: new Map(), frozen, startedAt: 0 })
+    const a = account({ produced: new Set([1, 2, 3, 4]), events: zombieEvents, killedAt: new Map(), frozen, startedAt: 0 })
     const by = new Map(a.duplicates.map((d) => [d.id, d.explanation]))
     assert.equal(by.get(1), 'zombie', 'm2 redid what m1 did before it froze')
-    assert.equal(by.get(2), 'zombie', 'm1, woken, redid what m2 did, before it was told of its loss')
-    assert.equal(by.get(3), 'unexplained', 'after m1 was told, nothing explains its redoing')
+    assert.equal(by.get(2), 'zombie', 'm1, woken, finished work it had under way (just after onLost told it), which m2 had redone')
+    assert.equal(by.get(3), 'unexplained', 'once m1 was assigned again, nothing explains its redoing')
+    assert.equal(by.get(4), 'unexplained', 'nor what m2 redid after m1')
   })
 })
 

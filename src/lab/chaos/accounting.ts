@@ -9,8 +9,9 @@
  *   - `sigkill`: the member was SIGKILLed (it could not commit what it had done);
  *   - `session-loss`: the member lost the partition (onLost: session expired, fenced), which
  *     commits nothing by design;
- *   - `zombie`: the member was frozen (SIGSTOP) past its session after the earlier effect, or the
- *     later effect is a woken zombie's, run before it learned it had lost the partition;
+ *   - `zombie`: the member was frozen (SIGSTOP) past its session after the earlier effect, or one
+ *     of the two effects is a woken zombie's, from work it had under way (a handler woken with it
+ *     may finish just after onLost told it of the loss: its outcome is dropped, its line written);
  *   - `commit-failed`: a graceful revocation whose commit failed (reported, but not one of the
  *     causes at-least-once may blame).
  * A duplicate no such event explains is the hand-off failing its promise.
@@ -108,18 +109,26 @@ export function account(input: AccountingInput): ChaosAccount {
   }
   const at = (t: number): string => `+${((t - input.startedAt) / 1000).toFixed(1)} s`
 
-  /** The member's own lost events, for when a woken zombie learned of its loss. */
-  const lostAt = (member: string): number[] => (input.events.get(member) ?? []).filter((e) => e.e === 'lost').map((e) => e.t)
+  /** The member's assignments, each a fresh start after a zombie's wake-up. */
+  const assignedAt = (member: string): number[] => (input.events.get(member) ?? []).filter((e) => e.e === 'assigned').map((e) => e.t)
+  /** When `member` had been woken from a freeze before `t` and assigned nothing since: its run at `t` is work it had under way. */
+  const wokenAt = (member: string, t: number): number | undefined => {
+    for (const freeze of input.frozen?.get(member) ?? []) {
+      const woken = freeze.to
+      if (woken === undefined || woken > t) continue
+      if (!assignedAt(member).some((a) => a >= woken && a <= t)) return woken
+    }
+    return undefined
+  }
   const explain = (earlier: EffectSeen, later: EffectSeen, partition: number): [Explanation, string] => {
     const killed = input.killedAt.get(earlier.member)
     if (killed !== undefined && killed <= later.t) return ['sigkill', `${earlier.member} SIGKILLed at ${at(killed)}`]
     for (const freeze of input.frozen?.get(earlier.member) ?? []) {
       if (freeze.from >= earlier.t && freeze.from <= later.t) return ['zombie', `${earlier.member} frozen (SIGSTOP) at ${at(freeze.from)}, past its session`]
     }
-    for (const freeze of input.frozen?.get(later.member) ?? []) {
-      if (freeze.to === undefined || freeze.to > later.t) continue
-      const learned = lostAt(later.member).find((t) => t >= freeze.to!)
-      if (learned === undefined || later.t <= learned) return ['zombie', `${later.member} woken at ${at(freeze.to)} after its session expired, and not yet told`]
+    for (const effect of [earlier, later]) {
+      const woken = wokenAt(effect.member, effect.t)
+      if (woken !== undefined) return ['zombie', `${effect.member} woken at ${at(woken)} after its session expired, finishing work it had under way`]
     }
     for (const ending of losses.get(earlier.member) ?? []) {
       if (ending.t < earlier.t || ending.t > later.t || !ending.ps.includes(partition)) continue

@@ -73,7 +73,11 @@ const app = baton({
   rebalanceTimeoutMs: 20_000,
   drainTimeoutMs: 5_000,
   commitIntervalMs: 1_000,
-  kafka: { clientId: settings.name, sessionTimeoutMs: settings.sessionTimeoutMs, heartbeatIntervalMs: settings.heartbeatIntervalMs },
+  // Under KIP-848 the coordinator sets both timeouts (the parent starts the broker with them).
+  kafka:
+    settings.groupProtocol === 'consumer'
+      ? { clientId: settings.name }
+      : { clientId: settings.name, sessionTimeoutMs: settings.sessionTimeoutMs, heartbeatIntervalMs: settings.heartbeatIntervalMs },
 })
 
 app.consume(

@@ -72,7 +72,10 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
   progress(`chaos run: seed ${config.seed}, ${config.mode} mode, ${config.delivery}, ${config.changes} changes, topic ${topic}, files in ${config.outDir}`)
 
   const brokerLog: string[] = []
-  const broker = config.brokers === undefined ? await BrokerProcess.start({ dataDir: join(config.outDir, 'broker-data'), stderr: (line) => brokerLog.push(line) }) : undefined
+  // KIP-848 members get their session and heartbeat from the coordinator: the run's, through the broker's flags.
+  const kip848 = config.groupProtocol === 'consumer' ? ['--consumer-session-timeout', String(config.sessionTimeoutMs), '--consumer-heartbeat-interval', String(config.heartbeatIntervalMs)] : []
+  const broker =
+    config.brokers === undefined ? await BrokerProcess.start({ dataDir: join(config.outDir, 'broker-data'), stderr: (line) => brokerLog.push(line), args: kip848 }) : undefined
   const bootstrap = broker?.bootstrap ?? [...config.brokers!]
   const members: MemberProcess[] = []
   const readers = new Map<string, EventReader>()

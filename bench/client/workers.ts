@@ -23,6 +23,8 @@ export interface Job {
   count: number
   size: number
   partitions: number
+  /** baton's producer API: sendBatch() calls like the peers' batch calls (the default), or a send() per record. */
+  api?: 'send' | 'sendBatch'
 }
 
 export interface WorkerResult {
@@ -35,14 +37,33 @@ const WINDOW = 10_000
 /** Per partition, baton's batchSize and the peers' equivalent batches. */
 const BATCH_BYTES = 256 * 1024
 
+/** Records per batch call (baton's sendBatch, KafkaJS's sendBatch, @platformatic/kafka's send): about a batch's bytes per partition. */
+export function recordsPerCall(job: Job): number {
+  return Math.max(1, Math.floor((BATCH_BYTES * Math.min(job.partitions, 4)) / (job.size + 30)))
+}
+
 async function batonProduce(job: Job): Promise<void> {
   const producer = new Producer({ bootstrapServers: job.bootstrap, lingerMs: 5, batchSize: BATCH_BYTES, maxRequestSize: 8 * 1024 * 1024 })
   const value = Buffer.alloc(job.size, 120)
   for (let sent = 0; sent < job.count; sent += WINDOW) {
     const n = Math.min(WINDOW, job.count - sent)
-    const pending = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) pending[i] = producer.send({ topic: job.topic, partition: (sent + i) % job.partitions, value })
-    await Promise.all(pending)
+    if (job.api === 'send') {
+      // A send() per record, each with its own promise, batched by linger.
+      const pending = new Array<Promise<unknown>>(n)
+      for (let i = 0; i < n; i++) pending[i] = producer.send({ topic: job.topic, partition: (sent + i) % job.partitions, value })
+      await Promise.all(pending)
+      continue
+    }
+    // The same calls as the peers' batch APIs get: a window's calls concurrent.
+    const perCall = recordsPerCall(job)
+    const calls: Array<Promise<unknown>> = []
+    for (let offset = 0; offset < n; offset += perCall) {
+      const m = Math.min(perCall, n - offset)
+      const records = new Array<{ topic: string; partition: number; value: Buffer }>(m)
+      for (let i = 0; i < m; i++) records[i] = { topic: job.topic, partition: (sent + offset + i) % job.partitions, value }
+      calls.push(producer.sendBatch(records))
+    }
+    await Promise.all(calls)
   }
   await producer.close()
 }
@@ -54,7 +75,7 @@ async function kafkajsProduce(job: Job): Promise<void> {
   await producer.connect()
   const value = Buffer.alloc(job.size, 120)
   // One sendBatch call carries about a batch's bytes per partition; a window's calls run concurrently.
-  const perCall = Math.max(1, Math.floor((BATCH_BYTES * Math.min(job.partitions, 4)) / (job.size + 30)))
+  const perCall = recordsPerCall(job)
   for (let sent = 0; sent < job.count; sent += WINDOW) {
     const n = Math.min(WINDOW, job.count - sent)
     const calls: Array<Promise<unknown>> = []
@@ -135,7 +156,7 @@ export async function runJob(job: Job): Promise<WorkerResult> {
       await (produce ? confluentProduce(confluent!, job.bootstrap, job.topic, job.count, job.size, job.partitions) : confluentConsume(confluent!, job.bootstrap, job.topic, job.count, job.partitions))
       break
     case 'platformatic':
-      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
+      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW, recordsPerCall(job)) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
       break
   }
   const seconds = (performance.now() - start) / 1000

@@ -60,6 +60,12 @@ const IN_DOUBT_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.UNKNOWN_SERVER_ERROR,
 ])
 
+/**
+ * Batches this large go on the wire from their own buffers, not copied into the request (a batch
+ * is never changed once encoded); smaller ones are copied, as a vectored write of many small
+ * pieces costs more than the copy.
+ */
+const SHARE_BATCHES_FROM = 8 * 1024
 /** Kafka's limit for an idempotent producer: the broker remembers the last five batches per partition. */
 const MAX_IN_FLIGHT_IDEMPOTENT = 5
 /**
@@ -374,6 +380,7 @@ export class Sender {
     const topics = new Map<string, Array<{ index: number; records: Buffer }>>()
     const sent: Array<[PartitionQueue, ProducerBatch]> = []
     let bytes = 0
+    let copied = 0
     for (const entry of ready) {
       const [queue, batch] = entry
       if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(queue.key, batch.count)
@@ -391,6 +398,7 @@ export class Sender {
         continue
       }
       bytes += records.length
+      if (records.length < SHARE_BATCHES_FROM) copied += records.length
       batch.attempts++
       batch.onWire = true
       queue.inFlight++
@@ -407,7 +415,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
+        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: copied + 64 * sent.length, shareBytesFrom: SHARE_BATCHES_FROM })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }

@@ -209,6 +209,13 @@ export class Writer {
     return this
   }
 
+  /** The UTF-8 bytes of `value`, whose length the caller measured as `size`; no length prefix. */
+  utf8(value: string, size: number): this {
+    this.ensure(size)
+    this.position += this.buffer.write(value, this.position, size, 'utf8')
+    return this
+  }
+
   /** int16 length, then UTF-8 bytes. */
   string(value: string): this {
     const size = Buffer.byteLength(value, 'utf8')

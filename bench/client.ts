@@ -191,15 +191,16 @@ async function main(): Promise<void> {
     await broker.stop()
   }
 
-  console.log(`${'cell'.padEnd(24)} ${'client'.padEnd(13)} ${'records/s'.padStart(11)} ${'baton ÷ it'.padStart(10)} ${'peak RSS'.padStart(9)}`)
+  console.log(`${'cell'.padEnd(24)} ${'client'.padEnd(13)} ${'records/s'.padStart(11)} ${'baton ÷ it'.padStart(10)} ${'peak RSS'.padStart(9)} ${'CPU µs/rec'.padStart(10)}`)
   const verdicts: string[] = []
   for (const cell of chosen) {
     const rate = (client: ClientName): number => median(results.get(`${cellName(cell)}|${client}`)!.map((r) => r.recordsPerSecond))
     const rss = (client: ClientName): number => Math.max(...results.get(`${cellName(cell)}|${client}`)!.map((r) => r.maxRssMiB))
+    const cpu = (client: ClientName): number => median(results.get(`${cellName(cell)}|${client}`)!.map((r) => r.cpuMicrosPerRecord))
     const baton = rate('baton')
     for (const client of clients) {
       const ratio = client === 'baton' ? '' : (baton / rate(client)).toFixed(2)
-      console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} ${Math.round(rate(client)).toLocaleString('en-US').padStart(11)} ${ratio.padStart(10)} ${`${rss(client).toFixed(0)} MiB`.padStart(9)}`)
+      console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} ${Math.round(rate(client)).toLocaleString('en-US').padStart(11)} ${ratio.padStart(10)} ${`${rss(client).toFixed(0)} MiB`.padStart(9)} ${cpu(client).toFixed(2).padStart(10)}`)
     }
     const peers = clients.filter((c) => c !== 'baton')
     if (peers.length > 0) {
@@ -208,7 +209,8 @@ async function main(): Promise<void> {
       verdicts.push(`${cellName(cell).padEnd(24)} baton ${lead.toFixed(2)}x the fastest peer (${fastest}): ${lead >= TARGET ? 'target met' : `target ${TARGET}x missed`}`)
     }
   }
-  console.log('baton ÷ it: baton\'s median records/s over this client\'s (above 1.00: baton is faster); peak RSS: the highest of the rounds')
+  console.log('baton ÷ it: baton\'s median records/s over this client\'s (above 1.00: baton is faster); peak RSS: the highest of the rounds;')
+  console.log('CPU µs/rec: the client process\'s median CPU time per record (the broker\'s not included), which a busy machine moves less than records/s')
   for (const line of verdicts) console.log(line)
 }
 

@@ -30,6 +30,8 @@ export interface Job {
 export interface WorkerResult {
   recordsPerSecond: number
   maxRssMiB: number
+  /** CPU time (user + system) of the client's process per record, in microseconds: less sensitive to a busy machine than records/s. */
+  cpuMicrosPerRecord: number
 }
 
 /** Records outstanding at once: an application streaming records, not one giant batch. */
@@ -144,6 +146,7 @@ export async function runJob(job: Job): Promise<WorkerResult> {
   const platformatic = job.client === 'platformatic' ? await loadPlatformatic() : null
   const confluent = job.client === 'confluent' ? loadConfluent() : null
   const start = performance.now()
+  const cpuAtStart = process.cpuUsage()
   const produce = job.op === 'produce'
   switch (job.client) {
     case 'baton':
@@ -160,5 +163,6 @@ export async function runJob(job: Job): Promise<WorkerResult> {
       break
   }
   const seconds = (performance.now() - start) / 1000
-  return { recordsPerSecond: job.count / seconds, maxRssMiB: peakRssMiB() }
+  const cpu = process.cpuUsage(cpuAtStart)
+  return { recordsPerSecond: job.count / seconds, maxRssMiB: peakRssMiB(), cpuMicrosPerRecord: (cpu.user + cpu.system) / job.count }
 }

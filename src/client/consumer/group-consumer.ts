@@ -12,8 +12,9 @@
  *   already under way for them is discarded by its generation check), then run the user's hook;
  *   `onRevoke` can still commit, since the member holds the generation until it settles.
  *
- * Group requests go over a connection of their own (`ClusterGroupTransport`): JoinGroup can be held
- * by the coordinator for a whole rebalance and must not queue the fetches behind it.
+ * Group requests go over connections of their own (`ClusterGroupTransport`): JoinGroup can be held
+ * by the coordinator for a whole rebalance and must not queue the fetches, nor the member's own
+ * commits, behind it.
  */
 import type { BatonError } from '../../protocol/errors/base.js'
 import { ConfigError, ConsumerCrashedError } from '../errors.js'

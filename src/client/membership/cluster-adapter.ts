@@ -2,9 +2,14 @@
  * Plugs the membership into the client's cluster: the coordinator is found with FindCoordinator
  * (cached by the cluster), metadata comes from the cluster's cache.
  *
- * Group requests get a connection of their own to the coordinator, as in Kafka's clients: a broker
+ * Group requests get connections of their own to the coordinator, as in Kafka's clients: a broker
  * answers a connection's requests one at a time, so a JoinGroup parked for a whole rebalance on a
- * shared connection would hold up the fetches and produces queued behind it.
+ * shared connection would hold up the fetches and produces queued behind it. For the same reason
+ * JoinGroup and SyncGroup, which the coordinator parks until the rebalance completes (a crashed
+ * member's whole session timeout), get one connection and every other group request another: an
+ * OffsetCommit made while the member rejoins is then answered at once, under the generation it
+ * holds, instead of queueing behind the JoinGroup until the rebalance has moved past that
+ * generation; a heartbeat or a LeaveGroup is not held up either.
  */
 import { Connection } from '../../net/connection.js'
 import { NetworkError } from '../../net/errors.js'
@@ -15,8 +20,11 @@ import { connectionOptions } from '../config.js'
 import { MetadataError } from '../errors.js'
 import type { GroupMetadataSource, GroupTransport } from './transport.js'
 
+/** Which of the two coordinator connections a request goes over. */
+type Lane = 'parked' | 'prompt'
+
 export class ClusterGroupTransport implements GroupTransport {
-  private connection: Connection | undefined
+  private readonly connections = new Map<Lane, Connection>()
   /** When the coordinator last answered (or the first request was made); undefined before any. */
   private lastAnswerAt: number | undefined
 
@@ -29,8 +37,8 @@ export class ClusterGroupTransport implements GroupTransport {
 
   async send<Req, ReqInit, Res, ResInit>(api: ApiSpec<Req, ReqInit, Res, ResInit>, body: (version: number) => ReqInit): Promise<Res> {
     this.lastAnswerAt ??= performance.now()
-    const connection = await this.coordinatorConnection()
     const waitsForRebalance = api.apiKey === JoinGroup.apiKey || api.apiKey === SyncGroup.apiKey
+    const connection = await this.coordinatorConnection(waitsForRebalance ? 'parked' : 'prompt')
     const options = waitsForRebalance ? { timeoutMs: this.cluster.config.requestTimeoutMs + this.rebalanceTimeoutMs } : {}
     try {
       const response = await connection.request(api, body, options)
@@ -48,7 +56,7 @@ export class ClusterGroupTransport implements GroupTransport {
    * parked for a whole rebalance is waiting, not unreachable), else the time since it last answered.
    */
   unreachableMs(): number {
-    if (this.lastAnswerAt === undefined || this.connection?.ready === true) return 0
+    if (this.lastAnswerAt === undefined || [...this.connections.values()].some((c) => c.ready)) return 0
     return performance.now() - this.lastAnswerAt
   }
 
@@ -57,28 +65,31 @@ export class ClusterGroupTransport implements GroupTransport {
     this.dropConnection()
   }
 
-  /** Closes the coordinator connection; call after the member has closed. */
+  /** Closes the coordinator connections; call after the member has closed. */
   async close(): Promise<void> {
-    const connection = this.connection
-    this.connection = undefined
-    await connection?.close()
+    const open = [...this.connections.values()]
+    this.connections.clear()
+    await Promise.all(open.map((c) => c.close()))
   }
 
-  private async coordinatorConnection(): Promise<Connection> {
+  private async coordinatorConnection(lane: Lane): Promise<Connection> {
     const nodeId = await this.cluster.coordinator('group', this.groupId)
-    if (this.connection !== undefined && this.connection.nodeId === nodeId) return this.connection
-    this.dropConnection()
+    const current = this.connections.get(lane)
+    if (current !== undefined && current.nodeId === nodeId) return current
+    // The coordinator moved: neither connection goes to it any more.
+    if (current !== undefined) this.dropConnection()
     const broker = this.cluster.brokers.get(nodeId)
     if (broker === undefined) throw new MetadataError(`the group coordinator, broker ${nodeId}, is not in the cluster metadata`, true)
-    this.connection = new Connection(connectionOptions(this.cluster.config, broker, nodeId))
-    return this.connection
+    const connection = new Connection(connectionOptions(this.cluster.config, broker, nodeId))
+    this.connections.set(lane, connection)
+    return connection
   }
 
   private dropConnection(): void {
-    const connection = this.connection
-    this.connection = undefined
-    // Requests still on it fail with a retriable NetworkError, which the membership retries.
-    connection?.close().catch(() => undefined)
+    const open = [...this.connections.values()]
+    this.connections.clear()
+    // Requests still on them fail with a retriable NetworkError, which the membership retries.
+    for (const connection of open) connection.close().catch(() => undefined)
   }
 }
 

@@ -25,6 +25,8 @@ export interface Job {
   partitions: number
   /** baton's producer API: sendBatch() calls like the peers' batch calls (the default), or a send() per record. */
   api?: 'send' | 'sendBatch'
+  /** The broker is librdkafka's mock cluster, which @platformatic/kafka's producer needs told (see platformatic.ts). */
+  mockCluster?: boolean
 }
 
 export interface WorkerResult {
@@ -159,7 +161,7 @@ export async function runJob(job: Job): Promise<WorkerResult> {
       await (produce ? confluentProduce(confluent!, job.bootstrap, job.topic, job.count, job.size, job.partitions) : confluentConsume(confluent!, job.bootstrap, job.topic, job.count, job.partitions))
       break
     case 'platformatic':
-      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW, recordsPerCall(job)) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
+      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW, recordsPerCall(job), job.mockCluster === true) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
       break
   }
   const seconds = (performance.now() - start) / 1000

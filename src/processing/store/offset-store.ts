@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto'
 import { ConfigError } from '../../client/index.js'
 import type { TopicPartition } from '../consumer-port.js'
 import { StoreFencedError } from './errors.js'
-import { toBigInt, type SqlDatabase, type SqlTransaction } from './sql.js'
+import { ensureTable, toBigInt, type SqlDatabase, type SqlTransaction } from './sql.js'
 
 export interface OffsetStoreOptions {
   readonly database: SqlDatabase
@@ -65,18 +65,16 @@ export class OffsetStore {
   }
 
   async ensureSchema(): Promise<void> {
-    await this.database.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (
-        group_id text NOT NULL,
-        topic text NOT NULL,
-        partition integer NOT NULL,
-        next_offset bigint NOT NULL,
-        owner_generation integer NOT NULL,
-        owner_token text NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (group_id, topic, partition)
-      )`,
-    )
+    await ensureTable(this.database, this.table, [
+      'group_id text NOT NULL',
+      'topic text NOT NULL',
+      'partition integer NOT NULL',
+      'next_offset bigint NOT NULL',
+      'owner_generation integer NOT NULL',
+      'owner_token text NOT NULL',
+      'updated_at timestamptz NOT NULL DEFAULT now()',
+      'PRIMARY KEY (group_id, topic, partition)',
+    ])
   }
 
   /**

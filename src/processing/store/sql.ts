@@ -43,3 +43,8 @@ export function toBigInt(value: unknown): bigint {
   if (typeof value === 'number' || typeof value === 'string') return BigInt(value)
   throw new TypeError(`expected an int8 column, got ${typeof value}`)
 }
+
+/** Creates `table` with these column definitions (and constraints) unless it exists: the schema set-up store mode and its users share. */
+export function ensureTable(database: Pick<SqlDatabase, 'query'>, table: string, columns: readonly string[]): Promise<SqlResult> {
+  return database.query(`CREATE TABLE IF NOT EXISTS ${table} (\n  ${columns.join(',\n  ')}\n)`)
+}

@@ -20,7 +20,7 @@ import type { Logger } from '../../../src/processing/logger.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { StoreFencedError } from '../../../src/processing/store/errors.js'
 import type { SqlTransaction } from '../../../src/processing/store/sql.js'
-import { deferred, group, TP0, within, type Group } from '../helpers.js'
+import { deferred, group, TP0, within, type Group, type Member } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
 import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset, until } from './store-helpers.js'
 
@@ -147,25 +147,34 @@ for (const kind of kinds) {
       assert.equal(String(dead[0]?.headers?.find((h) => h.key === DLT_HEADERS.sourceOffset)?.value), '5')
     })
 
-    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
-      const { g, db } = await setUp()
-      for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const stall = deferred()
+    /**
+     * Member 'a' on orders-0 with `records` records, one open database transaction for all of them
+     * (no count or age ends it), its handler held at offset `heldAt` until `release()`.
+     */
+    async function heldInTransaction(g: Group, db: TestDatabase, records: number, heldAt: bigint): Promise<{ a: Member; release: () => void }> {
+      for (let i = 0; i < records; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const held = deferred()
       const reached = deferred()
       const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
         await insertEffect('a', ctx, record)
-        if (record.offset === 5n) {
+        if (record.offset === heldAt) {
           reached.resolve()
-          await stall.promise
+          await held.promise
         }
       }
       const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
       await a.consumer.assign([TP0])
-      await within(reached.promise, 10_000, 'offset 5 running')
+      await within(reached.promise, 10_000, `offset ${heldAt} running`)
+      return { a, release: () => held.resolve() }
+    }
+
+    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
+      const { g, db } = await setUp()
+      const { a, release } = await heldInTransaction(g, db, 20, 5n)
       // (PGlite has one connection, which the open transaction holds: only PostgreSQL can look meanwhile.)
       if (db.second !== undefined) assert.equal(await storedOffset(db.second, GROUP, 0), -1n, 'nothing committed yet: one open transaction')
       const revoked = a.consumer.revoke([TP0])
-      stall.resolve()
+      release()
       await revoked
       assert.equal(await storedOffset(db.database, GROUP, 0), 6n, 'the drained record and those before it, stored before the release')
       assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'and committed to Kafka before the release')
@@ -177,24 +186,12 @@ for (const kind of kinds) {
 
     it('on loss: rolls the open transaction back at once; the next owner redoes its records', async () => {
       const { g, db } = await setUp()
-      for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const reached = deferred()
-      const never = deferred()
-      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
-        await insertEffect('a', ctx, record)
-        if (record.offset === 3n) {
-          reached.resolve()
-          await never.promise
-        }
-      }
-      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
-      await a.consumer.assign([TP0])
-      await within(reached.promise, 10_000, 'offset 3 running')
+      const { a, release } = await heldInTransaction(g, db, 10, 3n)
       await a.consumer.lose([TP0])
       const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
       await b.consumer.assign([TP0])
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'the next owner stores the partition')
-      never.resolve()
+      release()
       assert.deepEqual(await exactlyOnce(db.database, 10n), { missing: [], duplicated: [], extra: [] })
       const aRows = await db.database.query("SELECT count(*) AS n FROM effects WHERE member = 'a'")
       assert.equal(Number(aRows.rows[0]?.n), 0, "none of the lost member's rows")

@@ -31,6 +31,12 @@ export interface TopicInfo {
   readonly leaders: readonly number[]
 }
 
+/** A connection to one node with no socket in between (see `EmbeddedBroker.connectInProcess`). */
+export interface InProcessConnection {
+  /** Sends one request frame (without its size prefix); resolves with the response frame (without its size prefix), or null for a request that takes none. */
+  request(frame: Buffer): Promise<Buffer | null>
+}
+
 export interface EmbeddedBroker {
   /** `host:port` of every node, node 0 first: a client's bootstrap list. */
   readonly bootstrap: string[]
@@ -47,6 +53,13 @@ export interface EmbeddedBroker {
   offsets(topic: string, partition: number): { logStartOffset: number; logEndOffset: number }
   /** Applies retention now instead of waiting for the periodic check. */
   applyRetention(): void
+  /**
+   * A connection to node `nodeId` (0 by default) that skips the socket: each frame goes through the
+   * node's request pipeline, faults included, in this process. With the group coordinator on a
+   * manual clock (`groups.scheduler`), a test then decides every moment of a rebalance with no real
+   * time or I/O between a request and its answer.
+   */
+  connectInProcess(nodeId?: number): InProcessConnection
   /** Stops listening, closes every connection, answers pending long polls, syncs and closes the logs. */
   stop(): Promise<void>
 }
@@ -95,7 +108,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       nodeOf(nodeId)
       transactions.moveCoordinator(transactionalId, nodeId)
     },
-  })
+  }, (topic, partition, offset) => cluster.truncateLog(topic, partition, offset))
   const memoryPool = new RequestMemoryPool(resolved.queuedMaxRequestBytes)
   for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults, memoryPool, tls))
   try {
@@ -141,6 +154,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       return { logStartOffset: p.log.logStartOffset, logEndOffset: p.log.logEndOffset }
     },
     applyRetention: () => cluster.applyRetention(Date.now()),
+    connectInProcess(nodeId = 0) {
+      const node = nodeOf(nodeId)
+      const info = { id: -1, remote: 'in-process', remoteAddress: 'in-process', closeAfterResponse: () => undefined }
+      return { request: async (frame) => (await node.answer(frame, info))?.subarray(4) ?? null }
+    },
     stop() {
       stopped ??= (async () => {
         clearInterval(retention)

@@ -8,7 +8,7 @@
  * await broker.stop()
  * ```
  */
-export { startBroker, type CreateTopicOptions, type EmbeddedBroker, type TopicInfo } from './broker.js'
+export { startBroker, type CreateTopicOptions, type EmbeddedBroker, type InProcessConnection, type TopicInfo } from './broker.js'
 export type { NodeEndpoint } from './cluster.js'
 export { BrokerError, type BrokerErrorCode } from './errors.js'
 export { Faults, type ApiSelector, type RequestFaultOptions } from './faults.js'

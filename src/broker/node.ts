@@ -81,6 +81,11 @@ export class BrokerNode implements NodeControls {
     return this.server.close()
   }
 
+  /** Answers one request frame (no size prefix) as the listener would, for a connection with no socket. */
+  answer(frame: Buffer, info: ConnectionInfo): Promise<Buffer | null> {
+    return this.handle(frame, info)
+  }
+
   private clientConnection(info: ConnectionInfo): ClientConnection {
     let connection = this.connections.get(info)
     if (connection === undefined) {

@@ -15,3 +15,5 @@ export type {
   ProducedRecord,
 } from './consumer-port.js'
 export { GroupConsumerPort, ClientProducerPort, type GroupConsumerPortConfig } from './adapters/index.js'
+/** The store's schema set-up, for the lab's own tables beside the offsets. */
+export { ensureTable } from './store/sql.js'

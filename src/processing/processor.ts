@@ -3,23 +3,26 @@
  * commits on an interval, and carries out the hand-off when the consumer revokes or loses
  * partitions.
  *
- * The hand-off on revocation and loss is described once, in README.md ("The hand-off"): `handOff`
- * carries out its five steps, `lost` the short form.
+ * The hand-off on revocation and loss is described once, in README.md ("The hand-off"), and
+ * carried out in hand-off.ts; a seek's small hand-off in seek.ts; the commits in committer.ts.
  */
-import { setTimeout as delay } from 'node:timers/promises'
-import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, OffsetToCommit, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
-import { PartitionNotOwnedError, partitionKey } from '../client/index.js'
+import type { AssignedPartition, ConsumerEvents, ConsumerPort, FetchedBatch, ProducedRecord, SeekOffset, TopicPartition } from './consumer-port.js'
+import { partitionKey } from '../client/index.js'
 import type { ResolvedAppConfig, ResolvedTopicConfig } from './config.js'
-import { AtLeastOnceDelivery } from './delivery/at-least-once.js'
 import type { CommitReason, Delivery } from './delivery/types.js'
-import { AppStateError, BrokersUnreachableError, CommitMetadataTooLargeError, ConfigError, ProcessingAbortedError, StaleGenerationError } from './errors.js'
+import { BrokersUnreachableError, ProcessingAbortedError } from './errors.js'
+import { Committer } from './committer.js'
 import type { Chain, Work } from './handler.js'
 import { publish, type ProcessingMetrics } from './instrumentation.js'
 import { ConcurrencyLimiter, EventLoopTurns } from './limiter.js'
-import { decodeDoneRanges, DEFAULT_METADATA_BYTES, type OffsetRange } from './offset-metadata.js'
+import { decodeDoneRanges, type OffsetRange } from './offset-metadata.js'
 import type { Logger } from './logger.js'
-import { PartitionWorker, type PartitionWorkerOptions, type WorkOutcome } from './partition-worker.js'
+import { PartitionWorker, type WorkOutcome } from './partition-worker.js'
+import { RouteDeliveries } from './route-deliveries.js'
+import { seekPartition, type SeekHost } from './seek.js'
+import { describePartitions as describe, settlesWithin } from './settles-within.js'
 import { routeFor, subscriptionOf } from './subscription.js'
+import { HandOffs, type HandOffResult } from './hand-off.js'
 
 export interface Route {
   /** The topic's name, or for a pattern route the pattern as written (`/^orders-/`). */
@@ -48,21 +51,12 @@ export interface ProcessorOptions {
   readonly deliveryFor?: (route: Route) => Delivery | undefined
 }
 
-export interface HandOffResult {
-  /** Handlers aborted at the deadline; their records will be processed again. */
-  readonly aborted: number
-  readonly commitError: Error | undefined
-  /** Offsets done but not committed (the commit failed or the deadline passed): their records will be processed again. */
-  readonly uncommitted: readonly OffsetToCommit[]
-}
+export type { HandOffResult } from './hand-off.js'
 
 /** After the drain, how long a stop may take to commit and leave the group before it gives up on them. */
 export const CLOSE_GRACE_MS = 5000
 /** A group step that takes longer than this is logged, with what it waits for, and again at this interval. */
 export const WAIT_LOG_MS = 5000
-
-/** After a commit made as work completed failed, the next one waits this long: a broker that is down is not asked again at every completion. */
-const COMPLETION_COMMIT_BACKOFF_MS = 1000
 
 export interface Health {
   /**
@@ -85,8 +79,8 @@ export class Processor {
   private readonly workers = new Map<string, PartitionWorker>()
   private readonly limiter: ConcurrencyLimiter
   private readonly turns = new EventLoopTurns()
-  private readonly handOffs = new Set<Promise<HandOffResult>>()
-  private commits: Promise<unknown> = Promise.resolve()
+  private readonly handOffs: HandOffs
+  private readonly committer: Committer
   private commitTimer: NodeJS.Timeout | undefined
   private stopping = false
   /**
@@ -106,17 +100,55 @@ export class Processor {
   /** Since when the group has been in a step that is not stable; undefined while stable. */
   private waitingSince: number | undefined
   private waitLoggedAt = 0
-  /** Bytes of metadata a commit may carry per partition; lowered when the broker allows less. */
-  private metadataBudget = DEFAULT_METADATA_BYTES
-  private readonly defaultDelivery: Delivery
-  private readonly deliveries = new Map<Route, Delivery>()
-  /** Commits as work completes: one in flight at a time; completions meanwhile ask for the next. */
-  private completionCommitRunning = false
-  private completionCommitWanted = false
+  private readonly deliveries: RouteDeliveries<Route>
+  /** What a seek needs of this processor (seek.ts). */
+  private readonly seekHost: SeekHost
 
   constructor(private readonly options: ProcessorOptions) {
     this.limiter = new ConcurrencyLimiter(options.config.concurrency)
-    this.defaultDelivery = new AtLeastOnceDelivery(options.consumer)
+    this.deliveries = new RouteDeliveries({
+      routes: options.routes,
+      consumer: options.consumer,
+      logger: options.logger,
+      ...(options.deliveryFor === undefined ? {} : { deliveryFor: options.deliveryFor }),
+    })
+    this.committer = new Committer({
+      groupId: options.config.groupId,
+      commitIntervalMs: options.config.commitIntervalMs,
+      logger: options.logger,
+      isStopping: () => this.stopping,
+      deliver: (offsets, reason) => this.deliveries.commit(offsets, reason),
+      batchWindows: () => this.deliveries.batchWindows(),
+      workers: () => this.workers.values(),
+      stored: (worker, committed) => {
+        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
+        this.updateLag(worker)
+      },
+    })
+    this.seekHost = {
+      consumer: options.consumer,
+      logger: options.logger,
+      drainTimeoutMs: options.config.drainTimeoutMs,
+      isStopping: () => this.stopping,
+      worker: (tp) => this.workers.get(partitionKey(tp)),
+      deliveryMode: (tp) => this.deliveries.of(routeFor(options.routes, tp.topic)).mode,
+      replace: (tp, old) => {
+        const fresh = this.createWorker(tp, routeFor(options.routes, tp.topic)!, [], { predecessor: old, pausedByUser: old.isPausedByUser })
+        this.workers.set(partitionKey(tp), fresh)
+        return fresh
+      },
+      commit: (workersOf) => this.committer.commit(workersOf, 'seek'),
+    }
+    this.handOffs = new HandOffs({
+      groupId: options.config.groupId,
+      logger: options.logger,
+      metrics: options.metrics,
+      committer: this.committer,
+      deliveries: this.deliveries,
+      worker: (tp) => this.workers.get(partitionKey(tp)),
+      retire: (worker) => this.retire(worker),
+      owned: () => this.ownedPartitions,
+    })
   }
 
   /**
@@ -129,9 +161,9 @@ export class Processor {
     const events: ConsumerEvents = {
       onAssign: (partitions) => this.assign(partitions),
       onRevoke: async (partitions) => {
-        await this.handOff(partitions, 'rebalance', this.options.config.drainTimeoutMs)
+        await this.handOffs.revoke(partitions, 'rebalance', this.options.config.drainTimeoutMs)
       },
-      onLost: (partitions) => this.lose(partitions),
+      onLost: (partitions) => this.handOffs.lose(partitions),
       onBatch: (batch) => this.route(batch),
       onFatal: (error) => this.failWith(error, this.joined ? undefined : this.rejectStart),
     }
@@ -211,9 +243,6 @@ export class Processor {
   }
 
   private rejectStart: ((error: Error) => void) | undefined
-  /** Revoked and lost since the last assignment, for the one log line per rebalance. */
-  private revokedSinceAssign: TopicPartition[] = []
-  private lostSinceAssign: TopicPartition[] = []
 
   /**
    * Graceful stop: stop fetching, drain up to the shutdown deadline, commit, leave the group. Work
@@ -231,8 +260,8 @@ export class Processor {
     const left = (): number => Math.max(0, Math.round(deadline - performance.now()))
     const owned = [...this.workers.values()].filter((w) => w.state === 'active')
     this.options.consumer.pause(owned)
-    const result = await this.handOff(owned, 'shutdown', this.options.config.shutdownTimeoutMs, deadline)
-    if (!(await settlesWithin(Promise.all(this.handOffs), left()))) {
+    const result = await this.handOffs.revoke(owned, 'shutdown', this.options.config.shutdownTimeoutMs, deadline)
+    if (!(await this.handOffs.settleWithin(left()))) {
       this.options.logger.warn({ groupId: this.options.config.groupId }, 'a rebalance hand-off was still under way at the stop deadline; leaving it unfinished')
     }
     // A member that never joined, or whose consumer failed, has no partitions to hand over and no
@@ -258,48 +287,8 @@ export class Processor {
   }
 
   /** Commits what is done on every owned partition; rejections are logged, not thrown. Resolves false when the commit failed. */
-  async commitOwned(reason: CommitReason = 'interval'): Promise<boolean> {
-    try {
-      await this.commit(() => [...this.workers.values()], reason)
-      return true
-    } catch (error) {
-      // A stale generation means a rebalance is under way; its revocation commits for us.
-      if (error instanceof StaleGenerationError) this.options.logger.debug({ err: error, reason }, 'commit skipped: the group is rebalancing')
-      else this.options.logger.warn({ err: error, reason }, reason === 'interval' ? 'commit failed; it is retried at the next interval' : 'commit failed; it is retried as work completes')
-      return false
-    }
-  }
-
-  /**
-   * Commit as work completes (`commitIntervalMs: 0`, the default): at most one commit in flight,
-   * and the next one, asked for by any completion meanwhile, carries everything finished since.
-   * After a crash only the records finished within about one commit round trip run again.
-   */
-  private requestCommit(): void {
-    if (this.options.config.commitIntervalMs > 0 || this.stopping) return
-    if (this.completionCommitRunning) {
-      this.completionCommitWanted = true
-      return
-    }
-    this.completionCommitRunning = true
-    // The next turn, so that a burst of completions in this one goes in a single commit.
-    setImmediate(() => void this.commitAsCompleted())
-  }
-
-  private async commitAsCompleted(): Promise<void> {
-    do {
-      this.completionCommitWanted = false
-      if (this.stopping) break
-      // A delivery that batches (transactional) holds the commit until its batch is full or old enough.
-      await this.batchWindows()
-      if (this.stopping) break
-      if (!(await this.commitOwned('completion'))) {
-        await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
-        // Workers held back by their delivery finish nothing that would ask for the next commit.
-        if ([...this.workers.values()].some((w) => w.isHeldBack)) this.completionCommitWanted = true
-      }
-    } while (this.completionCommitWanted)
-    this.completionCommitRunning = false
+  commitOwned(reason: CommitReason = 'interval'): Promise<boolean> {
+    return this.committer.commitAll(reason)
   }
 
   /**
@@ -342,85 +331,9 @@ export class Processor {
     return [...this.workers.values()].filter((w) => w.state === 'active' && w.isPausedByUser).map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  /**
-   * The application's seek (`app.seek`, `ctx.seek`; README "Seek"). At once: the partition's
-   * worker stops as on a revocation (nothing more starts, its queue is dropped, `ctx.revoking`
-   * for its running handlers) and a new worker starting at the target takes its place. Then the
-   * old handlers get `drainTimeoutMs` to settle (they are aborted after it), the new worker starts
-   * and its position, the target, is committed. Resolves after that commit (a failed one is
-   * logged and retried with the next). Throws `PartitionNotOwnedError` for a partition not owned,
-   * or being revoked.
-   */
+  /** The application's seek (`app.seek`, `ctx.seek`): see seek.ts. Throws `PartitionNotOwnedError` for a partition not owned, or being revoked. */
   seek(tp: TopicPartition, offset: SeekOffset): Promise<void> {
-    const key = partitionKey(tp)
-    const old = this.workers.get(key)
-    if (this.stopping) throw new AppStateError(`cannot seek ${tp.topic}[${tp.partition}]: the app is stopping`)
-    if (old === undefined || old.state !== 'active') {
-      throw new PartitionNotOwnedError(tp.topic, tp.partition, 'seek', 'seek a partition this instance owns now: from its handler with ctx.seek(), or after it was assigned')
-    }
-    const port = this.options.consumer
-    if (port.seek === undefined) throw new ConfigError('consumer', 'the consumer passed to baton() has no seek(); implement ConsumerPort.seek to seek partitions')
-    if (typeof offset === 'bigint' ? offset < 0n : offset !== 'earliest' && offset !== 'latest') {
-      throw new ConfigError('seek offset', `give a non-negative bigint, 'earliest' or 'latest', got ${String(offset)}`)
-    }
-    const route = routeFor(this.options.routes, tp.topic) as Route
-    const mode = this.deliveryOf(route).mode
-    if (mode !== 'at-least-once') {
-      // A transactional or store route's position lives with its outputs (held, or in the
-      // application's database); moving it alone would write them twice or skip them.
-      throw new ConfigError(
-        'seek',
-        `${tp.topic}[${tp.partition}] is consumed with delivery '${mode}', where a seek is not supported: stop the app and move the group's offsets ` +
-          `(baton groups reset-offsets${mode === 'store' ? ', and the offset row in the store table' : ''}), or consume the topic with delivery 'at-least-once'`,
-      )
-    }
-    // A seek to an offset reaches the consumer at once (the port throws, before anything changed here, if it no longer owns the partition).
-    if (typeof offset === 'bigint') port.seek(tp, offset)
-    const fetchPaused = old.fetchPaused
-    old.beginRevoke()
-    const fresh = this.createWorker(tp, route, [], { predecessor: old, pausedByUser: old.isPausedByUser })
-    this.workers.set(key, fresh)
-    if (typeof offset === 'bigint') fresh.positionAt(offset)
-    // The old queue, full or not, is gone: fetching of the partition goes on.
-    if (fetchPaused) port.resume([tp])
-    return this.completeSeek(fresh, tp, offset)
-  }
-
-  private async completeSeek(fresh: PartitionWorker, tp: TopicPartition, offset: SeekOffset): Promise<void> {
-    const current = (): boolean => this.workers.get(partitionKey(tp)) === fresh && fresh.state === 'active'
-    let target = typeof offset === 'bigint' ? offset : undefined
-    if (typeof offset !== 'bigint') {
-      // The log's start or end as an offset, so that the new position is committed at once.
-      try {
-        target = await this.options.consumer.offsetOf?.(tp, offset)
-      } catch (error) {
-        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, `could not look up the ${offset} offset; seeking there without it, committed once records arrive`)
-      }
-      if (!current()) return
-      try {
-        this.options.consumer.seek?.(tp, target ?? offset)
-      } catch (error) {
-        // The consumer let go of the partition meanwhile: its hand-off is under way.
-        this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]`, offset }, 'seek abandoned: the partition is being revoked')
-        return
-      }
-      fresh.positionAt(target)
-    }
-    const { drainTimeoutMs } = this.options.config
-    let aborted = 0
-    if (!(await settlesWithin(fresh.predecessorsIdle(), drainTimeoutMs))) {
-      aborted = fresh.abortPredecessors(
-        new ProcessingAbortedError('PROCESSING_DRAIN_TIMEOUT', `${tp.topic}[${tp.partition}] was seeked and its handlers from before did not settle within drainTimeoutMs (${drainTimeoutMs} ms)`),
-      )
-    }
-    if (!current()) return
-    fresh.startAfterSeek()
-    this.options.logger.info({ partition: `${tp.topic}[${tp.partition}]`, offset: String(target ?? offset), aborted }, 'seek done: processing continues from the target')
-    try {
-      await this.commit(() => (current() ? [fresh] : []), 'seek')
-    } catch (error) {
-      this.options.logger.warn({ err: error, partition: `${tp.topic}[${tp.partition}]` }, "the seek's commit failed; the next commit carries the new position")
-    }
+    return seekPartition(this.seekHost, tp, offset)
   }
 
   private ownedOf(partitions: readonly TopicPartition[]): PartitionWorker[] {
@@ -439,13 +352,13 @@ export class Processor {
     this.joinWaiter?.()
     this.joinWaiter = undefined
     if (this.stopping) return
-    for (const [route, tps] of this.byRoute(assigned)) {
+    for (const [route, tps] of this.deliveries.byRoute(assigned)) {
       if (route === undefined) {
         for (const tp of tps) this.options.logger.warn({ topic: tp.topic, partition: tp.partition }, 'assigned a partition of a topic with no handler; ignoring it')
         continue
       }
       const fresh = tps.filter((tp) => this.workers.get(partitionKey(tp))?.state !== 'active')
-      const delivery = this.deliveryOf(route)
+      const delivery = this.deliveries.of(route)
       // A delivery that keeps its own offsets says where each partition starts.
       const starts = delivery.assigned === undefined || fresh.length === 0 ? fresh : await delivery.assigned(fresh)
       for (const tp of starts) {
@@ -459,12 +372,13 @@ export class Processor {
       }
     }
     // One line per rebalance: what went, what came, what is owned now (the first join is the app's "started" line).
+    const since = this.handOffs.takeSinceAssign()
     if (!firstJoin) {
       const status = this.options.consumer.status?.()
       this.options.logger.info(
         {
-          revoked: describe(this.revokedSinceAssign),
-          ...(this.lostSinceAssign.length > 0 ? { lost: describe(this.lostSinceAssign) } : {}),
+          revoked: describe(since.revoked),
+          ...(since.lost.length > 0 ? { lost: describe(since.lost) } : {}),
           added: describe(partitions),
           owned: describe(this.ownedPartitions),
           ...(status === undefined ? {} : { generationId: status.generationId }),
@@ -472,39 +386,12 @@ export class Processor {
         'rebalanced',
       )
     }
-    this.revokedSinceAssign = []
-    this.lostSinceAssign = []
     publish('assigned', () => ({ groupId: this.options.config.groupId, partitions }))
-  }
-
-  /** Partitions grouped by the route that handles them (undefined: no route does). */
-  private byRoute<T extends TopicPartition>(partitions: readonly T[]): Map<Route | undefined, T[]> {
-    const groups = new Map<Route | undefined, T[]>()
-    for (const tp of partitions) {
-      const route = routeFor(this.options.routes, tp.topic)
-      const group = groups.get(route)
-      if (group === undefined) groups.set(route, [tp])
-      else group.push(tp)
-    }
-    return groups
-  }
-
-  private deliveryOf(route: Route): Delivery {
-    let delivery = this.deliveries.get(route)
-    if (delivery === undefined) {
-      delivery = this.options.deliveryFor?.(route) ?? this.defaultDelivery
-      this.deliveries.set(route, delivery)
-    }
-    return delivery
-  }
-
-  private async batchWindows(): Promise<void> {
-    for (const delivery of this.deliveriesInUse) if (delivery.batchWindow !== undefined) await delivery.batchWindow()
   }
 
   /** Every delivery in use, once each (routes may share one). */
   get deliveriesInUse(): Delivery[] {
-    return [...new Set(this.deliveries.values())]
+    return this.deliveries.inUse
   }
 
   private route(batch: FetchedBatch): void {
@@ -513,211 +400,6 @@ export class Processor {
     if (worker === undefined) return
     worker.enqueue(batch)
     this.updateLag(worker)
-  }
-
-  private handOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
-    const run = this.runHandOff(partitions, reason, deadlineMs, stopDeadline)
-    this.handOffs.add(run)
-    const forget = (): void => void this.handOffs.delete(run)
-    run.then(forget, forget)
-    return run
-  }
-
-  private async runHandOff(partitions: readonly TopicPartition[], reason: 'rebalance' | 'shutdown', deadlineMs: number, stopDeadline?: number): Promise<HandOffResult> {
-    const startedAt = performance.now()
-    const { groupId } = this.options.config
-    // A partition that a hand-off under way is already draining (a rebalance revoking it during the
-    // stop's hand-off) is released only after that hand-off has committed it: returning at once
-    // would let the consumer give the partition to its next owner before the commit.
-    const underWay = [...this.handOffs]
-    if (underWay.length > 0 && partitions.some((tp) => this.handingOff(tp))) await Promise.allSettled(underWay)
-    // Workers still active are this hand-off's; the others belonged to the one under way, which finished them.
-    const workers = partitions
-      .map((tp) => this.workers.get(partitionKey(tp)))
-      .filter((w): w is PartitionWorker => w !== undefined && w.state === 'active')
-    // Nothing of ours to hand over (a close after a shutdown already handed everything off).
-    if (workers.length === 0) return { aborted: 0, commitError: undefined, uncommitted: [] }
-    this.options.metrics?.rebalances.inc({ kind: 'revoke' })
-    publish('revoking', () => ({ groupId, partitions, reason }))
-    for (const worker of workers) worker.beginRevoke()
-
-    const drained = await settlesWithin(Promise.all(workers.map((w) => w.idle())), deadlineMs)
-    let aborted = 0
-    if (!drained) {
-      for (const worker of workers) {
-        aborted += worker.inFlight
-        worker.close(
-          new ProcessingAbortedError(
-            'PROCESSING_DRAIN_TIMEOUT',
-            `${worker.topic}[${worker.partition}] is being handed off and the drain deadline (${deadlineMs} ms) passed; the record will be processed again by the next owner`,
-          ),
-        )
-      }
-      this.options.logger.warn({ aborted, deadlineMs }, 'drain deadline passed; aborted the handlers still running')
-    }
-
-    let committed: OffsetToCommit[] = []
-    let commitError: Error | undefined
-    // A worker lost during the drain is gone from the map: its generation ended, so no commit for it.
-    const stillOwned = () => workers.filter((w) => this.workers.get(partitionKey(w)) === w)
-    const wanted = this.offsetsToCommit(stillOwned())
-    let uncommitted: readonly OffsetToCommit[] = []
-    try {
-      const commit = this.commit(stillOwned, reason === 'rebalance' ? 'rebalance' : 'shutdown')
-      if (stopDeadline === undefined) committed = await commit
-      else {
-        // A stop does not wait past its deadline for a commit the group holds up (a rebalance waiting on a crashed member).
-        const timeoutMs = Math.max(0, stopDeadline - performance.now() - 1000)
-        let timer: NodeJS.Timeout | undefined
-        const timedOut = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the commit did not complete within the stop deadline (${timeoutMs} ms left after the drain)`)), timeoutMs)
-        })
-        commit.catch(() => undefined)
-        try {
-          committed = await Promise.race([commit, timedOut])
-        } finally {
-          clearTimeout(timer)
-        }
-      }
-    } catch (error) {
-      commitError = error as Error
-      uncommitted = wanted
-      this.options.logger.warn(
-        { err: error, uncommitted: uncommitted.map(describeOffset) },
-        `commit on ${reason === 'rebalance' ? 'revocation' : 'stop'} failed; the records done since the last commit of these partitions will be processed again`,
-      )
-    }
-    for (const worker of workers) {
-      worker.close()
-      if (this.workers.get(partitionKey(worker)) === worker) this.retire(worker)
-    }
-    await this.tellDeliveries(workers, 'released')
-    const durationMs = performance.now() - startedAt
-    this.options.metrics?.rebalanceDuration.observe({ kind: 'revoke' }, durationMs / 1000)
-    if (reason === 'rebalance') this.revokedSinceAssign.push(...partitions)
-    this.options.logger.info(
-      { revoked: describe(partitions), committed: committed.map(describeOffset), durationMs: Math.round(durationMs), aborted, reason, owned: describe(this.ownedPartitions) },
-      reason === 'rebalance' ? 'partitions revoked' : 'partitions handed off for the stop',
-    )
-    publish('revoked', () => ({ groupId, partitions, reason, durationMs, aborted, committed, commitError }))
-    return { aborted, commitError, uncommitted }
-  }
-
-  private async lose(partitions: readonly TopicPartition[]): Promise<void> {
-    const startedAt = performance.now()
-    let aborted = 0
-    for (const tp of partitions) {
-      const worker = this.workers.get(partitionKey(tp))
-      if (worker === undefined) continue
-      aborted += worker.inFlight
-      worker.close(
-        new ProcessingAbortedError(
-          'PROCESSING_PARTITION_LOST',
-          `${tp.topic}[${tp.partition}] was lost (this member's generation ended); another member may be processing it`,
-        ),
-      )
-      this.retire(worker)
-    }
-    this.options.metrics?.rebalances.inc({ kind: 'lost' })
-    this.options.metrics?.rebalanceDuration.observe({ kind: 'lost' }, (performance.now() - startedAt) / 1000)
-    this.lostSinceAssign.push(...partitions)
-    this.options.logger.warn({ lost: describe(partitions), aborted, owned: describe(this.ownedPartitions) }, 'partitions lost; nothing committed for them')
-    publish('lost', () => ({ groupId: this.options.config.groupId, partitions, aborted }))
-    await this.tellDeliveries(partitions, 'lost')
-  }
-
-  /** Partitions left this member (lost, or released after their hand-off): each delivery lets go of what it holds for them. */
-  private async tellDeliveries(partitions: readonly TopicPartition[], what: 'lost' | 'released'): Promise<void> {
-    for (const [route, tps] of this.byRoute(partitions.map(({ topic, partition }) => ({ topic, partition })))) {
-      const delivery = route === undefined ? undefined : this.deliveryOf(route)
-      try {
-        await (what === 'lost' ? delivery?.lost?.(tps) : delivery?.released?.(tps))
-      } catch (error) {
-        this.options.logger.warn({ err: error, partitions: describe(tps), delivery: delivery?.mode }, `the delivery failed to let go of ${what} partitions`)
-      }
-    }
-  }
-
-  /**
-   * Commits one after another, so an older offset never lands after a newer one. The offsets are
-   * read when the commit's turn comes, not when it is asked for.
-   */
-  private commit(workersOf: () => PartitionWorker[], reason: CommitReason): Promise<OffsetToCommit[]> {
-    const run = this.commits.then(async () => {
-      const workers = workersOf()
-      let offsets = this.offsetsToCommit(workers)
-      for (;;) {
-        if (offsets.length === 0) {
-          for (const worker of this.workers.values()) worker.commitTookHeldWork()
-          return offsets
-        }
-        try {
-          await this.deliver(offsets, reason)
-          break
-        } catch (error) {
-          // The broker allows less metadata than baton writes: nothing was stored. Commit again with
-          // less; records then noted no more are simply redone by a next owner.
-          if (!(error instanceof CommitMetadataTooLargeError) || this.metadataBudget === 0) throw error
-          this.metadataBudget = this.metadataBudget > 256 ? this.metadataBudget >> 2 : 0
-          this.options.logger.warn(
-            { err: error, metadataBytes: this.metadataBudget },
-            "the broker refused the commit's metadata as too large; committing with less. Raise the broker's offset.metadata.max.bytes (Kafka's default is 4096) to keep key mode free of duplicates on rebalances",
-          )
-          offsets = this.offsetsToCommit(workers)
-        }
-      }
-      const byPartition = new Map(offsets.map((o) => [partitionKey(o), o]))
-      for (const worker of this.workers.values()) worker.commitTookHeldWork()
-      for (const worker of workers) {
-        const committed = byPartition.get(partitionKey(worker))
-        if (committed === undefined) continue
-        worker.markCommitted(committed)
-        // A partition given away while the commit was on the wire has no series any more.
-        if (this.workers.get(partitionKey(worker)) !== worker) continue
-        this.options.metrics?.committedOffset.set({ topic: worker.topic, partition: String(worker.partition) }, Number(committed.offset))
-        this.updateLag(worker)
-      }
-      this.options.logger.debug({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`), reason }, 'committed')
-      publish('committed', () => ({ groupId: this.options.config.groupId, offsets, reason }))
-      return offsets
-    })
-    this.commits = run.catch(() => undefined)
-    return run
-  }
-
-  /** Each delivery commits its routes' offsets; all of them at once. */
-  private async deliver(offsets: readonly OffsetToCommit[], reason: CommitReason): Promise<void> {
-    const groups = this.byRoute(offsets)
-    if (groups.size === 1) {
-      const [route] = groups.keys()
-      await (route === undefined ? this.defaultDelivery : this.deliveryOf(route)).commit(offsets, reason)
-      return
-    }
-    const byDelivery = new Map<Delivery, OffsetToCommit[]>()
-    for (const [route, group] of groups) {
-      const delivery = route === undefined ? this.defaultDelivery : this.deliveryOf(route)
-      byDelivery.set(delivery, [...(byDelivery.get(delivery) ?? []), ...group])
-    }
-    const results = await Promise.allSettled([...byDelivery].map(([delivery, group]) => delivery.commit(group, reason)))
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    // What the other deliveries stored is committed again next time, which changes nothing.
-    if (failed !== undefined) throw failed.reason
-  }
-
-  /** A worker of this partition is being handed off (revoking or closed, and not yet replaced). */
-  private handingOff(tp: TopicPartition): boolean {
-    const worker = this.workers.get(partitionKey(tp))
-    return worker !== undefined && worker.state !== 'active'
-  }
-
-  /** What each worker has done and not yet committed, with the records done above it as metadata. */
-  private offsetsToCommit(workers: readonly PartitionWorker[]): OffsetToCommit[] {
-    const offsets: OffsetToCommit[] = []
-    for (const worker of workers) {
-      const offset = worker.toCommit(this.metadataBudget)
-      if (offset !== undefined) offsets.push(offset)
-    }
-    return offsets
   }
 
   private createWorker(tp: TopicPartition, route: Route, doneByPreviousOwner: readonly OffsetRange[], afterSeek?: { predecessor: PartitionWorker; pausedByUser: boolean }): PartitionWorker {
@@ -734,7 +416,7 @@ export class Processor {
       chain: route.chain,
       logger,
       produce: this.options.produce,
-      hold: holding(this.deliveryOf(route), tp),
+      hold: this.deliveries.hold(route, tp),
       pause: () => this.options.consumer.pause([tp]),
       resume: () => this.options.consumer.resume([tp]),
       redispatchDelayMs: this.options.redispatchDelayMs ?? 1000,
@@ -744,7 +426,7 @@ export class Processor {
       observer: {
         settled: (work: Work, outcome: WorkOutcome, durationMs: number, error: unknown) => {
           this.settledCount++
-          if (outcome === 'done') this.requestCommit()
+          if (outcome === 'done') this.committer.workCompleted()
           metrics?.processed.inc({ topic: work.topic, outcome }, work.records.length)
           metrics?.handlerDuration.observe({ topic: work.topic }, durationMs / 1000)
           if (outcome === 'failed') {
@@ -785,32 +467,4 @@ export class Processor {
     const lag = worker.highWatermark > committable ? worker.highWatermark - committable : 0n
     this.options.metrics.lag.set({ topic: worker.topic, partition: String(worker.partition) }, Number(lag))
   }
-}
-
-/** A delivery that writes outputs itself gets each done job's; undefined for the others. */
-function holding(delivery: Delivery, tp: TopicPartition): PartitionWorkerOptions['hold'] {
-  if (delivery.hold === undefined) return undefined
-  const at = { topic: tp.topic, partition: tp.partition }
-  return (offsets, outputs) => delivery.hold?.(at, offsets, outputs) ?? true
-}
-
-/** True if `promise` settled within `ms`; the timer is cleared either way. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true as const), deadline])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function describe(partitions: readonly TopicPartition[]): string[] {
-  return partitions.map((tp) => `${tp.topic}[${tp.partition}]`)
-}
-
-function describeOffset(o: OffsetToCommit): string {
-  return `${o.topic}[${o.partition}]@${o.offset}`
 }

@@ -2,15 +2,9 @@
  * The subscribing consumer: a `GroupMember` decides which partitions this process owns, and the
  * client's `Consumer` (its fetcher, buffers and positions) fetches them.
  *
- * The member drives the consumer from its awaited hooks:
- * - assigned: read the committed offsets, `assign` the partitions there (autoOffsetReset when none),
- *   held paused until the user's `onAssign` settles, so no record of a partition is handed out
- *   before the application knows it owns it; what was read, metadata included, stays available
- *   as `resumedFrom` while the partition is owned, for applications that leave notes to the next
- *   owner in the commit metadata;
- * - revoked or lost: stop handing the partitions out at once, drop them from the fetcher (a fetch
- *   already under way for them is discarded by its generation check), then run the user's hook;
- *   `onRevoke` can still commit, since the member holds the generation until it settles.
+ * The member drives the consumer from its awaited hooks (group-assignment.ts): an assignment is
+ * read from the committed offsets and held paused until the user's `onAssign` settles; a revoked
+ * or lost partition stops being handed out at once.
  *
  * Group requests go over connections of their own (`ClusterGroupTransport`): JoinGroup can be held
  * by the coordinator for a whole rebalance and must not queue the fetches, nor the member's own
@@ -21,13 +15,13 @@ import { ConfigError, ConsumerCrashedError } from '../errors.js'
 import { ClusterGroupTransport, ClusterMetadataSource } from '../membership/cluster-adapter.js'
 import type { CommitOffset } from '../membership/commit.js'
 import type { CommittedOffset } from '../membership/committed.js'
-import type { RebalanceHook } from '../membership/hooks.js'
 import type { GroupMembership, MembershipState, MembershipStateListener } from '../membership/group-membership.js'
 import { ConsumerGroupMember } from '../membership/kip848/member.js'
 import { GroupMember } from '../membership/member.js'
-import { flatten, group, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
-import { Consumer, type ConsumerBatch, type ConsumerRecord, type PartitionAssignment, type PauseOptions, type StartOffset, type TopicPartition } from './consumer.js'
-import { AssignmentFailedError, PartitionNotOwnedError } from './group-consumer-errors.js'
+import { flatten, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
+import { Consumer, type ConsumerBatch, type ConsumerRecord, type PauseOptions, type StartOffset, type TopicPartition } from './consumer.js'
+import { PartitionNotOwnedError } from './group-consumer-errors.js'
+import { assigned, released, type AssignmentContext, type Consumed, type HandedOut, type Owned } from './group-assignment.js'
 import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
 import { resolveAssignors, resolveGroupProtocol, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
 import { MembershipError } from '../membership/errors.js'
@@ -42,30 +36,6 @@ export type { CommittedOffset } from '../membership/committed.js'
 export interface GroupConsumerBatch extends ConsumerBatch {
   /** Where this partition continues after the batch; commit it to mark the batch consumed. */
   readonly nextOffset: bigint
-}
-
-/** One ownership of a partition: a new object per assignment, so a late revocation cannot remove a newer one. */
-interface Owned {
-  readonly topic: string
-  readonly partition: number
-  /** What the group had committed for the partition when it was assigned: where fetching started, and the previous owner's metadata. */
-  readonly resumedFrom: CommittedOffset
-  revoking: boolean
-  /** Held paused until the user's onAssign has settled. */
-  held: boolean
-  /** Seeks so far: what a batch or record handed out before a seek is recognised by. */
-  seeks: number
-}
-
-/** Where a batch handed out came from, for `isStale`. */
-interface HandedOut {
-  readonly entry: Owned
-  readonly seeks: number
-}
-
-interface Consumed {
-  offset: bigint
-  leaderEpoch: number
 }
 
 export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
@@ -87,6 +57,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private readonly handedOut = new WeakMap<GroupConsumerBatch, HandedOut>()
   private failure: BatonError | undefined
   private closing: Promise<void> | undefined
+  /** What the member's hooks work on (group-assignment.ts). */
+  private readonly hookState: AssignmentContext
   /** Set once `faults.crash` fired: the connections closing. */
   private crashed: Promise<void> | undefined
 
@@ -109,9 +81,9 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.pollTickMs = config.maxPollIntervalMs === undefined ? undefined : Math.max(1, Math.floor(config.maxPollIntervalMs / 3))
     try {
       const hooks = {
-        onAssign: (groups: TopicPartitions[]) => this.assigned(flatten(groups)),
-        onRevoke: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onRevoke),
-        onLost: (groups: TopicPartitions[]) => this.released(groups, this.hooks?.onLost),
+        onAssign: (groups: TopicPartitions[]) => assigned(this.hookState, flatten(groups)),
+        onRevoke: (groups: TopicPartitions[]) => released(this.hookState, groups, this.hooks?.onRevoke),
+        onLost: (groups: TopicPartitions[]) => released(this.hookState, groups, this.hooks?.onLost),
       }
       const shared = {
         groupId: config.groupId,
@@ -140,6 +112,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       this.consumer.close().catch(() => undefined)
       if (error instanceof RangeError) throw new ConfigError(error.message.split(' ')[0] ?? 'group', error.message)
       throw error
+    }
+    this.hookState = {
+      member: this.member,
+      consumer: this.consumer,
+      hooks: this.hooks,
+      owned: this.owned,
+      userPaused: this.userPaused,
+      consumed: this.consumed,
+      closing: () => this.closing !== undefined,
+      fail: (error) => this.fail(error),
     }
     if (crash !== undefined) {
       const die = (): void => {
@@ -449,81 +431,6 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       return await next
     } finally {
       clearInterval(timer)
-    }
-  }
-
-  private async assigned(partitions: TopicPartition[]): Promise<void> {
-    if (partitions.length > 0) {
-      let committed: CommittedOffset[]
-      try {
-        committed = await this.member.committed(partitions)
-      } catch (error) {
-        this.fail(new AssignmentFailedError({ cause: error }))
-        return
-      }
-      const start = new Map(committed.map((c) => [partitionKey(c), c]))
-      const added = new Map<string, Owned>(
-        partitions.map((tp) => {
-          const resumedFrom = start.get(partitionKey(tp)) ?? { topic: tp.topic, partition: tp.partition, offset: null, metadata: null, leaderEpoch: -1 }
-          return [partitionKey(tp), { topic: tp.topic, partition: tp.partition, resumedFrom, revoking: false, held: true, seeks: 0 }]
-        }),
-      )
-      const wanted: PartitionAssignment[] = [...this.owned.values()].filter((o) => !o.revoking && !added.has(partitionKey(o))).map(({ topic, partition }) => ({ topic, partition }))
-      for (const tp of partitions) {
-        const offset = start.get(partitionKey(tp))?.offset
-        wanted.push(offset === null || offset === undefined ? { topic: tp.topic, partition: tp.partition } : { topic: tp.topic, partition: tp.partition, offset })
-      }
-      try {
-        await this.consumer.assign(wanted)
-      } catch (error) {
-        if (this.closing === undefined) this.fail(new AssignmentFailedError({ cause: error }))
-        return
-      }
-      // Held until the application has heard of them; the buffer fills meanwhile, so the first
-      // records are there as soon as the hook settles.
-      this.consumer.pause(partitions, { prefetch: true })
-      for (const [key, entry] of added) {
-        this.owned.set(key, entry)
-        this.consumed.delete(key)
-      }
-      try {
-        await this.hooks?.onAssign?.(group(partitions))
-      } finally {
-        const release: TopicPartition[] = []
-        for (const [key, entry] of added) {
-          if (this.owned.get(key) !== entry) continue
-          entry.held = false
-          if (!this.userPaused.has(key)) release.push(entry)
-        }
-        if (release.length > 0 && this.closing === undefined) this.consumer.resume(release)
-      }
-      return
-    }
-    await this.hooks?.onAssign?.([])
-  }
-
-  /** Revoked or lost: nothing more of these partitions is handed out; the user's hook runs with them still counted as owned. */
-  private async released(groups: TopicPartitions[], hook: RebalanceHook | undefined): Promise<void> {
-    const entries: Owned[] = []
-    for (const tp of flatten(groups)) {
-      const entry = this.owned.get(partitionKey(tp))
-      if (entry === undefined) continue
-      entry.revoking = true
-      entries.push(entry)
-    }
-    const keep = [...this.owned.values()].filter((o) => !o.revoking).map(({ topic, partition }) => ({ topic, partition }))
-    const removal = this.consumer.assign(keep).catch(() => undefined)
-    try {
-      await hook?.(groups)
-    } finally {
-      await removal
-      for (const entry of entries) {
-        const key = partitionKey(entry)
-        if (this.owned.get(key) !== entry) continue
-        this.owned.delete(key)
-        this.consumed.delete(key)
-        this.userPaused.delete(key)
-      }
     }
   }
 

@@ -78,7 +78,8 @@ async function fetchOnce(
         topic: t.name,
         partition: p.partitionIndex,
         offset: p.committedOffset < 0n ? null : p.committedOffset,
-        metadata: p.metadata,
+        // Kafka answers a partition with no commit with empty metadata: there is none to report.
+        metadata: p.committedOffset < 0n ? null : p.metadata,
         leaderEpoch: p.committedLeaderEpoch,
       })
     }

@@ -71,6 +71,8 @@ export class GroupMember extends LoopedMember<MemberState> {
   private partitionCounts = new Map<string, number>()
   private joined: Extract<JoinOutcome, { kind: 'joined' }> | undefined
   private assigned: TopicPartitions[] | undefined
+  /** When the SyncGroup that brought `assigned` was sent: the session's earliest restart at the coordinator. */
+  private syncSentAt = 0
 
   private rejoinReason: string | undefined
   protected lostReason: LostReason | undefined
@@ -232,9 +234,11 @@ export class GroupMember extends LoopedMember<MemberState> {
   private async sync(): Promise<void> {
     const joined = this.joined
     if (joined === undefined) throw new MembershipError('GROUP_FATAL', 'syncing without a join result')
+    const sentAt = this.o.timers.now()
     const outcome = await syncGroup(this.o.transport, this.groupId, this.identity(), joined, this.o.report)
     if (outcome.kind === 'synced') {
       this.assigned = outcome.partitions
+      this.syncSentAt = sentAt
       // Followers do not watch partition counts; the leader does, for every topic of the group (as in Kafka).
       this.partitionCounts = joined.partitionCounts ?? new Map<string, number>()
       const missing = this.missingTopics()
@@ -283,7 +287,7 @@ export class GroupMember extends LoopedMember<MemberState> {
 
   private async reconcile(): Promise<void> {
     const next = PartitionSet.fromGroups(this.assigned ?? [])
-    this.heartbeat.start()
+    this.heartbeat.start(this.syncSentAt)
     if (this.protocol === 'cooperative') {
       const revoked = this.owned.minus(next)
       if (revoked.size > 0) {

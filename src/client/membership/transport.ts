@@ -1,6 +1,6 @@
 /**
  * What the membership needs from the rest of the client, kept narrow so that it can run against
- * the client's connections, a fake coordinator in tests, or anything else that speaks the protocol.
+ * the client's connections, the embedded broker in process (in tests), or anything else that speaks the protocol.
  */
 import type { ApiSpec } from '../../protocol/codec-runtime.js'
 

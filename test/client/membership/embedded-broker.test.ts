@@ -9,8 +9,8 @@
  * answers: a transient one on a join or a commit is retried after looking the coordinator up again
  * (the commit within the same generation), a SyncGroup refused by a starting rebalance means
  * rejoining, losing nothing, and a newcomer sharing no protocol with the group stops with the Kafka
- * error while the group keeps its member. (What the broker cannot script stays on the fake
- * coordinator: membership-errors.test.ts, membership.test.ts.)
+ * error while the group keeps its member. (The same coordinator on a manual clock, in process,
+ * runs the flows that need exact timing: membership.test.ts, membership-errors.test.ts.)
  */
 import { errorLogger } from '../../../src/net/logger.js'
 import assert from 'node:assert/strict'

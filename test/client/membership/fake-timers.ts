@@ -1,4 +1,9 @@
-/** A manual clock for the membership tests: time moves only when a test advances it. */
+/**
+ * A manual clock for the membership tests: time moves only when a test advances it. One clock
+ * drives both the members' timers and the embedded broker's group coordinator (`Scheduler`), so
+ * heartbeats, session timeouts and rebalance timeouts on both sides happen on one timeline.
+ */
+import type { Scheduler, Timer } from '../../../src/broker/groups/scheduler.js'
 import type { Timers } from '../../../src/client/membership/transport.js'
 
 interface Pending {
@@ -12,11 +17,19 @@ export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
-export class FakeTimers implements Timers {
-  /** @param lateMs how late every timer fires, as a busy event loop makes real timers fire late. */
-  constructor(private readonly lateMs = 0) {}
+export class FakeTimers implements Timers, Scheduler {
+  /**
+   * @param lateMs how late every timer fires, as a busy event loop makes real timers fire late.
+   * @param start the clock's first reading.
+   */
+  constructor(
+    private readonly lateMs = 0,
+    start = 0,
+  ) {
+    this.time = start
+  }
 
-  private time = 0
+  private time: number
   private seq = 0
   private readonly pending = new Map<number, Pending>()
 
@@ -32,6 +45,11 @@ export class FakeTimers implements Timers {
 
   clearTimeout(handle: unknown): void {
     if (typeof handle === 'number') this.pending.delete(handle)
+  }
+
+  schedule(delayMs: number, task: () => void): Timer {
+    const handle = this.setTimeout(task, delayMs)
+    return { cancel: () => this.clearTimeout(handle) }
   }
 
   /** Moves time forward, firing due timers in order and letting their promise chains settle. */

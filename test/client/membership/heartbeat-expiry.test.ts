@@ -1,37 +1,25 @@
 /**
- * Local session expiry while a heartbeat hangs: the coordinator holds heartbeats unanswered (as a
- * stalled connection would until the request timeout), and the member must still give its
- * partitions up before the coordinator could hand them to someone else. A late answer to a
- * heartbeat the member gave up on must not bring the old membership back.
+ * Local session expiry while a heartbeat hangs: the coordinator's answers to heartbeats are held
+ * in transit (as a stalled connection holds them until the request timeout), and the member must
+ * still give its partitions up before the coordinator could hand them to someone else. A late
+ * answer to a heartbeat the member gave up on must not bring the old membership back.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
-import { Heartbeat, type HeartbeatRequestInit } from '../../../src/protocol/generated/index.js'
+import { Heartbeat, type HeartbeatRequest } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, HEARTBEAT_MS, SESSION_MS, waitForState, type HookCall } from './membership-helpers.js'
 
 let h: Harness
-beforeEach(() => {
-  h = new Harness()
+beforeEach(async () => {
+  h = await Harness.start()
 })
 afterEach(async () => {
   await h.close()
 })
 
-/** Holds every heartbeat until released; released ones are answered as the coordinator would have. */
-function holdHeartbeats(): { held: number; release(): void } {
-  const waiting: (() => void)[] = []
-  const state = {
-    held: 0,
-    release(): void {
-      h.coordinator.intercept(Heartbeat, undefined)
-      for (const answer of waiting.splice(0)) answer()
-    },
-  }
-  h.coordinator.intercept(Heartbeat, () => {
-    state.held++
-    return new Promise((resolve) => waiting.push(() => resolve({ errorCode: 0 })))
-  })
-  return state
+/** Holds the answers to every heartbeat until released; the coordinator has handled each when it was sent. */
+function holdHeartbeats(): { readonly held: number; release(): void } {
+  return h.wire.hold(Heartbeat)
 }
 
 describe('local session expiry with a heartbeat in flight', () => {
@@ -72,15 +60,16 @@ describe('local session expiry with a heartbeat in flight', () => {
     const hold = holdHeartbeats()
     await eventually(h.timers, onLostSeen, SESSION_MS / HEARTBEAT_MS, HEARTBEAT_MS)
     // The coordinator's own session timeout passes for the old member; the late answer then arrives.
-    h.coordinator.expire(oldId)
-    const beatsBefore = h.coordinator.requests('Heartbeat').length
+    // The coordinator answered the held heartbeat when it came, while the old id was still its member.
+    assert.equal(hold.held, 1)
+    const beatsBefore = h.wire.requests('Heartbeat').length
     hold.release()
     await eventually(h.timers, () => member.state === 'stable' && member.memberId !== oldId)
     await h.timers.advanceBy(HEARTBEAT_MS, 2 * (SESSION_MS / HEARTBEAT_MS))
     assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
     assert.notEqual(member.memberId, oldId)
     assert.equal(member.state, 'stable')
-    const later = h.coordinator.requests('Heartbeat').slice(beatsBefore) as HeartbeatRequestInit[]
+    const later = h.wire.requests('Heartbeat').slice(beatsBefore) as HeartbeatRequest[]
     assert.ok(later.length > 0, 'the new member heartbeats')
     assert.deepEqual(new Set(later.map((r) => r.memberId)), new Set([member.memberId]), 'no heartbeat goes out under the old id')
   })

@@ -2,9 +2,10 @@
  * Invariant: the session is the coordinator's to expire. An idle member whose heartbeats all succeed
  * never presumes its session lost, whatever the ratio of heartbeat interval to session timeout, and
  * however late its timers fire: at a third (the ratio Kafka advises) and at ratios near it, for
- * several sessions, no onLost and no rejoin. The fake clock fires every timer a few milliseconds late,
- * as a busy event loop does; the second suite checks the same on real timers against the embedded
- * broker's coordinator, which also expires sessions on its own.
+ * several sessions, no onLost and no rejoin. The first suite runs against the embedded broker's
+ * coordinator on a manual clock that fires every timer (the member's and the coordinator's) a few
+ * milliseconds late, as a busy event loop does; the second checks the same on real timers over
+ * real sockets.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -29,18 +30,18 @@ describe('heartbeat ratio: an idle member with late timers keeps its session', (
   for (const [sessionMs, heartbeatMs] of RATIOS) {
     for (const lateMs of [1, 7, 40]) {
       it(`session ${sessionMs} ms, heartbeat ${heartbeatMs} ms, timers ${lateMs} ms late: no loss over ${SESSIONS} sessions`, async () => {
-        const h = new Harness(lateMs)
+        const h = await Harness.start(lateMs)
         try {
           const { member, calls } = h.member({ sessionTimeoutMs: sessionMs, heartbeatIntervalMs: heartbeatMs })
           member.subscribe(['orders'])
           await waitForState(member, 'stable')
           const generation = member.generationId
-          const beatsBefore = h.coordinator.requests('Heartbeat').length
+          const beatsBefore = h.wire.requests('Heartbeat').length
           await h.timers.advanceBy(heartbeatMs / 4, Math.ceil((SESSIONS * sessionMs) / (heartbeatMs / 4)))
           assert.deepEqual(calls.map((c) => c.hook), ['onAssign'], 'no onLost, no second assignment')
           assert.equal(member.state, 'stable')
           assert.equal(member.generationId, generation, 'no rejoin')
-          const beats = h.coordinator.requests('Heartbeat').length - beatsBefore
+          const beats = h.wire.requests('Heartbeat').length - beatsBefore
           const expected = Math.floor((SESSIONS * sessionMs) / (heartbeatMs + lateMs))
           assert.ok(beats >= expected - 1, `heartbeats kept going (${beats} sent, about ${expected} expected)`)
         } finally {

@@ -1,8 +1,8 @@
 /**
- * How the member meets errors the embedded broker cannot script: a transport that lacks the API,
- * ownership lost while a hook runs (handled after the hook, through onLost), a generation ending
- * inside onRevoke. The coordinator's error answers (retried, rejoined or fatal) are tested against
- * the embedded broker in embedded-broker.test.ts.
+ * How the member meets errors, against the embedded broker on a manual clock: a transport that
+ * lacks the API, ownership lost while a hook runs (handled after the hook, through onLost), a
+ * generation ending inside onRevoke. More of the coordinator's error answers (retried, rejoined or
+ * fatal) are tested over real sockets in embedded-broker.test.ts.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
@@ -13,26 +13,35 @@ import { GroupMember } from '../../../src/client/membership/member.js'
 import { decodeAssignment, encodeSubscription } from '../../../src/client/membership/consumer-protocol.js'
 import { UnsupportedVersionError } from '../../../src/net/errors.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, JoinGroup } from '../../../src/protocol/generated/index.js'
-import { FakeMetadata } from './fake-coordinator.js'
+import { Heartbeat, JoinGroup, OffsetCommit } from '../../../src/protocol/generated/index.js'
+import type { GroupMetadataSource } from '../../../src/client/membership/transport.js'
 import { eventually, Harness, waitForState } from './membership-helpers.js'
 
 let h: Harness
-beforeEach(() => {
-  h = new Harness()
+beforeEach(async () => {
+  h = await Harness.start()
 })
+
+/** Topics with these partition counts, for the leader's assignment alone (no coordinator involved). */
+function topics(counts: Record<string, number>): GroupMetadataSource {
+  return {
+    partitionCounts: (names) => Promise.resolve(new Map(names.filter((t) => t in counts).map((t) => [t, counts[t]!]))),
+    listTopics: () => Promise.resolve(Object.keys(counts)),
+  }
+}
 afterEach(async () => {
   await h.close()
 })
 
 describe('membership errors', () => {
   it('stops instead of looping when the broker lacks the API', async () => {
-    h.coordinator.intercept(JoinGroup, () => Promise.reject(new UnsupportedVersionError('JoinGroup', 'b:1', 'test')))
+    // The net layer refuses to send what the broker does not list in ApiVersions.
+    h.wire.fail(JoinGroup, () => new UnsupportedVersionError('JoinGroup', 'b:1', 'test'))
     const { member } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'closed')
     assert.ok(member.failure instanceof UnsupportedVersionError)
-    assert.equal(h.coordinator.requests('JoinGroup').length, 1)
+    assert.equal(h.wire.requests('JoinGroup').length, 1)
   })
 
   it('ownership lost while onAssign runs goes through onLost once the hook settles', async () => {
@@ -47,17 +56,17 @@ describe('membership errors', () => {
     })
     member.subscribe(['orders'])
     await waitForState(member, 'assigning')
-    h.coordinator.intercept(Heartbeat, () => ({ errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID }))
+    const firstId = member.memberId
+    h.broker.faults.failNext(Heartbeat, KafkaErrorCode.UNKNOWN_MEMBER_ID, { count: Infinity })
     await h.timers.advance(500)
     assert.equal(member.state, 'assigning')
     assert.deepEqual(lost, [])
     first = false
-    h.coordinator.intercept(Heartbeat, undefined)
-    h.coordinator.expire(member.memberId)
+    h.broker.faults.clear()
     release!()
     await eventually(h.timers, () => member.state === 'stable')
     assert.deepEqual(lost, ['0', '1', '2', '3'])
-    assert.equal(member.memberId, 'member-2')
+    assert.notEqual(member.memberId, firstId, 'joined afresh under a new id')
   })
 
   it('eager: a generation that ends during onRevoke fails the commit there, typed, and the member rejoins', async () => {
@@ -67,7 +76,8 @@ describe('membership errors', () => {
       assignors: [rangeAssignor],
       hooks: {
         onRevoke: async () => {
-          h.coordinator.generation++
+          // The coordinator answers as it does once the group has moved to a later generation.
+          h.broker.faults.failNext(OffsetCommit, KafkaErrorCode.ILLEGAL_GENERATION)
           outcomes.push(await ref.member!.commit([{ topic: 'orders', partition: 0, offset: 1n }]).then(() => 'ok', (e: unknown) => e))
         },
       },
@@ -87,12 +97,12 @@ describe('membership errors', () => {
     const { member } = h.member()
     await member.close()
     assert.equal(member.state, 'closed')
-    assert.equal(h.coordinator.log.length, 0)
+    assert.equal(h.wire.log.length, 0)
     assert.throws(() => member.subscribe(['orders']), (e: unknown) => e instanceof MembershipError && e.code === 'GROUP_CLOSED')
   })
 
   it('refuses options that cannot work, naming the option', () => {
-    const base = { groupId: 'g', transport: h.coordinator.transport(), metadata: h.metadata }
+    const base = { groupId: 'g', transport: h.wire.transport(), metadata: h.metadata }
     assert.throws(() => new GroupMember({ ...base, groupId: '' }), /groupId/)
     assert.throws(() => new GroupMember({ ...base, sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 }), /heartbeatIntervalMs/)
     assert.throws(() => new GroupMember({ ...base, rebalanceTimeoutMs: -5 }), /rebalanceTimeoutMs/)
@@ -109,7 +119,7 @@ describe('leader assignment', () => {
         { memberId: 'good', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'] }) },
         { memberId: 'bad', groupInstanceId: null, metadata: Buffer.from([0, 1, 0]) },
       ],
-      new FakeMetadata(new Map([['orders', 2]])),
+      topics({ orders: 2 }),
       (e) => reported.push(e),
     )
     const byMember = new Map(result.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]))
@@ -133,7 +143,7 @@ describe('leader assignment', () => {
         { memberId: 'a', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [0] }] }) },
         { memberId: 'b', groupInstanceId: null, metadata: encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [1] }] }) },
       ],
-      new FakeMetadata(new Map([['orders', 3]])),
+      topics({ orders: 3 }),
       (e) => reported.push(e),
       'cooperative',
     )

@@ -1,16 +1,25 @@
-/** Set-up shared by the membership flow tests: a fake coordinator, a manual clock, recorded hooks. */
+/**
+ * Set-up shared by the membership flow tests: the embedded broker's group coordinator and the
+ * members on one manual clock, the members reaching the broker through a BrokerWire, and recorded
+ * hooks. The rules a member meets are the broker's; a test scripts the rest with the broker's fault
+ * injection (`broker.faults`) or the wire (answers held in transit, requests never delivered).
+ */
+import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
 import { errorLogger } from '../../../src/net/logger.js'
 import { GroupMember, type GroupMemberOptions } from '../../../src/client/membership/member.js'
 import type { MemberState } from '../../../src/client/membership/state.js'
 import { flatten } from '../../../src/client/membership/topic-partitions.js'
 import type { TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
+import type { GroupMetadataSource } from '../../../src/client/membership/transport.js'
 import type { BatonError } from '../../../src/protocol/errors/base.js'
-import { FakeCoordinator, FakeMetadata } from './fake-coordinator.js'
+import { CreatePartitions, DescribeGroups } from '../../../src/protocol/generated/index.js'
+import { BrokerWire, type MemberTransport } from './broker-wire.js'
 import { FakeTimers } from './fake-timers.js'
 
 export const HEARTBEAT_MS = 100
 export const SESSION_MS = 1_000
 export const REBALANCE_MS = 5_000
+export const GROUP = 'group'
 
 export interface HookCall {
   hook: 'onRevoke' | 'onAssign' | 'onLost'
@@ -23,28 +32,41 @@ export function labels(groups: readonly TopicPartitions[]): string[] {
 }
 
 export class Harness {
-  readonly coordinator = new FakeCoordinator()
-  readonly timers: FakeTimers
-
-  /** @param lateMs how late each timer fires (see FakeTimers). */
-  constructor(lateMs = 0) {
-    this.timers = new FakeTimers(lateMs)
-  }
-
-  readonly metadata = new FakeMetadata(new Map([['orders', 4]]))
   readonly errors: BatonError[] = []
   readonly members: GroupMember[] = []
+  readonly metadata: GroupMetadataSource
 
-  member(options: Partial<GroupMemberOptions> = {}): { member: GroupMember; calls: HookCall[] } {
+  private constructor(
+    readonly broker: EmbeddedBroker,
+    readonly timers: FakeTimers,
+    readonly wire: BrokerWire,
+  ) {
+    this.metadata = wire.metadata()
+  }
+
+  /**
+   * A broker with the topic `orders` (4 partitions) whose group coordinator runs on the harness's
+   * clock. @param lateMs how late each timer fires, on both sides (see FakeTimers).
+   */
+  static async start(lateMs = 0): Promise<Harness> {
+    const timers = new FakeTimers(lateMs, 1_700_000_000_000)
+    // Sessions of a second keep the tests short; Kafka's minimum (6 s) would refuse them.
+    const broker = await startBroker({ nodes: 1, memory: true, autoCreateTopics: false, groups: { scheduler: timers, minSessionTimeoutMs: 100 } })
+    broker.createTopic('orders', { partitions: 4 })
+    return new Harness(broker, timers, new BrokerWire(broker.connectInProcess(), timers))
+  }
+
+  member(options: Partial<GroupMemberOptions> = {}): { member: GroupMember; calls: HookCall[]; transport: MemberTransport } {
     const calls: HookCall[] = []
     // Filled in below; hooks record the generation they ran under.
     const self: { member?: GroupMember } = {}
     const record = (hook: HookCall['hook']) => (partitions: TopicPartitions[]) => {
       calls.push({ hook, partitions: labels(partitions), generationId: self.member?.generationId ?? -1 })
     }
+    const transport = this.wire.transport()
     const member = new GroupMember({
-      groupId: 'group',
-      transport: this.coordinator.transport(),
+      groupId: GROUP,
+      transport,
       metadata: this.metadata,
       timers: this.timers,
       heartbeatIntervalMs: HEARTBEAT_MS,
@@ -56,21 +78,36 @@ export class Harness {
     })
     self.member = member
     this.members.push(member)
-    return { member, calls }
+    return { member, calls, transport }
   }
 
-  /** Closes every member; members stuck in a join barrier are released by expiring the others first. */
+  /** The group's members as the coordinator lists them (DescribeGroups). */
+  async groupMembers(): Promise<string[]> {
+    const res = await this.wire.call(DescribeGroups, () => ({ groups: [GROUP] }))
+    return res.groups[0]!.members.map((m) => m.memberId)
+  }
+
+  /** Grows a topic to `count` partitions (CreatePartitions). */
+  async growTopic(topic: string, count: number): Promise<void> {
+    const res = await this.wire.call(CreatePartitions, () => ({ topics: [{ name: topic, count, assignments: null }], timeoutMs: 1_000, validateOnly: false }))
+    const errorCode = res.results[0]?.errorCode
+    if (errorCode !== 0) throw new Error(`growing ${topic} to ${count} partitions failed with error ${errorCode}`)
+  }
+
+  /**
+   * Closes every member, then the broker. Members waiting in a join barrier, or on hooks that never
+   * settle, are released by the rebalance timeout, which only passes on the harness's clock.
+   */
   async close(): Promise<void> {
-    this.coordinator.expire()
     let open = true
     const closed = Promise.all(this.members.map((m) => m.close())).finally(() => (open = false))
-    // Hooks that never settle are bounded by the rebalance timeout, which only passes on the fake clock.
-    for (let i = 0; i < 20 && open; i++) {
-      this.coordinator.expire()
-      await this.timers.advance(REBALANCE_MS)
+    for (let i = 0; i < 20 && open; i++) await this.timers.advance(REBALANCE_MS)
+    try {
+      if (open) throw new Error('members did not close')
+      await closed
+    } finally {
+      await this.broker.stop()
     }
-    if (open) throw new Error('members did not close')
-    await closed
   }
 }
 

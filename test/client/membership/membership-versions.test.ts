@@ -1,13 +1,13 @@
 /**
  * The member speaks every version of the group APIs the net layer may negotiate: requests are
- * built per version and both directions pass through the generated codecs at that version. Static
+ * built per version, and the embedded broker's coordinator answers them at that version. Static
  * membership needs JoinGroup v5 (KIP-345); below it the member stops with a clear error instead of
  * silently joining as a dynamic member.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { MembershipError } from '../../../src/client/membership/errors.js'
-import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup, type JoinGroupRequestInit } from '../../../src/protocol/generated/index.js'
+import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup, type JoinGroupRequest, type OffsetCommitRequest } from '../../../src/protocol/generated/index.js'
 import { eventually, Harness, waitForState } from './membership-helpers.js'
 
 type VersionSet = [join: number, sync: number, heartbeat: number, leave: number, commit: number]
@@ -21,8 +21,8 @@ const VERSION_SETS = {
 } satisfies Record<string, VersionSet>
 
 let h: Harness
-beforeEach(() => {
-  h = new Harness()
+beforeEach(async () => {
+  h = await Harness.start()
 })
 afterEach(async () => {
   await h.close()
@@ -30,7 +30,7 @@ afterEach(async () => {
 
 function pin([join, sync, heartbeat, leave, commit]: VersionSet): void {
   const apis = [JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit]
-  apis.forEach((api, i) => h.coordinator.versions.set(api.apiKey, [join, sync, heartbeat, leave, commit][i]!))
+  apis.forEach((api, i) => h.wire.versions.set(api.apiKey, [join, sync, heartbeat, leave, commit][i]!))
 }
 
 describe('group API versions', () => {
@@ -40,16 +40,18 @@ describe('group API versions', () => {
       const a = h.member()
       a.member.subscribe(['orders'])
       await waitForState(a.member, 'stable')
-      const joins = h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+      const joins = h.wire.requests('JoinGroup') as JoinGroupRequest[]
       assert.equal(joins.length, versions[0] >= 4 ? 2 : 1, 'MEMBER_ID_REQUIRED round trip from v4 only')
       await a.member.commit([{ topic: 'orders', partition: 0, offset: 3n, metadata: 'm' }])
-      assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset]), [[1, 3n]])
+      assert.deepEqual((h.wire.requests('OffsetCommit') as OffsetCommitRequest[]).map((c) => c.generationIdOrMemberEpoch), [1])
+      assert.deepEqual((await a.member.committed([{ topic: 'orders', partition: 0 }])).map((c) => [c.offset, c.metadata]), [[3n, 'm']])
       const b = h.member()
       b.member.subscribe(['orders'])
       await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && b.member.assignment().length > 0)
+      const leaving = b.member.memberId
       await b.member.close()
-      assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
-      assert.ok(!h.coordinator.members.has(b.member.memberId || 'member-2'), 'the coordinator removed the member that left')
+      assert.equal(h.wire.requests('LeaveGroup').length, 1)
+      assert.deepEqual(await h.groupMembers(), [a.member.memberId], `the coordinator removed the member that left (${leaving})`)
     })
   }
 

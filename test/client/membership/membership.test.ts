@@ -1,7 +1,8 @@
 /**
- * Membership flows against a scripted coordinator, on a manual clock. The invariants: hooks run in
- * order and are awaited; onRevoke runs while the generation still accepts commits; ownership lost
- * to fencing or eviction goes through onLost, never onRevoke; heartbeats keep going while hooks run.
+ * Membership flows against the embedded broker's group coordinator, on a manual clock shared by
+ * both. The invariants: hooks run in order and are awaited; onRevoke runs while the generation still
+ * accepts commits; ownership lost to fencing or eviction goes through onLost, never onRevoke;
+ * heartbeats keep going while hooks run.
  */
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
@@ -10,19 +11,36 @@ import { decodeSubscription } from '../../../src/client/membership/consumer-prot
 import { CommitFailedError, MembershipError, RebalanceHookTimeoutError } from '../../../src/client/membership/errors.js'
 import type { GroupMemberOptions } from '../../../src/client/membership/member.js'
 import { KafkaErrorCode } from '../../../src/protocol/errors/kafka-errors.js'
-import { Heartbeat, OffsetCommit, OffsetFetch, type JoinGroupRequestInit, type OffsetCommitRequestInit } from '../../../src/protocol/generated/index.js'
-import { eventually, Harness, HEARTBEAT_MS, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
+import { Heartbeat, OffsetCommit, OffsetFetch, SyncGroup, type JoinGroupRequest, type OffsetCommitRequest } from '../../../src/protocol/generated/index.js'
+import type { TopicPartitions } from '../../../src/client/membership/topic-partitions.js'
+import { settle } from './fake-timers.js'
+import { eventually, GROUP, Harness, HEARTBEAT_MS, labels, REBALANCE_MS, SESSION_MS, waitForState } from './membership-helpers.js'
 
 let h: Harness
-beforeEach(() => {
-  h = new Harness()
+beforeEach(async () => {
+  h = await Harness.start()
 })
 afterEach(async () => {
   await h.close()
 })
 
-function joins(): JoinGroupRequestInit[] {
-  return h.coordinator.requests('JoinGroup') as JoinGroupRequestInit[]
+function joins(): JoinGroupRequest[] {
+  return h.wire.requests('JoinGroup') as JoinGroupRequest[]
+}
+
+function commitRequests(): OffsetCommitRequest[] {
+  return h.wire.requests('OffsetCommit') as OffsetCommitRequest[]
+}
+
+/** The generation each OffsetCommit was sent under. */
+function commitGenerations(): number[] {
+  return commitRequests().map((r) => r.generationIdOrMemberEpoch)
+}
+
+/** What the coordinator stored for `orders`, read back through `member`: [partition, offset, metadata] where something was. */
+async function stored(member: ReturnType<Harness['member']>['member']): Promise<[number, bigint, string | null][]> {
+  const all = [0, 1, 2, 3].map((partition) => ({ topic: 'orders', partition }))
+  return (await member.committed(all)).flatMap((c): [number, bigint, string | null][] => (c.offset === null ? [] : [[c.partition, c.offset, c.metadata]]))
 }
 
 /** Two members of one group, both stable with half the partitions each. */
@@ -36,16 +54,20 @@ async function stableGroupOfTwo(options: Partial<GroupMemberOptions> = {}): Prom
   return { a, b }
 }
 
-/** Holds the next OffsetCommit until the returned function is called, then refuses it with `errorCode`; later ones follow the coordinator's rules. */
-function holdNextCommit(errorCode: number): () => void {
-  let release!: () => void
-  const held = new Promise<void>((resolve) => (release = resolve))
-  h.coordinator.intercept(OffsetCommit, (body) => {
-    h.coordinator.intercept(OffsetCommit, undefined)
-    const { topics } = body as OffsetCommitRequestInit
-    return held.then(() => ({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) }))
-  })
-  return release
+/**
+ * The coordinator refuses the next OffsetCommit with `errorCode` (the broker's fault injection), and
+ * the refusal stays in transit until the returned function is called; later commits follow the
+ * coordinator's rules.
+ */
+function holdNextCommit(errorCode: number): () => Promise<void> {
+  h.broker.faults.failNext(OffsetCommit, errorCode)
+  const held = h.wire.hold(OffsetCommit, { limit: 1 })
+  return async () => {
+    // The broker answers on its own turns of the event loop; the refusal must be in transit by now.
+    await settle()
+    assert.equal(held.held, 1, 'the commit was refused and its answer held')
+    held.release()
+  }
 }
 
 /** A promise's outcome, readable without awaiting it (the fake clock must be advanced meanwhile). */
@@ -66,8 +88,8 @@ describe('joining', () => {
     const { member, calls } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    assert.deepEqual(joins().map((j) => j.memberId), ['', 'member-1'])
-    assert.equal(member.memberId, 'member-1')
+    assert.notEqual(member.memberId, '')
+    assert.deepEqual(joins().map((j) => j.memberId), ['', member.memberId])
     assert.equal(member.generationId, 1)
     assert.ok(member.isLeader)
     assert.deepEqual(calls, [{ hook: 'onAssign', partitions: ['orders-0', 'orders-1', 'orders-2', 'orders-3'], generationId: 1 }])
@@ -89,9 +111,10 @@ describe('joining', () => {
     const { member } = h.member({ groupInstanceId: 'instance-a' })
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    assert.equal(joins()[1]!.groupInstanceId, 'instance-a')
+    // A static member needs no MEMBER_ID_REQUIRED round trip (KIP-345): one join.
+    assert.deepEqual(joins().map((j) => j.groupInstanceId), ['instance-a'])
     await member.close()
-    assert.equal(h.coordinator.requests('LeaveGroup').length, 0)
+    assert.equal(h.wire.requests('LeaveGroup').length, 0)
   })
 })
 
@@ -115,7 +138,8 @@ describe('eager rebalance', () => {
     b.member.subscribe(['orders'])
     await eventually(h.timers, () => a.member.state === 'stable' && b.member.state === 'stable' && a.member.generationId === 2)
     assert.deepEqual(committed, [1])
-    assert.deepEqual(h.coordinator.commits.map((c) => [c.generationId, c.offset, c.metadata]), [[1, 42n, 'from onRevoke']])
+    assert.deepEqual(commitGenerations(), [1])
+    assert.deepEqual(await stored(b.member), [[0, 42n, 'from onRevoke']])
     assert.equal(a.member.assignment()[0]!.partitions.length + b.member.assignment()[0]!.partitions.length, 4)
   })
 
@@ -181,7 +205,7 @@ describe('cooperative rebalance (KIP-429)', () => {
       [2, 2],
     )
     // Two rounds: the first revoked half of a's partitions, the second gave them to b.
-    assert.equal(h.coordinator.generation, 3)
+    assert.deepEqual([a.member.generationId, b.member.generationId], [3, 3])
     assert.equal(owners.size, 4)
   })
 })
@@ -191,7 +215,9 @@ describe('losing membership', () => {
     const { member, calls } = h.member({ groupInstanceId: 'static-1' })
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    h.coordinator.intercept(Heartbeat, () => ({ errorCode: KafkaErrorCode.FENCED_INSTANCE_ID }))
+    // A second process with the same instance id takes the membership over (KIP-345).
+    const usurper = h.member({ groupInstanceId: 'static-1' })
+    usurper.member.subscribe(['orders'])
     await eventually(h.timers, () => member.state === 'closed')
     assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
     assert.equal(member.failure?.code, 'GROUP_FATAL')
@@ -202,10 +228,12 @@ describe('losing membership', () => {
     const { member, calls } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    h.coordinator.expire(member.memberId)
+    const first = member.memberId
+    h.broker.faults.failNext(Heartbeat, KafkaErrorCode.UNKNOWN_MEMBER_ID)
     await eventually(h.timers, () => calls.length === 3 && member.state === 'stable')
     assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost', 'onAssign'])
-    assert.equal(member.memberId, 'member-2')
+    assert.deepEqual(joins().slice(-2).map((j) => j.memberId), ['', member.memberId], 'joined afresh, without its old id')
+    assert.notEqual(member.memberId, first)
   })
 
   it('a session that expires without heartbeats leads to onLost, before the coordinator would evict', async () => {
@@ -216,11 +244,49 @@ describe('losing membership', () => {
     await h.timers.advanceBy(HEARTBEAT_MS, 3)
     // Every heartbeat sent up to now succeeded; the coordinator may evict from SESSION_MS after the last one.
     const lastGood = h.timers.now()
-    h.coordinator.intercept(Heartbeat, () => Promise.reject(new Error('unreachable')))
+    h.wire.fail(Heartbeat, () => new Error('unreachable'))
     await h.timers.advanceBy(HEARTBEAT_MS / 4, (SESSION_MS / HEARTBEAT_MS + 2) * 4)
     assert.ok(lostAt > 0, 'onLost was called')
     assert.ok(lostAt <= lastGood + SESSION_MS, `lost at ${lostAt}, coordinator deadline ${lastGood + SESSION_MS}`)
     assert.ok(lostAt >= lastGood + SESSION_MS - 2 * HEARTBEAT_MS, `not much earlier than needed (${lostAt})`)
+  })
+})
+
+describe('the session deadline', () => {
+  it('counts from when the SyncGroup was sent, not answered: a member that dies at once gives its partitions up before the coordinator hands them on', async () => {
+    const owners = new Map<string, string>()
+    const violations: string[] = []
+    let lostAt = -1
+    const track = (name: string) => ({
+      onAssign: (ps: TopicPartitions[]) => {
+        for (const key of labels(ps)) {
+          if (owners.has(key)) violations.push(`${key} assigned to ${name} while ${owners.get(key)} owns it`)
+          owners.set(key, name)
+        }
+      },
+      onRevoke: (ps: TopicPartitions[]) => void labels(ps).forEach((key) => owners.delete(key)),
+      onLost: (ps: TopicPartitions[]) => {
+        lostAt = h.timers.now()
+        labels(ps).forEach((key) => owners.delete(key))
+      },
+    })
+    const a = h.member({ assignors: [rangeAssignor], hooks: track('a') })
+    a.member.subscribe(['orders'])
+    await waitForState(a.member, 'stable')
+    // a's next SyncGroup is answered when it arrives, but the answer takes 300 ms to come back.
+    const sync = h.wire.hold(SyncGroup, { matches: (_, from) => from === a.transport.clientId, limit: 1 })
+    const b = h.member({ assignors: [rangeAssignor], hooks: track('b') })
+    b.member.subscribe(['orders'])
+    await eventually(h.timers, () => sync.held === 1)
+    const syncSentAt = h.wire.log.findLast((l) => l.api === 'SyncGroup' && l.from === a.transport.clientId)!.at
+    await h.timers.advance(300)
+    // The answer arrives, and a's process dies right after reading it: no heartbeat ever gets through.
+    a.transport.crash()
+    sync.release()
+    await eventually(h.timers, () => b.member.state === 'stable' && labels(b.member.assignment()).length === 4, 50)
+    assert.ok(lostAt >= 0, 'a gave its partitions up')
+    assert.ok(lostAt <= syncSentAt + SESSION_MS, `a gave up at ${lostAt - syncSentAt} ms after its SyncGroup went out; the coordinator may evict it from ${SESSION_MS} ms`)
+    assert.deepEqual(violations, [], 'no partition had two owners')
   })
 })
 
@@ -229,12 +295,12 @@ describe('offset commits', () => {
     const { member } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    h.coordinator.intercept(OffsetCommit, () => ({ topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: KafkaErrorCode.ILLEGAL_GENERATION }] }] }))
+    h.broker.faults.failNext(OffsetCommit, KafkaErrorCode.ILLEGAL_GENERATION)
     const error = await member.commit([{ topic: 'orders', partition: 0, offset: 5n }]).then(() => undefined, (e: unknown) => e)
     assert.ok(error instanceof CommitFailedError)
     assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
     assert.equal(error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
-    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+    assert.equal(commitRequests().length, 1)
   })
 
   it('a commit asked for while the member rejoins goes out at once under the generation it holds, which the coordinator still accepts', async () => {
@@ -248,8 +314,8 @@ describe('offset commits', () => {
     const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 11n }]))
     await eventually(h.timers, () => outcome.settled)
     assert.equal(outcome.error, undefined)
-    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset, c.generationId]), [[partition, 11n, before]])
-    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+    assert.deepEqual(commitGenerations(), [before])
+    assert.deepEqual(await stored(a.member), [[partition, 11n, null]])
   })
 
   for (const [name, errorCode] of [
@@ -264,15 +330,11 @@ describe('offset commits', () => {
       const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
       a.member.requestRejoin('test')
       await waitForState(a.member, 'joining')
-      release()
+      await release()
       await eventually(h.timers, () => outcome.settled)
       assert.equal(outcome.error, undefined)
-      assert.deepEqual(
-        (h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch),
-        [before, a.member.generationId],
-        'refused under the old generation, resent once under the new one',
-      )
-      assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 12n]])
+      assert.deepEqual(commitGenerations(), [before, a.member.generationId], 'refused under the old generation, resent once under the new one')
+      assert.deepEqual(await stored(a.member), [[partition, 12n, null]])
       assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
     })
   }
@@ -286,13 +348,13 @@ describe('offset commits', () => {
     // Eager: everything is revoked before the member rejoins, so the partition may go to b.
     a.member.requestRejoin('test')
     await waitForState(a.member, 'joining')
-    release()
+    await release()
     await eventually(h.timers, () => outcome.settled)
     assert.ok(outcome.error instanceof CommitFailedError)
     assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
     assert.equal(outcome.error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
-    assert.deepEqual((h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch), [before])
-    assert.deepEqual(h.coordinator.commits, [])
+    assert.deepEqual(commitGenerations(), [before])
+    assert.deepEqual(await stored(a.member), [])
   })
 
   it('does not carry a commit into the next generation after the membership was lost meanwhile', async () => {
@@ -300,13 +362,14 @@ describe('offset commits', () => {
     const partition = a.member.assignment()[0]!.partitions[0]!
     const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
     const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 8n }]))
-    h.coordinator.expire(a.member.memberId)
+    // a's heartbeats stop reaching the coordinator: its session ends, and so does its membership.
+    h.wire.fail(Heartbeat, () => new Error('unreachable'), (_, from) => from === a.transport.clientId)
     await eventually(h.timers, () => a.calls.some((c) => c.hook === 'onLost'))
-    release()
+    await release()
     await eventually(h.timers, () => outcome.settled)
     assert.ok(outcome.error instanceof CommitFailedError)
     assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
-    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+    assert.equal(commitRequests().length, 1)
   })
 
   it('a commit failed transiently while the member rejoins is retried, and stored once, under a generation the coordinator accepts', async () => {
@@ -317,13 +380,13 @@ describe('offset commits', () => {
     const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
     a.member.requestRejoin('test')
     await waitForState(a.member, 'joining')
-    release()
+    await release()
     await eventually(h.timers, () => outcome.settled)
     assert.equal(outcome.error, undefined)
-    const generations = (h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch)
+    const generations = commitGenerations()
     assert.equal(generations[0], before)
     assert.ok(generations.every((g) => g === before || g === a.member.generationId), `only the held and the new generation: ${generations.join(', ')}`)
-    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 12n]])
+    assert.deepEqual(await stored(a.member), [[partition, 12n, null]])
     assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
   })
 
@@ -335,11 +398,11 @@ describe('offset commits', () => {
     const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 13n }]))
     a.member.requestRejoin('test')
     await eventually(h.timers, () => a.member.state === 'stable' && a.member.generationId > before)
-    release()
+    await release()
     await eventually(h.timers, () => outcome.settled)
     assert.equal(outcome.error, undefined)
-    assert.deepEqual((h.coordinator.requests('OffsetCommit') as { generationIdOrMemberEpoch: number }[]).map((r) => r.generationIdOrMemberEpoch), [before, a.member.generationId])
-    assert.deepEqual(h.coordinator.commits.map((c) => [c.partition, c.offset]), [[partition, 13n]])
+    assert.deepEqual(commitGenerations(), [before, a.member.generationId])
+    assert.deepEqual(await stored(a.member), [[partition, 13n, null]])
   })
 
   it('commitAsync does not wait out a rebalance: refused because of one, it fails at once and is not resent', async () => {
@@ -349,11 +412,11 @@ describe('offset commits', () => {
     const result = new Promise<CommitFailedError | null>((resolve) => a.member.commitAsync([{ topic: 'orders', partition, offset: 3n }], resolve))
     a.member.requestRejoin('test')
     await waitForState(a.member, 'joining')
-    release()
+    await release()
     const error = await result
     assert.ok(error instanceof CommitFailedError)
     assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
-    assert.equal(h.coordinator.requests('OffsetCommit').length, 1)
+    assert.equal(commitRequests().length, 1)
   })
 
   it('reads committed offsets back, null where nothing was committed, at every OffsetFetch version', async () => {
@@ -362,7 +425,7 @@ describe('offset commits', () => {
     await waitForState(member, 'stable')
     await member.commit([{ topic: 'orders', partition: 0, offset: 5n, metadata: 'm' }])
     for (const version of [1, 7, 8, OffsetFetch.maxStableVersion]) {
-      h.coordinator.versions.set(OffsetFetch.apiKey, version)
+      h.wire.versions.set(OffsetFetch.apiKey, version)
       const got = await member.committed([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }])
       assert.deepEqual(got.map((c) => [c.partition, c.offset, c.metadata]), [[0, 5n, 'm'], [1, null, null]], `OffsetFetch v${version}`)
     }
@@ -372,16 +435,13 @@ describe('offset commits', () => {
     const { member } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    let unstable = 2
-    h.coordinator.intercept(OffsetFetch, (body) => {
-      assert.equal((body as { requireStable: boolean }).requireStable, true)
-      if (unstable-- <= 0) return undefined
-      return { groups: [{ groupId: 'group', errorCode: 0, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: -1n, metadata: null, errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT }] }] }] }
-    })
+    h.broker.faults.failNext(OffsetFetch, KafkaErrorCode.UNSTABLE_OFFSET_COMMIT, { count: 2 })
     const pending = member.committed([{ topic: 'orders', partition: 0 }])
     await h.timers.advanceBy(100, 5)
     assert.deepEqual((await pending).map((c) => c.offset), [null])
-    assert.equal(h.coordinator.requests('OffsetFetch').length, 3)
+    const fetches = h.wire.requests('OffsetFetch') as { requireStable: boolean; groupId: string }[]
+    assert.equal(fetches.length, 3)
+    assert.ok(fetches.every((f) => f.requireStable && f.groupId === GROUP), 'every fetch asks for stable offsets')
   })
 
   it('refuses malformed offsets before sending anything', async () => {
@@ -390,7 +450,7 @@ describe('offset commits', () => {
     await waitForState(member, 'stable')
     await assert.rejects(member.commit([{ topic: 'orders', partition: 0, offset: -1n }]), (e: unknown) => e instanceof RangeError && e.message.includes('offset'))
     await assert.rejects(member.commit([{ topic: 'orders', partition: 1.5, offset: 1n }]), RangeError)
-    assert.equal(h.coordinator.requests('OffsetCommit').length, 0)
+    assert.equal(commitRequests().length, 0)
   })
 
   it('refuses to commit while not in the group', async () => {
@@ -406,7 +466,7 @@ describe('offset commits', () => {
     await waitForState(member, 'stable')
     const result = await new Promise<CommitFailedError | null>((resolve) => member.commitAsync([{ topic: 'orders', partition: 2, offset: 3n }], resolve))
     assert.equal(result, null)
-    assert.equal(h.coordinator.commits.length, 1)
+    assert.deepEqual(await stored(member), [[2, 3n, null]])
   })
 })
 
@@ -418,14 +478,15 @@ describe('leaving and metadata changes', () => {
     await member.close()
     assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onRevoke'])
     assert.equal(member.state, 'closed')
-    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+    assert.equal(h.wire.requests('LeaveGroup').length, 1)
+    assert.deepEqual(await h.groupMembers(), [], 'the coordinator let the member go')
   })
 
   it('rejoins when a new topic matches a pattern subscription', async () => {
     const { member } = h.member()
     member.subscribe(/^ord/)
     await waitForState(member, 'stable')
-    h.metadata.topics.set('ordinals', 2)
+    h.broker.createTopic('ordinals', { partitions: 2 })
     await member.refreshMetadata()
     await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
     assert.deepEqual(member.assignment().map((g) => g.topic), ['orders', 'ordinals'])
@@ -435,7 +496,7 @@ describe('leaving and metadata changes', () => {
     const { member } = h.member()
     member.subscribe(['orders'])
     await waitForState(member, 'stable')
-    h.metadata.topics.set('orders', 6)
+    await h.growTopic('orders', 6)
     await member.refreshMetadata()
     await eventually(h.timers, () => member.generationId === 2 && member.state === 'stable')
     assert.equal(member.assignment()[0]!.partitions.length, 6)
@@ -454,7 +515,7 @@ describe('application liveness (maxPollIntervalMs)', () => {
     await h.timers.advanceBy(HEARTBEAT_MS, 3)
     assert.equal(member.state, 'lost')
     assert.deepEqual(calls.map((c) => c.hook), ['onAssign', 'onLost'])
-    assert.equal(h.coordinator.requests('LeaveGroup').length, 1)
+    assert.equal(h.wire.requests('LeaveGroup').length, 1)
     const timeout = h.errors.find((e) => e instanceof MembershipError && e.code === 'GROUP_POLL_TIMEOUT')
     assert.ok(timeout, 'the member says why it left')
     await h.timers.advanceBy(HEARTBEAT_MS, 20)

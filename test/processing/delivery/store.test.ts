@@ -8,9 +8,9 @@
  * share a transaction, up to `maxRecords`, or `maxMs` after it opened.
  *
  * The crash here is simulated in process (the member's database dies under its open transaction,
- * its consumer vanishes without a callback): PGlite is one process with one connection, so it
- * cannot be shared by separate member processes. `store-kill.test.ts` kills real member
- * processes with SIGKILL against PostgreSQL.
+ * its consumer vanishes without a callback). `store-kill.test.ts` kills real member processes
+ * with SIGKILL, against PostgreSQL and against a file-backed PGlite that the next member process
+ * recovers.
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
@@ -20,7 +20,7 @@ import type { Logger } from '../../../src/processing/logger.js'
 import { silentLogger } from '../../../src/processing/logger.js'
 import { StoreFencedError } from '../../../src/processing/store/errors.js'
 import type { SqlTransaction } from '../../../src/processing/store/sql.js'
-import { deferred, group, TP0, within, type Group } from '../helpers.js'
+import { deferred, group, TP0, within, type Group, type Member } from '../helpers.js'
 import { kinds, type TestDatabase } from '../store/databases.js'
 import { createEffects, effectHandler, exactlyOnce, insertEffect, killable, storedOffset, until } from './store-helpers.js'
 
@@ -104,6 +104,20 @@ for (const kind of kinds) {
       assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
     })
 
+    it('on one connection (PGlite): a partition whose records pause commits at once while another waits for the connection, not at maxMs', { skip: kind.name === 'pglite' ? undefined : 'a pool serves both transactions at once', timeout: 20_000 }, async () => {
+      const { g, db } = await setUp(2)
+      for (let i = 0; i < 3; i++) {
+        g.cluster.produce('orders', 0, { value: `a${i}` })
+        g.cluster.produce('orders', 1, { value: `b${i}` })
+      }
+      const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0, TP1])
+      // Neither bound is reached: only the commit on a pause frees the connection for the other partition.
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 3n && (await storedOffset(db.database, GROUP, 1)) === 3n, 'both partitions stored', 10_000)
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 0), { missing: [], duplicated: [], extra: [] })
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
+    })
+
     it("rolls a failing attempt's rows back; the retry's stay, and a record that keeps failing is dead-lettered with no rows", async () => {
       const { g, db } = await setUp()
       for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
@@ -133,25 +147,34 @@ for (const kind of kinds) {
       assert.equal(String(dead[0]?.headers?.find((h) => h.key === DLT_HEADERS.sourceOffset)?.value), '5')
     })
 
-    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
-      const { g, db } = await setUp()
-      for (let i = 0; i < 20; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const stall = deferred()
+    /**
+     * Member 'a' on orders-0 with `records` records, one open database transaction for all of them
+     * (no count or age ends it), its handler held at offset `heldAt` until `release()`.
+     */
+    async function heldInTransaction(g: Group, db: TestDatabase, records: number, heldAt: bigint): Promise<{ a: Member; release: () => void }> {
+      for (let i = 0; i < records; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+      const held = deferred()
       const reached = deferred()
       const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
         await insertEffect('a', ctx, record)
-        if (record.offset === 5n) {
+        if (record.offset === heldAt) {
           reached.resolve()
-          await stall.promise
+          await held.promise
         }
       }
       const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
       await a.consumer.assign([TP0])
-      await within(reached.promise, 10_000, 'offset 5 running')
+      await within(reached.promise, 10_000, `offset ${heldAt} running`)
+      return { a, release: () => held.resolve() }
+    }
+
+    it('on revocation: drains, commits the open transaction with its offset (and Kafka the same offset), then releases', async () => {
+      const { g, db } = await setUp()
+      const { a, release } = await heldInTransaction(g, db, 20, 5n)
       // (PGlite has one connection, which the open transaction holds: only PostgreSQL can look meanwhile.)
       if (db.second !== undefined) assert.equal(await storedOffset(db.second, GROUP, 0), -1n, 'nothing committed yet: one open transaction')
       const revoked = a.consumer.revoke([TP0])
-      stall.resolve()
+      release()
       await revoked
       assert.equal(await storedOffset(db.database, GROUP, 0), 6n, 'the drained record and those before it, stored before the release')
       assert.equal(g.cluster.committedOffset('orders', 0), 6n, 'and committed to Kafka before the release')
@@ -163,24 +186,12 @@ for (const kind of kinds) {
 
     it('on loss: rolls the open transaction back at once; the next owner redoes its records', async () => {
       const { g, db } = await setUp()
-      for (let i = 0; i < 10; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
-      const reached = deferred()
-      const never = deferred()
-      const handler = async (record: ConsumedRecord, ctx: Context): Promise<void> => {
-        await insertEffect('a', ctx, record)
-        if (record.offset === 3n) {
-          reached.resolve()
-          await never.promise
-        }
-      }
-      const a = await g.member('a', handler, { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
-      await a.consumer.assign([TP0])
-      await within(reached.promise, 10_000, 'offset 3 running')
+      const { a, release } = await heldInTransaction(g, db, 10, 3n)
       await a.consumer.lose([TP0])
       const b = await g.member('b', effectHandler('b'), { delivery: 'store' }, { store: { database: db.database } })
       await b.consumer.assign([TP0])
       await until(async () => (await storedOffset(db.database, GROUP, 0)) === 10n, 'the next owner stores the partition')
-      never.resolve()
+      release()
       assert.deepEqual(await exactlyOnce(db.database, 10n), { missing: [], duplicated: [], extra: [] })
       const aRows = await db.database.query("SELECT count(*) AS n FROM effects WHERE member = 'a'")
       assert.equal(Number(aRows.rows[0]?.n), 0, "none of the lost member's rows")

@@ -101,24 +101,38 @@ describe('transactional delivery with members as processes', () => {
     broker.createTopic(`${group}-out`, { partitions: PARTITIONS })
   }
 
+  /** A member process, stopped with the others after the tests. */
+  function started(group: string, name: string, action: string, ordering: 'partition' | 'key' = 'partition', env: Record<string, string> = {}): Member {
+    const member = Member.start(broker, group, name, action, ordering, env)
+    members.push(member)
+    return member
+  }
+
+  /** SIGKILL once the member's transaction has its outputs acknowledged and is still open. */
+  async function killInTransaction(member: Member): Promise<void> {
+    await member.line('in-transaction', 60_000)
+    member.child.kill('SIGKILL')
+    await member.exited
+  }
+
+  function everyInputCommitted(group: string, ms: number): Promise<void> {
+    return waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed')).size === INPUTS, ms)
+  }
+
   it('SIGKILL mid-transaction (key ordering: records finish out of order): read_committed outputs hold each input exactly once, none lost', async () => {
     const group = 'killed'
     topics(group)
-    const survivor = Member.start(broker, group, 'survivor', 'run', 'key')
-    members.push(survivor)
+    const survivor = started(group, 'survivor', 'run', 'key')
     await survivor.line('assigned', 30_000)
-    const victim = Member.start(broker, group, 'victim', 'block:3', 'key')
-    members.push(victim)
+    const victim = started(group, 'victim', 'block:3', 'key')
     // Both own partitions before the input arrives, so both work on it.
     await victim.line('assigned', 30_000)
     await produce(broker.bootstrap, `${group}-in`, PARTITIONS, PER_PARTITION)
     // The victim's third transaction has its outputs acknowledged and is still open: kill it there.
-    await victim.line('in-transaction', 60_000)
-    victim.child.kill('SIGKILL')
-    await victim.exited
+    await killInTransaction(victim)
     const uncommittedAtKill = (await readTopic(broker, `${group}-out`, PARTITIONS, 'read_uncommitted')).filter((v) => v.includes('@victim'))
 
-    await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed')).size === INPUTS, 90_000)
+    await everyInputCommitted(group, 90_000)
     await survivor.stop()
     assert.match(await survivor.line('stopped', 1000), /^stopped 0$/)
 
@@ -135,17 +149,13 @@ describe('transactional delivery with members as processes', () => {
     topics(group)
     // A timeout far beyond the test: only the restarted member's initialisation can end the transaction in time.
     const env = { BATON_TEST_TRANSACTIONAL_ID: 'restarted-0', BATON_TEST_TRANSACTION_TIMEOUT_MS: '120000' }
-    const before = Member.start(broker, group, 'before', 'block:2', 'partition', env)
-    members.push(before)
+    const before = started(group, 'before', 'block:2', 'partition', env)
     await before.line('assigned', 30_000)
     await produce(broker.bootstrap, `${group}-in`, PARTITIONS, PER_PARTITION)
-    await before.line('in-transaction', 60_000)
-    before.child.kill('SIGKILL')
-    await before.exited
+    await killInTransaction(before)
     const startedAt = Date.now()
-    const after = Member.start(broker, group, 'after', 'run', 'partition', env)
-    members.push(after)
-    await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed')).size === INPUTS, 60_000)
+    const after = started(group, 'after', 'run', 'partition', env)
+    await everyInputCommitted(group, 60_000)
     assert.ok(Date.now() - startedAt < 60_000)
     await after.stop()
     const counts = countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed'))
@@ -156,17 +166,15 @@ describe('transactional delivery with members as processes', () => {
     const group = 'zombie'
     topics(group)
     await produce(broker.bootstrap, `${group}-in`, PARTITIONS, PER_PARTITION)
-    const zombie = Member.start(broker, group, 'zombie', 'stall:3')
-    members.push(zombie)
+    const zombie = started(group, 'zombie', 'stall:3')
     const stalled = await zombie.line('in-transaction', 60_000)
     zombie.child.kill('SIGSTOP')
     const ranges = JSON.parse(stalled.slice('in-transaction '.length)) as { partition: number; from: string; to: string }[]
-    const heir = Member.start(broker, group, 'heir', 'run')
-    members.push(heir)
+    const heir = started(group, 'heir', 'run')
     try {
       // The heir gets the partitions once the zombie's session expired, and their committed offsets
       // once the zombie's open transaction was aborted by its timeout.
-      await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `${group}-out`, PARTITIONS, 'read_committed')).size === INPUTS, 90_000)
+      await everyInputCommitted(group, 90_000)
     } finally {
       zombie.child.kill('SIGCONT')
     }

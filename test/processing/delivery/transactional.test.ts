@@ -31,6 +31,23 @@ function appOptions(broker: EmbeddedBroker, groupId: string, transactions: Baton
   return { brokers: broker.bootstrap, groupId, logger: silentLogger, signals: false, rebalanceTimeoutMs: 6_000, kafka: FAST, transactions }
 }
 
+/** Topics `<name>-in` and `<name>-out` of `partitions` partitions, the input holding `perPartition` records in each. */
+async function inputAndOutput(broker: EmbeddedBroker, name: string, partitions: number, perPartition: number): Promise<void> {
+  broker.createTopic(`${name}-in`, { partitions })
+  broker.createTopic(`${name}-out`, { partitions })
+  await produce(broker.bootstrap, `${name}-in`, partitions, perPartition)
+}
+
+/** Starts `app`, waits until `done` holds (at most `ms`), and stops it whatever happened. */
+async function runUntil(app: BatonApp, what: string, done: () => Promise<boolean>, ms: number): Promise<void> {
+  await app.start()
+  try {
+    await waitFor(what, done, ms)
+  } finally {
+    await app.stop()
+  }
+}
+
 /** The transaction events of one transactional id while `run` runs. */
 async function recordingTransactions<T>(transactionalId: string, run: (events: TransactionEvent[]) => Promise<T>): Promise<T> {
   const events: TransactionEvent[] = []
@@ -61,21 +78,14 @@ describe("delivery: 'transactional' on the embedded broker", () => {
   })
 
   it('writes each input’s outputs once with the offsets; a transaction starts once maxRecords are done and carries at most that many', async () => {
-    broker.createTopic('count-in', { partitions: 3 })
-    broker.createTopic('count-out', { partitions: 3 })
-    await produce(broker.bootstrap, 'count-in', 3, 100)
+    await inputAndOutput(broker, 'count', 3, 100)
     await recordingTransactions('count-tx', async (events) => {
       // maxMs far beyond the test: only the count can start a transaction while the app runs.
       const app = baton(appOptions(broker, 'count-group', { transactionalId: 'count-tx', maxRecords: 50, maxMs: 600_000 }))
       app.consume('count-in', async (record, ctx) => {
         await ctx.produce({ topic: 'count-out', key: record.key, value: `${record.partition}:${record.offset}@a` })
       }, { delivery: 'transactional' })
-      await app.start()
-      try {
-        await waitFor('most outputs to be committed by count-bounded transactions', async () => (await readTopic(broker, 'count-out', 3, 'read_committed')).length >= 250, 30_000)
-      } finally {
-        await app.stop()
-      }
+      await runUntil(app, 'most outputs to be committed by count-bounded transactions', async () => (await readTopic(broker, 'count-out', 3, 'read_committed')).length >= 250, 30_000)
       const committed = events.filter((e) => e.phase === 'committed' && e.records > 0)
       // The bound holds however many records finished while a transaction was under way.
       for (const event of committed) assert.ok(event.records <= 50, `a transaction carried ${event.records} records, above maxRecords`)
@@ -97,21 +107,14 @@ describe("delivery: 'transactional' on the embedded broker", () => {
   })
 
   it('a transaction starts once the oldest done record has waited maxMs, however few are done', async () => {
-    broker.createTopic('time-in', { partitions: 1 })
-    broker.createTopic('time-out', { partitions: 1 })
-    await produce(broker.bootstrap, 'time-in', 1, 30)
+    await inputAndOutput(broker, 'time', 1, 30)
     await recordingTransactions('time-tx', async (events) => {
       const app = baton(appOptions(broker, 'time-group', { transactionalId: 'time-tx', maxRecords: 100_000, maxMs: 200 }))
       app.consume('time-in', async (record, ctx) => {
         await ctx.produce({ topic: 'time-out', value: `${record.partition}:${record.offset}@a` })
       }, { delivery: 'transactional' })
-      await app.start()
-      try {
-        // Visible while the app runs: no stop flushed them.
-        await waitFor('the 30 outputs to be committed by time', async () => (await readTopic(broker, 'time-out', 1, 'read_committed')).length === 30, 20_000)
-      } finally {
-        await app.stop()
-      }
+      // Visible while the app runs: no stop flushed them.
+      await runUntil(app, 'the 30 outputs to be committed by time', async () => (await readTopic(broker, 'time-out', 1, 'read_committed')).length === 30, 20_000)
       assert.ok(events.some((e) => e.phase === 'committed' && e.records > 0))
     })
     assert.equal(countByInput(await readTopic(broker, 'time-out', 1, 'read_committed')).size, 30)
@@ -130,12 +133,7 @@ describe("delivery: 'transactional' on the embedded broker", () => {
       await ctx.produce({ topic: 'fail-out', value: `${value}#${ctx.attempt}` })
       if (value === 'poison' || (value === 'flaky' && ctx.attempt === 1)) throw new Error(`${value} failed on attempt ${ctx.attempt}`)
     }, { delivery: 'transactional', retries: { retries: 1, initialBackoffMs: 1, maxBackoffMs: 1 } })
-    await app.start()
-    try {
-      await waitFor('the four outputs', async () => (await readTopic(broker, 'fail-out', 1, 'read_committed')).length >= 4, 20_000)
-    } finally {
-      await app.stop()
-    }
+    await runUntil(app, 'the four outputs', async () => (await readTopic(broker, 'fail-out', 1, 'read_committed')).length >= 4, 20_000)
     assert.deepEqual(await readTopic(broker, 'fail-out', 1, 'read_committed'), ['ok-1#1', 'flaky#2', 'ok-2#1', 'ok-3#1'])
     assert.deepEqual(await readTopic(broker, 'fail-in.DLT', 1, 'read_committed'), ['poison'])
     // Nothing of the failed attempts was even sent: the outputs were held, not aborted.
@@ -145,9 +143,7 @@ describe("delivery: 'transactional' on the embedded broker", () => {
   for (const groupProtocol of ['classic', 'consumer'] as const) {
     it(`on revocation (${groupProtocol} protocol): drains, commits the transaction, then releases; the next owner starts where it ended`, async () => {
       const p = groupProtocol
-      broker.createTopic(`rev-in-${p}`, { partitions: 4 })
-      broker.createTopic(`rev-out-${p}`, { partitions: 4 })
-      await produce(broker.bootstrap, `rev-in-${p}`, 4, 50)
+      await inputAndOutput(broker, `rev-${p}`, 4, 50)
       const secondStarted = deferred()
       const revoked: RevokedEvent[] = []
       const onRevoked = (message: unknown): void => {
@@ -159,12 +155,12 @@ describe("delivery: 'transactional' on the embedded broker", () => {
         // Under KIP-848 the coordinator sets the session and heartbeat (the broker's consumer* settings).
         const options = appOptions(broker, `rev-group-${p}`, { transactionalId: `rev-${p}-${name}`, maxRecords: 10, maxMs: 20 })
         const app = baton(groupProtocol === 'classic' ? options : { ...options, groupProtocol, kafka: { fetchMaxWaitMs: 50 } })
-        app.consume(`rev-in-${p}`, async (record, ctx) => {
+        app.consume(`rev-${p}-in`, async (record, ctx) => {
           await new Promise((resolve) => setTimeout(resolve, 10))
           // The first member's records from offset 5 on wait for the second member (or for their
           // partition's revocation), so that the revocation finds work under way to drain and commit.
           if (name === 'first' && record.offset >= 5n) await untilRevokedOr(ctx.revokingSignal, secondStarted.promise)
-          await ctx.produce({ topic: `rev-out-${p}`, key: record.key, value: `${record.partition}:${record.offset}@${name}` })
+          await ctx.produce({ topic: `rev-${p}-out`, key: record.key, value: `${record.partition}:${record.offset}@${name}` })
         }, { delivery: 'transactional' })
         return app
       })
@@ -186,12 +182,12 @@ describe("delivery: 'transactional' on the embedded broker", () => {
             assert.ok(cause instanceof KafkaError && GROUP_MOVED_ON.includes(cause.errorCode), `a transaction aborted for another reason: ${String(event.error)}`)
           }
         })
-        await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `rev-out-${p}`, 4, 'read_committed')).size === 200, 30_000)
+        await waitFor('every input to have a committed output', async () => countByInput(await readTopic(broker, `rev-${p}-out`, 4, 'read_committed')).size === 200, 30_000)
       } finally {
         diagnostics.unsubscribe(CHANNELS.revoked, onRevoked)
         await Promise.all(apps.map((app) => app.stop()))
       }
-      const counts = countByInput(await readTopic(broker, `rev-out-${p}`, 4, 'read_committed'))
+      const counts = countByInput(await readTopic(broker, `rev-${p}-out`, 4, 'read_committed'))
       assert.equal(counts.size, 200)
       assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'inputs with more than one visible output')
     })

@@ -1,10 +1,10 @@
 /**
  * Invariant: transactional delivery on the classic protocol, partition and key mode, outputs each record exactly once to read_committed readers,
  * under starts, SIGTERMs, SIGKILLs, zombies and a broker restart. What a run must show, and how to
- * replay one, is in chaos-exactly-once-helpers.ts.
+ * replay one, is in chaos-helpers.ts.
  */
 import { describe, it } from 'node:test'
-import { chaosRun, SEED } from './chaos-exactly-once-helpers.js'
+import { chaosRun, SEED } from './chaos-helpers.js'
 
 describe(`chaos, transactional delivery (seed ${SEED})`, () => {
   for (const mode of ['partition', 'key'] as const) {

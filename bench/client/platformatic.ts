@@ -48,12 +48,15 @@ export async function loadPlatformatic(): Promise<Platformatic> {
   return (await import(resolved)) as Platformatic
 }
 
-export async function platformaticProduce(kafka: Platformatic, bootstrap: string[], topic: string, count: number, size: number, partitions: number, window: number): Promise<void> {
-  const producer = new kafka.Producer({ clientId: 'bench', bootstrapBrokers: bootstrap, idempotent: true, acks: -1 })
+/**
+ * `mockCluster`: librdkafka's mock cluster refuses the producer's InitProducerId, so it produces
+ * without idempotence there, and lets the topic auto-create (the embedded broker's are made up front).
+ */
+export async function platformaticProduce(kafka: Platformatic, bootstrap: string[], topic: string, count: number, size: number, partitions: number, window: number, perCall: number, mockCluster: boolean): Promise<void> {
+  const producer = new kafka.Producer({ clientId: 'bench', bootstrapBrokers: bootstrap, idempotent: !mockCluster, acks: -1, autocreateTopics: mockCluster })
   const value = Buffer.alloc(size, 120)
   // One send() call is one Produce request per leader: calls of about 256 KiB per partition (baton's
-  // batchSize here), a window's calls concurrent, as for KafkaJS.
-  const perCall = Math.max(1, Math.floor((256 * 1024 * Math.min(partitions, 4)) / (size + 30)))
+  // batchSize here), a window's calls concurrent, as for KafkaJS and baton.
   for (let sent = 0; sent < count; sent += window) {
     const n = Math.min(window, count - sent)
     const calls: Array<Promise<unknown>> = []

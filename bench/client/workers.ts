@@ -23,11 +23,17 @@ export interface Job {
   count: number
   size: number
   partitions: number
+  /** baton's producer API: sendBatch() calls like the peers' batch calls (the default), or a send() per record. */
+  api?: 'send' | 'sendBatch'
+  /** The broker is librdkafka's mock cluster, which @platformatic/kafka's producer needs told (see platformatic.ts). */
+  mockCluster?: boolean
 }
 
 export interface WorkerResult {
   recordsPerSecond: number
   maxRssMiB: number
+  /** CPU time (user + system) of the client's process per record, in microseconds: less sensitive to a busy machine than records/s. */
+  cpuMicrosPerRecord: number
 }
 
 /** Records outstanding at once: an application streaming records, not one giant batch. */
@@ -35,14 +41,33 @@ const WINDOW = 10_000
 /** Per partition, baton's batchSize and the peers' equivalent batches. */
 const BATCH_BYTES = 256 * 1024
 
+/** Records per batch call (baton's sendBatch, KafkaJS's sendBatch, @platformatic/kafka's send): about a batch's bytes per partition. */
+export function recordsPerCall(job: Job): number {
+  return Math.max(1, Math.floor((BATCH_BYTES * Math.min(job.partitions, 4)) / (job.size + 30)))
+}
+
 async function batonProduce(job: Job): Promise<void> {
   const producer = new Producer({ bootstrapServers: job.bootstrap, lingerMs: 5, batchSize: BATCH_BYTES, maxRequestSize: 8 * 1024 * 1024 })
   const value = Buffer.alloc(job.size, 120)
   for (let sent = 0; sent < job.count; sent += WINDOW) {
     const n = Math.min(WINDOW, job.count - sent)
-    const pending = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) pending[i] = producer.send({ topic: job.topic, partition: (sent + i) % job.partitions, value })
-    await Promise.all(pending)
+    if (job.api === 'send') {
+      // A send() per record, each with its own promise, batched by linger.
+      const pending = new Array<Promise<unknown>>(n)
+      for (let i = 0; i < n; i++) pending[i] = producer.send({ topic: job.topic, partition: (sent + i) % job.partitions, value })
+      await Promise.all(pending)
+      continue
+    }
+    // The same calls as the peers' batch APIs get: a window's calls concurrent.
+    const perCall = recordsPerCall(job)
+    const calls: Array<Promise<unknown>> = []
+    for (let offset = 0; offset < n; offset += perCall) {
+      const m = Math.min(perCall, n - offset)
+      const records = new Array<{ topic: string; partition: number; value: Buffer }>(m)
+      for (let i = 0; i < m; i++) records[i] = { topic: job.topic, partition: (sent + offset + i) % job.partitions, value }
+      calls.push(producer.sendBatch(records))
+    }
+    await Promise.all(calls)
   }
   await producer.close()
 }
@@ -54,7 +79,7 @@ async function kafkajsProduce(job: Job): Promise<void> {
   await producer.connect()
   const value = Buffer.alloc(job.size, 120)
   // One sendBatch call carries about a batch's bytes per partition; a window's calls run concurrently.
-  const perCall = Math.max(1, Math.floor((BATCH_BYTES * Math.min(job.partitions, 4)) / (job.size + 30)))
+  const perCall = recordsPerCall(job)
   for (let sent = 0; sent < job.count; sent += WINDOW) {
     const n = Math.min(WINDOW, job.count - sent)
     const calls: Array<Promise<unknown>> = []
@@ -123,6 +148,7 @@ export async function runJob(job: Job): Promise<WorkerResult> {
   const platformatic = job.client === 'platformatic' ? await loadPlatformatic() : null
   const confluent = job.client === 'confluent' ? loadConfluent() : null
   const start = performance.now()
+  const cpuAtStart = process.cpuUsage()
   const produce = job.op === 'produce'
   switch (job.client) {
     case 'baton':
@@ -135,9 +161,10 @@ export async function runJob(job: Job): Promise<WorkerResult> {
       await (produce ? confluentProduce(confluent!, job.bootstrap, job.topic, job.count, job.size, job.partitions) : confluentConsume(confluent!, job.bootstrap, job.topic, job.count, job.partitions))
       break
     case 'platformatic':
-      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
+      await (produce ? platformaticProduce(platformatic!, job.bootstrap, job.topic, job.count, job.size, job.partitions, WINDOW, recordsPerCall(job), job.mockCluster === true) : platformaticConsume(platformatic!, job.bootstrap, job.topic, job.count))
       break
   }
   const seconds = (performance.now() - start) / 1000
-  return { recordsPerSecond: job.count / seconds, maxRssMiB: peakRssMiB() }
+  const cpu = process.cpuUsage(cpuAtStart)
+  return { recordsPerSecond: job.count / seconds, maxRssMiB: peakRssMiB(), cpuMicrosPerRecord: (cpu.user + cpu.system) / job.count }
 }

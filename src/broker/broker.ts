@@ -108,7 +108,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       nodeOf(nodeId)
       transactions.moveCoordinator(transactionalId, nodeId)
     },
-  })
+  }, (topic, partition, offset) => cluster.truncateLog(topic, partition, offset))
   const memoryPool = new RequestMemoryPool(resolved.queuedMaxRequestBytes)
   for (const endpoint of cluster.nodes) nodes.push(new BrokerNode(endpoint, context, faults, memoryPool, tls))
   try {

@@ -220,6 +220,26 @@ export class Cluster {
     this.save()
   }
 
+  /**
+   * Fault injection: the partition's log loses everything from `offset` on and a new leader epoch
+   * starts there, as after an unclean leader election. Idempotent producer and transaction state
+   * are left alone; tests of divergence write plain records.
+   */
+  truncateLog(topicName: string, index: number, offset: number): void {
+    const partition = this.partition(topicName, index)
+    if (partition === undefined) throw new BrokerError('BROKER_UNKNOWN_PARTITION', `no partition ${topicName}-${index}; create the topic first`)
+    let end: number
+    try {
+      end = partition.log.truncateTo(offset)
+    } catch (error) {
+      throw new BrokerError('BROKER_INVALID_OPTION', `cannot truncate ${topicName}-${index}: start the broker in memory to use this fault`, { cause: error })
+    }
+    partition.epochs.truncateFrom(end)
+    partition.leaderEpoch++
+    partition.epochs.record(partition.leaderEpoch, end)
+    this.save()
+  }
+
   applyRetention(now: number): void {
     for (const topic of this.topicsByName.values()) {
       for (const partition of topic.partitions) {

@@ -2,7 +2,8 @@
  * Fault injection for tests: what real clusters do at their worst, on demand and deterministic.
  * Request faults are keyed by API (franz-go's kfake Control is the model): delay the responses of an
  * API, or answer the next N requests of an API with a chosen error code instead of handling them.
- * Node faults stop a node's listener or drop its connections; leadership moves bump the epoch.
+ * Node faults stop a node's listener or drop its connections; leadership moves bump the epoch; a
+ * log truncation models an unclean leader election (KIP-320's divergence).
  * Transaction coordinator faults hold the markers of ended transactions (the coordinator answers
  * CONCURRENT_TRANSACTIONS and the LSO stays put meanwhile) or move a transactional id's
  * coordinator to another node (the old one answers NOT_COORDINATOR, as after a failover); delays
@@ -47,12 +48,19 @@ export class Faults {
   private readonly nodeControls: (nodeId: number) => NodeControls
   private readonly leaderMover: (topic: string, partition: number, nodeId: number) => void
   private readonly transactions: TransactionControls | null
+  private readonly logTruncator: ((topic: string, partition: number, offset: number) => void) | null
   private undoMarkerDelay: (() => void) | null = null
 
-  constructor(nodeControls: (nodeId: number) => NodeControls, leaderMover: (topic: string, partition: number, nodeId: number) => void, transactions: TransactionControls | null = null) {
+  constructor(
+    nodeControls: (nodeId: number) => NodeControls,
+    leaderMover: (topic: string, partition: number, nodeId: number) => void,
+    transactions: TransactionControls | null = null,
+    logTruncator: ((topic: string, partition: number, offset: number) => void) | null = null,
+  ) {
     this.nodeControls = nodeControls
     this.leaderMover = leaderMover
     this.transactions = transactions
+    this.logTruncator = logTruncator
   }
 
   /** Holds every response of `api` for `ms` before sending it. Returns a function that removes the fault. */
@@ -85,6 +93,16 @@ export class Faults {
   /** Makes `nodeId` the leader of the partition and bumps its leader epoch; the old leader answers NOT_LEADER_OR_FOLLOWER. */
   moveLeader(topic: string, partition: number, nodeId: number): void {
     this.leaderMover(topic, partition, nodeId)
+  }
+
+  /**
+   * Cuts the partition's log at the batch holding `offset` and starts a new leader epoch there, as
+   * when a replica that lacked the tail becomes leader (an unclean election). Clients that read past
+   * the cut see their history diverge (KIP-320). In-memory brokers only.
+   */
+  truncateLog(topic: string, partition: number, offset: number): void {
+    if (this.logTruncator === null) throw new BrokerError('BROKER_INVALID_OPTION', 'this broker was built without log truncation')
+    this.logTruncator(topic, partition, offset)
   }
 
   /**

@@ -5,10 +5,13 @@
  * appends and re-reads on the next turn of the event loop after one, so it answers as soon as enough
  * data is there; the only timer is the client's maxWaitMs.
  *
- * Fetch sessions (KIP-227) are refused the way Kafka refuses them when its session cache is full:
- * every response carries sessionId 0, which tells the client to keep sending full fetch requests.
- * A request naming a session (which this broker never created) gets FETCH_SESSION_ID_NOT_FOUND, and
- * clients answer that by starting over with a full request.
+ * Fetch sessions (KIP-227) are kept per node in `fetch-sessions.ts`: it decides which partitions a
+ * request reads and which of them its answer names; this file reads them.
+ *
+ * KIP-320 divergence: a v12+ request may say which leader epoch its last fetched batch had. When
+ * the log no longer holds that epoch up to the fetch offset (it was truncated and rewritten under a
+ * newer leader), the answer carries `divergingEpoch`, the largest epoch not above the client's and
+ * where it ends here, and no records; the client truncates to that offset (or reports it).
  */
 import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
 import type {
@@ -19,6 +22,8 @@ import type {
   FetchResponsePartitionDataInit,
 } from '../protocol/generated/index.js'
 import type { Partition, Topic } from './cluster.js'
+import { FetchSessionCache, planFetch, type SessionPlan } from './fetch-sessions.js'
+import type { NodeEndpoint } from './cluster.js'
 import { leaderPartition, type RequestContext } from './handlers/handler.js'
 
 const READ_COMMITTED = 1
@@ -57,12 +62,24 @@ function epochError(partition: Partition, requested: number): number {
   return requested > partition.leaderEpoch ? KafkaErrorCode.UNKNOWN_LEADER_EPOCH : KafkaErrorCode.FENCED_LEADER_EPOCH
 }
 
-function collect(request: FetchRequest, ctx: RequestContext): Collected {
+/**
+ * KIP-320: the divergence of a fetch whose last fetched batch had `lastFetchedEpoch`, or null when
+ * the log agrees with the client. Kafka's rule: the epoch's end offset here must not lie before the
+ * fetch offset, and the log must know that epoch itself, not only an older one.
+ */
+function divergenceOf(partition: Partition, fetchOffset: number, lastFetchedEpoch: number): { epoch: number; endOffset: bigint } | null {
+  if (lastFetchedEpoch < 0) return null
+  const end = partition.epochs.endOffsetFor(lastFetchedEpoch, partition.log.logEndOffset)
+  if (end.leaderEpoch >= 0 && end.endOffset >= fetchOffset && end.leaderEpoch >= lastFetchedEpoch) return null
+  return { epoch: end.leaderEpoch, endOffset: BigInt(end.endOffset) }
+}
+
+function collect(request: FetchRequest, ctx: RequestContext, requested: readonly FetchRequest['topics'][number][]): Collected {
   let remaining = request.maxBytes
   let bytes = 0
   let hasError = false
   const partitions: Partition[] = []
-  const topics = request.topics.map((t): FetchResponseFetchableTopicResponseInit => {
+  const topics = requested.map((t): FetchResponseFetchableTopicResponseInit => {
     const topic = resolveTopic(ctx, t.topic, t.topicId)
     const unknown = ctx.version >= 13 ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     return {
@@ -77,6 +94,16 @@ function collect(request: FetchRequest, ctx: RequestContext): Collected {
         const epochProblem = ctx.version >= 9 ? epochError(found, p.currentLeaderEpoch) : 0
         const { log } = found
         const offset = Number(p.fetchOffset)
+        // Before the range check, as in Kafka: a fetch past the end of a truncated log diverged.
+        const divergingEpoch = epochProblem === 0 && ctx.version >= 12 ? divergenceOf(found, offset, p.lastFetchedEpoch) : null
+        if (divergingEpoch !== null) {
+          hasError = true
+          // An epoch this log never had (a client ahead of it): no place to truncate to, so the
+          // client resets its position as for any offset outside the log.
+          if (divergingEpoch.epoch < 0) return partitionError(ctx, p.partition, KafkaErrorCode.OFFSET_OUT_OF_RANGE, found)
+          // Answered at once, like an error: the client must truncate before it reads on.
+          return { ...partitionError(ctx, p.partition, 0, found), divergingEpoch }
+        }
         const outOfRange = offset < log.logStartOffset || offset > log.logEndOffset
         if (epochProblem !== 0 || outOfRange) {
           hasError = true
@@ -112,8 +139,8 @@ function abortedTransactionsOf(partition: Partition, fetchOffset: number, upperB
   return partition.transactions.abortedBetween(fetchOffset, upperBound).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
 }
 
-function respond(ctx: RequestContext, collected: Collected): FetchResponseInit {
-  const response: FetchResponseInit = { errorCode: 0, sessionId: 0, responses: collected.topics }
+function respond(ctx: RequestContext, collected: Collected, plan: SessionPlan): FetchResponseInit {
+  const response: FetchResponseInit = { errorCode: 0, sessionId: plan.sessionId, responses: plan.finish(collected.topics) }
   if (ctx.version >= 16) {
     // KIP-951: the endpoints of leaders named in NOT_LEADER_OR_FOLLOWER answers.
     const ids = new Set<number>()
@@ -126,12 +153,13 @@ function respond(ctx: RequestContext, collected: Collected): FetchResponseInit {
   return response
 }
 
-/** The session part of the request, checked before any partition is read; null when acceptable. */
-function sessionError(request: FetchRequest, ctx: RequestContext): FetchResponseInit | null {
-  if (ctx.version < 7) return null
-  if (request.sessionId !== 0) return { errorCode: KafkaErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] }
-  if (request.sessionEpoch !== 0 && request.sessionEpoch !== -1) return { errorCode: KafkaErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: 0, responses: [] }
-  return null
+/** Each node's session cache (Kafka's caches are per broker), made on its first fetch. */
+const sessionCaches = new WeakMap<NodeEndpoint, FetchSessionCache>()
+
+function sessionCacheOf(ctx: RequestContext): FetchSessionCache {
+  let cache = sessionCaches.get(ctx.node)
+  if (cache === undefined) sessionCaches.set(ctx.node, (cache = new FetchSessionCache(ctx.options.fetchSessions)))
+  return cache
 }
 
 /**
@@ -159,13 +187,13 @@ function whenStopping(stopping: AbortSignal, wake: () => void): () => void {
 }
 
 export async function fetch(request: FetchRequest, ctx: RequestContext): Promise<FetchResponseInit> {
-  const refused = sessionError(request, ctx)
-  if (refused !== null) return refused
-  const first = collect(request, ctx)
+  const plan = planFetch(request, ctx.version, sessionCacheOf(ctx))
+  if (!('finish' in plan)) return plan
+  const first = collect(request, ctx, plan.topics)
   // Like Kafka, a fetch with nothing to wait on (no partitions) still waits out maxWaitMs, so a client
   // sending empty fetches cannot spin.
   if (first.bytes >= request.minBytes || request.maxWaitMs <= 0 || first.hasError || ctx.stopping.aborted) {
-    return respond(ctx, first)
+    return respond(ctx, first, plan)
   }
   return new Promise<FetchResponseInit>((resolve) => {
     let scheduled = false
@@ -176,12 +204,12 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
       clearTimeout(timer)
       for (const unsubscribe of unsubscribes) unsubscribe()
       leaveParked()
-      resolve(respond(ctx, collected ?? collect(request, ctx)))
+      resolve(respond(ctx, collected ?? collect(request, ctx, plan.topics), plan))
     }
     const recheck = (): void => {
       scheduled = false
       if (done) return
-      const collected = collect(request, ctx)
+      const collected = collect(request, ctx, plan.topics)
       if (collected.bytes >= request.minBytes || collected.hasError) finish(collected)
     }
     // Re-read after the appending request is done, so one produce of many partitions wakes us once.
@@ -196,8 +224,18 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   })
 }
 
-/** The answer fault injection sends: the error on every requested partition. */
+const SESSION_ERRORS: ReadonlySet<number> = new Set([
+  KafkaErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+  KafkaErrorCode.INVALID_FETCH_SESSION_EPOCH,
+  KafkaErrorCode.FETCH_SESSION_TOPIC_ID_ERROR,
+])
+
+/**
+ * The answer fault injection sends: the error on every requested partition, or for a session error
+ * at the top level, where the session code puts it.
+ */
 export function fetchErrorResponse(request: FetchRequest, errorCode: number): FetchResponseInit {
+  if (SESSION_ERRORS.has(errorCode)) return { errorCode, sessionId: 0, responses: [] }
   return {
     errorCode: 0,
     sessionId: 0,

@@ -2,7 +2,8 @@
  * A partition's leader epoch history (Kafka's leader-epoch-checkpoint, KIP-101): the first offset
  * written under each leader epoch. OffsetForLeaderEpoch answers from it, which is how clients check,
  * after a leader change, that the log they were reading was not truncated under them (KIP-320).
- * With a single log that is never truncated the answer always confirms them, as it should.
+ * The one log is truncated only by fault injection (`Faults.truncateLog`, an unclean leader
+ * election), which is what makes a client's history diverge.
  */
 const UNDEFINED = -1
 
@@ -19,6 +20,11 @@ export class LeaderEpochCache {
     if (epoch < 0) return
     const last = this.entries[this.entries.length - 1]
     if (last === undefined || epoch > last.epoch) this.entries.push({ epoch, startOffset })
+  }
+
+  /** Forgets the epochs that start at or after `offset`: the log was cut there. */
+  truncateFrom(offset: number): void {
+    while (this.entries.length > 0 && this.entries[this.entries.length - 1]!.startOffset >= offset) this.entries.pop()
   }
 
   /**

@@ -7,6 +7,7 @@ import { BrokerError } from './errors.js'
 import type { GroupCoordinatorOptions } from './groups/config.js'
 import { securityProtocolOf, validateSasl, validateTls, type BrokerSaslOptions, type BrokerTlsOptions, type SecurityProtocol } from './security/options.js'
 import type { TransactionCoordinatorOptions } from './transactions/config.js'
+import { validateFetchSessionOptions, type FetchSessionOptions } from './fetch-sessions.js'
 
 /** The one logger interface (`../net/logger.ts`), under the name the broker's options used. A pino logger fits as is. */
 export type BrokerLogger = Logger
@@ -67,6 +68,8 @@ export interface BrokerOptions {
   sasl?: BrokerSaslOptions
   /** Transaction coordinator settings (Kafka's transaction.* broker configs), Kafka's defaults. */
   transactions?: TransactionCoordinatorOptions
+  /** Incremental fetch sessions (KIP-227): cache slots per node and eviction time, Kafka's defaults. */
+  fetchSessions?: FetchSessionOptions
 }
 
 export interface ResolvedBrokerOptions {
@@ -90,6 +93,7 @@ export interface ResolvedBrokerOptions {
   sasl: BrokerSaslOptions | undefined
   securityProtocol: SecurityProtocol
   transactions: TransactionCoordinatorOptions
+  fetchSessions: FetchSessionOptions
 }
 
 
@@ -128,5 +132,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedBrokerOptions {
     sasl: options.sasl,
     securityProtocol: securityProtocolOf(options.tls, options.sasl),
     transactions: options.transactions ?? {},
+    fetchSessions: validateFetchSessionOptions(options.fetchSessions),
   }
 }

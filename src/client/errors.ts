@@ -69,6 +69,33 @@ export class MetadataError extends BatonError {
   }
 }
 
+/**
+ * The partition's log was truncated below the consumer's fetch position (KIP-320: its leader lost
+ * records the consumer had already fetched, as after an unclean leader election), and
+ * autoOffsetReset is 'none'. Records from `truncatedAt` on were replaced or lost.
+ */
+export class LogTruncationError extends BatonError {
+  readonly topic: string
+  readonly partition: number
+  /** Where the consumer was fetching. */
+  readonly fetchOffset: bigint
+  /** The first offset the broker's log no longer agrees on: where to seek to read on. */
+  readonly truncatedAt: bigint
+
+  constructor(topic: string, partition: number, fetchOffset: bigint, truncatedAt: bigint) {
+    super(
+      'CONSUMER_LOG_TRUNCATED',
+      `topic ${JSON.stringify(topic)} partition ${partition} was truncated at offset ${truncatedAt}, below the fetch offset ${fetchOffset} ` +
+        `(its leader lost records already fetched); seek() to ${truncatedAt} to read what the log now holds there, ` +
+        "or set autoOffsetReset to 'earliest' or 'latest' to have the consumer do so",
+    )
+    this.topic = topic
+    this.partition = partition
+    this.fetchOffset = fetchOffset
+    this.truncatedAt = truncatedAt
+  }
+}
+
 /** The consumer reached an offset outside the log and its autoOffsetReset is 'none'. */
 export class OffsetOutOfRangeError extends BatonError {
   readonly topic: string

@@ -83,6 +83,7 @@ export {
   ConsumerCrashedError,
   DeliveryTimeoutError,
   InvalidRecordError,
+  LogTruncationError,
   MetadataError,
   OffsetOutOfRangeError,
 } from './errors.js'

@@ -41,6 +41,11 @@ export interface RequestOptions {
   noResponse?: boolean
   /** About how many bytes the request will take (Produce: its batches), so encoding never regrows its buffer. */
   sizeHint?: number
+  /**
+   * Byte fields of at least this many bytes (Produce: record batches) are written from where they
+   * are, not copied into the frame; the caller must not change them until the request settles.
+   */
+  shareBytesFrom?: number
 }
 
 export function validateConnectionOptions(options: ConnectionOptions): void {

@@ -12,7 +12,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { ApiSpec } from '../protocol/codec-runtime.js'
 import { DecodeError } from '../protocol/errors/base.js'
-import { encodeRequest, peekCorrelationId, responseHeaderVersion } from '../protocol/frame.js'
+import { encodeRequest, encodeRequestChunks, peekCorrelationId, responseHeaderVersion } from '../protocol/frame.js'
 import { ApiVersions } from '../protocol/generated/index.js'
 import { ResponseHeaderCodec } from '../protocol/generated/response-header.js'
 import { Reader } from '../protocol/primitives/reader.js'
@@ -33,7 +33,8 @@ interface Pending {
   readonly api: ApiSpec
   readonly version: number
   readonly correlationId: number
-  readonly frame: Buffer
+  /** The request's bytes, in pieces when large byte fields were not copied into it. */
+  readonly frame: Buffer | Buffer[]
   readonly noResponse: boolean
   readonly timeoutMs: number
   readonly resolve: (body: unknown) => void
@@ -345,9 +346,10 @@ export class Connection {
     if (this.socket === null) return Promise.reject(this.error('NET_CONNECTION_LOST', 'the connection dropped before the request was sent', undefined, api.name))
     const correlationId = this.nextCorrelationId
     this.nextCorrelationId = this.nextCorrelationId === MAX_CORRELATION_ID ? 0 : this.nextCorrelationId + 1
-    let frame: Buffer
+    let frame: Buffer | Buffer[]
     try {
-      frame = encodeRequest(api, version, { correlationId, clientId: this.options.clientId ?? 'baton' }, body, options.sizeHint)
+      const header = { correlationId, clientId: this.options.clientId ?? 'baton' }
+      frame = options.shareBytesFrom === undefined ? encodeRequest(api, version, header, body, options.sizeHint) : encodeRequestChunks(api, version, header, body, options.sizeHint ?? 0, options.shareBytesFrom)
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -377,7 +379,13 @@ export class Connection {
       const pending = this.queue.shift()!
       pending.startedAt = performance.now()
       if (requestChannel.hasSubscribers) requestChannel.publish(this.requestEvent(pending))
-      socket.write(pending.frame)
+      const frame = pending.frame
+      if (Array.isArray(frame)) {
+        // Corked, the pieces leave in one vectored write.
+        socket.cork()
+        for (const piece of frame) socket.write(piece)
+        socket.uncork()
+      } else socket.write(frame)
       if (pending.noResponse) {
         this.settle(pending, undefined, 0)
         continue
@@ -425,7 +433,7 @@ export class Connection {
       apiName: pending.api.name,
       apiVersion: pending.version,
       correlationId: pending.correlationId,
-      bytes: pending.frame.length,
+      bytes: Array.isArray(pending.frame) ? pending.frame.reduce((sum, piece) => sum + piece.length, 0) : pending.frame.length,
     }
   }
 

@@ -31,6 +31,8 @@ export type { WorkerState, WorkOutcome } from './lane.js'
 export type ConcurrencyMode = 'partition' | 'key'
 /** Listeners one running handler may hold on `ctx.signal` (a timer, a request, a child call) before Node warns of a leak. */
 const LISTENERS_PER_HANDLER = 4
+/** A record that produced nothing hands this to `hold` rather than an array of its own. */
+const NO_OUTPUTS: readonly ProducedRecord[] = Object.freeze([])
 
 export interface WorkerObserver {
   settled(work: Work, outcome: WorkOutcome, durationMs: number, error: unknown): void
@@ -318,7 +320,7 @@ export class PartitionWorker implements LaneHost {
       try {
         if (!job.isBatch) this.tracker.markDone(job.first.offset)
         else for (const record of job.records) this.tracker.markDone(record.offset)
-        if (this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? []) === false) this.heldBack = true
+        if (this.options.hold?.(job.isBatch ? job.records.map((r) => r.offset) : [job.first.offset], job.outputs ?? NO_OUTPUTS) === false) this.heldBack = true
       } catch (bug) {
         this.options.observer.internalError(bug as Error)
         return 'aborted'

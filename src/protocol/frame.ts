@@ -41,7 +41,34 @@ export function encodeRequest<Req, ReqInit, Res, ResInit>(
   body: ReqInit,
   sizeHint = 0,
 ): Buffer {
-  const w = new Writer(256 + sizeHint)
+  return encodeRequestWriter(api, version, header, body, sizeHint, 0).finish()
+}
+
+/**
+ * The same frame in pieces: byte fields of at least `shareFrom` bytes (a Produce request's record
+ * batches) are not copied into the frame but are pieces of their own, for a vectored write. The
+ * caller must not change them until the frame is written.
+ */
+export function encodeRequestChunks<Req, ReqInit, Res, ResInit>(
+  api: ApiSpec<Req, ReqInit, Res, ResInit>,
+  version: number,
+  header: RequestFrameHeader,
+  body: ReqInit,
+  sizeHint: number,
+  shareFrom: number,
+): Buffer[] {
+  return encodeRequestWriter(api, version, header, body, sizeHint, shareFrom).finishChunks()
+}
+
+function encodeRequestWriter<Req, ReqInit, Res, ResInit>(
+  api: ApiSpec<Req, ReqInit, Res, ResInit>,
+  version: number,
+  header: RequestFrameHeader,
+  body: ReqInit,
+  sizeHint: number,
+  shareFrom: number,
+): Writer {
+  const w = new Writer(256 + sizeHint, shareFrom)
   const sizeAt = w.reserve(4)
   RequestHeaderCodec.encode(
     w,
@@ -50,7 +77,7 @@ export function encodeRequest<Req, ReqInit, Res, ResInit>(
   )
   api.request.encode(w, body, version)
   w.setInt32At(sizeAt, w.length - 4)
-  return w.finish()
+  return w
 }
 
 /** Encodes a whole response frame, size prefix included. */

@@ -154,10 +154,12 @@ describe('admin and lookups', () => {
     assert.equal(fetched.responses[1]?.partitions[0]?.errorCode, KafkaErrorCode.UNKNOWN_TOPIC_ID)
   })
 
-  it('refuses fetch sessions cleanly: session id 0, FETCH_SESSION_ID_NOT_FOUND for a named one', async () => {
+  it('opens a fetch session on request, and answers FETCH_SESSION_ID_NOT_FOUND for an unknown one', async () => {
     broker.createTopic('sessions')
     const full = await conn.request(Fetch, 12, { maxWaitMs: 0, minBytes: 0, maxBytes: 1024, sessionId: 0, sessionEpoch: 0, topics: [] })
-    assert.equal(full.sessionId, 0)
+    assert.notEqual(full.sessionId, 0)
+    const sessionless = await conn.request(Fetch, 12, { maxWaitMs: 0, minBytes: 0, maxBytes: 1024, sessionId: 0, sessionEpoch: -1, topics: [] })
+    assert.equal(sessionless.sessionId, 0)
     const named = await conn.request(Fetch, 12, { maxWaitMs: 0, minBytes: 0, maxBytes: 1024, sessionId: 1234, sessionEpoch: 1, topics: [] })
     assert.equal(named.errorCode, KafkaErrorCode.FETCH_SESSION_ID_NOT_FOUND)
   })

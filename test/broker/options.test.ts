@@ -13,6 +13,8 @@ describe('broker options', () => {
   it('refuses out-of-range options with BROKER_INVALID_OPTION', async () => {
     await assert.rejects(startBroker({ nodes: 0 }), (error: unknown) => error instanceof BrokerError && error.code === 'BROKER_INVALID_OPTION')
     await assert.rejects(startBroker({ port: 65535, nodes: 2 }), (error: unknown) => error instanceof BrokerError && error.code === 'BROKER_INVALID_OPTION')
+    await assert.rejects(startBroker({ fetchSessions: { cacheSlots: -1 } }), (error: unknown) => error instanceof BrokerError && error.code === 'BROKER_INVALID_OPTION')
+    await assert.rejects(startBroker({ fetchSessions: { evictionMs: 1.5 } }), (error: unknown) => error instanceof BrokerError && error.code === 'BROKER_INVALID_OPTION')
   })
 
   it('reports a taken port as BROKER_INVALID_OPTION', async () => {

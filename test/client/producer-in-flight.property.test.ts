@@ -1,7 +1,7 @@
 /**
  * Invariant: with up to five batches in flight per partition, the idempotent producer writes every
  * acknowledged record exactly once, and each partition's log holds its records in the order they
- * were sent, whatever the broker does in between: failed produce responses (retriable, not written;
+ * were sent (by send() or sendBatch(), with and without linger), whatever the broker does in between: failed produce responses (retriable, not written;
  * UNKNOWN_PRODUCER_ID and OUT_OF_ORDER_SEQUENCE_NUMBER, which force an epoch bump; MESSAGE_TOO_LARGE,
  * which splits a batch), delayed responses, and dropped connections (batches in doubt). A record
  * that fails may or may not be in the log, but never twice and never out of order.
@@ -25,7 +25,7 @@ import { take } from './helpers/take.js'
 const PARTITIONS = 3
 
 type Action =
-  | { kind: 'send'; partition: number; count: number }
+  | { kind: 'send'; partition: number; count: number; batch: boolean }
   | { kind: 'fail'; code: number; count: number }
   | { kind: 'delay'; ms: number; count: number }
   | { kind: 'drop' }
@@ -41,7 +41,11 @@ const FAULT_CODES = [
 ]
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('send' as const), partition: fc.integer({ min: 0, max: PARTITIONS - 1 }), count: fc.integer({ min: 1, max: 40 }) }) },
+  {
+    weight: 6,
+    // batch: the records go in one sendBatch() call (no linger, one promise for all), else a send() each.
+    arbitrary: fc.record({ kind: fc.constant('send' as const), partition: fc.integer({ min: 0, max: PARTITIONS - 1 }), count: fc.integer({ min: 1, max: 40 }), batch: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('fail' as const), code: fc.constantFrom(...FAULT_CODES), count: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delay' as const), ms: fc.integer({ min: 1, max: 40 }), count: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'drop' as const }) },
@@ -69,17 +73,25 @@ describe('idempotent producer with five batches in flight, under injected faults
 
   it('writes every acknowledged record once, in send order per partition', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 30 }), async (actions) => {
+      fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 30 }), fc.constantFrom(0, 5), async (actions, lingerMs) => {
         const topic = `in-flight-${run++}`
         broker.createTopic(topic, { partitions: PARTITIONS })
-        // Small batches and no linger: many batches per partition, several of them on the wire at once.
-        const producer = new Producer({ bootstrapServers: broker.bootstrap, batchSize: 200, lingerMs: 0, retryBackoffMs: 2, retryBackoffMaxMs: 20, deliveryTimeoutMs: 60_000 })
+        // Small batches: many batches per partition, several of them on the wire at once.
+        const producer = new Producer({ bootstrapServers: broker.bootstrap, batchSize: 200, lingerMs, retryBackoffMs: 2, retryBackoffMaxMs: 20, deliveryTimeoutMs: 60_000 })
         const sends: Array<{ partition: number; value: string; outcome: Promise<bigint | null> }> = []
         const next = new Array<number>(PARTITIONS).fill(0)
         try {
           await producer.connect()
           for (const step of actions) {
-            if (step.kind === 'send') {
+            if (step.kind === 'send' && step.batch) {
+              const values = Array.from({ length: step.count }, () => `${step.partition}:${next[step.partition]!++}`)
+              // One promise for the call: when it rejects, none of its records counts as acknowledged.
+              const call = producer.sendBatch(values.map((value) => ({ topic, partition: step.partition, value }))).then(
+                (metadata) => metadata.map((m) => m.offset),
+                () => null,
+              )
+              values.forEach((value, i) => sends.push({ partition: step.partition, value, outcome: call.then((offsets) => offsets?.[i] ?? null) }))
+            } else if (step.kind === 'send') {
               for (let i = 0; i < step.count; i++) {
                 const value = `${step.partition}:${next[step.partition]!++}`
                 const outcome = producer.send({ topic, partition: step.partition, value }).then(

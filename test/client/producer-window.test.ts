@@ -1,6 +1,7 @@
 /**
  * The producer's throughput features keep its guarantees: batches pipelined per partition, a batch
- * refused as too large split in two, sendBatch's shared promise, and the uniform sticky partitioner.
+ * refused as too large split in two, sendBatch's shared promise (its records skip linger), and the
+ * uniform sticky partitioner.
  */
 import assert from 'node:assert/strict'
 import diagnostics from 'node:diagnostics_channel'
@@ -98,6 +99,20 @@ describe('Producer in-flight window and batching', () => {
     const written = (await Promise.all([0, 1, 2].map((p) => logValues(cluster, p)))).reduce((n, values) => n + values.length, 0)
     assert.equal(written, 50, 'nothing of the refused call was sent')
     assert.deepEqual(await producer.sendBatch([]), [])
+  })
+
+  it("sendBatch's records go out without waiting for lingerMs, with a send() of the same turn; a lone send() waits", async () => {
+    const { cluster, producer } = await setup({ lingerMs: 60_000 })
+    await producer.connect()
+    const alone = producer.send({ topic: 't', partition: 0, value: 'lingers' })
+    await producer.sendBatch([{ topic: 't', partition: 1, value: 'a' }, { topic: 't', partition: 1, value: 'b' }])
+    assert.deepEqual(await logValues(cluster, 1), ['a', 'b'])
+    assert.deepEqual(await logValues(cluster, 0), [], 'the send() to another partition still lingers')
+    const sameTurn = producer.send({ topic: 't', partition: 2, value: 'joins' })
+    await producer.sendBatch([{ topic: 't', partition: 2, value: 'c' }])
+    assert.equal((await sameTurn).offset, 0n, "a send() that joined the batch went with it")
+    await producer.flush()
+    assert.equal((await alone).offset, 0n)
   })
 
   it('sendBatch waits for metadata of a topic it has not seen, like send()', async () => {

@@ -123,7 +123,10 @@ describe('server limits', () => {
   it('the idle timeout spares a connection whose request is being handled, and one that keeps completing requests', async () => {
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
-    const { handled, open } = await serve({ idleTimeoutMs: 200, handle: (name) => (name === 7 ? held : undefined) })
+    // A timeout 20 times the step below: on a loaded machine a step can take several times its 50 ms,
+    // and a gap as long as the timeout would rightly close `busy`.
+    const idleTimeoutMs = 1000
+    const { handled, open } = await serve({ idleTimeoutMs, handle: (name) => (name === 7 ? held : undefined) })
     const parked = await open()
     parked.write(frame(7, 16))
     const busy = await open()
@@ -131,7 +134,8 @@ describe('server limits', () => {
     parked.once('close', () => (closed = true))
     busy.once('close', () => (closed = true))
     // Well past the timeout, in steps of a fraction of it: `busy` completes a request at every step.
-    for (let i = 0; i < 20; i++) {
+    const start = Date.now()
+    for (let i = 0; Date.now() - start < 2.5 * idleTimeoutMs; i++) {
       busy.write(frame(8, 16))
       await until(() => handled.filter((n) => n === 8).length === i + 1, 'busy answered')
       await new Promise((resolve) => setTimeout(resolve, 50))

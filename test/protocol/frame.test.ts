@@ -6,6 +6,7 @@ import {
   decodeRequestHeader,
   decodeResponse,
   encodeRequest,
+  encodeRequestChunks,
   encodeResponse,
   peekCorrelationId,
   requestHeaderVersion,
@@ -38,6 +39,24 @@ describe('frames', () => {
     assert.equal(request.transactionalId, null)
     assert.equal(request.topicData[0]?.partitionData[0]?.index, 3)
     assert.deepEqual(request.topicData[0]?.partitionData[0]?.records, Buffer.from([1, 2, 3]))
+  })
+
+  it('gives the same bytes in pieces, large byte fields by reference and not copied', () => {
+    const large: Buffer[] = [Buffer.alloc(5000, 7), Buffer.alloc(4096, 9)]
+    for (const version of [3, 9]) {
+      const body = {
+        acks: -1 as const,
+        timeoutMs: 30000,
+        topicData: [{ name: 'orders', partitionData: [{ index: 0, records: large[0]! }, { index: 1, records: Buffer.from([1, 2, 3]) }, { index: 2, records: large[1]! }] }],
+      }
+      const whole = encodeRequest(Produce, version, { correlationId: 7, clientId: 'app' }, body)
+      const pieces = encodeRequestChunks(Produce, version, { correlationId: 7, clientId: 'app' }, body, 0, 4096)
+      assert.deepEqual(Buffer.concat(pieces), whole, `v${version}`)
+      // The batches are pieces of their own (the same memory), the small one was copied.
+      assert.ok(pieces.includes(large[0]!) && pieces.includes(large[1]!))
+      const copied = pieces.filter((piece) => !large.includes(piece)).reduce((sum, piece) => sum + piece.length, 0)
+      assert.ok(copied < 100, `${copied} bytes copied into the frame's own buffer`)
+    }
   })
 
   it('writes ApiVersions v3 as Kafka does: classic client id, compact body', () => {

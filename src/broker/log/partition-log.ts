@@ -118,6 +118,24 @@ export class PartitionLog {
     return end === start ? null : segment.read(start, end - start)
   }
 
+  /**
+   * Cuts the log at the batch holding `offset` (that batch goes too) and returns the new log end.
+   * Fault injection only: a leader that lost its tail. In-memory segments support it.
+   */
+  truncateTo(offset: number): number {
+    if (offset >= this.endOffset) return this.endOffset
+    const target = Math.max(offset, this.startOffset)
+    while (this.segments.length > 1 && this.active.baseOffset >= target) this.segments.pop()!.remove()
+    const segment = this.active
+    if (segment.truncateTo === undefined) throw new Error('this storage cannot truncate a log; use an in-memory broker')
+    const keep = findEntryForOffset(segment.entries, target)
+    segment.truncateTo(keep)
+    const last = segment.entries[keep - 1]
+    this.endOffset = last === undefined ? segment.baseOffset : last.lastOffset + 1
+    this.startOffset = Math.min(this.startOffset, this.endOffset)
+    return this.endOffset
+  }
+
   /** Segments, oldest first, with their batch tables: the ListOffsets handler searches them. */
   forEachBatch(visit: (segment: Segment, index: number) => boolean | void): void {
     for (const segment of this.segments) {

@@ -35,6 +35,11 @@ export interface Segment {
   close(): void
   /** Closes the segment and deletes what backs it. */
   remove(): void
+  /**
+   * Keeps only the first `count` batches. Only for fault injection (a truncated log, as after an
+   * unclean leader election); absent where the storage does not support it.
+   */
+  truncateTo?(count: number): void
 }
 
 /** Appends the entry and keeps the segment's derived fields; shared by both implementations. */
@@ -46,6 +51,16 @@ export class EntryTable {
 
   constructor(createdAt: number) {
     this.largestTimestamp = createdAt
+  }
+
+  /** Drops the entries from `count` on; the largest timestamp is recomputed from those kept. */
+  truncateTo(count: number): void {
+    this.entries.length = Math.min(count, this.entries.length)
+    const last = this.entries[this.entries.length - 1]
+    this.size = last === undefined ? 0 : last.position + last.size
+    let largest = -1
+    for (const entry of this.entries) largest = Math.max(largest, entry.maxTimestamp)
+    if (largest >= 0) this.largestTimestamp = largest
   }
 
   add(baseOffset: number, lastOffset: number, size: number, maxTimestamp: number): BatchEntry {
@@ -104,6 +119,11 @@ export class MemorySegment implements Segment {
     }
     const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts, taken)
     return joined.length === length ? joined : joined.subarray(0, length)
+  }
+
+  truncateTo(count: number): void {
+    this.chunks.length = Math.min(count, this.chunks.length)
+    this.table.truncateTo(count)
   }
 
   sync(): void {}

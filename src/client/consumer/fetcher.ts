@@ -8,12 +8,19 @@
  *   memory is bounded by configuration, not by how far behind the consumer is.
  * - Each partition state has a generation, bumped by seek and assignment changes: a response to a
  *   fetch sent before the seek is dropped instead of delivering records from the old position.
+ * - One incremental fetch session (KIP-227) per leader (`fetch-session.ts`): a request lists only
+ *   the partitions whose fetch state changed, and a failed one falls back to a full request from
+ *   the same positions.
+ * - KIP-320: each partition sends the leader epoch of the last batch it fetched; a broker whose log
+ *   no longer has that history answers with the point of divergence, and the partition moves back
+ *   to it (or reports LogTruncationError when autoOffsetReset is 'none').
  */
 import { NetworkError } from '../../net/errors.js'
 import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
 import { Fetch, ListOffsets, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/generated/index.js'
 import type { Cluster } from '../cluster.js'
-import { OffsetOutOfRangeError } from '../errors.js'
+import { LogTruncationError, OffsetOutOfRangeError } from '../errors.js'
+import { FetchSessionHandler, isSessionError, type SessionPartition, type SessionRequest } from './fetch-session.js'
 import { isRetriableError } from '../retry.js'
 import { partitionKey } from '../../protocol/topic-partition.js'
 import { recordsFromFetch, type ConsumerRecord } from './records.js'
@@ -57,6 +64,8 @@ export class PartitionState {
   readonly buffer: BufferedChunk[] = []
   bufferedBytes = 0
   highWatermark = -1n
+  /** Leader epoch of the last batch fetched (KIP-320); -1 when unknown, as after a seek. */
+  lastFetchedEpoch = -1
   /** Per-partition fetch size; raised when a single batch is larger (KIP-74 keeps this rare). */
   fetchBytes: number
   error: Error | null = null
@@ -96,6 +105,8 @@ export class Fetcher {
   readonly partitions = new Map<string, PartitionState>()
   private readonly leadersInFlight = new Set<number>()
   private readonly leaderRetryAt = new Map<number, number>()
+  /** The fetch session with each leader, by node id. */
+  private readonly sessions = new Map<number, FetchSessionHandler>()
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private scheduled = false
@@ -134,6 +145,7 @@ export class Fetcher {
    */
   seek(state: PartitionState, target: 'earliest' | 'latest' | bigint | null): void {
     state.reset()
+    state.lastFetchedEpoch = -1
     if (typeof target === 'bigint') {
       state.fetchOffset = target
       state.position = target
@@ -219,38 +231,53 @@ export class Fetcher {
     this.leadersInFlight.add(leader)
     const sent = states.map((state) => ({ state, generation: state.generation, offset: state.fetchOffset! }))
     for (const { state } of sent) state.inFlight = true
-    const topics = new Map<string, Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number }>>()
-    for (const { state, offset } of sent) {
-      let list = topics.get(state.topic)
-      if (list === undefined) topics.set(state.topic, (list = []))
-      list.push({
+    const wanted = sent.map(({ state, offset }): { topic: string; data: SessionPartition } => ({
+      topic: state.topic,
+      data: {
         partition: state.partition,
         fetchOffset: offset,
         partitionMaxBytes: state.fetchBytes,
         currentLeaderEpoch: this.cluster.partition(state.topic, state.partition)?.leaderEpoch ?? -1,
-      })
-    }
+        lastFetchedEpoch: state.lastFetchedEpoch,
+      },
+    }))
+    let session = this.sessions.get(leader)
+    if (session === undefined) this.sessions.set(leader, (session = new FetchSessionHandler()))
+    const handler = session
+    let plan: SessionRequest | undefined
     const o = this.options
     const request = (async () =>
       this.cluster.connectionTo(leader).request(
         Fetch,
-        (version) => ({
-          maxWaitMs: o.maxWaitMs,
-          minBytes: o.minBytes,
-          maxBytes: o.maxBytes,
-          isolationLevel: o.readCommitted ? 1 : 0,
-          topics: [...topics].map(([topic, partitions]) => ({
-            topic,
-            // KIP-320: the leader epoch lets the broker refuse a fetch sent to a stale leader.
-            partitions: partitions.map((p) => (version >= 9 ? p : { partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes })),
-          })),
-        }),
+        (version) => {
+          plan = handler.build(wanted, version)
+          return {
+            maxWaitMs: o.maxWaitMs,
+            minBytes: o.minBytes,
+            maxBytes: o.maxBytes,
+            isolationLevel: o.readCommitted ? 1 : 0,
+            sessionId: plan.sessionId,
+            sessionEpoch: plan.sessionEpoch,
+            topics: plan.topics.map(({ topic, partitions }) => ({ topic, partitions: partitions.map((p) => partitionFields(p, version)) })),
+            ...(plan.forgotten.length > 0 ? { forgottenTopicsData: plan.forgotten } : {}),
+          }
+        },
         { timeoutMs: o.requestTimeoutMs + o.maxWaitMs },
       ))()
     request
       .then(
-        (response) => this.onFetchResponse(leader, sent, response),
-        (error: unknown) => this.onFetchError(leader, sent, error),
+        (response) => {
+          if (response.errorCode !== 0) handler.failed(response.errorCode)
+          else if (plan !== undefined) handler.accepted(plan, response.sessionId)
+          // An incremental request refused for its session goes again at once, as a full one; a
+          // full one refused so takes the backoff, so a broker that keeps refusing is not spun on.
+          if (isSessionError(response.errorCode) && plan?.full === false) return
+          this.onFetchResponse(leader, sent, response)
+        },
+        (error: unknown) => {
+          handler.failed()
+          this.onFetchError(leader, sent, error)
+        },
       )
       .finally(() => {
         this.leadersInFlight.delete(leader)
@@ -283,6 +310,7 @@ export class Fetcher {
   /** Handles one partition's part of a fetch response; returns whether it made something available. */
   private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData): boolean {
     const code = result.errorCode
+    if (code === 0 && result.divergingEpoch.epoch >= 0) return this.onDivergence(state, offset, result.divergingEpoch)
     if (code === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
       if (this.options.autoOffsetReset === 'none') {
         state.error = new OffsetOutOfRangeError(state.topic, state.partition, offset)
@@ -322,6 +350,7 @@ export class Fetcher {
     }
     state.fetchBytes = this.options.maxPartitionBytes
     state.fetchOffset = fetched.nextOffset
+    if (fetched.lastEpoch >= 0) state.lastFetchedEpoch = fetched.lastEpoch
     if (fetched.records.length === 0) {
       // Only control or aborted batches: nothing to deliver, but the position moves past them.
       if (state.buffer.length === 0) state.position = fetched.nextOffset
@@ -331,6 +360,25 @@ export class Fetcher {
     state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
     state.bufferedBytes += bytes
     return true
+  }
+
+  /**
+   * KIP-320: the leader's log diverged from what this partition fetched at `divergence.endOffset`.
+   * Buffered records past it no longer exist in the log; the partition moves back there (or stays
+   * where the application is, if that is earlier), as Kafka's consumer does, unless
+   * autoOffsetReset is 'none'.
+   */
+  private onDivergence(state: PartitionState, offset: bigint, divergence: { epoch: number; endOffset: bigint }): boolean {
+    if (this.options.autoOffsetReset === 'none') {
+      state.error = new LogTruncationError(state.topic, state.partition, offset, divergence.endOffset)
+      return true
+    }
+    const position = state.position !== null && state.position < divergence.endOffset ? state.position : divergence.endOffset
+    state.reset()
+    state.fetchOffset = position
+    state.position = position
+    state.lastFetchedEpoch = position === divergence.endOffset ? divergence.epoch : -1
+    return false
   }
 
   private onFetchError(leader: number, sent: Array<{ state: PartitionState }>, error: unknown): void {
@@ -404,6 +452,15 @@ export class Fetcher {
       })
       .catch(() => undefined)
   }
+}
+
+/** A partition of a Fetch request with the fields `version` carries. */
+function partitionFields(p: SessionPartition, version: number): SessionPartition | Omit<SessionPartition, 'lastFetchedEpoch'> | Omit<SessionPartition, 'lastFetchedEpoch' | 'currentLeaderEpoch'> {
+  // KIP-320: the leader epoch lets the broker refuse a fetch sent to a stale leader (v9), the last
+  // fetched epoch lets it detect a truncated log (v12).
+  if (version >= 12) return p
+  if (version >= 9) return { partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch }
+  return { partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes }
 }
 
 function isRetriableErrorCode(code: number): boolean {

@@ -30,6 +30,8 @@ export interface FetchedRecords {
   readonly nextOffset: bigint
   /** A batch larger than the bytes fetched: fetch again with at least this many bytes. */
   readonly tooLarge: number | null
+  /** The leader epoch of the last whole batch (control batches too), -1 without one (KIP-320). */
+  readonly lastEpoch: number
 }
 
 export interface DecodeFetchOptions {
@@ -43,7 +45,7 @@ export interface DecodeFetchOptions {
 }
 
 export function recordsFromFetch(bytes: Buffer | null, options: DecodeFetchOptions): FetchedRecords {
-  if (bytes === null || bytes.length === 0) return { records: [], nextOffset: options.fetchOffset, tooLarge: null }
+  if (bytes === null || bytes.length === 0) return { records: [], nextOffset: options.fetchOffset, tooLarge: null, lastEpoch: -1 }
   const { batches, partialBatch } = decodeRecordBatches(bytes, { verifyCrc: options.verifyCrc })
   const kept = options.readCommitted ? withoutAborted(batches, options.aborted ?? []) : batches.filter((b) => !b.isControl)
   const records: ConsumerRecord[] = []
@@ -66,7 +68,7 @@ export function recordsFromFetch(bytes: Buffer | null, options: DecodeFetchOptio
   const last = batches.at(-1)
   const nextOffset = last === undefined ? options.fetchOffset : maxBigint(options.fetchOffset, last.lastOffset + 1n)
   const tooLarge = batches.length === 0 && partialBatch !== null ? (partialBatch.sizeInBytes ?? bytes.length * 2) : null
-  return { records, nextOffset, tooLarge }
+  return { records, nextOffset, tooLarge, lastEpoch: last?.partitionLeaderEpoch ?? -1 }
 }
 
 /**

@@ -17,9 +17,15 @@
  * assignment: the coordinator restarts the session when it handles that request (or the leader's,
  * if later), never before it was sent, whereas its answer can arrive any time after. Counting from
  * the answer let a member that died right after a slow answer keep its partitions past the
- * coordinator's deadline, while another member was handed them. Should the answer have taken
- * longer than an interval, the first heartbeat goes out at once, so that a long wait for the
- * leader's assignment does not eat into the session unnoticed.
+ * coordinator's deadline, while another member was handed them. The deadline counts from no
+ * earlier than half a session before the answer, though: a SyncGroup held longer than a session (a
+ * leader slow to assign, which heartbeats meanwhile) would otherwise expire the member the moment
+ * its assignment arrives, whereas the coordinator restarted the session when the leader's
+ * assignment came, just before it answered. So the member gives up before the coordinator could
+ * hand its partitions on whenever the answer took less than half a session to arrive, and keeps at
+ * least half a session for its first heartbeat after a long wait. Should the answer have taken
+ * longer than an interval, that heartbeat goes out at once, so that a long wait for the leader's
+ * assignment does not eat into the session unnoticed.
  *
  * The deadline runs on a timer of its own, not only on the beat's: a heartbeat that gets no answer
  * holds the next beat back until the request times out (30 s by default), which can be longer than
@@ -72,7 +78,7 @@ export class Heartbeater {
     this.running = true
     this.epoch++
     const now = this.ctx.timers.now()
-    this.lastSuccess = Math.min(since, now)
+    this.lastSuccess = Math.max(Math.min(since, now), now - this.ctx.sessionTimeoutMs / 2)
     this.armExpiry()
     if (now - this.lastSuccess > this.ctx.intervalMs) this.handle = this.ctx.timers.setTimeout(() => void this.beat(), 0)
     else this.schedule()

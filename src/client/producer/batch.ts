@@ -88,10 +88,13 @@ export class ProducerBatch {
   inDoubt = false
   /** A request carrying it is waiting for its answer. */
   onWire = false
-  private encoded: { buffer: Buffer; key: string } | null = null
+  /** Holds records of a sendBatch() call, which brought its records at once: it goes out without waiting for lingerMs. */
+  skipLinger = false
+  private encoded: { buffer: Buffer; producerId: bigint; producerEpoch: number; baseSequence: number | null; transactional: boolean } | null = null
   private settled = false
-  private readonly whenDone: Promise<void>
-  private markDone!: () => void
+  /** Made only when someone waits for it (flush, a split): most batches are never waited on. */
+  private whenDone: Promise<void> | null = null
+  private markDone: (() => void) | null = null
 
   constructor(
     readonly topic: string,
@@ -99,7 +102,6 @@ export class ProducerBatch {
     now: number,
   ) {
     this.createdAt = now
-    this.whenDone = new Promise<void>((resolve) => (this.markDone = resolve))
   }
 
   get count(): number {
@@ -108,6 +110,7 @@ export class ProducerBatch {
 
   /** Resolves once every record of the batch is settled, successfully or not. */
   get done(): Promise<void> {
+    if (this.whenDone === null) this.whenDone = this.settled ? Promise.resolve() : new Promise<void>((resolve) => (this.markDone = resolve))
     return this.whenDone
   }
 
@@ -138,15 +141,17 @@ export class ProducerBatch {
       halves[1].baseSequence = (this.baseSequence + half) % (MAX_SEQUENCE + 1)
     }
     // The halves' done promises stand for this one's: flush() may be waiting on it.
-    void Promise.all([halves[0].done, halves[1].done]).then(() => this.markDone())
+    const markDone = this.markDone
+    if (markDone !== null) void Promise.all([halves[0].done, halves[1].done]).then(markDone)
+    this.markDone = null
     this.settled = true
     return halves
   }
 
   /** The wire bytes for a producer id, epoch and sequence; re-encoded only when those change. */
   encode(compression: CompressionCodec, producerId: bigint, producerEpoch: number, transactional: boolean): Buffer {
-    const key = `${producerId}:${producerEpoch}:${this.baseSequence ?? -1}:${transactional}`
-    if (this.encoded?.key === key) return this.encoded.buffer
+    const last = this.encoded
+    if (last !== null && last.producerId === producerId && last.producerEpoch === producerEpoch && last.baseSequence === this.baseSequence && last.transactional === transactional) return last.buffer
     const buffer = encodeRecordBatch({
       records: this.records,
       compression,
@@ -155,7 +160,7 @@ export class ProducerBatch {
       baseSequence: this.baseSequence ?? -1,
       transactional,
     })
-    this.encoded = { buffer, key }
+    this.encoded = { buffer, producerId, producerEpoch, baseSequence: this.baseSequence, transactional }
     return buffer
   }
 
@@ -175,7 +180,7 @@ export class ProducerBatch {
       else owner.resolve(metadata)
     }
     this.encoded = null
-    this.markDone()
+    this.markDone?.()
   }
 
   fail(error: Error): void {
@@ -186,7 +191,7 @@ export class ProducerBatch {
       else owner.reject(error)
     }
     this.encoded = null
-    this.markDone()
+    this.markDone?.()
   }
 }
 
@@ -198,6 +203,8 @@ export class ProducerBatch {
 export interface PartitionQueue {
   readonly topic: string
   readonly partition: number
+  /** `partitionKey(topic, partition)`, built once: the producer's sequence numbers are kept under it. */
+  readonly key: string
   readonly batches: ProducerBatch[]
   inFlight: number
   rewinding: boolean

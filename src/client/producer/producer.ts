@@ -289,21 +289,36 @@ export class Producer {
       const record = records[i]!
       const count = this.cluster.partitionCount(record.topic)
       if (count > 0 && this.sender.reserve(sizes[i]!) === undefined) {
-        const partition = this.partitionOrFail(record, inputs[i]!, sizes[i]!, count)
-        if (typeof partition === 'number') {
-          this.transactions?.onAppend(record.topic, partition)
-          this.sender.appendToGroup(record.topic, partition, inputs[i]!, sizes[i]!, group, i)
-        }
-        else group.fail(partition)
+        this.appendToGroup(record, inputs[i]!, sizes[i]!, count, group, i)
         continue
       }
-      // Metadata or buffer space to wait for: this record takes the ordinary path.
-      this.sendSlow(record, inputs[i]!, sizes[i]!).then(
-        (metadata) => group.settle(i, metadata),
-        (error: unknown) => group.fail(error instanceof Error ? error : new Error(String(error))),
-      )
+      // Metadata or buffer space to wait for first; flush() waits for this step, as for send().
+      const appended = this.appendSlowToGroup(record, inputs[i]!, sizes[i]!, group, i)
+      this.pendingAppends.add(appended)
+      void appended.finally(() => this.pendingAppends.delete(appended)).catch(() => undefined)
     }
     return group.promise
+  }
+
+  private appendToGroup(record: ProducerRecord, input: RecordInput, size: number, count: number, group: SendGroup, slot: number): void {
+    const partition = this.partitionOrFail(record, input, size, count)
+    if (typeof partition !== 'number') {
+      group.fail(partition)
+      return
+    }
+    this.transactions?.onAppend(record.topic, partition)
+    this.sender.appendToGroup(record.topic, partition, input, size, group, slot)
+  }
+
+  private async appendSlowToGroup(record: ProducerRecord, input: RecordInput, size: number, group: SendGroup, slot: number): Promise<void> {
+    try {
+      if (this.cluster.partitionCount(record.topic) === 0) await this.waitForTopic(record.topic)
+      await this.sender.reserve(size)
+    } catch (error) {
+      group.fail(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
+    this.appendToGroup(record, input, size, this.cluster.partitionCount(record.topic), group, slot)
   }
 
   /** Sends everything queued without waiting for linger, and resolves once it has all settled. */

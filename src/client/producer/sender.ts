@@ -60,6 +60,12 @@ const IN_DOUBT_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.UNKNOWN_SERVER_ERROR,
 ])
 
+/**
+ * Batches this large go on the wire from their own buffers, not copied into the request (a batch
+ * is never changed once encoded); smaller ones are copied, as a vectored write of many small
+ * pieces costs more than the copy.
+ */
+const SHARE_BATCHES_FROM = 8 * 1024
 /** Kafka's limit for an idempotent producer: the broker remembers the last five batches per partition. */
 const MAX_IN_FLIGHT_IDEMPOTENT = 5
 /**
@@ -81,7 +87,10 @@ interface SpaceWaiter {
 }
 
 export class Sender {
-  private readonly queues = new Map<string, PartitionQueue>()
+  /** Every partition's queue, in the order they were first written to. */
+  private readonly queues: PartitionQueue[] = []
+  /** The queues by topic, then by partition number: no string key to build per record. */
+  private readonly byTopic = new Map<string, Array<PartitionQueue | undefined>>()
   private bufferedBytes = 0
   private inFlightRequests = 0
   private flushing = 0
@@ -159,15 +168,20 @@ export class Sender {
     }
     const batch = this.openBatch(topic, partition, size)
     batch.add(record, size, group, slot)
-    this.batchChanged(batch)
+    // Linger gathers records from separate send() calls; a sendBatch() call has brought its own, so
+    // its batches go out at the next drain (after the call returns, with whatever else came in that turn).
+    batch.skipLinger = true
+    this.wake()
   }
 
   private openBatch(topic: string, partition: number, size: number): ProducerBatch {
-    const key = partitionKey(topic, partition)
-    let queue = this.queues.get(key)
+    let partitions = this.byTopic.get(topic)
+    if (partitions === undefined) this.byTopic.set(topic, (partitions = []))
+    let queue = partitions[partition]
     if (queue === undefined) {
-      queue = { topic, partition, batches: [], inFlight: 0, rewinding: false }
-      this.queues.set(key, queue)
+      queue = { topic, partition, key: partitionKey(topic, partition), batches: [], inFlight: 0, rewinding: false }
+      partitions[partition] = queue
+      this.queues.push(queue)
     }
     let batch = queue.batches.at(-1)
     // A batch that was sent once is sealed: its bytes and sequence numbers are fixed.
@@ -185,7 +199,7 @@ export class Sender {
 
   /** Sends every batch now, ignoring linger, and resolves when all batches present have settled. */
   async flush(): Promise<void> {
-    const batches = [...this.queues.values()].flatMap((q) => q.batches)
+    const batches = this.queues.flatMap((q) => q.batches)
     if (batches.length === 0) return
     this.flushing++
     this.wake()
@@ -200,7 +214,7 @@ export class Sender {
   abort(error: Error): void {
     this.stopped = true
     clearTimeout(this.timer)
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       for (const batch of queue.batches.splice(0)) this.settle(batch, error)
     }
     for (const waiter of this.waiters.splice(0)) {
@@ -215,7 +229,7 @@ export class Sender {
    */
   abortUndrained(error: Error): boolean {
     let sequenced = false
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       const undrained = queue.batches.splice(queue.inFlight)
       for (const batch of undrained) {
         if (batch.baseSequence !== null) sequenced = true
@@ -266,7 +280,7 @@ export class Sender {
     // (and room in its window) gets them into the next round's requests.
     for (let round = 0; round < this.maxInFlightPerPartition; round++) {
       const byLeader = new Map<number, Array<[PartitionQueue, ProducerBatch]>>()
-      for (const queue of this.queues.values()) {
+      for (const queue of this.queues) {
         const next = this.nextToSend(queue, now, onlyInDoubt)
         if (typeof next === 'number') {
           nextWake = Math.min(nextWake, next)
@@ -302,7 +316,8 @@ export class Sender {
     if (onlyInDoubt && !batch.inDoubt) return Infinity
     // A batch being resent waits for the ones before it to be answered, so that it cannot overtake them.
     if (batch.attempts > 0 && queue.inFlight > 0) return Infinity
-    const ready = batch.attempts > 0 || queue.batches.length > queue.inFlight + 1 || batch.sizeBytes >= this.options.batchSize || now - batch.createdAt >= this.options.lingerMs || this.flushing > 0
+    const ready =
+      batch.attempts > 0 || batch.skipLinger || queue.batches.length > queue.inFlight + 1 || batch.sizeBytes >= this.options.batchSize || now - batch.createdAt >= this.options.lingerMs || this.flushing > 0
     if (!ready) return batch.createdAt + this.options.lingerMs
     if (batch.retryAt > now) return batch.retryAt
     return batch
@@ -326,7 +341,7 @@ export class Sender {
   }
 
   private anyInDoubt(): boolean {
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       if (queue.inFlight > 0) return true
       for (const batch of queue.batches) if (batch.inDoubt) return true
     }
@@ -341,7 +356,7 @@ export class Sender {
       () => {
         this.initializing = false
         // Sequences restart at 0 under the new epoch; every batch not acknowledged gets new ones, in order.
-        for (const queue of this.queues.values()) {
+        for (const queue of this.queues) {
           for (const batch of queue.batches) batch.baseSequence = null
         }
         this.wake()
@@ -350,7 +365,7 @@ export class Sender {
         this.initializing = false
         const failure = error instanceof Error ? error : new Error(String(error))
         // Without a producer id nothing can be sent: fail what is queued; later sends try again.
-        for (const queue of this.queues.values()) {
+        for (const queue of this.queues) {
           if (queue.inFlight > 0) continue
           for (const batch of queue.batches.splice(0)) this.settle(batch, failure)
         }
@@ -365,9 +380,10 @@ export class Sender {
     const topics = new Map<string, Array<{ index: number; records: Buffer }>>()
     const sent: Array<[PartitionQueue, ProducerBatch]> = []
     let bytes = 0
+    let copied = 0
     for (const entry of ready) {
       const [queue, batch] = entry
-      if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(partitionKey(queue.topic, queue.partition), batch.count)
+      if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(queue.key, batch.count)
       let records: Buffer
       try {
         records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null)
@@ -382,6 +398,7 @@ export class Sender {
         continue
       }
       bytes += records.length
+      if (records.length < SHARE_BATCHES_FROM) copied += records.length
       batch.attempts++
       batch.onWire = true
       queue.inFlight++
@@ -398,7 +415,7 @@ export class Sender {
     try {
       request = this.cluster
         .connectionTo(leader)
-        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: bytes + 64 * sent.length })
+        .request(Produce, { transactionalId: this.transactions?.transactionalId ?? null, acks, timeoutMs: this.options.requestTimeoutMs, topicData }, { noResponse: acks === 0, sizeHint: copied + 64 * sent.length, shareBytesFrom: SHARE_BATCHES_FROM })
     } catch (error) {
       request = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
@@ -415,10 +432,13 @@ export class Sender {
   }
 
   private onResponse(leader: number, sent: Array<[PartitionQueue, ProducerBatch]>, response: ProduceResponse | undefined): void {
-    const results = new Map<string, ProduceResponsePartitionProduceResponse>()
+    // Per topic, the answers by partition number (a request carries up to one batch per partition).
+    const results = new Map<string, ProduceResponsePartitionProduceResponse[]>()
     if (response !== undefined) {
       for (const topic of response.responses) {
-        for (const p of topic.partitionResponses) results.set(partitionKey(topic.name, p.index), p)
+        let byPartition = results.get(topic.name)
+        if (byPartition === undefined) results.set(topic.name, (byPartition = []))
+        for (const p of topic.partitionResponses) if (p.index >= 0) byPartition[p.index] = p
       }
     }
     for (const [queue, batch] of sent) {
@@ -428,7 +448,7 @@ export class Sender {
         this.complete(queue, batch, -1n, -1n)
         continue
       }
-      const result = results.get(partitionKey(queue.topic, queue.partition))
+      const result = results.get(queue.topic)?.[queue.partition]
       if (result === undefined) {
         // No answer for this partition: as good as no answer at all.
         batch.inDoubt = true

@@ -9,17 +9,23 @@ import { LabConfigError } from '../errors.js'
 export type ChaosMode = 'partition' | 'key'
 
 /**
- * The delivery guarantee under test. Only at-least-once exists today: duplicates are allowed where
- * a SIGKILL or a session loss explains them. When exactly-once modes (transactional, store) are
- * added, they go here and `allowsExplainedDuplicates` returns false for them: every duplicate is
- * then a failure.
+ * The delivery guarantee under test. At-least-once: a record's effect is the member's own effect
+ * line, and duplicates are allowed where a SIGKILL or a session loss explains them. The
+ * exactly-once modes count effects where they are durable (`transactional`: output records a
+ * read_committed reader sees; `store`: committed rows in PostgreSQL), and any duplicate there
+ * fails the run, whatever happened to the members.
  */
-export type DeliveryMode = 'at-least-once'
+export type DeliveryMode = 'at-least-once' | 'transactional' | 'store'
+
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['at-least-once', 'transactional', 'store']
 
 export function allowsExplainedDuplicates(mode: DeliveryMode): boolean {
   switch (mode) {
     case 'at-least-once':
       return true
+    case 'transactional':
+    case 'store':
+      return false
   }
 }
 
@@ -47,13 +53,24 @@ export interface ChaosConfig {
   readonly brokerDownMs: number
   /** After the last change, how long the group may go without processing a record before what is left counts as lost. */
   readonly drainTimeoutMs: number
+  /** Store mode's PostgreSQL server (a connection string); the run makes its own tables there. */
+  readonly store: string | undefined
+  /**
+   * Zombies among the changes: a member SIGSTOPped for its session timeout and `zombieMarginMs`
+   * more (the group moves its partitions on), then woken with SIGCONT, with whatever it had under
+   * way. Off by default, so that a seed replays the changes it always made.
+   */
+  readonly zombies: boolean
+  readonly zombieMarginMs: number
+  /** The members' group protocol: classic (JoinGroup/SyncGroup) or consumer (KIP-848). */
+  readonly groupProtocol: 'classic' | 'consumer'
   /** Against this cluster instead of an embedded broker process (no broker restart then). */
   readonly brokers: readonly string[] | undefined
   /** Folder for the members' event files, logs and the report. */
   readonly outDir: string
 }
 
-export const CHAOS_DEFAULTS: Omit<ChaosConfig, 'seed' | 'outDir' | 'brokers'> = {
+export const CHAOS_DEFAULTS: Omit<ChaosConfig, 'seed' | 'outDir' | 'brokers' | 'store'> = {
   changes: 20,
   mode: 'partition',
   delivery: 'at-least-once',
@@ -68,6 +85,9 @@ export const CHAOS_DEFAULTS: Omit<ChaosConfig, 'seed' | 'outDir' | 'brokers'> = 
   heartbeatIntervalMs: 1_500,
   brokerRestarts: 1,
   brokerDownMs: 1_500,
+  zombies: false,
+  zombieMarginMs: 3_000,
+  groupProtocol: 'classic',
   drainTimeoutMs: 120_000,
 }
 
@@ -76,7 +96,16 @@ export function resolveChaosConfig(options: Partial<ChaosConfig> & Pick<ChaosCon
     ...CHAOS_DEFAULTS,
     seed: Math.floor(Math.random() * 0xffffffff),
     brokers: undefined,
+    store: undefined,
     ...options,
+  }
+  if (!DELIVERY_MODES.includes(config.delivery)) throw new LabConfigError(`delivery must be one of ${DELIVERY_MODES.join(', ')}, got ${String(config.delivery)}`)
+  if (config.delivery === 'store') {
+    // PGlite lives inside one process; chaos members are several processes at once.
+    if (config.store === undefined) throw new LabConfigError('store delivery needs a PostgreSQL server shared by the member processes: give its connection string with --store postgres://...')
+    if (config.mode !== 'partition') throw new LabConfigError(`store delivery handles a partition's records one at a time: use --mode partition, not ${config.mode}`)
+  } else if (config.store !== undefined) {
+    throw new LabConfigError(`--store is for store delivery; the run's delivery is ${config.delivery}: add --delivery store or leave --store out`)
   }
   if (!Number.isInteger(config.changes) || config.changes < 1) throw new LabConfigError(`changes must be a positive integer, got ${config.changes}`)
   if (config.minMembers < 1 || config.maxMembers < config.minMembers + 1) {

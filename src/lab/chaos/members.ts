@@ -14,6 +14,8 @@ export class MemberProcess {
   private alive = true
   /** A SIGTERM was sent: the member is handing its partitions off. */
   stopping = false
+  /** SIGSTOPped and not yet woken: a zombie to be. */
+  frozen = false
 
   private constructor(
     readonly name: string,
@@ -50,6 +52,8 @@ export class MemberProcess {
   signal(signal: NodeJS.Signals): void {
     if (!this.alive) return
     if (signal === 'SIGTERM') this.stopping = true
+    if (signal === 'SIGSTOP') this.frozen = true
+    if (signal === 'SIGCONT') this.frozen = false
     this.child.kill(signal)
   }
 }

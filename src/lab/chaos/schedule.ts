@@ -8,7 +8,8 @@
  */
 import { SeededRandom } from '../random.js'
 
-export type ChangeAction = 'start' | 'sigterm' | 'sigkill' | 'broker-restart'
+/** `sigstop`: a zombie, frozen past its session timeout and then woken (SIGCONT); only with `zombies`. */
+export type ChangeAction = 'start' | 'sigterm' | 'sigkill' | 'sigstop' | 'broker-restart'
 
 export interface PlannedChange {
   /** 'broker-restart', or 'member' for a change whose kind is picked when it comes. */

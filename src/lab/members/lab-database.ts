@@ -43,6 +43,8 @@ export async function openLabDatabase(url: string | undefined, connections: numb
     }
     return { database: await sharedPGlite, description: 'PGlite in this process', close: () => Promise.resolve() }
   }
+  // A Unix socket's folder is percent-encoded in the host (postgresql://user@%2Fvar%2Frun%2Fpostgresql/db).
+  const where = decodeURIComponent(new URL(url).host)
   const pg = (await load(() => import('pg'), 'pg')).default
   const pool = new pg.Pool({ connectionString: url, max: connections })
   // An idle client whose session the server ends emits 'error' on the pool; the next query reconnects.
@@ -51,9 +53,9 @@ export async function openLabDatabase(url: string | undefined, connections: numb
     await pool.query('SELECT 1')
   } catch (error) {
     await pool.end()
-    throw new LabError(`--store: cannot reach PostgreSQL at ${new URL(url).host}: ${error instanceof Error ? error.message : String(error)}; check the connection string, or leave --store out to use PGlite`, { cause: error })
+    throw new LabError(`--store: cannot reach PostgreSQL at ${where}: ${error instanceof Error ? error.message : String(error)}; check the connection string, or leave --store out to use PGlite`, { cause: error })
   }
-  return { database: postgresDatabase(pool), description: `PostgreSQL at ${new URL(url).host}`, close: () => pool.end() }
+  return { database: postgresDatabase(pool), description: `PostgreSQL at ${where}`, close: () => pool.end() }
 }
 
 async function load<T>(importer: () => Promise<T>, name: string): Promise<T> {
@@ -85,6 +87,11 @@ export class CrashableDatabase implements SqlDatabase {
 
   query(text: string, values?: readonly unknown[]): ReturnType<SqlDatabase['query']> {
     return this.crashed ? Promise.reject(new MemberCrashedError()) : this.inner.query(text, values)
+  }
+
+  /** The shared database's waiters: other members' transactions included. */
+  waiting(): number {
+    return this.inner.waiting?.() ?? 0
   }
 }
 

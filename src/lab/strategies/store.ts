@@ -6,7 +6,7 @@
  * The crash is the lab's usual one, in this process: the member's consumer goes silent, and its
  * database session with it (every statement refused), so its open transaction rolls back and the
  * partitions' next owner starts from the offset stored with the last committed rows. (The
- * framework's tests kill real processes with SIGKILL against PostgreSQL.)
+ * framework's tests kill real processes with SIGKILL, against PostgreSQL and a file-backed PGlite.)
  */
 import type { BatonApp } from '../../processing/index.js'
 import { CrashableDatabase, EffectRows, openLabDatabase } from '../members/lab-database.js'

@@ -11,6 +11,11 @@
  *
  * Outputs are handed out in input offset order per partition, so that the outputs of one key keep
  * the order of its input records however the key lane interleaved the keys.
+ *
+ * Records that produced nothing are only counted (per partition: how many, the end of the highest,
+ * since when), not kept one by one: they have nothing to write, any commit that calls them done
+ * is right for them, and they cost neither memory nor an allocation each. They count towards the
+ * transaction's batch window, not towards the limit on what is held.
  */
 import { partitionKey } from '../../client/index.js'
 import type { AssignedPartition, OffsetToCommit, ProducedRecord, TopicPartition } from '../consumer-port.js'
@@ -39,6 +44,13 @@ interface Entry {
   readonly at: number
 }
 
+/** A partition's records done without outputs and not yet committed: how many, the end of the highest, when the oldest finished. */
+interface Bare {
+  count: number
+  end: bigint
+  readonly at: number
+}
+
 export class HeldOutputs {
   private readonly byPartition = new Map<string, Entry[]>()
   /**
@@ -47,12 +59,21 @@ export class HeldOutputs {
    * run them (and write their outputs) a second time.
    */
   private readonly durable = new Map<string, readonly OffsetRange[]>()
+  private readonly bare = new Map<string, Bare>()
+  /** Each caller's partition object keeps its key: `add` runs once per record. */
+  private readonly keys = new WeakMap<TopicPartition, string>()
   private heldRecords = 0
+  private bareRecords = 0
   /** `performance.now()` when the oldest work still held finished; undefined when none is held. */
   private oldest: number | undefined
 
-  /** Input records held (finished, not yet committed). */
+  /** Input records done and not yet committed, with outputs or without. */
   get records(): number {
+    return this.heldRecords + this.bareRecords
+  }
+
+  /** Input records whose outputs are held in memory until a transaction takes them. */
+  get recordsWithOutputs(): number {
     return this.heldRecords
   }
 
@@ -61,14 +82,39 @@ export class HeldOutputs {
     return this.oldest
   }
 
-  add(tp: TopicPartition, work: HeldWork, now = performance.now()): void {
-    const key = partitionKey(tp)
+  add(tp: TopicPartition, work: HeldWork, at?: number): void {
+    const key = this.keyOf(tp)
+    if (work.outputs.length === 0) {
+      // Once per record: no clock reading and no allocation unless the partition had none counted.
+      const end = (work.offsets[work.offsets.length - 1] as bigint) + 1n
+      const bare = this.bare.get(key)
+      if (bare === undefined) {
+        const now = at ?? performance.now()
+        this.bare.set(key, { count: work.offsets.length, end, at: now })
+        this.oldest ??= now
+      } else {
+        bare.count += work.offsets.length
+        if (end > bare.end) bare.end = end
+      }
+      this.bareRecords += work.offsets.length
+      return
+    }
+    const now = at ?? performance.now()
+    this.oldest ??= now
     const entries = this.byPartition.get(key)
     const entry = { work, at: now }
     if (entries === undefined) this.byPartition.set(key, [entry])
     else insertByFirstOffset(entries, entry)
     this.heldRecords += work.offsets.length
-    this.oldest ??= now
+  }
+
+  private keyOf(tp: TopicPartition): string {
+    let key = this.keys.get(tp)
+    if (key === undefined) {
+      key = partitionKey(tp)
+      this.keys.set(tp, key)
+    }
+    return key
   }
 
   /**
@@ -151,9 +197,23 @@ export class HeldOutputs {
 
   /** The transaction of `share` committed: its works are written, its offsets stored. */
   release(share: Pick<CoveredOutputs, 'works' | 'offsets'>): void {
-    for (const commit of share.offsets) this.durable.set(partitionKey(commit), decodeDoneRanges(commit.offset, commit.metadata ?? null))
+    let bareChanged = false
+    for (const commit of share.offsets) {
+      const key = partitionKey(commit)
+      this.durable.set(key, decodeDoneRanges(commit.offset, commit.metadata ?? null))
+      const bare = this.bare.get(key)
+      if (bare === undefined) continue
+      bareChanged = true
+      // Those below the commit are committed. Which of them lie above it is not kept; at most
+      // `end - offset` can (offsets are distinct), which is exact when they finished in order.
+      if (commit.offset >= bare.end) this.bare.delete(key)
+      else bare.count = Math.min(bare.count, Number(bare.end - commit.offset))
+    }
     const works = share.works
-    if (works.size === 0) return
+    if (works.size === 0) {
+      if (bareChanged) this.recount()
+      return
+    }
     for (const [key, held] of this.byPartition) {
       const kept = held.filter((entry) => !works.has(entry.work))
       if (kept.length === held.length) continue
@@ -179,6 +239,7 @@ export class HeldOutputs {
     let dropped = false
     for (const tp of partitions) {
       this.durable.delete(partitionKey(tp))
+      dropped = this.bare.delete(partitionKey(tp)) || dropped
       dropped = this.byPartition.delete(partitionKey(tp)) || dropped
     }
     if (dropped) this.recount()
@@ -193,7 +254,13 @@ export class HeldOutputs {
         if (oldest === undefined || entry.at < oldest) oldest = entry.at
       }
     }
+    let bareRecords = 0
+    for (const bare of this.bare.values()) {
+      bareRecords += bare.count
+      if (oldest === undefined || bare.at < oldest) oldest = bare.at
+    }
     this.heldRecords = records
+    this.bareRecords = bareRecords
     this.oldest = oldest
   }
 }

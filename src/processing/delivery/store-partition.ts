@@ -5,8 +5,10 @@
  * The first record after a commit opens the transaction; each record (each attempt of it) runs
  * inside a savepoint, so a failing handler's writes go and the others' stay. The transaction is
  * committed, with the partition's next offset written last and only if this member's claim still
- * holds (`OffsetStore.commit`), once it holds `maxRecords` records, once it is `maxMs` old, or when
- * the processor needs the offset stored now (revocation, stop). A record and the commit never
+ * holds (`OffsetStore.commit`), once it holds `maxRecords` records, once it is `maxMs` old, when
+ * the processor needs the offset stored now (revocation, stop), or, while other transactions wait
+ * for a connection (PGlite has one), as soon as the partition's records pause for an event-loop
+ * turn: an open transaction with nothing to do would keep them all waiting until `maxMs`. A record and the commit never
  * interleave: both take the lock, so the offset written always covers exactly the effects in the
  * transaction.
  *
@@ -45,19 +47,36 @@ interface OpenTransaction {
   decide(commit: boolean): void
 }
 
+/** How often a paused partition with an open transaction looks whether other transactions wait for a connection. */
+const IDLE_POLL_MS = 5
+
 /** Thrown inside the transaction to roll it back on purpose (revocation, loss). */
 class RollbackRequested extends Error {}
 
-/** A promise queue: one holder at a time, in arrival order. */
+/**
+ * One holder at a time, in arrival order. Taken without a promise when it is free (each record
+ * takes it once, and allocation per record is what store mode's throughput is made of); released,
+ * it passes straight to the next waiter.
+ */
 class Lock {
-  private tail: Promise<void> = Promise.resolve()
+  private held = false
+  private readonly waiters: (() => void)[] = []
 
-  acquire(): Promise<() => void> {
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    const granted = this.tail.then(() => release)
-    this.tail = this.tail.then(() => held)
-    return granted
+  tryAcquire(): boolean {
+    if (this.held) return false
+    this.held = true
+    return true
+  }
+
+  acquire(): Promise<void> {
+    if (this.tryAcquire()) return Promise.resolve()
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  release(): void {
+    const next = this.waiters.shift()
+    if (next === undefined) this.held = false
+    else next()
   }
 }
 
@@ -71,6 +90,12 @@ export class PartitionTransactions {
   private wanted = -1n
   /** Set once the partition can store nothing more: fenced, broken, or let go of. */
   private failure: Error | undefined
+  /** A record holds the lock (its attempt runs). */
+  private running = false
+  /** The check, an event-loop turn after a record, whether the partition's records paused. */
+  private idleCheck: NodeJS.Immediate | undefined
+  /** While paused with a transaction open and nobody waiting: the next look at whether someone waits. */
+  private idlePoll: NodeJS.Timeout | undefined
 
   constructor(private readonly options: PartitionTransactionsOptions) {
     this.claim = options.claim
@@ -97,11 +122,12 @@ export class PartitionTransactions {
   async run(work: Work, ctx: Context, attempt: Step): Promise<void> {
     // An abort, not the failure itself: the record must not take the retry and dead-letter path.
     if (this.failure !== undefined) throw this.aborted()
-    const release = await this.lock.acquire()
+    if (!this.lock.tryAcquire()) await this.lock.acquire()
     let full: boolean
+    this.running = true
     try {
       if (this.failure !== undefined) throw this.aborted()
-      const open = await this.ensureOpen()
+      const open = this.open ?? (await this.ensureOpen())
       // The savepoint is taken at the attempt's first query, and never released: the next one
       // shadows it, and a rollback goes to the latest. A handler that writes nothing costs no
       // statement; one that writes costs one more, not two.
@@ -122,9 +148,11 @@ export class PartitionTransactions {
       open.records += work.records.length
       full = open.records >= this.options.maxRecords
     } finally {
-      release()
+      this.running = false
+      this.lock.release()
     }
     if (full) this.flush().catch(() => undefined)
+    else this.watchIdle()
   }
 
   /**
@@ -143,7 +171,7 @@ export class PartitionTransactions {
 
   /** Commits what the partition holds now: the open transaction, or the offset alone when only it moved. */
   async flush(): Promise<void> {
-    const release = await this.lock.acquire()
+    await this.lock.acquire()
     try {
       this.refuseIfFailed()
       const open = this.open
@@ -155,7 +183,7 @@ export class PartitionTransactions {
       }
       this.refuseIfFailed()
     } finally {
-      release()
+      this.lock.release()
     }
   }
 
@@ -170,6 +198,37 @@ export class PartitionTransactions {
     if (open === undefined) return
     this.end(open, false)
     await open.done
+  }
+
+  /**
+   * Commits the open transaction once the partition's records paused (a turn of the event loop
+   * went by without one: its queue ran dry, the next fetch is on its way) while others wait for a
+   * connection. Records of a fetched batch follow each other within a turn, so a busy partition
+   * keeps batching up to its bounds; a paused one keeps its transaction, for the records to come,
+   * only while nobody waits, which it looks at every few milliseconds until its bounds end it.
+   */
+  private watchIdle(): void {
+    const open = this.open
+    if (this.idleCheck !== undefined || open === undefined) return
+    const seen = open.records
+    this.idleCheck = setImmediate(() => {
+      this.idleCheck = undefined
+      this.checkIdle(open, seen)
+    })
+  }
+
+  private checkIdle(open: OpenTransaction, seen: number): void {
+    if (this.open !== open || open.ended) return
+    if (this.running || open.records !== seen) return this.watchIdle()
+    if (this.options.store.contended) {
+      this.flush().catch(() => undefined)
+      return
+    }
+    if (this.idlePoll !== undefined) return
+    this.idlePoll = setTimeout(() => {
+      this.idlePoll = undefined
+      this.checkIdle(open, seen)
+    }, IDLE_POLL_MS)
   }
 
   private target(): bigint {

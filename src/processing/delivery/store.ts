@@ -18,7 +18,8 @@
  * One transaction, and so one connection, per partition at a time: give the `pg` pool at least as
  * many connections as a member owns partitions, or partitions wait their turn for one. PGlite has
  * one connection and runs one transaction at a time: partitions take turns, each transaction
- * bounded by `maxMs`.
+ * bounded by `maxRecords` and `maxMs`, and given up as soon as its partition's records pause while
+ * another waits (`./store-partition.ts`).
  */
 import { partitionKey } from '../../client/index.js'
 import type { AssignedPartition, ConsumerPort, OffsetToCommit, TopicPartition } from '../consumer-port.js'

@@ -96,14 +96,16 @@ export class TransactionalDelivery implements Delivery {
 
   /**
    * A record (or batch) of `tp` is done, having produced `outputs` in its successful attempt.
-   * False once two transactions' worth are held: handlers that outrun the transactions would
-   * otherwise hold the whole backlog's outputs in memory.
+   * False once two transactions' worth of records with outputs are held: handlers that outrun the
+   * transactions would otherwise hold the whole backlog's outputs in memory. Records without
+   * outputs hold nothing, so they never stop the partition: they go on while a transaction
+   * commits, and the next one takes every record done meanwhile.
    */
   hold(tp: TopicPartition, offsets: readonly bigint[], outputs: readonly ProducedRecord[]): boolean {
     this.held.add(tp, { offsets, outputs })
     const { maxRecords } = this.options.settings
     if (this.held.records >= maxRecords) this.openWindow()
-    return this.held.records < 2 * maxRecords
+    return this.held.recordsWithOutputs < 2 * maxRecords
   }
 
   /**

@@ -133,6 +133,11 @@ export class OffsetStore {
     return { claim: { ...claim, nextOffset: stored }, result }
   }
 
+  /** True when other transactions wait for a connection to the database (see `SqlDatabase.waiting`). */
+  get contended(): boolean {
+    return (this.database.waiting?.() ?? 0) > 0
+  }
+
   /** The stored next offsets of a group (for tools and tests); partitions with none are absent. */
   async offsets(groupId: string): Promise<Map<string, bigint>> {
     const result = await this.database.query(`SELECT topic, partition, next_offset FROM ${this.table} WHERE group_id = $1 AND next_offset >= 0`, [groupId])

@@ -27,10 +27,29 @@ async function run(db: PGliteQueryable, text: string, values?: readonly unknown[
 }
 
 export function pgliteDatabase(db: PGliteLike): SqlDatabase {
+  // Transactions asked for and not yet begun, and statements under way: while a transaction is
+  // open, they wait for the one connection.
+  let waiting = 0
   return {
     transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
-      return db.transaction((inner) => fn({ query: (text, values) => run(inner, text, values) }))
+      waiting++
+      let begun = false
+      const begin = (): void => {
+        if (begun) return
+        begun = true
+        waiting--
+      }
+      return db
+        .transaction((inner) => {
+          begin()
+          return fn({ query: (text, values) => run(inner, text, values) })
+        })
+        .finally(begin)
     },
-    query: (text, values) => run(db, text, values),
+    query(text, values) {
+      waiting++
+      return run(db, text, values).finally(() => waiting--)
+    },
+    waiting: () => waiting,
   }
 }

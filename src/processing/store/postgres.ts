@@ -8,6 +8,8 @@ import type { SqlDatabase, SqlResult, SqlTransaction } from './sql.js'
 /** The part of `pg.Pool` that store mode uses. */
 export interface PgPoolLike {
   connect(): Promise<PgClientLike>
+  /** Callers waiting for a free client (pg.Pool has it). */
+  readonly waitingCount?: number
 }
 
 export interface PgClientLike {
@@ -65,6 +67,7 @@ export function postgresDatabase(pool: PgPoolLike): SqlDatabase {
         client.release(broken ?? false)
       }
     },
+    waiting: () => pool.waitingCount ?? 0,
     async query(text, values) {
       const client = await pool.connect()
       try {

@@ -28,6 +28,13 @@ export interface SqlDatabase {
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, idleTimeoutMs: number): Promise<T>
   /** One statement outside any explicit transaction (schema set-up). */
   query(text: string, values?: readonly unknown[]): Promise<SqlResult>
+  /**
+   * How many transactions are waiting for a connection now (PGlite: for its one connection; a
+   * pool: for a free client). Store mode commits a partition's transaction as soon as its records
+   * pause while others wait, instead of keeping the connection until `maxMs`. Optional: without
+   * it, transactions wait for their own bounds.
+   */
+  waiting?(): number
 }
 
 /** Reads an int8 column, which drivers return as a string (pg), a bigint or a number (PGlite). */

@@ -14,21 +14,50 @@ const INT32_MAX = 0x7fffffff
 export class Writer {
   private buffer: Buffer
   private position = 0
+  /** Byte arrays at least this long that `raw` is given are kept by reference, not copied (0: never). */
+  private readonly shareFrom: number
+  /** The arrays kept by reference, each with the position in `buffer` it comes before. */
+  private shared: Array<{ at: number; bytes: Uint8Array }> | null = null
+  private sharedBytes = 0
 
-  constructor(initialCapacity = INITIAL_CAPACITY) {
+  /**
+   * @param shareFrom byte arrays of at least this many bytes are not copied but kept by reference
+   * until `finishChunks()`, which returns the frame in pieces for a vectored socket write. The
+   * caller promises not to change them until the pieces are written. 0 (the default): copy all.
+   */
+  constructor(initialCapacity = INITIAL_CAPACITY, shareFrom = 0) {
     this.buffer = Buffer.allocUnsafe(Math.max(16, initialCapacity))
+    this.shareFrom = shareFrom
   }
 
+  /** Bytes written so far, including those kept by reference. */
   get length(): number {
-    return this.position
+    return this.position + this.sharedBytes
   }
 
   /** The bytes written so far; a view, not a copy, so write nothing after taking it. */
   finish(): Buffer {
-    return this.buffer.subarray(0, this.position)
+    return this.shared === null ? this.buffer.subarray(0, this.position) : Buffer.concat(this.finishChunks())
   }
 
-  /** Bytes written since `start`: a view into the buffer, valid until the next write. */
+  /**
+   * The bytes written so far as consecutive pieces: views of this writer's buffer between the
+   * arrays kept by reference (one piece when nothing was). Write nothing after taking them.
+   */
+  finishChunks(): Buffer[] {
+    if (this.shared === null) return [this.buffer.subarray(0, this.position)]
+    const chunks: Buffer[] = []
+    let from = 0
+    for (const { at, bytes } of this.shared) {
+      if (at > from) chunks.push(this.buffer.subarray(from, at))
+      chunks.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      from = at
+    }
+    if (this.position > from) chunks.push(this.buffer.subarray(from, this.position))
+    return chunks
+  }
+
+  /** Bytes written since `start`: a view into the buffer, valid until the next write (and only while nothing is shared). */
   viewFrom(start: number): Buffer {
     return this.buffer.subarray(start, this.position)
   }
@@ -168,9 +197,22 @@ export class Writer {
   }
 
   raw(bytes: Uint8Array): this {
+    if (this.shareFrom > 0 && bytes.length >= this.shareFrom) {
+      this.shared ??= []
+      this.shared.push({ at: this.position, bytes })
+      this.sharedBytes += bytes.length
+      return this
+    }
     this.ensure(bytes.length)
     this.buffer.set(bytes, this.position)
     this.position += bytes.length
+    return this
+  }
+
+  /** The UTF-8 bytes of `value`, whose length the caller measured as `size`; no length prefix. */
+  utf8(value: string, size: number): this {
+    this.ensure(size)
+    this.position += this.buffer.write(value, this.position, size, 'utf8')
     return this
   }
 

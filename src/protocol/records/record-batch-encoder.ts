@@ -27,7 +27,7 @@ import {
 import { type CompressionCodec, compress, compressionCodecId } from './compression.js'
 import { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, encodeControlRecordKey, encodeEndTransactionMarkerValue } from './control-record.js'
 import { crc32c } from './crc32c.js'
-import { prepareRecords, writeInt64FromNumber, writeRecords } from './records-encoder.js'
+import { measureRecords, writeInt64FromNumber, writeRecords } from './records-encoder.js'
 import type { RecordInput } from './types.js'
 
 export interface RecordBatchInput {
@@ -82,7 +82,7 @@ function encodeBatch(fields: BatchFields, records: readonly RecordInput[], compr
   checkInt('partitionLeaderEpoch', fields.partitionLeaderEpoch, 32)
   checkInt('producerEpoch', fields.producerEpoch, 16)
   checkInt('baseSequence', fields.baseSequence, 32)
-  const prepared = prepareRecords(records)
+  const prepared = measureRecords(records)
 
   let batch: Buffer
   if (compression === 'none') {

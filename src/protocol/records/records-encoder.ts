@@ -4,25 +4,17 @@ import type { RecordHeaderInput, RecordInput } from './types.js'
 
 /**
  * Encoding of the records inside a v2 batch. Each record starts with its own length as a varint,
- * so sizes are measured in a first pass (which also turns strings into bytes once) and written in
- * a second; the batch's buffer is then allocated once at its exact size.
+ * so sizes are measured in a first pass and written in a second; the batch's buffer is allocated
+ * once at its exact size, and each key and value is copied once, into it (strings are encoded
+ * straight into it).
  */
 
-interface PreparedHeader {
-  readonly key: Buffer
-  readonly value: Uint8Array | null
-}
-
-export interface PreparedRecords {
+export interface RecordsLayout {
   readonly count: number
   /** Total bytes of all records, length prefixes included. */
   readonly byteLength: number
   readonly baseTimestamp: number
   readonly maxTimestamp: number
-  readonly bodySizes: number[]
-  readonly keys: (Uint8Array | null)[]
-  readonly values: (Uint8Array | null)[]
-  readonly headers: (PreparedHeader[] | null)[]
 }
 
 const INT32_MIN = -0x80000000
@@ -57,91 +49,96 @@ export function writeInt64FromNumber(buffer: Buffer, at: number, value: number):
   buffer.writeUInt32BE(value - high * 0x1_0000_0000, at + 4)
 }
 
-function toBytes(value: Uint8Array | string | null | undefined): Uint8Array | null {
-  if (value === null || value === undefined) return null
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+/** Bytes of a key, value or header value, or -1 for null; strings count as UTF-8. */
+function fieldLength(value: Uint8Array | string | null | undefined): number {
+  if (value === null || value === undefined) return -1
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length
 }
 
-function sizeOfNullableBytes(bytes: Uint8Array | null): number {
-  return bytes === null ? 1 : sizeOfVarint(bytes.length) + bytes.length
+/** Bytes a field takes in a record: its varint length, then its bytes (null: the length -1 alone). */
+function sizeOfField(length: number): number {
+  return length < 0 ? 1 : sizeOfVarint(length) + length
 }
 
-function prepareHeaders(headers: readonly RecordHeaderInput[] | undefined): PreparedHeader[] | null {
-  if (headers === undefined || headers.length === 0) return null
-  return headers.map((header) => {
-    if (typeof header.key !== 'string') throw new EncodeError('a record header key must be a string')
-    return { key: Buffer.from(header.key, 'utf8'), value: toBytes(header.value) }
-  })
+function headerKey(header: RecordHeaderInput): string {
+  if (typeof header.key !== 'string') throw new EncodeError('a record header key must be a string')
+  return header.key
+}
+
+/** Bytes of a record's header count and headers. */
+function sizeOfHeaders(headers: readonly RecordHeaderInput[] | undefined): number {
+  if (headers === undefined) return 1
+  let size = sizeOfVarint(headers.length)
+  for (const header of headers) size += sizeOfField(Buffer.byteLength(headerKey(header), 'utf8')) + sizeOfField(fieldLength(header.value))
+  return size
 }
 
 function checkTimestamp(timestamp: number, index: number): void {
   if (!Number.isSafeInteger(timestamp)) throw new EncodeError(`record ${index} has timestamp ${timestamp}, not an integer of milliseconds`)
 }
 
-/** Measures records and converts their strings to bytes. The first record's timestamp is the base, as in Kafka. */
-export function prepareRecords(records: readonly RecordInput[]): PreparedRecords {
+/** A record's body size (after its own length prefix), from the lengths of its key and value. */
+function bodySize(record: RecordInput, index: number, baseTimestamp: number, keyLength: number, valueLength: number): number {
+  return (
+    1 + // attributes
+    sizeOfVarlongNumber(record.timestamp - baseTimestamp) +
+    sizeOfVarint(index) +
+    sizeOfField(keyLength) +
+    sizeOfField(valueLength) +
+    sizeOfHeaders(record.headers)
+  )
+}
+
+/**
+ * Measures records (and checks their timestamps), so that the batch's buffer is allocated once at
+ * its exact size. The first record's timestamp is the base, as in Kafka. No per-record state is
+ * kept: writing measures each record again, which costs less than remembering it.
+ */
+export function measureRecords(records: readonly RecordInput[]): RecordsLayout {
   const first = records[0]
   if (first === undefined) throw new EncodeError('a record batch needs at least one record')
   const baseTimestamp = first.timestamp
   let maxTimestamp = baseTimestamp
   let byteLength = 0
-  const bodySizes: number[] = []
-  const keys: (Uint8Array | null)[] = []
-  const values: (Uint8Array | null)[] = []
-  const headers: (PreparedHeader[] | null)[] = []
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!
     checkTimestamp(record.timestamp, i)
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp
-    const key = toBytes(record.key)
-    const value = toBytes(record.value)
-    const recordHeaders = prepareHeaders(record.headers)
-    let headerBytes = sizeOfVarint(recordHeaders === null ? 0 : recordHeaders.length)
-    if (recordHeaders !== null) {
-      for (const header of recordHeaders) headerBytes += sizeOfVarint(header.key.length) + header.key.length + sizeOfNullableBytes(header.value)
-    }
-    const bodySize =
-      1 + // attributes
-      sizeOfVarlongNumber(record.timestamp - baseTimestamp) +
-      sizeOfVarint(i) +
-      sizeOfNullableBytes(key) +
-      sizeOfNullableBytes(value) +
-      headerBytes
-    byteLength += sizeOfVarint(bodySize) + bodySize
-    bodySizes.push(bodySize)
-    keys.push(key)
-    values.push(value)
-    headers.push(recordHeaders)
+    const size = bodySize(record, i, baseTimestamp, fieldLength(record.key), fieldLength(record.value))
+    byteLength += sizeOfVarint(size) + size
   }
-  return { count: records.length, byteLength, baseTimestamp, maxTimestamp, bodySizes, keys, values, headers }
+  return { count: records.length, byteLength, baseTimestamp, maxTimestamp }
 }
 
-function writeNullableBytes(writer: Writer, bytes: Uint8Array | null): void {
-  if (bytes === null) {
-    writer.varint(-1)
-  } else {
-    writer.varint(bytes.length)
-    writer.raw(bytes)
-  }
+/** Writes a field of known length (-1: null); a string is written as UTF-8 straight into the buffer, bytes are copied once. */
+function writeField(writer: Writer, value: Uint8Array | string | null | undefined, length: number): void {
+  writer.varint(length)
+  if (length < 0 || value === null || value === undefined) return
+  if (typeof value === 'string') writer.utf8(value, length)
+  else writer.raw(value)
 }
 
-/** Writes the prepared records; offset deltas are their indexes. */
-export function writeRecords(writer: Writer, records: readonly RecordInput[], prepared: PreparedRecords): void {
-  for (let i = 0; i < prepared.count; i++) {
-    writer.varint(prepared.bodySizes[i]!)
+/** Writes the records measured by `measureRecords`; offset deltas are their indexes. */
+export function writeRecords(writer: Writer, records: readonly RecordInput[], layout: RecordsLayout): void {
+  for (let i = 0; i < layout.count; i++) {
+    const record = records[i]!
+    const keyLength = fieldLength(record.key)
+    const valueLength = fieldLength(record.value)
+    writer.varint(bodySize(record, i, layout.baseTimestamp, keyLength, valueLength))
     writer.int8(0) // record attributes: unused since KIP-98
-    writer.varlongNumber(records[i]!.timestamp - prepared.baseTimestamp)
+    writer.varlongNumber(record.timestamp - layout.baseTimestamp)
     writer.varint(i)
-    writeNullableBytes(writer, prepared.keys[i] ?? null)
-    writeNullableBytes(writer, prepared.values[i] ?? null)
-    const headers = prepared.headers[i] ?? null
-    if (headers === null) {
+    writeField(writer, record.key, keyLength)
+    writeField(writer, record.value, valueLength)
+    const headers = record.headers
+    if (headers === undefined) {
       writer.varint(0)
     } else {
       writer.varint(headers.length)
       for (const header of headers) {
-        writeNullableBytes(writer, header.key)
-        writeNullableBytes(writer, header.value)
+        const key = headerKey(header)
+        writeField(writer, key, Buffer.byteLength(key, 'utf8'))
+        writeField(writer, header.value, fieldLength(header.value))
       }
     }
   }

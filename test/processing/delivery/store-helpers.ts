@@ -54,7 +54,7 @@ export async function storedOffset(database: SqlDatabase, group: string, partiti
  * A database that dies on `kill()`: every statement from then on fails, as on a connection whose
  * process is gone, and the transaction under way rolls back instead of committing. With PGlite
  * (one process, one connection) this is how a test crashes a member in the middle of its
- * database transaction; with PostgreSQL the SIGKILL test kills real processes.
+ * database transaction in process; store-kill.test.ts kills real member processes.
  */
 export function killable(database: SqlDatabase): { readonly database: SqlDatabase; kill(): void } {
   let dead = false
@@ -71,6 +71,7 @@ export function killable(database: SqlDatabase): { readonly database: SqlDatabas
               return result
             }, idleTimeoutMs),
       query: (text, values) => (dead ? refuse() : database.query(text, values)),
+      waiting: () => database.waiting?.() ?? 0,
     },
     kill() {
       dead = true

@@ -8,9 +8,9 @@
  * share a transaction, up to `maxRecords`, or `maxMs` after it opened.
  *
  * The crash here is simulated in process (the member's database dies under its open transaction,
- * its consumer vanishes without a callback): PGlite is one process with one connection, so it
- * cannot be shared by separate member processes. `store-kill.test.ts` kills real member
- * processes with SIGKILL against PostgreSQL.
+ * its consumer vanishes without a callback). `store-kill.test.ts` kills real member processes
+ * with SIGKILL, against PostgreSQL and against a file-backed PGlite that the next member process
+ * recovers.
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
@@ -101,6 +101,20 @@ for (const kind of kinds) {
       for (let i = 0; i < 3; i++) g.cluster.produce('orders', 1, { value: `b${i}` })
       await b.consumer.assign([TP1])
       await until(async () => (await storedOffset(db.database, GROUP, 1)) === 3n, 'the transaction committed by age', 5000)
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
+    })
+
+    it('on one connection (PGlite): a partition whose records pause commits at once while another waits for the connection, not at maxMs', { skip: kind.name === 'pglite' ? undefined : 'a pool serves both transactions at once', timeout: 20_000 }, async () => {
+      const { g, db } = await setUp(2)
+      for (let i = 0; i < 3; i++) {
+        g.cluster.produce('orders', 0, { value: `a${i}` })
+        g.cluster.produce('orders', 1, { value: `b${i}` })
+      }
+      const a = await g.member('a', effectHandler('a'), { delivery: 'store' }, { store: { database: db.database, maxRecords: 10_000, maxMs: 600_000 } })
+      await a.consumer.assign([TP0, TP1])
+      // Neither bound is reached: only the commit on a pause frees the connection for the other partition.
+      await until(async () => (await storedOffset(db.database, GROUP, 0)) === 3n && (await storedOffset(db.database, GROUP, 1)) === 3n, 'both partitions stored', 10_000)
+      assert.deepEqual(await exactlyOnce(db.database, 3n, 0), { missing: [], duplicated: [], extra: [] })
       assert.deepEqual(await exactlyOnce(db.database, 3n, 1), { missing: [], duplicated: [], extra: [] })
     })
 

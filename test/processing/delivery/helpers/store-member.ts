@@ -1,19 +1,36 @@
 /**
- * A store-mode member process for the SIGKILL test: `baton({ store })` on PostgreSQL, each record
- * one row through `ctx.tx`. After writing a row it says so on stdout (`mid <partition> <offset>`)
- * and lingers a little inside the transaction, so that a kill lands in the middle of one.
- * Arguments: bootstrap (comma-separated), topic, group id, PostgreSQL URL, member name.
+ * A store-mode member process for the SIGKILL and SIGSTOP tests: `baton({ store })` on PostgreSQL
+ * or on a file-backed PGlite, each record one row through `ctx.tx`. After writing a row it says so
+ * on stdout (`mid <partition> <offset>`) and lingers a little inside the transaction, so that a
+ * kill lands in the middle of one. It also reports the store's offsets as they move
+ * (`stored <partition> <offset>`), read through its own database: a PGlite data directory belongs
+ * to one process at a time, so the test cannot watch it from outside while a member runs.
+ * Arguments: bootstrap (comma-separated), topic, group id, database (a PostgreSQL URL, or
+ * `pglite:<data directory>`), member name. SIGTERM stops it gracefully (last commit, database closed).
  */
+import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { baton, postgresDatabase, type Logger } from '../../../../src/index.js'
+import { baton, pgliteDatabase, postgresDatabase, type Logger, type SqlDatabase } from '../../../../src/index.js'
+import { OffsetStore } from '../../../../src/processing/store/offset-store.js'
 
-const [bootstrap, topic, groupId, url, member] = process.argv.slice(2)
-if (bootstrap === undefined || topic === undefined || groupId === undefined || url === undefined || member === undefined) {
-  process.stderr.write('usage: store-member.ts <bootstrap> <topic> <groupId> <postgres url> <member>\n')
+const [bootstrap, topic, groupId, where, member] = process.argv.slice(2)
+if (bootstrap === undefined || topic === undefined || groupId === undefined || where === undefined || member === undefined) {
+  process.stderr.write('usage: store-member.ts <bootstrap> <topic> <groupId> <postgres url | pglite:dir> <member>\n')
   process.exit(2)
 }
-const pool = new pg.Pool({ connectionString: url, max: 4 })
-pool.on('error', () => undefined)
+
+async function openDatabase(spec: string): Promise<{ database: SqlDatabase; close: () => Promise<void> }> {
+  if (spec.startsWith('pglite:')) {
+    // Opening a data directory left by a killed process runs PostgreSQL's crash recovery first.
+    const db = await PGlite.create(spec.slice('pglite:'.length))
+    return { database: pgliteDatabase(db), close: () => db.close() }
+  }
+  const pool = new pg.Pool({ connectionString: spec, max: 4 })
+  pool.on('error', () => undefined)
+  return { database: postgresDatabase(pool), close: () => pool.end() }
+}
+
+const { database, close } = await openDatabase(where)
 const toStderr = (level: string) => (fields: object, message?: string) => void process.stderr.write(`${member} ${level}: ${message ?? ''} ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Error ? v.message : v))}\n`)
 const logger: Logger = { debug: () => undefined, info: () => undefined, warn: toStderr('warn'), error: toStderr('error'), child: () => logger }
 const app = baton({
@@ -23,7 +40,7 @@ const app = baton({
   signals: ['SIGTERM'],
   rebalanceTimeoutMs: 20_000,
   kafka: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, clientId: member },
-  store: { database: postgresDatabase(pool), maxRecords: 20, maxMs: 200 },
+  store: { database, maxRecords: 20, maxMs: 200 },
 })
 app.consume(
   topic,
@@ -34,5 +51,25 @@ app.consume(
   },
   { delivery: 'store' },
 )
+
+// The store's offsets as this member sees them, read one at a time until the app stops; each change is one line.
+const offsets = new OffsetStore({ database })
+let running = true
+const report = async (): Promise<void> => {
+  const reported = new Map<string, bigint>()
+  while (running) {
+    const stored = await offsets.offsets(groupId).catch(() => new Map<string, bigint>())
+    for (const [key, offset] of stored) {
+      if (!key.startsWith(`${topic}:`) || reported.get(key) === offset) continue
+      reported.set(key, offset)
+      process.stdout.write(`stored ${key.slice(topic.length + 1)} ${offset}\n`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+const reporting = report()
+
 await app.run()
-await pool.end()
+running = false
+await reporting
+await close()

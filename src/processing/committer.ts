@@ -136,8 +136,12 @@ export class Committer {
       if (this.host.isStopping()) break
       if (!(await this.commitAll('completion'))) {
         await delay(COMPLETION_COMMIT_BACKOFF_MS, undefined, { ref: false })
-        // Workers held back by their delivery finish nothing that would ask for the next commit.
-        if ([...this.host.workers()].some((w) => w.isHeldBack)) this.completionWanted = true
+        // Try again while the failed commit's work is still not committed: no completion may come
+        // to ask (the partition's last records, or workers held back by their delivery), and a
+        // commit refused by a rebalance is accepted under the next generation. A transactional
+        // route's outputs stay invisible until then.
+        const workers = [...this.host.workers()]
+        if (workers.some((w) => w.isHeldBack) || this.offsetsToCommit(workers).length > 0) this.completionWanted = true
       }
     } while (this.completionWanted)
     this.completionRunning = false

@@ -8,6 +8,7 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { group, TP0, within, type Group } from './helpers.js'
 import type { HistoryEntry } from '../../src/processing/testing/fake-consumer.js'
+import { StaleGenerationError } from '../../src/processing/errors.js'
 
 const committedAt = (offset: bigint) => (e: HistoryEntry) => e.type === 'committed' && e.offsets.some((o) => o.partition === 0 && o.offset === offset)
 
@@ -49,6 +50,25 @@ describe('commits as work completes', () => {
     // Completions during a commit go into the next one: far fewer commits than records.
     const commits = g.cluster.history.filter((e) => e.type === 'committed').length
     assert.ok(commits <= 5, `${commits} commits for 20 records finishing during 20 ms commits`)
+  })
+
+  it('a commit refused by a rebalance goes again with nothing more completing: the last records are committed', async () => {
+    g = group()
+    for (let i = 0; i < 5; i++) g.cluster.produce('orders', 0, { value: `v${i}` })
+    const a = await g.member('a', () => Promise.resolve(), {}, { commitIntervalMs: 0 })
+    const commit = a.consumer.commit.bind(a.consumer)
+    let refusedLast = false
+    a.consumer.commit = async (offsets) => {
+      // The commit carrying the last record is refused once, as a rebalance does; no completion is left to ask for another.
+      if (!refusedLast && offsets.some((o) => o.offset === 5n)) {
+        refusedLast = true
+        throw new StaleGenerationError('the group is rebalancing')
+      }
+      await commit(offsets)
+    }
+    await a.consumer.assign([TP0])
+    await g.cluster.waitFor(committedAt(5n), 10_000)
+    assert.ok(refusedLast)
   })
 
   it('with a positive commitIntervalMs, commits only on the interval', async () => {

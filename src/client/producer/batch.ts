@@ -92,6 +92,8 @@ export class ProducerBatch {
   skipLinger = false
   private encoded: { buffer: Buffer; producerId: bigint; producerEpoch: number; baseSequence: number | null; transactional: boolean } | null = null
   private settled = false
+  /** The sender's reusable buffer the current encoding lives in, if any (see takeSpareBuffer). */
+  private spareBuffer: Buffer | null = null
   /** Made only when someone waits for it (flush, a split): most batches are never waited on. */
   private whenDone: Promise<void> | null = null
   private markDone: (() => void) | null = null
@@ -149,9 +151,11 @@ export class ProducerBatch {
   }
 
   /** The wire bytes for a producer id, epoch and sequence; re-encoded only when those change. */
-  encode(compression: CompressionCodec, producerId: bigint, producerEpoch: number, transactional: boolean): Buffer {
+  encode(compression: CompressionCodec, producerId: bigint, producerEpoch: number, transactional: boolean, spare?: (size: number) => Buffer | undefined): Buffer {
     const last = this.encoded
     if (last !== null && last.producerId === producerId && last.producerEpoch === producerEpoch && last.baseSequence === this.baseSequence && last.transactional === transactional) return last.buffer
+    // A buffer encoded before (other ids or sequences) may still be on the wire: it is never reused.
+    const into = compression === 'none' ? spare?.(this.sizeBytes) : undefined
     const buffer = encodeRecordBatch({
       records: this.records,
       compression,
@@ -159,8 +163,20 @@ export class ProducerBatch {
       producerEpoch,
       baseSequence: this.baseSequence ?? -1,
       transactional,
+      into,
     })
+    this.spareBuffer = into !== undefined && buffer.buffer === into.buffer && buffer.byteOffset === into.byteOffset ? into : null
     this.encoded = { buffer, producerId, producerEpoch, baseSequence: this.baseSequence, transactional }
+    return buffer
+  }
+
+  /**
+   * The reusable buffer this batch was last encoded into, once the broker has acknowledged it (so
+   * no request still carries it); null when it was not encoded into one.
+   */
+  takeSpareBuffer(): Buffer | null {
+    const buffer = this.spareBuffer
+    this.spareBuffer = null
     return buffer
   }
 

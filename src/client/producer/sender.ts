@@ -66,6 +66,10 @@ const IN_DOUBT_CODES: ReadonlySet<number> = new Set([
  * pieces costs more than the copy.
  */
 const SHARE_BATCHES_FROM = 8 * 1024
+/** Reusable batch buffers kept at most (each batchSize + SPARE_SLACK bytes). */
+const MAX_SPARE_BUFFERS = 16
+/** Room above batchSize in a reusable buffer: a batch may pass batchSize by its header and estimate. */
+const SPARE_SLACK = 4096
 /** Kafka's limit for an idempotent producer: the broker remembers the last five batches per partition. */
 const MAX_IN_FLIGHT_IDEMPOTENT = 5
 /**
@@ -98,6 +102,8 @@ export class Sender {
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
   private waiters: SpaceWaiter[] = []
+  /** Buffers of acknowledged full-size batches, for the next ones (see `spare`). */
+  private readonly spares: Buffer[] = []
   private initializing = false
   private stopped = false
 
@@ -107,6 +113,17 @@ export class Sender {
     private readonly identity: ProducerIdentity | null,
     private readonly transactions: SenderTransactionHooks | null = null,
   ) {}
+
+  /**
+   * A buffer for a batch of about `size` bytes, when it is a large one: an acknowledged batch's, or
+   * a new one big enough for any batch of batchSize. Each large batch would otherwise be a fresh
+   * allocation outside the heap, and those make V8 run full garbage collections.
+   */
+  private readonly spare = (size: number): Buffer | undefined => {
+    const capacity = this.options.batchSize + SPARE_SLACK
+    if (size < this.options.batchSize / 2 || size > capacity) return undefined
+    return this.spares.pop() ?? Buffer.allocUnsafeSlow(capacity)
+  }
 
   /** Bytes of records accepted and not yet settled. */
   get buffered(): number {
@@ -386,7 +403,7 @@ export class Sender {
       if (identity !== null && batch.baseSequence === null) batch.baseSequence = identity.nextSequence(queue.key, batch.count)
       let records: Buffer
       try {
-        records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null)
+        records = batch.encode(this.options.compression, producerId, producerEpoch, this.transactions !== null, this.spare)
       } catch (error) {
         queue.batches.splice(queue.inFlight, 1)
         this.failBatch(batch, error instanceof Error ? error : new Error(String(error)))
@@ -464,6 +481,9 @@ export class Sender {
     // A duplicate means an earlier attempt was written: the retry did its job (KIP-98).
     if (code === 0 || code === KafkaErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       batch.inDoubt = false
+      // Answered, so the request that carried the batch was written whole: its buffer can take another.
+      const buffer = batch.takeSpareBuffer()
+      if (buffer !== null && this.spares.length < MAX_SPARE_BUFFERS) this.spares.push(buffer)
       this.complete(queue, batch, result.baseOffset, result.logAppendTimeMs)
       return
     }

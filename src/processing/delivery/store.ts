@@ -6,7 +6,9 @@
  *
  * - assignment: each partition is claimed with the member's generation (KIP-848: member epoch);
  *   its worker starts at the database's offset, records between the group's and it are skipped as
- *   done. A claim refused (a later generation holds the partition) leaves the partition unworked.
+ *   done. A claim refused (a later generation holds the partition) leaves the partition unworked,
+ *   unless the coordinator shows the row's generation is gone (the group started over: deleted, or
+ *   expired on the cluster) by accepting a commit under this member's: the claim is then taken over.
  * - records: run in the partition's open transaction, one savepoint per attempt
  *   (`./store-partition.ts`); many records per transaction, up to `maxRecords` or `maxMs`.
  * - commit: the offset is written last, conditional on the claim; a zombie's commit matches no
@@ -27,7 +29,7 @@ import { ProcessingAbortedError } from '../errors.js'
 import type { Context, Step, Work } from '../handler.js'
 import type { Logger } from '../logger.js'
 import { StoreFencedError, type StoreTransactionError } from '../store/errors.js'
-import type { OffsetStore } from '../store/offset-store.js'
+import type { OffsetStore, PartitionClaim } from '../store/offset-store.js'
 import { PartitionTransactions } from './store-partition.js'
 import type { CommitReason, Delivery } from './types.js'
 
@@ -81,12 +83,11 @@ export class StoreDelivery implements Delivery {
       try {
         ;[claim] = await store.claim(groupId, [tp], generation)
       } catch (error) {
-        if (error instanceof StoreFencedError) {
-          logger.warn({ err: error, topic: tp.topic, partition: tp.partition, generation }, 'store mode: a later generation claimed this partition; leaving it to that member')
-          continue
+        if (!(error instanceof StoreFencedError)) {
+          this.options.onFatal(error as Error)
+          return starts
         }
-        this.options.onFatal(error as Error)
-        return starts
+        claim = await this.takeOverFromGoneGroup(tp, generation, error)
       }
       if (claim === undefined) continue
       const key = partitionKey(tp)
@@ -148,6 +149,44 @@ export class StoreDelivery implements Delivery {
         await partition.release(gone(tp))
       }),
     )
+  }
+
+  /**
+   * A claim refused because the row carries a later generation: this member's assignment is stale,
+   * or the group started over at a lower generation (deleted, or expired on the cluster after
+   * standing empty) and the row's claim belongs to a group that no longer exists. The coordinator
+   * tells which: it accepts a commit only under the group's current generation. Accepted, the
+   * member takes the row's claim over (only that claim: a member that claimed since wins); refused,
+   * the partition is left to the later generation. Nothing is lost either way: the offset the
+   * commit sends is the database's, and a take-over fences whoever held the claim.
+   */
+  private async takeOverFromGoneGroup(tp: AssignedPartition, generation: number, refusal: StoreFencedError): Promise<PartitionClaim | undefined> {
+    const { store, groupId, logger, consumer } = this.options
+    const heldBy = refusal.heldBy
+    const leave = (err: unknown): undefined => {
+      logger.warn({ err, topic: tp.topic, partition: tp.partition, generation }, 'store mode: a later generation claimed this partition; leaving it to that member')
+      return undefined
+    }
+    if (heldBy === undefined) return leave(refusal)
+    const offset = heldBy.nextOffset ?? tp.committed?.offset
+    try {
+      // Refused (StaleGenerationError) when this member's generation is the stale one.
+      if (offset !== undefined) await consumer.commit([{ topic: tp.topic, partition: tp.partition, offset }])
+    } catch (error) {
+      return leave(error)
+    }
+    try {
+      const claim = await store.takeOver(groupId, tp, generation, heldBy)
+      logger.info(
+        { topic: tp.topic, partition: tp.partition, generation, claimedBy: heldBy.generation },
+        "store mode: the database's claim of this partition is from a later generation than the group's current one, so the group started over (deleted, or expired); taking the claim over",
+      )
+      return claim
+    } catch (error) {
+      if (error instanceof StoreFencedError) return leave(error)
+      this.options.onFatal(error as Error)
+      return undefined
+    }
   }
 
   private partitionOf(claim: NonNullable<Awaited<ReturnType<OffsetStore['claim']>>[number]>): PartitionTransactions {

@@ -9,8 +9,10 @@ import { BatonError } from '../../client/index.js'
 export class StoreFencedError extends BatonError {
   readonly topic: string
   readonly partition: number
+  /** For a refused claim: the claim the row holds, which a member may take over once it knows that claim's group is gone. */
+  readonly heldBy: StoredClaim | undefined
 
-  constructor(topic: string, partition: number, detail: string) {
+  constructor(topic: string, partition: number, detail: string, heldBy?: StoredClaim) {
     super(
       'PROCESSING_STORE_FENCED',
       `store mode: the write for ${topic}[${partition}] was refused and rolled back: ${detail}. ` +
@@ -18,7 +20,16 @@ export class StoreFencedError extends BatonError {
     )
     this.topic = topic
     this.partition = partition
+    this.heldBy = heldBy
   }
+}
+
+/** A partition's claim as the offsets table holds it. */
+export interface StoredClaim {
+  readonly generation: number
+  readonly token: string
+  /** The next offset to process; null when nothing was stored yet. */
+  readonly nextOffset: bigint | null
 }
 
 /**

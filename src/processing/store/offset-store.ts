@@ -22,8 +22,8 @@
 import { randomUUID } from 'node:crypto'
 import { ConfigError } from '../../client/index.js'
 import type { TopicPartition } from '../consumer-port.js'
-import { StoreFencedError } from './errors.js'
-import { ensureTable, toBigInt, type SqlDatabase, type SqlTransaction } from './sql.js'
+import { StoreFencedError, type StoredClaim } from './errors.js'
+import { ensureTable, toBigInt, type SqlDatabase, type SqlRow, type SqlTransaction } from './sql.js'
 
 export interface OffsetStoreOptions {
   readonly database: SqlDatabase
@@ -98,13 +98,37 @@ export class OffsetStore {
         )
         const row = result.rows[0]
         if (row === undefined) {
-          throw new StoreFencedError(tp.topic, tp.partition, `a member of a later generation than ${generation} claimed it`)
+          const held = await tx.query(`SELECT next_offset, owner_generation, owner_token FROM ${this.table} WHERE group_id = $1 AND topic = $2 AND partition = $3`, [groupId, tp.topic, tp.partition])
+          const holder = held.rows[0]
+          const heldBy = holder === undefined ? undefined : storedClaim(holder)
+          throw new StoreFencedError(tp.topic, tp.partition, `a member of a later generation (${heldBy?.generation ?? 'unknown'}) than ${generation} claimed it`, heldBy)
         }
         const stored = toBigInt(row.next_offset)
         claims.push({ groupId, topic: tp.topic, partition: tp.partition, generation, token, nextOffset: stored < 0n ? null : stored })
       }
       return claims
     }, this.idleTimeoutMs)
+  }
+
+  /**
+   * Claims a partition whose row a later generation holds, for a member that has made sure that
+   * generation is gone: its group started over at a lower one (deleted, or expired on the
+   * cluster), which the coordinator showed by accepting a commit under this member's generation.
+   * Only the claim seen then is taken over (`from`'s token): should another member have claimed the
+   * partition since, the take-over is refused like a stale claim.
+   */
+  async takeOver(groupId: string, partition: TopicPartition, generation: number, from: StoredClaim): Promise<PartitionClaim> {
+    const token = randomUUID()
+    const result = await this.database.query(
+      `UPDATE ${this.table} SET owner_generation = $1, owner_token = $2, updated_at = now()
+       WHERE group_id = $3 AND topic = $4 AND partition = $5 AND owner_token = $6
+       RETURNING next_offset`,
+      [generation, token, groupId, partition.topic, partition.partition, from.token],
+    )
+    const row = result.rows[0]
+    if (row === undefined) throw new StoreFencedError(partition.topic, partition.partition, `another member claimed it while generation ${generation} was taking over the claim of generation ${from.generation}`)
+    const stored = toBigInt(row.next_offset)
+    return { groupId, topic: partition.topic, partition: partition.partition, generation, token, nextOffset: stored < 0n ? null : stored }
   }
 
   /**
@@ -143,4 +167,9 @@ export class OffsetStore {
     const result = await this.database.query(`SELECT topic, partition, next_offset FROM ${this.table} WHERE group_id = $1 AND next_offset >= 0`, [groupId])
     return new Map(result.rows.map((row) => [`${String(row.topic)}:${Number(row.partition)}`, toBigInt(row.next_offset)]))
   }
+}
+
+function storedClaim(row: SqlRow): StoredClaim {
+  const next = toBigInt(row.next_offset)
+  return { generation: Number(row.owner_generation), token: String(row.owner_token), nextOffset: next < 0n ? null : next }
 }

@@ -30,6 +30,13 @@ export class Writer {
     this.shareFrom = shareFrom
   }
 
+  /** A writer over a buffer the caller provides (and will not use while this writer does); it grows into a new one if outgrown. */
+  static over(buffer: Buffer): Writer {
+    const writer = new Writer(16)
+    writer.buffer = buffer
+    return writer
+  }
+
   /** Bytes written so far, including those kept by reference. */
   get length(): number {
     return this.position + this.sharedBytes

@@ -42,6 +42,11 @@ export interface RecordBatchInput {
   readonly producerEpoch?: number
   readonly baseSequence?: number
   readonly transactional?: boolean
+  /**
+   * Uncompressed batches only: encode into this buffer when it is large enough (the result is then
+   * a view of it), so that a producer can reuse the buffers of acknowledged batches.
+   */
+  readonly into?: Buffer
 }
 
 export interface ControlBatchInput {
@@ -76,7 +81,7 @@ interface BatchFields {
   readonly baseSequence: number
 }
 
-function encodeBatch(fields: BatchFields, records: readonly RecordInput[], compression: CompressionCodec): Buffer {
+function encodeBatch(fields: BatchFields, records: readonly RecordInput[], compression: CompressionCodec, into?: Buffer): Buffer {
   checkInt64('baseOffset', fields.baseOffset)
   checkInt64('producerId', fields.producerId)
   checkInt('partitionLeaderEpoch', fields.partitionLeaderEpoch, 32)
@@ -86,7 +91,8 @@ function encodeBatch(fields: BatchFields, records: readonly RecordInput[], compr
 
   let batch: Buffer
   if (compression === 'none') {
-    const writer = new Writer(RECORDS_AT + prepared.byteLength)
+    const size = RECORDS_AT + prepared.byteLength
+    const writer = into !== undefined && into.length >= size ? Writer.over(into) : new Writer(size)
     writer.reserve(RECORDS_AT)
     writeRecords(writer, records, prepared)
     batch = writer.finish()
@@ -129,7 +135,7 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
     producerEpoch: input.producerEpoch ?? NO_PRODUCER_EPOCH,
     baseSequence: input.baseSequence ?? NO_SEQUENCE,
   }
-  return encodeBatch(fields, input.records, input.compression ?? 'none')
+  return encodeBatch(fields, input.records, input.compression ?? 'none', input.into)
 }
 
 /**

@@ -1,14 +1,11 @@
 /**
- * Store mode after the group's generation went back: a group deleted (`DeleteGroups`, or its
- * offsets expired on a real cluster) starts again at generation 1, while the offsets table still
- * holds the claims of the generations before. A member of the new group must still work the
- * partitions, from the offsets the database holds.
- *
- * TODO (found by the chaos work, issue 18): it does not. `OffsetStore.claim` refuses a claim whose
- * generation is below the row's (the zombie fence), so every partition is left "to that member",
- * which no longer exists, and the group stalls with the warning "a later generation claimed this
- * partition". Marked todo until the claim can tell a group that started over from a stale
- * assignment; the fix is a design decision for store mode, not the chaos harness's.
+ * Store mode after the group's generation went back: a group deleted (`DeleteGroups`, or expired on
+ * a real cluster after standing empty) starts again at generation 1, while the offsets table still
+ * holds the claims of the generations before. A member of the new group still works the
+ * partitions, from the offsets the database holds, each record exactly once: the coordinator
+ * accepting a commit under the member's generation shows the row's later generation is gone, and
+ * the member takes that claim over. A member whose own generation is the stale one is refused by
+ * the coordinator, and leaves the partition to its owner.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -59,7 +56,7 @@ describe('store mode when the group starts over at a lower generation', () => {
     }
   }
 
-  it('works the partitions from the stored offsets after the group was deleted', { todo: 'the claim is refused for good: see the header' }, async () => {
+  it('works the partitions from the stored offsets after the group was deleted', async () => {
     broker.createTopic(TOPIC, { partitions: 2 })
     const database = pgliteDatabase(pglite)
     await createEffects(database)

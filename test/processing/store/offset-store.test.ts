@@ -82,6 +82,23 @@ for (const kind of kinds) {
       await store.commit(owner!, 1n, () => Promise.resolve())
     })
 
+    it('a refused claim names the claim the row holds; taking that claim over fences its holder, and only that claim can be taken over', async () => {
+      const group = `${GROUP}-takeover`
+      const [old] = await store.claim(group, [TP], 9)
+      const stored = await store.commit(old!, 40n, () => Promise.resolve())
+      // The group started over at generation 1: the claim is refused and says what holds the row.
+      const refusal = await store.claim(group, [TP], 1).then(() => undefined, (e: unknown) => e)
+      assert.ok(refusal instanceof StoreFencedError)
+      assert.deepEqual({ generation: refusal.heldBy?.generation, nextOffset: refusal.heldBy?.nextOffset }, { generation: 9, nextOffset: 40n })
+      const taken = await store.takeOver(group, TP, 1, refusal.heldBy!)
+      assert.equal(taken.nextOffset, 40n, 'the new owner starts where the database is')
+      await assert.rejects(store.commit(stored.claim, 50n, () => Promise.resolve()), StoreFencedError, 'the old claim is fenced')
+      // A second take-over of the same (now replaced) claim is refused: a member that claimed since wins.
+      await assert.rejects(store.takeOver(group, TP, 1, refusal.heldBy!), StoreFencedError)
+      await store.commit(taken, 45n, () => Promise.resolve())
+      assert.deepEqual(await store.offsets(group), new Map([['orders:3', 45n]]))
+    })
+
     it('a handler that throws rolls its effects and the offset back; the claim stays usable', async () => {
       const group = `${GROUP}-throw`
       const [claim] = await store.claim(group, [TP], 1)

@@ -1,4 +1,8 @@
 /**
+ * The exactly-once chaos runs' shared steps (see chaos-transactional.test.ts, chaos-store.test.ts,
+ * chaos-kip848.test.ts): one seeded run with zombies and a broker restart, and what it must show.
+ * Three files rather than one, so that each stays well inside the suite's per-file timeout.
+ *
  * Invariant: under the chaos schedule (starts, SIGTERMs, SIGKILLs of member processes, and zombies:
  * members frozen with SIGSTOP past their session, woken with their work under way) and a broker
  * restart, the exactly-once deliveries hold: every acknowledged record has exactly one durable
@@ -16,20 +20,20 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it, type TestContext } from 'node:test'
+import type { TestContext } from 'node:test'
 import pg from 'pg'
-import { resolveChaosConfig, type ChaosConfig, type ChaosMode } from '../../src/lab/chaos/config.js'
+import { resolveChaosConfig, type ChaosConfig } from '../../src/lab/chaos/config.js'
 import { membershipChanges, summaryLines, writeChaosReport } from '../../src/lab/chaos/report.js'
 import { runChaos } from '../../src/lab/chaos/run.js'
 
-const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
-type GroupProtocol = ChaosConfig['groupProtocol']
-const postgresUrl = process.env.BATON_TEST_POSTGRES
+export const SEED = process.env.BATON_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0xffffffff) : Number(process.env.BATON_CHAOS_SEED)
+export type GroupProtocol = ChaosConfig['groupProtocol']
+export const postgresUrl = process.env.BATON_TEST_POSTGRES
 if (process.env.BATON_REQUIRE_POSTGRES === '1' && postgresUrl === undefined) {
   throw new Error('BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES is not set: give a PostgreSQL connection string')
 }
 
-async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode' | 'groupProtocol'>): Promise<void> {
+export async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 'store' | 'mode' | 'groupProtocol'>): Promise<void> {
   console.log(`chaos ${options.delivery}, ${options.mode} mode, ${options.groupProtocol} protocol: seed ${SEED} (replay: BATON_CHAOS_SEED=${SEED})`)
   const outDir = mkdtempSync(join(tmpdir(), `baton-chaos-${options.delivery}-${options.mode}-${options.groupProtocol}-`))
   const config = resolveChaosConfig({ ...options, outDir, seed: SEED, zombies: true, changes: 10, recordsPerSecond: 150, gapMinMs: 1_000, gapMaxMs: 2_500, drainTimeoutMs: 90_000 })
@@ -57,38 +61,21 @@ async function chaosRun(t: TestContext, options: Pick<ChaosConfig, 'delivery' | 
   else rmSync(outDir, { recursive: true, force: true })
 }
 
-describe(`chaos, exactly-once deliveries (seed ${SEED})`, () => {
-  // Both modes on the classic protocol; key mode, the harder one, on KIP-848 too.
-  const transactional: [ChaosMode, GroupProtocol][] = [
-    ['partition', 'classic'],
-    ['key', 'classic'],
-    ['key', 'consumer'],
-  ]
-  for (const [mode, groupProtocol] of transactional) {
-    it(`transactional, ${mode} mode, ${groupProtocol} protocol: 10 changes with zombies and a broker restart, each record output exactly once to read_committed readers`, async (t) => {
-      await chaosRun(t, { delivery: 'transactional', store: undefined, mode, groupProtocol })
-    })
-  }
 
-  for (const groupProtocol of ['classic', 'consumer'] as GroupProtocol[]) {
-    it(
-      `store on PostgreSQL, ${groupProtocol} protocol: 10 changes with zombies and a broker restart, each record one committed row`,
-      { skip: postgresUrl === undefined ? 'set BATON_TEST_POSTGRES to a PostgreSQL connection string to run this' : false },
-      async (t) => {
-      // A database of the test's own: the members' pools, the reader and the offsets table all in it.
-      const name = `baton_chaos_${randomUUID().replaceAll('-', '')}`
-      const admin = new pg.Client({ connectionString: postgresUrl })
-      await admin.connect()
-      try {
-        await admin.query(`CREATE DATABASE ${name}`)
-        const url = new URL(postgresUrl!)
-        url.pathname = `/${name}`
-        await chaosRun(t, { delivery: 'store', store: url.toString(), mode: 'partition', groupProtocol })
-      } finally {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-        await admin.end()
-      }
-    },
-    )
+/** A store run on PostgreSQL in a database of its own, made for it and dropped after. */
+export async function storeRun(t: TestContext, groupProtocol: GroupProtocol): Promise<void> {
+  const name = `baton_chaos_${randomUUID().replaceAll('-', '')}`
+  const admin = new pg.Client({ connectionString: postgresUrl })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+    const url = new URL(postgresUrl!)
+    url.pathname = `/${name}`
+    await chaosRun(t, { delivery: 'store', store: url.toString(), mode: 'partition', groupProtocol })
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.end()
   }
-})
+}
+
+export const NO_POSTGRES = postgresUrl === undefined ? 'set BATON_TEST_POSTGRES to a PostgreSQL connection string to run this' : false

@@ -1,7 +1,8 @@
 /**
  * The fake consumer group keeps the port's metadata contract: what a member commits with an offset
  * is stored with it and handed to the partition's next owner in `onAssign`; a commit without
- * metadata clears it; metadata over the broker's limit is refused whole, as Kafka refuses it.
+ * metadata clears it; a partition's metadata over the broker's limit is refused, the others of the
+ * commit stored, as Kafka does.
  * Fetched records name their partition.
  */
 import assert from 'node:assert/strict'
@@ -81,7 +82,7 @@ describe('FakeCluster commit metadata', () => {
     assert.deepEqual(c.assigned, [[{ ...TP0, committed: { offset: 4n, metadata: null } }]])
   })
 
-  it('refuses a commit whose metadata is over offsetMetadataMaxBytes (UTF-8), storing nothing of it', async () => {
+  it('refuses the partition whose metadata is over offsetMetadataMaxBytes (UTF-8), storing the others of the commit, as Kafka does', async () => {
     const cluster = new FakeCluster({ offsetMetadataMaxBytes: 8 })
     cluster.createTopic(TP0.topic, 2)
     const a = await start(cluster, 'a')
@@ -93,9 +94,11 @@ describe('FakeCluster commit metadata', () => {
       a.consumer.commit([{ ...tp1, offset: 1n }, { ...TP0, offset: 1n, metadata: '1234567é' }]),
       (error) => error instanceof CommitMetadataTooLargeError && error.code === 'PROCESSING_COMMIT_METADATA_TOO_LARGE',
     )
-    assert.equal(cluster.committedOffset(tp1.topic, 1), undefined, 'nothing of the refused commit is stored')
+    // The embedded broker does the same (adapters/consumer-port-metadata.test.ts).
+    assert.equal(cluster.committedOffset(tp1.topic, 1), 1n, 'the partition within the limit is stored')
+    assert.equal(cluster.committedOffset(TP0.topic, 0), 0n, 'the refused partition keeps its offset')
     assert.equal(cluster.committedMetadata(TP0.topic, 0), '12345678')
     const rejected = cluster.history.find((e) => e.type === 'commit-rejected')
-    assert.equal(rejected?.type === 'commit-rejected' ? rejected.reason : undefined, 'metadata-too-large')
+    assert.deepEqual(rejected, { type: 'commit-rejected', member: 'a', offsets: [{ ...TP0, offset: 1n, metadata: '1234567é' }], reason: 'metadata-too-large' })
   })
 })

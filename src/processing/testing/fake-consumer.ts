@@ -8,7 +8,8 @@
  * are rejected with `StaleGenerationError` for partitions the member does not own or after it was
  * fenced, and a new owner's fetching starts at the committed offset. Commit metadata is stored
  * with the offset and handed to the next owner in `onAssign`, and refused above the broker's
- * limit as Kafka refuses it, so a test cannot pass with metadata a real broker would reject.
+ * limit as Kafka refuses it (that partition only; the others of the commit are stored), so a test
+ * cannot pass with metadata a real broker would reject.
  */
 import { EventEmitter } from 'node:events'
 import type {
@@ -40,7 +41,7 @@ export type HistoryEntry =
       readonly type: 'commit-rejected'
       readonly member: string
       readonly offsets: readonly OffsetToCommit[]
-      /** stale: not owned or fenced (`StaleGenerationError`); metadata-too-large: over `offsetMetadataMaxBytes` (`CommitMetadataTooLargeError`). */
+      /** stale: not owned or fenced (`StaleGenerationError`), the whole commit; metadata-too-large: the offsets over `offsetMetadataMaxBytes` (`CommitMetadataTooLargeError`). */
       readonly reason: 'stale' | 'metadata-too-large'
     }
   | { readonly type: 'joined' | 'left'; readonly member: string }
@@ -283,17 +284,19 @@ export class FakeConsumer implements ConsumerPort {
       return Promise.reject(new StaleGenerationError(`commit rejected: ${what}`))
     }
     const limit = this.cluster.offsetMetadataMaxBytes
-    const tooLarge = offsets.find((o) => o.metadata !== undefined && Buffer.byteLength(o.metadata) > limit)
-    if (tooLarge !== undefined) {
-      // What the Kafka port rejects with when the broker answers OFFSET_METADATA_TOO_LARGE: nothing of the commit is stored.
-      this.cluster.record({ type: 'commit-rejected', member: this.id, offsets, reason: 'metadata-too-large' })
-      const size = Buffer.byteLength(tooLarge.metadata ?? '')
-      return Promise.reject(
-        new CommitMetadataTooLargeError(`the offset commit failed: metadata of ${tooLarge.topic}[${tooLarge.partition}] is ${size} bytes, over offset.metadata.max.bytes ${limit} (OFFSET_METADATA_TOO_LARGE)`),
-      )
-    }
-    this.cluster.commitFor(this, offsets)
-    return Promise.resolve()
+    const over = (o: OffsetToCommit): boolean => o.metadata !== undefined && Buffer.byteLength(o.metadata) > limit
+    const tooLarge = offsets.filter(over)
+    const within = offsets.filter((o) => !over(o))
+    // As Kafka's broker does: the partitions within the limit are stored, each one over it is
+    // answered OFFSET_METADATA_TOO_LARGE, and the Kafka port rejects the commit for it.
+    if (within.length > 0) this.cluster.commitFor(this, within)
+    const first = tooLarge[0]
+    if (first === undefined) return Promise.resolve()
+    this.cluster.record({ type: 'commit-rejected', member: this.id, offsets: tooLarge, reason: 'metadata-too-large' })
+    const size = Buffer.byteLength(first.metadata ?? '')
+    return Promise.reject(
+      new CommitMetadataTooLargeError(`the offset commit failed: metadata of ${first.topic}[${first.partition}] is ${size} bytes, over offset.metadata.max.bytes ${limit} (OFFSET_METADATA_TOO_LARGE)`),
+    )
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * whose coordinator traffic can be cut (crash) or held (stall), and a condition to wait on.
  */
 import { after, before } from 'node:test'
-import { startBroker, type EmbeddedBroker } from '../../../src/broker/index.js'
+import { startBroker, type EmbeddedBroker, type GroupCoordinatorOptions } from '../../../src/broker/index.js'
 import { GroupConsumer, type ClosableGroupTransport, type GroupConsumerConfig, type GroupConsumerFaults } from '../../../src/client/consumer/group-consumer.js'
 import { Producer } from '../../../src/client/producer/producer.js'
 import { NetworkError } from '../../../src/net/errors.js'
@@ -15,12 +15,13 @@ export const HEARTBEAT_MS = 100
 export const REBALANCE_TIMEOUT_MS = 5_000
 export const WAIT_MS = 15_000
 
-export function startTestBroker(nodes = 1): Promise<EmbeddedBroker> {
+/** @param groups more group coordinator options over the quick timings. */
+export function startTestBroker(nodes = 1, groups: GroupCoordinatorOptions = {}): Promise<EmbeddedBroker> {
   return startBroker({
     nodes,
     memory: true,
     autoCreateTopics: false,
-    groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500, consumerSessionTimeoutMs: SESSION_TIMEOUT_MS, consumerHeartbeatIntervalMs: HEARTBEAT_MS },
+    groups: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 500, consumerSessionTimeoutMs: SESSION_TIMEOUT_MS, consumerHeartbeatIntervalMs: HEARTBEAT_MS, ...groups },
   })
 }
 

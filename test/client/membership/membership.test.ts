@@ -70,6 +70,36 @@ function holdNextCommit(errorCode: number): () => Promise<void> {
   }
 }
 
+type Member = ReturnType<Harness['member']>
+
+/** a asks to rejoin and has sent its JoinGroup, which the coordinator holds until b rejoins too. */
+async function rejoining(a: Member): Promise<void> {
+  a.member.requestRejoin('test')
+  await waitForState(a.member, 'joining')
+}
+
+/**
+ * a and b stable; a commits `offset` for its first partition, the coordinator refuses it with
+ * `errorCode`, and the refusal reaches a once `meanwhile` has happened (by default: a rejoining).
+ * Resolves once the commit settled: with a, its generation when it asked, the partition, and the
+ * commit's error (undefined when it was stored in the end).
+ */
+async function commitRefusedDuring(
+  errorCode: number,
+  offset: bigint,
+  options: { group?: Partial<GroupMemberOptions>; meanwhile?: (a: Member, before: number) => Promise<void> } = {},
+): Promise<{ a: Member; before: number; partition: number; error: unknown }> {
+  const { a } = await stableGroupOfTwo(options.group)
+  const before = a.member.generationId
+  const partition = a.member.assignment()[0]!.partitions[0]!
+  const release = holdNextCommit(errorCode)
+  const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset }]))
+  await (options.meanwhile ?? rejoining)(a, before)
+  await release()
+  await eventually(h.timers, () => outcome.settled)
+  return { a, before, partition, error: outcome.error }
+}
+
 /** A promise's outcome, readable without awaiting it (the fake clock must be advanced meanwhile). */
 function settledOf(promise: Promise<unknown>): { settled: boolean; error: unknown } {
   const outcome: { settled: boolean; error: unknown } = { settled: false, error: undefined }
@@ -323,16 +353,8 @@ describe('offset commits', () => {
     ['REBALANCE_IN_PROGRESS', KafkaErrorCode.REBALANCE_IN_PROGRESS],
   ] as const) {
     it(`a commit refused with ${name} while the member rebalances is not taken as lost; it goes out again under the new generation`, async () => {
-      const { a } = await stableGroupOfTwo()
-      const before = a.member.generationId
-      const partition = a.member.assignment()[0]!.partitions[0]!
-      const release = holdNextCommit(errorCode)
-      const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
-      a.member.requestRejoin('test')
-      await waitForState(a.member, 'joining')
-      await release()
-      await eventually(h.timers, () => outcome.settled)
-      assert.equal(outcome.error, undefined)
+      const { a, before, partition, error } = await commitRefusedDuring(errorCode, 12n)
+      assert.equal(error, undefined)
       assert.deepEqual(commitGenerations(), [before, a.member.generationId], 'refused under the old generation, resent once under the new one')
       assert.deepEqual(await stored(a.member), [[partition, 12n, null]])
       assert.ok(!a.calls.some((c) => c.hook === 'onLost'), 'the rebalance took nothing from the member')
@@ -340,49 +362,31 @@ describe('offset commits', () => {
   }
 
   it('does not carry a commit into the next generation for partitions given up meanwhile (eager)', async () => {
-    const { a } = await stableGroupOfTwo({ assignors: [rangeAssignor] })
-    const before = a.member.generationId
-    const partition = a.member.assignment()[0]!.partitions[0]!
-    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
-    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 7n }]))
     // Eager: everything is revoked before the member rejoins, so the partition may go to b.
-    a.member.requestRejoin('test')
-    await waitForState(a.member, 'joining')
-    await release()
-    await eventually(h.timers, () => outcome.settled)
-    assert.ok(outcome.error instanceof CommitFailedError)
-    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
-    assert.equal(outcome.error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
+    const { a, before, error } = await commitRefusedDuring(KafkaErrorCode.ILLEGAL_GENERATION, 7n, { group: { assignors: [rangeAssignor] } })
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
+    assert.equal(error.kafkaError?.errorCode, KafkaErrorCode.ILLEGAL_GENERATION)
     assert.deepEqual(commitGenerations(), [before])
     assert.deepEqual(await stored(a.member), [])
   })
 
   it('does not carry a commit into the next generation after the membership was lost meanwhile', async () => {
-    const { a } = await stableGroupOfTwo()
-    const partition = a.member.assignment()[0]!.partitions[0]!
-    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
-    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 8n }]))
-    // a's heartbeats stop reaching the coordinator: its session ends, and so does its membership.
-    h.wire.fail(Heartbeat, () => new Error('unreachable'), (_, from) => from === a.transport.clientId)
-    await eventually(h.timers, () => a.calls.some((c) => c.hook === 'onLost'))
-    await release()
-    await eventually(h.timers, () => outcome.settled)
-    assert.ok(outcome.error instanceof CommitFailedError)
-    assert.equal(outcome.error.code, 'GROUP_COMMIT_REBALANCE')
+    const { error } = await commitRefusedDuring(KafkaErrorCode.ILLEGAL_GENERATION, 8n, {
+      meanwhile: async (a) => {
+        // a's heartbeats stop reaching the coordinator: its session ends, and so does its membership.
+        h.wire.fail(Heartbeat, () => new Error('unreachable'), (_, from) => from === a.transport.clientId)
+        await eventually(h.timers, () => a.calls.some((c) => c.hook === 'onLost'))
+      },
+    })
+    assert.ok(error instanceof CommitFailedError)
+    assert.equal(error.code, 'GROUP_COMMIT_REBALANCE')
     assert.equal(commitRequests().length, 1)
   })
 
   it('a commit failed transiently while the member rejoins is retried, and stored once, under a generation the coordinator accepts', async () => {
-    const { a } = await stableGroupOfTwo()
-    const before = a.member.generationId
-    const partition = a.member.assignment()[0]!.partitions[0]!
-    const release = holdNextCommit(KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
-    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 12n }]))
-    a.member.requestRejoin('test')
-    await waitForState(a.member, 'joining')
-    await release()
-    await eventually(h.timers, () => outcome.settled)
-    assert.equal(outcome.error, undefined)
+    const { a, before, partition, error } = await commitRefusedDuring(KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 12n)
+    assert.equal(error, undefined)
     const generations = commitGenerations()
     assert.equal(generations[0], before)
     assert.ok(generations.every((g) => g === before || g === a.member.generationId), `only the held and the new generation: ${generations.join(', ')}`)
@@ -391,16 +395,13 @@ describe('offset commits', () => {
   })
 
   it('a commit refused after the rebalance completed is resent at once under the new generation when the member kept its partitions', async () => {
-    const { a } = await stableGroupOfTwo()
-    const before = a.member.generationId
-    const partition = a.member.assignment()[0]!.partitions[0]!
-    const release = holdNextCommit(KafkaErrorCode.ILLEGAL_GENERATION)
-    const outcome = settledOf(a.member.commit([{ topic: 'orders', partition, offset: 13n }]))
-    a.member.requestRejoin('test')
-    await eventually(h.timers, () => a.member.state === 'stable' && a.member.generationId > before)
-    await release()
-    await eventually(h.timers, () => outcome.settled)
-    assert.equal(outcome.error, undefined)
+    const { a, partition, before, error } = await commitRefusedDuring(KafkaErrorCode.ILLEGAL_GENERATION, 13n, {
+      meanwhile: async (a, before) => {
+        a.member.requestRejoin('test')
+        await eventually(h.timers, () => a.member.state === 'stable' && a.member.generationId > before)
+      },
+    })
+    assert.equal(error, undefined)
     assert.deepEqual(commitGenerations(), [before, a.member.generationId])
     assert.deepEqual(await stored(a.member), [[partition, 13n, null]])
   })
@@ -410,8 +411,7 @@ describe('offset commits', () => {
     const partition = a.member.assignment()[0]!.partitions[0]!
     const release = holdNextCommit(KafkaErrorCode.REBALANCE_IN_PROGRESS)
     const result = new Promise<CommitFailedError | null>((resolve) => a.member.commitAsync([{ topic: 'orders', partition, offset: 3n }], resolve))
-    a.member.requestRejoin('test')
-    await waitForState(a.member, 'joining')
+    await rejoining(a)
     await release()
     const error = await result
     assert.ok(error instanceof CommitFailedError)

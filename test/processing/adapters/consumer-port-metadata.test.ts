@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import type { AssignedPartition, FetchedBatch } from '../../../src/processing/consumer-port.js'
 import { GroupConsumerPort } from '../../../src/processing/adapters/consumer.js'
+import { CommitMetadataTooLargeError } from '../../../src/processing/errors.js'
 import { encodeDoneRanges } from '../../../src/processing/offset-metadata.js'
 import { Condition, groupTimings, produce, startTestBroker } from '../../client/group-consumer/helpers.js'
 
@@ -86,5 +87,53 @@ describe('GroupConsumerPort commit metadata', () => {
     await reading(c, 'c')
     assert.deepEqual(c.assigned, [{ ...TP0, committed: { offset: 5n, metadata: null } }], 'the last commit had no metadata')
     assert.equal(c.batches[0]!.records[0]!.offset, 5n)
+  })
+})
+
+describe('GroupConsumerPort commit metadata over the broker limit', () => {
+  let broker: EmbeddedBroker
+
+  before(async () => {
+    broker = await startTestBroker(1, { offsetMetadataMaxBytes: 8 })
+    broker.createTopic(TOPIC, { partitions: 2 })
+  })
+
+  after(async () => {
+    await broker.stop()
+  })
+
+  it('refuses the partition whose metadata is over offset.metadata.max.bytes (UTF-8), as Kafka does, and stores the others of the commit', async () => {
+    const condition = new Condition()
+    const assigned: AssignedPartition[] = []
+    const port = new GroupConsumerPort({ bootstrapServers: broker.bootstrap, clientId: 'limit', groupId: 'port-metadata-limit', autoOffsetReset: 'earliest', ...groupTimings() })
+    try {
+      await port.start([TOPIC], {
+        onAssign: (partitions) => {
+          assigned.push(...partitions)
+          condition.poke()
+          return Promise.resolve()
+        },
+        onRevoke: () => Promise.resolve(),
+        onLost: () => Promise.resolve(),
+        onBatch: () => undefined,
+        onFatal: (error) => assert.fail(error),
+      })
+      await condition.until(() => assigned.length === 2, 'the member owns both partitions')
+      const tp1 = { topic: TOPIC, partition: 1 }
+      await port.commit([{ ...TP0, offset: 0n, metadata: '12345678' }])
+      // Eight characters, nine bytes: the limit counts bytes.
+      await assert.rejects(port.commit([{ ...tp1, offset: 1n }, { ...TP0, offset: 1n, metadata: '1234567é' }]), CommitMetadataTooLargeError)
+      const stored = await port.consumer.committed([TP0, tp1])
+      assert.deepEqual(
+        stored.map((c) => [c.partition, c.offset, c.metadata]),
+        [
+          [0, 0n, '12345678'],
+          [1, 1n, null],
+        ],
+        'the refused partition keeps its offset; the other one of the commit is stored',
+      )
+    } finally {
+      await port.close()
+    }
   })
 })

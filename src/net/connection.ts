@@ -349,7 +349,7 @@ export class Connection {
     let frame: Buffer | Buffer[]
     try {
       const header = { correlationId, clientId: this.options.clientId ?? 'baton' }
-      frame = options.shareBytesFrom === undefined ? encodeRequest(api, version, header, body, options.sizeHint) : encodeRequestChunks(api, version, header, body, options.sizeHint ?? 0, options.shareBytesFrom)
+      frame = options.shareBytesFrom === undefined ? encodeRequest(api, version, header, body, options.sizeHint) : encodeRequestChunks(api, version, header, body, { sizeHint: options.sizeHint, shareFrom: options.shareBytesFrom })
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }

@@ -41,7 +41,7 @@ export function encodeRequest<Req, ReqInit, Res, ResInit>(
   body: ReqInit,
   sizeHint = 0,
 ): Buffer {
-  return encodeRequestWriter(api, version, header, body, sizeHint, 0).finish()
+  return writeRequest(new Writer(256 + sizeHint), api, version, header, body).finish()
 }
 
 /**
@@ -54,21 +54,12 @@ export function encodeRequestChunks<Req, ReqInit, Res, ResInit>(
   version: number,
   header: RequestFrameHeader,
   body: ReqInit,
-  sizeHint: number,
-  shareFrom: number,
+  pieces: { readonly sizeHint?: number; readonly shareFrom: number },
 ): Buffer[] {
-  return encodeRequestWriter(api, version, header, body, sizeHint, shareFrom).finishChunks()
+  return writeRequest(new Writer(256 + (pieces.sizeHint ?? 0), pieces.shareFrom), api, version, header, body).finishChunks()
 }
 
-function encodeRequestWriter<Req, ReqInit, Res, ResInit>(
-  api: ApiSpec<Req, ReqInit, Res, ResInit>,
-  version: number,
-  header: RequestFrameHeader,
-  body: ReqInit,
-  sizeHint: number,
-  shareFrom: number,
-): Writer {
-  const w = new Writer(256 + sizeHint, shareFrom)
+function writeRequest<Req, ReqInit, Res, ResInit>(w: Writer, api: ApiSpec<Req, ReqInit, Res, ResInit>, version: number, header: RequestFrameHeader, body: ReqInit): Writer {
   const sizeAt = w.reserve(4)
   RequestHeaderCodec.encode(
     w,

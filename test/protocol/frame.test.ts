@@ -50,7 +50,7 @@ describe('frames', () => {
         topicData: [{ name: 'orders', partitionData: [{ index: 0, records: large[0]! }, { index: 1, records: Buffer.from([1, 2, 3]) }, { index: 2, records: large[1]! }] }],
       }
       const whole = encodeRequest(Produce, version, { correlationId: 7, clientId: 'app' }, body)
-      const pieces = encodeRequestChunks(Produce, version, { correlationId: 7, clientId: 'app' }, body, 0, 4096)
+      const pieces = encodeRequestChunks(Produce, version, { correlationId: 7, clientId: 'app' }, body, { shareFrom: 4096 })
       assert.deepEqual(Buffer.concat(pieces), whole, `v${version}`)
       // The batches are pieces of their own (the same memory), the small one was copied.
       assert.ok(pieces.includes(large[0]!) && pieces.includes(large[1]!))

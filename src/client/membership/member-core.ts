@@ -58,6 +58,8 @@ export abstract class LoopedMember<S extends string> {
   failure: BatonError | undefined
   protected closing = false
   private loop: Promise<void> | undefined
+  /** The early leave of close(), when it was made. */
+  private departure: Promise<void> | undefined
   /** The member's state machine, as far as starting and closing need it. */
   protected abstract readonly machine: { readonly state: S; transitionTo(to: 'closed' | 'leaving'): void }
   protected abstract readonly o: MemberBasics
@@ -102,7 +104,8 @@ export abstract class LoopedMember<S extends string> {
    * Revokes what is owned (onRevoke), leaves the group and stops; a member that never subscribed
    * just closes. A static member keeps its assignment for a restart within the session timeout
    * (KIP-345): the classic member sends no LeaveGroup, the KIP-848 member leaves with epoch -2. A
-   * request in flight (a JoinGroup) is waited for; the coordinator answers within the rebalance timeout.
+   * JoinGroup or SyncGroup in flight is not waited for: the member leaves beside it, and the
+   * coordinator answers it at once (a static member, which does not leave, still waits for it).
    */
   async close(): Promise<void> {
     this.closing = true
@@ -112,7 +115,18 @@ export abstract class LoopedMember<S extends string> {
       if (this.machine.state === 'unjoined') this.machine.transitionTo('closed')
       return
     }
+    // A request the coordinator parks until the rebalance completes (a JoinGroup waiting out a
+    // crashed member's session) would hold the leave for that long, and a caller's deadline would
+    // then close the connections without leaving, so the group waits this member's session out
+    // too. Leaving beside it goes over the other coordinator connection; the coordinator then
+    // answers the parked request at once.
+    if (this.parked() && this.departure === undefined) this.departure = this.depart(this.lostReason !== undefined)
     await this.loop
+  }
+
+  private async depart(lost: boolean): Promise<void> {
+    await releaseOwned(this.o, this.ownedGroups(), lost)
+    await this.leaveGroup(lost)
   }
 
   /** Closing, closed or failed: no new subscription is taken. */
@@ -146,13 +160,17 @@ export abstract class LoopedMember<S extends string> {
     }
     const lost = this.lostReason !== undefined
     this.machine.transitionTo('leaving')
-    await releaseOwned(this.o, this.ownedGroups(), lost)
-    await this.leaveGroup(lost)
+    if (this.departure !== undefined) await this.departure
+    else await this.depart(lost)
     this.machine.transitionTo('closed')
   }
 
   /** What else stops when the member closes (timers beside the loop). */
   protected onClose(): void {}
+  /** The loop waits on a request the coordinator answers only when the rebalance completes. */
+  protected parked(): boolean {
+    return false
+  }
   protected abstract handleLost(): Promise<void>
   protected abstract step(): Promise<void>
   protected abstract fail(error: BatonError): void

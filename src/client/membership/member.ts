@@ -172,6 +172,11 @@ export class GroupMember extends LoopedMember<MemberState> {
     this.pollWatch.stop()
   }
 
+  /** JoinGroup and SyncGroup wait for the rebalance to complete; close() leaves beside them. */
+  protected override parked(): boolean {
+    return this.sm.state === 'joining' || this.sm.state === 'syncing'
+  }
+
   protected async step(): Promise<void> {
     switch (this.sm.state) {
       case 'unjoined':

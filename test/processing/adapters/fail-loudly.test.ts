@@ -4,7 +4,9 @@
  *   `unreachableTimeoutMs` and sets exit code 1, having said what it waits for;
  * - a subscribed topic that does not exist is named in a warning, and consumed once created;
  * - a stop finishes within its deadline even while the group waits for a crashed member's session,
- *   and the wait was logged with what it waits for.
+ *   and the wait was logged with what it waits for;
+ * - a member that had joined and is stopped while its JoinGroup is parked (the group waits for a
+ *   crashed member) leaves at once, beside the parked request, instead of waiting out the session.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -138,6 +140,49 @@ describe('failing loudly', () => {
       await starting
     } finally {
       await app?.stop()
+      await crashed.close()
+    }
+  })
+  it('a joined member stopped while its rejoin waits for a crashed member’s session leaves at once, well within shutdownTimeoutMs', async () => {
+    broker.createTopic('sessions-joined', { partitions: 2 })
+    const groupId = 'pending-session-joined-group'
+    const condition = new Condition()
+    const timings = { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 60_000, retryBackoffMs: 50 }
+    const crashed = new FaultyGroupConsumer({ bootstrapServers: broker.bootstrap, groupId, ...timings })
+    crashed.subscribe(['sessions-joined'])
+    await condition.until(() => crashed.state === 'stable', 'the soon-crashed member to join')
+    const lines: LogLine[] = []
+    const app = baton({
+      brokers: broker.bootstrap,
+      groupId,
+      logger: recordingLogger(lines, () => condition.poke()),
+      signals: false,
+      rebalanceTimeoutMs: 60_000,
+      shutdownTimeoutMs: 3000,
+      kafka: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, retryBackoffMs: 50 },
+    })
+    app.consume('sessions-joined', () => Promise.resolve(), { deadLetter: false })
+    // A third member whose join starts a rebalance after the crash: the coordinator then waits for the crashed member's session.
+    const late = new FaultyGroupConsumer({ bootstrapServers: broker.bootstrap, groupId, ...timings })
+    try {
+      await app.start()
+      await condition.until(() => crashed.state === 'stable' && app.health().partitions > 0, 'the app to own partitions beside the soon-crashed member')
+      crashed.crash()
+      late.subscribe(['sessions-joined'])
+      await condition.until(
+        () => lines.some((l) => /^waiting \d+ s for group "pending-session-joined-group" to complete its rebalance/.test(l.message)),
+        'the app to wait in its rejoin for the crashed member',
+      )
+      const stopAsked = performance.now()
+      const result = await app.stop()
+      const tookMs = performance.now() - stopAsked
+      assert.equal(result.exitCode, EXIT_CODES.ok)
+      // Before, the stop waited for the parked JoinGroup until shutdownTimeoutMs + 5 s, then closed its connections without leaving.
+      assert.ok(tookMs < 3000, `the stop took ${Math.round(tookMs)} ms`)
+      assert.equal(lines.some((l) => /did not let this member leave|LeaveGroup could not be sent/.test(l.message)), false, JSON.stringify(lines.filter((l) => l.level !== 'info')))
+    } finally {
+      await app.stop()
+      await late.close({ timeoutMs: 1000 })
       await crashed.close()
     }
   })

@@ -227,7 +227,7 @@ export class BatonApp {
     await this.closeDeliveries()
     await this.closeOwnProducer()
     const result: RunResult = { reason: 'fatal', exitCode: EXIT_CODES.fatal, aborted: 0, error, uncommitted: [] }
-    this.logger.error({ err: error }, 'baton could not start')
+    this.logger.error({ err: error }, `baton could not start: ${error.message}`)
     this.finish(result)
     return result
   }

@@ -217,7 +217,8 @@ export class Processor {
     if (status.unreachableMs >= unreachableTimeoutMs) {
       clearInterval(this.watchTimer)
       const error = new BrokersUnreachableError(unreachableTimeoutMs, this.options.brokers ?? 'the consumer passed in')
-      this.options.logger.error({ err: error, groupId: this.options.config.groupId }, error.message)
+      // Before the join, the app logs the failed start with this error; logging it here too would say it twice.
+      if (this.joined) this.options.logger.error({ err: error, groupId: this.options.config.groupId }, error.message)
       this.failWith(error, this.joined ? undefined : this.rejectStart)
       return
     }

@@ -51,7 +51,10 @@ describe('failing loudly', () => {
       process.exitCode = previousExitCode
     }
     assert.equal(lines.some((l) => l.message === 'baton started'), false, 'never claims to have started')
-    assert.ok(lines.some((l) => l.level === 'error' && /no answer from the group coordinator/.test(l.message)))
+    // Logged once, with what to do, not once by the watch and again, with the same stack, as the start's failure.
+    const logged = lines.filter((l) => l.fields['err'] instanceof BrokersUnreachableError)
+    assert.equal(logged.length, 1, JSON.stringify(logged.map((l) => l.message)))
+    assert.ok(logged[0]!.level === 'error' && /no answer from the group coordinator/.test(logged[0]!.message))
     assert.equal(app.health().ready, false)
   })
 

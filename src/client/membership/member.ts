@@ -3,7 +3,9 @@
  *
  * One loop drives the state machine (state.ts); the heartbeat runs on its own timer beside it and
  * only raises flags (rebalance needed, ownership lost) that the loop acts on between steps, so the
- * order of hooks is always the loop's order. The loop never runs two steps at once.
+ * order of hooks is always the loop's order. The loop never runs two steps at once. The one thing
+ * done beside it is the leave of a member closed while its JoinGroup or SyncGroup is parked
+ * (member-core.ts, close): the loop runs no hook in those steps and stops when they return.
  *
  * Eager protocol: when a rebalance is due, onRevoke(all owned) runs while the generation is still
  * valid (the coordinator accepts commits from the current generation during PreparingRebalance),

@@ -3,12 +3,15 @@
  * - a partition's lag and committed-offset series leave an instance with the partition, so lag
  *   summed over instances is the real lag (not the last lag each former owner saw, forever);
  * - `ctx.signal` may be passed to a timer by every one of 1 000 handlers running at once in key
- *   mode without Node warning of a listener leak outside the logger.
+ *   mode without Node warning of a listener leak outside the logger;
+ * - a revocation is logged at info with the partitions revoked, the offsets committed for them and
+ *   what is still owned.
  */
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Registry } from 'prom-client'
+import { recordingLogger, type LogLine } from '../helpers/logging.js'
 import { ControlledHandler, deferred, group, within, type Group } from './helpers.js'
 
 const tp = (partition: number) => ({ topic: 'orders', partition })
@@ -93,5 +96,31 @@ describe('reporting truly', () => {
     } finally {
       process.off('warning', onWarning)
     }
+  })
+  it('logs a revocation at info with the partitions revoked, the offsets committed for them and what is still owned', async () => {
+    g = group('orders', 2)
+    for (let p = 0; p < 2; p++) for (let i = 0; i < 3; i++) g.cluster.produce('orders', p, { value: `v${i}` })
+    const lines: LogLine[] = []
+    let done = 0
+    const allDone = deferred()
+    const a = await g.member(
+      'a',
+      () => {
+        if (++done === 6) allDone.resolve()
+        return Promise.resolve()
+      },
+      {},
+      { logger: recordingLogger(lines) },
+    )
+    await a.consumer.assign([tp(0), tp(1)])
+    await within(allDone.promise, 5000, 'the six records')
+    await a.consumer.revoke([tp(1)])
+    const revoked = lines.filter((l) => l.message === 'partitions revoked')
+    assert.equal(revoked.length, 1)
+    assert.equal(revoked[0]!.level, 'info')
+    assert.deepEqual(
+      { revoked: revoked[0]!.fields['revoked'], committed: revoked[0]!.fields['committed'], owned: revoked[0]!.fields['owned'] },
+      { revoked: ['orders[1]'], committed: ['orders[1]@3'], owned: ['orders[0]'] },
+    )
   })
 })

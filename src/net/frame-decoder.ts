@@ -107,6 +107,26 @@ export class FrameDecoder {
     return frames
   }
 
+  /**
+   * Where the rest of the frame being assembled goes, for a socket that reads into buffers it is
+   * handed (net's `onread`): the kernel then writes a large response straight into its frame, with
+   * no chunk in between. Null when no frame spans chunks; report what was read with `received`.
+   */
+  readTarget(): Buffer | null {
+    return this.assembling === null ? null : this.assembling.subarray(this.filled)
+  }
+
+  /** Counts `size` bytes written into the last `readTarget()`; returns the frame if they complete it. */
+  received(size: number): Buffer | null {
+    const frame = this.assembling!
+    this.filled += size
+    if (this.filled < frame.length) return null
+    this.assembling = null
+    this.filled = 0
+    this.expected = -1
+    return frame
+  }
+
   /** Gives the incomplete frame its buffer and moves what has arrived of it there. */
   private startAssembling(): void {
     const frame = Buffer.allocUnsafe(this.expected)

@@ -95,7 +95,9 @@ export function registerChaosCommand(program: Command): void {
             return exitWithStartupError('baton chaos', error)
           }
         })()
-        const result = await runChaos(config, (line) => console.log(line))
+        // A run that cannot go on (a broker that does not come back, a group that never forms) ends
+        // in one line naming the run's folder, not a stack trace; its members are already stopped.
+        const result = await runChaos(config, (line) => console.log(line)).catch((error: unknown) => exitWithStartupError('baton chaos', error))
         const report = writeChaosReport(result)
         console.log(summaryLines(result).map((l) => `  ${l}`).join('\n'))
         console.log(`  report: ${report}`)

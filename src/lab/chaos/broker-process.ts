@@ -28,7 +28,8 @@ export interface BrokerProcessOptions {
 
 interface Spare {
   readonly child: ChildProcess
-  readonly exited: Promise<number | null>
+  /** The exit code, or the signal that ended the process. */
+  readonly exited: Promise<number | NodeJS.Signals | null>
   readonly stdout: ReturnType<typeof createInterface>
 }
 
@@ -82,9 +83,10 @@ export class BrokerProcess {
     const bootstrap = await new Promise<string>((resolve, reject) => {
       const timeoutMs = this.options.startTimeoutMs ?? 120_000
       const timer = setTimeout(() => reject(new LabError(`baton broker printed no listening line within ${timeoutMs} ms`)), timeoutMs)
-      void next.exited.then((code) => {
+      void next.exited.then((how) => {
         clearTimeout(timer)
-        reject(new LabError(`baton broker exited with ${code} before listening; its stderr says why`))
+        const ended = typeof how === 'string' ? `was killed by ${how}` : `exited with code ${how}`
+        reject(new LabError(`baton broker ${ended} before listening; its stderr (broker.log in the run's folder) says why`))
       })
       next.stdout.on('line', (line) => {
         if (!line.startsWith(LISTENING)) return
@@ -120,7 +122,7 @@ export class BrokerProcess {
 
   private spawnSpare(): Spare {
     const child = spawn(process.execPath, entryArgs('../../cli/warm-broker'), { stdio: ['pipe', 'pipe', 'pipe'] })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
     createInterface({ input: child.stderr }).on('line', (line) => this.options.stderr?.(line))
     // A spare killed before it starts has stdin closed under it; that is not worth a crash.
     child.stdin.on('error', () => undefined)

@@ -12,7 +12,7 @@ import type { RequestMemoryPool } from '../net/request-memory.js'
 import { KafkaServer, type ConnectionInfo } from '../net/server.js'
 import { BatonError } from '../protocol/errors/base.js'
 import { KafkaErrorCode } from '../protocol/errors/kafka-errors.js'
-import { decodeRequestBody, decodeRequestHeader, encodeResponse } from '../protocol/frame.js'
+import { decodeRequestBody, decodeRequestHeader, encodeResponse, encodeResponseChunks } from '../protocol/frame.js'
 import { ApiVersions, SaslAuthenticate, SaslHandshake } from '../protocol/generated/index.js'
 import type { NodeEndpoint } from './cluster.js'
 import type { Faults, NodeControls } from './faults.js'
@@ -23,6 +23,13 @@ import { SaslRefusal } from './security/sasl-server.js'
 import type { TlsOptions } from 'node:tls'
 
 /** What a connection may send before it has authenticated (and after its session expired). */
+/**
+ * Byte fields at least this long (a Fetch response's records, read from the log) go to the socket
+ * as pieces of their own rather than copied into the response frame: on a consume of 1 KiB
+ * records that copy was a third of the broker's work per fetched byte.
+ */
+const SHARE_FROM_BYTES = 16 * 1024
+
 const BEFORE_AUTHENTICATION = new Set([ApiVersions.apiKey, SaslHandshake.apiKey, SaslAuthenticate.apiKey])
 
 /** A request the broker cannot answer; the connection it came on is closed. */
@@ -82,8 +89,9 @@ export class BrokerNode implements NodeControls {
   }
 
   /** Answers one request frame (no size prefix) as the listener would, for a connection with no socket. */
-  answer(frame: Buffer, info: ConnectionInfo): Promise<Buffer | null> {
-    return this.handle(frame, info)
+  async answer(frame: Buffer, info: ConnectionInfo): Promise<Buffer | null> {
+    const response = await this.handle(frame, info)
+    return response === null || Buffer.isBuffer(response) ? response : Buffer.concat(response)
   }
 
   private clientConnection(info: ConnectionInfo): ClientConnection {
@@ -115,7 +123,7 @@ export class BrokerNode implements NodeControls {
     return out
   }
 
-  private async handle(frame: Buffer, info: ConnectionInfo): Promise<Buffer | null> {
+  private async handle(frame: Buffer, info: ConnectionInfo): Promise<Buffer | readonly Buffer[] | null> {
     const connection = this.clientConnection(info)
     const auth = connection.auth
     if (auth !== null && auth.rawTokens && auth.exchangeUnderWay) return this.rawToken(frame, auth)
@@ -154,6 +162,6 @@ export class BrokerNode implements NodeControls {
     const response = fault.errorCode !== null ? handler.errorResponse(request, fault.errorCode, ctx) : await handler.handle(request, ctx)
     if (fault.delayMs > 0) await sleep(fault.delayMs, undefined, { signal: this.context.stopping }).catch(() => {})
     if (response === null) return null
-    return encodeResponse(api, version, correlationId, response)
+    return encodeResponseChunks(api, version, correlationId, response, SHARE_FROM_BYTES)
   }
 }

@@ -27,10 +27,12 @@ export interface ConnectionInfo {
 
 /**
  * Handles one request frame (without its size prefix). Returns the whole response frame, size prefix
- * included, or null when the request takes no response (Produce with acks=0). Throwing closes the
- * connection: use it only when the bytes cannot be answered at all.
+ * included, either in one buffer or in consecutive pieces written together (so large byte fields
+ * need not be copied into one), or null when the request takes no response (Produce with acks=0).
+ * Throwing closes the connection: use it only when the bytes cannot be answered at all.
  */
-export type FrameHandler = (frame: Buffer, connection: ConnectionInfo) => Buffer | null | Promise<Buffer | null>
+export type FrameResponse = Buffer | readonly Buffer[]
+export type FrameHandler = (frame: Buffer, connection: ConnectionInfo) => FrameResponse | null | Promise<FrameResponse | null>
 
 /** The server logs through the one logger interface; the name stays for its callers. */
 export type ServerLogger = Logger
@@ -247,7 +249,7 @@ export class KafkaServer {
           queueFull = false
           updateReading()
         }
-        let response: Buffer | null
+        let response: FrameResponse | null
         try {
           response = await this.options.handler(frame, connection)
         } catch (error) {
@@ -260,12 +262,14 @@ export class KafkaServer {
         if (closeRequested) {
           dead = true
           logger.info(fields, 'closing connection after its response, as Kafka does')
-          if (response !== null && !socket.destroyed) socket.end(response)
-          else socket.destroy()
+          if (response !== null && !socket.destroyed) {
+            writeResponse(socket, response)
+            socket.end()
+          } else socket.destroy()
           return
         }
         if (response === null || dead || socket.destroyed) continue
-        if (!socket.write(response)) await writable(socket)
+        if (!writeResponse(socket, response)) await writable(socket)
       }
       busy = false
     }
@@ -314,6 +318,18 @@ export class KafkaServer {
 }
 
 /** Resolves once the socket can take more writes, or is closed. */
+/** Writes a response, a piecewise one in one vectored write; false when the socket asks to wait for 'drain'. */
+function writeResponse(socket: Socket, response: FrameResponse): boolean {
+  if (Buffer.isBuffer(response)) return socket.write(response)
+  const pieces = response as readonly Buffer[]
+  if (pieces.length === 1) return socket.write(pieces[0]!)
+  socket.cork()
+  let ok = true
+  for (const piece of pieces) ok = socket.write(piece)
+  socket.uncork()
+  return ok
+}
+
 function writable(socket: Socket): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {

@@ -78,12 +78,30 @@ export function encodeResponse<Req, ReqInit, Res, ResInit>(
   correlationId: number,
   body: ResInit,
 ): Buffer {
-  const w = new Writer(256)
+  return writeResponse(new Writer(256), api, version, correlationId, body).finish()
+}
+
+/**
+ * The same frame in pieces, as `encodeRequestChunks` makes a request's: byte fields of at least
+ * `shareFrom` bytes (a Fetch response's records) are pieces of their own instead of copies, for a
+ * vectored write. The caller must not change them until the frame is written.
+ */
+export function encodeResponseChunks<Req, ReqInit, Res, ResInit>(
+  api: ApiSpec<Req, ReqInit, Res, ResInit>,
+  version: number,
+  correlationId: number,
+  body: ResInit,
+  shareFrom: number,
+): Buffer[] {
+  return writeResponse(new Writer(256, shareFrom), api, version, correlationId, body).finishChunks()
+}
+
+function writeResponse<Req, ReqInit, Res, ResInit>(w: Writer, api: ApiSpec<Req, ReqInit, Res, ResInit>, version: number, correlationId: number, body: ResInit): Writer {
   const sizeAt = w.reserve(4)
   ResponseHeaderCodec.encode(w, { correlationId }, responseHeaderVersion(api, version))
   api.response.encode(w, body, version)
   w.setInt32At(sizeAt, w.length - 4)
-  return w.finish()
+  return w
 }
 
 export interface DecodedRequestHeader {

@@ -8,6 +8,7 @@ import {
   encodeRequest,
   encodeRequestChunks,
   encodeResponse,
+  encodeResponseChunks,
   peekCorrelationId,
   requestHeaderVersion,
   responseHeaderVersion,
@@ -89,6 +90,21 @@ describe('frames', () => {
     assert.equal(correlationId, 99)
     assert.equal(body.sessionId, 5)
     assert.equal(body.responses.length, 0)
+  })
+
+  it('encodes a response in pieces that join into the one-buffer frame, large records shared, not copied', () => {
+    const records = Buffer.alloc(40_000, 3)
+    const body = {
+      responses: [{ topic: 't', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 10n, records }, { partitionIndex: 1, errorCode: 0, highWatermark: 1n, records: Buffer.alloc(10, 4) }] }],
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 5,
+    }
+    const chunks = encodeResponseChunks(Fetch, 12, 7, body, 16 * 1024)
+    assert.ok(Buffer.concat(chunks).equals(encodeResponse(Fetch, 12, 7, body)))
+    assert.ok(chunks.some((chunk) => chunk === records))
+    const decoded = decodeResponse(Fetch, 12, Buffer.concat(chunks).subarray(4)).body
+    assert.ok(decoded.responses[0]!.partitions[0]!.records!.equals(records))
   })
 
   it('refuses to encode a version the API lacks, or a field the version cannot carry', () => {

@@ -23,7 +23,10 @@ import { LogTruncationError, OffsetOutOfRangeError } from '../errors.js'
 import { FetchSessionHandler, isSessionError, type SessionPartition, type SessionRequest } from './fetch-session.js'
 import { isRetriableError } from '../retry.js'
 import { partitionKey } from '../../protocol/topic-partition.js'
-import { recordsFromFetch, type ConsumerRecord } from './records.js'
+import { PartitionState, type BufferedChunk } from './partition-state.js'
+import { rangeOfFetch, recordsFromFetch, type FetchedRange } from './records.js'
+
+export { PartitionState, type BufferedChunk } from './partition-state.js'
 
 export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
 
@@ -40,53 +43,6 @@ export interface FetcherOptions {
   retryBackoffMs: number
 }
 
-export interface BufferedChunk {
-  readonly records: ConsumerRecord[]
-  readonly bytes: number
-  /** The partition's position once these records are consumed. */
-  readonly nextOffset: bigint
-  readonly generation: number
-  readonly highWatermark: bigint
-}
-
-export class PartitionState {
-  /** Null while the position must be looked up with ListOffsets. */
-  fetchOffset: bigint | null = null
-  /** The next offset to hand to the application. */
-  position: bigint | null = null
-  resetTo: 'earliest' | 'latest' | null = null
-  paused = false
-  /** Paused for hand-out only: fetching goes on until the buffer is full. */
-  prefetchWhilePaused = false
-  inFlight = false
-  generation = 0
-  retryAt = 0
-  readonly buffer: BufferedChunk[] = []
-  bufferedBytes = 0
-  highWatermark = -1n
-  /** Leader epoch of the last batch fetched (KIP-320); -1 when unknown, as after a seek. */
-  lastFetchedEpoch = -1
-  /** Per-partition fetch size; raised when a single batch is larger (KIP-74 keeps this rare). */
-  fetchBytes: number
-  error: Error | null = null
-
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    fetchBytes: number,
-  ) {
-    this.fetchBytes = fetchBytes
-  }
-
-  /** Forgets buffered records and in-flight responses, e.g. on seek. */
-  reset(): void {
-    this.generation++
-    this.buffer.length = 0
-    this.bufferedBytes = 0
-    this.error = null
-  }
-}
-
 const LEADER_CHANGE_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
   KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -97,6 +53,17 @@ const LEADER_CHANGE_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.OFFSET_NOT_AVAILABLE,
   KafkaErrorCode.REPLICA_NOT_AVAILABLE,
 ])
+
+/** Fetched bytes of one partition, counted as buffered, waiting to be decoded. */
+interface DeferredDecode {
+  readonly state: PartitionState
+  readonly generation: number
+  /** Where the bytes begin: the partition goes back there if they do not decode. */
+  readonly offset: bigint
+  readonly epochBefore: number
+  readonly result: FetchResponsePartitionData
+  readonly bytes: number
+}
 
 const EARLIEST_TIMESTAMP = -2n
 const LATEST_TIMESTAMP = -1n
@@ -297,18 +264,24 @@ export class Fetcher {
       for (const p of topic.partitions) results.set(this.key(topic.topic, p.partitionIndex), p)
     }
     let delivered = false
+    const deferred: DeferredDecode[] = []
     for (const { state, generation, offset } of sent) {
       // Seeked, reassigned or removed while the fetch was out: its records are from the old position.
       if (state.generation !== generation || this.partitions.get(this.key(state.topic, state.partition)) !== state) continue
+      // Sent before the bytes ahead of it failed to decode: the partition fetches those again.
+      if (state.fetchOffset !== offset) continue
       const result = results.get(this.key(state.topic, state.partition))
       if (result === undefined) continue
-      if (this.onPartition(leader, state, offset, result)) delivered = true
+      if (this.onPartition(leader, state, offset, result, deferred)) delivered = true
     }
     if (delivered) this.onData()
+    // After this turn's microtasks, in which the next fetch is sent: the broker reads and sends
+    // it while these records are decoded, instead of waiting for that before it is asked.
+    if (deferred.length > 0) setImmediate(() => this.decodeDeferred(deferred))
   }
 
   /** Handles one partition's part of a fetch response; returns whether it made something available. */
-  private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData): boolean {
+  private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData, deferred: DeferredDecode[]): boolean {
     const code = result.errorCode
     if (code === 0 && result.divergingEpoch.epoch >= 0) return this.onDivergence(state, offset, result.divergingEpoch)
     if (code === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -330,6 +303,8 @@ export class Fetcher {
       return true
     }
     state.highWatermark = result.highWatermark
+    const range = rangeOfFetch(result.records, offset)
+    if (range !== null) return this.advance(state, offset, result, range, deferred)
     let fetched
     try {
       fetched = recordsFromFetch(result.records, {
@@ -360,6 +335,74 @@ export class Fetcher {
     state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
     state.bufferedBytes += bytes
     return true
+  }
+
+  /**
+   * Moves the partition past well-framed fetched bytes at once, counting them as buffered, and
+   * leaves their decoding to `decodeDeferred`.
+   */
+  private advance(state: PartitionState, offset: bigint, result: FetchResponsePartitionData, range: FetchedRange, deferred: DeferredDecode[]): boolean {
+    if (range.tooLarge !== null) {
+      state.fetchBytes = Math.min(Math.max(range.tooLarge, state.fetchBytes * 2), this.options.maxBytes)
+      return false
+    }
+    state.fetchBytes = this.options.maxPartitionBytes
+    const epochBefore = state.lastFetchedEpoch
+    if (range.lastEpoch >= 0) state.lastFetchedEpoch = range.lastEpoch
+    // Nothing at or past the fetch offset: no records to decode.
+    if (range.nextOffset === offset) return false
+    state.fetchOffset = range.nextOffset
+    const bytes = result.records?.length ?? 0
+    state.bufferedBytes += bytes
+    deferred.push({ state, generation: state.generation, offset, epochBefore, result, bytes })
+    return false
+  }
+
+  /**
+   * Decodes what `advance` let through, in the order it was fetched. A partition whose bytes do
+   * not decode (CRC, corrupt records) goes back to where they began and reports the error, as if
+   * it had never moved past them; what it fetched after them is dropped.
+   */
+  private decodeDeferred(list: readonly DeferredDecode[]): void {
+    if (this.stopped) return
+    let delivered = false
+    for (const item of list) {
+      const { state, result, bytes } = item
+      // Seeked or removed since: reset() already forgot these bytes.
+      if (state.generation !== item.generation || this.partitions.get(this.key(state.topic, state.partition)) !== state) continue
+      if (state.error !== null) {
+        state.bufferedBytes -= bytes
+        continue
+      }
+      let fetched
+      try {
+        fetched = recordsFromFetch(result.records, {
+          topic: state.topic,
+          partition: state.partition,
+          fetchOffset: item.offset,
+          readCommitted: this.options.readCommitted,
+          aborted: result.abortedTransactions,
+          verifyCrc: this.options.verifyCrc,
+        })
+      } catch (error) {
+        state.bufferedBytes -= bytes
+        state.fetchOffset = item.offset
+        state.lastFetchedEpoch = item.epochBefore
+        state.error = error instanceof Error ? error : new Error(String(error))
+        delivered = true
+        continue
+      }
+      if (fetched.records.length === 0) {
+        // Only control or aborted batches: nothing to deliver, but the position moves past them.
+        state.bufferedBytes -= bytes
+        if (state.buffer.length === 0) state.position = fetched.nextOffset
+        continue
+      }
+      state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
+      delivered = true
+    }
+    if (delivered) this.onData()
+    this.schedule()
   }
 
   /**

@@ -5,7 +5,7 @@
  * aborted-transaction list the broker sends with the fetch.
  */
 import type { RecordHeader } from '../../protocol/records/index.js'
-import { decodeRecordBatches, type DecodedRecordBatch } from '../../protocol/records/index.js'
+import { decodeRecordBatches, sliceRecordBatches, type DecodedRecordBatch } from '../../protocol/records/index.js'
 
 export interface ConsumerRecord {
   readonly topic: string
@@ -69,6 +69,28 @@ export function recordsFromFetch(bytes: Buffer | null, options: DecodeFetchOptio
   const nextOffset = last === undefined ? options.fetchOffset : maxBigint(options.fetchOffset, last.lastOffset + 1n)
   const tooLarge = batches.length === 0 && partialBatch !== null ? (partialBatch.sizeInBytes ?? bytes.length * 2) : null
   return { records, nextOffset, tooLarge, lastEpoch: last?.partitionLeaderEpoch ?? -1 }
+}
+
+/** What a fetch's bytes lead to, read from the batch headers alone. */
+export type FetchedRange = Omit<FetchedRecords, 'records'>
+
+/**
+ * Where the next fetch starts after these bytes, from the v2 batch headers alone (no CRC, no
+ * records), so that the next fetch can be on its way while these are decoded; the records then
+ * come from `recordsFromFetch` with the same answer for the offsets. Null for anything but well
+ * framed v2 batches (legacy message sets, corrupt framing): decode those at once.
+ */
+export function rangeOfFetch(bytes: Buffer | null, fetchOffset: bigint): FetchedRange | null {
+  if (bytes === null || bytes.length === 0) return { nextOffset: fetchOffset, tooLarge: null, lastEpoch: -1 }
+  let sliced
+  try {
+    sliced = sliceRecordBatches(bytes, { verifyCrc: false })
+  } catch {
+    return null
+  }
+  const last = sliced.batches.at(-1)
+  if (last === undefined) return { nextOffset: fetchOffset, tooLarge: sliced.partialBatch === null ? null : (sliced.partialBatch.sizeInBytes ?? bytes.length * 2), lastEpoch: -1 }
+  return { nextOffset: maxBigint(fetchOffset, last.lastOffset + 1n), tooLarge: null, lastEpoch: last.partitionLeaderEpoch }
 }
 
 /**

@@ -1,0 +1,52 @@
+/**
+ * One assigned partition as the fetcher keeps it: where fetching and delivery stand, whether it is
+ * paused, in flight or failed, and its buffer of fetched records waiting to be handed out.
+ */
+import type { ConsumerRecord } from './records.js'
+
+export interface BufferedChunk {
+  readonly records: ConsumerRecord[]
+  readonly bytes: number
+  /** The partition's position once these records are consumed. */
+  readonly nextOffset: bigint
+  readonly generation: number
+  readonly highWatermark: bigint
+}
+
+export class PartitionState {
+  /** Null while the position must be looked up with ListOffsets. */
+  fetchOffset: bigint | null = null
+  /** The next offset to hand to the application. */
+  position: bigint | null = null
+  resetTo: 'earliest' | 'latest' | null = null
+  paused = false
+  /** Paused for hand-out only: fetching goes on until the buffer is full. */
+  prefetchWhilePaused = false
+  inFlight = false
+  generation = 0
+  retryAt = 0
+  readonly buffer: BufferedChunk[] = []
+  bufferedBytes = 0
+  highWatermark = -1n
+  /** Leader epoch of the last batch fetched (KIP-320); -1 when unknown, as after a seek. */
+  lastFetchedEpoch = -1
+  /** Per-partition fetch size; raised when a single batch is larger (KIP-74 keeps this rare). */
+  fetchBytes: number
+  error: Error | null = null
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    fetchBytes: number,
+  ) {
+    this.fetchBytes = fetchBytes
+  }
+
+  /** Forgets buffered records and in-flight responses, e.g. on seek. */
+  reset(): void {
+    this.generation++
+    this.buffer.length = 0
+    this.bufferedBytes = 0
+    this.error = null
+  }
+}

@@ -24,6 +24,17 @@ describe('failing loudly', () => {
   after(async () => {
     await broker.stop()
   })
+  /** An app whose members keep a 30 s session: a crashed one holds the group's rebalance that long. */
+  const appWithLongSession = (groupId: string, lines: LogLine[], condition: Condition, shutdownTimeoutMs: number): BatonApp =>
+    baton({
+      brokers: broker.bootstrap,
+      groupId,
+      logger: recordingLogger(lines, () => condition.poke()),
+      signals: false,
+      rebalanceTimeoutMs: 60_000,
+      shutdownTimeoutMs,
+      kafka: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, retryBackoffMs: 50 },
+    })
 
   it('rejects run() with BrokersUnreachableError and exit code 1 when no broker answers within unreachableTimeoutMs', async () => {
     const lines: LogLine[] = []
@@ -112,15 +123,7 @@ describe('failing loudly', () => {
     const lines: LogLine[] = []
     let app: BatonApp | undefined
     try {
-      app = baton({
-        brokers: broker.bootstrap,
-        groupId,
-        logger: recordingLogger(lines, () => condition.poke()),
-        signals: false,
-        rebalanceTimeoutMs: 60_000,
-        shutdownTimeoutMs: 1000,
-        kafka: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, retryBackoffMs: 50 },
-      })
+      app = appWithLongSession(groupId, lines, condition, 1000)
       app.consume('sessions', () => Promise.resolve(), { deadLetter: false })
       const starting = app.start()
       starting.catch(() => undefined)
@@ -155,15 +158,7 @@ describe('failing loudly', () => {
     crashed.subscribe(['sessions-joined'])
     await condition.until(() => crashed.state === 'stable', 'the soon-crashed member to join')
     const lines: LogLine[] = []
-    const app = baton({
-      brokers: broker.bootstrap,
-      groupId,
-      logger: recordingLogger(lines, () => condition.poke()),
-      signals: false,
-      rebalanceTimeoutMs: 60_000,
-      shutdownTimeoutMs: 3000,
-      kafka: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 200, retryBackoffMs: 50 },
-    })
+    const app = appWithLongSession(groupId, lines, condition, 3000)
     app.consume('sessions-joined', () => Promise.resolve(), { deadLetter: false })
     // A third member whose join starts a rebalance after the crash: the coordinator then waits for the crashed member's session.
     const late = new FaultyGroupConsumer({ bootstrapServers: broker.bootstrap, groupId, ...timings })

@@ -22,7 +22,6 @@ import { ConnectionAuth } from './security/connection-auth.js'
 import { SaslRefusal } from './security/sasl-server.js'
 import type { TlsOptions } from 'node:tls'
 
-/** What a connection may send before it has authenticated (and after its session expired). */
 /**
  * Byte fields at least this long (a Fetch response's records, read from the log) go to the socket
  * as pieces of their own rather than copied into the response frame: on a consume of 1 KiB
@@ -30,6 +29,7 @@ import type { TlsOptions } from 'node:tls'
  */
 const SHARE_FROM_BYTES = 16 * 1024
 
+/** What a connection may send before it has authenticated (and after its session expired). */
 const BEFORE_AUTHENTICATION = new Set([ApiVersions.apiKey, SaslHandshake.apiKey, SaslAuthenticate.apiKey])
 
 /** A request the broker cannot answer; the connection it came on is closed. */

@@ -317,7 +317,6 @@ export class KafkaServer {
   }
 }
 
-/** Resolves once the socket can take more writes, or is closed. */
 /** Writes a response, a piecewise one in one vectored write; false when the socket asks to wait for 'drain'. */
 function writeResponse(socket: Socket, response: FrameResponse): boolean {
   if (Buffer.isBuffer(response)) return socket.write(response)
@@ -330,6 +329,7 @@ function writeResponse(socket: Socket, response: FrameResponse): boolean {
   return ok
 }
 
+/** Resolves once the socket can take more writes, or is closed. */
 function writable(socket: Socket): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {

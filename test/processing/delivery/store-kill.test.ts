@@ -55,22 +55,34 @@ interface Child {
   stderr: string
   /** The store's offsets per partition, as the member last reported them. */
   readonly stored: Map<number, bigint>
-  /** Resolves on the next `mid` line (a row written, its transaction open). */
-  nextMid(): Promise<string>
+  /**
+   * Asks the member to hold its next handler inside the open transaction, right after the row
+   * (`hold`), and resolves with the `held <partition> <offset>` line once it does.
+   */
+  hold(): Promise<string>
+  /** Lets the held handler finish (`release`). */
+  release(): void
   /** Resolves once `check` holds, re-checked whenever the member writes; fails after `ms`. */
   until(check: () => boolean, what: string, ms: number): Promise<void>
 }
 
 function startMember(bootstrap: string, store: Store, group: string, name: string): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, bootstrap, `${TOPIC}-${group}`, group, store.spec, name], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const midWaiters: ((line: string) => void)[] = []
+  const heldWaiters: ((line: string) => void)[] = []
+  // A command written as the member dies finds the pipe closed; the test learns of the death by its exit.
+  child.stdin.on('error', () => undefined)
   const checks = new Set<() => void>()
   const state: Child = {
     process: child,
     name,
     stderr: '',
     stored: new Map(),
-    nextMid: () => new Promise((resolve) => midWaiters.push(resolve)),
+    hold() {
+      const held = new Promise<string>((resolve) => heldWaiters.push(resolve))
+      child.stdin.write('hold\n')
+      return held
+    },
+    release: () => void child.stdin.write('release\n'),
     until(check, what, ms) {
       return new Promise((resolve, reject) => {
         const settle = (): void => {
@@ -99,7 +111,7 @@ function startMember(bootstrap: string, store: Store, group: string, name: strin
     buffered = lines.pop() ?? ''
     for (const line of lines) {
       const [kind, partition, offset] = line.split(' ')
-      if (kind === 'mid') for (const resolve of midWaiters.splice(0)) resolve(line)
+      if (kind === 'held') for (const resolve of heldWaiters.splice(0)) resolve(line)
       if (kind === 'stored') state.stored.set(Number(partition), BigInt(offset!))
     }
     for (const check of [...checks]) check()
@@ -165,7 +177,7 @@ async function killMidTransaction(broker: EmbeddedBroker, store: Store, group: s
     const doomed = startMember(bootstrap, store, group, 'doomed')
     children.push(doomed)
     await doomed.until(() => storedTotal(doomed) >= 40n, 'the first transactions', 60_000)
-    const mid = await doomed.nextMid()
+    const mid = await doomed.hold()
     await stop(doomed, 'SIGKILL')
     const [, partition, offset] = mid.split(' ')
     const killedAt = { member: 'doomed', partition: Number(partition), offset: BigInt(offset!) }
@@ -244,7 +256,7 @@ describe('store mode on PostgreSQL: member processes killed (SIGKILL) or frozen 
       const zombie = startMember(bootstrap, store, group, 'zombie')
       children.push(zombie)
       await zombie.until(() => storedTotal(zombie) >= 40n, 'the first transactions', 60_000)
-      const mid = await zombie.nextMid()
+      const mid = await zombie.hold()
       zombie.process.kill('SIGSTOP')
       const [, partition, offset] = mid.split(' ')
       const frozenAt = { member: 'zombie', partition: Number(partition), offset: BigInt(offset!) }
@@ -255,6 +267,7 @@ describe('store mode on PostgreSQL: member processes killed (SIGKILL) or frozen 
       await owner.until(() => storedAll(owner), 'every record stored by the owner', 90_000)
       // The zombie wakes with its transaction open and tries to commit it (or learns it lost the partitions first).
       zombie.process.kill('SIGCONT')
+      zombie.release()
       await zombie.until(() => /was refused and rolled back|partitions lost/.test(zombie.stderr), 'the zombie refused or told of its loss', 30_000)
       await assertExactlyOnce(store, group, frozenAt)
     } finally {

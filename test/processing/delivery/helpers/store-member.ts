@@ -1,13 +1,16 @@
 /**
  * A store-mode member process for the SIGKILL and SIGSTOP tests: `baton({ store })` on PostgreSQL
  * or on a file-backed PGlite, each record one row through `ctx.tx`. After writing a row it says so
- * on stdout (`mid <partition> <offset>`) and lingers a little inside the transaction, so that a
- * kill lands in the middle of one. It also reports the store's offsets as they move
+ * on stdout (`mid <partition> <offset>`). A `hold` line on stdin makes the next handler, once its
+ * row is written, say `held <partition> <offset>` and wait inside the open transaction until a
+ * `release` line comes (or the process dies), so that a kill or a freeze sent after `held` surely
+ * lands in the middle of a transaction, however loaded the machine. It also reports the store's offsets as they move
  * (`stored <partition> <offset>`), read through its own database: a PGlite data directory belongs
  * to one process at a time, so the test cannot watch it from outside while a member runs.
  * Arguments: bootstrap (comma-separated), topic, group id, database (a PostgreSQL URL, or
  * `pglite:<data directory>`), member name. SIGTERM stops it gracefully (last commit, database closed).
  */
+import { createInterface } from 'node:readline'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { baton, pgliteDatabase, postgresDatabase, type Logger, type SqlDatabase } from '../../../../src/index.js'
@@ -42,10 +45,24 @@ const app = baton({
   kafka: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, clientId: member },
   store: { database, maxRecords: 20, maxMs: 200 },
 })
+let holdNext = false
+let release: () => void = () => undefined
+const released = new Promise<void>((resolve) => (release = resolve))
+const commands = createInterface({ input: process.stdin })
+commands.on('line', (line) => {
+  if (line === 'hold') holdNext = true
+  if (line === 'release') release()
+})
 app.consume(
   topic,
   async (record, ctx) => {
     await ctx.tx.query('INSERT INTO effects VALUES ($1, $2, $3, $4, txid_current())', [member, record.topic, record.partition, record.offset.toString()])
+    if (holdNext) {
+      holdNext = false
+      process.stdout.write(`held ${record.partition} ${record.offset}\n`)
+      await released
+      return
+    }
     process.stdout.write(`mid ${record.partition} ${record.offset}\n`)
     await new Promise((resolve) => setTimeout(resolve, 2))
   },
@@ -73,3 +90,6 @@ await app.run()
 running = false
 await reporting
 await close()
+// stdin stays open (the test holds its end): let go of it so the process can end.
+commands.close()
+process.stdin.destroy()

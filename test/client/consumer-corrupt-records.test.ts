@@ -1,8 +1,9 @@
 /**
- * A fetch whose bytes do not decode (a batch failing its CRC). The consumer decodes a response
- * after it has sent the next fetch (so the broker works meanwhile); these tests hold it to what
- * decoding first guaranteed: the error reaches the application, the position stays before the bad
- * batch, and once the bytes read well again every record arrives once, in order.
+ * A fetch whose bytes do not decode (a batch failing its CRC). The consumer buffers fetched bytes
+ * undecoded and decodes them when the application takes them, with later fetches already sent;
+ * these tests hold it to what decoding first guaranteed: the error reaches the application, the
+ * position stays before the bad batch, and once the bytes read well again every record arrives
+ * once, in order.
  *
  * On the scripted fake (helpers/mock-cluster.ts): the embedded broker refuses corrupt batches on
  * append, so it cannot serve one.

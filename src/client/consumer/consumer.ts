@@ -296,13 +296,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     for (let i = 0; i < states.length; i++) {
       const state = states[(this.cursor + i) % states.length]!
       if (state.paused) continue
+      // Taking decodes: bytes that do not decode leave their error on the partition.
+      const chunk = state.error === null ? this.fetcher.take(state) : undefined
       if (state.error !== null) {
         const error = state.error
         state.error = null
         this.cursor = (this.cursor + i + 1) % states.length
         throw error
       }
-      const chunk = this.fetcher.take(state)
       if (chunk === undefined) continue
       this.cursor = (this.cursor + i + 1) % states.length
       return { state, chunk }

@@ -14,6 +14,10 @@
  * - KIP-320: each partition sends the leader epoch of the last batch it fetched; a broker whose log
  *   no longer has that history answers with the point of divergence, and the partition moves back
  *   to it (or reports LogTruncationError when autoOffsetReset is 'none').
+ * - The next fetch needs only where the fetched bytes end, which the v2 batch headers tell; so the
+ *   bytes wait in the buffer undecoded and are decoded when taken, and the next fetch is on its
+ *   way while the application works. Bytes that then fail to decode (CRC, corrupt records) put the
+ *   partition back where they began, as if it had never moved past them.
  */
 import { NetworkError } from '../../net/errors.js'
 import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
@@ -23,8 +27,8 @@ import { LogTruncationError, OffsetOutOfRangeError } from '../errors.js'
 import { FetchSessionHandler, isSessionError, type SessionPartition, type SessionRequest } from './fetch-session.js'
 import { isRetriableError } from '../retry.js'
 import { partitionKey } from '../../protocol/topic-partition.js'
-import { PartitionState, type BufferedChunk } from './partition-state.js'
-import { rangeOfFetch, recordsFromFetch, type FetchedRange } from './records.js'
+import { PartitionState, type BufferedChunk, type FetchedBytes } from './partition-state.js'
+import { rangeOfFetch, recordsFromFetch, type AbortedTransaction, type FetchedRange, type FetchedRecords } from './records.js'
 
 export { PartitionState, type BufferedChunk } from './partition-state.js'
 
@@ -53,17 +57,6 @@ const LEADER_CHANGE_CODES: ReadonlySet<number> = new Set([
   KafkaErrorCode.OFFSET_NOT_AVAILABLE,
   KafkaErrorCode.REPLICA_NOT_AVAILABLE,
 ])
-
-/** Fetched bytes of one partition, counted as buffered, waiting to be decoded. */
-interface DeferredDecode {
-  readonly state: PartitionState
-  readonly generation: number
-  /** Where the bytes begin: the partition goes back there if they do not decode. */
-  readonly offset: bigint
-  readonly epochBefore: number
-  readonly result: FetchResponsePartitionData
-  readonly bytes: number
-}
 
 const EARLIEST_TIMESTAMP = -2n
 const LATEST_TIMESTAMP = -1n
@@ -125,14 +118,24 @@ export class Fetcher {
     this.schedule()
   }
 
-  /** Takes one buffered chunk of a partition; the caller advances the position as it hands records out. */
+  /**
+   * Takes a partition's next chunk of records, decoding fetched bytes now; the caller advances the
+   * position as it hands records out. Chunks with nothing to deliver (control or aborted batches)
+   * move the position past them. Undefined when nothing is buffered, or when the bytes did not
+   * decode: then `state.error` says why and the partition fetches them again.
+   */
   take(state: PartitionState): BufferedChunk | undefined {
-    const chunk = state.buffer.shift()
-    if (chunk === undefined) return undefined
-    state.bufferedBytes -= chunk.bytes
-    // Room in the buffer again: fetch more.
-    if (state.bufferedBytes < this.options.maxBufferedBytesPerPartition) this.schedule()
-    return chunk
+    for (;;) {
+      const entry = state.buffer.shift()
+      if (entry === undefined) return undefined
+      state.bufferedBytes -= entry.bytes
+      // Room in the buffer again: fetch more.
+      if (state.bufferedBytes < this.options.maxBufferedBytesPerPartition) this.schedule()
+      const chunk = 'fetched' in entry ? this.decodeFetched(state, entry) : entry
+      if (chunk === undefined) return undefined
+      if (chunk.records.length > 0) return chunk
+      state.position = chunk.nextOffset
+    }
   }
 
   schedule(): void {
@@ -264,7 +267,6 @@ export class Fetcher {
       for (const p of topic.partitions) results.set(this.key(topic.topic, p.partitionIndex), p)
     }
     let delivered = false
-    const deferred: DeferredDecode[] = []
     for (const { state, generation, offset } of sent) {
       // Seeked, reassigned or removed while the fetch was out: its records are from the old position.
       if (state.generation !== generation || this.partitions.get(this.key(state.topic, state.partition)) !== state) continue
@@ -272,16 +274,13 @@ export class Fetcher {
       if (state.fetchOffset !== offset) continue
       const result = results.get(this.key(state.topic, state.partition))
       if (result === undefined) continue
-      if (this.onPartition(leader, state, offset, result, deferred)) delivered = true
+      if (this.onPartition(leader, state, offset, result)) delivered = true
     }
     if (delivered) this.onData()
-    // After this turn's microtasks, in which the next fetch is sent: the broker reads and sends
-    // it while these records are decoded, instead of waiting for that before it is asked.
-    if (deferred.length > 0) setImmediate(() => this.decodeDeferred(deferred))
   }
 
   /** Handles one partition's part of a fetch response; returns whether it made something available. */
-  private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData, deferred: DeferredDecode[]): boolean {
+  private onPartition(leader: number, state: PartitionState, offset: bigint, result: FetchResponsePartitionData): boolean {
     const code = result.errorCode
     if (code === 0 && result.divergingEpoch.epoch >= 0) return this.onDivergence(state, offset, result.divergingEpoch)
     if (code === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -304,105 +303,86 @@ export class Fetcher {
     }
     state.highWatermark = result.highWatermark
     const range = rangeOfFetch(result.records, offset)
-    if (range !== null) return this.advance(state, offset, result, range, deferred)
+    return range === null ? this.decodeNow(state, offset, result) : this.advance(state, offset, result, range)
+  }
+
+  /**
+   * Moves the partition past well-framed fetched bytes at once and buffers them undecoded, for
+   * `take` to decode.
+   */
+  private advance(state: PartitionState, offset: bigint, result: FetchResponsePartitionData, range: FetchedRange): boolean {
+    if (this.grewForTooLarge(state, range)) return false
+    const epochBefore = state.lastFetchedEpoch
+    if (range.lastEpoch >= 0) state.lastFetchedEpoch = range.lastEpoch
+    // Nothing at or past the fetch offset: no records to decode.
+    if (range.nextOffset === offset) return false
+    state.fetchOffset = range.nextOffset
+    const bytes = result.records!.length
+    state.buffer.push({ fetched: result.records!, aborted: result.abortedTransactions, offset, epochBefore, bytes, nextOffset: range.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
+    state.bufferedBytes += bytes
+    return true
+  }
+
+  /**
+   * Bytes whose end the batch headers cannot tell (legacy message sets, broken framing) are decoded
+   * at once: the next fetch starts where their records end.
+   */
+  private decodeNow(state: PartitionState, offset: bigint, result: FetchResponsePartitionData): boolean {
     let fetched
     try {
-      fetched = recordsFromFetch(result.records, {
-        topic: state.topic,
-        partition: state.partition,
-        fetchOffset: offset,
-        readCommitted: this.options.readCommitted,
-        aborted: result.abortedTransactions,
-        verifyCrc: this.options.verifyCrc,
-      })
+      fetched = this.decode(state, result.records, offset, result.abortedTransactions)
     } catch (error) {
       state.error = error instanceof Error ? error : new Error(String(error))
       return true
     }
-    if (fetched.tooLarge !== null) {
-      state.fetchBytes = Math.min(Math.max(fetched.tooLarge, state.fetchBytes * 2), this.options.maxBytes)
-      return false
-    }
-    state.fetchBytes = this.options.maxPartitionBytes
+    if (this.grewForTooLarge(state, fetched)) return false
     state.fetchOffset = fetched.nextOffset
     if (fetched.lastEpoch >= 0) state.lastFetchedEpoch = fetched.lastEpoch
-    if (fetched.records.length === 0) {
-      // Only control or aborted batches: nothing to deliver, but the position moves past them.
-      if (state.buffer.length === 0) state.position = fetched.nextOffset
-      return false
-    }
     const bytes = result.records?.length ?? 0
     state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
     state.bufferedBytes += bytes
     return true
   }
 
-  /**
-   * Moves the partition past well-framed fetched bytes at once, counting them as buffered, and
-   * leaves their decoding to `decodeDeferred`.
-   */
-  private advance(state: PartitionState, offset: bigint, result: FetchResponsePartitionData, range: FetchedRange, deferred: DeferredDecode[]): boolean {
+  /** A single batch larger than the partition's fetch size: fetch again with room for it. */
+  private grewForTooLarge(state: PartitionState, range: FetchedRange): boolean {
     if (range.tooLarge !== null) {
       state.fetchBytes = Math.min(Math.max(range.tooLarge, state.fetchBytes * 2), this.options.maxBytes)
-      return false
+      return true
     }
     state.fetchBytes = this.options.maxPartitionBytes
-    const epochBefore = state.lastFetchedEpoch
-    if (range.lastEpoch >= 0) state.lastFetchedEpoch = range.lastEpoch
-    // Nothing at or past the fetch offset: no records to decode.
-    if (range.nextOffset === offset) return false
-    state.fetchOffset = range.nextOffset
-    const bytes = result.records?.length ?? 0
-    state.bufferedBytes += bytes
-    deferred.push({ state, generation: state.generation, offset, epochBefore, result, bytes })
     return false
   }
 
   /**
-   * Decodes what `advance` let through, in the order it was fetched. A partition whose bytes do
-   * not decode (CRC, corrupt records) goes back to where they began and reports the error, as if
-   * it had never moved past them; what it fetched after them is dropped.
+   * Decodes bytes `advance` buffered. If they do not decode, the partition goes back to where they
+   * began and reports the error, as if it had never moved past them; what it fetched after them is
+   * dropped, and a fetch in flight from further on is ignored when it returns (its offset no
+   * longer matches).
    */
-  private decodeDeferred(list: readonly DeferredDecode[]): void {
-    if (this.stopped) return
-    let delivered = false
-    for (const item of list) {
-      const { state, result, bytes } = item
-      // Seeked or removed since: reset() already forgot these bytes.
-      if (state.generation !== item.generation || this.partitions.get(this.key(state.topic, state.partition)) !== state) continue
-      if (state.error !== null) {
-        state.bufferedBytes -= bytes
-        continue
-      }
-      let fetched
-      try {
-        fetched = recordsFromFetch(result.records, {
-          topic: state.topic,
-          partition: state.partition,
-          fetchOffset: item.offset,
-          readCommitted: this.options.readCommitted,
-          aborted: result.abortedTransactions,
-          verifyCrc: this.options.verifyCrc,
-        })
-      } catch (error) {
-        state.bufferedBytes -= bytes
-        state.fetchOffset = item.offset
-        state.lastFetchedEpoch = item.epochBefore
-        state.error = error instanceof Error ? error : new Error(String(error))
-        delivered = true
-        continue
-      }
-      if (fetched.records.length === 0) {
-        // Only control or aborted batches: nothing to deliver, but the position moves past them.
-        state.bufferedBytes -= bytes
-        if (state.buffer.length === 0) state.position = fetched.nextOffset
-        continue
-      }
-      state.buffer.push({ records: fetched.records, bytes, nextOffset: fetched.nextOffset, generation: state.generation, highWatermark: result.highWatermark })
-      delivered = true
+  private decodeFetched(state: PartitionState, entry: FetchedBytes): BufferedChunk | undefined {
+    try {
+      const fetched = this.decode(state, entry.fetched, entry.offset, entry.aborted)
+      return { records: fetched.records, bytes: entry.bytes, nextOffset: entry.nextOffset, generation: entry.generation, highWatermark: entry.highWatermark }
+    } catch (error) {
+      state.buffer.length = 0
+      state.bufferedBytes = 0
+      state.fetchOffset = entry.offset
+      state.lastFetchedEpoch = entry.epochBefore
+      state.error = error instanceof Error ? error : new Error(String(error))
+      return undefined
     }
-    if (delivered) this.onData()
-    this.schedule()
+  }
+
+  private decode(state: PartitionState, bytes: Buffer | null, offset: bigint, aborted: readonly AbortedTransaction[] | null): FetchedRecords {
+    return recordsFromFetch(bytes, {
+      topic: state.topic,
+      partition: state.partition,
+      fetchOffset: offset,
+      readCommitted: this.options.readCommitted,
+      aborted,
+      verifyCrc: this.options.verifyCrc,
+    })
   }
 
   /**

@@ -2,12 +2,31 @@
  * One assigned partition as the fetcher keeps it: where fetching and delivery stand, whether it is
  * paused, in flight or failed, and its buffer of fetched records waiting to be handed out.
  */
-import type { ConsumerRecord } from './records.js'
+import type { AbortedTransaction, ConsumerRecord } from './records.js'
 
+/** Records ready to hand out. */
 export interface BufferedChunk {
   readonly records: ConsumerRecord[]
   readonly bytes: number
   /** The partition's position once these records are consumed. */
+  readonly nextOffset: bigint
+  readonly generation: number
+  readonly highWatermark: bigint
+}
+
+/**
+ * A partition's fetched bytes, decoded only when taken (`Fetcher.take`). Records made just before
+ * the application gets them die young: decoding a whole response at once kept every record of it
+ * alive through the collector's young generation, which dominated consuming many partitions.
+ */
+export interface FetchedBytes {
+  readonly fetched: Buffer
+  readonly aborted: readonly AbortedTransaction[] | null
+  /** Where the bytes begin: the partition goes back there if they do not decode. */
+  readonly offset: bigint
+  /** The partition's last fetched epoch before these bytes, restored with the offset. */
+  readonly epochBefore: number
+  readonly bytes: number
   readonly nextOffset: bigint
   readonly generation: number
   readonly highWatermark: bigint
@@ -25,7 +44,7 @@ export class PartitionState {
   inFlight = false
   generation = 0
   retryAt = 0
-  readonly buffer: BufferedChunk[] = []
+  readonly buffer: Array<BufferedChunk | FetchedBytes> = []
   bufferedBytes = 0
   highWatermark = -1n
   /** Leader epoch of the last batch fetched (KIP-320); -1 when unknown, as after a seek. */

@@ -5,7 +5,7 @@
  * aborted-transaction list the broker sends with the fetch.
  */
 import type { RecordHeader } from '../../protocol/records/index.js'
-import { decodeRecordBatches, sliceRecordBatches, type DecodedRecordBatch } from '../../protocol/records/index.js'
+import { decodeRecordBatches, lastV2Batch, type DecodedRecordBatch } from '../../protocol/records/index.js'
 
 export interface ConsumerRecord {
   readonly topic: string
@@ -82,14 +82,10 @@ export type FetchedRange = Omit<FetchedRecords, 'records'>
  */
 export function rangeOfFetch(bytes: Buffer | null, fetchOffset: bigint): FetchedRange | null {
   if (bytes === null || bytes.length === 0) return { nextOffset: fetchOffset, tooLarge: null, lastEpoch: -1 }
-  let sliced
-  try {
-    sliced = sliceRecordBatches(bytes, { verifyCrc: false })
-  } catch {
-    return null
-  }
-  const last = sliced.batches.at(-1)
-  if (last === undefined) return { nextOffset: fetchOffset, tooLarge: sliced.partialBatch === null ? null : (sliced.partialBatch.sizeInBytes ?? bytes.length * 2), lastEpoch: -1 }
+  const read = lastV2Batch(bytes)
+  if (read === null) return null
+  const { last, partialBatch } = read
+  if (last === null) return { nextOffset: fetchOffset, tooLarge: partialBatch === null ? null : (partialBatch.sizeInBytes ?? bytes.length * 2), lastEpoch: -1 }
   return { nextOffset: maxBigint(fetchOffset, last.lastOffset + 1n), tooLarge: null, lastEpoch: last.partitionLeaderEpoch }
 }
 

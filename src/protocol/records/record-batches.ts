@@ -1,5 +1,5 @@
 import { DecodeError } from '../errors/base.js'
-import { BATCH_LENGTH_AT, LOG_OVERHEAD, MAGIC_AT, MAGIC_V0, MAGIC_V1, MAGIC_V2, MIN_LEGACY_MESSAGE_SIZE } from './batch-layout.js'
+import { BATCH_LENGTH_AT, LAST_OFFSET_DELTA_AT, LOG_OVERHEAD, MAGIC_AT, MAGIC_V0, MAGIC_V1, MAGIC_V2, MIN_LEGACY_MESSAGE_SIZE, PARTITION_LEADER_EPOCH_AT, RECORDS_AT } from './batch-layout.js'
 import { corruptRecords } from './corrupt.js'
 import { decodeLegacyEntryAt } from './legacy-message-set.js'
 import { decodeV2BatchAt } from './record-batch-decoder.js'
@@ -49,4 +49,34 @@ export function decodeRecordBatches(buffer: Buffer, options: DecodeRecordBatchOp
     else throw new DecodeError('DECODE_UNSUPPORTED_VERSION', `log entry at byte ${start} has unknown magic ${magic}`)
   })
   return { batches, bytesDecoded: bytesRead, partialBatch }
+}
+
+/** The last complete batch of bytes holding v2 batches, as `lastV2Batch` reads it. */
+export interface LastBatch {
+  /** Null when no batch is complete. */
+  readonly last: { readonly lastOffset: bigint; readonly partitionLeaderEpoch: number } | null
+  readonly partialBatch: PartialBatch | null
+}
+
+/**
+ * Where bytes of v2 batches end, from the batch framing and the last batch's header alone: no
+ * CRC, no records, no object per batch. Null when an entry is not a v2 batch or the framing is
+ * broken (a legacy message set, corrupt bytes): only a full decode can tell where those end.
+ */
+export function lastV2Batch(buffer: Buffer): LastBatch | null {
+  let lastStart = -1
+  let framed = true
+  let walk
+  try {
+    walk = forEachLogEntry(buffer, (magic, start, end) => {
+      if (magic !== MAGIC_V2 || end - start < RECORDS_AT) framed = false
+      lastStart = start
+    })
+  } catch {
+    return null
+  }
+  if (!framed) return null
+  if (lastStart < 0) return { last: null, partialBatch: walk.partialBatch }
+  const lastOffset = buffer.readBigInt64BE(lastStart) + BigInt(buffer.readInt32BE(lastStart + LAST_OFFSET_DELTA_AT))
+  return { last: { lastOffset, partitionLeaderEpoch: buffer.readInt32BE(lastStart + PARTITION_LEADER_EPOCH_AT) }, partialBatch: walk.partialBatch }
 }

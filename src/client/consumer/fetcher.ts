@@ -276,7 +276,9 @@ export class Fetcher {
       if (result === undefined) continue
       if (this.onPartition(leader, state, offset, result)) delivered = true
     }
-    if (delivered) this.onData()
+    // The next fetch is sent in this turn's microtasks: waking the application after them puts
+    // that fetch on the wire, for the broker to work on, before these bytes are decoded.
+    if (delivered) setImmediate(() => this.onData())
   }
 
   /** Handles one partition's part of a fetch response; returns whether it made something available. */

@@ -74,10 +74,7 @@ export class FrameDecoder {
       rest.copy(frame, this.filled, 0, used)
       this.filled += used
       if (this.filled < frame.length) return frames
-      frames.push(frame)
-      this.assembling = null
-      this.filled = 0
-      this.expected = -1
+      frames.push(this.completeFrame())
       rest = rest.subarray(used)
     }
     if (rest.length > 0) {
@@ -118,9 +115,13 @@ export class FrameDecoder {
 
   /** Counts `size` bytes written into the last `readTarget()`; returns the frame if they complete it. */
   received(size: number): Buffer | null {
-    const frame = this.assembling!
     this.filled += size
-    if (this.filled < frame.length) return null
+    return this.filled < this.assembling!.length ? null : this.completeFrame()
+  }
+
+  /** Hands out the assembled frame, now full, and waits for the next size prefix. */
+  private completeFrame(): Buffer {
+    const frame = this.assembling!
     this.assembling = null
     this.filled = 0
     this.expected = -1

@@ -363,10 +363,14 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.closing ??= (async () => {
       await this.crashed
       try {
-        await this.member.close()
+        const left = this.member.close()
+        // Outside any generation, owning nothing, with the coordinator out of reach (a start that
+        // never reached the brokers): there is nothing to revoke or leave, and waiting for the
+        // member's coordinator lookup would only hold the stop.
+        if (this.member.generationId <= 0 && this.owned.size === 0 && this.unreachableMs > 0) await this.closeConnections()
+        await left
       } finally {
-        await this.consumer.close()
-        await this.transport.close()
+        await this.closeConnections()
       }
     })()
     const closing = this.closing
@@ -377,13 +381,16 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         this.report(
           new MembershipError('GROUP_CLOSE_TIMEOUT', `the group did not let this member leave within ${options.timeoutMs} ms (${this.waitingFor ?? 'no step under way'}); closing its connections`),
         )
-        this.consumer.close().catch(() => undefined)
-        this.transport.close().catch(() => undefined)
+        this.closeConnections().catch(() => undefined)
       }, options.timeoutMs)
       const clear = (): void => clearTimeout(timer)
       closing.then(clear, clear)
     }
     return closing
+  }
+
+  private async closeConnections(): Promise<void> {
+    await Promise.all([this.consumer.close(), this.transport.close()])
   }
 
   private async nextBatch(): Promise<GroupConsumerBatch | undefined> {

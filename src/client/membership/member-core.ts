@@ -7,6 +7,7 @@
 import { BatonError } from '../../protocol/errors/base.js'
 import { commitOffsets, type CommitContext, type CommitOffset, type Resend } from './commit.js'
 import { fetchCommittedOffsets, type CommittedOffset } from './committed.js'
+import { ClientClosedError } from '../errors.js'
 import { CommitFailedError, MembershipError } from './errors.js'
 import { runHook, type RebalanceHooks } from './hooks.js'
 import type { TopicPartition, TopicPartitions } from './topic-partitions.js'
@@ -163,6 +164,14 @@ export abstract class LoopedMember<S extends string> {
     if (this.departure !== undefined) await this.departure
     else await this.depart(lost)
     this.machine.transitionTo('closed')
+  }
+
+  /**
+   * A failure to keep quiet about: the connections closed under a closing member (a close that
+   * stopped waiting for its coordinator), which the caller asked for.
+   */
+  protected closedUnderIt(error: BatonError): boolean {
+    return this.closing && error instanceof ClientClosedError
   }
 
   /** What else stops when the member closes (timers beside the loop). */

@@ -498,6 +498,6 @@ export class GroupMember extends LoopedMember<MemberState> {
   protected fail(error: BatonError): void {
     this.failure ??= error
     if (this.sm.state !== 'fatal') this.sm.transitionTo('fatal')
-    this.o.report(error)
+    if (!this.closedUnderIt(error)) this.o.report(error)
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Invariant: the framework never waits in silence. On baton's own client and the embedded broker:
  * - with no broker answering, `run()` rejects with `BrokersUnreachableError` after
- *   `unreachableTimeoutMs` and sets exit code 1, having said what it waits for;
+ *   `unreachableTimeoutMs` and sets exit code 1, having said what it waits for, and its stop adds
+ *   no warning of its own;
  * - a subscribed topic that does not exist is named in a warning, and consumed once created;
  * - a stop finishes within its deadline even while the group waits for a crashed member's session,
  *   and the wait was logged with what it waits for;
@@ -13,6 +14,8 @@ import assert from 'node:assert/strict'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { baton, EXIT_CODES, type BatonApp } from '../../../src/processing/app.js'
 import { BrokersUnreachableError } from '../../../src/processing/errors.js'
+import { ClientClosedError } from '../../../src/client/errors.js'
+import { MembershipError } from '../../../src/client/membership/errors.js'
 import { closedPort, recordingLogger, type LogLine } from '../../helpers/logging.js'
 import { Condition, FaultyGroupConsumer, kafkaTimings, produce, startTestBroker } from '../../client/group-consumer/helpers.js'
 
@@ -66,6 +69,10 @@ describe('failing loudly', () => {
     const logged = lines.filter((l) => l.fields['err'] instanceof BrokersUnreachableError)
     assert.equal(logged.length, 1, JSON.stringify(logged.map((l) => l.message)))
     assert.ok(logged[0]!.level === 'error' && /no answer from the group coordinator/.test(logged[0]!.message))
+    // A member that never reached a coordinator has nothing to leave: its stop neither waits for
+    // the group nor reports the connections it closed under its coordinator lookup.
+    const stopNoise = lines.filter((l) => l.fields['err'] instanceof ClientClosedError || (l.fields['err'] instanceof MembershipError && l.fields['err'].code === 'GROUP_CLOSE_TIMEOUT'))
+    assert.deepEqual(stopNoise.map((l) => l.message), [])
     assert.equal(app.health().ready, false)
   })
 

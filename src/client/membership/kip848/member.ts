@@ -298,7 +298,7 @@ export class ConsumerGroupMember extends LoopedMember<ConsumerMemberState> {
     this.failure ??= error
     this.heartbeat.stop()
     if (this.sm.state !== 'fatal' && this.sm.state !== 'leaving' && this.sm.state !== 'closed') this.sm.transitionTo('fatal')
-    this.o.report(error)
+    if (!this.closedUnderIt(error)) this.o.report(error)
     this.waker.wake()
   }
 

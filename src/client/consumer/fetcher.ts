@@ -442,9 +442,10 @@ export class Fetcher {
     request
       .then(
         (response) => {
+          const byKey = new Map(lookups.map((l) => [this.key(l.state.topic, l.state.partition), l]))
           for (const topic of response.topics) {
             for (const p of topic.partitions) {
-              const entry = lookups.find((l) => l.state.topic === topic.name && l.state.partition === p.partitionIndex)
+              const entry = byKey.get(this.key(topic.name, p.partitionIndex))
               if (entry === undefined || entry.state.generation !== entry.generation) continue
               const state = entry.state
               if (p.errorCode !== 0) {

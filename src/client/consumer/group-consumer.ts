@@ -363,12 +363,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.closing ??= (async () => {
       await this.crashed
       try {
-        const left = this.member.close()
         // Outside any generation, owning nothing, with the coordinator out of reach (a start that
         // never reached the brokers): there is nothing to revoke or leave, and waiting for the
         // member's coordinator lookup would only hold the stop.
-        if (this.member.generationId <= 0 && this.owned.size === 0 && this.unreachableMs > 0) await this.closeConnections()
-        await left
+        const nothingToLeave = this.member.generationId <= 0 && this.owned.size === 0 && this.unreachableMs > 0
+        await Promise.all([this.member.close(), nothingToLeave ? this.closeConnections() : undefined])
       } finally {
         await this.closeConnections()
       }

@@ -7,6 +7,7 @@ import type { ConnectionOptions } from '../net/connection-options.js'
 import { silentLogger, type Logger } from '../net/logger.js'
 import { SASL_MECHANISMS, type SaslOptions } from '../net/sasl/index.js'
 import { ConfigError } from './errors.js'
+import { everyKeyOf, refuseUnknownKeys } from './option-names.js'
 
 export interface ClientConfig {
   /** `host:port` of one or more brokers to learn the cluster from, as a list or comma-separated. */
@@ -108,8 +109,33 @@ export function enumOption<T extends string | number>(config: object, name: stri
   return value as T
 }
 
-export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
+/** Every key of `ClientConfig`: the admin client's options, and the start of every other client's. */
+export const CLIENT_OPTION_NAMES = everyKeyOf<ClientConfig>()([
+  'bootstrapServers',
+  'clientId',
+  'tls',
+  'sasl',
+  'connectTimeoutMs',
+  'requestTimeoutMs',
+  'maxInFlightRequests',
+  'reconnectBackoffMs',
+  'reconnectBackoffMaxMs',
+  'metadataMaxAgeMs',
+  'allowAutoTopicCreation',
+  'retryBackoffMs',
+  'retryBackoffMaxMs',
+  'maxApiVersions',
+  'logger',
+])
+
+/**
+ * Checks the options every client shares. A key outside `known` (the client's own option names)
+ * is refused with the nearest known name: a misspelt option silently left at its default is how a
+ * setting someone believes in never takes effect.
+ */
+export function resolveClientConfig(config: ClientConfig, known: readonly string[] = CLIENT_OPTION_NAMES): ResolvedClientConfig {
   if (typeof config !== 'object' || config === null) throw new ConfigError('config', 'must be an object')
+  refuseUnknownKeys('', config, known)
   const servers = config.bootstrapServers
   // Entries may themselves be comma-separated lists, as Kafka's bootstrap.servers is.
   const list = typeof servers === 'string' ? servers.split(',') : Array.isArray(servers) ? servers.flatMap((s) => String(s).split(',')) : undefined

@@ -96,3 +96,5 @@ export { silentLogger, errorLogger, type Logger } from '../net/logger.js'
 export type { SaslOptions, SaslMechanismName } from '../net/sasl/index.js'
 export type { CompressionCodec } from '../protocol/records/index.js'
 export { partitionKey } from '../protocol/topic-partition.js'
+/** How every constructor here refuses an unknown option key, naming the nearest known one; for options of your own too. */
+export { refuseUnknownKeys } from './option-names.js'

@@ -22,6 +22,7 @@ import {
 } from '../../protocol/generated/index.js'
 import { Cluster, type BrokerInfo } from '../cluster.js'
 import { resolveClientConfig, type ClientConfig } from '../config.js'
+import { everyKeyOf, refuseUnknownKeys } from '../option-names.js'
 import { ClientClosedError, InvalidRecordError } from '../errors.js'
 import { withRetries } from '../retry.js'
 import type { Connection } from '../../net/connection.js'
@@ -34,6 +35,8 @@ export interface NewTopic {
   replicationFactor?: number
   configs?: Readonly<Record<string, string>>
 }
+
+const NEW_TOPIC_OPTION_NAMES = everyKeyOf<NewTopic>()(['name', 'partitions', 'replicationFactor', 'configs'])
 
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number }
 
@@ -116,7 +119,11 @@ export class Admin {
 
   /** Creates topics; rejects with the first topic's KafkaError (e.g. TOPIC_ALREADY_EXISTS). */
   async createTopics(topics: readonly NewTopic[], options: { validateOnly?: boolean; timeoutMs?: number } = {}): Promise<void> {
-    for (const t of topics) if (typeof t.name !== 'string' || t.name.length === 0) throw new InvalidRecordError('every topic needs a non-empty name')
+    topics.forEach((t, i) => {
+      if (typeof t.name !== 'string' || t.name.length === 0) throw new InvalidRecordError('every topic needs a non-empty name')
+      // A misspelt key (`numPartitions`) would otherwise create a topic of the broker's default size.
+      refuseUnknownKeys(`topics[${i}]`, t, NEW_TOPIC_OPTION_NAMES)
+    })
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     const response = await this.toController((c) =>
       c.request(CreateTopics, (version) => ({

@@ -7,7 +7,8 @@
  * `position()` to commit. Nothing here commits offsets.
  */
 import { Cluster } from '../cluster.js'
-import { enumOption, intOption, boolOption, resolveClientConfig, type ClientConfig } from '../config.js'
+import { enumOption, intOption, boolOption, CLIENT_OPTION_NAMES, resolveClientConfig, type ClientConfig } from '../config.js'
+import { everyKeyOf } from '../option-names.js'
 import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
 import { KafkaErrorCode, kafkaError } from '../../protocol/errors/kafka-errors.js'
 import { ListOffsets } from '../../protocol/generated/index.js'
@@ -58,6 +59,19 @@ export interface ConsumerConfig extends ClientConfig {
   checkCrcs?: boolean
 }
 
+/** Every key of `ConsumerConfig`; a group consumer hands these on to the consumer it wraps. */
+export const CONSUMER_OPTION_NAMES = everyKeyOf<ConsumerConfig>()([
+  ...CLIENT_OPTION_NAMES,
+  'isolationLevel',
+  'autoOffsetReset',
+  'fetchMinBytes',
+  'fetchMaxBytes',
+  'fetchMaxWaitMs',
+  'maxPartitionFetchBytes',
+  'maxBufferedBytesPerPartition',
+  'checkCrcs',
+])
+
 interface Current {
   readonly state: PartitionState
   readonly chunk: BufferedChunk
@@ -77,7 +91,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly handedOut = new WeakMap<ConsumerBatch, { readonly state: PartitionState; readonly generation: number }>()
 
   constructor(config: ConsumerConfig) {
-    const client = resolveClientConfig(config)
+    const client = resolveClientConfig(config, CONSUMER_OPTION_NAMES)
     const maxPartitionBytes = intOption(config, 'maxPartitionFetchBytes', 1_048_576, 1)
     const options = {
       readCommitted: enumOption(config, 'isolationLevel', 'read_uncommitted', ['read_uncommitted', 'read_committed'] as const) === 'read_committed',

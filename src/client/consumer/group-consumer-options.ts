@@ -8,7 +8,8 @@ import type { RebalanceHooks } from '../membership/hooks.js'
 import type { ServerAssignorName } from '../membership/kip848/options.js'
 import type { GroupTransport } from '../membership/transport.js'
 import { ConfigError } from '../errors.js'
-import type { ConsumerConfig } from './consumer.js'
+import { CONSUMER_OPTION_NAMES, type ConsumerConfig } from './consumer.js'
+import { everyKeyOf } from '../option-names.js'
 
 export type AssignorName = 'cooperative-sticky' | 'sticky' | 'range' | 'roundrobin'
 
@@ -47,6 +48,22 @@ export interface GroupConsumerConfig extends ConsumerConfig {
   /** Fault drills for tests and the lab; applications leave this unset. */
   faults?: GroupConsumerFaults
 }
+
+export const GROUP_CONSUMER_OPTION_NAMES = everyKeyOf<GroupConsumerConfig>()([
+  ...CONSUMER_OPTION_NAMES,
+  'groupId',
+  'groupProtocol',
+  'serverAssignor',
+  'assignors',
+  'groupInstanceId',
+  'rackId',
+  'sessionTimeoutMs',
+  'rebalanceTimeoutMs',
+  'heartbeatIntervalMs',
+  'maxPollIntervalMs',
+  'hooks',
+  'faults',
+])
 
 /** The coordinator connection the membership speaks through, and a way to close it. */
 export interface ClosableGroupTransport extends GroupTransport {

@@ -19,13 +19,14 @@ import type { GroupMembership, MembershipState, MembershipStateListener } from '
 import { ConsumerGroupMember } from '../membership/kip848/member.js'
 import { GroupMember } from '../membership/member.js'
 import { flatten, partitionKey, type TopicPartitions } from '../membership/topic-partitions.js'
-import { Consumer, type ConsumerBatch, type ConsumerRecord, type PauseOptions, type StartOffset, type TopicPartition } from './consumer.js'
+import { Consumer, CONSUMER_OPTION_NAMES, type ConsumerBatch, type ConsumerRecord, type PauseOptions, type StartOffset, type TopicPartition } from './consumer.js'
 import { PartitionNotOwnedError } from './group-consumer-errors.js'
 import { assigned, released, type AssignmentContext, type Consumed, type HandedOut, type Owned } from './group-assignment.js'
 import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js'
-import { resolveAssignors, resolveGroupProtocol, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
+import { GROUP_CONSUMER_OPTION_NAMES, resolveAssignors, resolveGroupProtocol, type ClosableGroupTransport, type GroupConsumerConfig } from './group-consumer-options.js'
 import { MembershipError } from '../membership/errors.js'
 import { resolveLogger } from '../config.js'
+import { pickKeys, refuseUnknownKeys } from '../option-names.js'
 import { warnOf } from '../../net/logger.js'
 
 export type { GroupConsumerConfig, AssignorName, ClosableGroupTransport, GroupConsumerFaults } from './group-consumer-options.js'
@@ -64,6 +65,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
 
   /** @throws ConfigError naming a wrong option. */
   constructor(config: GroupConsumerConfig) {
+    if (typeof config === 'object' && config !== null) refuseUnknownKeys('', config, GROUP_CONSUMER_OPTION_NAMES)
     const protocol = resolveGroupProtocol(config)
     const assignors = protocol === 'classic' ? resolveAssignors(config) : []
     this.groupId = config.groupId
@@ -71,7 +73,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.hooks = config.hooks
     const logger = resolveLogger(config.logger)
     this.report = warnOf(logger)
-    this.consumer = new Consumer(config)
+    this.consumer = new Consumer(pickKeys(config, CONSUMER_OPTION_NAMES))
     const rebalanceTimeoutMs = config.rebalanceTimeoutMs ?? 60_000
     const coordinator = new ClusterGroupTransport(this.consumer.cluster, config.groupId, rebalanceTimeoutMs)
     const crash = config.faults?.crash

@@ -11,7 +11,8 @@
  */
 import type { CompressionCodec, RecordHeaderInput, RecordInput } from '../../protocol/records/index.js'
 import { Cluster } from '../cluster.js'
-import { boolOption, enumOption, intOption, resolveClientConfig, type ClientConfig } from '../config.js'
+import { boolOption, CLIENT_OPTION_NAMES, enumOption, intOption, resolveClientConfig, type ClientConfig } from '../config.js'
+import { everyKeyOf } from '../option-names.js'
 import { ClientClosedError, ConfigError, InvalidRecordError } from '../errors.js'
 import { estimateRecordSize, SendGroup, type RecordMetadata } from './batch.js'
 import { ProducerIdentity } from './idempotence.js'
@@ -69,6 +70,22 @@ export interface ProducerConfig extends ClientConfig {
   transactionTimeoutMs?: number
 }
 
+const PRODUCER_OPTION_NAMES = everyKeyOf<ProducerConfig>()([
+  ...CLIENT_OPTION_NAMES,
+  'acks',
+  'idempotent',
+  'lingerMs',
+  'batchSize',
+  'maxRequestSize',
+  'compression',
+  'bufferMemory',
+  'maxBlockMs',
+  'deliveryTimeoutMs',
+  'partitioner',
+  'transactionalId',
+  'transactionTimeoutMs',
+])
+
 /** A transaction opened by `producer.transaction()`: send records and offsets in it. */
 export interface Transaction {
   send(record: ProducerRecord): Promise<RecordMetadata>
@@ -92,7 +109,7 @@ export class Producer {
   private readonly transactions: TransactionManager | null
 
   constructor(config: ProducerConfig) {
-    const client = resolveClientConfig(config)
+    const client = resolveClientConfig(config, PRODUCER_OPTION_NAMES)
     const acks = enumOption(config, 'acks', -1, [-1, 0, 1] as const)
     // As in Kafka's clients, idempotence is the default only where acks allows it.
     const idempotent = boolOption(config, 'idempotent', acks === -1)

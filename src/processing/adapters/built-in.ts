@@ -5,8 +5,7 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import { ConfigError, Producer, type ClientConfig, type Logger } from '../../client/index.js'
-import { refuseUnknownKeys } from '../option-names.js'
+import { ConfigError, Producer, refuseUnknownKeys, type ClientConfig, type Logger } from '../../client/index.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os'
 import { ConfigError } from '../errors.js'
 import type { ConsumerPort } from '../consumer-port.js'
-import { refuseUnknownKeys } from '../option-names.js'
+import { refuseUnknownKeys } from '../../client/index.js'
 
 export interface TransactionsOptions {
   /**

@@ -40,6 +40,7 @@ export class Fleet {
 
   /** Starts a member that handles each batch, then commits; with `commitOnRevoke`, it also commits in onRevoke. */
   start(name: string, options: Partial<GroupConsumerConfig> & { commitOnRevoke?: boolean; beforeRevoke?: () => Promise<void> } = {}): Member {
+    const { commitOnRevoke, beforeRevoke, ...config } = options
     const hooks: string[] = []
     const record = (hook: string, ps: TopicPartitions[]): void => void hooks.push(`${hook}:${flatten(ps).map((tp) => tp.partition).join(',')}`)
     const consumer: FaultyGroupConsumer = new FaultyGroupConsumer({
@@ -49,7 +50,7 @@ export class Fleet {
       autoOffsetReset: 'earliest',
       ...(options.groupProtocol === 'consumer' ? consumerProtocolTimings() : groupTimings()),
       logger: errorLogger((e) => this.errors.push(e)),
-      ...options,
+      ...config,
       hooks: {
         onAssign: (ps) => {
           if (consumer.dead) return
@@ -64,8 +65,8 @@ export class Fleet {
         onRevoke: async (ps) => {
           if (consumer.dead) return
           record('revoke', ps)
-          await options.beforeRevoke?.()
-          if (options.commitOnRevoke === true) await consumer.commit()
+          await beforeRevoke?.()
+          if (commitOnRevoke === true) await consumer.commit()
           for (const { partition } of flatten(ps)) this.owners.delete(partition)
           this.condition.poke()
         },

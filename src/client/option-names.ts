@@ -5,6 +5,20 @@
  */
 import { ConfigError } from './errors.js'
 
+/**
+ * Checks a list of option names against its type: `everyKeyOf<ProducerConfig>()([...])` fails to
+ * compile, naming what is missing, when the type gains a key the list lacks, so the list that
+ * refuses unknown keys cannot fall behind the options it guards.
+ */
+export function everyKeyOf<T>() {
+  return <const Names extends readonly (keyof T & string)[]>(names: Names & (Exclude<keyof T, Names[number]> extends never ? unknown : { missing: Exclude<keyof T, Names[number]> })): Names => names
+}
+
+/** The entries of `given` under `names`: a narrower config handed on from a wider one. */
+export function pickKeys<T extends object, K extends keyof T & string>(given: T, names: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(Object.entries(given).filter(([key]) => (names as readonly string[]).includes(key))) as Pick<T, K>
+}
+
 /** Refuses any key of `given` not in `known`, naming the nearest known key. */
 export function refuseUnknownKeys(where: string, given: object, known: readonly string[], renamed: Readonly<Record<string, string>> = {}): void {
   for (const key of Object.keys(given)) {

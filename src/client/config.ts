@@ -7,7 +7,7 @@ import type { ConnectionOptions } from '../net/connection-options.js'
 import { silentLogger, type Logger } from '../net/logger.js'
 import { SASL_MECHANISMS, type SaslOptions } from '../net/sasl/index.js'
 import { ConfigError } from './errors.js'
-import { everyKeyOf, refuseUnknownKeys } from './option-names.js'
+import { everyKeyOf, pickKeys, refuseUnknownKeys } from './option-names.js'
 
 export interface ClientConfig {
   /** `host:port` of one or more brokers to learn the cluster from, as a list or comma-separated. */
@@ -127,6 +127,11 @@ export const CLIENT_OPTION_NAMES = everyKeyOf<ClientConfig>()([
   'maxApiVersions',
   'logger',
 ])
+
+/** The options of a wider config that every client shares: what a producer made beside a consumer takes from the consumer's options. */
+export function sharedClientOptions(config: Partial<ClientConfig>): Partial<ClientConfig> {
+  return pickKeys(config, CLIENT_OPTION_NAMES)
+}
 
 /**
  * Checks the options every client shares. A key outside `known` (the client's own option names)

@@ -75,7 +75,7 @@ export {
 } from './admin/admin.js'
 export { describeGroupLag, type ConsumerGroupView, type GroupMemberView, type PartitionLagView } from './admin/consumer-group-lag.js'
 export { Cluster, type BrokerInfo, type CoordinatorType, type PartitionInfo, type TopicInfo } from './cluster.js'
-export type { ClientConfig } from './config.js'
+export { sharedClientOptions, type ClientConfig } from './config.js'
 export {
   BufferFullError,
   ClientClosedError,

@@ -5,7 +5,7 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import { ConfigError, Producer, refuseUnknownKeys, type ClientConfig, type Logger } from '../../client/index.js'
+import { ConfigError, Producer, refuseUnknownKeys, sharedClientOptions, type ClientConfig, type Logger } from '../../client/index.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
@@ -65,7 +65,7 @@ export function builtInConsumer(brokers: string | readonly string[], groupId: st
   return underKafka(() => new GroupConsumerPort({ autoOffsetReset: 'earliest', ...kafka, logger, bootstrapServers: brokers, groupId, rebalanceTimeoutMs }))
 }
 
-/** The producer shares the connection settings (client id, TLS, SASL, timeouts) of the consumer. */
+/** The producer shares every client option (client id, TLS, SASL, timeouts, API version caps) of the consumer. */
 export function builtInProducer(brokers: string | readonly string[], kafka: KafkaClientOptions, logger: Logger): ClientProducerPort {
   return underKafka(() => new ClientProducerPort(sharedConfig(brokers, kafka, logger)))
 }
@@ -81,11 +81,7 @@ export function builtInTransactionalProducer(
 }
 
 function sharedConfig(brokers: string | readonly string[], kafka: KafkaClientOptions, logger: Logger): ClientConfig {
-  const shared: ClientConfig = { bootstrapServers: brokers, logger }
-  for (const key of ['clientId', 'tls', 'sasl', 'connectTimeoutMs', 'requestTimeoutMs', 'retryBackoffMs', 'retryBackoffMaxMs', 'reconnectBackoffMs', 'reconnectBackoffMaxMs'] as const) {
-    if (kafka[key] !== undefined) Object.assign(shared, { [key]: kafka[key] })
-  }
-  return shared
+  return { ...sharedClientOptions(kafka), bootstrapServers: brokers, logger }
 }
 
 /** The client names its own options; under `baton()` they are `kafka.<name>` (and `brokers`). */

@@ -3,12 +3,15 @@
  * Invariants: a record that keeps failing is retried, then written to the real dead-letter topic
  * with its key, value and headers plus the baton-dlt-* headers; a non-retriable error (and a value
  * that cannot be deserialized) goes there at once; the partition moves on past them (committed to
- * its end), so a poison record never blocks it and is never lost.
+ * its end), so a poison record never blocks it and is never lost. The producer that writes them
+ * takes every client option under `kafka` (maxApiVersions too), as the consumer does.
  */
 import assert from 'node:assert/strict'
+import diagnostics from 'node:diagnostics_channel'
 import { after, before, describe, it } from 'node:test'
 import type { EmbeddedBroker } from '../../../src/broker/index.js'
 import { Consumer, type ConsumerRecord } from '../../../src/client/consumer/consumer.js'
+import { REQUEST_CHANNEL, type RequestEvent } from '../../../src/net/diagnostics.js'
 import { baton } from '../../../src/processing/app.js'
 import { NonRetriableError } from '../../../src/processing/errors.js'
 import { silentLogger } from '../../../src/processing/logger.js'
@@ -98,6 +101,42 @@ describe('retries and dead letters on the built-in client', () => {
       await dlt.close()
       await app.stop()
     }
+  })
+
+  it('the producer takes every client option of kafka, as the consumer does: its Produce requests keep to kafka.maxApiVersions', async () => {
+    broker.createTopic('refunds', { partitions: 1 })
+    broker.createTopic('refunds.DLT', { partitions: 1 })
+    await produce(broker.bootstrap, 'refunds', 1, 3)
+    const produceVersions: number[] = []
+    const onRequest = (message: unknown): void => {
+      const event = message as RequestEvent
+      if (event.apiName === 'Produce') produceVersions.push(event.apiVersion)
+    }
+    diagnostics.subscribe(REQUEST_CHANNEL, onRequest)
+    const condition = new Condition()
+    const app = baton({
+      brokers: broker.bootstrap,
+      groupId: 'refunds-group',
+      kafka: { ...kafkaTimings(), maxApiVersions: { Produce: 3 } },
+      rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+      logger: silentLogger,
+      signals: false,
+    })
+    let handled = 0
+    app.consume('refunds', (record) => {
+      handled++
+      condition.poke()
+      if (String(record.value) === 'p0-1') throw new NonRetriableError('refund already issued')
+      return Promise.resolve()
+    })
+    try {
+      await app.start()
+      await condition.until(() => handled === 3 && produceVersions.length > 0, 'the records handled and one dead-lettered')
+      assert.equal((await app.stop()).exitCode, 0)
+    } finally {
+      diagnostics.unsubscribe(REQUEST_CHANNEL, onRequest)
+    }
+    assert.ok(produceVersions.every((v) => v <= 3), `Produce versions sent: ${produceVersions.join(', ')}`)
   })
 })
 

@@ -98,3 +98,5 @@ export type { CompressionCodec } from '../protocol/records/index.js'
 export { partitionKey } from '../protocol/topic-partition.js'
 /** How every constructor here refuses an unknown option key, naming the nearest known one; for options of your own too. */
 export { refuseUnknownKeys } from './option-names.js'
+/** Every option key a `GroupConsumer` accepts (the consumer's and the client's included). */
+export { GROUP_CONSUMER_OPTION_NAMES } from './consumer/group-consumer-options.js'

@@ -5,48 +5,18 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import { ConfigError, Producer, refuseUnknownKeys, sharedClientOptions, type ClientConfig, type Logger } from '../../client/index.js'
+import { ConfigError, GROUP_CONSUMER_OPTION_NAMES, Producer, refuseUnknownKeys, sharedClientOptions, type ClientConfig, type Logger } from '../../client/index.js'
 import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
 /** baton's client options under `baton({ kafka })`; the brokers, group id, rebalance timeout and logger come from `baton()`'s own options. */
 export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs' | 'logger' | 'faults'>
 
-/** Every key `kafka` accepts; the type check below keeps the list complete. */
-export const KAFKA_OPTION_NAMES = [
-  'clientId',
-  'tls',
-  'sasl',
-  'connectTimeoutMs',
-  'requestTimeoutMs',
-  'maxInFlightRequests',
-  'reconnectBackoffMs',
-  'reconnectBackoffMaxMs',
-  'metadataMaxAgeMs',
-  'allowAutoTopicCreation',
-  'retryBackoffMs',
-  'retryBackoffMaxMs',
-  'maxApiVersions',
-  'isolationLevel',
-  'autoOffsetReset',
-  'fetchMinBytes',
-  'fetchMaxBytes',
-  'fetchMaxWaitMs',
-  'maxPartitionFetchBytes',
-  'maxBufferedBytesPerPartition',
-  'checkCrcs',
-  'assignors',
-  'groupInstanceId',
-  'rackId',
-  'sessionTimeoutMs',
-  'heartbeatIntervalMs',
-  'maxPollIntervalMs',
-  'groupProtocol',
-  'serverAssignor',
-] as const satisfies readonly (keyof KafkaClientOptions)[]
-// Fails to compile when KafkaClientOptions gains a key the list lacks.
-const complete: Exclude<keyof KafkaClientOptions, (typeof KAFKA_OPTION_NAMES)[number]> extends never ? true : never = true
-void complete
+/** The group consumer's options that `baton()` sets itself, or that are not for applications. */
+const NOT_UNDER_KAFKA: readonly string[] = ['bootstrapServers', 'groupId', 'rebalanceTimeoutMs', 'logger', 'faults', 'hooks']
+
+/** Every key `kafka` accepts: the group consumer's options, less those. */
+const KAFKA_OPTION_NAMES = GROUP_CONSUMER_OPTION_NAMES.filter((name) => !NOT_UNDER_KAFKA.includes(name))
 
 /** Keys of `kafka` that belong on `baton()` itself. */
 const KAFKA_KEYS_ELSEWHERE: Readonly<Record<string, string>> = {

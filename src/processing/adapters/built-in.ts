@@ -5,18 +5,18 @@
  * earliest record, not the latest. A framework whose promise is that no record is skipped should
  * not skip what was written before its first start; set `kafka.autoOffsetReset: 'latest'` to opt out.
  */
-import { ConfigError, GROUP_CONSUMER_OPTION_NAMES, Producer, refuseUnknownKeys, sharedClientOptions, type ClientConfig, type Logger } from '../../client/index.js'
-import { GroupConsumerPort, type GroupConsumerPortConfig } from './consumer.js'
+import { ConfigError, GROUP_CONSUMER_OPTION_NAMES, Producer, refuseUnknownKeys, sharedClientOptions, type ClientConfig, type GroupConsumerConfig, type Logger } from '../../client/index.js'
+import { GroupConsumerPort } from './consumer.js'
 import { ClientProducerPort } from './producer.js'
 
-/** baton's client options under `baton({ kafka })`; the brokers, group id, rebalance timeout and logger come from `baton()`'s own options. */
-export type KafkaClientOptions = Omit<GroupConsumerPortConfig, 'bootstrapServers' | 'groupId' | 'rebalanceTimeoutMs' | 'logger' | 'faults'>
-
 /** The group consumer's options that `baton()` sets itself, or that are not for applications. */
-const NOT_UNDER_KAFKA: readonly string[] = ['bootstrapServers', 'groupId', 'rebalanceTimeoutMs', 'logger', 'faults', 'hooks']
+const NOT_UNDER_KAFKA = ['bootstrapServers', 'groupId', 'rebalanceTimeoutMs', 'logger', 'faults', 'hooks'] as const
+
+/** baton's client options under `baton({ kafka })`; the brokers, group id, rebalance timeout and logger come from `baton()`'s own options. */
+export type KafkaClientOptions = Omit<GroupConsumerConfig, (typeof NOT_UNDER_KAFKA)[number]>
 
 /** Every key `kafka` accepts: the group consumer's options, less those. */
-const KAFKA_OPTION_NAMES = GROUP_CONSUMER_OPTION_NAMES.filter((name) => !NOT_UNDER_KAFKA.includes(name))
+const KAFKA_OPTION_NAMES = GROUP_CONSUMER_OPTION_NAMES.filter((name) => !(NOT_UNDER_KAFKA as readonly string[]).includes(name))
 
 /** Keys of `kafka` that belong on `baton()` itself. */
 const KAFKA_KEYS_ELSEWHERE: Readonly<Record<string, string>> = {
